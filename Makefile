@@ -1,0 +1,50 @@
+# mailvend — the README's commands. Every target installs what it is missing first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+# cargo-leptos builds the debug server with this cfg; the Rust tests use the same flags so
+# they reuse its artefacts instead of rebuilding every dependency.
+DEV_RUSTFLAGS := --cfg erase_components
+TARGET_DIR = $${CARGO_TARGET_DIR:-target}
+LEPTOS_ARGS = $${LEPTOS_LIB_CARGO_ARGS:+--lib-cargo-args=$$LEPTOS_LIB_CARGO_ARGS}
+
+.PHONY: run test build lint unit e2e site tools test-tools clean
+
+tools:
+	@scripts/bootstrap.sh build
+
+test-tools:
+	@scripts/bootstrap.sh test
+
+## make run: build and serve the dashboard on http://127.0.0.1:3000 (embedded defaults)
+run: tools
+	. .tools/env.sh && cargo leptos build $(LEPTOS_ARGS)
+	. .tools/env.sh && exec $(TARGET_DIR)/debug/mailvend serve
+
+## make build: release build — target/release/mailvend and the site under target/site
+build: tools
+	. .tools/env.sh && cargo leptos build --release $(LEPTOS_ARGS)
+	@ls -l $(TARGET_DIR)/release/mailvend target/site/pkg
+
+site: tools
+	. .tools/env.sh && cargo leptos build $(LEPTOS_ARGS)
+
+lint: tools
+	scripts/lint.sh
+
+unit: site
+	. .tools/env.sh && RUSTFLAGS="$(DEV_RUSTFLAGS)" LEPTOS_OUTPUT_NAME=mailvend cargo test --workspace --locked
+
+e2e: test-tools site
+	scripts/e2e.sh
+
+## make test: every check — lint, unit and integration tests, browser tests with and without JavaScript
+test: test-tools
+	scripts/lint.sh
+	$(MAKE) --no-print-directory unit
+	scripts/e2e.sh
+
+clean:
+	cargo clean
+	rm -rf data/ end2end/test-results

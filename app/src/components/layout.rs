@@ -1,0 +1,100 @@
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+use crate::components::ui::ErrorNotice;
+
+/// One entry of the main navigation.
+struct NavItem {
+    href: &'static str,
+    label: &'static str,
+    /// A 20×20 outline icon, drawn with `currentColor`.
+    icon: &'static str,
+}
+
+const ADMIN_NAV: &[NavItem] = &[
+    NavItem { href: "/", label: "Overview", icon: "M3 10.5 10 4l7 6.5V17a1 1 0 0 1-1 1h-4v-5H8v5H4a1 1 0 0 1-1-1z" },
+    NavItem { href: "/addresses", label: "Addresses", icon: "M3 5h14v10H3zM3 5l7 6 7-6" },
+    NavItem { href: "/messages", label: "Messages", icon: "M3 11h4l1.5 2h3L13 11h4M4 5h12l1 6v5H3v-5z" },
+    NavItem { href: "/settings", label: "Settings", icon: "M10 7a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM10 2v2M10 16v2M2 10h2M16 10h2M4.3 4.3l1.4 1.4M14.3 14.3l1.4 1.4M4.3 15.7l1.4-1.4M14.3 5.7l1.4-1.4" },
+    NavItem { href: "/tokens", label: "API tokens", icon: "M12.5 3a4.5 4.5 0 1 0 0 9 4.5 4.5 0 0 0 0-9zM9 10.5 3 16.5V18h2.5v-1.5H7V15h1.5l2-2" },
+    NavItem { href: "/audit", label: "Audit log", icon: "M6 3h8l3 3v11H6zM9 8h5M9 11h5M9 14h3M3 6v12h11" },
+];
+
+const OWNER_NAV: &[NavItem] = &[NavItem {
+    href: "/me",
+    label: "My addresses",
+    icon: "M10 10a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM3.5 17.5a6.5 6.5 0 0 1 13 0",
+}];
+
+#[component]
+fn NavLink(item: &'static NavItem) -> impl IntoView {
+    // `A` marks the current page with aria-current="page"; the styles key off that, so the
+    // server-rendered page and the hydrated one agree without any client state.
+    view! {
+        <A
+            href=item.href
+            exact=true
+            attr:class="group flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-slate-800 hover:text-white focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-400 aria-[current=page]:bg-slate-800 aria-[current=page]:text-white"
+        >
+            <svg viewBox="0 0 20 20" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round" class="size-5 shrink-0 text-slate-400 group-hover:text-white group-aria-[current=page]:text-indigo-300" aria-hidden="true">
+                <path d=item.icon />
+            </svg>
+            {item.label}
+        </A>
+    }
+}
+
+#[component]
+fn NavSection(title: &'static str, items: &'static [NavItem]) -> impl IntoView {
+    view! {
+        <div>
+            <p class="px-3 pb-2 text-xs font-semibold uppercase tracking-wider text-slate-500">{title}</p>
+            <ul class="space-y-1">
+                {items.iter().map(|item| view! { <li><NavLink item /></li> }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+/// The frame of every signed-in page: navigation on the side (on top on small screens),
+/// the page in the main landmark.
+#[component]
+pub fn Layout() -> impl IntoView {
+    view! {
+        <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-md focus:bg-white focus:px-4 focus:py-2 focus:text-slate-900 focus:shadow">
+            "Skip to content"
+        </a>
+        <div class="min-h-full lg:flex">
+            <aside class="bg-slate-900 lg:fixed lg:inset-y-0 lg:flex lg:w-64 lg:flex-col">
+                <div class="flex h-16 items-center gap-2 px-6">
+                    <svg viewBox="0 0 24 24" class="size-7 text-indigo-400" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
+                        <rect x="3" y="5" width="18" height="14" rx="2" />
+                        <path d="m3 7 9 6 9-6" stroke-linecap="round" stroke-linejoin="round" />
+                    </svg>
+                    <span class="text-lg font-semibold tracking-tight text-white">"mailvend"</span>
+                </div>
+                <nav aria-label="Main" class="flex flex-col gap-6 overflow-x-auto px-3 pb-6 max-lg:flex-row max-lg:pb-3">
+                    <NavSection title="Admin" items=ADMIN_NAV />
+                    <NavSection title="Account" items=OWNER_NAV />
+                </nav>
+            </aside>
+            <div class="flex-1 lg:pl-64">
+                <main id="main" class="mx-auto max-w-6xl px-4 py-8 sm:px-6 lg:px-10">
+                    <ErrorBoundary fallback=|errors| {
+                        let message = move || {
+                            errors
+                                .get()
+                                .into_iter()
+                                .map(|(_, e)| e.to_string())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        };
+                        view! { <ErrorNotice message=message() /> }
+                    }>
+                        <Outlet />
+                    </ErrorBoundary>
+                </main>
+            </div>
+        </div>
+    }
+}

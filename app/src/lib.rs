@@ -1,0 +1,21 @@
+//! mailvend's face and contract: the types the browser and the server share, the pages,
+//! the `#[server]` functions, and (with `ssr`) the service trait those functions call.
+//! No storage or AWS code lives here, so the wasm bundle stays small.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;
+pub mod shell;
+
+pub use shell::{shell, App};
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

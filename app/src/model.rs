@@ -1,0 +1,93 @@
+//! Types shared by the pages, the server functions and the REST API.
+
+use serde::{Deserialize, Serialize};
+
+/// What the overview shows about the running instance. Nothing secret goes in here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    pub version: String,
+    pub domain: String,
+    /// "SQLite" or "DynamoDB", never the connection string.
+    pub store: String,
+    /// "outbox", "SES v2" or "SMTP relay".
+    pub mailer: String,
+    pub catch_all: bool,
+    pub uptime_secs: u64,
+    pub store_check: StoreCheck,
+}
+
+/// One round trip to the store, as measured by the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreCheck {
+    pub ok: bool,
+    pub latency_micros: u64,
+    /// Seconds since the Unix epoch, UTC.
+    pub checked_at: i64,
+}
+
+impl StoreCheck {
+    /// `HH:MM:SS UTC` of the check, without pulling a date library into the wasm bundle.
+    pub fn checked_at_utc(&self) -> String {
+        let secs_of_day = self.checked_at.rem_euclid(86_400);
+        format!(
+            "{:02}:{:02}:{:02} UTC",
+            secs_of_day / 3600,
+            secs_of_day % 3600 / 60,
+            secs_of_day % 60
+        )
+    }
+
+    pub fn latency_label(&self) -> String {
+        if self.latency_micros < 1_000 {
+            format!("{} µs", self.latency_micros)
+        } else {
+            format!("{:.1} ms", self.latency_micros as f64 / 1_000.0)
+        }
+    }
+}
+
+/// `3d 4h`, `5h 12m`, `42s`: short enough for a stat card.
+pub fn uptime_label(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m {}s", secs % 60),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_labels() {
+        for (secs, want) in [
+            (0, "0s"),
+            (59, "59s"),
+            (61, "1m 1s"),
+            (3_600, "1h 0m"),
+            (3_660 + 86_400 * 2, "2d 1h"),
+        ] {
+            assert_eq!(uptime_label(secs), want, "{secs}");
+        }
+    }
+
+    #[test]
+    fn store_check_labels() {
+        let c = StoreCheck {
+            ok: true,
+            latency_micros: 999,
+            checked_at: 1_764_050_000 + 3_661,
+        };
+        assert_eq!(c.latency_label(), "999 µs");
+        let c = StoreCheck {
+            latency_micros: 12_345,
+            checked_at: -1,
+            ..c
+        };
+        assert_eq!(c.latency_label(), "12.3 ms");
+        assert_eq!(c.checked_at_utc(), "23:59:59 UTC");
+    }
+}

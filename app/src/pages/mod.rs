@@ -1,0 +1,9 @@
+pub mod addresses;
+pub mod audit;
+pub mod login;
+pub mod me;
+pub mod messages;
+pub mod not_found;
+pub mod overview;
+pub mod settings;
+pub mod tokens;

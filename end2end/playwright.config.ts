@@ -1,0 +1,68 @@
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// One server for the whole run, on its own port, with its own data directory.
+const port = Number(process.env.MAILVEND_E2E_PORT ?? 3457);
+const baseURL = process.env.MAILVEND_E2E_URL ?? `http://127.0.0.1:${port}`;
+const root = path.resolve(__dirname, '..');
+const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvend-e2e-'));
+const bin = process.env.MAILVEND_E2E_BIN ?? path.join(root, 'target/debug/mailvend');
+
+const chromium = {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  // Without the background-networking flags Chromium keeps calling hosts this machine
+  // cannot reach.
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+};
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    launchOptions: chromium,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  projects: [
+    { name: 'js', use: { javaScriptEnabled: true } },
+    { name: 'nojs', use: { javaScriptEnabled: false } },
+  ],
+  webServer: process.env.MAILVEND_E2E_URL
+    ? undefined
+    : {
+        command: `${bin} serve`,
+        cwd: root,
+        url: `${baseURL}/healthz`,
+        reuseExistingServer: false,
+        timeout: 60_000,
+        stdout: 'pipe',
+        stderr: 'pipe',
+        env: {
+          LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+          LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
+          MAILVEND_STORE: `sqlite://${data}/mailvend.db`,
+          MAILVEND_MAILER: `outbox://${data}/outbox`,
+          MAILVEND_DOMAIN: 'mail.e2e.test',
+          MAILVEND_PUBLIC_URL: baseURL,
+          RUST_LOG: 'warn',
+        },
+      },
+});

@@ -1,0 +1,129 @@
+import { test, expect, type Page } from '@playwright/test';
+
+const pages = [
+  { link: 'Overview', path: '/', heading: 'Overview' },
+  { link: 'Addresses', path: '/addresses', heading: 'Addresses' },
+  { link: 'Messages', path: '/messages', heading: 'Messages' },
+  { link: 'Settings', path: '/settings', heading: 'Settings' },
+  { link: 'API tokens', path: '/tokens', heading: 'API tokens' },
+  { link: 'Audit log', path: '/audit', heading: 'Audit log' },
+  { link: 'My addresses', path: '/me', heading: 'My addresses' },
+];
+
+/** With JavaScript, wait until the app has hydrated, so clicks reach Leptos, not the browser. */
+async function ready(page: Page, javaScriptEnabled: boolean | undefined) {
+  if (javaScriptEnabled !== false) {
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  }
+}
+
+/** Console errors (a CSP violation, a hydration panic) fail the test that caused them. */
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return errors;
+}
+
+test('the navigation reaches every page', async ({ page, javaScriptEnabled }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await ready(page, javaScriptEnabled);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  for (const p of pages) {
+    await nav.getByRole('link', { name: p.link, exact: true }).click();
+    await expect(page).toHaveURL(p.path);
+    await expect(page.getByRole('heading', { level: 1, name: p.heading })).toBeVisible();
+    await expect(nav.getByRole('link', { name: p.link, exact: true })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
+    await expect(page).toHaveTitle(`${p.heading} · mailvend`);
+  }
+  expect(errors).toEqual([]);
+});
+
+test('an unknown page is a 404 with a way back', async ({ page, javaScriptEnabled }) => {
+  const response = await page.goto('/no/such/page');
+  expect(response?.status()).toBe(404);
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
+  await page.getByRole('link', { name: 'Go to the overview' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+});
+
+test('the overview shows this instance', async ({ page }) => {
+  await page.goto('/');
+  const stats = page.getByRole('definition');
+  await expect(page.getByText('mail.e2e.test')).toBeVisible();
+  await expect(stats.filter({ hasText: 'SQLite' })).toBeVisible();
+  await expect(stats.filter({ hasText: 'outbox' })).toBeVisible();
+  await expect(page.getByText(/answered in \d/)).toBeVisible();
+  await page.screenshot({ path: 'screenshots/overview.png', fullPage: true });
+});
+
+test('HTML responses carry a nonce-based CSP and the security headers', async ({ page }) => {
+  const response = await page.goto('/');
+  const headers = response!.headers();
+  const csp = headers['content-security-policy'];
+  const nonce = /'nonce-([A-Za-z0-9_-]+)'/.exec(csp)?.[1];
+  expect(nonce, csp).toBeTruthy();
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toContain('unsafe-inline');
+  expect(headers['x-content-type-options']).toBe('nosniff');
+  expect(headers['x-frame-options']).toBe('DENY');
+  expect(headers['referrer-policy']).toBe('same-origin');
+  // Every inline script is the server's own, carrying this response's nonce.
+  const html = await response!.text();
+  const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>/g)].map((m) => m[1]);
+  expect(inline.length).toBeGreaterThan(0);
+  for (const attrs of inline) expect(attrs).toContain(`nonce="${nonce}"`);
+  // And no page loads anything from another origin.
+  expect(html).not.toMatch(/(src|href)="https?:\/\//);
+});
+
+test.describe('with JavaScript', () => {
+  test.skip(({ javaScriptEnabled }) => javaScriptEnabled === false, 'needs JavaScript');
+
+  test('the store check updates in place, without a page load', async ({ page }) => {
+    const errors = collectErrors(page);
+    await page.goto('/');
+    await ready(page, true);
+    await page.evaluate(() => ((window as any).__samePage = true));
+    const status = page.getByRole('status');
+    await expect(status).toHaveText('');
+    await page.getByRole('button', { name: 'Check now' }).click();
+    await expect(status).toContainText(/Store answered in \d+(\.\d)? (µs|ms) at \d\d:\d\d:\d\d UTC\./);
+    expect(await page.evaluate(() => (window as any).__samePage)).toBe(true);
+    await page.screenshot({ path: 'screenshots/overview-after-check.png', fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  test('navigation between pages happens without a page load', async ({ page }) => {
+    await page.goto('/');
+    await ready(page, true);
+    await page.evaluate(() => ((window as any).__samePage = true));
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Messages' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Messages' })).toBeVisible();
+    expect(await page.evaluate(() => (window as any).__samePage)).toBe(true);
+  });
+});
+
+test.describe('without JavaScript', () => {
+  test.skip(({ javaScriptEnabled }) => javaScriptEnabled !== false, 'checks the plain-HTML path');
+
+  test('the store check posts the form and comes back to the overview', async ({ page }) => {
+    await page.goto('/');
+    const posted = page.waitForResponse(
+      (r) => r.url().endsWith('/fn/check_store') && r.request().method() === 'POST',
+    );
+    await page.getByRole('button', { name: 'Check now' }).click();
+    const response = await posted;
+    expect([302, 303]).toContain(response.status());
+    await expect(page).toHaveURL('/');
+    await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+    await expect(page.getByText(/answered in \d/)).toBeVisible();
+  });
+});

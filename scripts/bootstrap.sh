@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Installs whatever mailvend's build and tests need and is missing, then writes
+# .tools/env.sh for the Makefile to source. Safe to run again: each step checks first,
+# so a warm machine is done in a second or two.
+#
+#   scripts/bootstrap.sh build   # Rust toolchain for wasm, cargo-leptos, wasm-bindgen, npm tools
+#   scripts/bootstrap.sh test    # the above, plus Chromium and the moto server venv
+set -euo pipefail
+
+want=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mkdir -p .tools
+env_file=.tools/env.sh
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root to run: $*"; fi
+}
+
+apt_updated=
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "please install: ${missing[*]}"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  say "apt-get install ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+command -v cargo >/dev/null || die "cargo is required (https://rustup.rs)"
+command -v npm >/dev/null || apt_install nodejs npm
+
+# --- the wasm32 standard library -------------------------------------------------------
+# An ordinary rustup install gets the target from rustup. Where that cannot download
+# (these build machines), Debian's rustc-web ships a newer compiler with the std source,
+# and cargo builds std for wasm32 itself (-Zbuild-std).
+rust_env=()
+lib_cargo_args=""
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "wasm32 target: rustup"
+elif command -v apt-get >/dev/null && apt-cache policy rustc-web 2>/dev/null | grep -q Candidate \
+     || dpkg -s rustc-web >/dev/null 2>&1; then
+  apt_install rustc-web rust-web-src rust-web-clippy
+  host=$(rustup run stable rustc -vV | sed -n 's/^host: //p')
+  lld="$(rustup run stable rustc --print sysroot)/lib/rustlib/$host/bin/rust-lld"
+  [ -x "$lld" ] || die "rust-lld not found at $lld"
+  rust_env=(RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=$lld"
+            CLIPPY_DRIVER=/usr/bin/clippy-driver)
+  lib_cargo_args="-Zbuild-std=std,panic_abort"
+  say "wasm32 target: Debian rustc-web $(/usr/bin/rustc -V | cut -d' ' -f2) with -Zbuild-std"
+else
+  say "rustup target add wasm32-unknown-unknown"
+  timeout 300 rustup target add wasm32-unknown-unknown || die "could not add the wasm32 target"
+fi
+for kv in "${rust_env[@]}"; do export "${kv?}"; done
+
+# --- cargo-leptos and wasm-bindgen -----------------------------------------------------
+export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+if ! command -v cargo-leptos >/dev/null; then
+  say "cargo install cargo-leptos (about 17 minutes on 2 cores, once per machine)"
+  cargo install cargo-leptos --version 0.3.11 --locked
+fi
+
+[ -f Cargo.lock ] || cargo generate-lockfile
+bindgen=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+[ -n "$bindgen" ] || die "wasm-bindgen not found in Cargo.lock"
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$bindgen" ]; then
+  say "cargo install wasm-bindgen-cli $bindgen"
+  # --locked fails here: one of its locked dependencies is no longer served.
+  cargo install wasm-bindgen-cli --version "$bindgen" --force
+fi
+
+# --- npm tools: tailwind, wasm-opt, Playwright (never its browser download) -------------
+stamp=node_modules/.package-lock.sha
+sum=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+  say "npm ci"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  echo "$sum" > "$stamp"
+fi
+
+# --- test services -----------------------------------------------------------------------
+chromium=""
+if [ "$want" = test ]; then
+  for c in /usr/bin/chromium /usr/bin/chromium-browser; do [ -x "$c" ] && chromium=$c && break; done
+  if [ -z "$chromium" ]; then apt_install chromium; chromium=/usr/bin/chromium; fi
+  if [ ! -x .venv-moto/bin/moto_server ]; then
+    say "python venv with moto server"
+    python3 -m venv .venv-moto
+    .venv-moto/bin/pip install -q 'moto[server]==5.*'
+  fi
+fi
+
+{
+  echo "# written by scripts/bootstrap.sh; sourced by the Makefile"
+  echo "export PATH=\"$PATH\""
+  for kv in "${rust_env[@]}"; do printf 'export %q\n' "$kv"; done
+  printf 'export LEPTOS_LIB_CARGO_ARGS=%q\n' "$lib_cargo_args"
+  [ -n "$chromium" ] && printf 'export CHROMIUM=%q\n' "$chromium"
+  echo "export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1"
+} > "$env_file"
+say "tools ready"

@@ -1,0 +1,18 @@
+//! The command line of the `mailvend` binary.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "mailvend", version, about = "Vend email addresses and forward their mail")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Create or upgrade the store's schema, then exit.
+    Migrate,
+}

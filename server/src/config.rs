@@ -1,0 +1,641 @@
+//! Typed, validated configuration. Values come from `MAILVEND_*` environment variables,
+//! over an optional `mailvend.toml` holding the same keys in lower case without the prefix.
+//! Every problem is reported with the variable's name and what was expected, and the
+//! server refuses to start until it is fixed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use url::Url;
+
+use crate::secret::Secret;
+
+/// Every key the file may hold; the environment names are these upper-cased with `MAILVEND_`.
+const KEYS: &[&str] = &[
+    "domain",
+    "from_address",
+    "admin_address",
+    "catch_all",
+    "header_value",
+    "counter_width",
+    "store",
+    "mailer",
+    "sns_topic_arns",
+    "sns_cert_dir",
+    "public_url",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "admin_groups",
+    "admin_emails",
+    "local_login_token",
+    "retention_days",
+    "log_format",
+];
+
+/// `MAILVEND_` variables that are not configuration keys but are still ours.
+const ENV_ONLY: &[&str] = &["MAILVEND_CONFIG"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub domain: String,
+    pub from_address: String,
+    pub admin_address: String,
+    pub catch_all: bool,
+    pub header_value: String,
+    pub counter_width: u8,
+    pub store: StoreUrl,
+    pub mailer: MailerUrl,
+    pub sns_topic_arns: Vec<String>,
+    pub sns_cert_dir: Option<PathBuf>,
+    pub public_url: Url,
+    pub oidc: Option<OidcConfig>,
+    pub admin_groups: Vec<String>,
+    pub admin_emails: Vec<String>,
+    pub local_login_token: Option<Secret>,
+    pub retention_days: u32,
+    pub site_addr: SocketAddr,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Sqlite(PathBuf),
+    DynamoDb { table_prefix: String },
+}
+
+impl StoreUrl {
+    /// The name shown to admins; never the path or the table names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreUrl::Sqlite(_) => "SQLite",
+            StoreUrl::DynamoDb { .. } => "DynamoDB",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailerUrl {
+    Outbox(PathBuf),
+    Ses,
+    Smtp { host: String, port: u16 },
+}
+
+impl MailerUrl {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MailerUrl::Outbox(_) => "outbox",
+            MailerUrl::Ses => "SES v2",
+            MailerUrl::Smtp { .. } => "SMTP relay",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidcConfig {
+    pub issuer: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One configuration problem, naming where the value came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// `MAILVEND_DOMAIN`, or `domain (in mailvend.toml)`.
+    pub source_name: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source_name, self.message)
+    }
+}
+
+/// All the problems found, so an operator fixes them in one go rather than one per restart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A raw value and where it came from.
+struct Raw {
+    value: String,
+    source_name: String,
+}
+
+struct Reader {
+    values: BTreeMap<&'static str, Raw>,
+    errors: Vec<ConfigError>,
+}
+
+impl Reader {
+    fn error(&mut self, key: &str, message: impl Into<String>) {
+        let source_name = self
+            .values
+            .get(key)
+            .map(|r| r.source_name.clone())
+            .unwrap_or_else(|| env_name(key));
+        self.errors.push(ConfigError {
+            source_name,
+            message: message.into(),
+        });
+    }
+
+    /// The trimmed value, or `None` when unset or empty.
+    fn get(&self, key: &str) -> Option<String> {
+        self.values
+            .get(key)
+            .map(|r| r.value.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T>(
+        &mut self,
+        key: &str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> T {
+        match self.get(key) {
+            None => default,
+            Some(v) => match parse(&v) {
+                Ok(t) => t,
+                Err(message) => {
+                    self.error(key, message);
+                    default
+                }
+            },
+        }
+    }
+
+    fn list(&self, key: &str) -> Vec<String> {
+        self.get(key)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn env_name(key: &str) -> String {
+    format!("MAILVEND_{}", key.to_ascii_uppercase())
+}
+
+impl Config {
+    /// Reads the process environment and, if present, the file named by `MAILVEND_CONFIG`
+    /// (default `mailvend.toml` in the working directory).
+    pub fn from_process() -> Result<Config, ConfigErrors> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let explicit = env
+            .iter()
+            .find(|(k, _)| k == "MAILVEND_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let path = explicit
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("mailvend.toml"));
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => Some((path.display().to_string(), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => None,
+            Err(e) => {
+                return Err(ConfigErrors(vec![ConfigError {
+                    source_name: "MAILVEND_CONFIG".into(),
+                    message: format!("cannot read {}: {e}", path.display()),
+                }]))
+            }
+        };
+        Config::load(env, file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))
+    }
+
+    /// Pure loading: `env` is every environment variable, `file` is `(name, contents)`.
+    pub fn load(
+        env: impl IntoIterator<Item = (String, String)>,
+        file: Option<(&str, &str)>,
+    ) -> Result<Config, ConfigErrors> {
+        let mut r = Reader {
+            values: BTreeMap::new(),
+            errors: Vec::new(),
+        };
+        let mut site_addr_raw = None;
+
+        if let Some((file_name, text)) = file {
+            read_file(&mut r, file_name, text);
+        }
+        for (name, value) in env {
+            if name == "LEPTOS_SITE_ADDR" {
+                site_addr_raw = Some(value);
+                continue;
+            }
+            let Some(suffix) = name.strip_prefix("MAILVEND_") else {
+                continue;
+            };
+            if ENV_ONLY.contains(&name.as_str()) {
+                continue;
+            }
+            let lower = suffix.to_ascii_lowercase();
+            match KEYS.iter().find(|k| **k == lower) {
+                Some(key) => {
+                    r.values.insert(
+                        key,
+                        Raw {
+                            value,
+                            source_name: name,
+                        },
+                    );
+                }
+                None => r.errors.push(ConfigError {
+                    source_name: name,
+                    message: "unknown setting; see docs/configuration.md for the list".into(),
+                }),
+            }
+        }
+
+        let domain = r.parse("domain", "example.com".to_string(), parse_domain);
+        let from_address = r.parse("from_address", format!("forwarder@{domain}"), parse_mailbox);
+        let admin_address = r.parse("admin_address", format!("admin@{domain}"), parse_mailbox);
+        let catch_all = r.parse("catch_all", false, parse_bool);
+        let header_value = r.parse("header_value", "mailvend".to_string(), |v| {
+            if v.bytes().all(|b| (0x21..=0x7e).contains(&b) || b == b' ') && v.len() <= 200 {
+                Ok(v.to_string())
+            } else {
+                Err("expected printable ASCII text of at most 200 characters (it becomes a mail header)".into())
+            }
+        });
+        let counter_width = r.parse("counter_width", 3u8, |v| match v.parse::<u8>() {
+            Ok(n) if (1..=10).contains(&n) => Ok(n),
+            _ => Err(format!("expected a whole number from 1 to 10, got {v:?}")),
+        });
+        let store = r.parse(
+            "store",
+            StoreUrl::Sqlite(PathBuf::from("data/mailvend.db")),
+            parse_store,
+        );
+        let mailer = r.parse(
+            "mailer",
+            MailerUrl::Outbox(PathBuf::from("data/outbox")),
+            parse_mailer,
+        );
+        let sns_topic_arns = r.list("sns_topic_arns");
+        for arn in &sns_topic_arns {
+            if let Err(m) = parse_topic_arn(arn) {
+                r.error("sns_topic_arns", m);
+            }
+        }
+        let sns_cert_dir = r.get("sns_cert_dir").map(PathBuf::from);
+        let public_url = r.parse(
+            "public_url",
+            Url::parse("http://127.0.0.1:3000").expect("valid default"),
+            parse_public_url,
+        );
+        let oidc = read_oidc(&mut r);
+        let admin_groups = r.list("admin_groups");
+        let admin_emails: Vec<String> = r
+            .list("admin_emails")
+            .into_iter()
+            .map(|e| e.to_ascii_lowercase())
+            .collect();
+        for e in &admin_emails {
+            if let Err(m) = parse_mailbox(e) {
+                r.error("admin_emails", m);
+            }
+        }
+        let local_login_token = r.get("local_login_token").map(Secret::new);
+        if let Some(t) = &local_login_token {
+            if t.expose().len() < 16 {
+                r.error("local_login_token", "expected at least 16 characters");
+            }
+        }
+        let retention_days = r.parse("retention_days", 30u32, |v| match v.parse::<u32>() {
+            Ok(n) if (1..=3650).contains(&n) => Ok(n),
+            _ => Err(format!("expected a number of days from 1 to 3650, got {v:?}")),
+        });
+        let log_format = r.parse("log_format", LogFormat::Text, |v| match v {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("expected \"text\" or \"json\", got {v:?}")),
+        });
+
+        let site_addr = match site_addr_raw.as_deref().map(str::trim) {
+            None | Some("") => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(v) => match v.parse::<SocketAddr>() {
+                Ok(a) => a,
+                Err(_) => {
+                    r.errors.push(ConfigError {
+                        source_name: "LEPTOS_SITE_ADDR".into(),
+                        message: format!("expected IP:PORT such as 127.0.0.1:3000, got {v:?}"),
+                    });
+                    SocketAddr::from(([127, 0, 0, 1], 3000))
+                }
+            },
+        };
+        // Without an identity provider the only way in is the printed local login link, so
+        // the dashboard must not be reachable from other machines.
+        if oidc.is_none() && !site_addr.ip().is_loopback() {
+            r.errors.push(ConfigError {
+                source_name: "LEPTOS_SITE_ADDR".into(),
+                message: format!(
+                    "{site_addr} is not a loopback address; without MAILVEND_OIDC_ISSUER (local mode) \
+                     mailvend listens on loopback only, e.g. 127.0.0.1:3000"
+                ),
+            });
+        }
+
+        if !r.errors.is_empty() {
+            return Err(ConfigErrors(r.errors));
+        }
+        Ok(Config {
+            domain,
+            from_address,
+            admin_address,
+            catch_all,
+            header_value,
+            counter_width,
+            store,
+            mailer,
+            sns_topic_arns,
+            sns_cert_dir,
+            public_url,
+            oidc,
+            admin_groups,
+            admin_emails,
+            local_login_token,
+            retention_days,
+            site_addr,
+            log_format,
+        })
+    }
+}
+
+fn read_file(r: &mut Reader, file_name: &str, text: &str) {
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            r.errors.push(ConfigError {
+                source_name: file_name.to_string(),
+                message: format!("not valid TOML: {}", e.message()),
+            });
+            return;
+        }
+    };
+    for (k, v) in table {
+        let source_name = format!("{k} (in {file_name})");
+        let Some(key) = KEYS.iter().find(|key| **key == k) else {
+            r.errors.push(ConfigError {
+                source_name,
+                message: "unknown setting; see docs/configuration.md for the list".into(),
+            });
+            continue;
+        };
+        let value = match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => {
+                let mut parts = Vec::new();
+                for item in items {
+                    match item {
+                        toml::Value::String(s) => parts.push(s),
+                        _ => {
+                            r.errors.push(ConfigError {
+                                source_name: source_name.clone(),
+                                message: "expected a list of strings".into(),
+                            });
+                        }
+                    }
+                }
+                parts.join(",")
+            }
+            _ => {
+                r.errors.push(ConfigError {
+                    source_name,
+                    message: "expected a string, number, boolean or list of strings".into(),
+                });
+                continue;
+            }
+        };
+        r.values.insert(key, Raw { value, source_name });
+    }
+}
+
+fn read_oidc(r: &mut Reader) -> Option<OidcConfig> {
+    let issuer = r.get("oidc_issuer");
+    let client_id = r.get("oidc_client_id");
+    let client_secret = r.get("oidc_client_secret");
+    match (issuer, client_id, client_secret) {
+        (None, None, None) => None,
+        (Some(issuer), Some(client_id), Some(client_secret)) => {
+            let issuer = match Url::parse(&issuer) {
+                Ok(u) if u.scheme() == "https" || is_loopback_http(&u) => u,
+                _ => {
+                    r.error(
+                        "oidc_issuer",
+                        "expected the issuer's https:// URL (plain http only on loopback)",
+                    );
+                    return None;
+                }
+            };
+            // Sign-in through an identity provider is built in a later change; refusing to
+            // start is safer than serving the dashboard to anyone who can reach it.
+            r.error(
+                "oidc_issuer",
+                "SSO sign-in is not available in this version yet; unset the MAILVEND_OIDC_* \
+                 variables to run in local mode",
+            );
+            Some(OidcConfig {
+                issuer,
+                client_id,
+                client_secret: Secret::new(client_secret),
+            })
+        }
+        (issuer, client_id, client_secret) => {
+            for (key, v) in [
+                ("oidc_issuer", issuer.is_some()),
+                ("oidc_client_id", client_id.is_some()),
+                ("oidc_client_secret", client_secret.is_some()),
+            ] {
+                if !v {
+                    r.error(
+                        key,
+                        "missing; MAILVEND_OIDC_ISSUER, MAILVEND_OIDC_CLIENT_ID and \
+                         MAILVEND_OIDC_CLIENT_SECRET go together",
+                    );
+                }
+            }
+            None
+        }
+    }
+}
+
+fn is_loopback_http(u: &Url) -> bool {
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    u.scheme() == "http" && loopback
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("expected true or false, got {v:?}")),
+    }
+}
+
+/// A DNS domain of at least two labels: letters, digits and inner hyphens, ≤ 253 octets.
+pub fn parse_domain(v: &str) -> Result<String, String> {
+    let d = v.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = d.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if d.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "expected a DNS domain such as mail.example.com, got {v:?}"
+        ))
+    }
+}
+
+/// One bare mailbox (`local@domain`): no display name, no list, no whitespace or CR/LF.
+/// The local part is a dot-atom, which is what SES and AWS Organizations accept.
+pub fn parse_mailbox(v: &str) -> Result<String, String> {
+    let err = || format!("expected one email address such as ops@example.com, got {v:?}");
+    let (local, domain) = v.rsplit_once('@').ok_or_else(err)?;
+    const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+    let atom_ok = |a: &str| {
+        !a.is_empty()
+            && a
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(&b))
+    };
+    if local.len() > 64 || !local.split('.').all(atom_ok) {
+        return Err(err());
+    }
+    let domain = parse_domain(domain).map_err(|_| err())?;
+    Ok(format!("{}@{domain}", local.to_ascii_lowercase()))
+}
+
+fn parse_store(v: &str) -> Result<StoreUrl, String> {
+    if let Some(path) = v.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err("expected sqlite://PATH, e.g. sqlite://data/mailvend.db".into());
+        }
+        return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
+    }
+    if let Some(prefix) = v.strip_prefix("dynamodb://") {
+        let ok = !prefix.is_empty()
+            && prefix.len() <= 200
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        return if ok {
+            Ok(StoreUrl::DynamoDb {
+                table_prefix: prefix.to_string(),
+            })
+        } else {
+            Err("expected dynamodb://PREFIX with a table-name prefix of letters, digits, _ - .".into())
+        };
+    }
+    Err(format!(
+        "expected sqlite://PATH or dynamodb://TABLE_PREFIX, got {v:?}"
+    ))
+}
+
+fn parse_mailer(v: &str) -> Result<MailerUrl, String> {
+    if v == "ses" {
+        return Ok(MailerUrl::Ses);
+    }
+    if let Some(path) = v.strip_prefix("outbox://") {
+        if !path.is_empty() {
+            return Ok(MailerUrl::Outbox(PathBuf::from(path)));
+        }
+    }
+    if let Some(hp) = v.strip_prefix("smtp://") {
+        if let Some((host, port)) = hp.rsplit_once(':') {
+            if let Ok(port) = port.parse::<u16>() {
+                if !host.is_empty() && port != 0 {
+                    return Ok(MailerUrl::Smtp {
+                        host: host.to_string(),
+                        port,
+                    });
+                }
+            }
+        }
+    }
+    Err(format!(
+        "expected outbox://DIR, ses, or smtp://HOST:PORT, got {v:?}"
+    ))
+}
+
+/// `arn:<partition>:sns:<region>:<12-digit account>:<topic>`.
+pub fn parse_topic_arn(v: &str) -> Result<(), String> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
+        && parts[2] == "sns"
+        && !parts[3].is_empty()
+        && parts[3]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && !parts[5].is_empty()
+        && parts[5].len() <= 256
+        && parts[5]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected SNS topic ARNs like arn:aws:sns:us-east-1:123456789012:inbound-mail, got {v:?}"
+        ))
+    }
+}
+
+fn parse_public_url(v: &str) -> Result<Url, String> {
+    match Url::parse(v) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.query().is_none()
+                && u.fragment().is_none() =>
+        {
+            Ok(u)
+        }
+        _ => Err(format!(
+            "expected the external base URL, such as https://mailvend.example.com, got {v:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

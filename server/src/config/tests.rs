@@ -1,0 +1,235 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    Config::load(env(pairs), None)
+}
+
+/// The first error's source name and message, for a configuration that must fail.
+fn first_error(pairs: &[(&str, &str)]) -> (String, String) {
+    let errs = load(pairs).expect_err("configuration should be rejected");
+    let e = errs.0.into_iter().next().expect("at least one error");
+    (e.source_name, e.message)
+}
+
+#[test]
+fn defaults_match_the_interface_contract() {
+    let c = load(&[("HOME", "/root"), ("PATH", "/bin")]).unwrap();
+    assert_eq!(c.domain, "example.com");
+    assert_eq!(c.from_address, "forwarder@example.com");
+    assert_eq!(c.admin_address, "admin@example.com");
+    assert!(!c.catch_all);
+    assert_eq!(c.header_value, "mailvend");
+    assert_eq!(c.counter_width, 3);
+    assert_eq!(c.store, StoreUrl::Sqlite("data/mailvend.db".into()));
+    assert_eq!(c.mailer, MailerUrl::Outbox("data/outbox".into()));
+    assert!(c.sns_topic_arns.is_empty());
+    assert_eq!(c.sns_cert_dir, None);
+    assert_eq!(c.public_url.as_str(), "http://127.0.0.1:3000/");
+    assert_eq!(c.oidc, None);
+    assert_eq!(c.retention_days, 30);
+    assert_eq!(c.site_addr, "127.0.0.1:3000".parse().unwrap());
+    assert_eq!(c.log_format, LogFormat::Text);
+}
+
+#[test]
+fn derived_addresses_follow_the_domain() {
+    let c = load(&[("MAILVEND_DOMAIN", "Mail.Corp.Example.")]).unwrap();
+    assert_eq!(c.domain, "mail.corp.example");
+    assert_eq!(c.from_address, "forwarder@mail.corp.example");
+    assert_eq!(c.admin_address, "admin@mail.corp.example");
+}
+
+#[test]
+fn every_key_is_read_from_the_environment() {
+    let c = load(&[
+        ("MAILVEND_DOMAIN", "aws.example.org"),
+        ("MAILVEND_FROM_ADDRESS", "Relay@aws.example.org"),
+        ("MAILVEND_ADMIN_ADDRESS", "cloud-team@example.org"),
+        ("MAILVEND_CATCH_ALL", "on"),
+        ("MAILVEND_HEADER_VALUE", "mailvend prod"),
+        ("MAILVEND_COUNTER_WIDTH", "4"),
+        ("MAILVEND_STORE", "dynamodb://mailvend-prod"),
+        ("MAILVEND_MAILER", "smtp://relay.internal:2525"),
+        (
+            "MAILVEND_SNS_TOPIC_ARNS",
+            "arn:aws:sns:eu-west-1:123456789012:inbound, arn:aws-cn:sns:cn-north-1:210987654321:mail.in",
+        ),
+        ("MAILVEND_SNS_CERT_DIR", "/etc/mailvend/sns-certs"),
+        ("MAILVEND_PUBLIC_URL", "https://mailvend.example.org"),
+        ("MAILVEND_ADMIN_GROUPS", "cloud-admins,platform"),
+        ("MAILVEND_ADMIN_EMAILS", "Alice@Example.org"),
+        ("MAILVEND_LOCAL_LOGIN_TOKEN", "0123456789abcdef0123"),
+        ("MAILVEND_RETENTION_DAYS", "90"),
+        ("MAILVEND_LOG_FORMAT", "json"),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:8080"),
+    ])
+    .unwrap();
+    assert_eq!(c.from_address, "relay@aws.example.org");
+    assert_eq!(c.admin_address, "cloud-team@example.org");
+    assert!(c.catch_all);
+    assert_eq!(c.header_value, "mailvend prod");
+    assert_eq!(c.counter_width, 4);
+    assert_eq!(
+        c.store,
+        StoreUrl::DynamoDb {
+            table_prefix: "mailvend-prod".into()
+        }
+    );
+    assert_eq!(
+        c.mailer,
+        MailerUrl::Smtp {
+            host: "relay.internal".into(),
+            port: 2525
+        }
+    );
+    assert_eq!(c.sns_topic_arns.len(), 2);
+    assert_eq!(c.sns_cert_dir, Some("/etc/mailvend/sns-certs".into()));
+    assert_eq!(c.public_url.as_str(), "https://mailvend.example.org/");
+    assert_eq!(c.admin_groups, vec!["cloud-admins", "platform"]);
+    assert_eq!(c.admin_emails, vec!["alice@example.org"]);
+    assert_eq!(
+        c.local_login_token.as_ref().map(Secret::expose),
+        Some("0123456789abcdef0123")
+    );
+    assert_eq!(c.retention_days, 90);
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert_eq!(c.site_addr.port(), 8080);
+}
+
+#[test]
+fn each_bad_value_is_named_with_what_is_expected() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("MAILVEND_DOMAIN", "localhost", "MAILVEND_DOMAIN", "DNS domain"),
+        ("MAILVEND_DOMAIN", "bad_domain.com", "MAILVEND_DOMAIN", "DNS domain"),
+        ("MAILVEND_FROM_ADDRESS", "Forwarder <f@example.com>", "MAILVEND_FROM_ADDRESS", "one email address"),
+        ("MAILVEND_ADMIN_ADDRESS", "a@example.com,b@example.com", "MAILVEND_ADMIN_ADDRESS", "one email address"),
+        ("MAILVEND_ADMIN_ADDRESS", "a@example.com\r\nBcc: x@evil.test", "MAILVEND_ADMIN_ADDRESS", "one email address"),
+        ("MAILVEND_ADMIN_ADDRESS", "a..b@example.com", "MAILVEND_ADMIN_ADDRESS", "one email address"),
+        ("MAILVEND_CATCH_ALL", "maybe", "MAILVEND_CATCH_ALL", "true or false"),
+        ("MAILVEND_HEADER_VALUE", "x\r\nBcc: y", "MAILVEND_HEADER_VALUE", "printable ASCII"),
+        ("MAILVEND_COUNTER_WIDTH", "0", "MAILVEND_COUNTER_WIDTH", "1 to 10"),
+        ("MAILVEND_COUNTER_WIDTH", "three", "MAILVEND_COUNTER_WIDTH", "1 to 10"),
+        ("MAILVEND_STORE", "postgres://db", "MAILVEND_STORE", "sqlite://PATH or dynamodb://"),
+        ("MAILVEND_STORE", "dynamodb://", "MAILVEND_STORE", "dynamodb://PREFIX"),
+        ("MAILVEND_MAILER", "smtp://relay", "MAILVEND_MAILER", "smtp://HOST:PORT"),
+        ("MAILVEND_MAILER", "sendmail", "MAILVEND_MAILER", "outbox://DIR, ses"),
+        ("MAILVEND_SNS_TOPIC_ARNS", "arn:aws:sqs:us-east-1:123456789012:q", "MAILVEND_SNS_TOPIC_ARNS", "SNS topic ARNs"),
+        ("MAILVEND_SNS_TOPIC_ARNS", "arn:aws:sns:us-east-1:1234:t", "MAILVEND_SNS_TOPIC_ARNS", "SNS topic ARNs"),
+        ("MAILVEND_PUBLIC_URL", "mailvend.example.com", "MAILVEND_PUBLIC_URL", "external base URL"),
+        ("MAILVEND_PUBLIC_URL", "ftp://mailvend.example.com", "MAILVEND_PUBLIC_URL", "external base URL"),
+        ("MAILVEND_ADMIN_EMAILS", "ok@example.com, not-an-address", "MAILVEND_ADMIN_EMAILS", "one email address"),
+        ("MAILVEND_LOCAL_LOGIN_TOKEN", "short", "MAILVEND_LOCAL_LOGIN_TOKEN", "at least 16"),
+        ("MAILVEND_RETENTION_DAYS", "0", "MAILVEND_RETENTION_DAYS", "1 to 3650"),
+        ("MAILVEND_LOG_FORMAT", "xml", "MAILVEND_LOG_FORMAT", "\"text\" or \"json\""),
+        ("MAILVEND_DOMIAN", "example.com", "MAILVEND_DOMIAN", "unknown setting"),
+        ("LEPTOS_SITE_ADDR", "localhost", "LEPTOS_SITE_ADDR", "IP:PORT"),
+        ("LEPTOS_SITE_ADDR", "0.0.0.0:3000", "LEPTOS_SITE_ADDR", "loopback"),
+        ("MAILVEND_OIDC_ISSUER", "https://idp.example.com", "MAILVEND_OIDC_CLIENT_ID", "go together"),
+    ];
+    for (var, value, want_name, want_text) in cases {
+        let (name, message) = first_error(&[(var, value)]);
+        assert_eq!(&name, want_name, "{var}={value:?}: {message}");
+        assert!(
+            message.contains(want_text),
+            "{var}={value:?}: message {message:?} should mention {want_text:?}"
+        );
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let errs = load(&[
+        ("MAILVEND_DOMAIN", "nope"),
+        ("MAILVEND_COUNTER_WIDTH", "99"),
+        ("MAILVEND_MAILER", "carrier-pigeon"),
+    ])
+    .unwrap_err();
+    let names: Vec<_> = errs.0.iter().map(|e| e.source_name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["MAILVEND_DOMAIN", "MAILVEND_COUNTER_WIDTH", "MAILVEND_MAILER"]
+    );
+    let text = errs.to_string();
+    assert!(text.starts_with("invalid configuration:"), "{text}");
+}
+
+#[test]
+fn file_values_apply_and_environment_wins() {
+    let file = r#"
+        domain = "file.example.com"
+        catch_all = true
+        counter_width = 5
+        sns_topic_arns = ["arn:aws:sns:us-east-1:123456789012:a"]
+    "#;
+    let c = Config::load(
+        env(&[("MAILVEND_COUNTER_WIDTH", "2")]),
+        Some(("mailvend.toml", file)),
+    )
+    .unwrap();
+    assert_eq!(c.domain, "file.example.com");
+    assert!(c.catch_all);
+    assert_eq!(c.counter_width, 2, "the environment overrides the file");
+    assert_eq!(c.sns_topic_arns, vec!["arn:aws:sns:us-east-1:123456789012:a"]);
+}
+
+#[test]
+fn file_errors_name_the_key_and_the_file() {
+    let errs = Config::load(
+        env(&[]),
+        Some(("/etc/mailvend.toml", "domian = \"x.com\"\ncounter_width = 0\n")),
+    )
+    .unwrap_err();
+    let rendered: Vec<String> = errs.0.iter().map(ToString::to_string).collect();
+    assert!(
+        rendered.iter().any(|e| e.starts_with("domian (in /etc/mailvend.toml): unknown setting")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered.iter().any(|e| e.starts_with("counter_width (in /etc/mailvend.toml): expected a whole number")),
+        "{rendered:?}"
+    );
+    let errs = Config::load(env(&[]), Some(("m.toml", "domain = "))).unwrap_err();
+    assert!(errs.0[0].message.starts_with("not valid TOML"), "{errs}");
+}
+
+#[test]
+fn sso_is_refused_until_it_is_implemented() {
+    let (name, message) = first_error(&[
+        ("MAILVEND_OIDC_ISSUER", "https://idp.example.com"),
+        ("MAILVEND_OIDC_CLIENT_ID", "mailvend"),
+        ("MAILVEND_OIDC_CLIENT_SECRET", "s3cret"),
+    ]);
+    assert_eq!(name, "MAILVEND_OIDC_ISSUER");
+    assert!(message.contains("not available"), "{message}");
+}
+
+#[test]
+fn secrets_never_print() {
+    let c = load(&[("MAILVEND_LOCAL_LOGIN_TOKEN", "super-secret-login-token")]).unwrap();
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("super-secret-login-token"), "{debug}");
+    assert!(debug.contains("Secret(***)"));
+}
+
+#[test]
+fn mailbox_rules() {
+    for ok in ["a@b.co", "first.last+tag@sub.example.com", "O'Neil@example.ie"] {
+        assert!(parse_mailbox(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "", "@example.com", "a@", "a b@example.com", ".a@example.com", "a.@example.com",
+        "\"quoted\"@example.com", "a@example", "a@-x.com", "<a@example.com>",
+    ] {
+        assert!(parse_mailbox(bad).is_err(), "{bad:?} should be rejected");
+    }
+    let long_local = format!("{}@example.com", "a".repeat(65));
+    assert!(parse_mailbox(&long_local).is_err());
+    assert_eq!(parse_mailbox("Bob@Example.COM").unwrap(), "bob@example.com");
+}

@@ -1,0 +1,117 @@
+//! mailvend's engine. `serve` is the whole server; `main` only parses the command line,
+//! so tests run the real thing on port 0.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod secret;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::AppState;
+use crate::metrics::Metrics;
+use crate::service::AppService;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Listen(String),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Leptos's own settings: the site files (`LEPTOS_SITE_ROOT`, default `target/site`,
+/// `LEPTOS_SITE_PKG_DIR`, default `pkg`), `LEPTOS_ENV`, and the address we actually listen on.
+/// Built here rather than by `get_configuration` so the binary and the tests run without the
+/// variables cargo-leptos sets at build time.
+pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
+    let var = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let env = match var("LEPTOS_ENV", "DEV").to_ascii_uppercase().as_str() {
+        "PROD" | "PRODUCTION" => leptos::config::Env::PROD,
+        _ => leptos::config::Env::DEV,
+    };
+    LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("mailvend"))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .env(env)
+        .site_addr(addr)
+        .build()
+}
+
+/// Opens the store and wires the service, ready to route.
+pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> Result<AppState, ServeError> {
+    let config = Arc::new(config);
+    let store = store::open(&config.store).await?;
+    let service = Arc::new(AppService::new(config.clone(), store.clone()));
+    Ok(AppState {
+        leptos_options,
+        config,
+        store,
+        service,
+        metrics: Arc::new(Metrics::new()),
+    })
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr()?;
+    let state = build_state(config, leptos_options(addr)).await?;
+    run(state, listener, shutdown).await
+}
+
+/// Routes `state` on `listener` until `shutdown` resolves.
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, http::router(state).into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM (the latter is what container runtimes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,60 @@
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use server::cli::{Cli, Command};
+use server::config::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let config = match Config::from_process() {
+        Ok(c) => c,
+        Err(errors) => {
+            eprint!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    server::telemetry::init(config.log_format);
+
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config, started).await,
+        Command::Migrate => server::store::open(&config.store)
+            .await
+            .map(|_| {
+                println!("store schema is up to date ({})", config.store.kind());
+            })
+            .map_err(server::ServeError::from),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "mailvend stopped");
+            eprintln!("mailvend: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config, started: Instant) -> Result<(), server::ServeError> {
+    let listener = tokio::net::TcpListener::bind(config.site_addr)
+        .await
+        .map_err(|e| {
+            server::ServeError::Listen(format!(
+                "cannot listen on {} (LEPTOS_SITE_ADDR): {e}",
+                config.site_addr
+            ))
+        })?;
+    let addr = listener.local_addr()?;
+    let state = server::build_state(config, server::leptos_options(addr)).await?;
+    tracing::info!(
+        %addr,
+        store = state.config.store.kind(),
+        mailer = state.config.mailer.kind(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "mailvend is ready"
+    );
+    println!("mailvend is serving http://{addr}");
+    server::run(state, listener, server::shutdown_signal()).await
+}

@@ -1,0 +1,201 @@
+//! The real server on port 0, over real HTTP: operational endpoints, headers, pages,
+//! and shutdown.
+
+use std::sync::Arc;
+
+use server::config::{Config, StoreUrl};
+use server::http::AppState;
+use server::metrics::Metrics;
+use server::service::AppService;
+use server::store::sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct TestServer {
+    url: String,
+    store: Arc<SqliteStore>,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<Result<(), server::ServeError>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mailvend.db");
+    let mut config = Config::load(
+        vec![("MAILVEND_DOMAIN".to_string(), "mail.test.example".to_string())],
+        None,
+    )
+    .unwrap();
+    config.store = StoreUrl::Sqlite(db.clone());
+    let config = Arc::new(config);
+    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState {
+        leptos_options: server::leptos_options(addr),
+        config: config.clone(),
+        store: store.clone(),
+        service: Arc::new(AppService::new(config, store.clone())),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let done = tokio::spawn(server::run(state, listener, async {
+        let _ = rx.await;
+    }));
+    TestServer {
+        url: format!("http://{addr}"),
+        store,
+        stop: Some(tx),
+        done,
+        _dir: dir,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn healthz_answers_when_the_store_does_and_503_when_it_does_not() {
+    let s = start().await;
+    let r = client().get(format!("{}/healthz", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
+
+    s.store.close().await;
+    let r = client().get(format!("{}/healthz", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"status": "unavailable"})
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let s = start().await;
+    let c = client();
+    for _ in 0..3 {
+        c.get(format!("{}/healthz", s.url)).send().await.unwrap();
+    }
+    c.get(format!("{}/definitely-missing", s.url)).send().await.unwrap();
+    let r = c.get(format!("{}/metrics", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains(r#"mailvend_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="(static or not found)",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("mailvend_build_info{version="), "{text}");
+    assert!(text.contains("mailvend_http_request_duration_seconds_bucket"), "{text}");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let s = start().await;
+    let c = client();
+    for path in ["/healthz", "/metrics", "/", "/addresses", "/nope"] {
+        let r = c.get(format!("{}{path}", s.url)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(h.get("strict-transport-security").is_none(), "plain http must not send HSTS");
+    }
+    let json_csp = c.get(format!("{}/healthz", s.url)).send().await.unwrap();
+    assert!(json_csp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server_with_a_fresh_nonce_each_time() {
+    let s = start().await;
+    let c = client();
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let r = c.get(format!("{}/", s.url)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce in the CSP")
+            .to_string();
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "script nonce matches the header");
+        // Rendered server-side, with the status the resource resolved to, not a loading state.
+        assert!(html.contains("mail.test.example"), "{html}");
+        assert!(html.contains(">SQLite<"), "{html}");
+        assert!(!html.contains("Loading…"), "{html}");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404_and_oversized_bodies_are_refused() {
+    let s = start().await;
+    let c = client();
+    let r = c.get(format!("{}/no/such/page", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("Page not found"));
+
+    let big = vec![b'x'; server::http::MAX_BODY_BYTES + 1];
+    let r = c
+        .post(format!("{}/fn/check_store", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}
+
+#[tokio::test]
+async fn server_functions_answer_json() {
+    let s = start().await;
+    let r = client()
+        .post(format!("{}/fn/check_store", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["checked_at"].as_i64().unwrap() > 1_700_000_000, "{v}");
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_server_finish() {
+    let mut s = start().await;
+    let r = client().get(format!("{}/healthz", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    s.stop.take().unwrap().send(()).unwrap();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), s.done)
+        .await
+        .expect("server stops after the shutdown signal")
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    assert!(client().get(format!("{}/healthz", s.url)).send().await.is_err());
+}
