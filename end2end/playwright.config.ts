@@ -4,11 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 // One server for the whole run, on its own port, with its own data directory.
-const port = Number(process.env.MAILVEND_E2E_PORT ?? 3457);
-const baseURL = process.env.MAILVEND_E2E_URL ?? `http://127.0.0.1:${port}`;
+const port = Number(process.env.E2E_PORT ?? 3457);
+const baseURL = process.env.E2E_URL ?? `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, '..');
 const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvend-e2e-'));
-const bin = process.env.MAILVEND_E2E_BIN ?? path.join(root, 'target/debug/mailvend');
+const bin = process.env.E2E_BIN ?? path.join(root, 'target/debug/mailvend');
 
 const chromium = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -45,7 +45,7 @@ export default defineConfig({
     { name: 'js', use: { javaScriptEnabled: true } },
     { name: 'nojs', use: { javaScriptEnabled: false } },
   ],
-  webServer: process.env.MAILVEND_E2E_URL
+  webServer: process.env.E2E_URL
     ? undefined
     : {
         command: `${bin} serve`,

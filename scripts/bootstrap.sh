@@ -99,7 +99,7 @@ fi
 
 {
   echo "# written by scripts/bootstrap.sh; sourced by the Makefile"
-  echo "export PATH=\"$PATH\""
+  echo "export PATH=\"$root/node_modules/.bin:\$HOME/.cargo/bin:\$PATH\""
   for kv in "${rust_env[@]}"; do printf 'export %q\n' "$kv"; done
   printf 'export LEPTOS_LIB_CARGO_ARGS=%q\n' "$lib_cargo_args"
   [ -n "$chromium" ] && printf 'export CHROMIUM=%q\n' "$chromium"

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "mailvend", version, about = "Vend email addresses and forward their mail")]
+#[command(
+    name = "mailvend",
+    version,
+    about = "Vend email addresses and forward their mail"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -58,6 +58,8 @@ pub struct Config {
     pub retention_days: u32,
     pub site_addr: SocketAddr,
     pub log_format: LogFormat,
+    /// Things worth telling the operator that do not stop the start (unknown variables).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +238,7 @@ impl Config {
             errors: Vec::new(),
         };
         let mut site_addr_raw = None;
+        let mut warnings = Vec::new();
 
         if let Some((file_name, text)) = file {
             read_file(&mut r, file_name, text);
@@ -262,10 +265,11 @@ impl Config {
                         },
                     );
                 }
-                None => r.errors.push(ConfigError {
-                    source_name: name,
-                    message: "unknown setting; see docs/configuration.md for the list".into(),
-                }),
+                // Not an error: orchestrators add their own variables with our prefix
+                // (Kubernetes service links make MAILVEND_PORT for a service named mailvend).
+                None => warnings.push(format!(
+                    "{name} is not a mailvend setting and is ignored; see docs/configuration.md"
+                )),
             }
         }
 
@@ -326,7 +330,9 @@ impl Config {
         }
         let retention_days = r.parse("retention_days", 30u32, |v| match v.parse::<u32>() {
             Ok(n) if (1..=3650).contains(&n) => Ok(n),
-            _ => Err(format!("expected a number of days from 1 to 3650, got {v:?}")),
+            _ => Err(format!(
+                "expected a number of days from 1 to 3650, got {v:?}"
+            )),
         });
         let log_format = r.parse("log_format", LogFormat::Text, |v| match v {
             "text" => Ok(LogFormat::Text),
@@ -381,6 +387,7 @@ impl Config {
             retention_days,
             site_addr,
             log_format,
+            warnings,
         })
     }
 }
@@ -531,8 +538,7 @@ pub fn parse_mailbox(v: &str) -> Result<String, String> {
     const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
     let atom_ok = |a: &str| {
         !a.is_empty()
-            && a
-                .bytes()
+            && a.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(&b))
     };
     if local.len() > 64 || !local.split('.').all(atom_ok) {
@@ -560,7 +566,10 @@ fn parse_store(v: &str) -> Result<StoreUrl, String> {
                 table_prefix: prefix.to_string(),
             })
         } else {
-            Err("expected dynamodb://PREFIX with a table-name prefix of letters, digits, _ - .".into())
+            Err(
+                "expected dynamodb://PREFIX with a table-name prefix of letters, digits, _ - ."
+                    .into(),
+            )
         };
     }
     Err(format!(

@@ -57,7 +57,10 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
 }
 
 /// Opens the store and wires the service, ready to route.
-pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> Result<AppState, ServeError> {
+pub async fn build_state(
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, ServeError> {
     let config = Arc::new(config);
     let store = store::open(&config.store).await?;
     let service = Arc::new(AppService::new(config.clone(), store.clone()));

@@ -17,6 +17,9 @@ async fn main() -> ExitCode {
         }
     };
     server::telemetry::init(config.log_format);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
 
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config, started).await,

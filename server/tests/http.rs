@@ -23,7 +23,10 @@ async fn start() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mailvend.db");
     let mut config = Config::load(
-        vec![("MAILVEND_DOMAIN".to_string(), "mail.test.example".to_string())],
+        vec![(
+            "MAILVEND_DOMAIN".to_string(),
+            "mail.test.example".to_string(),
+        )],
         None,
     )
     .unwrap();
@@ -62,12 +65,23 @@ fn client() -> reqwest::Client {
 #[tokio::test]
 async fn healthz_answers_when_the_store_does_and_503_when_it_does_not() {
     let s = start().await;
-    let r = client().get(format!("{}/healthz", s.url)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
 
     s.store.close().await;
-    let r = client().get(format!("{}/healthz", s.url)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap(),
@@ -82,7 +96,10 @@ async fn metrics_count_requests_by_route_and_status() {
     for _ in 0..3 {
         c.get(format!("{}/healthz", s.url)).send().await.unwrap();
     }
-    c.get(format!("{}/definitely-missing", s.url)).send().await.unwrap();
+    c.get(format!("{}/definitely-missing", s.url))
+        .send()
+        .await
+        .unwrap();
     let r = c.get(format!("{}/metrics", s.url)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"]
@@ -91,7 +108,9 @@ async fn metrics_count_requests_by_route_and_status() {
         .starts_with("application/openmetrics-text"));
     let text = r.text().await.unwrap();
     assert!(
-        text.contains(r#"mailvend_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
+        text.contains(
+            r#"mailvend_http_requests_total{method="GET",route="/healthz",status="200"} 3"#
+        ),
         "{text}"
     );
     assert!(
@@ -99,7 +118,10 @@ async fn metrics_count_requests_by_route_and_status() {
         "{text}"
     );
     assert!(text.contains("mailvend_build_info{version="), "{text}");
-    assert!(text.contains("mailvend_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("mailvend_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -115,7 +137,10 @@ async fn every_response_carries_the_security_headers() {
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
-        assert!(h.get("strict-transport-security").is_none(), "plain http must not send HSTS");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "plain http must not send HSTS"
+        );
     }
     let json_csp = c.get(format!("{}/healthz", s.url)).send().await.unwrap();
     assert!(json_csp.headers()["content-security-policy"]
@@ -132,7 +157,10 @@ async fn pages_render_on_the_server_with_a_fresh_nonce_each_time() {
     for _ in 0..2 {
         let r = c.get(format!("{}/", s.url)).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
         let nonce = csp
             .split("'nonce-")
             .nth(1)
@@ -140,7 +168,10 @@ async fn pages_render_on_the_server_with_a_fresh_nonce_each_time() {
             .expect("a nonce in the CSP")
             .to_string();
         let html = r.text().await.unwrap();
-        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "script nonce matches the header");
+        assert!(
+            html.contains(&format!("nonce=\"{nonce}\"")),
+            "script nonce matches the header"
+        );
         // Rendered server-side, with the status the resource resolved to, not a loading state.
         assert!(html.contains("mail.test.example"), "{html}");
         assert!(html.contains(">SQLite<"), "{html}");
@@ -154,7 +185,11 @@ async fn pages_render_on_the_server_with_a_fresh_nonce_each_time() {
 async fn unknown_pages_are_404_and_oversized_bodies_are_refused() {
     let s = start().await;
     let c = client();
-    let r = c.get(format!("{}/no/such/page", s.url)).send().await.unwrap();
+    let r = c
+        .get(format!("{}/no/such/page", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("Page not found"));
 
@@ -189,7 +224,11 @@ async fn server_functions_answer_json() {
 #[tokio::test]
 async fn shutdown_lets_the_server_finish() {
     let mut s = start().await;
-    let r = client().get(format!("{}/healthz", s.url)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     s.stop.take().unwrap().send(()).unwrap();
     let result = tokio::time::timeout(std::time::Duration::from_secs(10), s.done)
@@ -197,5 +236,9 @@ async fn shutdown_lets_the_server_finish() {
         .expect("server stops after the shutdown signal")
         .unwrap();
     assert!(result.is_ok(), "{result:?}");
-    assert!(client().get(format!("{}/healthz", s.url)).send().await.is_err());
+    assert!(client()
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .is_err());
 }

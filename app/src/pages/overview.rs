@@ -72,8 +72,16 @@ fn StatusCards(status: SystemStatus) -> impl IntoView {
             <Stat
                 label="Catch-all"
                 value=(if status.catch_all { "On" } else { "Off" }).to_string()
-                hint=format!("up {} · v{}", uptime_label(status.uptime_secs), status.version)
+                hint=(if status.catch_all {
+                    "unknown recipients go to the admin address"
+                } else {
+                    "unknown recipients are logged as undeliverable"
+                })
+                    .to_string()
             />
         </dl>
+        <p class="mt-3 text-xs text-slate-500">
+            {format!("mailvend {} · up {}", status.version, uptime_label(status.uptime_secs))}
+        </p>
     }
 }

@@ -106,32 +106,156 @@ fn every_key_is_read_from_the_environment() {
 #[test]
 fn each_bad_value_is_named_with_what_is_expected() {
     let cases: &[(&str, &str, &str, &str)] = &[
-        ("MAILVEND_DOMAIN", "localhost", "MAILVEND_DOMAIN", "DNS domain"),
-        ("MAILVEND_DOMAIN", "bad_domain.com", "MAILVEND_DOMAIN", "DNS domain"),
-        ("MAILVEND_FROM_ADDRESS", "Forwarder <f@example.com>", "MAILVEND_FROM_ADDRESS", "one email address"),
-        ("MAILVEND_ADMIN_ADDRESS", "a@example.com,b@example.com", "MAILVEND_ADMIN_ADDRESS", "one email address"),
-        ("MAILVEND_ADMIN_ADDRESS", "a@example.com\r\nBcc: x@evil.test", "MAILVEND_ADMIN_ADDRESS", "one email address"),
-        ("MAILVEND_ADMIN_ADDRESS", "a..b@example.com", "MAILVEND_ADMIN_ADDRESS", "one email address"),
-        ("MAILVEND_CATCH_ALL", "maybe", "MAILVEND_CATCH_ALL", "true or false"),
-        ("MAILVEND_HEADER_VALUE", "x\r\nBcc: y", "MAILVEND_HEADER_VALUE", "printable ASCII"),
-        ("MAILVEND_COUNTER_WIDTH", "0", "MAILVEND_COUNTER_WIDTH", "1 to 10"),
-        ("MAILVEND_COUNTER_WIDTH", "three", "MAILVEND_COUNTER_WIDTH", "1 to 10"),
-        ("MAILVEND_STORE", "postgres://db", "MAILVEND_STORE", "sqlite://PATH or dynamodb://"),
-        ("MAILVEND_STORE", "dynamodb://", "MAILVEND_STORE", "dynamodb://PREFIX"),
-        ("MAILVEND_MAILER", "smtp://relay", "MAILVEND_MAILER", "smtp://HOST:PORT"),
-        ("MAILVEND_MAILER", "sendmail", "MAILVEND_MAILER", "outbox://DIR, ses"),
-        ("MAILVEND_SNS_TOPIC_ARNS", "arn:aws:sqs:us-east-1:123456789012:q", "MAILVEND_SNS_TOPIC_ARNS", "SNS topic ARNs"),
-        ("MAILVEND_SNS_TOPIC_ARNS", "arn:aws:sns:us-east-1:1234:t", "MAILVEND_SNS_TOPIC_ARNS", "SNS topic ARNs"),
-        ("MAILVEND_PUBLIC_URL", "mailvend.example.com", "MAILVEND_PUBLIC_URL", "external base URL"),
-        ("MAILVEND_PUBLIC_URL", "ftp://mailvend.example.com", "MAILVEND_PUBLIC_URL", "external base URL"),
-        ("MAILVEND_ADMIN_EMAILS", "ok@example.com, not-an-address", "MAILVEND_ADMIN_EMAILS", "one email address"),
-        ("MAILVEND_LOCAL_LOGIN_TOKEN", "short", "MAILVEND_LOCAL_LOGIN_TOKEN", "at least 16"),
-        ("MAILVEND_RETENTION_DAYS", "0", "MAILVEND_RETENTION_DAYS", "1 to 3650"),
-        ("MAILVEND_LOG_FORMAT", "xml", "MAILVEND_LOG_FORMAT", "\"text\" or \"json\""),
-        ("MAILVEND_DOMIAN", "example.com", "MAILVEND_DOMIAN", "unknown setting"),
-        ("LEPTOS_SITE_ADDR", "localhost", "LEPTOS_SITE_ADDR", "IP:PORT"),
-        ("LEPTOS_SITE_ADDR", "0.0.0.0:3000", "LEPTOS_SITE_ADDR", "loopback"),
-        ("MAILVEND_OIDC_ISSUER", "https://idp.example.com", "MAILVEND_OIDC_CLIENT_ID", "go together"),
+        (
+            "MAILVEND_DOMAIN",
+            "localhost",
+            "MAILVEND_DOMAIN",
+            "DNS domain",
+        ),
+        (
+            "MAILVEND_DOMAIN",
+            "bad_domain.com",
+            "MAILVEND_DOMAIN",
+            "DNS domain",
+        ),
+        (
+            "MAILVEND_FROM_ADDRESS",
+            "Forwarder <f@example.com>",
+            "MAILVEND_FROM_ADDRESS",
+            "one email address",
+        ),
+        (
+            "MAILVEND_ADMIN_ADDRESS",
+            "a@example.com,b@example.com",
+            "MAILVEND_ADMIN_ADDRESS",
+            "one email address",
+        ),
+        (
+            "MAILVEND_ADMIN_ADDRESS",
+            "a@example.com\r\nBcc: x@evil.test",
+            "MAILVEND_ADMIN_ADDRESS",
+            "one email address",
+        ),
+        (
+            "MAILVEND_ADMIN_ADDRESS",
+            "a..b@example.com",
+            "MAILVEND_ADMIN_ADDRESS",
+            "one email address",
+        ),
+        (
+            "MAILVEND_CATCH_ALL",
+            "maybe",
+            "MAILVEND_CATCH_ALL",
+            "true or false",
+        ),
+        (
+            "MAILVEND_HEADER_VALUE",
+            "x\r\nBcc: y",
+            "MAILVEND_HEADER_VALUE",
+            "printable ASCII",
+        ),
+        (
+            "MAILVEND_COUNTER_WIDTH",
+            "0",
+            "MAILVEND_COUNTER_WIDTH",
+            "1 to 10",
+        ),
+        (
+            "MAILVEND_COUNTER_WIDTH",
+            "three",
+            "MAILVEND_COUNTER_WIDTH",
+            "1 to 10",
+        ),
+        (
+            "MAILVEND_STORE",
+            "postgres://db",
+            "MAILVEND_STORE",
+            "sqlite://PATH or dynamodb://",
+        ),
+        (
+            "MAILVEND_STORE",
+            "dynamodb://",
+            "MAILVEND_STORE",
+            "dynamodb://PREFIX",
+        ),
+        (
+            "MAILVEND_MAILER",
+            "smtp://relay",
+            "MAILVEND_MAILER",
+            "smtp://HOST:PORT",
+        ),
+        (
+            "MAILVEND_MAILER",
+            "sendmail",
+            "MAILVEND_MAILER",
+            "outbox://DIR, ses",
+        ),
+        (
+            "MAILVEND_SNS_TOPIC_ARNS",
+            "arn:aws:sqs:us-east-1:123456789012:q",
+            "MAILVEND_SNS_TOPIC_ARNS",
+            "SNS topic ARNs",
+        ),
+        (
+            "MAILVEND_SNS_TOPIC_ARNS",
+            "arn:aws:sns:us-east-1:1234:t",
+            "MAILVEND_SNS_TOPIC_ARNS",
+            "SNS topic ARNs",
+        ),
+        (
+            "MAILVEND_PUBLIC_URL",
+            "mailvend.example.com",
+            "MAILVEND_PUBLIC_URL",
+            "external base URL",
+        ),
+        (
+            "MAILVEND_PUBLIC_URL",
+            "ftp://mailvend.example.com",
+            "MAILVEND_PUBLIC_URL",
+            "external base URL",
+        ),
+        (
+            "MAILVEND_ADMIN_EMAILS",
+            "ok@example.com, not-an-address",
+            "MAILVEND_ADMIN_EMAILS",
+            "one email address",
+        ),
+        (
+            "MAILVEND_LOCAL_LOGIN_TOKEN",
+            "short",
+            "MAILVEND_LOCAL_LOGIN_TOKEN",
+            "at least 16",
+        ),
+        (
+            "MAILVEND_RETENTION_DAYS",
+            "0",
+            "MAILVEND_RETENTION_DAYS",
+            "1 to 3650",
+        ),
+        (
+            "MAILVEND_LOG_FORMAT",
+            "xml",
+            "MAILVEND_LOG_FORMAT",
+            "\"text\" or \"json\"",
+        ),
+        (
+            "LEPTOS_SITE_ADDR",
+            "localhost",
+            "LEPTOS_SITE_ADDR",
+            "IP:PORT",
+        ),
+        (
+            "LEPTOS_SITE_ADDR",
+            "0.0.0.0:3000",
+            "LEPTOS_SITE_ADDR",
+            "loopback",
+        ),
+        (
+            "MAILVEND_OIDC_ISSUER",
+            "https://idp.example.com",
+            "MAILVEND_OIDC_CLIENT_ID",
+            "go together",
+        ),
     ];
     for (var, value, want_name, want_text) in cases {
         let (name, message) = first_error(&[(var, value)]);
@@ -141,6 +265,18 @@ fn each_bad_value_is_named_with_what_is_expected() {
             "{var}={value:?}: message {message:?} should mention {want_text:?}"
         );
     }
+}
+
+#[test]
+fn unknown_variables_are_warned_about_not_fatal() {
+    let c = load(&[
+        ("MAILVEND_DOMIAN", "typo.example.com"),
+        ("MAILVEND_PORT", "tcp://10.0.0.1:3000"),
+    ])
+    .unwrap();
+    assert_eq!(c.domain, "example.com");
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+    assert!(c.warnings[0].starts_with("MAILVEND_DOMIAN is not a mailvend setting"));
 }
 
 #[test]
@@ -154,7 +290,11 @@ fn all_problems_are_reported_at_once() {
     let names: Vec<_> = errs.0.iter().map(|e| e.source_name.as_str()).collect();
     assert_eq!(
         names,
-        vec!["MAILVEND_DOMAIN", "MAILVEND_COUNTER_WIDTH", "MAILVEND_MAILER"]
+        vec![
+            "MAILVEND_DOMAIN",
+            "MAILVEND_COUNTER_WIDTH",
+            "MAILVEND_MAILER"
+        ]
     );
     let text = errs.to_string();
     assert!(text.starts_with("invalid configuration:"), "{text}");
@@ -176,23 +316,33 @@ fn file_values_apply_and_environment_wins() {
     assert_eq!(c.domain, "file.example.com");
     assert!(c.catch_all);
     assert_eq!(c.counter_width, 2, "the environment overrides the file");
-    assert_eq!(c.sns_topic_arns, vec!["arn:aws:sns:us-east-1:123456789012:a"]);
+    assert_eq!(
+        c.sns_topic_arns,
+        vec!["arn:aws:sns:us-east-1:123456789012:a"]
+    );
 }
 
 #[test]
 fn file_errors_name_the_key_and_the_file() {
     let errs = Config::load(
         env(&[]),
-        Some(("/etc/mailvend.toml", "domian = \"x.com\"\ncounter_width = 0\n")),
+        Some((
+            "/etc/mailvend.toml",
+            "domian = \"x.com\"\ncounter_width = 0\n",
+        )),
     )
     .unwrap_err();
     let rendered: Vec<String> = errs.0.iter().map(ToString::to_string).collect();
     assert!(
-        rendered.iter().any(|e| e.starts_with("domian (in /etc/mailvend.toml): unknown setting")),
+        rendered
+            .iter()
+            .any(|e| e.starts_with("domian (in /etc/mailvend.toml): unknown setting")),
         "{rendered:?}"
     );
     assert!(
-        rendered.iter().any(|e| e.starts_with("counter_width (in /etc/mailvend.toml): expected a whole number")),
+        rendered.iter().any(
+            |e| e.starts_with("counter_width (in /etc/mailvend.toml): expected a whole number")
+        ),
         "{rendered:?}"
     );
     let errs = Config::load(env(&[]), Some(("m.toml", "domain = "))).unwrap_err();
@@ -220,12 +370,24 @@ fn secrets_never_print() {
 
 #[test]
 fn mailbox_rules() {
-    for ok in ["a@b.co", "first.last+tag@sub.example.com", "O'Neil@example.ie"] {
+    for ok in [
+        "a@b.co",
+        "first.last+tag@sub.example.com",
+        "O'Neil@example.ie",
+    ] {
         assert!(parse_mailbox(ok).is_ok(), "{ok}");
     }
     for bad in [
-        "", "@example.com", "a@", "a b@example.com", ".a@example.com", "a.@example.com",
-        "\"quoted\"@example.com", "a@example", "a@-x.com", "<a@example.com>",
+        "",
+        "@example.com",
+        "a@",
+        "a b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "\"quoted\"@example.com",
+        "a@example",
+        "a@-x.com",
+        "<a@example.com>",
     ] {
         assert!(parse_mailbox(bad).is_err(), "{bad:?} should be rejected");
     }

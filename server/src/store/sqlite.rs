@@ -3,7 +3,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::{Store, StoreError};
 
@@ -34,9 +36,7 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
-            })?;
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         MIGRATOR
             .run(&pool)
             .await
@@ -82,7 +82,12 @@ mod tests {
         assert!(names.contains(&"settings"), "{names:?}");
         drop(store);
         // Opening again must not re-run or fail on applied migrations.
-        SqliteStore::open(&path).await.unwrap().ping().await.unwrap();
+        SqliteStore::open(&path)
+            .await
+            .unwrap()
+            .ping()
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -90,7 +95,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, b"x").unwrap();
-        let err = SqliteStore::open(&file.join("db.sqlite")).await.err().unwrap();
+        let err = SqliteStore::open(&file.join("db.sqlite"))
+            .await
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("cannot create"), "{err}");
     }
 }
