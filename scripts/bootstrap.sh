@@ -42,11 +42,15 @@ command -v npm >/dev/null || apt_install nodejs npm
 # and cargo builds std for wasm32 itself (-Zbuild-std).
 rust_env=()
 lib_cargo_args=""
-if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-  say "wasm32 target: rustup"
-elif command -v apt-get >/dev/null && apt-cache policy rustc-web 2>/dev/null | grep -q Candidate \
-     || dpkg -s rustc-web >/dev/null 2>&1; then
+debian_rust_available() {
+  command -v apt-get >/dev/null || return 1
+  dpkg -s rustc-web >/dev/null 2>&1 && return 0
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  apt-cache show rustc-web >/dev/null 2>&1
+}
+use_debian_rust() {
   apt_install rustc-web rust-web-src rust-web-clippy
+  local host lld
   host=$(rustup run stable rustc -vV | sed -n 's/^host: //p')
   lld="$(rustup run stable rustc --print sysroot)/lib/rustlib/$host/bin/rust-lld"
   [ -x "$lld" ] || die "rust-lld not found at $lld"
@@ -54,6 +58,13 @@ elif command -v apt-get >/dev/null && apt-cache policy rustc-web 2>/dev/null | g
             CLIPPY_DRIVER=/usr/bin/clippy-driver)
   lib_cargo_args="-Zbuild-std=std,panic_abort"
   say "wasm32 target: Debian rustc-web $(/usr/bin/rustc -V | cut -d' ' -f2) with -Zbuild-std"
+}
+# (Captured first: with pipefail, `grep -q` closing the pipe early can fail the pipeline.)
+installed_targets=$(rustup target list --installed 2>/dev/null || true)
+if grep -qx wasm32-unknown-unknown <<<"$installed_targets"; then
+  say "wasm32 target: rustup"
+elif debian_rust_available; then
+  use_debian_rust
 else
   say "rustup target add wasm32-unknown-unknown"
   timeout 300 rustup target add wasm32-unknown-unknown || die "could not add the wasm32 target"
@@ -63,8 +74,19 @@ for kv in "${rust_env[@]}"; do export "${kv?}"; done
 # --- cargo-leptos and wasm-bindgen -----------------------------------------------------
 export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 if ! command -v cargo-leptos >/dev/null; then
-  say "cargo install cargo-leptos (about 17 minutes on 2 cores, once per machine)"
-  cargo install cargo-leptos --version 0.3.11 --locked
+  # cargo-leptos 0.3.11 (--locked) needs rustc >= 1.96; Debian's rustc-web is one way to it.
+  installer_rustc=${RUSTC:-rustc}
+  have=$("$installer_rustc" -V | cut -d' ' -f2)
+  if [ "$(printf '%s\n' 1.96.0 "$have" | sort -V | head -1)" != 1.96.0 ]; then
+    if debian_rust_available; then
+      apt_install rustc-web
+      installer_rustc=/usr/bin/rustc
+    else
+      die "cargo-leptos needs rustc >= 1.96 (found $have): run 'rustup update stable'"
+    fi
+  fi
+  say "cargo install cargo-leptos (about 15 minutes on 2 cores, once per machine)"
+  RUSTC=$installer_rustc cargo install cargo-leptos --version 0.3.11 --locked
 fi
 
 [ -f Cargo.lock ] || cargo generate-lockfile
