@@ -54,7 +54,7 @@ use_debian_rust() {
   host=$(rustup run stable rustc -vV | sed -n 's/^host: //p')
   lld="$(rustup run stable rustc --print sysroot)/lib/rustlib/$host/bin/rust-lld"
   [ -x "$lld" ] || die "rust-lld not found at $lld"
-  rust_env=(RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=$lld"
+  rust_env=(RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=$lld"
             CLIPPY_DRIVER=/usr/bin/clippy-driver)
   lib_cargo_args="-Zbuild-std=std,panic_abort"
   say "wasm32 target: Debian rustc-web $(/usr/bin/rustc -V | cut -d' ' -f2) with -Zbuild-std"

@@ -2,10 +2,12 @@
 //! the `#[server]` functions, and (with `ssr`) the service trait those functions call.
 //! No storage or AWS code lives here, so the wasm bundle stays small.
 
+pub mod address;
 pub mod api;
 pub mod components;
 pub mod error;
 pub mod model;
+pub mod naming;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;

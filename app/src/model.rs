@@ -91,3 +91,60 @@ mod tests {
         assert_eq!(c.checked_at_utc(), "23:59:59 UTC");
     }
 }
+
+/// Whether mail for a mapping is forwarded. `Deleted` mappings keep their address reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingStatus {
+    Active,
+    Suspended,
+    Deleted,
+}
+
+impl MappingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MappingStatus::Active => "active",
+            MappingStatus::Suspended => "suspended",
+            MappingStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<MappingStatus> {
+        [
+            MappingStatus::Active,
+            MappingStatus::Suspended,
+            MappingStatus::Deleted,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == v)
+    }
+}
+
+/// One vended address and where its mail goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    pub address: String,
+    pub account_name: String,
+    /// `slug(bu)-slug(app)-env`; absent when the name was given as an override.
+    pub base: Option<String>,
+    pub counter: Option<u64>,
+    pub account_type: String,
+    pub owner: String,
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub status: MappingStatus,
+    pub aws_account_id: Option<String>,
+    pub notes: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// One page of a listing; `next_cursor` is opaque and absent on the last page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

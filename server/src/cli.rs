@@ -19,4 +19,22 @@ pub enum Command {
     Serve,
     /// Create or upgrade the store's schema, then exit.
     Migrate,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["vend", "admin"])]
+        scope: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by its id.
+    Revoke { id: String },
 }

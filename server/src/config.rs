@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use url::Url;
 
+use app::address::{parse_domain, parse_mailbox};
+
 use crate::secret::Secret;
 
 /// Every key the file may hold; the environment names are these upper-cased with `MAILVEND_`.
@@ -33,6 +35,7 @@ const KEYS: &[&str] = &[
     "local_login_token",
     "retention_days",
     "log_format",
+    "account_types",
 ];
 
 /// `MAILVEND_` variables that are not configuration keys but are still ours.
@@ -46,6 +49,8 @@ pub struct Config {
     pub catch_all: bool,
     pub header_value: String,
     pub counter_width: u8,
+    /// The account types a vend may name; matched in any case, stored as spelled here.
+    pub account_types: Vec<String>,
     pub store: StoreUrl,
     pub mailer: MailerUrl,
     pub sns_topic_arns: Vec<String>,
@@ -288,6 +293,21 @@ impl Config {
             Ok(n) if (1..=10).contains(&n) => Ok(n),
             _ => Err(format!("expected a whole number from 1 to 10, got {v:?}")),
         });
+        let mut account_types = r.list("account_types");
+        if account_types.is_empty() {
+            account_types = ["Sales", "Research", "IT", "DataEngineering"]
+                .map(String::from)
+                .to_vec();
+        }
+        if account_types
+            .iter()
+            .any(|t| t.len() > 64 || t.chars().any(|c| c.is_control()))
+        {
+            r.error(
+                "account_types",
+                "expected names of at most 64 printable characters",
+            );
+        }
         let store = r.parse(
             "store",
             StoreUrl::Sqlite(PathBuf::from("data/mailvend.db")),
@@ -375,6 +395,7 @@ impl Config {
             catch_all,
             header_value,
             counter_width,
+            account_types,
             store,
             mailer,
             sns_topic_arns,
@@ -508,44 +529,6 @@ fn parse_bool(v: &str) -> Result<bool, String> {
         "false" | "0" | "no" | "off" => Ok(false),
         _ => Err(format!("expected true or false, got {v:?}")),
     }
-}
-
-/// A DNS domain of at least two labels: letters, digits and inner hyphens, ≤ 253 octets.
-pub fn parse_domain(v: &str) -> Result<String, String> {
-    let d = v.trim_end_matches('.').to_ascii_lowercase();
-    let labels: Vec<&str> = d.split('.').collect();
-    let label_ok = |l: &&str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if d.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok) {
-        Ok(d)
-    } else {
-        Err(format!(
-            "expected a DNS domain such as mail.example.com, got {v:?}"
-        ))
-    }
-}
-
-/// One bare mailbox (`local@domain`): no display name, no list, no whitespace or CR/LF.
-/// The local part is a dot-atom, which is what SES and AWS Organizations accept.
-pub fn parse_mailbox(v: &str) -> Result<String, String> {
-    let err = || format!("expected one email address such as ops@example.com, got {v:?}");
-    let (local, domain) = v.rsplit_once('@').ok_or_else(err)?;
-    const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
-    let atom_ok = |a: &str| {
-        !a.is_empty()
-            && a.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(&b))
-    };
-    if local.len() > 64 || !local.split('.').all(atom_ok) {
-        return Err(err());
-    }
-    let domain = parse_domain(domain).map_err(|_| err())?;
-    Ok(format!("{}@{domain}", local.to_ascii_lowercase()))
 }
 
 fn parse_store(v: &str) -> Result<StoreUrl, String> {

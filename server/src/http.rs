@@ -22,7 +22,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::metrics::{HttpLabels, Metrics};
-use crate::store::Store;
+use crate::service::AppService;
+use crate::store::Stores;
 
 /// Largest request body accepted anywhere. SNS messages are at most 256 KB; nothing the
 /// dashboard or the API takes comes close to this.
@@ -32,9 +33,21 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
-    pub service: SharedService,
+    pub stores: Stores,
+    pub service: Arc<AppService>,
     pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, config: Arc<Config>, stores: Stores) -> Self {
+        AppState {
+            service: Arc::new(AppService::new(config.clone(), stores.clone())),
+            leptos_options,
+            config,
+            stores,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -45,13 +58,14 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let service = state.service.clone();
+    let service: SharedService = state.service.clone();
     let context = move || provide_context(service.clone());
     let options = state.leptos_options.clone();
 
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .nest("/api/v1", crate::api::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -104,7 +118,7 @@ fn with_security_headers(router: Router<AppState>, config: &Config) -> Router<Ap
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match state.stores.health.ping().await {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unavailable");

@@ -1,14 +1,18 @@
 //! mailvend's engine. `serve` is the whole server; `main` only parses the command line,
 //! so tests run the real thing on port 0.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod mapping_patch;
 pub mod metrics;
 pub mod secret;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod tokens;
+pub mod vending;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,8 +22,6 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::http::AppState;
-use crate::metrics::Metrics;
-use crate::service::AppService;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,9 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Listen(String),
+    /// A command-line subcommand failed; the message says why.
+    #[error("{0}")]
+    Command(String),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -62,15 +67,8 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, ServeError> {
     let config = Arc::new(config);
-    let store = store::open(&config.store).await?;
-    let service = Arc::new(AppService::new(config.clone(), store.clone()));
-    Ok(AppState {
-        leptos_options,
-        config,
-        store,
-        service,
-        metrics: Arc::new(Metrics::new()),
-    })
+    let stores = store::open(&config.store).await?;
+    Ok(AppState::new(leptos_options, config, stores))
 }
 
 /// Runs the server on `listener` until `shutdown` resolves, then lets in-flight requests finish.

@@ -1,34 +1,227 @@
-//! The service layer: the one implementation of `app::service::Service`, shared by the
-//! dashboard's server functions and the REST API.
+//! The service layer: the one implementation behind the dashboard's server functions and
+//! the REST API, so the two cannot disagree.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::error::AppError;
-use app::model::{StoreCheck, SystemStatus};
+use app::model::{Mapping, Page, StoreCheck, SystemStatus};
 use async_trait::async_trait;
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::mapping_patch::MappingPatch;
+use crate::store::{MappingFilter, StoreError, Stores, Vended};
+use crate::tokens::{self, ApiToken, Scope, TokenSecret};
+use crate::vending::{self, FieldError, VendRequest, VendRules};
+
+/// What went wrong, in terms a caller can act on. Causes of `Unavailable` are logged where
+/// they happen and never returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the store is unavailable; try again")]
+    Unavailable,
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(e: FieldError) -> Self {
+        ServiceError::Invalid {
+            field: e.field.to_string(),
+            message: e.message,
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ServiceError::NotFound(what),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::Invalid { field, message } => ServiceError::Invalid {
+                field: field.to_string(),
+                message,
+            },
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ServiceError::Unavailable
+            }
+        }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid { field, message } => AppError::Invalid { field, message },
+            ServiceError::NotFound(what) => AppError::NotFound(what),
+            ServiceError::Conflict(m) => AppError::Conflict(m),
+            ServiceError::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
+/// The largest page a listing returns.
+pub const MAX_PAGE: u32 = 500;
 
 pub struct AppService {
     config: Arc<Config>,
-    store: Arc<dyn Store>,
+    stores: Stores,
+    rules: VendRules,
     started: Instant,
 }
 
+/// Now, as RFC 3339 UTC with milliseconds: sortable as text.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Addresses arrive in URLs and forms in any case; they are stored lower-cased.
+fn normalize_address(address: &str) -> String {
+    address.trim().to_ascii_lowercase()
+}
+
 impl AppService {
-    pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> Self {
+    pub fn new(config: Arc<Config>, stores: Stores) -> Self {
+        let rules = VendRules {
+            domain: config.domain.clone(),
+            counter_width: config.counter_width,
+            account_types: config.account_types.clone(),
+        };
         AppService {
             config,
-            store,
+            stores,
+            rules,
             started: Instant::now(),
         }
     }
 
+    pub fn rules(&self) -> &VendRules {
+        &self.rules
+    }
+
+    pub async fn vend(&self, actor: &str, req: &VendRequest) -> Result<Vended, ServiceError> {
+        let spec = vending::plan(req, &self.rules, actor, &now_rfc3339())?;
+        let vended = self.stores.mappings.vend(&spec).await?;
+        if vended.created {
+            tracing::info!(address = %vended.mapping.address, %actor, "vended");
+        }
+        Ok(vended)
+    }
+
+    pub async fn mapping(&self, address: &str) -> Result<Mapping, ServiceError> {
+        Ok(self
+            .stores
+            .mappings
+            .get(&normalize_address(address))
+            .await?)
+    }
+
+    pub async fn mappings(
+        &self,
+        mut filter: MappingFilter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, ServiceError> {
+        let limit = match limit {
+            None => 50,
+            Some(n @ 1..=MAX_PAGE) => n,
+            Some(_) => {
+                return Err(ServiceError::Invalid {
+                    field: "limit".into(),
+                    message: format!("expected 1 to {MAX_PAGE}"),
+                })
+            }
+        };
+        filter.owner = filter.owner.map(|o| normalize_address(&o));
+        Ok(self.stores.mappings.list(&filter, limit, cursor).await?)
+    }
+
+    pub async fn edit(
+        &self,
+        actor: &str,
+        address: &str,
+        patch: &MappingPatch,
+    ) -> Result<Mapping, ServiceError> {
+        let change = patch.validate(&self.rules)?;
+        let after = self
+            .stores
+            .mappings
+            .update(&normalize_address(address), &change, actor, &now_rfc3339())
+            .await?;
+        tracing::info!(address = %after.address, %actor, "mapping edited");
+        Ok(after)
+    }
+
+    pub async fn delete(&self, actor: &str, address: &str) -> Result<Mapping, ServiceError> {
+        let deleted = self
+            .stores
+            .mappings
+            .delete(&normalize_address(address), actor, &now_rfc3339())
+            .await?;
+        tracing::info!(address = %deleted.address, %actor, "mapping deleted");
+        Ok(deleted)
+    }
+
+    /// Creates a token; the secret is in the result and nowhere else.
+    pub async fn create_token(
+        &self,
+        actor: &str,
+        name: &str,
+        scope: Scope,
+    ) -> Result<(ApiToken, TokenSecret), ServiceError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(ServiceError::Invalid {
+                field: "name".into(),
+                message: "1 to 100 printable characters".into(),
+            });
+        }
+        let (id, secret) = tokens::generate();
+        let token = ApiToken {
+            id,
+            name: name.to_string(),
+            scope,
+            created_at: now_rfc3339(),
+            created_by: actor.to_string(),
+            revoked_at: None,
+        };
+        self.stores
+            .tokens
+            .create_token(&token, &tokens::digest(secret.expose()))
+            .await?;
+        tracing::info!(token = %token.id, scope = scope.as_str(), %actor, "API token created");
+        Ok((token, secret))
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>, ServiceError> {
+        Ok(self.stores.tokens.list_tokens().await?)
+    }
+
+    pub async fn revoke_token(&self, actor: &str, id: &str) -> Result<ApiToken, ServiceError> {
+        let token = self
+            .stores
+            .tokens
+            .revoke_token(id, actor, &now_rfc3339())
+            .await?;
+        tracing::info!(token = %token.id, %actor, "API token revoked");
+        Ok(token)
+    }
+
     async fn measure_store(&self) -> StoreCheck {
         let start = Instant::now();
-        let result = self.store.ping().await;
+        let result = self.stores.health.ping().await;
         let latency_micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         if let Err(e) = &result {
             tracing::warn!(error = %e, "store check failed");
@@ -39,13 +232,6 @@ impl AppService {
             checked_at: unix_now(),
         }
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 #[async_trait]

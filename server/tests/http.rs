@@ -1,66 +1,9 @@
 //! The real server on port 0, over real HTTP: operational endpoints, headers, pages,
 //! and shutdown.
 
-use std::sync::Arc;
+mod common;
 
-use server::config::{Config, StoreUrl};
-use server::http::AppState;
-use server::metrics::Metrics;
-use server::service::AppService;
-use server::store::sqlite::SqliteStore;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-
-struct TestServer {
-    url: String,
-    store: Arc<SqliteStore>,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<Result<(), server::ServeError>>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("mailvend.db");
-    let mut config = Config::load(
-        vec![(
-            "MAILVEND_DOMAIN".to_string(),
-            "mail.test.example".to_string(),
-        )],
-        None,
-    )
-    .unwrap();
-    config.store = StoreUrl::Sqlite(db.clone());
-    let config = Arc::new(config);
-    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = AppState {
-        leptos_options: server::leptos_options(addr),
-        config: config.clone(),
-        store: store.clone(),
-        service: Arc::new(AppService::new(config, store.clone())),
-        metrics: Arc::new(Metrics::new()),
-    };
-    let (tx, rx) = oneshot::channel::<()>();
-    let done = tokio::spawn(server::run(state, listener, async {
-        let _ = rx.await;
-    }));
-    TestServer {
-        url: format!("http://{addr}"),
-        store,
-        stop: Some(tx),
-        done,
-        _dir: dir,
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
+use common::{client, start};
 
 #[tokio::test]
 async fn healthz_answers_when_the_store_does_and_503_when_it_does_not() {

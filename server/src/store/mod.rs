@@ -1,11 +1,20 @@
 //! Storage. Each capability gets its own trait (mappings, messages, settings and audit,
 //! sessions and tokens) as it is built, with one conformance suite run against every backend.
 
+#[cfg(test)]
+pub mod conformance;
 pub mod sqlite;
+mod sqlite_mappings;
+mod sqlite_tokens;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use app::model::{Mapping, MappingStatus, Page};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
+use crate::tokens::ApiToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -20,6 +29,13 @@ pub enum StoreError {
     Migration(String),
     #[error("{0}")]
     Unsupported(String),
+    /// A rule the data broke that only the store can see (a counter that grew the name past
+    /// its limit); `field` names the input to blame.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 /// What every backend offers regardless of capability.
@@ -29,10 +45,115 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// How a vend names its mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameSpec {
+    /// `base-NNN` with the next counter for `base`, zero-padded to `width`.
+    Generated { base: String, width: u8 },
+    /// Exactly this name (an override).
+    Explicit { account_name: String },
+}
+
+/// Everything a vend writes, already validated by the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendSpec {
+    pub name: NameSpec,
+    /// An address override, already lower-cased and on the domain; else `name@domain`.
+    pub address: Option<String>,
+    pub domain: String,
+    pub account_type: String,
+    pub owner: String,
+    pub tags: BTreeMap<String, String>,
+    pub idempotency_key: Option<String>,
+    pub actor: String,
+    pub now: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vended {
+    pub mapping: Mapping,
+    /// False when an idempotency key matched an earlier vend, which is returned instead.
+    pub created: bool,
+}
+
+/// The fields an edit may change; `None` leaves a field as it is. The address never changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingChange {
+    pub owner: Option<String>,
+    pub status: Option<MappingStatus>,
+    pub account_type: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+    /// `Some(None)` clears the value.
+    pub aws_account_id: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingFilter {
+    pub owner: Option<String>,
+    /// Substring of the address, account name or owner.
+    pub query: Option<String>,
+    /// `None` lists active and suspended mappings; deleted ones only when asked for.
+    pub status: Option<MappingStatus>,
+}
+
+/// Address mappings, with their audit trail written in the same transaction as each change.
+#[async_trait]
+pub trait MappingStore: Send + Sync + 'static {
+    async fn vend(&self, spec: &VendSpec) -> Result<Vended, StoreError>;
+    /// Any mapping, deleted ones included (their status says so).
+    async fn get(&self, address: &str) -> Result<Mapping, StoreError>;
+    async fn list(
+        &self,
+        filter: &MappingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, StoreError>;
+    async fn update(
+        &self,
+        address: &str,
+        change: &MappingChange,
+        actor: &str,
+        now: &str,
+    ) -> Result<Mapping, StoreError>;
+    /// Marks the mapping deleted; the address stays reserved.
+    async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError>;
+}
+
+/// API tokens. Only digests of secrets are stored.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
+    async fn create_token(&self, token: &ApiToken, secret_digest: &str) -> Result<(), StoreError>;
+    /// The token whose secret has this digest, revoked or not.
+    async fn token_by_digest(&self, secret_digest: &str) -> Result<Option<ApiToken>, StoreError>;
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError>;
+}
+
+/// The configured backend, one handle per capability (all pointing at the same backend).
+#[derive(Clone)]
+pub struct Stores {
+    pub health: Arc<dyn Store>,
+    pub mappings: Arc<dyn MappingStore>,
+    pub tokens: Arc<dyn TokenStore>,
+}
+
+impl Stores {
+    pub fn from_backend<B: Store + MappingStore + TokenStore>(backend: Arc<B>) -> Stores {
+        Stores {
+            health: backend.clone(),
+            mappings: backend.clone(),
+            tokens: backend,
+        }
+    }
+}
+
 /// Opens the configured store and brings its schema up to date.
-pub async fn open(url: &StoreUrl) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub async fn open(url: &StoreUrl) -> Result<Stores, StoreError> {
     match url {
-        StoreUrl::Sqlite(path) => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(path).await?)),
+        StoreUrl::Sqlite(path) => Ok(Stores::from_backend(Arc::new(
+            sqlite::SqliteStore::open(path).await?,
+        ))),
         StoreUrl::DynamoDb { .. } => Err(StoreError::Unsupported(
             "MAILVEND_STORE=dynamodb:// is not available in this version yet; use sqlite://PATH"
                 .into(),

@@ -45,7 +45,16 @@ impl SqliteStore {
     }
 }
 
+/// A driver error, for the log; callers see only that the store is unavailable.
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
 impl SqliteStore {
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Closes every connection; later calls fail as if the database were gone.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -88,6 +97,14 @@ mod tests {
             .ping()
             .await
             .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
+        crate::store::conformance::tokens_are_found_by_digest_and_revoked_once(&*store).await;
+        crate::store::conformance::run_all(store).await;
     }
 
     #[tokio::test]

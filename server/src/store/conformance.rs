@@ -1,0 +1,437 @@
+//! One behaviour suite for every backend. Each backend's test module calls these functions
+//! with a fresh store; the data each test writes is unique, so they can share one.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use app::model::MappingStatus;
+
+use super::{MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, VendSpec};
+
+/// A unique prefix per test, so tests can share a store.
+fn unique(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{tag}{}x{}",
+        std::process::id() % 10_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn spec(base: &str) -> VendSpec {
+    VendSpec {
+        name: NameSpec::Generated {
+            base: base.to_string(),
+            width: 3,
+        },
+        address: None,
+        domain: "example.com".into(),
+        account_type: "IT".into(),
+        owner: "owner@example.org".into(),
+        tags: BTreeMap::from([("BusinessUnit".to_string(), "Blue-Origin".to_string())]),
+        idempotency_key: None,
+        actor: "admin:conformance".into(),
+        now: "2026-11-25T00:00:00.000Z".into(),
+    }
+}
+
+pub async fn vend_numbers_names_in_order(store: &dyn MappingStore) {
+    let base = unique("seq");
+    let first = store.vend(&spec(&base)).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.mapping.account_name, format!("{base}-001"));
+    assert_eq!(first.mapping.address, format!("{base}-001@example.com"));
+    assert_eq!(first.mapping.counter, Some(1));
+    assert_eq!(first.mapping.base.as_deref(), Some(base.as_str()));
+    assert_eq!(first.mapping.status, MappingStatus::Active);
+    assert_eq!(first.mapping.tags["BusinessUnit"], "Blue-Origin");
+    let second = store.vend(&spec(&base)).await.unwrap();
+    assert_eq!(second.mapping.account_name, format!("{base}-002"));
+    assert_eq!(
+        store.get(&first.mapping.address).await.unwrap(),
+        first.mapping
+    );
+}
+
+pub async fn counters_grow_past_their_width(store: &dyn MappingStore) {
+    let base = unique("wide");
+    let mut s = spec(&base);
+    s.name = NameSpec::Generated {
+        base: base.clone(),
+        width: 1,
+    };
+    let mut names = Vec::new();
+    for _ in 0..11 {
+        names.push(store.vend(&s).await.unwrap().mapping.account_name);
+    }
+    assert_eq!(names[0], format!("{base}-1"));
+    assert_eq!(names[8], format!("{base}-9"));
+    assert_eq!(names[9], format!("{base}-10"));
+    assert_eq!(names[10], format!("{base}-11"));
+}
+
+pub async fn deleted_addresses_are_never_vended_again(store: &dyn MappingStore) {
+    let base = unique("del");
+    let a = store.vend(&spec(&base)).await.unwrap().mapping;
+    let deleted = store
+        .delete(&a.address, "admin:x", "2026-11-25T01:00:00.000Z")
+        .await
+        .unwrap();
+    assert_eq!(deleted.status, MappingStatus::Deleted);
+    assert_eq!(deleted.updated_by, "admin:x");
+    // Still readable, still reserved.
+    assert_eq!(
+        store.get(&a.address).await.unwrap().status,
+        MappingStatus::Deleted
+    );
+    let b = store.vend(&spec(&base)).await.unwrap().mapping;
+    assert_eq!(
+        b.account_name,
+        format!("{base}-002"),
+        "a deleted number is not reused"
+    );
+    // An explicit override of the deleted address is refused too.
+    let mut again = spec(&base);
+    again.name = NameSpec::Explicit {
+        account_name: unique("other"),
+    };
+    again.address = Some(a.address.clone());
+    assert!(matches!(
+        store.vend(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Deleting or editing it again is refused.
+    assert!(matches!(
+        store.delete(&a.address, "admin:x", "t").await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub async fn generated_names_skip_names_taken_by_overrides(store: &dyn MappingStore) {
+    let base = unique("skip");
+    let mut taken = spec(&base);
+    taken.name = NameSpec::Explicit {
+        account_name: format!("{base}-001"),
+    };
+    store.vend(&taken).await.unwrap();
+    let next = store.vend(&spec(&base)).await.unwrap().mapping;
+    assert_eq!(next.account_name, format!("{base}-002"));
+}
+
+pub async fn explicit_names_and_addresses_conflict_cleanly(store: &dyn MappingStore) {
+    let name = unique("explicit");
+    let mut s = spec("unused");
+    s.name = NameSpec::Explicit {
+        account_name: name.clone(),
+    };
+    let first = store.vend(&s).await.unwrap().mapping;
+    assert_eq!(first.address, format!("{name}@example.com"));
+    assert_eq!(first.base, None);
+    assert_eq!(first.counter, None);
+    match store.vend(&s).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains(&name), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // Same name, other address: the name is still taken.
+    s.address = Some(format!("{}@example.com", unique("addr")));
+    match store.vend(&s).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("account name"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+pub async fn idempotency_keys_return_the_first_result(store: &dyn MappingStore) {
+    let base = unique("idem");
+    let mut s = spec(&base);
+    s.idempotency_key = Some(unique("key"));
+    let first = store.vend(&s).await.unwrap();
+    let retry = store.vend(&s).await.unwrap();
+    assert!(first.created);
+    assert!(!retry.created);
+    assert_eq!(retry.mapping, first.mapping);
+}
+
+pub async fn edits_change_only_what_they_name(store: &dyn MappingStore) {
+    let m = store.vend(&spec(&unique("edit"))).await.unwrap().mapping;
+    let change = MappingChange {
+        owner: Some("new-owner@example.org".into()),
+        status: Some(MappingStatus::Suspended),
+        aws_account_id: Some(Some("123456789012".into())),
+        notes: Some(Some("moved to the platform team".into())),
+        ..MappingChange::default()
+    };
+    let after = store
+        .update(
+            &m.address,
+            &change,
+            "admin:editor",
+            "2026-11-25T02:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.owner, "new-owner@example.org");
+    assert_eq!(after.status, MappingStatus::Suspended);
+    assert_eq!(after.aws_account_id.as_deref(), Some("123456789012"));
+    assert_eq!(after.notes.as_deref(), Some("moved to the platform team"));
+    assert_eq!(after.account_type, m.account_type);
+    assert_eq!(after.tags, m.tags);
+    assert_eq!(after.address, m.address);
+    assert_eq!(after.created_at, m.created_at);
+    assert_eq!(after.updated_by, "admin:editor");
+    assert_eq!(store.get(&m.address).await.unwrap(), after);
+    // Clearing an optional field.
+    let cleared = store
+        .update(
+            &m.address,
+            &MappingChange {
+                notes: Some(None),
+                ..MappingChange::default()
+            },
+            "admin:editor",
+            "2026-11-25T03:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.notes, None);
+    assert_eq!(cleared.aws_account_id.as_deref(), Some("123456789012"));
+    assert!(matches!(
+        store.update("nobody@example.com", &change, "a", "t").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get("nobody@example.com").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn listing_pages_and_filters(store: &dyn MappingStore) {
+    let owner = format!("{}@example.org", unique("lister"));
+    let base = unique("list");
+    let mut s = spec(&base);
+    s.owner = owner.clone();
+    let mut vended = Vec::new();
+    for _ in 0..7 {
+        vended.push(store.vend(&s).await.unwrap().mapping.address);
+    }
+    store
+        .update(
+            &vended[1],
+            &MappingChange {
+                status: Some(MappingStatus::Suspended),
+                ..Default::default()
+            },
+            "a",
+            "t",
+        )
+        .await
+        .unwrap();
+    store.delete(&vended[2], "a", "t").await.unwrap();
+
+    // Page through one owner's mappings, three at a time: deleted ones are left out.
+    let filter = MappingFilter {
+        owner: Some(owner.clone()),
+        ..MappingFilter::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list(&filter, 3, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.into_iter().map(|m| m.address));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut want: Vec<String> = vended
+        .iter()
+        .filter(|a| **a != vended[2])
+        .cloned()
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+
+    let suspended = store
+        .list(
+            &MappingFilter {
+                owner: Some(owner.clone()),
+                status: Some(MappingStatus::Suspended),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        suspended
+            .items
+            .iter()
+            .map(|m| &m.address)
+            .collect::<Vec<_>>(),
+        vec![&vended[1]]
+    );
+    let deleted = store
+        .list(
+            &MappingFilter {
+                owner: Some(owner.clone()),
+                status: Some(MappingStatus::Deleted),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.items.len(), 1);
+
+    // Substring search over the name, and a short prefix.
+    let middle = &base[2..base.len() - 1];
+    let found = store
+        .list(
+            &MappingFilter {
+                query: Some(middle.to_uppercase()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 6, "{middle}");
+    let by_owner = store
+        .list(
+            &MappingFilter {
+                query: Some(owner.clone()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_owner.items.len(), 6);
+    let none = store
+        .list(
+            &MappingFilter {
+                query: Some(unique("zzz-no-such")),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+    assert_eq!(none.next_cursor, None);
+
+    assert!(matches!(
+        store.list(&filter, 3, Some("%%%not-a-cursor")).await,
+        Err(StoreError::Invalid {
+            field: "cursor",
+            ..
+        })
+    ));
+}
+
+pub async fn concurrent_vends_get_distinct_names(store: Arc<dyn MappingStore>) {
+    let base = unique("race");
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let store = store.clone();
+            let s = spec(&base);
+            tokio::spawn(async move { store.vend(&s).await })
+        })
+        .collect();
+    let mut names = HashSet::new();
+    for t in tasks {
+        let vended = t.await.unwrap().expect("every concurrent vend succeeds");
+        names.insert(vended.mapping.account_name);
+    }
+    assert_eq!(names.len(), 64, "64 vends, 64 distinct names");
+    let want: HashSet<String> = (1..=64).map(|n| format!("{base}-{n:03}")).collect();
+    assert_eq!(names, want, "no number skipped or doubled");
+}
+
+pub async fn concurrent_vends_with_one_key_make_one_mapping(store: Arc<dyn MappingStore>) {
+    let base = unique("racekey");
+    let mut s = spec(&base);
+    s.idempotency_key = Some(unique("samekey"));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let s = s.clone();
+            tokio::spawn(async move { store.vend(&s).await })
+        })
+        .collect();
+    let mut addresses = HashSet::new();
+    let mut created = 0;
+    for t in tasks {
+        let v = t.await.unwrap().expect("retries succeed");
+        created += usize::from(v.created);
+        addresses.insert(v.mapping.address);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(addresses.len(), 1);
+}
+
+/// Runs the whole suite; each backend calls this once with a fresh store.
+pub async fn run_all(store: Arc<dyn MappingStore>) {
+    vend_numbers_names_in_order(&*store).await;
+    counters_grow_past_their_width(&*store).await;
+    deleted_addresses_are_never_vended_again(&*store).await;
+    generated_names_skip_names_taken_by_overrides(&*store).await;
+    explicit_names_and_addresses_conflict_cleanly(&*store).await;
+    idempotency_keys_return_the_first_result(&*store).await;
+    edits_change_only_what_they_name(&*store).await;
+    listing_pages_and_filters(&*store).await;
+    concurrent_vends_get_distinct_names(store.clone()).await;
+    concurrent_vends_with_one_key_make_one_mapping(store).await;
+}
+
+pub async fn tokens_are_found_by_digest_and_revoked_once(store: &dyn super::TokenStore) {
+    use crate::tokens::{ApiToken, Scope};
+    let id = unique("tok");
+    let token = ApiToken {
+        id: id.clone(),
+        name: "pipeline".into(),
+        scope: Scope::Vend,
+        created_at: "2026-11-25T00:00:00.000Z".into(),
+        created_by: "admin:conformance".into(),
+        revoked_at: None,
+    };
+    let digest = format!("digest-{id}");
+    store.create_token(&token, &digest).await.unwrap();
+    assert_eq!(
+        store.token_by_digest(&digest).await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(store.token_by_digest("no-such-digest").await.unwrap(), None);
+    assert!(store.list_tokens().await.unwrap().contains(&token));
+    let revoked = store
+        .revoke_token(&id, "admin:x", "2026-11-25T01:00:00.000Z")
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked.revoked_at.as_deref(),
+        Some("2026-11-25T01:00:00.000Z")
+    );
+    assert_eq!(
+        store
+            .token_by_digest(&digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        revoked.revoked_at
+    );
+    assert!(matches!(
+        store.revoke_token(&id, "a", "t").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.revoke_token("nope", "a", "t").await,
+        Err(StoreError::NotFound(_))
+    ));
+}

@@ -1,0 +1,479 @@
+//! `MappingStore` on SQLite. Every change runs in a `BEGIN IMMEDIATE` transaction, which takes
+//! SQLite's single write lock up front: concurrent vends queue instead of racing, and a
+//! transaction never fails half-way on a lock upgrade.
+
+use std::collections::BTreeMap;
+
+use app::model::{Mapping, MappingStatus, Page};
+use app::naming;
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sqlx::{Sqlite, SqliteConnection, Transaction};
+
+use super::sqlite::{unavailable, SqliteStore};
+use super::{MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, VendSpec, Vended};
+
+/// How many taken names a generated vend skips before giving up. Names are only taken
+/// out of turn by overrides, so this is never reached in practice.
+const MAX_SKIPS: usize = 1000;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    address: String,
+    account_name: String,
+    base: Option<String>,
+    counter: Option<i64>,
+    account_type: String,
+    owner: String,
+    tags: String,
+    status: String,
+    aws_account_id: Option<String>,
+    notes: Option<String>,
+    created_at: String,
+    created_by: String,
+    updated_at: String,
+    updated_by: String,
+}
+
+impl Row {
+    fn into_mapping(self) -> Result<Mapping, StoreError> {
+        let tags: BTreeMap<String, String> = serde_json::from_str(&self.tags)
+            .map_err(|e| unavailable(format!("corrupt tags for {}: {e}", self.address)))?;
+        let status = MappingStatus::parse(&self.status)
+            .ok_or_else(|| unavailable(format!("corrupt status for {}", self.address)))?;
+        Ok(Mapping {
+            address: self.address,
+            account_name: self.account_name,
+            base: self.base,
+            counter: self.counter.map(|c| c as u64),
+            account_type: self.account_type,
+            owner: self.owner,
+            tags,
+            status,
+            aws_account_id: self.aws_account_id,
+            notes: self.notes,
+            created_at: self.created_at,
+            created_by: self.created_by,
+            updated_at: self.updated_at,
+            updated_by: self.updated_by,
+        })
+    }
+}
+
+const COLUMNS: &str = "m.address, m.account_name, m.base, m.counter, m.account_type, m.owner, \
+                       m.tags, m.status, m.aws_account_id, m.notes, m.created_at, m.created_by, \
+                       m.updated_at, m.updated_by";
+
+async fn fetch(conn: &mut SqliteConnection, address: &str) -> Result<Option<Mapping>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM mappings m WHERE m.address = ?");
+    sqlx::query_as::<_, Row>(&sql)
+        .bind(address)
+        .fetch_optional(conn)
+        .await
+        .map_err(unavailable)?
+        .map(Row::into_mapping)
+        .transpose()
+}
+
+async fn taken(
+    conn: &mut SqliteConnection,
+    address: &str,
+    name: &str,
+) -> Result<Option<&'static str>, StoreError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT address, account_name FROM mappings WHERE address = ? OR account_name = ? LIMIT 1",
+    )
+    .bind(address)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+    .map_err(unavailable)?;
+    Ok(row.map(|(a, _)| {
+        if a == address {
+            "address"
+        } else {
+            "account_name"
+        }
+    }))
+}
+
+async fn audit(
+    conn: &mut SqliteConnection,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    before: Option<&Mapping>,
+    after: Option<&Mapping>,
+) -> Result<(), StoreError> {
+    let json =
+        |m: Option<&Mapping>| m.map(|m| serde_json::to_string(m).expect("mappings serialize"));
+    sqlx::query("INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(at)
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .bind(json(before))
+        .bind(json(after))
+        .execute(conn)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mappings (address, account_name, base, counter, account_type, owner, tags, status, \
+         aws_account_id, notes, created_at, created_by, updated_at, updated_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&m.address)
+    .bind(&m.account_name)
+    .bind(&m.base)
+    .bind(m.counter.map(|c| c as i64))
+    .bind(&m.account_type)
+    .bind(&m.owner)
+    .bind(serde_json::to_string(&m.tags).expect("tags serialize"))
+    .bind(m.status.as_str())
+    .bind(&m.aws_account_id)
+    .bind(&m.notes)
+    .bind(&m.created_at)
+    .bind(&m.created_by)
+    .bind(&m.updated_at)
+    .bind(&m.updated_by)
+    .execute(conn)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)
+    }
+}
+
+fn new_mapping(
+    spec: &VendSpec,
+    account_name: String,
+    address: String,
+    base: Option<String>,
+    counter: Option<u64>,
+) -> Mapping {
+    Mapping {
+        address,
+        account_name,
+        base,
+        counter,
+        account_type: spec.account_type.clone(),
+        owner: spec.owner.clone(),
+        tags: spec.tags.clone(),
+        status: MappingStatus::Active,
+        aws_account_id: None,
+        notes: None,
+        created_at: spec.now.clone(),
+        created_by: spec.actor.clone(),
+        updated_at: spec.now.clone(),
+        updated_by: spec.actor.clone(),
+    }
+}
+
+fn conflict(field: &str, value: &str) -> StoreError {
+    match field {
+        "address" => StoreError::Conflict(format!(
+            "the address {value} is already taken (addresses are never reused)"
+        )),
+        _ => StoreError::Conflict(format!("the account name {value} is already taken")),
+    }
+}
+
+#[async_trait]
+impl MappingStore for SqliteStore {
+    async fn vend(&self, spec: &VendSpec) -> Result<Vended, StoreError> {
+        let mut tx = self.write_tx().await?;
+        if let Some(key) = &spec.idempotency_key {
+            let earlier: Option<(String,)> =
+                sqlx::query_as("SELECT address FROM idempotency_keys WHERE key = ?")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+            if let Some((address,)) = earlier {
+                let mapping = fetch(&mut tx, &address).await?.ok_or_else(|| {
+                    unavailable(format!("idempotency key points at missing {address}"))
+                })?;
+                tx.commit().await.map_err(unavailable)?;
+                return Ok(Vended {
+                    mapping,
+                    created: false,
+                });
+            }
+        }
+
+        let mapping = match &spec.name {
+            NameSpec::Explicit { account_name } => {
+                let address = spec
+                    .address
+                    .clone()
+                    .unwrap_or_else(|| format!("{account_name}@{}", spec.domain));
+                if let Some(field) = taken(&mut tx, &address, account_name).await? {
+                    let value = if field == "address" {
+                        &address
+                    } else {
+                        account_name
+                    };
+                    return Err(conflict(field, value));
+                }
+                new_mapping(spec, account_name.clone(), address, None, None)
+            }
+            NameSpec::Generated { base, width } => {
+                let mut found = None;
+                for _ in 0..MAX_SKIPS {
+                    let (counter,): (i64,) = sqlx::query_as(
+                        "INSERT INTO name_counters (base, next) VALUES (?, 2) \
+                         ON CONFLICT (base) DO UPDATE SET next = next + 1 RETURNING next - 1",
+                    )
+                    .bind(base)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                    let counter = counter as u64;
+                    let name = naming::account_name(base, counter, *width);
+                    // Only a counter grown past its width can break a limit the service
+                    // already checked; the rollback returns the number.
+                    let limits = match &spec.address {
+                        None => naming::check_limits(&name, &spec.domain, "business_unit"),
+                        Some(_) if name.len() > naming::MAX_ACCOUNT_NAME => {
+                            naming::check_limits(&name, "", "business_unit")
+                        }
+                        Some(_) => Ok(()),
+                    };
+                    limits.map_err(|e| StoreError::Invalid {
+                        field: e.field,
+                        message: e.message,
+                    })?;
+                    let address = spec
+                        .address
+                        .clone()
+                        .unwrap_or_else(|| format!("{name}@{}", spec.domain));
+                    match taken(&mut tx, &address, &name).await? {
+                        None => {
+                            found = Some(new_mapping(
+                                spec,
+                                name,
+                                address,
+                                Some(base.clone()),
+                                Some(counter),
+                            ));
+                            break;
+                        }
+                        // An override took the address itself: no counter can help.
+                        Some("address") if spec.address.is_some() => {
+                            return Err(conflict("address", &address))
+                        }
+                        Some(_) => continue,
+                    }
+                }
+                found.ok_or_else(|| {
+                    StoreError::Conflict(format!("no free name for {base} after {MAX_SKIPS} tries"))
+                })?
+            }
+        };
+
+        insert(&mut tx, &mapping).await?;
+        if let Some(key) = &spec.idempotency_key {
+            sqlx::query("INSERT INTO idempotency_keys (key, address, created_at) VALUES (?, ?, ?)")
+                .bind(key)
+                .bind(&mapping.address)
+                .bind(&spec.now)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
+        audit(
+            &mut tx,
+            &spec.now,
+            &spec.actor,
+            "vend",
+            &mapping.address,
+            None,
+            Some(&mapping),
+        )
+        .await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(Vended {
+            mapping,
+            created: true,
+        })
+    }
+
+    async fn get(&self, address: &str) -> Result<Mapping, StoreError> {
+        let mut conn = self.pool().acquire().await.map_err(unavailable)?;
+        fetch(&mut conn, address)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("the address {address}")))
+    }
+
+    async fn list(
+        &self,
+        filter: &MappingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, StoreError> {
+        let after = match cursor {
+            None => String::new(),
+            Some(c) => decode_cursor(c)?,
+        };
+        let mut sql = format!("SELECT {COLUMNS} FROM mappings m WHERE m.address > ?");
+        let mut binds: Vec<String> = vec![after];
+        match filter.status {
+            Some(status) => {
+                sql.push_str(" AND m.status = ?");
+                binds.push(status.as_str().to_string());
+            }
+            None => sql.push_str(" AND m.status <> 'deleted'"),
+        }
+        if let Some(owner) = &filter.owner {
+            sql.push_str(" AND m.owner = ?");
+            binds.push(owner.clone());
+        }
+        if let Some(q) = filter
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            let q = q.to_ascii_lowercase();
+            if q.chars().count() >= 3 {
+                // Trigram index: a phrase query matches the substring anywhere.
+                sql.push_str(" AND m.rowid IN (SELECT rowid FROM mappings_search WHERE mappings_search MATCH ?)");
+                binds.push(format!("\"{}\"", q.replace('"', "\"\"")));
+            } else {
+                // Too short for trigrams: a prefix of the address, served by the primary key.
+                sql.push_str(" AND m.address >= ? AND m.address < ?");
+                binds.push(q.clone());
+                binds.push(format!("{q}\u{10FFFF}"));
+            }
+        }
+        sql.push_str(" ORDER BY m.address LIMIT ?");
+        let mut query = sqlx::query_as::<_, Row>(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        let rows = query
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.pool())
+            .await
+            .map_err(unavailable)?;
+        let mut items = rows
+            .into_iter()
+            .map(Row::into_mapping)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|m| encode_cursor(&m.address))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn update(
+        &self,
+        address: &str,
+        change: &MappingChange,
+        actor: &str,
+        now: &str,
+    ) -> Result<Mapping, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let before = fetch(&mut tx, address)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("the address {address}")))?;
+        if before.status == MappingStatus::Deleted {
+            return Err(StoreError::Conflict(format!(
+                "{address} was deleted and cannot be edited"
+            )));
+        }
+        let mut after = before.clone();
+        if let Some(v) = &change.owner {
+            after.owner = v.clone();
+        }
+        if let Some(v) = change.status {
+            after.status = v;
+        }
+        if let Some(v) = &change.account_type {
+            after.account_type = v.clone();
+        }
+        if let Some(v) = &change.tags {
+            after.tags = v.clone();
+        }
+        if let Some(v) = &change.aws_account_id {
+            after.aws_account_id = v.clone();
+        }
+        if let Some(v) = &change.notes {
+            after.notes = v.clone();
+        }
+        after.updated_at = now.to_string();
+        after.updated_by = actor.to_string();
+        sqlx::query(
+            "UPDATE mappings SET owner = ?, status = ?, account_type = ?, tags = ?, aws_account_id = ?, \
+             notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
+        )
+        .bind(&after.owner)
+        .bind(after.status.as_str())
+        .bind(&after.account_type)
+        .bind(serde_json::to_string(&after.tags).expect("tags serialize"))
+        .bind(&after.aws_account_id)
+        .bind(&after.notes)
+        .bind(&after.updated_at)
+        .bind(&after.updated_by)
+        .bind(address)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let action = if after.status == MappingStatus::Deleted {
+            "delete"
+        } else {
+            "update"
+        };
+        audit(
+            &mut tx,
+            now,
+            actor,
+            action,
+            address,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(after)
+    }
+
+    async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError> {
+        let change = MappingChange {
+            status: Some(MappingStatus::Deleted),
+            ..MappingChange::default()
+        };
+        self.update(address, &change, actor, now).await
+    }
+}
+
+pub(crate) fn encode_cursor(address: &str) -> String {
+    URL_SAFE_NO_PAD.encode(address.as_bytes())
+}
+
+pub(crate) fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(StoreError::Invalid {
+            field: "cursor",
+            message: "not a cursor this server handed out".into(),
+        })
+}

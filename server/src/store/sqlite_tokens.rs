@@ -1,0 +1,114 @@
+use async_trait::async_trait;
+
+use super::sqlite::{unavailable, SqliteStore};
+use super::{StoreError, TokenStore};
+use crate::tokens::{ApiToken, Scope};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    scope: String,
+    created_at: String,
+    created_by: String,
+    revoked_at: Option<String>,
+}
+
+impl Row {
+    fn into_token(self) -> Result<ApiToken, StoreError> {
+        Ok(ApiToken {
+            scope: Scope::parse(&self.scope)
+                .ok_or_else(|| unavailable(format!("corrupt scope on token {}", self.id)))?,
+            id: self.id,
+            name: self.name,
+            created_at: self.created_at,
+            created_by: self.created_by,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, name, scope, created_at, created_by, revoked_at";
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn create_token(&self, t: &ApiToken, secret_digest: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, scope, secret_hash, created_at, created_by, revoked_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(t.scope.as_str())
+        .bind(secret_digest)
+        .bind(&t.created_at)
+        .bind(&t.created_by)
+        .bind(&t.revoked_at)
+        .execute(self.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn token_by_digest(&self, secret_digest: &str) -> Result<Option<ApiToken>, StoreError> {
+        sqlx::query_as::<_, Row>(&format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = ?"
+        ))
+        .bind(secret_digest)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(unavailable)?
+        .map(Row::into_token)
+        .transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        sqlx::query_as::<_, Row>(&format!(
+            "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .map(Row::into_token)
+        .collect()
+    }
+
+    async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let updated =
+            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .rows_affected();
+        let token =
+            sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| StoreError::NotFound(format!("the token {id}")))?
+                .into_token()?;
+        if updated == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the token {id} is already revoked"
+            )));
+        }
+        sqlx::query("INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, 'revoke_token', ?, NULL, NULL)")
+            .bind(now)
+            .bind(actor)
+            .bind(format!("token:{id}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(token)
+    }
+}

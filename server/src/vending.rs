@@ -1,0 +1,229 @@
+//! Turning a vend request into a validated `VendSpec`: every rule of product.md §1 that does
+//! not need the store. Pure, so each rule has a table test.
+
+use std::collections::BTreeMap;
+
+use app::address::EmailAddress;
+use app::naming::{self, Environment};
+use serde::Deserialize;
+
+use crate::store::{NameSpec, VendSpec};
+
+/// The body of `POST /api/v1/addresses` (and what the dashboard's vend form sends).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendRequest {
+    pub owner: String,
+    pub account_type: String,
+    #[serde(default)]
+    pub business_unit: Option<String>,
+    #[serde(default)]
+    pub application: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Name override.
+    #[serde(default)]
+    pub account_name: Option<String>,
+    /// Address override; must be on the configured domain.
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// The settings vending depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendRules {
+    pub domain: String,
+    pub counter_width: u8,
+    pub account_types: Vec<String>,
+}
+
+impl VendRules {
+    /// The configured spelling of an account type given in any case.
+    pub fn account_type(&self, v: &str) -> Result<String, FieldError> {
+        self.account_types
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(v.trim()))
+            .cloned()
+            .ok_or_else(|| {
+                field_error(
+                    "account_type",
+                    format!(
+                        "expected one of {}, got {v:?}",
+                        self.account_types.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// AWS's tag limits, which the tags are likely to end up under.
+pub fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), FieldError> {
+    if tags.len() > MAX_TAGS {
+        return Err(field_error("tags", format!("at most {MAX_TAGS} tags")));
+    }
+    for (k, v) in tags {
+        if k.trim().is_empty() || k.chars().count() > MAX_TAG_KEY || !printable(k) {
+            return Err(field_error(
+                "tags",
+                format!("tag keys are 1 to {MAX_TAG_KEY} printable characters, got {k:?}"),
+            ));
+        }
+        if v.chars().count() > MAX_TAG_VALUE || !printable(v) {
+            return Err(field_error(
+                "tags",
+                format!(
+                    "the value of tag {k:?} must be at most {MAX_TAG_VALUE} printable characters"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A rule an input broke; `field` is the request's field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field,
+        message: message.into(),
+    }
+}
+
+const MAX_TAGS: usize = 50;
+const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn printable(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+pub fn plan(
+    req: &VendRequest,
+    rules: &VendRules,
+    actor: &str,
+    now: &str,
+) -> Result<VendSpec, FieldError> {
+    let owner = EmailAddress::parse(&req.owner).map_err(|m| field_error("owner", m))?;
+
+    let account_type = rules.account_type(&req.account_type)?;
+    check_tags(&req.tags)?;
+
+    let address = match non_empty(&req.address) {
+        None => None,
+        Some(a) => {
+            let a = EmailAddress::parse(a).map_err(|m| field_error("address", m))?;
+            if a.domain() != rules.domain {
+                return Err(field_error(
+                    "address",
+                    format!(
+                        "must be on the configured domain {}, got {}",
+                        rules.domain,
+                        a.domain()
+                    ),
+                ));
+            }
+            if a.as_str().len() > naming::MAX_ADDRESS {
+                return Err(field_error(
+                    "address",
+                    format!("must be at most {} characters", naming::MAX_ADDRESS),
+                ));
+            }
+            Some(a.as_str().to_string())
+        }
+    };
+
+    let name = match non_empty(&req.account_name) {
+        Some(n) => {
+            let n = n.to_ascii_lowercase();
+            let chars_ok = n
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b))
+                && !n.starts_with('.')
+                && !n.ends_with('.')
+                && !n.contains("..");
+            if !chars_ok {
+                return Err(field_error(
+                    "account_name",
+                    "use letters, digits and - _ . + only (it may become the address's local part)",
+                ));
+            }
+            match &address {
+                None => naming::check_limits(&n, &rules.domain, "account_name"),
+                Some(_) => naming::check_limits(&n, "", "account_name"),
+            }
+            .map_err(|e| field_error(e.field, e.message))?;
+            NameSpec::Explicit { account_name: n }
+        }
+        None => {
+            let bu = non_empty(&req.business_unit).ok_or_else(|| {
+                field_error("business_unit", "required unless account_name is given")
+            })?;
+            let app = non_empty(&req.application).ok_or_else(|| {
+                field_error("application", "required unless account_name is given")
+            })?;
+            let env = Environment::parse(req.environment.as_deref().unwrap_or_default())
+                .map_err(|e| field_error(e.field, e.message))?;
+            let base =
+                naming::base_name(bu, app, env).map_err(|e| field_error(e.field, e.message))?;
+            // Checked with the counter at its padded width; the store re-checks the real one.
+            let widest = naming::account_name(&base, 0, rules.counter_width);
+            let domain = if address.is_some() {
+                ""
+            } else {
+                rules.domain.as_str()
+            };
+            naming::check_limits(&widest, domain, "business_unit").map_err(|e| {
+                field_error(
+                    e.field,
+                    format!("{}; shorten the business unit or application", e.message),
+                )
+            })?;
+            NameSpec::Generated {
+                base,
+                width: rules.counter_width,
+            }
+        }
+    };
+
+    let idempotency_key = match non_empty(&req.idempotency_key) {
+        None => None,
+        Some(k) if k.len() <= 128 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)) => {
+            Some(k.to_string())
+        }
+        Some(_) => {
+            return Err(field_error(
+                "idempotency_key",
+                "1 to 128 printable ASCII characters without spaces",
+            ))
+        }
+    };
+
+    Ok(VendSpec {
+        name,
+        address,
+        domain: rules.domain.clone(),
+        account_type,
+        owner: owner.as_str().to_string(),
+        tags: req.tags.clone(),
+        idempotency_key,
+        actor: actor.to_string(),
+        now: now.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

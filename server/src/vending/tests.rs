@@ -1,0 +1,244 @@
+use super::*;
+
+fn rules() -> VendRules {
+    VendRules {
+        domain: "example.com".into(),
+        counter_width: 3,
+        account_types: vec![
+            "Sales".into(),
+            "Research".into(),
+            "IT".into(),
+            "DataEngineering".into(),
+        ],
+    }
+}
+
+fn base_request() -> VendRequest {
+    VendRequest {
+        owner: "JDoe@Example.com".into(),
+        account_type: "it".into(),
+        business_unit: Some("Blue-Origin".into()),
+        application: Some("space-cube-z".into()),
+        environment: Some("PRODUCTION".into()),
+        ..VendRequest::default()
+    }
+}
+
+fn plan_ok(req: &VendRequest) -> VendSpec {
+    plan(req, &rules(), "admin:test", "2026-11-25T00:00:00Z").expect("valid request")
+}
+
+fn plan_err(req: &VendRequest) -> FieldError {
+    plan(req, &rules(), "admin:test", "2026-11-25T00:00:00Z").expect_err("invalid request")
+}
+
+#[test]
+fn the_sample_request_plans_the_sample_name() {
+    let spec = plan_ok(&base_request());
+    assert_eq!(
+        spec.name,
+        NameSpec::Generated {
+            base: "blue-origin-space-cube-z-prod".into(),
+            width: 3
+        }
+    );
+    assert_eq!(
+        spec.owner, "jdoe@example.com",
+        "owners are stored lower-cased"
+    );
+    assert_eq!(
+        spec.account_type, "IT",
+        "account types take their configured spelling"
+    );
+    assert_eq!(spec.address, None);
+    assert_eq!(spec.actor, "admin:test");
+}
+
+#[test]
+fn environment_defaults_to_eval_and_accepts_short_forms() {
+    let mut req = base_request();
+    req.environment = None;
+    assert!(
+        matches!(plan_ok(&req).name, NameSpec::Generated { base, .. } if base.ends_with("-eval"))
+    );
+    req.environment = Some("qa".into());
+    assert!(
+        matches!(plan_ok(&req).name, NameSpec::Generated { base, .. } if base.ends_with("-qa"))
+    );
+}
+
+#[test]
+fn overrides_are_kept_and_checked() {
+    let mut req = base_request();
+    req.account_name = Some("Custom-Account-Name".into());
+    req.address = Some("Custom.Box@EXAMPLE.com".into());
+    let spec = plan_ok(&req);
+    assert_eq!(
+        spec.name,
+        NameSpec::Explicit {
+            account_name: "custom-account-name".into()
+        }
+    );
+    assert_eq!(spec.address.as_deref(), Some("custom.box@example.com"));
+
+    // A name override alone makes the address from the name; the bu/app are not needed.
+    let req = VendRequest {
+        owner: "a@b.co".into(),
+        account_type: "Sales".into(),
+        account_name: Some("solo".into()),
+        ..VendRequest::default()
+    };
+    assert_eq!(
+        plan_ok(&req).name,
+        NameSpec::Explicit {
+            account_name: "solo".into()
+        }
+    );
+}
+
+#[test]
+fn each_bad_input_names_its_field() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut VendRequest)>, &str)> = vec![
+        (
+            "owner",
+            Box::new(|r| r.owner = "Jane <jane@example.com>".into()),
+            "one email address",
+        ),
+        (
+            "owner",
+            Box::new(|r| r.owner = "a@example.com, b@example.com".into()),
+            "one email address",
+        ),
+        (
+            "owner",
+            Box::new(|r| r.owner = "a@example.com\r\nBcc: evil@x.test".into()),
+            "one email address",
+        ),
+        (
+            "owner",
+            Box::new(|r| r.owner = "".into()),
+            "one email address",
+        ),
+        (
+            "account_type",
+            Box::new(|r| r.account_type = "Marketing".into()),
+            "Sales, Research, IT, DataEngineering",
+        ),
+        (
+            "business_unit",
+            Box::new(|r| r.business_unit = None),
+            "required",
+        ),
+        (
+            "business_unit",
+            Box::new(|r| r.business_unit = Some("   ".into())),
+            "required",
+        ),
+        (
+            "business_unit",
+            Box::new(|r| r.business_unit = Some("!!!".into())),
+            "letter or digit",
+        ),
+        (
+            "application",
+            Box::new(|r| r.application = None),
+            "required",
+        ),
+        (
+            "environment",
+            Box::new(|r| r.environment = Some("staging".into())),
+            "PRODUCTION",
+        ),
+        // The AWS sample's override example puts the address on another domain.
+        (
+            "address",
+            Box::new(|r| r.address = Some("custom-account-name@mydomain.com".into())),
+            "configured domain example.com",
+        ),
+        (
+            "address",
+            Box::new(|r| r.address = Some("not an address".into())),
+            "one email address",
+        ),
+        (
+            "account_name",
+            Box::new(|r| r.account_name = Some("has space".into())),
+            "letters, digits",
+        ),
+        (
+            "account_name",
+            Box::new(|r| r.account_name = Some("a".repeat(51))),
+            "AWS allows 50",
+        ),
+        (
+            "business_unit",
+            Box::new(|r| r.business_unit = Some("b".repeat(40))),
+            "shorten the business unit",
+        ),
+        (
+            "tags",
+            Box::new(|r| {
+                r.tags.insert("".into(), "v".into());
+            }),
+            "tag keys",
+        ),
+        (
+            "tags",
+            Box::new(|r| {
+                r.tags.insert("k".into(), "v\n".into());
+            }),
+            "printable",
+        ),
+        (
+            "tags",
+            Box::new(|r| {
+                for i in 0..51 {
+                    r.tags.insert(format!("k{i}"), "v".into());
+                }
+            }),
+            "at most 50",
+        ),
+        (
+            "idempotency_key",
+            Box::new(|r| r.idempotency_key = Some("has space".into())),
+            "printable ASCII",
+        ),
+    ];
+    for (field, mutate, text) in cases {
+        let mut req = base_request();
+        mutate(&mut req);
+        let err = plan_err(&req);
+        assert_eq!(err.field, field, "{err}");
+        assert!(
+            err.message.contains(text),
+            "{field}: {:?} should mention {text:?}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn names_at_the_limit_pass_and_one_past_fails() {
+    // base-NNN with a 3-digit counter: 46 characters of base make a 50-character name.
+    let rules = VendRules {
+        domain: "x.io".into(),
+        ..rules()
+    };
+    let mut req = base_request();
+    req.business_unit = Some("b".repeat(46 - "-a-prod".len()));
+    req.application = Some("a".into());
+    assert!(plan(&req, &rules, "t", "n").is_ok());
+    req.business_unit = Some("b".repeat(47 - "-a-prod".len()));
+    let err = plan(&req, &rules, "t", "n").unwrap_err();
+    assert_eq!(err.field, "business_unit");
+    assert!(err.message.contains("51 characters"), "{err}");
+}
+
+#[test]
+fn unknown_fields_are_refused_by_name() {
+    let err = serde_json::from_str::<VendRequest>(
+        r#"{"owner":"a@b.co","account_type":"IT","colour":"blue"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+}

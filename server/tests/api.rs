@@ -1,0 +1,415 @@
+//! The REST API over real HTTP against a real SQLite store: every route, the sample's
+//! payloads from `../shared/fixtures`, and the error shapes.
+
+mod common;
+
+use common::{client, start, TestServer, DOMAIN};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::tokens::Scope;
+
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/seed-sample")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "fixture {} (../shared beside the clone): {e}",
+            path.display()
+        )
+    })
+}
+
+struct Api {
+    server: TestServer,
+    admin: String,
+    vend: String,
+}
+
+async fn api() -> Api {
+    let server = start().await;
+    let admin = server.token(Scope::Admin).await;
+    let vend = server.token(Scope::Vend).await;
+    Api {
+        server,
+        admin,
+        vend,
+    }
+}
+
+impl Api {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.server.url)
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = client().request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        let value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"));
+        (status, value)
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+}
+
+fn error_field(v: &Value) -> &str {
+    v["error"]["field"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_aws_sample_payload_vends_unchanged() {
+    let a = api().await;
+    let body: Value = serde_json::from_str(&fixture("vend-request.json")).unwrap();
+    let (status, v) = a.post("/vend", &a.vend, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["AccountName"], "blue-origin-space-cube-z-prod-001");
+    assert_eq!(
+        v["AccountEmail"],
+        format!("blue-origin-space-cube-z-prod-001@{DOMAIN}")
+    );
+    assert_eq!(v["AccountType"], "IT");
+    assert_eq!(v["OwnerAddress"], "jdoe@example.com");
+    let (_, again) = a.post("/vend", &a.vend, body).await;
+    assert_eq!(again["AccountName"], "blue-origin-space-cube-z-prod-002");
+    // The mapping kept the sample's tags; the unknown top-level key was ignored.
+    let (_, m) = a
+        .get(
+            &format!("/addresses/blue-origin-space-cube-z-prod-001@{DOMAIN}"),
+            &a.vend,
+        )
+        .await;
+    assert_eq!(m["tags"]["BusinessUnit"], "Blue-Origin");
+    assert_eq!(m["tags"]["Environment"], "PRODUCTION");
+    assert!(m["tags"].get("SomeOtherKey").is_none());
+}
+
+#[tokio::test]
+async fn the_sample_override_on_another_domain_is_refused_by_name() {
+    let a = api().await;
+    let body: Value = serde_json::from_str(&fixture("vend-request-overrides.json")).unwrap();
+    let (status, v) = a.post("/vend", &a.vend, body.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(error_field(&v), "AccountEmail");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains(DOMAIN),
+        "{v}"
+    );
+    // On our domain the same overrides are kept.
+    let mut ours = body;
+    ours["AccountEmail"] = json!(format!("custom-account-name@{DOMAIN}"));
+    let (status, v) = a.post("/vend", &a.vend, ours).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["AccountName"], "custom-account-name");
+    assert_eq!(v["AccountEmail"], format!("custom-account-name@{DOMAIN}"));
+}
+
+#[tokio::test]
+async fn vend_read_list_edit_delete() {
+    let a = api().await;
+    let body = json!({
+        "owner": "Owner@Example.org",
+        "account_type": "research",
+        "business_unit": "Data Platform",
+        "application": "Lake House",
+        "environment": "dev",
+        "tags": {"CostCentre": "42"},
+        "idempotency_key": "pipeline-run-7"
+    });
+    let (status, m) = a.post("/addresses", &a.vend, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    let address = format!("data-platform-lake-house-dev-001@{DOMAIN}");
+    assert_eq!(m["address"], address);
+    assert_eq!(m["owner"], "owner@example.org");
+    assert_eq!(m["account_type"], "Research");
+    assert_eq!(m["status"], "active");
+    assert!(m["created_by"].as_str().unwrap().starts_with("token:"));
+
+    // A retry with the same key returns the first result, not a new number.
+    let (status, again) = a.post("/addresses", &a.vend, body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, m);
+
+    // Reading is case-insensitive on the address.
+    let (status, got) = a
+        .get(&format!("/addresses/{}", address.to_uppercase()), &a.vend)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got, m);
+
+    let (status, page) = a
+        .get("/addresses?owner=OWNER@example.org&limit=10", &a.vend)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next_cursor"], Value::Null);
+    let (_, found) = a.get("/addresses?q=lake-house", &a.vend).await;
+    assert_eq!(found["items"][0]["address"], address);
+
+    // Editing needs an admin token.
+    let patch = json!({"status": "suspended", "aws_account_id": "123456789012", "notes": "pilot"});
+    let (status, v) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/addresses/{address}"),
+            &a.vend,
+            Some(patch.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    let (status, edited) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/addresses/{address}"),
+            &a.admin,
+            Some(patch),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["status"], "suspended");
+    assert_eq!(edited["aws_account_id"], "123456789012");
+    let (status, v) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/addresses/{address}"),
+            &a.admin,
+            Some(json!({"address": "x@y.z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&v), "address");
+
+    let (status, deleted) = a
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/addresses/{address}"),
+            &a.admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    assert_eq!(deleted["status"], "deleted");
+    let (_, page) = a.get("/addresses?owner=owner@example.org", &a.vend).await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        0,
+        "deleted mappings leave the default list"
+    );
+    let (_, page) = a
+        .get("/addresses?owner=owner@example.org&status=deleted", &a.vend)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+
+    // The address stays reserved: the next vend for the same base takes the next number.
+    let (status, next) = a
+        .post("/addresses", &a.vend, json!({"owner": "o@example.org", "account_type": "IT", "business_unit": "data platform", "application": "lake house", "environment": "DEVELOPMENT"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        next["address"],
+        format!("data-platform-lake-house-dev-002@{DOMAIN}")
+    );
+}
+
+#[tokio::test]
+async fn pages_follow_cursors_to_the_end() {
+    let a = api().await;
+    for _ in 0..5 {
+        let (s, v) = a
+            .post("/addresses", &a.vend, json!({"owner": "pager@example.org", "account_type": "IT", "business_unit": "bu", "application": "pages"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let mut cursor: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let path = match &cursor {
+            None => "/addresses?owner=pager@example.org&limit=2".to_string(),
+            Some(c) => format!("/addresses?owner=pager@example.org&limit=2&cursor={c}"),
+        };
+        let (status, page) = a.get(&path, &a.vend).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for m in page["items"].as_array().unwrap() {
+            seen.push(m["account_name"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        (1..=5)
+            .map(|n| format!("bu-pages-eval-{n:03}"))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_right_status_and_name_the_field() {
+    let a = api().await;
+    let ok = json!({"owner": "a@example.org", "account_type": "IT", "business_unit": "b", "application": "c"});
+
+    let r = client()
+        .post(a.url("/addresses"))
+        .bearer_auth(&a.vend)
+        .header("content-type", "application/json")
+        .body("{\"owner\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "malformed_json"
+    );
+
+    let r = client()
+        .post(a.url("/addresses"))
+        .bearer_auth(&a.vend)
+        .body(ok.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let mut extra = ok.clone();
+    extra["colour"] = json!("blue");
+    let (status, v) = a.post("/addresses", &a.vend, extra).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("colour"),
+        "{v}"
+    );
+
+    for (field, value) in [
+        ("owner", json!("Jane <jane@example.org>")),
+        ("account_type", json!("Marketing")),
+        ("environment", json!("staging")),
+        ("address", json!("x@elsewhere.example")),
+        ("business_unit", json!("b".repeat(60))),
+    ] {
+        let mut body = ok.clone();
+        body[field] = value;
+        let (status, v) = a.post("/addresses", &a.vend, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
+        assert_eq!(error_field(&v), field, "{v}");
+    }
+
+    let (status, v) = a
+        .post(
+            "/addresses",
+            &a.vend,
+            json!({"owner": 7, "account_type": "IT"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&v), "owner");
+
+    let (status, v) = a.get(&format!("/addresses/nobody@{DOMAIN}"), &a.vend).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+
+    let explicit =
+        json!({"owner": "a@example.org", "account_type": "IT", "account_name": "fixed-name"});
+    assert_eq!(
+        a.post("/addresses", &a.vend, explicit.clone()).await.0,
+        StatusCode::CREATED
+    );
+    let (status, v) = a.post("/addresses", &a.vend, explicit).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+
+    let (status, v) = a.get("/addresses?cursor=%25%25", &a.vend).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&v), "cursor");
+    let (status, v) = a.get("/addresses?limit=100000", &a.vend).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&v), "limit");
+    let (status, _) = a.get("/addresses?status=gone", &a.vend).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (status, v) = a.get("/nothing-here", &a.vend).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn tokens_are_required_checked_and_revocable() {
+    let a = api().await;
+    let r = client().get(a.url("/addresses")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "unauthorized"
+    );
+
+    for bad in [
+        "nonsense",
+        "mvt_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let (status, v) = a.get("/addresses", bad).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert_eq!(v["error"]["message"], "the API token is invalid or revoked");
+    }
+    let r = client()
+        .get(a.url("/addresses"))
+        .header("authorization", format!("Basic {}", a.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let (status, _) = a
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/addresses/x@{DOMAIN}"),
+            &a.vend,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let tokens = a.server.state.service.tokens().await.unwrap();
+    let vend_id = tokens
+        .iter()
+        .find(|t| t.scope == Scope::Vend)
+        .unwrap()
+        .id
+        .clone();
+    a.server
+        .state
+        .service
+        .revoke_token("test", &vend_id)
+        .await
+        .unwrap();
+    let (status, _) = a.get("/addresses", &a.vend).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token stops working at once"
+    );
+    let (status, _) = a.get("/addresses", &a.admin).await;
+    assert_eq!(status, StatusCode::OK);
+}
