@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 pub mod conformance;
+pub mod dynamodb;
 pub mod sqlite;
 mod sqlite_mappings;
 mod sqlite_tokens;
@@ -154,9 +155,8 @@ pub async fn open(url: &StoreUrl) -> Result<Stores, StoreError> {
         StoreUrl::Sqlite(path) => Ok(Stores::from_backend(Arc::new(
             sqlite::SqliteStore::open(path).await?,
         ))),
-        StoreUrl::DynamoDb { .. } => Err(StoreError::Unsupported(
-            "MAILVEND_STORE=dynamodb:// is not available in this version yet; use sqlite://PATH"
-                .into(),
-        )),
+        StoreUrl::DynamoDb { table_prefix } => Ok(Stores::from_backend(Arc::new(
+            dynamodb::DynamoStore::open(table_prefix).await?,
+        ))),
     }
 }

@@ -1,0 +1,1029 @@
+//! The production store: DynamoDB through the AWS SDK. Four tables share a prefix:
+//!
+//! * `<prefix>-mappings` — one item per address (`address`), with GSIs `by_owner`
+//!   (owner, address), `by_state` (state = live|deleted, address) and `by_account_name`;
+//! * `<prefix>-keys` — uniqueness and bookkeeping items keyed by `key`: `name#<account name>`,
+//!   `idem#<idempotency key>`, `counter#<base>` (an atomic `ADD` counter), `token#<digest>`;
+//! * `<prefix>-audit` — (subject, id) — one item per change;
+//! * `<prefix>-tokens` — one item per API token (`id`).
+//!
+//! Uniqueness never relies on check-then-put: each vend is one transaction whose conditions
+//! (`attribute_not_exists`) fail if any other writer got there first.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use app::model::{Mapping, MappingStatus, Page};
+use app::naming;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TableStatus, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::sqlite_mappings::{decode_cursor, encode_cursor};
+use super::{
+    MappingChange, MappingFilter, MappingStore, NameSpec, Store, StoreError, TokenStore, VendSpec,
+    Vended,
+};
+use crate::tokens::{ApiToken, Scope};
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    mappings: String,
+    keys: String,
+    audit: String,
+    tokens: String,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// The SDK's error as `Code: message` (service errors) or its context chain, for the log.
+fn sdk<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    let text = match &e {
+        SdkError::ServiceError(se) => format!(
+            "DynamoDB {}: {}",
+            se.err().code().unwrap_or("error"),
+            se.err().message().unwrap_or("no message")
+        ),
+        _ => format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
+    };
+    StoreError::Unavailable(text)
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn get_s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn state_of(status: MappingStatus) -> &'static str {
+    if status == MappingStatus::Deleted {
+        "deleted"
+    } else {
+        "live"
+    }
+}
+
+/// The item for a mapping at `version`, which every write increments so that an edit can
+/// require the version it read (optimistic concurrency without relying on clocks).
+fn mapping_item(m: &Mapping, version: u64) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(m).map_err(unavailable)?;
+    item.insert("state".into(), s(state_of(m.status)));
+    item.insert("version".into(), AttributeValue::N(version.to_string()));
+    Ok(item)
+}
+
+fn version_of(item: &Item) -> u64 {
+    item.get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn mapping_from(item: Item) -> Result<Mapping, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| unavailable(format!("corrupt mapping item: {e}")))
+}
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    let mut p = Put::builder().table_name(table).set_item(Some(item));
+    if let Some(c) = condition {
+        p = p.condition_expression(c);
+    }
+    Ok(TransactWriteItem::builder()
+        .put(p.build().map_err(unavailable)?)
+        .build())
+}
+
+fn audit_item(
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    before: Option<&Mapping>,
+    after: Option<&Mapping>,
+) -> Item {
+    let mut item = Item::new();
+    item.insert("subject".into(), s(subject));
+    // Sorts by time within a subject; the random tail keeps ids unique within a millisecond.
+    item.insert(
+        "id".into(),
+        s(format!("{at}#{:016x}", rand::random::<u64>())),
+    );
+    item.insert("at".into(), s(at));
+    item.insert("actor".into(), s(actor));
+    item.insert("action".into(), s(action));
+    if let Some(b) = before {
+        item.insert(
+            "before".into(),
+            s(serde_json::to_string(b).expect("mappings serialize")),
+        );
+    }
+    if let Some(a) = after {
+        item.insert(
+            "after".into(),
+            s(serde_json::to_string(a).expect("mappings serialize")),
+        );
+    }
+    item
+}
+
+fn key_item(key: String, extra: &[(&str, &str)]) -> Item {
+    let mut item = Item::new();
+    item.insert("key".into(), s(key));
+    for (k, v) in extra {
+        item.insert((*k).to_string(), s(*v));
+    }
+    item
+}
+
+/// Which transaction items failed their condition, by position.
+fn cancelled(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<bool>> {
+    match e {
+        SdkError::ServiceError(se) => match se.err() {
+            TransactWriteItemsError::TransactionCanceledException(tc) => Some(
+                tc.cancellation_reasons()
+                    .iter()
+                    .map(|r: &CancellationReason| r.code() == Some("ConditionalCheckFailed"))
+                    .collect(),
+            ),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl DynamoStore {
+    /// Connects with the standard AWS configuration chain (`AWS_REGION`, `AWS_ENDPOINT_URL`,
+    /// credentials…) and creates any missing table.
+    pub async fn open(prefix: &str) -> Result<Self, StoreError> {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Self::open_with(&config, prefix).await
+    }
+
+    /// Like `open`, with an SDK configuration built by the caller (tests point it at moto).
+    pub async fn open_with(
+        config: &aws_config::SdkConfig,
+        prefix: &str,
+    ) -> Result<Self, StoreError> {
+        let store = DynamoStore {
+            client: Client::new(config),
+            mappings: format!("{prefix}-mappings"),
+            keys: format!("{prefix}-keys"),
+            audit: format!("{prefix}-audit"),
+            tokens: format!("{prefix}-tokens"),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Creates the tables that do not exist yet and waits until all are active. Idempotent.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let existing = self.table_names().await?;
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(unavailable)
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(unavailable)
+        };
+        let gsi = |name: &str,
+                   hash: &str,
+                   range: Option<&str>|
+         -> Result<GlobalSecondaryIndex, StoreError> {
+            let mut schema = vec![key(hash, KeyType::Hash)?];
+            if let Some(r) = range {
+                schema.push(key(r, KeyType::Range)?);
+            }
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .set_key_schema(Some(schema))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(unavailable)
+        };
+        let specs: Vec<(
+            &str,
+            Vec<&str>,
+            Vec<KeySchemaElement>,
+            Vec<GlobalSecondaryIndex>,
+        )> = vec![
+            (
+                &self.mappings,
+                vec!["address", "owner", "state", "account_name"],
+                vec![key("address", KeyType::Hash)?],
+                vec![
+                    gsi("by_owner", "owner", Some("address"))?,
+                    gsi("by_state", "state", Some("address"))?,
+                    gsi("by_account_name", "account_name", None)?,
+                ],
+            ),
+            (
+                &self.keys,
+                vec!["key"],
+                vec![key("key", KeyType::Hash)?],
+                vec![],
+            ),
+            (
+                &self.audit,
+                vec!["subject", "id"],
+                vec![key("subject", KeyType::Hash)?, key("id", KeyType::Range)?],
+                vec![],
+            ),
+            (
+                &self.tokens,
+                vec!["id"],
+                vec![key("id", KeyType::Hash)?],
+                vec![],
+            ),
+        ];
+        for (table, attrs, schema, gsis) in specs {
+            if existing.iter().any(|t| t == table) {
+                continue;
+            }
+            let defs = attrs.into_iter().map(attr).collect::<Result<Vec<_>, _>>()?;
+            let mut req = self
+                .client
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .set_attribute_definitions(Some(defs))
+                .set_key_schema(Some(schema));
+            if !gsis.is_empty() {
+                req = req.set_global_secondary_indexes(Some(gsis));
+            }
+            match req.send().await {
+                Ok(_) => tracing::info!(%table, "created DynamoDB table"),
+                // Another copy of the server created it meanwhile.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_resource_in_use_exception()) => {}
+                Err(e) => {
+                    return Err(StoreError::Migration(format!(
+                        "creating {table}: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    )))
+                }
+            }
+        }
+        for table in [&self.mappings, &self.keys, &self.audit, &self.tokens] {
+            self.wait_active(table).await?;
+        }
+        Ok(())
+    }
+
+    async fn table_names(&self) -> Result<Vec<String>, StoreError> {
+        let mut names = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_tables()
+                .set_exclusive_start_table_name(start.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    StoreError::Migration(format!(
+                        "listing tables: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    ))
+                })?;
+            names.extend(out.table_names().iter().cloned());
+            match out.last_evaluated_table_name() {
+                Some(t) => start = Some(t.to_string()),
+                None => return Ok(names),
+            }
+        }
+    }
+
+    async fn wait_active(&self, table: &str) -> Result<(), StoreError> {
+        for _ in 0..120 {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(sdk)?;
+            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(StoreError::Migration(format!(
+            "{table} did not become active within a minute"
+        )))
+    }
+
+    async fn get_item(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(key, s(value))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?
+            .item)
+    }
+
+    async fn next_counter(&self, base: &str) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.keys)
+            .key("key", s(format!("counter#{base}")))
+            .update_expression("ADD next_value :one")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.attributes()
+            .and_then(|a| a.get("next_value"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| unavailable("counter update returned no value"))
+    }
+
+    async fn by_idempotency_key(&self, key: &str) -> Result<Option<Mapping>, StoreError> {
+        let Some(item) = self
+            .get_item(&self.keys, "key", &format!("idem#{key}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let address = get_s(&item, "address")
+            .ok_or_else(|| unavailable("idempotency item without address"))?;
+        self.get(&address).await.map(Some)
+    }
+
+    /// Writes a new mapping with its reservations in one transaction. `Ok(None)` means a
+    /// condition failed on the address or the name (the caller decides what that means);
+    /// an idempotency key that another writer took first returns that writer's mapping.
+    async fn try_insert(
+        &self,
+        spec: &VendSpec,
+        m: &Mapping,
+    ) -> Result<Result<Vended, &'static str>, StoreError> {
+        let mut items = vec![
+            put(
+                &self.mappings,
+                mapping_item(m, 0)?,
+                Some("attribute_not_exists(address)"),
+            )?,
+            put(
+                &self.keys,
+                key_item(
+                    format!("name#{}", m.account_name),
+                    &[("address", &m.address)],
+                ),
+                Some("attribute_not_exists(#k)"),
+            )?,
+        ];
+        if let Some(k) = &spec.idempotency_key {
+            items.push(put(
+                &self.keys,
+                key_item(format!("idem#{k}"), &[("address", &m.address)]),
+                Some("attribute_not_exists(#k)"),
+            )?);
+        }
+        items.push(put(
+            &self.audit,
+            audit_item(&spec.now, &spec.actor, "vend", &m.address, None, Some(m)),
+            None,
+        )?);
+        // `key` is a reserved word in DynamoDB expressions.
+        let items = items
+            .into_iter()
+            .map(|mut i| {
+                if let Some(p) = i.put.as_mut() {
+                    if p.condition_expression.as_deref() == Some("attribute_not_exists(#k)") {
+                        p.expression_attribute_names =
+                            Some(HashMap::from([("#k".to_string(), "key".to_string())]));
+                    }
+                }
+                i
+            })
+            .collect();
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Ok(Vended {
+                mapping: m.clone(),
+                created: true,
+            })),
+            Err(e) => match cancelled(&e) {
+                Some(failed) => {
+                    if spec.idempotency_key.is_some() && failed.get(2).copied().unwrap_or(false) {
+                        let key = spec.idempotency_key.as_deref().unwrap_or_default();
+                        if let Some(mapping) = self.by_idempotency_key(key).await? {
+                            return Ok(Ok(Vended {
+                                mapping,
+                                created: false,
+                            }));
+                        }
+                    }
+                    if failed.first().copied().unwrap_or(false) {
+                        Ok(Err("address"))
+                    } else {
+                        Ok(Err("account_name"))
+                    }
+                }
+                None => Err(sdk(e)),
+            },
+        }
+    }
+
+    async fn query_page(
+        &self,
+        filter: &MappingFilter,
+        limit: u32,
+        after: &str,
+    ) -> Result<Vec<Mapping>, StoreError> {
+        let mut names = HashMap::from([("#a".to_string(), "address".to_string())]);
+        let mut values: HashMap<String, AttributeValue> = HashMap::new();
+        let (index, mut key_condition) = match &filter.owner {
+            Some(owner) => {
+                values.insert(":k".into(), s(owner.clone()));
+                ("by_owner", "#o = :k".to_string())
+            }
+            None => {
+                let state = filter.status.map(state_of).unwrap_or("live");
+                values.insert(":k".into(), s(state));
+                ("by_state", "#st = :k".to_string())
+            }
+        };
+        names.insert("#o".into(), "owner".into());
+        names.insert("#st".into(), "state".into());
+        if !after.is_empty() {
+            key_condition.push_str(" AND #a > :after");
+            values.insert(":after".into(), s(after));
+        }
+        let mut filters = Vec::new();
+        match filter.status {
+            Some(st) => {
+                filters.push("#s = :status".to_string());
+                values.insert(":status".into(), s(st.as_str()));
+            }
+            None => {
+                filters.push("#s <> :deleted".to_string());
+                values.insert(":deleted".into(), s("deleted"));
+            }
+        }
+        names.insert("#s".into(), "status".into());
+        if let Some(q) = filter
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            // No index serves a substring: this reads the whole partition of the key above.
+            filters.push("(contains(#a, :q) OR contains(#n, :q) OR contains(#o, :q))".to_string());
+            names.insert("#n".into(), "account_name".into());
+            values.insert(":q".into(), s(q.to_ascii_lowercase()));
+        }
+        let filter_expression = filters.join(" AND ");
+        // DynamoDB refuses names and values that no expression uses.
+        let used = |k: &String| {
+            key_condition.contains(k.as_str()) || filter_expression.contains(k.as_str())
+        };
+        names.retain(|k, _| used(k));
+        values.retain(|k, _| used(k));
+
+        let want = limit as usize + 1;
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.mappings)
+                .index_name(index)
+                .key_condition_expression(&key_condition)
+                .filter_expression(&filter_expression)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .limit(want.max(100) as i32)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in out.items().iter().cloned() {
+                found.push(mapping_from(item)?);
+                if found.len() == want {
+                    return Ok(found);
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    async fn write_change(
+        &self,
+        before: &Mapping,
+        version: u64,
+        after: &Mapping,
+        actor: &str,
+        now: &str,
+        action: &str,
+    ) -> Result<bool, StoreError> {
+        let p = Put::builder()
+            .table_name(&self.mappings)
+            .set_item(Some(mapping_item(after, version + 1)?))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
+        let items = vec![
+            TransactWriteItem::builder()
+                .put(p.build().map_err(unavailable)?)
+                .build(),
+            put(
+                &self.audit,
+                audit_item(
+                    now,
+                    actor,
+                    action,
+                    &after.address,
+                    Some(before),
+                    Some(after),
+                ),
+                None,
+            )?,
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled(&e).is_some() => Ok(false),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.get_item(&self.keys, "key", "ping").await.map(|_| ())
+    }
+}
+
+fn new_mapping(
+    spec: &VendSpec,
+    account_name: String,
+    address: String,
+    base: Option<String>,
+    counter: Option<u64>,
+) -> Mapping {
+    Mapping {
+        address,
+        account_name,
+        base,
+        counter,
+        account_type: spec.account_type.clone(),
+        owner: spec.owner.clone(),
+        tags: spec.tags.clone(),
+        status: MappingStatus::Active,
+        aws_account_id: None,
+        notes: None,
+        created_at: spec.now.clone(),
+        created_by: spec.actor.clone(),
+        updated_at: spec.now.clone(),
+        updated_by: spec.actor.clone(),
+    }
+}
+
+fn conflict(field: &str, value: &str) -> StoreError {
+    match field {
+        "address" => StoreError::Conflict(format!(
+            "the address {value} is already taken (addresses are never reused)"
+        )),
+        _ => StoreError::Conflict(format!("the account name {value} is already taken")),
+    }
+}
+
+const MAX_SKIPS: usize = 1000;
+
+#[async_trait]
+impl MappingStore for DynamoStore {
+    async fn vend(&self, spec: &VendSpec) -> Result<Vended, StoreError> {
+        if let Some(key) = &spec.idempotency_key {
+            if let Some(mapping) = self.by_idempotency_key(key).await? {
+                return Ok(Vended {
+                    mapping,
+                    created: false,
+                });
+            }
+        }
+        match &spec.name {
+            NameSpec::Explicit { account_name } => {
+                let address = spec
+                    .address
+                    .clone()
+                    .unwrap_or_else(|| format!("{account_name}@{}", spec.domain));
+                let m = new_mapping(spec, account_name.clone(), address.clone(), None, None);
+                match self.try_insert(spec, &m).await? {
+                    Ok(v) => Ok(v),
+                    Err("address") => Err(conflict("address", &address)),
+                    Err(_) => Err(conflict("account_name", account_name)),
+                }
+            }
+            NameSpec::Generated { base, width } => {
+                for _ in 0..MAX_SKIPS {
+                    let counter = self.next_counter(base).await?;
+                    let name = naming::account_name(base, counter, *width);
+                    let limits = match &spec.address {
+                        None => naming::check_limits(&name, &spec.domain, "business_unit"),
+                        Some(_) if name.len() > naming::MAX_ACCOUNT_NAME => {
+                            naming::check_limits(&name, "", "business_unit")
+                        }
+                        Some(_) => Ok(()),
+                    };
+                    limits.map_err(|e| StoreError::Invalid {
+                        field: e.field,
+                        message: e.message,
+                    })?;
+                    let address = spec
+                        .address
+                        .clone()
+                        .unwrap_or_else(|| format!("{name}@{}", spec.domain));
+                    let m = new_mapping(
+                        spec,
+                        name,
+                        address.clone(),
+                        Some(base.clone()),
+                        Some(counter),
+                    );
+                    match self.try_insert(spec, &m).await? {
+                        Ok(v) => return Ok(v),
+                        Err("address") if spec.address.is_some() => {
+                            return Err(conflict("address", &address))
+                        }
+                        Err(_) => continue,
+                    }
+                }
+                Err(StoreError::Conflict(format!(
+                    "no free name for {base} after {MAX_SKIPS} tries"
+                )))
+            }
+        }
+    }
+
+    async fn get(&self, address: &str) -> Result<Mapping, StoreError> {
+        match self.get_item(&self.mappings, "address", address).await? {
+            Some(item) => mapping_from(item),
+            None => Err(StoreError::NotFound(format!("the address {address}"))),
+        }
+    }
+
+    async fn list(
+        &self,
+        filter: &MappingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, StoreError> {
+        let after = match cursor {
+            None => String::new(),
+            Some(c) => decode_cursor(c)?,
+        };
+        let mut items = self.query_page(filter, limit, &after).await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|m| encode_cursor(&m.address))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn update(
+        &self,
+        address: &str,
+        change: &MappingChange,
+        actor: &str,
+        now: &str,
+    ) -> Result<Mapping, StoreError> {
+        // Optimistic: re-read and retry when another writer changed the item in between.
+        for _ in 0..10 {
+            let item = self
+                .get_item(&self.mappings, "address", address)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("the address {address}")))?;
+            let version = version_of(&item);
+            let before = mapping_from(item)?;
+            if before.status == MappingStatus::Deleted {
+                return Err(StoreError::Conflict(format!(
+                    "{address} was deleted and cannot be edited"
+                )));
+            }
+            let mut after = before.clone();
+            if let Some(v) = &change.owner {
+                after.owner = v.clone();
+            }
+            if let Some(v) = change.status {
+                after.status = v;
+            }
+            if let Some(v) = &change.account_type {
+                after.account_type = v.clone();
+            }
+            if let Some(v) = &change.tags {
+                after.tags = v.clone();
+            }
+            if let Some(v) = &change.aws_account_id {
+                after.aws_account_id = v.clone();
+            }
+            if let Some(v) = &change.notes {
+                after.notes = v.clone();
+            }
+            after.updated_at = now.to_string();
+            after.updated_by = actor.to_string();
+            let action = if after.status == MappingStatus::Deleted {
+                "delete"
+            } else {
+                "update"
+            };
+            if self
+                .write_change(&before, version, &after, actor, now, action)
+                .await?
+            {
+                return Ok(after);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "{address} kept changing; gave up after 10 tries"
+        )))
+    }
+
+    async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError> {
+        let change = MappingChange {
+            status: Some(MappingStatus::Deleted),
+            ..MappingChange::default()
+        };
+        self.update(address, &change, actor, now).await
+    }
+}
+
+fn token_item(t: &ApiToken) -> Item {
+    let mut item = Item::new();
+    item.insert("id".into(), s(t.id.clone()));
+    item.insert("name".into(), s(t.name.clone()));
+    item.insert("scope".into(), s(t.scope.as_str()));
+    item.insert("created_at".into(), s(t.created_at.clone()));
+    item.insert("created_by".into(), s(t.created_by.clone()));
+    if let Some(r) = &t.revoked_at {
+        item.insert("revoked_at".into(), s(r.clone()));
+    }
+    item
+}
+
+fn token_from(item: &Item) -> Result<ApiToken, StoreError> {
+    let field =
+        |k: &str| get_s(item, k).ok_or_else(|| unavailable(format!("token item without {k}")));
+    Ok(ApiToken {
+        id: field("id")?,
+        name: field("name")?,
+        scope: Scope::parse(&field("scope")?).ok_or_else(|| unavailable("corrupt token scope"))?,
+        created_at: field("created_at")?,
+        created_by: field("created_by")?,
+        revoked_at: get_s(item, "revoked_at"),
+    })
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn create_token(&self, t: &ApiToken, secret_digest: &str) -> Result<(), StoreError> {
+        let items = vec![
+            put(
+                &self.tokens,
+                token_item(t),
+                Some("attribute_not_exists(id)"),
+            )?,
+            put(
+                &self.keys,
+                key_item(format!("token#{secret_digest}"), &[("token_id", &t.id)]),
+                None,
+            )?,
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn token_by_digest(&self, secret_digest: &str) -> Result<Option<ApiToken>, StoreError> {
+        let Some(key) = self
+            .get_item(&self.keys, "key", &format!("token#{secret_digest}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = get_s(&key, "token_id").ok_or_else(|| unavailable("token key without id"))?;
+        self.get_item(&self.tokens, "id", &id)
+            .await?
+            .as_ref()
+            .map(token_from)
+            .transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        // Tokens are few; a scan of their own small table is the honest way to list them.
+        let mut tokens = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.tokens)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in out.items() {
+                tokens.push(token_from(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        tokens.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+        Ok(tokens)
+    }
+
+    async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError> {
+        let current = self
+            .get_item(&self.tokens, "id", id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("the token {id}")))?;
+        let mut token = token_from(&current)?;
+        if token.revoked_at.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "the token {id} is already revoked"
+            )));
+        }
+        token.revoked_at = Some(now.to_string());
+        let mut audit = audit_item(
+            now,
+            actor,
+            "revoke_token",
+            &format!("token:{id}"),
+            None,
+            None,
+        );
+        audit.insert("token_id".into(), s(id));
+        let items = vec![
+            put(
+                &self.tokens,
+                token_item(&token),
+                Some("attribute_not_exists(revoked_at)"),
+            )?,
+            put(&self.audit, audit, None)?,
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(token),
+            Err(e) if cancelled(&e).is_some() => Err(StoreError::Conflict(format!(
+                "the token {id} is already revoked"
+            ))),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A moto server for this test process, started on first use.
+    async fn moto_endpoint() -> String {
+        static ENDPOINT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        ENDPOINT
+            .get_or_init(|| async {
+                if let Ok(url) = std::env::var("MAILVEND_TEST_MOTO_URL") {
+                    return url;
+                }
+                let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+                let bin = root.join(".venv-moto/bin/moto_server");
+                assert!(
+                    bin.exists(),
+                    "{} is missing: run `scripts/bootstrap.sh test` (make test does) to install the moto server",
+                    bin.display()
+                );
+                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                let child = std::process::Command::new(&bin)
+                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("start moto_server");
+                // Leaked on purpose: it lives as long as the test process; kill it then.
+                std::mem::forget(KillOnExit(child));
+                let url = format!("http://127.0.0.1:{port}");
+                for _ in 0..200 {
+                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                        return url;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                panic!("moto_server did not start on port {port}");
+            })
+            .await
+            .clone()
+    }
+
+    struct KillOnExit(std::process::Child);
+
+    impl Drop for KillOnExit {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+
+    /// A store on fresh tables in moto.
+    pub(crate) async fn store() -> DynamoStore {
+        let endpoint = moto_endpoint().await;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await;
+        let prefix = format!("t{:x}", rand::random::<u64>());
+        DynamoStore::open_with(&config, &prefix)
+            .await
+            .expect("tables in moto")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance() {
+        let store = Arc::new(store().await);
+        crate::store::conformance::tokens_are_found_by_digest_and_revoked_once(&*store).await;
+        crate::store::conformance::run_all(store).await;
+    }
+
+    #[tokio::test]
+    async fn migrate_is_idempotent_and_ping_answers() {
+        let store = store().await;
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        store.ping().await.unwrap();
+    }
+}
