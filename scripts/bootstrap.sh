@@ -22,10 +22,13 @@ as_root() {
   else die "need root to run: $*"; fi
 }
 
+# Installed, not merely known: a removed package keeps a dpkg record ("deinstall").
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+
 apt_updated=
 apt_install() {
   local missing=()
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in "$@"; do installed "$p" || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null || die "please install: ${missing[*]}"
   if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
@@ -44,7 +47,7 @@ rust_env=()
 lib_cargo_args=""
 debian_rust_available() {
   command -v apt-get >/dev/null || return 1
-  dpkg -s rustc-web >/dev/null 2>&1 && return 0
+  installed rustc-web && return 0
   if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
   apt-cache show rustc-web >/dev/null 2>&1
 }

@@ -94,6 +94,7 @@ mod tests {
 
 /// Whether mail for a mapping is forwarded. `Deleted` mappings keep their address reserved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MappingStatus {
     Active,
@@ -123,6 +124,7 @@ impl MappingStatus {
 
 /// One vended address and where its mail goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Mapping {
     pub address: String,
     pub account_name: String,
@@ -144,6 +146,7 @@ pub struct Mapping {
 
 /// One page of a listing; `next_cursor` is opaque and absent on the last page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

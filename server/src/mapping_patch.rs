@@ -18,7 +18,7 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingPatch {
     #[serde(default)]
@@ -29,14 +29,20 @@ pub struct MappingPatch {
     pub account_type: Option<String>,
     #[serde(default)]
     pub tags: Option<BTreeMap<String, String>>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub aws_account_id: Option<Option<String>>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
     /// Accepted only to say clearly why it cannot be changed.
     #[serde(default)]
+    #[schema(ignore)]
     pub address: Option<serde::de::IgnoredAny>,
     #[serde(default)]
+    #[schema(ignore)]
     pub account_name: Option<serde::de::IgnoredAny>,
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::store::{NameSpec, VendSpec};
 
 /// The body of `POST /api/v1/addresses` (and what the dashboard's vend form sends).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VendRequest {
     pub owner: String,

@@ -94,3 +94,19 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The error body, as documented in the OpenAPI description.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid`, `malformed_json`, `unauthorized`, `forbidden`,
+    /// `not_found`, `conflict`, `unsupported_media_type`, `too_large`, `unavailable`.
+    pub code: String,
+    pub message: String,
+    /// The request field at fault, when there is one.
+    pub field: Option<String>,
+}

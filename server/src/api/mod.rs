@@ -5,6 +5,7 @@ mod addresses;
 pub mod auth;
 pub mod error;
 pub mod json;
+pub mod openapi;
 mod sample;
 
 use axum::routing::{get, post};
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(addresses::delete),
         )
         .route("/vend", post(sample::vend))
+        .route("/openapi.json", get(openapi::serve))
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

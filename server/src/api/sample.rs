@@ -10,14 +10,14 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::auth::VendCaller;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse};
 use super::json::ApiJson;
 use crate::http::AppState;
 use crate::service::ServiceError;
 use crate::vending::VendRequest;
 
 /// The sample's request. Unknown keys are ignored, as the sample did.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SampleVend {
     #[serde(rename = "OwnerAddress")]
     owner: String,
@@ -35,7 +35,7 @@ pub struct SampleVend {
     idempotency_key: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SampleVended {
     #[serde(rename = "AccountName")]
     account_name: String,
@@ -86,6 +86,18 @@ fn sample_field(field: &str) -> &str {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/vend",
+    tag = "addresses",
+    request_body = SampleVend,
+    responses(
+        (status = 201, description = "Vended", body = SampleVended),
+        (status = 200, description = "An idempotency key replayed the first result", body = SampleVended),
+        (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn vend(
     State(state): State<AppState>,
     caller: VendCaller,

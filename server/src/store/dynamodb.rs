@@ -34,6 +34,15 @@ use crate::tokens::{ApiToken, Scope};
 
 type Item = HashMap<String, AttributeValue>;
 
+/// One table `migrate` creates.
+struct TableSpec<'a> {
+    table: &'a str,
+    /// The attributes its keys and indexes use (all strings).
+    attributes: Vec<&'a str>,
+    key: Vec<KeySchemaElement>,
+    indexes: Vec<GlobalSecondaryIndex>,
+}
+
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -230,42 +239,43 @@ impl DynamoStore {
                 .build()
                 .map_err(unavailable)
         };
-        let specs: Vec<(
-            &str,
-            Vec<&str>,
-            Vec<KeySchemaElement>,
-            Vec<GlobalSecondaryIndex>,
-        )> = vec![
-            (
-                &self.mappings,
-                vec!["address", "owner", "state", "account_name"],
-                vec![key("address", KeyType::Hash)?],
-                vec![
+        let specs = vec![
+            TableSpec {
+                table: &self.mappings,
+                attributes: vec!["address", "owner", "state", "account_name"],
+                key: vec![key("address", KeyType::Hash)?],
+                indexes: vec![
                     gsi("by_owner", "owner", Some("address"))?,
                     gsi("by_state", "state", Some("address"))?,
                     gsi("by_account_name", "account_name", None)?,
                 ],
-            ),
-            (
-                &self.keys,
-                vec!["key"],
-                vec![key("key", KeyType::Hash)?],
-                vec![],
-            ),
-            (
-                &self.audit,
-                vec!["subject", "id"],
-                vec![key("subject", KeyType::Hash)?, key("id", KeyType::Range)?],
-                vec![],
-            ),
-            (
-                &self.tokens,
-                vec!["id"],
-                vec![key("id", KeyType::Hash)?],
-                vec![],
-            ),
+            },
+            TableSpec {
+                table: &self.keys,
+                attributes: vec!["key"],
+                key: vec![key("key", KeyType::Hash)?],
+                indexes: vec![],
+            },
+            TableSpec {
+                table: &self.audit,
+                attributes: vec!["subject", "id"],
+                key: vec![key("subject", KeyType::Hash)?, key("id", KeyType::Range)?],
+                indexes: vec![],
+            },
+            TableSpec {
+                table: &self.tokens,
+                attributes: vec!["id"],
+                key: vec![key("id", KeyType::Hash)?],
+                indexes: vec![],
+            },
         ];
-        for (table, attrs, schema, gsis) in specs {
+        for TableSpec {
+            table,
+            attributes: attrs,
+            key: schema,
+            indexes: gsis,
+        } in specs
+        {
             if existing.iter().any(|t| t == table) {
                 continue;
             }

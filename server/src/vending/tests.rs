@@ -98,7 +98,8 @@ fn overrides_are_kept_and_checked() {
 
 #[test]
 fn each_bad_input_names_its_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut VendRequest)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut VendRequest)>;
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         (
             "owner",
             Box::new(|r| r.owner = "Jane <jane@example.com>".into()),
