@@ -151,3 +151,18 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// One recorded change: who did what to which subject, and the state before and after
+/// (JSON of the record, absent where there is none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    /// `vend`, `update`, `delete`, `revoke_token`, …
+    pub action: String,
+    /// An address, or `token:<id>`.
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}

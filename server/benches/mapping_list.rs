@@ -18,12 +18,28 @@ use server::store::{MappingChange, MappingFilter, MappingStore, NameSpec, VendSp
 const MAPPINGS: usize = 100_000;
 const OWNERS: usize = 100;
 const BUSINESS_UNITS: [&str; 10] = [
-    "blue-origin", "finance", "data-platform", "retail", "research",
-    "security", "payments", "logistics", "marketing", "support",
+    "blue-origin",
+    "finance",
+    "data-platform",
+    "retail",
+    "research",
+    "security",
+    "payments",
+    "logistics",
+    "marketing",
+    "support",
 ];
 const APPS: [&str; 10] = [
-    "space-cube", "ledger", "lake-house", "storefront", "genome",
-    "siem", "gateway", "fleet", "campaigns", "helpdesk",
+    "space-cube",
+    "ledger",
+    "lake-house",
+    "storefront",
+    "genome",
+    "siem",
+    "gateway",
+    "fleet",
+    "campaigns",
+    "helpdesk",
 ];
 const ENVS: [&str; 3] = ["dev", "eval", "prod"];
 
@@ -65,7 +81,10 @@ async fn seeded_store() -> Arc<SqliteStore> {
                     status: Some(MappingStatus::Suspended),
                     ..MappingChange::default()
                 };
-                store.update(&m.address, &change, "bench", "t").await.unwrap();
+                store
+                    .update(&m.address, &change, "bench", "t")
+                    .await
+                    .unwrap();
             }
         }
         eprintln!("seeded {MAPPINGS} mappings in {:.1?}", started.elapsed());
@@ -94,19 +113,61 @@ fn bench(c: &mut Criterion) {
     let cases: Vec<(&str, MappingFilter, Option<String>)> = vec![
         ("first page", MappingFilter::default(), None),
         ("page at 50,000", MappingFilter::default(), Some(middle)),
-        ("one owner", MappingFilter { owner: Some("owner042@example.org".into()), ..Default::default() }, None),
-        ("search narrow", MappingFilter { query: Some("lake-house-prod-01".into()), ..Default::default() }, None),
-        ("search broad", MappingFilter { query: Some("prod".into()), ..Default::default() }, None),
-        ("search short prefix", MappingFilter { query: Some("fi".into()), ..Default::default() }, None),
-        ("suspended", MappingFilter { status: Some(MappingStatus::Suspended), ..Default::default() }, None),
+        (
+            "one owner",
+            MappingFilter {
+                owner: Some("owner042@example.org".into()),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "search narrow",
+            MappingFilter {
+                query: Some("lake-house-prod-01".into()),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "search broad",
+            MappingFilter {
+                query: Some("prod".into()),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "search short prefix",
+            MappingFilter {
+                query: Some("fi".into()),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "suspended",
+            MappingFilter {
+                status: Some(MappingStatus::Suspended),
+                ..Default::default()
+            },
+            None,
+        ),
     ];
     let mut group = c.benchmark_group("list 50 of 100k (SQLite)");
     for (name, filter, cursor) in cases {
-        let page = rt.block_on(store.list(&filter, 50, cursor.as_deref())).unwrap();
+        let page = rt
+            .block_on(store.list(&filter, 50, cursor.as_deref()))
+            .unwrap();
         assert!(!page.items.is_empty(), "{name} found nothing");
-        group.bench_with_input(BenchmarkId::from_parameter(name), &(filter, cursor), |b, (f, cur)| {
-            b.to_async(&rt).iter(|| async { store.list(f, 50, cur.as_deref()).await.unwrap() });
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(name),
+            &(filter, cursor),
+            |b, (f, cur)| {
+                b.to_async(&rt)
+                    .iter(|| async { store.list(f, 50, cur.as_deref()).await.unwrap() });
+            },
+        );
     }
     group.finish();
 }

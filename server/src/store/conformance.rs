@@ -205,6 +205,58 @@ pub async fn edits_change_only_what_they_name(store: &dyn MappingStore) {
     ));
 }
 
+pub async fn every_change_is_audited(store: &dyn MappingStore) {
+    let m = store.vend(&spec(&unique("audit"))).await.unwrap().mapping;
+    let change = MappingChange {
+        notes: Some(Some("audited".into())),
+        ..MappingChange::default()
+    };
+    store
+        .update(
+            &m.address,
+            &change,
+            "admin:editor",
+            "2026-11-25T01:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    store
+        .delete(&m.address, "admin:remover", "2026-11-25T02:00:00.000Z")
+        .await
+        .unwrap();
+    let trail = store.audit_trail(&m.address).await.unwrap();
+    let summary: Vec<(&str, &str, &str)> = trail
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str(), e.at.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("vend", "admin:conformance", "2026-11-25T00:00:00.000Z"),
+            ("update", "admin:editor", "2026-11-25T01:00:00.000Z"),
+            ("delete", "admin:remover", "2026-11-25T02:00:00.000Z"),
+        ]
+    );
+    assert_eq!(trail[0].before, None);
+    let after: app::model::Mapping =
+        serde_json::from_str(trail[0].after.as_deref().unwrap()).unwrap();
+    assert_eq!(after, m);
+    let before: app::model::Mapping =
+        serde_json::from_str(trail[1].before.as_deref().unwrap()).unwrap();
+    let after: app::model::Mapping =
+        serde_json::from_str(trail[1].after.as_deref().unwrap()).unwrap();
+    assert_eq!(before.notes, None);
+    assert_eq!(after.notes.as_deref(), Some("audited"));
+    let after: app::model::Mapping =
+        serde_json::from_str(trail[2].after.as_deref().unwrap()).unwrap();
+    assert_eq!(after.status, MappingStatus::Deleted);
+    assert!(store
+        .audit_trail("nobody@example.com")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub async fn listing_pages_and_filters(store: &dyn MappingStore) {
     let owner = format!("{}@example.org", unique("lister"));
     let base = unique("list");
@@ -385,6 +437,7 @@ pub async fn run_all(store: Arc<dyn MappingStore>) {
     explicit_names_and_addresses_conflict_cleanly(&*store).await;
     idempotency_keys_return_the_first_result(&*store).await;
     edits_change_only_what_they_name(&*store).await;
+    every_change_is_audited(&*store).await;
     listing_pages_and_filters(&*store).await;
     concurrent_vends_get_distinct_names(store.clone()).await;
     concurrent_vends_with_one_key_make_one_mapping(store).await;

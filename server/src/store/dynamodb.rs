@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use app::model::{Mapping, MappingStatus, Page};
+use app::model::{AuditEntry, Mapping, MappingStatus, Page};
 use app::naming;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -815,6 +815,42 @@ impl MappingStore for DynamoStore {
             ..MappingChange::default()
         };
         self.update(address, &change, actor, now).await
+    }
+
+    async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.audit)
+                .key_condition_expression("#s = :s")
+                .expression_attribute_names("#s", "subject")
+                .expression_attribute_values(":s", s(subject))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in out.items() {
+                let field = |k: &str| {
+                    get_s(item, k).ok_or_else(|| unavailable(format!("audit item without {k}")))
+                };
+                entries.push(AuditEntry {
+                    at: field("at")?,
+                    actor: field("actor")?,
+                    action: field("action")?,
+                    subject: field("subject")?,
+                    before: get_s(item, "before"),
+                    after: get_s(item, "after"),
+                });
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(entries),
+            }
+        }
     }
 }
 

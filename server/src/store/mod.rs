@@ -11,7 +11,7 @@ mod sqlite_tokens;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use app::model::{Mapping, MappingStatus, Page};
+use app::model::{AuditEntry, Mapping, MappingStatus, Page};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
@@ -119,6 +119,8 @@ pub trait MappingStore: Send + Sync + 'static {
     ) -> Result<Mapping, StoreError>;
     /// Marks the mapping deleted; the address stays reserved.
     async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError>;
+    /// Every recorded change to one subject (an address or `token:<id>`), oldest first.
+    async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// API tokens. Only digests of secrets are stored.

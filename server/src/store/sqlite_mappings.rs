@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use app::model::{Mapping, MappingStatus, Page};
+use app::model::{AuditEntry, Mapping, MappingStatus, Page};
 use app::naming;
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -460,6 +460,27 @@ impl MappingStore for SqliteStore {
             ..MappingChange::default()
         };
         self.update(address, &change, actor, now).await
+    }
+
+    async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows: Vec<(String, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT at, actor, action, subject, before, after FROM audit_log WHERE subject = ? ORDER BY id",
+        )
+        .bind(subject)
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, actor, action, subject, before, after)| AuditEntry {
+                at,
+                actor,
+                action,
+                subject,
+                before,
+                after,
+            })
+            .collect())
     }
 }
 
