@@ -27,8 +27,8 @@ use aws_sdk_dynamodb::Client;
 
 use super::sqlite_mappings::{decode_cursor, encode_cursor};
 use super::{
-    MappingChange, MappingFilter, MappingStore, NameSpec, Store, StoreError, TokenStore, VendSpec,
-    Vended,
+    edit_action, taken, MappingChange, MappingFilter, MappingStore, NameSpec, Store, StoreError,
+    Taken, TokenStore, VendSpec, Vended, MAX_SKIPS,
 };
 use crate::tokens::{ApiToken, Scope};
 
@@ -409,7 +409,7 @@ impl DynamoStore {
         &self,
         spec: &VendSpec,
         m: &Mapping,
-    ) -> Result<Result<Vended, &'static str>, StoreError> {
+    ) -> Result<Result<Vended, Taken>, StoreError> {
         let mut items = vec![
             put(
                 &self.mappings,
@@ -473,9 +473,9 @@ impl DynamoStore {
                         }
                     }
                     if failed.first().copied().unwrap_or(false) {
-                        Ok(Err("address"))
+                        Ok(Err(Taken::Address))
                     } else {
-                        Ok(Err("account_name"))
+                        Ok(Err(Taken::Name))
                     }
                 }
                 None => Err(sdk(e)),
@@ -623,42 +623,6 @@ impl Store for DynamoStore {
     }
 }
 
-fn new_mapping(
-    spec: &VendSpec,
-    account_name: String,
-    address: String,
-    base: Option<String>,
-    counter: Option<u64>,
-) -> Mapping {
-    Mapping {
-        address,
-        account_name,
-        base,
-        counter,
-        account_type: spec.account_type.clone(),
-        owner: spec.owner.clone(),
-        tags: spec.tags.clone(),
-        status: MappingStatus::Active,
-        aws_account_id: None,
-        notes: None,
-        created_at: spec.now.clone(),
-        created_by: spec.actor.clone(),
-        updated_at: spec.now.clone(),
-        updated_by: spec.actor.clone(),
-    }
-}
-
-fn conflict(field: &str, value: &str) -> StoreError {
-    match field {
-        "address" => StoreError::Conflict(format!(
-            "the address {value} is already taken (addresses are never reused)"
-        )),
-        _ => StoreError::Conflict(format!("the account name {value} is already taken")),
-    }
-}
-
-const MAX_SKIPS: usize = 1000;
-
 #[async_trait]
 impl MappingStore for DynamoStore {
     async fn vend(&self, spec: &VendSpec) -> Result<Vended, StoreError> {
@@ -672,47 +636,25 @@ impl MappingStore for DynamoStore {
         }
         match &spec.name {
             NameSpec::Explicit { account_name } => {
-                let address = spec
-                    .address
-                    .clone()
-                    .unwrap_or_else(|| format!("{account_name}@{}", spec.domain));
-                let m = new_mapping(spec, account_name.clone(), address.clone(), None, None);
+                let address = spec.address_for(account_name);
+                let m = spec.mapping(account_name.clone(), address.clone(), None);
                 match self.try_insert(spec, &m).await? {
                     Ok(v) => Ok(v),
-                    Err("address") => Err(conflict("address", &address)),
-                    Err(_) => Err(conflict("account_name", account_name)),
+                    Err(Taken::Address) => Err(taken(Taken::Address, &address)),
+                    Err(Taken::Name) => Err(taken(Taken::Name, account_name)),
                 }
             }
             NameSpec::Generated { base, width } => {
                 for _ in 0..MAX_SKIPS {
                     let counter = self.next_counter(base).await?;
                     let name = naming::account_name(base, counter, *width);
-                    let limits = match &spec.address {
-                        None => naming::check_limits(&name, &spec.domain, "business_unit"),
-                        Some(_) if name.len() > naming::MAX_ACCOUNT_NAME => {
-                            naming::check_limits(&name, "", "business_unit")
-                        }
-                        Some(_) => Ok(()),
-                    };
-                    limits.map_err(|e| StoreError::Invalid {
-                        field: e.field,
-                        message: e.message,
-                    })?;
-                    let address = spec
-                        .address
-                        .clone()
-                        .unwrap_or_else(|| format!("{name}@{}", spec.domain));
-                    let m = new_mapping(
-                        spec,
-                        name,
-                        address.clone(),
-                        Some(base.clone()),
-                        Some(counter),
-                    );
+                    spec.check_generated(&name)?;
+                    let address = spec.address_for(&name);
+                    let m = spec.mapping(name, address.clone(), Some(counter));
                     match self.try_insert(spec, &m).await? {
                         Ok(v) => return Ok(v),
-                        Err("address") if spec.address.is_some() => {
-                            return Err(conflict("address", &address))
+                        Err(Taken::Address) if spec.address.is_some() => {
+                            return Err(taken(Taken::Address, &address))
                         }
                         Err(_) => continue,
                     }
@@ -771,32 +713,8 @@ impl MappingStore for DynamoStore {
                     "{address} was deleted and cannot be edited"
                 )));
             }
-            let mut after = before.clone();
-            if let Some(v) = &change.owner {
-                after.owner = v.clone();
-            }
-            if let Some(v) = change.status {
-                after.status = v;
-            }
-            if let Some(v) = &change.account_type {
-                after.account_type = v.clone();
-            }
-            if let Some(v) = &change.tags {
-                after.tags = v.clone();
-            }
-            if let Some(v) = &change.aws_account_id {
-                after.aws_account_id = v.clone();
-            }
-            if let Some(v) = &change.notes {
-                after.notes = v.clone();
-            }
-            after.updated_at = now.to_string();
-            after.updated_by = actor.to_string();
-            let action = if after.status == MappingStatus::Deleted {
-                "delete"
-            } else {
-                "update"
-            };
+            let after = change.apply(&before, actor, now);
+            let action = edit_action(&after);
             if self
                 .write_change(&before, version, &after, actor, now, action)
                 .await?
@@ -809,48 +727,37 @@ impl MappingStore for DynamoStore {
         )))
     }
 
-    async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError> {
-        let change = MappingChange {
-            status: Some(MappingStatus::Deleted),
-            ..MappingChange::default()
-        };
-        self.update(address, &change, actor, now).await
-    }
-
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.audit)
-                .key_condition_expression("#s = :s")
-                .expression_attribute_names("#s", "subject")
-                .expression_attribute_values(":s", s(subject))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk)?;
-            for item in out.items() {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.audit)
+            .key_condition_expression("#s = :s")
+            .expression_attribute_names("#s", "subject")
+            .expression_attribute_values(":s", s(subject))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)?;
+        items
+            .iter()
+            .map(|item| {
                 let field = |k: &str| {
                     get_s(item, k).ok_or_else(|| unavailable(format!("audit item without {k}")))
                 };
-                entries.push(AuditEntry {
+                Ok(AuditEntry {
                     at: field("at")?,
                     actor: field("actor")?,
                     action: field("action")?,
                     subject: field("subject")?,
                     before: get_s(item, "before"),
                     after: get_s(item, "after"),
-                });
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(entries),
-            }
-        }
+                })
+            })
+            .collect()
     }
 }
 
@@ -921,26 +828,21 @@ impl TokenStore for DynamoStore {
 
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         // Tokens are few; a scan of their own small table is the honest way to list them.
-        let mut tokens = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.tokens)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk)?;
-            for item in out.items() {
-                tokens.push(token_from(item)?);
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.tokens)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)?;
+        let mut tokens = items
+            .iter()
+            .map(token_from)
+            .collect::<Result<Vec<_>, _>>()?;
         tokens.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         Ok(tokens)
     }

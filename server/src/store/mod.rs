@@ -89,6 +89,110 @@ pub struct MappingChange {
     pub notes: Option<Option<String>>,
 }
 
+impl MappingChange {
+    /// `before` with this change applied, stamped with who and when.
+    pub fn apply(&self, before: &Mapping, actor: &str, now: &str) -> Mapping {
+        let mut after = before.clone();
+        if let Some(v) = &self.owner {
+            after.owner = v.clone();
+        }
+        if let Some(v) = self.status {
+            after.status = v;
+        }
+        if let Some(v) = &self.account_type {
+            after.account_type = v.clone();
+        }
+        if let Some(v) = &self.tags {
+            after.tags = v.clone();
+        }
+        if let Some(v) = &self.aws_account_id {
+            after.aws_account_id = v.clone();
+        }
+        if let Some(v) = &self.notes {
+            after.notes = v.clone();
+        }
+        after.updated_at = now.to_string();
+        after.updated_by = actor.to_string();
+        after
+    }
+}
+
+/// The audit action an edit records.
+fn edit_action(after: &Mapping) -> &'static str {
+    if after.status == MappingStatus::Deleted {
+        "delete"
+    } else {
+        "update"
+    }
+}
+
+/// How many taken names a generated vend skips before giving up. Names are only taken out
+/// of turn by overrides, so this is never reached in practice.
+const MAX_SKIPS: usize = 1000;
+
+impl VendSpec {
+    /// The new mapping this vend writes under `account_name` and `address`.
+    fn mapping(&self, account_name: String, address: String, counter: Option<u64>) -> Mapping {
+        let base = match (&self.name, counter) {
+            (NameSpec::Generated { base, .. }, Some(_)) => Some(base.clone()),
+            _ => None,
+        };
+        Mapping {
+            address,
+            account_name,
+            base,
+            counter,
+            account_type: self.account_type.clone(),
+            owner: self.owner.clone(),
+            tags: self.tags.clone(),
+            status: MappingStatus::Active,
+            aws_account_id: None,
+            notes: None,
+            created_at: self.now.clone(),
+            created_by: self.actor.clone(),
+            updated_at: self.now.clone(),
+            updated_by: self.actor.clone(),
+        }
+    }
+
+    /// The address for `name`: the override, or `name@domain`.
+    fn address_for(&self, name: &str) -> String {
+        self.address
+            .clone()
+            .unwrap_or_else(|| format!("{name}@{}", self.domain))
+    }
+
+    /// Only a counter grown past its width can break a limit the service already checked.
+    fn check_generated(&self, name: &str) -> Result<(), StoreError> {
+        let domain = if self.address.is_some() {
+            ""
+        } else {
+            self.domain.as_str()
+        };
+        app::naming::check_limits(name, domain, "business_unit").map_err(|e| StoreError::Invalid {
+            field: e.field,
+            message: e.message,
+        })
+    }
+}
+
+/// The conflict for a taken `address` or account name.
+fn taken(field: Taken, value: &str) -> StoreError {
+    match field {
+        Taken::Address => StoreError::Conflict(format!(
+            "the address {value} is already taken (addresses are never reused)"
+        )),
+        Taken::Name => StoreError::Conflict(format!("the account name {value} is already taken")),
+    }
+}
+
+/// Which unique value a write found taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taken {
+    Address,
+    Name,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MappingFilter {
     pub owner: Option<String>,
@@ -118,7 +222,13 @@ pub trait MappingStore: Send + Sync + 'static {
         now: &str,
     ) -> Result<Mapping, StoreError>;
     /// Marks the mapping deleted; the address stays reserved.
-    async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError>;
+    async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError> {
+        let change = MappingChange {
+            status: Some(MappingStatus::Deleted),
+            ..MappingChange::default()
+        };
+        self.update(address, &change, actor, now).await
+    }
     /// Every recorded change to one subject (an address or `token:<id>`), oldest first.
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -12,11 +12,10 @@ use base64::Engine as _;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::sqlite::{unavailable, SqliteStore};
-use super::{MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, VendSpec, Vended};
-
-/// How many taken names a generated vend skips before giving up. Names are only taken
-/// out of turn by overrides, so this is never reached in practice.
-const MAX_SKIPS: usize = 1000;
+use super::{
+    edit_action, taken, MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, Taken,
+    VendSpec, Vended, MAX_SKIPS,
+};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -76,11 +75,11 @@ async fn fetch(conn: &mut SqliteConnection, address: &str) -> Result<Option<Mapp
         .transpose()
 }
 
-async fn taken(
+async fn find_taken(
     conn: &mut SqliteConnection,
     address: &str,
     name: &str,
-) -> Result<Option<&'static str>, StoreError> {
+) -> Result<Option<Taken>, StoreError> {
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT address, account_name FROM mappings WHERE address = ? OR account_name = ? LIMIT 1",
     )
@@ -91,9 +90,9 @@ async fn taken(
     .map_err(unavailable)?;
     Ok(row.map(|(a, _)| {
         if a == address {
-            "address"
+            Taken::Address
         } else {
-            "account_name"
+            Taken::Name
         }
     }))
 }
@@ -157,40 +156,6 @@ impl SqliteStore {
     }
 }
 
-fn new_mapping(
-    spec: &VendSpec,
-    account_name: String,
-    address: String,
-    base: Option<String>,
-    counter: Option<u64>,
-) -> Mapping {
-    Mapping {
-        address,
-        account_name,
-        base,
-        counter,
-        account_type: spec.account_type.clone(),
-        owner: spec.owner.clone(),
-        tags: spec.tags.clone(),
-        status: MappingStatus::Active,
-        aws_account_id: None,
-        notes: None,
-        created_at: spec.now.clone(),
-        created_by: spec.actor.clone(),
-        updated_at: spec.now.clone(),
-        updated_by: spec.actor.clone(),
-    }
-}
-
-fn conflict(field: &str, value: &str) -> StoreError {
-    match field {
-        "address" => StoreError::Conflict(format!(
-            "the address {value} is already taken (addresses are never reused)"
-        )),
-        _ => StoreError::Conflict(format!("the account name {value} is already taken")),
-    }
-}
-
 #[async_trait]
 impl MappingStore for SqliteStore {
     async fn vend(&self, spec: &VendSpec) -> Result<Vended, StoreError> {
@@ -216,19 +181,12 @@ impl MappingStore for SqliteStore {
 
         let mapping = match &spec.name {
             NameSpec::Explicit { account_name } => {
-                let address = spec
-                    .address
-                    .clone()
-                    .unwrap_or_else(|| format!("{account_name}@{}", spec.domain));
-                if let Some(field) = taken(&mut tx, &address, account_name).await? {
-                    let value = if field == "address" {
-                        &address
-                    } else {
-                        account_name
-                    };
-                    return Err(conflict(field, value));
+                let address = spec.address_for(account_name);
+                match find_taken(&mut tx, &address, account_name).await? {
+                    Some(Taken::Address) => return Err(taken(Taken::Address, &address)),
+                    Some(Taken::Name) => return Err(taken(Taken::Name, account_name)),
+                    None => spec.mapping(account_name.clone(), address, None),
                 }
-                new_mapping(spec, account_name.clone(), address, None, None)
             }
             NameSpec::Generated { base, width } => {
                 let mut found = None;
@@ -243,37 +201,17 @@ impl MappingStore for SqliteStore {
                     .map_err(unavailable)?;
                     let counter = counter as u64;
                     let name = naming::account_name(base, counter, *width);
-                    // Only a counter grown past its width can break a limit the service
-                    // already checked; the rollback returns the number.
-                    let limits = match &spec.address {
-                        None => naming::check_limits(&name, &spec.domain, "business_unit"),
-                        Some(_) if name.len() > naming::MAX_ACCOUNT_NAME => {
-                            naming::check_limits(&name, "", "business_unit")
-                        }
-                        Some(_) => Ok(()),
-                    };
-                    limits.map_err(|e| StoreError::Invalid {
-                        field: e.field,
-                        message: e.message,
-                    })?;
-                    let address = spec
-                        .address
-                        .clone()
-                        .unwrap_or_else(|| format!("{name}@{}", spec.domain));
-                    match taken(&mut tx, &address, &name).await? {
+                    // On error the rollback returns the number.
+                    spec.check_generated(&name)?;
+                    let address = spec.address_for(&name);
+                    match find_taken(&mut tx, &address, &name).await? {
                         None => {
-                            found = Some(new_mapping(
-                                spec,
-                                name,
-                                address,
-                                Some(base.clone()),
-                                Some(counter),
-                            ));
+                            found = Some(spec.mapping(name, address, Some(counter)));
                             break;
                         }
                         // An override took the address itself: no counter can help.
-                        Some("address") if spec.address.is_some() => {
-                            return Err(conflict("address", &address))
+                        Some(Taken::Address) if spec.address.is_some() => {
+                            return Err(taken(Taken::Address, &address))
                         }
                         Some(_) => continue,
                     }
@@ -398,27 +336,7 @@ impl MappingStore for SqliteStore {
                 "{address} was deleted and cannot be edited"
             )));
         }
-        let mut after = before.clone();
-        if let Some(v) = &change.owner {
-            after.owner = v.clone();
-        }
-        if let Some(v) = change.status {
-            after.status = v;
-        }
-        if let Some(v) = &change.account_type {
-            after.account_type = v.clone();
-        }
-        if let Some(v) = &change.tags {
-            after.tags = v.clone();
-        }
-        if let Some(v) = &change.aws_account_id {
-            after.aws_account_id = v.clone();
-        }
-        if let Some(v) = &change.notes {
-            after.notes = v.clone();
-        }
-        after.updated_at = now.to_string();
-        after.updated_by = actor.to_string();
+        let after = change.apply(&before, actor, now);
         sqlx::query(
             "UPDATE mappings SET owner = ?, status = ?, account_type = ?, tags = ?, aws_account_id = ?, \
              notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
@@ -435,11 +353,7 @@ impl MappingStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-        let action = if after.status == MappingStatus::Deleted {
-            "delete"
-        } else {
-            "update"
-        };
+        let action = edit_action(&after);
         audit(
             &mut tx,
             now,
@@ -452,14 +366,6 @@ impl MappingStore for SqliteStore {
         .await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(after)
-    }
-
-    async fn delete(&self, address: &str, actor: &str, now: &str) -> Result<Mapping, StoreError> {
-        let change = MappingChange {
-            status: Some(MappingStatus::Deleted),
-            ..MappingChange::default()
-        };
-        self.update(address, &change, actor, now).await
     }
 
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
