@@ -25,10 +25,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::sqlite_mappings::{decode_cursor, encode_cursor};
 use super::{
-    edit_action, taken, MappingChange, MappingFilter, MappingStore, NameSpec, Store, StoreError,
-    Taken, TokenStore, VendSpec, Vended, MAX_SKIPS,
+    decode_cursor, edit_action, page_of, taken, MappingChange, MappingFilter, MappingStore,
+    NameSpec, Store, StoreError, Taken, TokenStore, VendSpec, Vended, MAX_SKIPS,
 };
 use crate::tokens::{ApiToken, Scope};
 
@@ -679,18 +678,9 @@ impl MappingStore for DynamoStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Mapping>, StoreError> {
-        let after = match cursor {
-            None => String::new(),
-            Some(c) => decode_cursor(c)?,
-        };
-        let mut items = self.query_page(filter, limit, &after).await?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|m| encode_cursor(&m.address))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        let after = decode_cursor(cursor)?;
+        let items = self.query_page(filter, limit, &after).await?;
+        Ok(page_of(items, limit))
     }
 
     async fn update(

@@ -193,6 +193,39 @@ enum Taken {
     Name,
 }
 
+/// Cuts a page from `limit + 1` fetched mappings: the extra one only says another page exists.
+fn page_of(mut items: Vec<Mapping>, limit: u32) -> Page<Mapping> {
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|m| encode_cursor(&m.address))
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
+/// Cursors are the last address of a page, encoded so clients treat them as opaque.
+fn encode_cursor(address: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(address.as_bytes())
+}
+
+/// The address after which the next page starts (empty for the first page).
+fn decode_cursor(cursor: Option<&str>) -> Result<String, StoreError> {
+    use base64::Engine as _;
+    let Some(cursor) = cursor else {
+        return Ok(String::new());
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(StoreError::Invalid {
+            field: "cursor",
+            message: "not a cursor this server handed out".into(),
+        })
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MappingFilter {
     pub owner: Option<String>,

@@ -7,14 +7,12 @@ use std::collections::BTreeMap;
 use app::model::{AuditEntry, Mapping, MappingStatus, Page};
 use app::naming;
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::sqlite::{unavailable, SqliteStore};
 use super::{
-    edit_action, taken, MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, Taken,
-    VendSpec, Vended, MAX_SKIPS,
+    decode_cursor, edit_action, page_of, taken, MappingChange, MappingFilter, MappingStore,
+    NameSpec, StoreError, Taken, VendSpec, Vended, MAX_SKIPS,
 };
 
 #[derive(sqlx::FromRow)]
@@ -262,10 +260,7 @@ impl MappingStore for SqliteStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Mapping>, StoreError> {
-        let after = match cursor {
-            None => String::new(),
-            Some(c) => decode_cursor(c)?,
-        };
+        let after = decode_cursor(cursor)?;
         let mut sql = format!("SELECT {COLUMNS} FROM mappings m WHERE m.address > ?");
         let mut binds: Vec<String> = vec![after];
         match filter.status {
@@ -307,17 +302,11 @@ impl MappingStore for SqliteStore {
             .fetch_all(self.pool())
             .await
             .map_err(unavailable)?;
-        let mut items = rows
+        let items = rows
             .into_iter()
             .map(Row::into_mapping)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|m| encode_cursor(&m.address))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(page_of(items, limit))
     }
 
     async fn update(
@@ -388,19 +377,4 @@ impl MappingStore for SqliteStore {
             })
             .collect())
     }
-}
-
-pub(crate) fn encode_cursor(address: &str) -> String {
-    URL_SAFE_NO_PAD.encode(address.as_bytes())
-}
-
-pub(crate) fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or(StoreError::Invalid {
-            field: "cursor",
-            message: "not a cursor this server handed out".into(),
-        })
 }
