@@ -7,6 +7,7 @@ pub mod config;
 pub mod http;
 pub mod mapping_patch;
 pub mod metrics;
+pub mod rewrite;
 pub mod secret;
 pub mod service;
 pub mod store;

@@ -1,0 +1,335 @@
+//! The forwarding rewrite (product.md §2.7): headers are edited, the body is passed through
+//! byte for byte. Pure functions over bytes: nothing here decodes the message as text, so any
+//! charset, 8-bit content and binary parts survive untouched.
+
+/// Headers SES accepts at most once in a raw message; later copies are dropped.
+const ONCE_ONLY: &[&str] = &[
+    "accept-language",
+    "archived-at",
+    "auto-submitted",
+    "bounces-to",
+    "comments",
+    "content-alternative",
+    "content-base",
+    "content-class",
+    "content-description",
+    "content-disposition",
+    "content-duration",
+    "content-id",
+    "content-language",
+    "content-length",
+    "content-location",
+    "content-md5",
+    "content-transfer-encoding",
+    "content-type",
+    "date",
+    "domainkey-signature",
+    "in-reply-to",
+    "keywords",
+    "list-archive",
+    "list-help",
+    "list-id",
+    "list-owner",
+    "list-post",
+    "list-subscribe",
+    "list-unsubscribe",
+    "mime-version",
+    "organization",
+    "original-from",
+    "original-recipient",
+    "original-subject",
+    "precedence",
+    "priority",
+    "references",
+    "reply-to",
+    "return-receipt-to",
+    "solicitation",
+    "subject",
+    "thread-index",
+    "thread-topic",
+    "user-agent",
+    "vbr-info",
+    "to",
+    "cc",
+    "bcc",
+];
+
+/// Headers removed outright: they would lie about, or break the signature of, a message that
+/// we re-send from our own address. Our own `X-*` headers are set fresh, never trusted.
+const REMOVED: &[&str] = &[
+    "return-path",
+    "sender",
+    "message-id",
+    "dkim-signature",
+    "x-original-from",
+    "x-original-to",
+    "x-processed-by",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewriteConfig<'a> {
+    /// The verified address every forwarded message comes from.
+    pub from_address: &'a str,
+    /// The value of `X-Processed-By`.
+    pub processed_by: &'a str,
+}
+
+/// One header field as it stands in the message: its name and the raw bytes of the whole
+/// field, folding and line ending included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Field<'a> {
+    name: &'a [u8],
+    raw: &'a [u8],
+}
+
+impl Field<'_> {
+    fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name.as_bytes())
+    }
+
+    /// The value after the colon, without the final line ending.
+    fn value(&self) -> &[u8] {
+        let after = self
+            .raw
+            .iter()
+            .position(|&b| b == b':')
+            .map(|i| &self.raw[i + 1..])
+            .unwrap_or_default();
+        trim_line_end(after)
+    }
+}
+
+fn trim_line_end(v: &[u8]) -> &[u8] {
+    let v = v.strip_suffix(b"\n").unwrap_or(v);
+    v.strip_suffix(b"\r").unwrap_or(v)
+}
+
+/// Splits a message into its header fields and the rest (the blank line and the body).
+fn split(raw: &[u8]) -> (Vec<Field<'_>>, &[u8]) {
+    let mut fields: Vec<Field> = Vec::new();
+    let mut pos = 0;
+    while pos < raw.len() {
+        let end = raw[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| pos + i + 1)
+            .unwrap_or(raw.len());
+        let line = &raw[pos..end];
+        if trim_line_end(line).is_empty() {
+            break;
+        }
+        let continues = matches!(line.first(), Some(b' ' | b'\t'));
+        match fields.last_mut() {
+            Some(last) if continues => {
+                let start = last.raw.as_ptr() as usize - raw.as_ptr() as usize;
+                last.raw = &raw[start..end];
+            }
+            _ => {
+                let name_end = line.iter().position(|&b| b == b':').unwrap_or(0);
+                fields.push(Field {
+                    name: trim_ascii(&line[..name_end]),
+                    raw: line,
+                });
+            }
+        }
+        pos = end;
+    }
+    (fields, &raw[pos..])
+}
+
+fn trim_ascii(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &v[start..end]
+}
+
+/// The display name of a `From` value as it stands (quoted string, atoms or RFC 2047
+/// encoded words, never decoded), and the address.
+fn display_and_address(value: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    // Unfold: a line break followed by whitespace is just the whitespace.
+    let mut v = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        match value[i] {
+            b'\r' | b'\n' => {}
+            b => v.push(b),
+        }
+        i += 1;
+    }
+    let v = trim_ascii(&v).to_vec();
+    // `phrase <addr>`: the last `<` outside quotes starts the address.
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let mut angle = None;
+    for (i, &b) in v.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_quotes => escaped = true,
+            b'"' => in_quotes = !in_quotes,
+            b'<' if !in_quotes => angle = Some(i),
+            _ => {}
+        }
+    }
+    match angle {
+        Some(a) => {
+            let display = trim_ascii(&v[..a]).to_vec();
+            let rest = &v[a + 1..];
+            let addr = rest
+                .iter()
+                .position(|&b| b == b'>')
+                .map_or(rest, |e| &rest[..e]);
+            (display, trim_ascii(addr).to_vec())
+        }
+        None => {
+            // `addr (Comment Name)`, the old style.
+            match (
+                v.iter().position(|&b| b == b'('),
+                v.iter().rposition(|&b| b == b')'),
+            ) {
+                (Some(o), Some(c)) if o < c => (
+                    trim_ascii(&v[o + 1..c]).to_vec(),
+                    trim_ascii(&v[..o]).to_vec(),
+                ),
+                _ => (Vec::new(), v),
+            }
+        }
+    }
+}
+
+/// `"<display> via mailvend"` as a phrase that stays valid whatever the display was: inside
+/// the quotes of a quoted string, after atoms and encoded words (which must not be quoted),
+/// or the address quoted when there was no display name.
+fn via_phrase(display: &[u8], address: &[u8]) -> Vec<u8> {
+    let quote = |text: &[u8]| {
+        let mut out = vec![b'"'];
+        for &b in text {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.extend_from_slice(b" via mailvend\"");
+        out
+    };
+    if display.is_empty() {
+        return quote(address);
+    }
+    if display.len() >= 2 && display.starts_with(b"\"") && display.ends_with(b"\"") {
+        let mut out = display[..display.len() - 1].to_vec();
+        out.extend_from_slice(b" via mailvend\"");
+        return out;
+    }
+    let atoms_only = display
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b" !#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80)
+        || display.windows(2).any(|w| w == b"=?");
+    if atoms_only {
+        let mut out = display.to_vec();
+        out.extend_from_slice(b" via mailvend");
+        out
+    } else {
+        quote(display)
+    }
+}
+
+/// The message to send for `recipient`: headers rewritten as product.md §2.7 says, the body
+/// bytes as they came. `envelope_sender` names the sender when the message has no `From`.
+pub fn rewrite(raw: &[u8], recipient: &str, envelope_sender: &str, cfg: &RewriteConfig) -> Vec<u8> {
+    let (fields, rest) = split(raw);
+    let eol: &[u8] = match fields.first().map(|f| f.raw) {
+        Some(r) if !r.ends_with(b"\r\n") && r.ends_with(b"\n") => b"\n",
+        _ => b"\r\n",
+    };
+    let original_from = fields
+        .iter()
+        .find(|f| f.is("from"))
+        .map(|f| f.value().to_vec());
+    let has_reply_to = fields.iter().any(|f| f.is("reply-to"));
+
+    let mut out = Vec::with_capacity(raw.len() + 256);
+    let mut seen: Vec<&[u8]> = Vec::new();
+    let mut wrote_from = false;
+    let header_line = |out: &mut Vec<u8>, name: &[u8], value: &[u8]| {
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(eol);
+    };
+    let write_from = |out: &mut Vec<u8>| {
+        let (display, address) = match &original_from {
+            Some(v) => display_and_address(trim_ascii(v)),
+            None => (Vec::new(), envelope_sender.as_bytes().to_vec()),
+        };
+        let mut value = via_phrase(&display, &address);
+        value.extend_from_slice(b" <");
+        value.extend_from_slice(cfg.from_address.as_bytes());
+        value.push(b'>');
+        header_line(out, b"From", &value);
+        if !has_reply_to {
+            match &original_from {
+                Some(v) => header_line(out, b"Reply-To", trim_ascii(v)),
+                None => header_line(out, b"Reply-To", envelope_sender.as_bytes()),
+            }
+        }
+    };
+
+    for field in &fields {
+        if field.name.is_empty() {
+            // Not a header at all (no colon): dropped rather than sent malformed to SES.
+            continue;
+        }
+        if REMOVED.iter().any(|n| field.is(n)) {
+            continue;
+        }
+        if field.is("from") {
+            if !wrote_from {
+                write_from(&mut out);
+                wrote_from = true;
+            }
+            continue;
+        }
+        if ONCE_ONLY.iter().any(|n| field.is(n)) {
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(field.name)) {
+                continue;
+            }
+            seen.push(field.name);
+        }
+        out.extend_from_slice(field.raw);
+        if !field.raw.ends_with(b"\n") {
+            out.extend_from_slice(eol);
+        }
+    }
+    if !wrote_from {
+        write_from(&mut out);
+    }
+    if let Some(v) = &original_from {
+        header_line(&mut out, b"X-Original-From", trim_ascii(v));
+    }
+    header_line(&mut out, b"X-Original-To", recipient.as_bytes());
+    header_line(&mut out, b"X-Processed-By", cfg.processed_by.as_bytes());
+    if rest.is_empty() {
+        out.extend_from_slice(eol);
+    } else {
+        out.extend_from_slice(rest);
+    }
+    out
+}
+
+/// Where the body starts in `raw` (after the blank line), for checks that it is unchanged.
+pub fn body_of(raw: &[u8]) -> &[u8] {
+    let (_, rest) = split(raw);
+    let after_blank = rest
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(rest.len(), |i| i + 1);
+    &rest[after_blank..]
+}
+
+#[cfg(test)]
+mod tests;

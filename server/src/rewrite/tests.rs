@@ -1,0 +1,234 @@
+use super::*;
+
+const CFG: RewriteConfig = RewriteConfig {
+    from_address: "forwarder@mail.example.com",
+    processed_by: "mailvend",
+};
+
+fn run(raw: &[u8]) -> Vec<u8> {
+    rewrite(
+        raw,
+        "team-app-prod-001@mail.example.com",
+        "bounce@sender.example",
+        &CFG,
+    )
+}
+
+/// The header lines of a rewritten message, unfolded, as text (tests use ASCII headers).
+fn headers(out: &[u8]) -> Vec<String> {
+    let (fields, _) = split(out);
+    fields
+        .iter()
+        .map(|f| {
+            String::from_utf8_lossy(trim_line_end(f.raw))
+                .replace("\r\n", "")
+                .replace('\n', "")
+        })
+        .collect()
+}
+
+fn header<'a>(hs: &'a [String], name: &str) -> Vec<&'a str> {
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    hs.iter()
+        .filter(|h| h.to_ascii_lowercase().starts_with(&prefix))
+        .map(|h| h[prefix.len()..].trim())
+        .collect()
+}
+
+#[test]
+fn from_becomes_the_forwarder_with_the_senders_name() {
+    for (from, want) in [
+        (
+            "\"Jane Doe\" <jane@example.org>",
+            "\"Jane Doe via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "Jane Doe <jane@example.org>",
+            "Jane Doe via mailvend <forwarder@mail.example.com>",
+        ),
+        (
+            "jane@example.org",
+            "\"jane@example.org via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "<jane@example.org>",
+            "\"jane@example.org via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "jane@example.org (Jane Doe)",
+            "Jane Doe via mailvend <forwarder@mail.example.com>",
+        ),
+        (
+            "\"Doe, Jane\" <jane@example.org>",
+            "\"Doe, Jane via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "Doe, Jane <jane@example.org>",
+            "\"Doe, Jane via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "\"Say \\\"hi\\\"\" <a@example.org>",
+            "\"Say \\\"hi\\\" via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <joerg@example.de>",
+            "=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= via mailvend <forwarder@mail.example.com>",
+        ),
+        (
+            "=?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <yamada@example.jp>",
+            "=?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= via mailvend <forwarder@mail.example.com>",
+        ),
+    ] {
+        let raw = format!("From: {from}\r\nTo: x@mail.example.com\r\nSubject: s\r\n\r\nbody\r\n");
+        let out = run(raw.as_bytes());
+        let hs = headers(&out);
+        assert_eq!(header(&hs, "From"), vec![want], "{from}");
+        assert_eq!(header(&hs, "X-Original-From"), vec![from], "{from}");
+        assert_eq!(
+            header(&hs, "Reply-To"),
+            vec![from],
+            "Reply-To is set to the original From"
+        );
+    }
+}
+
+#[test]
+fn reply_to_is_kept_when_present() {
+    let raw = b"From: a@example.org\r\nReply-To: list@example.org\r\n\r\nb";
+    let hs = headers(&run(raw));
+    assert_eq!(header(&hs, "Reply-To"), vec!["list@example.org"]);
+}
+
+#[test]
+fn removed_and_added_headers() {
+    let raw = b"Return-Path: <bounce@x.org>\r\nDKIM-Signature: v=1; a=rsa-sha256;\r\n b=abc\r\nFrom: a@example.org\r\n\
+Sender: s@x.org\r\nMessage-ID: <1@x.org>\r\nDKIM-Signature: v=1; second\r\nX-Processed-By: forged\r\n\
+X-Original-To: forged@x.org\r\nSubject: hi\r\n\r\nbody";
+    let hs = headers(&run(raw));
+    for gone in ["Return-Path", "Sender", "Message-ID", "DKIM-Signature"] {
+        assert!(
+            header(&hs, gone).is_empty(),
+            "{gone} should be removed: {hs:?}"
+        );
+    }
+    assert_eq!(header(&hs, "X-Processed-By"), vec!["mailvend"]);
+    assert_eq!(
+        header(&hs, "X-Original-To"),
+        vec!["team-app-prod-001@mail.example.com"]
+    );
+    assert_eq!(header(&hs, "Subject"), vec!["hi"]);
+}
+
+#[test]
+fn once_only_headers_appear_once() {
+    let raw =
+        b"From: a@example.org\r\nFrom: b@example.org\r\nSubject: first\r\nsubject: second\r\n\
+To: t@x.org\r\nTo: u@x.org\r\nReceived: one\r\nReceived: two\r\n\r\nbody";
+    let hs = headers(&run(raw));
+    assert_eq!(header(&hs, "From").len(), 1);
+    assert_eq!(header(&hs, "Subject"), vec!["first"]);
+    assert_eq!(header(&hs, "To"), vec!["t@x.org"]);
+    assert_eq!(
+        header(&hs, "Received"),
+        vec!["one", "two"],
+        "repeatable headers stay"
+    );
+    assert_eq!(header(&hs, "X-Original-From"), vec!["a@example.org"]);
+}
+
+#[test]
+fn folded_and_encoded_headers_survive_byte_for_byte() {
+    let subject: &[u8] =
+        b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus?=\r\n =?UTF-8?Q?_M=C3=BCnchen?=\r\n";
+    let received: &[u8] = b"Received: from mx.example.org\r\n\tby inbound-smtp.amazonaws.com;\r\n\tTue, 1 Dec 2026 10:00:00 +0000\r\n";
+    let mut raw = Vec::new();
+    raw.extend_from_slice(received);
+    raw.extend_from_slice(b"From: a@example.org\r\n");
+    raw.extend_from_slice(subject);
+    raw.extend_from_slice(b"\r\nbody");
+    let out = run(&raw);
+    assert!(out.windows(subject.len()).any(|w| w == subject));
+    assert!(out.windows(received.len()).any(|w| w == received));
+}
+
+#[test]
+fn a_folded_from_is_unfolded_for_the_name_and_kept_for_reply_to() {
+    let raw = b"From: \"A very long display\r\n name\" <a@example.org>\r\n\r\nb";
+    let out = run(raw);
+    let hs = headers(&out);
+    assert_eq!(
+        header(&hs, "From"),
+        vec!["\"A very long display name via mailvend\" <forwarder@mail.example.com>"]
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("Reply-To: \"A very long display\r\n name\" <a@example.org>\r\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bodies_are_untouched_in_any_encoding() {
+    let bodies: Vec<Vec<u8>> = vec![
+        b"plain text\r\n".to_vec(),
+        // windows-1252 and raw 8-bit bytes that are not UTF-8.
+        vec![0x93, b'q', b'u', b'o', b't', b'e', 0x94, b'\r', b'\n', 0xe9, 0xff, 0x00, b'\r', b'\n'],
+        // ISO-2022-JP escape sequences.
+        b"\x1b$B$3$s$K$A$O\x1b(B\r\n".to_vec(),
+        // A MIME body whose parts have their own headers (which must not be touched).
+        b"--b\r\nContent-Type: text/plain\r\nFrom: not-a-header-of-the-message\r\n\r\nhi\r\n--b--\r\n".to_vec(),
+        // Bare LF line endings and a line of 2,000 characters.
+        [b"a\nb\n".to_vec(), vec![b'x'; 2000], b"\n".to_vec()].concat(),
+        Vec::new(),
+    ];
+    for eol in [&b"\r\n"[..], &b"\n"[..]] {
+        for body in &bodies {
+            let mut raw = Vec::new();
+            for h in [
+                &b"From: \"S\" <s@example.org>"[..],
+                b"Subject: test",
+                b"Content-Type: text/plain; charset=windows-1252",
+            ] {
+                raw.extend_from_slice(h);
+                raw.extend_from_slice(eol);
+            }
+            raw.extend_from_slice(eol);
+            raw.extend_from_slice(body);
+            let out = run(&raw);
+            assert_eq!(body_of(&out), &body[..], "body changed (eol {eol:?})");
+            assert_eq!(body_of(&raw), &body[..]);
+            // New headers use the message's own line ending.
+            let head = &out[..out.len() - body.len()];
+            if eol == b"\n" {
+                assert!(
+                    !head.windows(2).any(|w| w == b"\r\n"),
+                    "{}",
+                    String::from_utf8_lossy(head)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_message_without_from_uses_the_envelope_sender() {
+    let hs = headers(&run(b"Subject: no from\r\n\r\nbody"));
+    assert_eq!(
+        header(&hs, "From"),
+        vec!["\"bounce@sender.example via mailvend\" <forwarder@mail.example.com>"]
+    );
+    assert_eq!(header(&hs, "Reply-To"), vec!["bounce@sender.example"]);
+    assert!(header(&hs, "X-Original-From").is_empty());
+}
+
+#[test]
+fn headers_only_messages_and_junk_lines() {
+    let out = run(b"From: a@example.org\r\nthis line has no colon\r\nSubject: s\r\n");
+    let hs = headers(&out);
+    assert!(!hs.iter().any(|h| h.contains("no colon")), "{hs:?}");
+    assert_eq!(header(&hs, "Subject"), vec!["s"]);
+    assert!(
+        out.ends_with(b"\r\n\r\n"),
+        "a header-only message still ends its header block"
+    );
+}
