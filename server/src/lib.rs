@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod rewrite;
 pub mod secret;
 pub mod service;
+pub mod ses;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;
