@@ -11,6 +11,7 @@ pub mod rewrite;
 pub mod secret;
 pub mod service;
 pub mod ses;
+pub mod sns;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;
