@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod mailer;
 pub mod mapping_patch;
 pub mod metrics;
 pub mod rewrite;
@@ -14,6 +15,8 @@ pub mod ses;
 pub mod sns;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+pub mod testing;
 pub mod tokens;
 pub mod vending;
 

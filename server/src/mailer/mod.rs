@@ -1,0 +1,39 @@
+//! Sending forwarded mail. One trait, three senders: the local outbox (the default), SES v2
+//! (production) and an SMTP relay. The pipeline retries `Transient` failures and dead-letters
+//! the rest.
+
+pub mod outbox;
+pub mod ses;
+
+use async_trait::async_trait;
+
+/// One message to send, exactly as it will leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Envelope and `From` address: the configured forwarder address.
+    pub from: String,
+    /// Envelope recipients (the mapping's owner, or the admin address).
+    pub to: Vec<String>,
+    /// The rewritten message, headers and body.
+    pub raw: Vec<u8>,
+    /// SES's id of the message this forwards.
+    pub source_message_id: String,
+    /// The vended address it was sent to.
+    pub recipient: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again later (throttling, network, 5xx).
+    #[error("temporary send failure: {0}")]
+    Transient(String),
+    /// Will fail the same way again (rejected message, unverified sender).
+    #[error("send rejected: {0}")]
+    Permanent(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    /// Sends `msg`; returns the sender's id for it (for the message log).
+    async fn send(&self, msg: &Outgoing) -> Result<String, SendError>;
+}

@@ -1,0 +1,136 @@
+//! Production sending: SES v2 `SendEmail` with raw content, exactly the rewritten bytes.
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+use aws_sdk_sesv2::Client;
+
+use super::{Mailer, Outgoing, SendError};
+
+pub struct SesMailer {
+    client: Client,
+}
+
+impl SesMailer {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        SesMailer {
+            client: Client::new(config),
+        }
+    }
+}
+
+/// Codes SES answers for a message that will never be accepted as it is.
+const PERMANENT: &[&str] = &[
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "BadRequestException",
+    "NotFoundException",
+];
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, msg: &Outgoing) -> Result<String, SendError> {
+        let raw = RawMessage::builder()
+            .data(Blob::new(msg.raw.clone()))
+            .build()
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        let result = self
+            .client
+            .send_email()
+            .from_email_address(&msg.from)
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(msg.to.clone()))
+                    .build(),
+            )
+            .content(EmailContent::builder().raw(raw).build())
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.message_id().unwrap_or_default().to_string()),
+            Err(SdkError::ServiceError(se)) => {
+                let code = se.err().code().unwrap_or("Unknown").to_string();
+                let text = format!("SES {code}: {}", se.err().message().unwrap_or("no message"));
+                if PERMANENT.contains(&code.as_str()) {
+                    Err(SendError::Permanent(text))
+                } else {
+                    Err(SendError::Transient(text))
+                }
+            }
+            // Timeouts, connection failures, 5xx without a service error body.
+            Err(other) => Err(SendError::Transient(format!(
+                "{}",
+                aws_sdk_sesv2::error::DisplayErrorContext(other)
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::moto;
+
+    #[tokio::test]
+    async fn sends_raw_bytes_through_ses_and_rejects_unverified_senders() {
+        let (config, endpoint) = moto::sdk_config().await;
+        let client = Client::new(&config);
+        let from = format!("forwarder-{:x}@mail.example.com", rand::random::<u32>());
+        client
+            .create_email_identity()
+            .email_identity(&from)
+            .send()
+            .await
+            .unwrap();
+        let mailer = SesMailer::new(&config);
+        let raw = format!("From: \"S via mailvend\" <{from}>\r\nTo: owner@example.org\r\nSubject: t\r\n\r\nhello {from}\r\n");
+        let msg = Outgoing {
+            from: from.clone(),
+            to: vec!["owner@example.org".into()],
+            raw: raw.clone().into_bytes(),
+            source_message_id: "m1".into(),
+            recipient: "team@mail.example.com".into(),
+        };
+        let id = mailer.send(&msg).await.unwrap();
+        assert!(!id.is_empty());
+
+        // What moto "sent".
+        let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sent = data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ours = sent
+            .iter()
+            .find(|m| m["raw_data"].as_str().is_some_and(|r| r.contains(&from)))
+            .unwrap_or_else(|| panic!("message not found in moto: {sent:?}"));
+        assert_eq!(ours["raw_data"].as_str().unwrap(), raw);
+        // moto lists the envelope recipients together with the raw To header's, so compare
+        // the set of addresses.
+        let mut destinations: Vec<&str> = ours["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d.as_str())
+            .collect();
+        destinations.dedup();
+        assert_eq!(destinations, vec!["owner@example.org"]);
+
+        let unverified = Outgoing {
+            from: "nobody-verified-this@elsewhere.example".into(),
+            ..msg
+        };
+        match mailer.send(&unverified).await {
+            Err(SendError::Permanent(m)) => assert!(m.contains("MessageRejected"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
