@@ -8,27 +8,22 @@ use common::{client, start};
 #[tokio::test]
 async fn healthz_answers_when_the_store_does_and_503_when_it_does_not() {
     let s = start().await;
-    let r = client()
-        .get(format!("{}/healthz", s.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap(),
-        serde_json::json!({"status": "ok"})
-    );
-
+    let health = || async {
+        let r = client()
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<serde_json::Value>().await.unwrap(),
+        )
+    };
+    assert_eq!(health().await, (200, serde_json::json!({"status": "ok"})));
     s.store.close().await;
-    let r = client()
-        .get(format!("{}/healthz", s.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
     assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap(),
-        serde_json::json!({"status": "unavailable"})
+        health().await,
+        (503, serde_json::json!({"status": "unavailable"}))
     );
 }
 

@@ -352,6 +352,26 @@ impl DynamoStore {
         )))
     }
 
+    /// Runs one transaction. `Ok(Err(failed))` says which items' conditions failed, by position.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<bool>>, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => match cancelled(&e) {
+                Some(failed) => Ok(Err(failed)),
+                None => Err(sdk(e)),
+            },
+        }
+    }
+
     async fn get_item(
         &self,
         table: &str,
@@ -449,36 +469,25 @@ impl DynamoStore {
                 i
             })
             .collect();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Ok(Vended {
+        let Err(failed) = self.transact(items).await? else {
+            return Ok(Ok(Vended {
                 mapping: m.clone(),
                 created: true,
-            })),
-            Err(e) => match cancelled(&e) {
-                Some(failed) => {
-                    if spec.idempotency_key.is_some() && failed.get(2).copied().unwrap_or(false) {
-                        let key = spec.idempotency_key.as_deref().unwrap_or_default();
-                        if let Some(mapping) = self.by_idempotency_key(key).await? {
-                            return Ok(Ok(Vended {
-                                mapping,
-                                created: false,
-                            }));
-                        }
-                    }
-                    if failed.first().copied().unwrap_or(false) {
-                        Ok(Err(Taken::Address))
-                    } else {
-                        Ok(Err(Taken::Name))
-                    }
-                }
-                None => Err(sdk(e)),
-            },
+            }));
+        };
+        if spec.idempotency_key.is_some() && failed.get(2).copied().unwrap_or(false) {
+            let key = spec.idempotency_key.as_deref().unwrap_or_default();
+            if let Some(mapping) = self.by_idempotency_key(key).await? {
+                return Ok(Ok(Vended {
+                    mapping,
+                    created: false,
+                }));
+            }
+        }
+        if failed.first().copied().unwrap_or(false) {
+            Ok(Err(Taken::Address))
+        } else {
+            Ok(Err(Taken::Name))
         }
     }
 
@@ -601,17 +610,7 @@ impl DynamoStore {
                 None,
             )?,
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled(&e).is_some() => Ok(false),
-            Err(e) => Err(sdk(e)),
-        }
+        Ok(self.transact(items).await?.is_ok())
     }
 }
 
@@ -792,13 +791,9 @@ impl TokenStore for DynamoStore {
                 None,
             )?,
         ];
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
+        self.transact(items)
+            .await?
+            .map_err(|_| StoreError::Conflict(format!("the token id {} is taken", t.id)))
     }
 
     async fn token_by_digest(&self, secret_digest: &str) -> Result<Option<ApiToken>, StoreError> {
@@ -866,18 +861,11 @@ impl TokenStore for DynamoStore {
             )?,
             put(&self.audit, audit, None)?,
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(token),
-            Err(e) if cancelled(&e).is_some() => Err(StoreError::Conflict(format!(
+        match self.transact(items).await? {
+            Ok(()) => Ok(token),
+            Err(_) => Err(StoreError::Conflict(format!(
                 "the token {id} is already revoked"
             ))),
-            Err(e) => Err(sdk(e)),
         }
     }
 }
