@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod decide;
 pub mod http;
 pub mod mailer;
 pub mod mapping_patch;
