@@ -239,8 +239,15 @@ fn via_phrase(display: &[u8], address: &[u8]) -> Vec<u8> {
 }
 
 /// The message to send for `recipient`: headers rewritten as product.md §2.7 says, the body
-/// bytes as they came. `envelope_sender` names the sender when the message has no `From`.
-pub fn rewrite(raw: &[u8], recipient: &str, envelope_sender: &str, cfg: &RewriteConfig) -> Vec<u8> {
+/// bytes as they came. `envelope_sender` names the sender when the message has no `From`;
+/// `subject_tag` (the spam policy's tag) goes in front of the subject.
+pub fn rewrite(
+    raw: &[u8],
+    recipient: &str,
+    envelope_sender: &str,
+    subject_tag: Option<&str>,
+    cfg: &RewriteConfig,
+) -> Vec<u8> {
     let (fields, rest) = split(raw);
     let eol: &[u8] = match fields.first().map(|f| f.raw) {
         Some(r) if !r.ends_with(b"\r\n") && r.ends_with(b"\n") => b"\n",
@@ -300,6 +307,10 @@ pub fn rewrite(raw: &[u8], recipient: &str, envelope_sender: &str, cfg: &Rewrite
             }
             seen.push(field.name);
         }
+        if let (true, Some(tag)) = (field.is("subject"), subject_tag) {
+            write_tagged_subject(&mut out, field, tag, eol);
+            continue;
+        }
         out.extend_from_slice(field.raw);
         if !field.raw.ends_with(b"\n") {
             out.extend_from_slice(eol);
@@ -307,6 +318,9 @@ pub fn rewrite(raw: &[u8], recipient: &str, envelope_sender: &str, cfg: &Rewrite
     }
     if !wrote_from {
         write_from(&mut out);
+    }
+    if let (false, Some(tag)) = (fields.iter().any(|f| f.is("subject")), subject_tag) {
+        header_line(&mut out, b"Subject", tag.as_bytes());
     }
     if let Some(v) = &original_from {
         header_line(&mut out, b"X-Original-From", trim_ascii(v));
@@ -319,6 +333,31 @@ pub fn rewrite(raw: &[u8], recipient: &str, envelope_sender: &str, cfg: &Rewrite
         out.extend_from_slice(rest);
     }
     out
+}
+
+/// `Subject: <tag> <original value>`, the value's own bytes (folding, encoded words) kept;
+/// a subject that already starts with the tag is left alone.
+fn write_tagged_subject(out: &mut Vec<u8>, field: &Field, tag: &str, eol: &[u8]) {
+    let after_colon = &field.raw[field
+        .raw
+        .iter()
+        .position(|&b| b == b':')
+        .map_or(0, |i| i + 1)..];
+    let start = after_colon
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(after_colon.len());
+    let value = &after_colon[start..];
+    out.extend_from_slice(field.name);
+    out.extend_from_slice(b": ");
+    if !value.starts_with(tag.as_bytes()) {
+        out.extend_from_slice(tag.as_bytes());
+        out.push(b' ');
+    }
+    out.extend_from_slice(value);
+    if !value.ends_with(b"\n") {
+        out.extend_from_slice(eol);
+    }
 }
 
 /// Where the body starts in `raw` (after the blank line), for checks that it is unchanged.

@@ -10,6 +10,17 @@ fn run(raw: &[u8]) -> Vec<u8> {
         raw,
         "team-app-prod-001@mail.example.com",
         "bounce@sender.example",
+        None,
+        &CFG,
+    )
+}
+
+fn run_tagged(raw: &[u8]) -> Vec<u8> {
+    rewrite(
+        raw,
+        "team-app-prod-001@mail.example.com",
+        "bounce@sender.example",
+        Some("[SPAM]"),
         &CFG,
     )
 }
@@ -231,4 +242,33 @@ fn headers_only_messages_and_junk_lines() {
         out.ends_with(b"\r\n\r\n"),
         "a header-only message still ends its header block"
     );
+}
+
+#[test]
+fn the_spam_tag_goes_in_front_of_the_subject_once() {
+    let hs = headers(&run_tagged(
+        b"From: a@example.org\r\nSubject:  Cheap watches\r\n\r\nbody",
+    ));
+    assert_eq!(header(&hs, "Subject"), vec!["[SPAM] Cheap watches"]);
+    // Encoded words and folding are kept behind the tag.
+    let raw = b"From: a@example.org\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n =?UTF-8?Q?_aus_Wien?=\r\n\r\nb";
+    let out = run_tagged(raw);
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("Subject: [SPAM] =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n =?UTF-8?Q?_aus_Wien?=\r\n"),
+        "{text}"
+    );
+    // Already tagged (a re-forward): not tagged twice.
+    let hs = headers(&run_tagged(
+        b"From: a@example.org\r\nSubject: [SPAM] again\r\n\r\nb",
+    ));
+    assert_eq!(header(&hs, "Subject"), vec!["[SPAM] again"]);
+    // No subject at all: the tag becomes the subject.
+    let hs = headers(&run_tagged(b"From: a@example.org\r\n\r\nb"));
+    assert_eq!(header(&hs, "Subject"), vec!["[SPAM]"]);
+    // Without a tag the subject is untouched.
+    let hs = headers(&run(
+        b"From: a@example.org\r\nSubject: Cheap watches\r\n\r\nb",
+    ));
+    assert_eq!(header(&hs, "Subject"), vec!["Cheap watches"]);
 }
