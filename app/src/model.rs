@@ -166,3 +166,72 @@ pub struct AuditEntry {
     pub before: Option<String>,
     pub after: Option<String>,
 }
+
+/// Where one recipient of one received message ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Claimed by a worker that has not finished yet.
+    Processing,
+    Forwarded,
+    Undeliverable,
+    Rejected,
+    DeadLetter,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Processing => "processing",
+            Outcome::Forwarded => "forwarded",
+            Outcome::Undeliverable => "undeliverable",
+            Outcome::Rejected => "rejected",
+            Outcome::DeadLetter => "dead_letter",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<Outcome> {
+        [
+            Outcome::Processing,
+            Outcome::Forwarded,
+            Outcome::Undeliverable,
+            Outcome::Rejected,
+            Outcome::DeadLetter,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == v)
+    }
+}
+
+/// The message log: one record per recipient of every received message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MessageRecord {
+    /// `<SES message id>/<recipient>`: one per recipient, so retries find it.
+    pub id: String,
+    pub ses_message_id: String,
+    pub recipient: String,
+    pub sender: String,
+    pub subject: Option<String>,
+    pub size: u64,
+    /// `spam:PASS virus:PASS spf:PASS dkim:PASS dmarc:PASS`
+    pub verdicts: String,
+    pub outcome: Outcome,
+    /// Who received it (the owner or the admin address), when it was forwarded.
+    pub delivered_to: Option<String>,
+    /// The decision, in words.
+    pub detail: String,
+    pub mailer_message_id: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    pub updated_at: String,
+}
+
+impl MessageRecord {
+    pub fn id_for(ses_message_id: &str, recipient: &str) -> String {
+        format!("{ses_message_id}/{recipient}")
+    }
+}

@@ -488,3 +488,218 @@ pub async fn tokens_are_found_by_digest_and_revoked_once(store: &dyn super::Toke
         Err(StoreError::NotFound(_))
     ));
 }
+
+fn message(ses_id: &str, recipient: &str, received_at: &str) -> app::model::MessageRecord {
+    app::model::MessageRecord {
+        id: app::model::MessageRecord::id_for(ses_id, recipient),
+        ses_message_id: ses_id.into(),
+        recipient: recipient.into(),
+        sender: "sender@example.org".into(),
+        subject: Some("Hello".into()),
+        size: 1234,
+        verdicts: "spam:PASS virus:PASS spf:PASS dkim:PASS dmarc:PASS".into(),
+        outcome: app::model::Outcome::Processing,
+        delivered_to: None,
+        detail: "processing".into(),
+        mailer_message_id: None,
+        error: None,
+        attempts: 1,
+        received_at: received_at.into(),
+        updated_at: received_at.into(),
+    }
+}
+
+pub async fn claims_are_exactly_once(store: &dyn super::MessageStore) {
+    use super::Claim;
+    use app::model::Outcome;
+    let ses = unique("ses");
+    let m = message(&ses, "a@mail.example.com", "2026-11-25T10:00:00.000Z");
+    let lease = "2026-11-25T10:05:00.000Z";
+    assert_eq!(
+        store
+            .claim(&m, lease, "2026-11-25T10:00:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Mine(m.clone())
+    );
+    // A duplicate delivery while the first worker is still at it.
+    assert_eq!(
+        store
+            .claim(&m, lease, "2026-11-25T10:01:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Busy
+    );
+    let settled = app::model::MessageRecord {
+        outcome: Outcome::Forwarded,
+        delivered_to: Some("owner@example.org".into()),
+        detail: "forwarded to the mapping's owner".into(),
+        mailer_message_id: Some("outbox-1".into()),
+        updated_at: "2026-11-25T10:00:01.000Z".into(),
+        ..m.clone()
+    };
+    store.settle(&settled).await.unwrap();
+    // After it settled, a duplicate finds it done, even after the lease time.
+    assert_eq!(
+        store
+            .claim(&m, "2026-11-25T11:05:00.000Z", "2026-11-25T11:00:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Done(settled.clone())
+    );
+    assert_eq!(store.message(&m.id).await.unwrap(), settled);
+    assert!(matches!(
+        store.message("nope/x@y").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A worker that died: its lease runs out and the next claim takes over.
+    let stuck = message(&ses, "b@mail.example.com", "2026-11-25T10:00:00.000Z");
+    assert!(matches!(
+        store
+            .claim(&stuck, lease, "2026-11-25T10:00:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Mine(_)
+    ));
+    match store
+        .claim(
+            &stuck,
+            "2026-11-25T10:15:00.000Z",
+            "2026-11-25T10:10:00.000Z",
+        )
+        .await
+        .unwrap()
+    {
+        Claim::Mine(r) => {
+            assert_eq!(r.attempts, 2);
+            assert_eq!(r.updated_at, "2026-11-25T10:10:00.000Z");
+        }
+        other => panic!("expected a takeover, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .claim(
+                &stuck,
+                "2026-11-25T10:20:00.000Z",
+                "2026-11-25T10:11:00.000Z"
+            )
+            .await
+            .unwrap(),
+        Claim::Busy
+    );
+}
+
+pub async fn concurrent_claims_have_one_winner(store: Arc<dyn super::MessageStore>) {
+    use super::Claim;
+    let m = message(
+        &unique("dup"),
+        "c@mail.example.com",
+        "2026-11-25T12:00:00.000Z",
+    );
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let m = m.clone();
+            tokio::spawn(async move {
+                store
+                    .claim(&m, "2026-11-25T12:05:00.000Z", "2026-11-25T12:00:00.000Z")
+                    .await
+            })
+        })
+        .collect();
+    let mut mine = 0;
+    for t in tasks {
+        match t.await.unwrap().expect("claims answer") {
+            Claim::Mine(_) => mine += 1,
+            Claim::Busy => {}
+            Claim::Done(r) => panic!("nothing settled it: {r:?}"),
+        }
+    }
+    assert_eq!(mine, 1, "exactly one worker processes a recipient");
+}
+
+pub async fn the_log_lists_newest_first_with_filters(store: &dyn super::MessageStore) {
+    use app::model::Outcome;
+    let recipient = format!("{}@mail.example.com", unique("log"));
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut m = message(
+            &unique("ses"),
+            &recipient,
+            &format!("2026-11-25T13:00:0{i}.000Z"),
+        );
+        m.outcome = if i % 2 == 0 {
+            Outcome::Forwarded
+        } else {
+            Outcome::DeadLetter
+        };
+        store.settle(&m).await.unwrap();
+        ids.push(m.id);
+    }
+    let filter = super::MessageFilter {
+        recipient: Some(recipient.clone()),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.messages(&filter, 2, cursor.as_deref()).await.unwrap();
+        seen.extend(page.items.into_iter().map(|m| m.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+    let dead = store
+        .messages(
+            &super::MessageFilter {
+                recipient: Some(recipient.clone()),
+                outcome: Some(Outcome::DeadLetter),
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![ids[3].clone(), ids[1].clone()]
+    );
+    let by_outcome = store
+        .messages(
+            &super::MessageFilter {
+                outcome: Some(Outcome::DeadLetter),
+                recipient: None,
+            },
+            500,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(by_outcome
+        .items
+        .iter()
+        .all(|m| m.outcome == Outcome::DeadLetter));
+    assert!(by_outcome.items.iter().any(|m| m.id == ids[1]));
+    let all = store
+        .messages(&super::MessageFilter::default(), 500, None)
+        .await
+        .unwrap();
+    assert!(all.items.iter().any(|m| m.id == ids[4]));
+    assert!(
+        all.items
+            .windows(2)
+            .all(|w| w[0].received_at >= w[1].received_at),
+        "newest first"
+    );
+}
+
+/// The message-log part of the suite.
+pub async fn run_messages(store: Arc<dyn super::MessageStore>) {
+    claims_are_exactly_once(&*store).await;
+    concurrent_claims_have_one_winner(store.clone()).await;
+    the_log_lists_newest_first_with_filters(&*store).await;
+}

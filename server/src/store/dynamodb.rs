@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use app::model::{AuditEntry, Mapping, MappingStatus, Page};
+use app::model::{AuditEntry, Mapping, MappingStatus, MessageRecord, Outcome, Page};
 use app::naming;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -26,8 +26,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    decode_cursor, edit_action, page_of, taken, MappingChange, MappingFilter, MappingStore,
-    NameSpec, Store, StoreError, Taken, TokenStore, VendSpec, Vended, MAX_SKIPS,
+    decode_cursor, edit_action, message_sort_key, page_of, taken, Claim, MappingChange,
+    MappingFilter, MappingStore, MessageFilter, MessageStore, NameSpec, Store, StoreError, Taken,
+    TokenStore, VendSpec, Vended, MAX_SKIPS,
 };
 use crate::tokens::{ApiToken, Scope};
 
@@ -49,6 +50,7 @@ pub struct DynamoStore {
     keys: String,
     audit: String,
     tokens: String,
+    messages: String,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -197,6 +199,7 @@ impl DynamoStore {
             keys: format!("{prefix}-keys"),
             audit: format!("{prefix}-audit"),
             tokens: format!("{prefix}-tokens"),
+            messages: format!("{prefix}-messages"),
         };
         store.migrate().await?;
         Ok(store)
@@ -267,6 +270,16 @@ impl DynamoStore {
                 key: vec![key("id", KeyType::Hash)?],
                 indexes: vec![],
             },
+            TableSpec {
+                table: &self.messages,
+                attributes: vec!["id", "list_pk", "sort_key", "recipient", "outcome"],
+                key: vec![key("id", KeyType::Hash)?],
+                indexes: vec![
+                    gsi("by_time", "list_pk", Some("sort_key"))?,
+                    gsi("by_recipient", "recipient", Some("sort_key"))?,
+                    gsi("by_outcome", "outcome", Some("sort_key"))?,
+                ],
+            },
         ];
         for TableSpec {
             table,
@@ -303,7 +316,13 @@ impl DynamoStore {
                 }
             }
         }
-        for table in [&self.mappings, &self.keys, &self.audit, &self.tokens] {
+        for table in [
+            &self.mappings,
+            &self.keys,
+            &self.audit,
+            &self.tokens,
+            &self.messages,
+        ] {
             self.wait_active(table).await?;
         }
         Ok(())
@@ -679,7 +698,7 @@ impl MappingStore for DynamoStore {
     ) -> Result<Page<Mapping>, StoreError> {
         let after = decode_cursor(cursor)?;
         let items = self.query_page(filter, limit, &after).await?;
-        Ok(page_of(items, limit))
+        Ok(page_of(items, limit, |m| m.address.clone()))
     }
 
     async fn update(
@@ -870,6 +889,203 @@ impl TokenStore for DynamoStore {
     }
 }
 
+fn message_item(r: &MessageRecord, lease_until: Option<&str>) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(r).map_err(unavailable)?;
+    item.insert("sort_key".into(), s(message_sort_key(r)));
+    item.insert("list_pk".into(), s("m"));
+    if let Some(l) = lease_until {
+        item.insert("lease_until".into(), s(l));
+    }
+    Ok(item)
+}
+
+fn message_from(item: Item) -> Result<(MessageRecord, Option<String>), StoreError> {
+    let lease = get_s(&item, "lease_until");
+    let record = serde_dynamo::from_item(item)
+        .map_err(|e| unavailable(format!("corrupt message item: {e}")))?;
+    Ok((record, lease))
+}
+
+impl DynamoStore {
+    /// Puts `item` if `condition` holds; `Ok(false)` when it does not.
+    async fn put_if(
+        &self,
+        table: &str,
+        item: Item,
+        condition: &str,
+        values: Item,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if !values.is_empty() {
+            req = req.set_expression_attribute_values(Some(values));
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn claim(
+        &self,
+        record: &MessageRecord,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<Claim, StoreError> {
+        // Two rounds at most: a claim that loses the race to create re-reads the winner.
+        for _ in 0..2 {
+            let existing = self
+                .get_item(&self.messages, "id", &record.id)
+                .await?
+                .map(message_from)
+                .transpose()?;
+            match existing {
+                None => {
+                    let item = message_item(record, Some(lease_until))?;
+                    if self
+                        .put_if(
+                            &self.messages,
+                            item,
+                            "attribute_not_exists(id)",
+                            Item::new(),
+                        )
+                        .await?
+                    {
+                        return Ok(Claim::Mine(record.clone()));
+                    }
+                }
+                Some((current, _)) if current.outcome != Outcome::Processing => {
+                    return Ok(Claim::Done(current))
+                }
+                Some((current, Some(lease))) if lease.as_str() < now => {
+                    let taken = MessageRecord {
+                        attempts: current.attempts + 1,
+                        updated_at: now.to_string(),
+                        ..current
+                    };
+                    let item = message_item(&taken, Some(lease_until))?;
+                    let values = Item::from([(":old".to_string(), s(lease))]);
+                    return Ok(
+                        if self
+                            .put_if(&self.messages, item, "lease_until = :old", values)
+                            .await?
+                        {
+                            Claim::Mine(taken)
+                        } else {
+                            Claim::Busy
+                        },
+                    );
+                }
+                Some(_) => return Ok(Claim::Busy),
+            }
+        }
+        Ok(Claim::Busy)
+    }
+
+    async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.messages)
+            .set_item(Some(message_item(record, None)?))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {
+        match self.get_item(&self.messages, "id", id).await? {
+            Some(item) => message_from(item).map(|(m, _)| m),
+            None => Err(StoreError::NotFound(format!("the message {id}"))),
+        }
+    }
+
+    async fn messages(
+        &self,
+        filter: &MessageFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<MessageRecord>, StoreError> {
+        let before = decode_cursor(cursor)?;
+        let mut values = Item::new();
+        let mut names = HashMap::from([("#sk".to_string(), "sort_key".to_string())]);
+        let (index, mut key_condition) = match (&filter.recipient, filter.outcome) {
+            (Some(r), _) => {
+                values.insert(":k".into(), s(r.clone()));
+                names.insert("#k".into(), "recipient".into());
+                ("by_recipient", "#k = :k".to_string())
+            }
+            (None, Some(o)) => {
+                values.insert(":k".into(), s(o.as_str()));
+                names.insert("#k".into(), "outcome".into());
+                ("by_outcome", "#k = :k".to_string())
+            }
+            (None, None) => {
+                values.insert(":k".into(), s("m"));
+                names.insert("#k".into(), "list_pk".into());
+                ("by_time", "#k = :k".to_string())
+            }
+        };
+        if !before.is_empty() {
+            key_condition.push_str(" AND #sk < :before");
+            values.insert(":before".into(), s(before));
+        } else {
+            names.remove("#sk");
+        }
+        let filter_expression = match (&filter.recipient, filter.outcome) {
+            (Some(_), Some(o)) => {
+                values.insert(":o".into(), s(o.as_str()));
+                names.insert("#o".into(), "outcome".into());
+                Some("#o = :o".to_string())
+            }
+            _ => None,
+        };
+        let want = limit as usize + 1;
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.messages)
+                .index_name(index)
+                .key_condition_expression(&key_condition)
+                .set_filter_expression(filter_expression.clone())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start.take())
+                .limit(want.max(100) as i32)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in out.items().iter().cloned() {
+                found.push(message_from(item)?.0);
+                if found.len() == want {
+                    return Ok(page_of(found, limit, message_sort_key));
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(page_of(found, limit, message_sort_key)),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::sync::Arc;
@@ -889,6 +1105,7 @@ pub(crate) mod tests {
     async fn conformance() {
         let store = Arc::new(store().await);
         crate::store::conformance::tokens_are_found_by_digest_and_revoked_once(&*store).await;
+        crate::store::conformance::run_messages(store.clone()).await;
         crate::store::conformance::run_all(store).await;
     }
 

@@ -6,12 +6,13 @@ pub mod conformance;
 pub mod dynamodb;
 pub mod sqlite;
 mod sqlite_mappings;
+mod sqlite_messages;
 mod sqlite_tokens;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use app::model::{AuditEntry, Mapping, MappingStatus, Page};
+use app::model::{AuditEntry, Mapping, MappingStatus, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
@@ -194,23 +195,23 @@ enum Taken {
 }
 
 /// Cuts a page from `limit + 1` fetched mappings: the extra one only says another page exists.
-fn page_of(mut items: Vec<Mapping>, limit: u32) -> Page<Mapping> {
+fn page_of<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|m| encode_cursor(&m.address))
+        items.last().map(|m| encode_cursor(&key(m)))
     } else {
         None
     };
     Page { items, next_cursor }
 }
 
-/// Cursors are the last address of a page, encoded so clients treat them as opaque.
-fn encode_cursor(address: &str) -> String {
+/// Cursors are the sort key of a page's last item, encoded so clients treat them as opaque.
+fn encode_cursor(key: &str) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(address.as_bytes())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
-/// The address after which the next page starts (empty for the first page).
+/// The sort key after which the next page starts (empty for the first page).
 fn decode_cursor(cursor: Option<&str>) -> Result<String, StoreError> {
     use base64::Engine as _;
     let Some(cursor) = cursor else {
@@ -266,6 +267,51 @@ pub trait MappingStore: Send + Sync + 'static {
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
+/// The answer to a claim on one recipient of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller processes it: it was new, or its previous worker's lease ran out.
+    Mine(MessageRecord),
+    /// Already settled; nothing to do (a duplicate delivery).
+    Done(MessageRecord),
+    /// Another worker holds a live claim.
+    Busy,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    pub outcome: Option<Outcome>,
+    pub recipient: Option<String>,
+}
+
+/// The message log, which is also what makes forwarding exactly-once per recipient.
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Claims `record.id` (whose outcome is `Processing`) until `lease_until`. Exactly one of
+    /// any number of concurrent claims on a new id gets `Mine`.
+    async fn claim(
+        &self,
+        record: &MessageRecord,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<Claim, StoreError>;
+    /// Writes the final state of a claimed record.
+    async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError>;
+    async fn message(&self, id: &str) -> Result<MessageRecord, StoreError>;
+    /// Newest first.
+    async fn messages(
+        &self,
+        filter: &MessageFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<MessageRecord>, StoreError>;
+}
+
+/// The log's sort key: newest first when read in descending order, unique per record.
+fn message_sort_key(r: &MessageRecord) -> String {
+    format!("{}#{}", r.received_at, r.id)
+}
+
 /// API tokens. Only digests of secrets are stored.
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
@@ -282,14 +328,18 @@ pub struct Stores {
     pub health: Arc<dyn Store>,
     pub mappings: Arc<dyn MappingStore>,
     pub tokens: Arc<dyn TokenStore>,
+    pub messages: Arc<dyn MessageStore>,
 }
 
 impl Stores {
-    pub fn from_backend<B: Store + MappingStore + TokenStore>(backend: Arc<B>) -> Stores {
+    pub fn from_backend<B: Store + MappingStore + TokenStore + MessageStore>(
+        backend: Arc<B>,
+    ) -> Stores {
         Stores {
             health: backend.clone(),
             mappings: backend.clone(),
-            tokens: backend,
+            tokens: backend.clone(),
+            messages: backend,
         }
     }
 }

@@ -306,7 +306,7 @@ impl MappingStore for SqliteStore {
             .into_iter()
             .map(Row::into_mapping)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(page_of(items, limit))
+        Ok(page_of(items, limit, |m| m.address.clone()))
     }
 
     async fn update(

@@ -1,0 +1,189 @@
+//! `MessageStore` on SQLite: claims and the log in one table, changed under `BEGIN IMMEDIATE`.
+
+use app::model::{MessageRecord, Outcome, Page};
+use async_trait::async_trait;
+
+use super::sqlite::{unavailable, SqliteStore};
+use super::{
+    decode_cursor, message_sort_key, page_of, Claim, MessageFilter, MessageStore, StoreError,
+};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    ses_message_id: String,
+    recipient: String,
+    sender: String,
+    subject: Option<String>,
+    size: i64,
+    verdicts: String,
+    outcome: String,
+    delivered_to: Option<String>,
+    detail: String,
+    mailer_message_id: Option<String>,
+    error: Option<String>,
+    attempts: i64,
+    received_at: String,
+    updated_at: String,
+    lease_until: Option<String>,
+}
+
+impl Row {
+    fn into_record(self) -> Result<(MessageRecord, Option<String>), StoreError> {
+        let outcome = Outcome::parse(&self.outcome)
+            .ok_or_else(|| unavailable(format!("corrupt outcome for {}", self.id)))?;
+        Ok((
+            MessageRecord {
+                id: self.id,
+                ses_message_id: self.ses_message_id,
+                recipient: self.recipient,
+                sender: self.sender,
+                subject: self.subject,
+                size: self.size as u64,
+                verdicts: self.verdicts,
+                outcome,
+                delivered_to: self.delivered_to,
+                detail: self.detail,
+                mailer_message_id: self.mailer_message_id,
+                error: self.error,
+                attempts: self.attempts as u32,
+                received_at: self.received_at,
+                updated_at: self.updated_at,
+            },
+            self.lease_until,
+        ))
+    }
+}
+
+const COLUMNS: &str = "id, ses_message_id, recipient, sender, subject, size, verdicts, outcome, \
+                       delivered_to, detail, mailer_message_id, error, attempts, received_at, \
+                       updated_at, lease_until";
+
+async fn write(
+    conn: &mut sqlx::SqliteConnection,
+    r: &MessageRecord,
+    lease_until: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT OR REPLACE INTO messages ({COLUMNS}, sort_key) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&r.id)
+    .bind(&r.ses_message_id)
+    .bind(&r.recipient)
+    .bind(&r.sender)
+    .bind(&r.subject)
+    .bind(r.size as i64)
+    .bind(&r.verdicts)
+    .bind(r.outcome.as_str())
+    .bind(&r.delivered_to)
+    .bind(&r.detail)
+    .bind(&r.mailer_message_id)
+    .bind(&r.error)
+    .bind(i64::from(r.attempts))
+    .bind(&r.received_at)
+    .bind(&r.updated_at)
+    .bind(lease_until)
+    .bind(message_sort_key(r))
+    .execute(conn)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn claim(
+        &self,
+        record: &MessageRecord,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<Claim, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let existing =
+            sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
+                .bind(&record.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .map(Row::into_record)
+                .transpose()?;
+        let claim = match existing {
+            None => {
+                write(&mut tx, record, Some(lease_until)).await?;
+                Claim::Mine(record.clone())
+            }
+            Some((current, _)) if current.outcome != Outcome::Processing => Claim::Done(current),
+            Some((current, lease)) if lease.as_deref().is_some_and(|l| l < now) => {
+                // The previous worker's lease ran out: take over, keeping what it recorded.
+                let taken = MessageRecord {
+                    attempts: current.attempts + 1,
+                    updated_at: now.to_string(),
+                    ..current
+                };
+                write(&mut tx, &taken, Some(lease_until)).await?;
+                Claim::Mine(taken)
+            }
+            Some(_) => Claim::Busy,
+        };
+        tx.commit().await.map_err(unavailable)?;
+        Ok(claim)
+    }
+
+    async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        let mut conn = self.pool().acquire().await.map_err(unavailable)?;
+        write(&mut conn, record, None).await
+    }
+
+    async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {
+        sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(unavailable)?
+            .map(|r| r.into_record().map(|(m, _)| m))
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("the message {id}")))
+    }
+
+    async fn messages(
+        &self,
+        filter: &MessageFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<MessageRecord>, StoreError> {
+        let before = decode_cursor(cursor)?;
+        let mut sql = format!("SELECT {COLUMNS} FROM messages WHERE 1 = 1");
+        let mut binds: Vec<String> = Vec::new();
+        if !before.is_empty() {
+            sql.push_str(" AND sort_key < ?");
+            binds.push(before);
+        }
+        if let Some(o) = filter.outcome {
+            sql.push_str(" AND outcome = ?");
+            binds.push(o.as_str().to_string());
+        }
+        if let Some(r) = &filter.recipient {
+            sql.push_str(" AND recipient = ?");
+            binds.push(r.clone());
+        }
+        sql.push_str(" ORDER BY sort_key DESC LIMIT ?");
+        let mut query = sqlx::query_as::<_, Row>(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        let items = query
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.pool())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|r| r.into_record().map(|(m, _)| m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(items, limit, message_sort_key))
+    }
+}
