@@ -566,35 +566,16 @@ impl DynamoStore {
         names.retain(|k, _| used(k));
         values.retain(|k, _| used(k));
 
-        let want = limit as usize + 1;
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.mappings)
-                .index_name(index)
-                .key_condition_expression(&key_condition)
-                .filter_expression(&filter_expression)
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start.take())
-                .limit(want.max(100) as i32)
-                .send()
-                .await
-                .map_err(sdk)?;
-            for item in out.items().iter().cloned() {
-                found.push(mapping_from(item)?);
-                if found.len() == want {
-                    return Ok(found);
-                }
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(found),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.mappings)
+            .index_name(index)
+            .key_condition_expression(&key_condition)
+            .filter_expression(&filter_expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values));
+        collect(query, limit as usize + 1, mapping_from).await
     }
 
     async fn write_change(
@@ -889,6 +870,36 @@ impl TokenStore for DynamoStore {
     }
 }
 
+/// Runs `query` page by page until `want` items passed its filter or the index ran out.
+/// (A filter applies after `Limit`, so one page may hold fewer than asked for.)
+async fn collect<T>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    want: usize,
+    convert: impl Fn(Item) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut found = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let out = query
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .limit(want.max(100) as i32)
+            .send()
+            .await
+            .map_err(sdk)?;
+        for item in out.items().iter().cloned() {
+            found.push(convert(item)?);
+            if found.len() == want {
+                return Ok(found);
+            }
+        }
+        match out.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(found),
+        }
+    }
+}
+
 fn message_item(r: &MessageRecord, lease_until: Option<&str>) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(r).map_err(unavailable)?;
     item.insert("sort_key".into(), s(message_sort_key(r)));
@@ -1053,36 +1064,21 @@ impl MessageStore for DynamoStore {
             }
             _ => None,
         };
-        let want = limit as usize + 1;
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.messages)
-                .index_name(index)
-                .key_condition_expression(&key_condition)
-                .set_filter_expression(filter_expression.clone())
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start.take())
-                .limit(want.max(100) as i32)
-                .send()
-                .await
-                .map_err(sdk)?;
-            for item in out.items().iter().cloned() {
-                found.push(message_from(item)?.0);
-                if found.len() == want {
-                    return Ok(page_of(found, limit, message_sort_key));
-                }
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(page_of(found, limit, message_sort_key)),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.messages)
+            .index_name(index)
+            .key_condition_expression(&key_condition)
+            .set_filter_expression(filter_expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(false);
+        let found = collect(query, limit as usize + 1, |item| {
+            message_from(item).map(|(m, _)| m)
+        })
+        .await?;
+        Ok(page_of(found, limit, message_sort_key))
     }
 }
 
