@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::error::AppError;
-use app::model::{Mapping, Page, StoreCheck, SystemStatus};
+use app::model::{Mapping, MessageRecord, Page, StoreCheck, SystemStatus};
 use async_trait::async_trait;
 
 use crate::config::Config;
 use crate::mapping_patch::MappingPatch;
-use crate::store::{MappingFilter, StoreError, Stores, Vended};
+use crate::store::{MappingFilter, MessageFilter, StoreError, Stores, Vended};
 use crate::tokens::{self, ApiToken, Scope, TokenSecret};
 use crate::vending::{self, FieldError, VendRequest, VendRules};
 
@@ -87,6 +87,18 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// A listing's page size: 50 by default, at most `MAX_PAGE`.
+fn page_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=MAX_PAGE) => Ok(n),
+        Some(_) => Err(ServiceError::Invalid {
+            field: "limit".into(),
+            message: format!("expected 1 to {MAX_PAGE}"),
+        }),
+    }
+}
+
 /// Addresses arrive in URLs and forms in any case; they are stored lower-cased.
 fn normalize_address(address: &str) -> String {
     address.trim().to_ascii_lowercase()
@@ -134,16 +146,7 @@ impl AppService {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Mapping>, ServiceError> {
-        let limit = match limit {
-            None => 50,
-            Some(n @ 1..=MAX_PAGE) => n,
-            Some(_) => {
-                return Err(ServiceError::Invalid {
-                    field: "limit".into(),
-                    message: format!("expected 1 to {MAX_PAGE}"),
-                })
-            }
-        };
+        let limit = page_limit(limit)?;
         filter.owner = filter.owner.map(|o| normalize_address(&o));
         Ok(self.stores.mappings.list(&filter, limit, cursor).await?)
     }
@@ -172,6 +175,25 @@ impl AppService {
             .await?;
         tracing::info!(address = %deleted.address, %actor, "mapping deleted");
         Ok(deleted)
+    }
+
+    pub async fn messages(
+        &self,
+        mut filter: MessageFilter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<MessageRecord>, ServiceError> {
+        let limit = page_limit(limit)?;
+        filter.recipient = filter.recipient.map(|r| normalize_address(&r));
+        Ok(self
+            .stores
+            .messages
+            .messages(&filter, limit, cursor)
+            .await?)
+    }
+
+    pub async fn message(&self, id: &str) -> Result<MessageRecord, ServiceError> {
+        Ok(self.stores.messages.message(id).await?)
     }
 
     /// Creates a token; the secret is in the result and nowhere else.

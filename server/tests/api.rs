@@ -413,3 +413,76 @@ async fn tokens_are_required_checked_and_revocable() {
     let (status, _) = a.get("/addresses", &a.admin).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_message_log_is_admin_only_and_filtered() {
+    use app::model::{MessageRecord, Outcome};
+    let a = api().await;
+    let recipient = format!("team-app-prod-001@{DOMAIN}");
+    for (i, outcome) in [Outcome::Forwarded, Outcome::DeadLetter, Outcome::Forwarded]
+        .into_iter()
+        .enumerate()
+    {
+        let ses = format!("ses-{i}");
+        let record = MessageRecord {
+            id: MessageRecord::id_for(&ses, &recipient),
+            ses_message_id: ses,
+            recipient: recipient.clone(),
+            sender: "s@example.org".into(),
+            subject: Some(format!("message {i}")),
+            size: 100,
+            verdicts: "spam:PASS virus:PASS spf:PASS dkim:PASS dmarc:PASS".into(),
+            outcome,
+            delivered_to: Some("owner@example.org".into()),
+            detail: "test".into(),
+            mailer_message_id: None,
+            error: None,
+            attempts: 1,
+            received_at: format!("2026-11-25T10:00:0{i}.000Z"),
+            updated_at: format!("2026-11-25T10:00:0{i}.000Z"),
+        };
+        a.server
+            .state
+            .stores
+            .messages
+            .settle(&record)
+            .await
+            .unwrap();
+    }
+    let (status, _) = a.get("/messages", &a.vend).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "senders and subjects are for admins"
+    );
+    let (status, page) = a
+        .get(
+            &format!("/messages?address={}", recipient.to_uppercase()),
+            &a.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let subjects: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        vec!["message 2", "message 1", "message 0"],
+        "newest first"
+    );
+    let (_, dead) = a.get("/messages?outcome=dead_letter", &a.admin).await;
+    assert_eq!(dead["items"].as_array().unwrap().len(), 1);
+    assert_eq!(dead["items"][0]["outcome"], "dead_letter");
+    let (status, v) = a.get("/messages?outcome=lost", &a.admin).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&v), "outcome");
+    let id = format!("ses-1%2F{recipient}");
+    let (status, one) = a.get(&format!("/messages/{id}"), &a.admin).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["subject"], "message 1");
+    let (status, _) = a.get("/messages/no-such-id", &a.admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -5,6 +5,7 @@ mod addresses;
 pub mod auth;
 pub mod error;
 pub mod json;
+mod messages;
 pub mod openapi;
 mod sample;
 
@@ -24,6 +25,8 @@ pub fn routes() -> Router<AppState> {
                 .delete(addresses::delete),
         )
         .route("/vend", post(sample::vend))
+        .route("/messages", get(messages::list))
+        .route("/messages/{id}", get(messages::get))
         .route("/openapi.json", get(openapi::serve))
         .fallback(|| async {
             ApiError::new(

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{addresses, error, sample};
+use super::{addresses, error, messages, sample};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,10 +17,15 @@ use super::{addresses, error, sample};
         addresses::patch,
         addresses::delete,
         sample::vend,
+        messages::list,
+        messages::get,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "addresses", description = "Vended addresses and their mappings"))
+    tags(
+        (name = "addresses", description = "Vended addresses and their mappings"),
+        (name = "messages", description = "The log of received mail, one record per recipient")
+    )
 )]
 pub struct ApiDoc;
 
@@ -61,6 +66,8 @@ mod tests {
                 &["get", "patch", "delete"][..],
             ),
             ("/api/v1/vend", &["post"][..]),
+            ("/api/v1/messages", &["get"][..]),
+            ("/api/v1/messages/{id}", &["get"][..]),
         ] {
             for m in methods {
                 assert!(doc["paths"][path][m].is_object(), "{m} {path} missing");

@@ -1,0 +1,82 @@
+//! `/api/v1/messages`: the message log (admin scope: it holds senders and subjects).
+
+use app::model::{MessageRecord, Outcome, Page};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::AdminCaller;
+use super::error::{ApiError, ErrorResponse};
+use crate::http::AppState;
+use crate::store::MessageFilter;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MessageQuery {
+    /// `forwarded`, `undeliverable`, `rejected`, `dead_letter` or `processing`.
+    outcome: Option<String>,
+    /// Only mail to this vended address.
+    address: Option<String>,
+    /// 1 to 500, default 50.
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages",
+    tag = "messages",
+    params(MessageQuery),
+    responses(
+        (status = 200, body = Page<MessageRecord>), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: AdminCaller,
+    query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<MessageRecord>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let outcome = match q.outcome.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(o) => Some(Outcome::parse(o).ok_or_else(|| {
+            ApiError::invalid(
+                "outcome",
+                "expected forwarded, undeliverable, rejected, dead_letter or processing",
+            )
+        })?),
+    };
+    let filter = MessageFilter {
+        outcome,
+        recipient: q.address.filter(|a| !a.trim().is_empty()),
+    };
+    Ok(Json(
+        state
+            .service
+            .messages(filter, q.limit, q.cursor.as_deref())
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = String, Path, description = "`<SES message id>/<recipient>`, URL-encoded")),
+    responses(
+        (status = 200, body = MessageRecord), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<MessageRecord>, ApiError> {
+    Ok(Json(state.service.message(&id).await?))
+}
