@@ -14,6 +14,7 @@ pub mod secret;
 pub mod service;
 pub mod ses;
 pub mod sns;
+pub mod sns_certs;
 pub mod store;
 pub mod telemetry;
 #[cfg(test)]
