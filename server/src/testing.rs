@@ -24,14 +24,25 @@ pub mod moto {
                     .local_addr()
                     .unwrap()
                     .port();
-                let child = std::process::Command::new(&bin)
-                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                // A small shell stays with moto and stops it once this test process is gone,
+                // so no test run leaves a server behind.
+                let watchdog = std::process::Command::new("sh")
+                    .args([
+                        "-c",
+                        "\"$1\" -H 127.0.0.1 -p \"$2\" >/dev/null 2>&1 & m=$!; \
+                         while kill -0 \"$PPID\" 2>/dev/null; do sleep 1; done; kill \"$m\"",
+                        "moto-watchdog",
+                    ])
+                    .arg(&bin)
+                    .arg(port.to_string())
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
                     .spawn()
                     .expect("start moto_server");
-                // Lives as long as the test process.
-                std::mem::forget(KillOnDrop(child));
+                // Owned for the life of the process; it ends itself when the process does.
+                static WATCHDOG: std::sync::OnceLock<std::sync::Mutex<std::process::Child>> =
+                    std::sync::OnceLock::new();
+                let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
                 for _ in 0..200 {
                     if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                         return format!("http://127.0.0.1:{port}");
@@ -42,14 +53,6 @@ pub mod moto {
             })
             .await
             .clone()
-    }
-
-    struct KillOnDrop(std::process::Child);
-
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-        }
     }
 
     /// SDK configuration pointing at moto, and moto's URL.
