@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    decode_cursor, edit_action, message_sort_key, page_of, taken, Claim, MappingChange,
+    decode_cursor, edit_action, message_sort_key, page_of, taken, taken_over, Claim, MappingChange,
     MappingFilter, MappingStore, MessageFilter, MessageStore, NameSpec, Store, StoreError, Taken,
     TokenStore, VendSpec, Vended, MAX_SKIPS,
 };
@@ -114,6 +114,10 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWrite
     let mut p = Put::builder().table_name(table).set_item(Some(item));
     if let Some(c) = condition {
         p = p.condition_expression(c);
+        // `key` (the keys table's key) is a reserved word in DynamoDB expressions.
+        if c.contains("#k") {
+            p = p.expression_attribute_names("#k", "key");
+        }
     }
     Ok(TransactWriteItem::builder()
         .put(p.build().map_err(unavailable)?)
@@ -475,19 +479,6 @@ impl DynamoStore {
             audit_item(&spec.now, &spec.actor, "vend", &m.address, None, Some(m)),
             None,
         )?);
-        // `key` is a reserved word in DynamoDB expressions.
-        let items = items
-            .into_iter()
-            .map(|mut i| {
-                if let Some(p) = i.put.as_mut() {
-                    if p.condition_expression.as_deref() == Some("attribute_not_exists(#k)") {
-                        p.expression_attribute_names =
-                            Some(HashMap::from([("#k".to_string(), "key".to_string())]));
-                    }
-                }
-                i
-            })
-            .collect();
         let Err(failed) = self.transact(items).await? else {
             return Ok(Ok(Vended {
                 mapping: m.clone(),
@@ -982,11 +973,7 @@ impl MessageStore for DynamoStore {
                     return Ok(Claim::Done(current))
                 }
                 Some((current, Some(lease))) if lease.as_str() < now => {
-                    let taken = MessageRecord {
-                        attempts: current.attempts + 1,
-                        updated_at: now.to_string(),
-                        ..current
-                    };
+                    let taken = taken_over(current, now);
                     let item = message_item(&taken, Some(lease_until))?;
                     let values = Item::from([(":old".to_string(), s(lease))]);
                     return Ok(

@@ -307,6 +307,15 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<Page<MessageRecord>, StoreError>;
 }
 
+/// A claim whose worker's lease ran out, as the worker taking it over records it.
+fn taken_over(current: MessageRecord, now: &str) -> MessageRecord {
+    MessageRecord {
+        attempts: current.attempts + 1,
+        updated_at: now.to_string(),
+        ..current
+    }
+}
+
 /// The log's sort key: newest first when read in descending order, unique per record.
 fn message_sort_key(r: &MessageRecord) -> String {
     format!("{}#{}", r.received_at, r.id)

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 
 use super::sqlite::{unavailable, SqliteStore};
 use super::{
-    decode_cursor, message_sort_key, page_of, Claim, MessageFilter, MessageStore, StoreError,
+    decode_cursor, message_sort_key, page_of, taken_over, Claim, MessageFilter, MessageStore,
+    StoreError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -120,11 +121,7 @@ impl MessageStore for SqliteStore {
             Some((current, _)) if current.outcome != Outcome::Processing => Claim::Done(current),
             Some((current, lease)) if lease.as_deref().is_some_and(|l| l < now) => {
                 // The previous worker's lease ran out: take over, keeping what it recorded.
-                let taken = MessageRecord {
-                    attempts: current.attempts + 1,
-                    updated_at: now.to_string(),
-                    ..current
-                };
+                let taken = taken_over(current, now);
                 write(&mut tx, &taken, Some(lease_until)).await?;
                 Claim::Mine(taken)
             }
