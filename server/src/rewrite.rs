@@ -127,7 +127,7 @@ fn split(raw: &[u8]) -> (Vec<Field<'_>>, &[u8]) {
             _ => {
                 let name_end = line.iter().position(|&b| b == b':').unwrap_or(0);
                 fields.push(Field {
-                    name: trim_ascii(&line[..name_end]),
+                    name: line[..name_end].trim_ascii(),
                     raw: line,
                 });
             }
@@ -137,32 +137,16 @@ fn split(raw: &[u8]) -> (Vec<Field<'_>>, &[u8]) {
     (fields, &raw[pos..])
 }
 
-fn trim_ascii(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &v[start..end]
-}
-
 /// The display name of a `From` value as it stands (quoted string, atoms or RFC 2047
 /// encoded words, never decoded), and the address.
 fn display_and_address(value: &[u8]) -> (Vec<u8>, Vec<u8>) {
     // Unfold: a line break followed by whitespace is just the whitespace.
-    let mut v = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        match value[i] {
-            b'\r' | b'\n' => {}
-            b => v.push(b),
-        }
-        i += 1;
-    }
-    let v = trim_ascii(&v).to_vec();
+    let unfolded: Vec<u8> = value
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    let v = unfolded.trim_ascii().to_vec();
     // `phrase <addr>`: the last `<` outside quotes starts the address.
     let mut in_quotes = false;
     let mut escaped = false;
@@ -178,13 +162,13 @@ fn display_and_address(value: &[u8]) -> (Vec<u8>, Vec<u8>) {
     }
     match angle {
         Some(a) => {
-            let display = trim_ascii(&v[..a]).to_vec();
+            let display = v[..a].trim_ascii().to_vec();
             let rest = &v[a + 1..];
             let addr = rest
                 .iter()
                 .position(|&b| b == b'>')
                 .map_or(rest, |e| &rest[..e]);
-            (display, trim_ascii(addr).to_vec())
+            (display, addr.trim_ascii().to_vec())
         }
         None => {
             // `addr (Comment Name)`, the old style.
@@ -193,8 +177,8 @@ fn display_and_address(value: &[u8]) -> (Vec<u8>, Vec<u8>) {
                 v.iter().rposition(|&b| b == b')'),
             ) {
                 (Some(o), Some(c)) if o < c => (
-                    trim_ascii(&v[o + 1..c]).to_vec(),
-                    trim_ascii(&v[..o]).to_vec(),
+                    v[o + 1..c].trim_ascii().to_vec(),
+                    v[..o].trim_ascii().to_vec(),
                 ),
                 _ => (Vec::new(), v),
             }
@@ -270,7 +254,7 @@ pub fn rewrite(
     };
     let write_from = |out: &mut Vec<u8>| {
         let (display, address) = match &original_from {
-            Some(v) => display_and_address(trim_ascii(v)),
+            Some(v) => display_and_address(v.trim_ascii()),
             None => (Vec::new(), envelope_sender.as_bytes().to_vec()),
         };
         let mut value = via_phrase(&display, &address);
@@ -280,7 +264,7 @@ pub fn rewrite(
         header_line(out, b"From", &value);
         if !has_reply_to {
             match &original_from {
-                Some(v) => header_line(out, b"Reply-To", trim_ascii(v)),
+                Some(v) => header_line(out, b"Reply-To", v.trim_ascii()),
                 None => header_line(out, b"Reply-To", envelope_sender.as_bytes()),
             }
         }
@@ -323,7 +307,7 @@ pub fn rewrite(
         header_line(&mut out, b"Subject", tag.as_bytes());
     }
     if let Some(v) = &original_from {
-        header_line(&mut out, b"X-Original-From", trim_ascii(v));
+        header_line(&mut out, b"X-Original-From", v.trim_ascii());
     }
     header_line(&mut out, b"X-Original-To", recipient.as_bytes());
     header_line(&mut out, b"X-Processed-By", cfg.processed_by.as_bytes());
