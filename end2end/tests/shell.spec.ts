@@ -10,10 +10,14 @@ const pages = [
   { link: 'My addresses', path: '/me', heading: 'My addresses' },
 ];
 
-/** With JavaScript, wait until the app has hydrated, so clicks reach Leptos, not the browser. */
+/**
+ * With JavaScript, wait until the app has hydrated, so clicks reach Leptos, not the browser.
+ * The tests run the debug build, whose wasm is ~13 MB: on two busy cores compiling it has
+ * taken more than the default 10 s, so hydration gets 30 s.
+ */
 async function ready(page: Page, javaScriptEnabled: boolean | undefined) {
   if (javaScriptEnabled !== false) {
-    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
   }
 }
 
