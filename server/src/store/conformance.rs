@@ -702,4 +702,220 @@ pub async fn run_messages(store: Arc<dyn super::MessageStore>) {
     claims_are_exactly_once(&*store).await;
     concurrent_claims_have_one_winner(store.clone()).await;
     the_log_lists_newest_first_with_filters(&*store).await;
+    dead_letters_reopen_once(store.clone()).await;
+}
+
+/// A settled record in `outcome`, claimed and settled through the store.
+async fn settled(
+    store: &dyn super::MessageStore,
+    ses: &str,
+    recipient: &str,
+    received_at: &str,
+    outcome: app::model::Outcome,
+) -> app::model::MessageRecord {
+    let m = message(ses, recipient, received_at);
+    assert!(matches!(
+        store
+            .claim(&m, "2999-01-01T00:00:00.000Z", received_at)
+            .await,
+        Ok(super::Claim::Mine(_))
+    ));
+    let done = app::model::MessageRecord { outcome, ..m };
+    store.settle(&done).await.unwrap();
+    done
+}
+
+pub async fn dead_letters_reopen_once(store: Arc<dyn super::MessageStore>) {
+    use app::model::Outcome;
+    let ses = unique("dl");
+    let now = "2026-11-25T13:00:00.000Z";
+    let dead = settled(
+        &*store,
+        &ses,
+        "d@mail.example.com",
+        now,
+        Outcome::DeadLetter,
+    )
+    .await;
+    let fine = settled(&*store, &ses, "f@mail.example.com", now, Outcome::Forwarded).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let id = dead.id.clone();
+            tokio::spawn(async move {
+                store
+                    .reopen(&id, "2026-11-25T13:05:00.000Z", "2026-11-25T13:01:00.000Z")
+                    .await
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => won.push(r),
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one replay reopens a dead letter");
+    assert_eq!(won[0].outcome, Outcome::Processing);
+    assert_eq!(won[0].attempts, dead.attempts + 1);
+    // While reopened, an SNS retry of the same message does not take it.
+    assert_eq!(
+        store
+            .claim(
+                &message(&ses, "d@mail.example.com", now),
+                "2026-11-25T13:05:00.000Z",
+                "2026-11-25T13:02:00.000Z"
+            )
+            .await
+            .unwrap(),
+        super::Claim::Busy
+    );
+    assert!(matches!(
+        store.reopen(&fine.id, "2026-11-25T13:05:00.000Z", now).await,
+        Err(StoreError::Conflict(m)) if m.contains("forwarded")
+    ));
+    assert!(matches!(
+        store
+            .reopen("nope/x@y", "2026-11-25T13:05:00.000Z", now)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn retention_purges_settled_records_and_their_raw<S>(store: &S)
+where
+    S: super::MessageStore + super::RawStore,
+{
+    use app::model::Outcome;
+    let (old, busy, new) = (unique("old"), unique("busy"), unique("new"));
+    let long_ago = "2001-01-01T00:00:00.000Z";
+    settled(
+        store,
+        &old,
+        "a@mail.example.com",
+        long_ago,
+        Outcome::DeadLetter,
+    )
+    .await;
+    settled(
+        store,
+        &old,
+        "b@mail.example.com",
+        long_ago,
+        Outcome::Forwarded,
+    )
+    .await;
+    let stuck = message(&busy, "c@mail.example.com", long_ago);
+    store
+        .claim(&stuck, "2999-01-01T00:00:00.000Z", long_ago)
+        .await
+        .unwrap();
+    settled(
+        store,
+        &new,
+        "d@mail.example.com",
+        "2026-11-25T00:00:00.000Z",
+        Outcome::Undeliverable,
+    )
+    .await;
+    for id in [&old, &busy, &new] {
+        store
+            .put_raw(id, format!("raw of {id}").as_bytes(), long_ago)
+            .await
+            .unwrap();
+    }
+
+    // Other tests' records may be old too, so count only ours.
+    let purged = store.purge("2001-06-01T00:00:00.000Z").await.unwrap();
+    assert!(purged >= 2, "{purged}");
+    for gone in ["a", "b"] {
+        let id = app::model::MessageRecord::id_for(&old, &format!("{gone}@mail.example.com"));
+        assert!(matches!(
+            store.message(&id).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    assert_eq!(store.raw(&old).await.unwrap(), None);
+    // A claim in progress and newer mail stay, with their raw messages.
+    assert_eq!(
+        store.message(&stuck.id).await.unwrap().outcome,
+        Outcome::Processing
+    );
+    assert_eq!(
+        store.raw(&busy).await.unwrap(),
+        Some(format!("raw of {busy}").into_bytes())
+    );
+    assert_eq!(
+        store.raw(&new).await.unwrap(),
+        Some(format!("raw of {new}").into_bytes())
+    );
+}
+
+pub async fn raw_messages_round_trip(store: &dyn super::RawStore) {
+    let id = unique("raw");
+    assert_eq!(store.raw(&id).await.unwrap(), None);
+    // Several DynamoDB parts, with every byte value.
+    let big: Vec<u8> = (0..1_100_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    store
+        .put_raw(&id, &big, "2026-11-25T00:00:00.000Z")
+        .await
+        .unwrap();
+    assert!(
+        store.raw(&id).await.unwrap() == Some(big.clone()),
+        "1.1 MB round trip"
+    );
+    // Replaced by a shorter message: nothing of the longer one shows through.
+    store
+        .put_raw(&id, b"short\r\n\xff", "2026-11-25T00:00:01.000Z")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.raw(&id).await.unwrap(),
+        Some(b"short\r\n\xff".to_vec())
+    );
+    let empty = unique("empty");
+    store
+        .put_raw(&empty, b"", "2026-11-25T00:00:00.000Z")
+        .await
+        .unwrap();
+    assert_eq!(store.raw(&empty).await.unwrap(), Some(Vec::new()));
+}
+
+pub async fn settings_are_kept_and_audited<S>(store: &S)
+where
+    S: super::SettingsStore + MappingStore,
+{
+    let key = unique("catch_all");
+    assert_eq!(store.setting(&key).await.unwrap(), None);
+    store
+        .put_setting(&key, "true", "admin:a", "2026-11-25T00:00:00.000Z")
+        .await
+        .unwrap();
+    assert_eq!(store.setting(&key).await.unwrap().as_deref(), Some("true"));
+    store
+        .put_setting(&key, "false", "admin:b", "2026-11-25T00:00:01.000Z")
+        .await
+        .unwrap();
+    assert_eq!(store.setting(&key).await.unwrap().as_deref(), Some("false"));
+    let trail = store.audit_trail(&format!("setting:{key}")).await.unwrap();
+    let seen: Vec<_> = trail
+        .iter()
+        .map(|e| {
+            (
+                e.actor.as_str(),
+                e.action.as_str(),
+                e.before.as_deref(),
+                e.after.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("admin:a", "setting", None, Some("true")),
+            ("admin:b", "setting", Some("true"), Some("false")),
+        ]
+    );
 }

@@ -1,14 +1,22 @@
-//! The production store: DynamoDB through the AWS SDK. Four tables share a prefix:
+//! The production store: DynamoDB through the AWS SDK. Six tables share a prefix:
 //!
 //! * `<prefix>-mappings` — one item per address (`address`), with GSIs `by_owner`
 //!   (owner, address), `by_state` (state = live|deleted, address) and `by_account_name`;
 //! * `<prefix>-keys` — uniqueness and bookkeeping items keyed by `key`: `name#<account name>`,
 //!   `idem#<idempotency key>`, `counter#<base>` (an atomic `ADD` counter), `token#<digest>`;
 //! * `<prefix>-audit` — (subject, id) — one item per change;
-//! * `<prefix>-tokens` — one item per API token (`id`).
+//! * `<prefix>-tokens` — one item per API token (`id`);
+//! * `<prefix>-messages` — the message log, one item per recipient (`id`), with GSIs
+//!   `by_time`, `by_recipient` and `by_outcome`;
+//! * `<prefix>-raw` — kept raw messages in chunks (`id`, `part`), see `raw`.
+//!
+//! Settings live in the keys table as `setting#<key>`.
 //!
 //! Uniqueness never relies on check-then-put: each vend is one transaction whose conditions
 //! (`attribute_not_exists`) fail if any other writer got there first.
+
+mod raw;
+mod settings;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,9 +34,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    decode_cursor, edit_action, message_sort_key, page_of, taken, taken_over, Claim, MappingChange,
-    MappingFilter, MappingStore, MessageFilter, MessageStore, NameSpec, Store, StoreError, Taken,
-    TokenStore, VendSpec, Vended, MAX_SKIPS,
+    decode_cursor, edit_action, message_sort_key, not_a_dead_letter, page_of, reopened, taken,
+    taken_over, Claim, MappingChange, MappingFilter, MappingStore, MessageFilter, MessageStore,
+    NameSpec, Store, StoreError, Taken, TokenStore, VendSpec, Vended, MAX_SKIPS,
 };
 use crate::tokens::{ApiToken, Scope};
 
@@ -51,6 +59,7 @@ pub struct DynamoStore {
     audit: String,
     tokens: String,
     messages: String,
+    raw: String,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -204,6 +213,7 @@ impl DynamoStore {
             audit: format!("{prefix}-audit"),
             tokens: format!("{prefix}-tokens"),
             messages: format!("{prefix}-messages"),
+            raw: format!("{prefix}-raw"),
         };
         store.migrate().await?;
         Ok(store)
@@ -284,6 +294,12 @@ impl DynamoStore {
                     gsi("by_outcome", "outcome", Some("sort_key"))?,
                 ],
             },
+            TableSpec {
+                table: &self.raw,
+                attributes: vec!["id", "part"],
+                key: vec![key("id", KeyType::Hash)?, key("part", KeyType::Range)?],
+                indexes: vec![],
+            },
         ];
         for TableSpec {
             table,
@@ -326,6 +342,7 @@ impl DynamoStore {
             &self.audit,
             &self.tokens,
             &self.messages,
+            &self.raw,
         ] {
             self.wait_active(table).await?;
         }
@@ -1004,6 +1021,39 @@ impl MessageStore for DynamoStore {
         Ok(())
     }
 
+    async fn reopen(
+        &self,
+        id: &str,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<MessageRecord, StoreError> {
+        let current = self.message(id).await?;
+        if current.outcome != Outcome::DeadLetter {
+            return Err(not_a_dead_letter(&current));
+        }
+        let open = reopened(current.clone(), now);
+        // Conditional on what was read, so of two concurrent replays only one reopens it.
+        let values = Item::from([
+            (":dl".to_string(), s(Outcome::DeadLetter.as_str())),
+            (":at".to_string(), s(current.updated_at.clone())),
+        ]);
+        if self
+            .put_if(
+                &self.messages,
+                message_item(&open, Some(lease_until))?,
+                "outcome = :dl AND updated_at = :at",
+                values,
+            )
+            .await?
+        {
+            Ok(open)
+        } else {
+            Err(StoreError::Conflict(format!(
+                "the message {id} changed meanwhile (another replay?)"
+            )))
+        }
+    }
+
     async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {
         match self.get_item(&self.messages, "id", id).await? {
             Some(item) => message_from(item).map(|(m, _)| m),
@@ -1067,6 +1117,58 @@ impl MessageStore for DynamoStore {
         .await?;
         Ok(page_of(found, limit, message_sort_key))
     }
+
+    async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
+        let old = self
+            .client
+            .query()
+            .table_name(&self.messages)
+            .index_name("by_time")
+            .key_condition_expression("list_pk = :m AND sort_key < :cutoff")
+            .expression_attribute_values(":m", s("m"))
+            .expression_attribute_values(":cutoff", s(cutoff))
+            .projection_expression("id, ses_message_id, outcome")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)?;
+        let mut gone = 0;
+        // SES ids with a claim still in progress keep their raw message.
+        let mut busy = std::collections::HashSet::new();
+        let mut ses_ids = std::collections::BTreeSet::new();
+        for item in &old {
+            let (Some(id), Some(ses_id)) = (get_s(item, "id"), get_s(item, "ses_message_id"))
+            else {
+                continue;
+            };
+            ses_ids.insert(ses_id.clone());
+            let deleted = self
+                .client
+                .delete_item()
+                .table_name(&self.messages)
+                .key("id", s(id))
+                .condition_expression("outcome <> :p")
+                .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => gone += 1,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+                {
+                    busy.insert(ses_id);
+                }
+                Err(e) => return Err(sdk(e)),
+            }
+        }
+        for ses_id in ses_ids.difference(&busy.into_iter().collect()) {
+            self.delete_raw(ses_id).await?;
+        }
+        Ok(gone)
+    }
 }
 
 #[cfg(test)]
@@ -1089,6 +1191,9 @@ pub(crate) mod tests {
         let store = Arc::new(store().await);
         crate::store::conformance::tokens_are_found_by_digest_and_revoked_once(&*store).await;
         crate::store::conformance::run_messages(store.clone()).await;
+        crate::store::conformance::raw_messages_round_trip(&*store).await;
+        crate::store::conformance::settings_are_kept_and_audited(&*store).await;
+        crate::store::conformance::retention_purges_settled_records_and_their_raw(&*store).await;
         crate::store::conformance::run_all(store).await;
     }
 

@@ -7,6 +7,8 @@ pub mod dynamodb;
 pub mod sqlite;
 mod sqlite_mappings;
 mod sqlite_messages;
+mod sqlite_raw;
+mod sqlite_settings;
 mod sqlite_tokens;
 
 use std::collections::BTreeMap;
@@ -297,6 +299,14 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<Claim, StoreError>;
     /// Writes the final state of a claimed record.
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError>;
+    /// Claims a dead letter again for a replay: exactly one of any number of concurrent
+    /// reopens wins. `NotFound` for an unknown id, `Conflict` when it is not a dead letter.
+    async fn reopen(
+        &self,
+        id: &str,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<MessageRecord, StoreError>;
     async fn message(&self, id: &str) -> Result<MessageRecord, StoreError>;
     /// Newest first.
     async fn messages(
@@ -305,6 +315,33 @@ pub trait MessageStore: Send + Sync + 'static {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<MessageRecord>, StoreError>;
+    /// Deletes settled records received before `cutoff` (RFC 3339) and the raw messages kept
+    /// for them; returns how many records went. Claims in progress are never purged.
+    async fn purge(&self, cutoff: &str) -> Result<u64, StoreError>;
+}
+
+/// Raw messages kept for the mail nobody received (dead letters, undeliverable), keyed by the
+/// SES message id, so an admin can read and replay them. Up to 40 MB each.
+#[async_trait]
+pub trait RawStore: Send + Sync + 'static {
+    /// Stores `raw` under `id`; storing the same id again replaces it.
+    async fn put_raw(&self, id: &str, raw: &[u8], now: &str) -> Result<(), StoreError>;
+    async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// Settings an admin changes at run time. An absent key means "never changed": the
+/// configuration's initial value applies.
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Writes the value and an audit entry (subject `setting:<key>`) in one transaction.
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: &str,
+        actor: &str,
+        now: &str,
+    ) -> Result<(), StoreError>;
 }
 
 /// A claim whose worker's lease ran out, as the worker taking it over records it.
@@ -314,6 +351,25 @@ fn taken_over(current: MessageRecord, now: &str) -> MessageRecord {
         updated_at: now.to_string(),
         ..current
     }
+}
+
+/// A dead letter as a replay reopens it: processing again, one attempt more.
+fn reopened(current: MessageRecord, now: &str) -> MessageRecord {
+    MessageRecord {
+        outcome: Outcome::Processing,
+        attempts: current.attempts + 1,
+        updated_at: now.to_string(),
+        ..current
+    }
+}
+
+/// Why a record cannot be replayed.
+fn not_a_dead_letter(r: &MessageRecord) -> StoreError {
+    StoreError::Conflict(format!(
+        "the message {} is {}, not a dead letter; only dead letters are replayed",
+        r.id,
+        r.outcome.as_str()
+    ))
 }
 
 /// The log's sort key: newest first when read in descending order, unique per record.
@@ -338,17 +394,23 @@ pub struct Stores {
     pub mappings: Arc<dyn MappingStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub messages: Arc<dyn MessageStore>,
+    pub raw: Arc<dyn RawStore>,
+    pub settings: Arc<dyn SettingsStore>,
 }
 
 impl Stores {
-    pub fn from_backend<B: Store + MappingStore + TokenStore + MessageStore>(
+    pub fn from_backend<
+        B: Store + MappingStore + TokenStore + MessageStore + RawStore + SettingsStore,
+    >(
         backend: Arc<B>,
     ) -> Stores {
         Stores {
             health: backend.clone(),
             mappings: backend.clone(),
             tokens: backend.clone(),
-            messages: backend,
+            messages: backend.clone(),
+            raw: backend.clone(),
+            settings: backend,
         }
     }
 }

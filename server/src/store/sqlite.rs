@@ -105,6 +105,9 @@ mod tests {
         let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
         crate::store::conformance::tokens_are_found_by_digest_and_revoked_once(&*store).await;
         crate::store::conformance::run_messages(store.clone()).await;
+        crate::store::conformance::raw_messages_round_trip(&*store).await;
+        crate::store::conformance::settings_are_kept_and_audited(&*store).await;
+        crate::store::conformance::retention_purges_settled_records_and_their_raw(&*store).await;
         crate::store::conformance::run_all(store).await;
     }
 

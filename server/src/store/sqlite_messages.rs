@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use super::sqlite::{unavailable, SqliteStore};
 use super::{
-    decode_cursor, message_sort_key, page_of, taken_over, Claim, MessageFilter, MessageStore,
-    StoreError,
+    decode_cursor, message_sort_key, not_a_dead_letter, page_of, reopened, taken_over, Claim,
+    MessageFilter, MessageStore, StoreError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -136,6 +136,34 @@ impl MessageStore for SqliteStore {
         write(&mut conn, record, None).await
     }
 
+    async fn reopen(
+        &self,
+        id: &str,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<MessageRecord, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let (current, _) =
+            sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| StoreError::NotFound(format!("the message {id}")))?
+                .into_record()?;
+        if current.outcome != Outcome::DeadLetter {
+            return Err(not_a_dead_letter(&current));
+        }
+        let open = reopened(current, now);
+        write(&mut tx, &open, Some(lease_until)).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(open)
+    }
+
     async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {
         sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
             .bind(id)
@@ -182,5 +210,30 @@ impl MessageStore for SqliteStore {
             .map(|r| r.into_record().map(|(m, _)| m))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, limit, message_sort_key))
+    }
+
+    async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let gone =
+            sqlx::query("DELETE FROM messages WHERE received_at < ? AND outcome != 'processing'")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .rows_affected();
+        // A raw message stays while any record of its message does (a claim in progress).
+        sqlx::query(
+            "DELETE FROM raw_messages WHERE NOT EXISTS \
+             (SELECT 1 FROM messages WHERE messages.ses_message_id = raw_messages.id)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(gone)
     }
 }

@@ -1,0 +1,154 @@
+//! `RawStore` on DynamoDB. An item holds at most 400 KB, and kept messages reach 40 MB, so a
+//! message is split into parts of `PART_BYTES` in the `-raw` table (`id`, `part` = 00000…).
+//! Part 0 also records how many parts the message has, so a shorter message stored over a
+//! longer one never picks up the longer one's stale tail.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+
+use super::{s, sdk, unavailable, DynamoStore, Item};
+use crate::store::{RawStore, StoreError};
+
+/// Leaves room under the 400 KB item limit for the keys and attribute names.
+const PART_BYTES: usize = 350 * 1024;
+/// BatchWriteItem takes at most 25 requests.
+const BATCH: usize = 25;
+
+fn part_key(n: usize) -> String {
+    format!("{n:05}")
+}
+
+impl DynamoStore {
+    /// Writes `requests` in batches, resubmitting whatever DynamoDB left unprocessed.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(BATCH) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(unavailable(format!(
+                        "{}: {} writes still unprocessed after retries",
+                        self.raw,
+                        pending.len()
+                    )));
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.raw, pending)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|m| m.get(&self.raw))
+                    .cloned()
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn raw_items(&self, id: &str) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.raw)
+            .key_condition_expression("id = :id")
+            .expression_attribute_values(":id", s(id))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)
+    }
+
+    pub(super) async fn delete_raw(&self, id: &str) -> Result<(), StoreError> {
+        let deletes = self
+            .raw_items(id)
+            .await?
+            .into_iter()
+            .filter_map(|item| {
+                let part = item.get("part")?.clone();
+                let req = DeleteRequest::builder()
+                    .key("id", s(id))
+                    .key("part", part)
+                    .build()
+                    .ok()?;
+                Some(WriteRequest::builder().delete_request(req).build())
+            })
+            .collect();
+        self.batch_write(deletes).await
+    }
+}
+
+#[async_trait]
+impl RawStore for DynamoStore {
+    async fn put_raw(&self, id: &str, raw: &[u8], now: &str) -> Result<(), StoreError> {
+        let parts: Vec<&[u8]> = if raw.is_empty() {
+            vec![raw]
+        } else {
+            raw.chunks(PART_BYTES).collect()
+        };
+        let count = parts.len();
+        let mut puts = Vec::with_capacity(count);
+        // Part 0 goes last: until it is written with the new count, readers see the old
+        // message (or none), never a mix.
+        for (n, bytes) in parts.into_iter().enumerate().rev() {
+            let mut item = Item::new();
+            item.insert("id".into(), s(id));
+            item.insert("part".into(), s(part_key(n)));
+            item.insert("data".into(), AttributeValue::B(Blob::new(bytes)));
+            if n == 0 {
+                item.insert("parts".into(), AttributeValue::N(count.to_string()));
+                item.insert("size".into(), AttributeValue::N(raw.len().to_string()));
+                item.insert("created_at".into(), s(now));
+            }
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(unavailable)?;
+            puts.push(WriteRequest::builder().put_request(put).build());
+        }
+        let head = puts.pop().expect("at least one part");
+        self.batch_write(puts).await?;
+        self.batch_write(vec![head]).await
+    }
+
+    async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let items = self.raw_items(id).await?;
+        let Some(head) = items.first() else {
+            return Ok(None);
+        };
+        let number = |k: &str| {
+            head.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| unavailable(format!("raw message {id} has no {k}")))
+        };
+        let (count, size) = (number("parts")?, number("size")?);
+        let mut out = Vec::with_capacity(size);
+        for (n, item) in items.iter().take(count).enumerate() {
+            let part = item.get("part").and_then(|v| v.as_s().ok());
+            let data = item.get("data").and_then(|v| v.as_b().ok());
+            match (part, data) {
+                (Some(p), Some(d)) if *p == part_key(n) => out.extend_from_slice(d.as_ref()),
+                _ => return Err(unavailable(format!("raw message {id} is missing part {n}"))),
+            }
+        }
+        if out.len() != size {
+            return Err(unavailable(format!(
+                "raw message {id} has {} of {size} bytes",
+                out.len()
+            )));
+        }
+        Ok(Some(out))
+    }
+}
