@@ -235,3 +235,43 @@ impl MessageRecord {
         format!("{ses_message_id}/{recipient}")
     }
 }
+
+/// What to do with mail whose spam verdict is FAIL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SpamPolicy {
+    /// Forward it unchanged.
+    Forward,
+    /// Forward it with a tag in front of the subject (the default).
+    #[default]
+    Tag,
+    /// Do not forward; log it as rejected.
+    Reject,
+}
+
+impl SpamPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpamPolicy::Forward => "forward",
+            SpamPolicy::Tag => "tag",
+            SpamPolicy::Reject => "reject",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<SpamPolicy> {
+        [SpamPolicy::Forward, SpamPolicy::Tag, SpamPolicy::Reject]
+            .into_iter()
+            .find(|p| p.as_str() == v)
+    }
+}
+
+/// The settings an admin changes at run time (the rest is configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Settings {
+    /// Unknown, suspended and deleted addresses go to the admin address. Anyone who learns
+    /// the domain can then make the admin mailbox receive anything.
+    pub catch_all: bool,
+    pub spam_policy: SpamPolicy,
+}

@@ -1,21 +1,10 @@
 //! What happens to one envelope recipient of a received message (product.md §2.6). Pure: the
 //! pipeline looks the mapping up and passes it in, so every rule has a table test.
 
+pub use app::model::SpamPolicy;
 use app::model::{Mapping, MappingStatus};
 
 use crate::ses::{Verdict, Verdicts};
-
-/// What to do with mail whose spam verdict is FAIL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SpamPolicy {
-    /// Forward it unchanged.
-    Forward,
-    /// Forward it with a tag in front of the subject (the default).
-    #[default]
-    Tag,
-    /// Do not forward; log it as rejected.
-    Reject,
-}
 
 /// The settings a decision depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,6 +19,19 @@ pub struct HttpLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    /// forwarded, undeliverable, rejected, dead_letter, duplicate, retry
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SnsLabels {
+    /// What `/sns` did with a message: notification, subscription_confirmed, ignored,
+    /// refused_signature, refused_topic, malformed, retry.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -27,6 +40,9 @@ pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: Family<HttpLabels, Histogram>,
+    pub deliveries: Family<DeliveryLabels, Counter>,
+    pub send_retries: Counter,
+    pub sns_messages: Family<SnsLabels, Counter>,
 }
 
 impl Metrics {
@@ -46,6 +62,24 @@ impl Metrics {
             "Time to produce the response head",
             http_duration.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "deliveries",
+            "Recipients of received messages, by where they ended up",
+            deliveries.clone(),
+        );
+        let send_retries = Counter::default();
+        registry.register(
+            "send_retries",
+            "Sends tried again after a transient mailer failure",
+            send_retries.clone(),
+        );
+        let sns_messages = Family::<SnsLabels, Counter>::default();
+        registry.register(
+            "sns_messages",
+            "Messages posted to /sns, by what was done with them",
+            sns_messages.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -57,7 +91,28 @@ impl Metrics {
             registry,
             http_requests,
             http_duration,
+            deliveries,
+            send_retries,
+            sns_messages,
         }
+    }
+
+    pub fn delivery(&self, outcome: crate::pipeline::Delivery) {
+        let outcome = serde_json::to_value(outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.deliveries
+            .get_or_create(&DeliveryLabels { outcome })
+            .inc();
+    }
+
+    pub fn sns(&self, result: &str) {
+        self.sns_messages
+            .get_or_create(&SnsLabels {
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     pub fn render(&self) -> String {

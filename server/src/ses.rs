@@ -21,14 +21,69 @@ pub enum Verdict {
 
 impl Verdict {
     fn parse(v: Option<&RawVerdict>) -> Verdict {
-        match v.map(|v| v.status.as_str()) {
-            Some("PASS") => Verdict::Pass,
-            Some("FAIL") => Verdict::Fail,
-            Some("GRAY") => Verdict::Gray,
-            Some("PROCESSING_FAILED") => Verdict::ProcessingFailed,
-            Some("DISABLED") => Verdict::Disabled,
+        Verdict::from_status(v.map(|v| v.status.as_str()).unwrap_or_default())
+    }
+
+    fn from_status(status: &str) -> Verdict {
+        match status {
+            "PASS" => Verdict::Pass,
+            "FAIL" => Verdict::Fail,
+            "GRAY" => Verdict::Gray,
+            "PROCESSING_FAILED" => Verdict::ProcessingFailed,
+            "DISABLED" => Verdict::Disabled,
             _ => Verdict::Unknown,
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Gray => "GRAY",
+            Verdict::ProcessingFailed => "PROCESSING_FAILED",
+            Verdict::Disabled => "DISABLED",
+            Verdict::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl Verdicts {
+    /// All verdicts as the message log keeps them: `spam:PASS virus:PASS spf:PASS …`.
+    pub fn summary(&self) -> String {
+        self.named()
+            .iter()
+            .map(|(name, v)| format!("{name}:{}", v.as_str()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The verdicts of a `summary` (a replay decides again from the log). Anything missing
+    /// or unrecognised is `Unknown`.
+    pub fn from_summary(summary: &str) -> Verdicts {
+        let get = |name: &str| {
+            summary
+                .split_whitespace()
+                .find_map(|pair| pair.strip_prefix(name)?.strip_prefix(':'))
+                .map(Verdict::from_status)
+                .unwrap_or(Verdict::Unknown)
+        };
+        Verdicts {
+            spam: get("spam"),
+            virus: get("virus"),
+            spf: get("spf"),
+            dkim: get("dkim"),
+            dmarc: get("dmarc"),
+        }
+    }
+
+    fn named(&self) -> [(&'static str, Verdict); 5] {
+        [
+            ("spam", self.spam),
+            ("virus", self.virus),
+            ("spf", self.spf),
+            ("dkim", self.dkim),
+            ("dmarc", self.dmarc),
+        ]
     }
 }
 
@@ -189,6 +244,26 @@ mod tests {
             .join("../../shared/fixtures/ses-receipt")
             .join(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn verdict_summaries_round_trip() {
+        let v = Verdicts {
+            spam: Verdict::Fail,
+            virus: Verdict::Pass,
+            spf: Verdict::Gray,
+            dkim: Verdict::ProcessingFailed,
+            dmarc: Verdict::Unknown,
+        };
+        let text = v.summary();
+        assert_eq!(
+            text,
+            "spam:FAIL virus:PASS spf:GRAY dkim:PROCESSING_FAILED dmarc:UNKNOWN"
+        );
+        assert_eq!(Verdicts::from_summary(&text), v);
+        let partial = Verdicts::from_summary("virus:FAIL nonsense spam");
+        assert_eq!(partial.virus, Verdict::Fail);
+        assert_eq!(partial.spam, Verdict::Unknown);
     }
 
     #[test]
