@@ -4,7 +4,7 @@
 # so a warm machine is done in a second or two.
 #
 #   scripts/bootstrap.sh build   # Rust toolchain for wasm, cargo-leptos, wasm-bindgen, npm tools
-#   scripts/bootstrap.sh test    # the above, plus Chromium and the moto server venv
+#   scripts/bootstrap.sh test    # the above, plus Chromium and the moto server + aiosmtpd venv
 set -euo pipefail
 
 want=${1:-build}
@@ -119,6 +119,11 @@ if [ "$want" = test ]; then
     say "python venv with moto server"
     python3 -m venv .venv-moto
     .venv-moto/bin/pip install -q 'moto[server]==5.*'
+  fi
+  # The SMTP relay mailer's tests deliver to an aiosmtpd sink (scripts/smtp_sink.py).
+  if [ ! -x .venv-moto/bin/aiosmtpd ]; then
+    say "aiosmtpd (SMTP sink for tests)"
+    .venv-moto/bin/pip install -q 'aiosmtpd==1.*'
   fi
 fi
 

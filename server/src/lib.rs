@@ -11,6 +11,7 @@ pub mod mapping_patch;
 pub mod metrics;
 pub mod pipeline;
 pub mod rewrite;
+pub mod s3_mail;
 pub mod secret;
 pub mod service;
 pub mod ses;

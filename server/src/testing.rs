@@ -1,8 +1,72 @@
 //! Helpers for tests that need real services.
 
-pub mod moto {
-    use std::time::Duration;
+use std::path::{Path, PathBuf};
 
+/// The repository root (where `scripts/bootstrap.sh test` puts the test services).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `command` in the background under a small shell that stops it once this test
+/// process is gone, so no test run leaves a server behind.
+fn keep_until_exit(command: &[&str]) {
+    let child = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "\"$@\" >/dev/null 2>&1 & m=$!; \
+             while kill -0 \"$PPID\" 2>/dev/null; do sleep 1; done; kill \"$m\"",
+            "watchdog",
+        ])
+        .args(command)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a test service");
+    // Owned for the life of the process; it ends itself when the process does.
+    static CHILDREN: std::sync::Mutex<Vec<std::process::Child>> = std::sync::Mutex::new(Vec::new());
+    CHILDREN.lock().unwrap().push(child);
+}
+
+/// Waits until something listens on `port`.
+pub async fn wait_for_port(port: u16, what: &str) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not start on port {port}");
+}
+
+/// An aiosmtpd sink (scripts/smtp_sink.py) writing what it receives into `dir`; its port.
+pub async fn smtp_sink(dir: &Path) -> u16 {
+    let python = root().join(".venv-moto/bin/python");
+    assert!(
+        root().join(".venv-moto/bin/aiosmtpd").exists(),
+        "aiosmtpd is missing: run `scripts/bootstrap.sh test` (make test does)"
+    );
+    let port = free_port();
+    keep_until_exit(&[
+        python.to_str().unwrap(),
+        root().join("scripts/smtp_sink.py").to_str().unwrap(),
+        "127.0.0.1",
+        &port.to_string(),
+        dir.to_str().unwrap(),
+    ]);
+    wait_for_port(port, "the SMTP sink").await;
+    port
+}
+
+pub mod moto {
     /// A moto server for this test process, started on first use from the venv that
     /// `scripts/bootstrap.sh test` makes (or `MAILVEND_TEST_MOTO_URL`).
     pub async fn endpoint() -> String {
@@ -12,44 +76,22 @@ pub mod moto {
                 if let Ok(url) = std::env::var("MAILVEND_TEST_MOTO_URL") {
                     return url;
                 }
-                let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-                let bin = root.join(".venv-moto/bin/moto_server");
+                let bin = super::root().join(".venv-moto/bin/moto_server");
                 assert!(
                     bin.exists(),
                     "{} is missing: run `scripts/bootstrap.sh test` (make test does) to install the moto server",
                     bin.display()
                 );
-                let port = std::net::TcpListener::bind("127.0.0.1:0")
-                    .unwrap()
-                    .local_addr()
-                    .unwrap()
-                    .port();
-                // A small shell stays with moto and stops it once this test process is gone,
-                // so no test run leaves a server behind.
-                let watchdog = std::process::Command::new("sh")
-                    .args([
-                        "-c",
-                        "\"$1\" -H 127.0.0.1 -p \"$2\" >/dev/null 2>&1 & m=$!; \
-                         while kill -0 \"$PPID\" 2>/dev/null; do sleep 1; done; kill \"$m\"",
-                        "moto-watchdog",
-                    ])
-                    .arg(&bin)
-                    .arg(port.to_string())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .expect("start moto_server");
-                // Owned for the life of the process; it ends itself when the process does.
-                static WATCHDOG: std::sync::OnceLock<std::sync::Mutex<std::process::Child>> =
-                    std::sync::OnceLock::new();
-                let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
-                for _ in 0..200 {
-                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        return format!("http://127.0.0.1:{port}");
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                panic!("moto_server did not start on port {port}");
+                let port = super::free_port();
+                super::keep_until_exit(&[
+                    bin.to_str().unwrap(),
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                ]);
+                super::wait_for_port(port, "moto_server").await;
+                format!("http://127.0.0.1:{port}")
             })
             .await
             .clone()

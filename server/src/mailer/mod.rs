@@ -4,6 +4,7 @@
 
 pub mod outbox;
 pub mod ses;
+pub mod smtp;
 
 use async_trait::async_trait;
 

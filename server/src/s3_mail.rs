@@ -1,0 +1,135 @@
+//! Raw messages that SES's S3 action stored: read with the AWS SDK, streamed into memory
+//! chunk by chunk, never past the limit.
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::Client;
+
+/// SES receives messages up to 40 MB.
+pub const MAX_MESSAGE_BYTES: u64 = 40 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("s3://{bucket}/{key} is {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")]
+    TooLarge {
+        bucket: String,
+        key: String,
+        size: u64,
+    },
+    /// Worth trying again (missing object, permissions being fixed, network): SNS retries.
+    #[error("reading s3://{bucket}/{key}: {reason}")]
+    Unavailable {
+        bucket: String,
+        key: String,
+        reason: String,
+    },
+}
+
+#[derive(Clone)]
+pub struct S3Mail {
+    client: Client,
+}
+
+impl S3Mail {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        // A custom endpoint (moto, MinIO) serves buckets by path, not by host name.
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
+            .build();
+        S3Mail {
+            client: Client::from_conf(s3),
+        }
+    }
+
+    pub async fn fetch(&self, bucket: &str, key: &str) -> Result<Vec<u8>, FetchError> {
+        let unavailable = |reason: String| FetchError::Unavailable {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            reason,
+        };
+        let too_large = |size: u64| FetchError::TooLarge {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            size,
+        };
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(match e.code() {
+                    Some(code) => format!("{code}: {}", e.message().unwrap_or_default()),
+                    None => DisplayErrorContext(&e).to_string(),
+                })
+            })?;
+        let declared = out.content_length().and_then(|n| u64::try_from(n).ok());
+        if let Some(size) = declared.filter(|&n| n > MAX_MESSAGE_BYTES) {
+            return Err(too_large(size));
+        }
+        let mut body = out.body;
+        let mut raw = Vec::with_capacity(declared.unwrap_or(0) as usize);
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
+        {
+            if (raw.len() + chunk.len()) as u64 > MAX_MESSAGE_BYTES {
+                return Err(too_large((raw.len() + chunk.len()) as u64));
+            }
+            raw.extend_from_slice(&chunk);
+        }
+        Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::moto;
+
+    #[tokio::test]
+    async fn reads_stored_mail_byte_for_byte_and_refuses_what_is_too_large() {
+        let (config, _) = moto::sdk_config().await;
+        let mail = S3Mail::new(&config);
+        let bucket = format!("inbound-{:x}", rand::random::<u32>());
+        mail.client
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        // 3 MB with every byte value: several body chunks.
+        let raw: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        mail.client
+            .put_object()
+            .bucket(&bucket)
+            .key("mail/abc")
+            .body(raw.clone().into())
+            .send()
+            .await
+            .unwrap();
+        assert!(mail.fetch(&bucket, "mail/abc").await.unwrap() == raw);
+
+        let big = vec![b'x'; MAX_MESSAGE_BYTES as usize + 1];
+        mail.client
+            .put_object()
+            .bucket(&bucket)
+            .key("mail/big")
+            .body(big.into())
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(
+            mail.fetch(&bucket, "mail/big").await,
+            Err(FetchError::TooLarge { size, .. }) if size == MAX_MESSAGE_BYTES + 1
+        ));
+        match mail.fetch(&bucket, "mail/none").await {
+            Err(FetchError::Unavailable { reason, .. }) => {
+                assert!(reason.contains("NoSuchKey"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
