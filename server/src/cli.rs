@@ -22,6 +22,30 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run one raw message through the forwarding pipeline, as if SES had received it;
+    /// prints one JSON object per recipient.
+    Deliver {
+        /// An envelope recipient (repeat for several).
+        #[arg(long = "recipient", required = true)]
+        recipients: Vec<String>,
+        /// The envelope sender; by default the message's Return-Path or From address.
+        #[arg(long)]
+        sender: Option<String>,
+        /// The message, as an .eml file (`-` reads standard input).
+        file: std::path::PathBuf,
+    },
+    /// Send dead-lettered messages again; prints one JSON object per message.
+    Replay {
+        /// A message log id (`<SES message id>/<recipient>`).
+        #[arg(
+            required_unless_present = "dead_letters",
+            conflicts_with = "dead_letters"
+        )]
+        id: Option<String>,
+        /// Every dead letter in the log.
+        #[arg(long)]
+        dead_letters: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,8 +21,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::mailer::Mailer;
 use crate::metrics::{HttpLabels, Metrics};
+use crate::pipeline::{Pipeline, Retry};
 use crate::service::AppService;
+use crate::sns_endpoint::SnsEndpoint;
 use crate::store::Stores;
 
 /// Largest request body accepted anywhere. SNS messages are at most 256 KB; nothing the
@@ -36,16 +39,37 @@ pub struct AppState {
     pub stores: Stores,
     pub service: Arc<AppService>,
     pub metrics: Arc<Metrics>,
+    pub pipeline: Arc<Pipeline>,
+    pub sns: Arc<SnsEndpoint>,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, config: Arc<Config>, stores: Stores) -> Self {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        config: Arc<Config>,
+        stores: Stores,
+        mailer: Arc<dyn Mailer>,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let pipeline = Arc::new(Pipeline::new(
+            config.clone(),
+            stores.clone(),
+            mailer,
+            metrics.clone(),
+            Retry::default(),
+        ));
         AppState {
-            service: Arc::new(AppService::new(config.clone(), stores.clone())),
+            service: Arc::new(AppService::new(
+                config.clone(),
+                stores.clone(),
+                pipeline.clone(),
+            )),
+            sns: Arc::new(SnsEndpoint::from_config(&config)),
             leptos_options,
             config,
             stores,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            pipeline,
         }
     }
 }
@@ -65,6 +89,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/sns", axum::routing::post(crate::sns_endpoint::receive))
         .nest("/api/v1", crate::api::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

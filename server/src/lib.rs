@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod decide;
+pub mod deliver;
 pub mod http;
 pub mod mailer;
 pub mod mapping_patch;
@@ -18,6 +19,7 @@ pub mod ses;
 pub mod settings;
 pub mod sns;
 pub mod sns_certs;
+pub mod sns_endpoint;
 pub mod store;
 pub mod telemetry;
 #[cfg(test)]
@@ -79,7 +81,10 @@ pub async fn build_state(
 ) -> Result<AppState, ServeError> {
     let config = Arc::new(config);
     let stores = store::open(&config.store).await?;
-    Ok(AppState::new(leptos_options, config, stores))
+    let mailer = mailer::open(&config.mailer)
+        .await
+        .map_err(ServeError::Command)?;
+    Ok(AppState::new(leptos_options, config, stores, mailer))
 }
 
 /// Runs the server on `listener` until `shutdown` resolves, then lets in-flight requests finish.

@@ -1,9 +1,13 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use clap::Parser;
 use server::cli::{Cli, Command, TokenCommand};
 use server::config::Config;
+use server::pipeline::{Pipeline, Retry};
+use server::service::AppService;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +34,12 @@ async fn main() -> ExitCode {
             })
             .map_err(server::ServeError::from),
         Command::Token(cmd) => token(config, cmd).await,
+        Command::Deliver {
+            recipients,
+            sender,
+            file,
+        } => deliver(config, recipients, sender, file).await,
+        Command::Replay { id, dead_letters } => replay(config, id, dead_letters).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,11 +73,93 @@ async fn serve(config: Config, started: Instant) -> Result<(), server::ServeErro
     server::run(state, listener, server::shutdown_signal()).await
 }
 
+/// The service as the operator at the console uses it.
+async fn console(config: Config) -> Result<AppService, server::ServeError> {
+    let config = Arc::new(config);
+    let stores = server::store::open(&config.store).await?;
+    let mailer = server::mailer::open(&config.mailer)
+        .await
+        .map_err(server::ServeError::Command)?;
+    let pipeline = Arc::new(Pipeline::new(
+        config.clone(),
+        stores.clone(),
+        mailer,
+        Arc::new(server::metrics::Metrics::new()),
+        Retry::default(),
+    ));
+    Ok(AppService::new(config, stores, pipeline))
+}
+
+const ACTOR: &str = "cli";
+
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string(value).expect("reports serialize")
+    );
+}
+
+async fn deliver(
+    config: Config,
+    recipients: Vec<String>,
+    sender: Option<String>,
+    file: std::path::PathBuf,
+) -> Result<(), server::ServeError> {
+    let raw = if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        buf
+    } else {
+        std::fs::read(&file).map_err(|e| {
+            server::ServeError::Command(format!("cannot read {}: {e}", file.display()))
+        })?
+    };
+    let inbound = server::deliver::inbound(&raw, recipients, sender);
+    let service = console(config).await?;
+    let mut unfinished = false;
+    for report in service.deliver(&inbound).await {
+        unfinished |= report.outcome == server::pipeline::Delivery::Retry;
+        print_json(&report);
+    }
+    if unfinished {
+        return Err(server::ServeError::Command(
+            "some recipients could not be processed (see the log); run the command again".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn replay(config: Config, id: Option<String>, all: bool) -> Result<(), server::ServeError> {
+    let service = console(config).await?;
+    let fail = |e: server::service::ServiceError| server::ServeError::Command(e.to_string());
+    let ids = match id {
+        Some(id) if !all => vec![id],
+        _ => service.dead_letters().await.map_err(fail)?,
+    };
+    if ids.is_empty() {
+        eprintln!("no dead letters");
+    }
+    let mut failed = 0;
+    for id in ids {
+        match service.replay(ACTOR, &id).await {
+            Ok(report) => print_json(&report),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{id}: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(server::ServeError::Command(format!(
+            "{failed} replays failed"
+        )));
+    }
+    Ok(())
+}
+
 /// Token commands act as the operator at the console.
 async fn token(config: Config, cmd: TokenCommand) -> Result<(), server::ServeError> {
-    const ACTOR: &str = "cli";
-    let stores = server::store::open(&config.store).await?;
-    let service = server::service::AppService::new(std::sync::Arc::new(config), stores);
+    let service = console(config).await?;
     let fail = |e: server::service::ServiceError| server::ServeError::Command(e.to_string());
     match cmd {
         TokenCommand::Create { name, scope } => {

@@ -36,7 +36,7 @@ pub struct Inbound {
 }
 
 /// Where one recipient ended up in this call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
     Forwarded,
@@ -62,7 +62,7 @@ impl Delivery {
 }
 
 /// One line of `mailvend deliver`'s output, and of `/sns`'s answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub recipient: String,
     pub outcome: Delivery,
@@ -135,6 +135,16 @@ impl Pipeline {
 
     /// Every recipient of `msg`, one report each, in order.
     pub async fn process(&self, msg: &Inbound) -> Vec<Report> {
+        self.each(msg, None).await
+    }
+
+    /// Logs every recipient of a message that cannot be processed at all (over the size
+    /// limit) as rejected for `reason`, so that it is not silently lost either.
+    pub async fn refuse(&self, msg: &Inbound, reason: &str) -> Vec<Report> {
+        self.each(msg, Some(reason)).await
+    }
+
+    async fn each(&self, msg: &Inbound, refusal: Option<&str>) -> Vec<Report> {
         let mut recipients: Vec<String> = msg
             .recipients
             .iter()
@@ -143,7 +153,7 @@ impl Pipeline {
         recipients.dedup();
         let mut reports = Vec::with_capacity(recipients.len());
         for recipient in recipients {
-            let report = match self.one(msg, &recipient).await {
+            let report = match self.one(msg, &recipient, refusal).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, ses_message_id = %msg.ses_message_id, %recipient, "store failed; SNS will deliver again");
@@ -161,7 +171,12 @@ impl Pipeline {
         reports
     }
 
-    async fn one(&self, msg: &Inbound, recipient: &str) -> Result<Report, StoreError> {
+    async fn one(
+        &self,
+        msg: &Inbound,
+        recipient: &str,
+        refusal: Option<&str>,
+    ) -> Result<Report, StoreError> {
         let now = SystemTime::now();
         let record = MessageRecord {
             id: MessageRecord::id_for(&msg.ses_message_id, recipient),
@@ -186,7 +201,24 @@ impl Pipeline {
             .claim(&record, &rfc3339(now + LEASE), &rfc3339(now))
             .await?;
         match claim {
-            Claim::Mine(record) => self.finish(record, &msg.raw, &msg.verdicts).await,
+            Claim::Mine(record) => match refusal {
+                None => self.finish(record, &msg.raw, &msg.verdicts).await,
+                Some(reason) => {
+                    let rejected = MessageRecord {
+                        outcome: Outcome::Rejected,
+                        detail: reason.to_string(),
+                        updated_at: rfc3339(SystemTime::now()),
+                        ..record
+                    };
+                    self.settle(&rejected).await?;
+                    Ok(Report {
+                        recipient: rejected.recipient,
+                        outcome: Delivery::Rejected,
+                        message_id: rejected.id,
+                        detail: Some(rejected.detail),
+                    })
+                }
+            },
             Claim::Done(record) => Ok(Report {
                 recipient: record.recipient.clone(),
                 outcome: Delivery::Duplicate,

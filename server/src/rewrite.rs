@@ -186,6 +186,24 @@ fn display_and_address(value: &[u8]) -> (Vec<u8>, Vec<u8>) {
     }
 }
 
+/// The first `name` header's value, unfolded, as it stands (encoded words not decoded).
+pub fn header(raw: &[u8], name: &str) -> Option<Vec<u8>> {
+    let (fields, _) = split(raw);
+    let field = fields.into_iter().find(|f| f.is(name))?;
+    let unfolded: Vec<u8> = field
+        .value()
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    Some(unfolded.trim_ascii().to_vec())
+}
+
+/// The address of a `From`/`Return-Path`-style header value (`Name <a@b>`, `<a@b>`, `a@b`).
+pub fn address_of(value: &[u8]) -> Vec<u8> {
+    display_and_address(value).1
+}
+
 /// `"<display> via mailvend"` as a phrase that stays valid whatever the display was: inside
 /// the quotes of a quoted string, after atoms and encoded words (which must not be quoted),
 /// or the address quoted when there was no display name.

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::error::AppError;
-use app::model::{Mapping, MessageRecord, Page, StoreCheck, SystemStatus};
+use app::model::{Mapping, MessageRecord, Page, Settings, StoreCheck, SystemStatus};
 use async_trait::async_trait;
 
 use crate::config::Config;
 use crate::mapping_patch::MappingPatch;
+use crate::pipeline::{Pipeline, ReplayError, Report};
+use crate::settings::SettingsPatch;
 use crate::store::{MappingFilter, MessageFilter, StoreError, Stores, Vended};
 use crate::tokens::{self, ApiToken, Scope, TokenSecret};
 use crate::vending::{self, FieldError, VendRequest, VendRules};
@@ -71,6 +73,7 @@ pub const MAX_PAGE: u32 = 500;
 pub struct AppService {
     config: Arc<Config>,
     stores: Stores,
+    pipeline: Arc<Pipeline>,
     rules: VendRules,
     started: Instant,
 }
@@ -105,7 +108,7 @@ fn normalize_address(address: &str) -> String {
 }
 
 impl AppService {
-    pub fn new(config: Arc<Config>, stores: Stores) -> Self {
+    pub fn new(config: Arc<Config>, stores: Stores, pipeline: Arc<Pipeline>) -> Self {
         let rules = VendRules {
             domain: config.domain.clone(),
             counter_width: config.counter_width,
@@ -114,6 +117,7 @@ impl AppService {
         AppService {
             config,
             stores,
+            pipeline,
             rules,
             started: Instant::now(),
         }
@@ -196,6 +200,64 @@ impl AppService {
         Ok(self.stores.messages.message(id).await?)
     }
 
+    /// Runs a message the operator hands in through the pipeline (`mailvend deliver`).
+    pub async fn deliver(&self, inbound: &crate::pipeline::Inbound) -> Vec<Report> {
+        self.pipeline.process(inbound).await
+    }
+
+    /// The ids of every dead letter, newest first.
+    pub async fn dead_letters(&self) -> Result<Vec<String>, ServiceError> {
+        let filter = MessageFilter {
+            outcome: Some(app::model::Outcome::DeadLetter),
+            recipient: None,
+        };
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .stores
+                .messages
+                .messages(&filter, MAX_PAGE, cursor.as_deref())
+                .await?;
+            ids.extend(page.items.into_iter().map(|m| m.id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    /// Sends a dead letter again (see `Pipeline::replay`).
+    pub async fn replay(&self, actor: &str, id: &str) -> Result<Report, ServiceError> {
+        let report = self.pipeline.replay(id).await.map_err(|e| match e {
+            ReplayError::Store(e) => ServiceError::from(e),
+            e @ ReplayError::RawMissing(_) => ServiceError::Conflict(e.to_string()),
+        })?;
+        tracing::info!(%id, %actor, outcome = ?report.outcome, "dead letter replayed");
+        Ok(report)
+    }
+
+    pub async fn settings(&self) -> Result<Settings, ServiceError> {
+        Ok(crate::settings::current(&*self.stores.settings, &self.config).await?)
+    }
+
+    pub async fn update_settings(
+        &self,
+        actor: &str,
+        patch: &SettingsPatch,
+    ) -> Result<Settings, ServiceError> {
+        let after = crate::settings::apply(
+            &*self.stores.settings,
+            &self.config,
+            patch,
+            actor,
+            &now_rfc3339(),
+        )
+        .await?;
+        tracing::info!(%actor, catch_all = after.catch_all, spam_policy = after.spam_policy.as_str(), "settings changed");
+        Ok(after)
+    }
+
     /// Creates a token; the secret is in the result and nowhere else.
     pub async fn create_token(
         &self,
@@ -264,7 +326,11 @@ impl app::service::Service for AppService {
             domain: self.config.domain.clone(),
             store: self.config.store.kind().to_string(),
             mailer: self.config.mailer.kind().to_string(),
-            catch_all: self.config.catch_all,
+            catch_all: self
+                .settings()
+                .await
+                .map(|s| s.catch_all)
+                .unwrap_or(self.config.catch_all),
             uptime_secs: self.started.elapsed().as_secs(),
             store_check: self.measure_store().await,
         })

@@ -55,6 +55,9 @@ pub enum SnsError {
     CertUrl(String),
     #[error("the signing certificate cannot be used: {0}")]
     Certificate(String),
+    /// The certificate could not be fetched (network, SNS answering 5xx): try again later.
+    #[error("fetching the signing certificate failed: {0}")]
+    CertFetch(String),
     #[error("the signature does not match the message")]
     BadSignature,
 }

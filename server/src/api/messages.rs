@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::auth::AdminCaller;
 use super::error::{ApiError, ErrorResponse};
 use crate::http::AppState;
+use crate::pipeline::Report;
 use crate::store::MessageFilter;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -79,4 +80,26 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<MessageRecord>, ApiError> {
     Ok(Json(state.service.message(&id).await?))
+}
+
+/// Sends a dead letter again, deciding afresh with today's mapping and settings.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/{id}/replay",
+    tag = "messages",
+    params(("id" = String, Path, description = "`<SES message id>/<recipient>`, URL-encoded")),
+    responses(
+        (status = 200, body = Report, description = "where the message ended up this time"),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 409, body = ErrorResponse, description = "not a dead letter (or being replayed)"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn replay(
+    State(state): State<AppState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Report>, ApiError> {
+    Ok(Json(state.service.replay(&caller.actor, &id).await?))
 }

@@ -8,6 +8,7 @@ pub mod json;
 mod messages;
 pub mod openapi;
 mod sample;
+mod settings;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -27,6 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/vend", post(sample::vend))
         .route("/messages", get(messages::list))
         .route("/messages/{id}", get(messages::get))
+        .route("/messages/{id}/replay", post(messages::replay))
+        .route("/settings", get(settings::get).patch(settings::patch))
         .route("/openapi.json", get(openapi::serve))
         .fallback(|| async {
             ApiError::new(

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{addresses, error, messages, sample};
+use super::{addresses, error, messages, sample, settings};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,12 +19,16 @@ use super::{addresses, error, messages, sample};
         sample::vend,
         messages::list,
         messages::get,
+        messages::replay,
+        settings::get,
+        settings::patch,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
     modifiers(&BearerAuth),
     tags(
         (name = "addresses", description = "Vended addresses and their mappings"),
-        (name = "messages", description = "The log of received mail, one record per recipient")
+        (name = "messages", description = "The log of received mail, one record per recipient"),
+        (name = "settings", description = "Run-time settings: catch-all and spam policy")
     )
 )]
 pub struct ApiDoc;
@@ -68,6 +72,8 @@ mod tests {
             ("/api/v1/vend", &["post"][..]),
             ("/api/v1/messages", &["get"][..]),
             ("/api/v1/messages/{id}", &["get"][..]),
+            ("/api/v1/messages/{id}/replay", &["post"][..]),
+            ("/api/v1/settings", &["get", "patch"][..]),
         ] {
             for m in methods {
                 assert!(doc["paths"][path][m].is_object(), "{m} {path} missing");
@@ -80,6 +86,9 @@ mod tests {
             "VendRequest",
             "MappingPatch",
             "SampleVend",
+            "Settings",
+            "SettingsPatch",
+            "Report",
             "ErrorResponse",
         ] {
             assert!(schemas[name].is_object(), "schema {name} missing");

@@ -38,3 +38,18 @@ pub trait Mailer: Send + Sync + 'static {
     /// Sends `msg`; returns the sender's id for it (for the message log).
     async fn send(&self, msg: &Outgoing) -> Result<String, SendError>;
 }
+
+/// The mailer `MAILVEND_MAILER` names.
+pub async fn open(url: &crate::config::MailerUrl) -> Result<std::sync::Arc<dyn Mailer>, String> {
+    use crate::config::MailerUrl;
+    Ok(match url {
+        MailerUrl::Outbox(dir) => std::sync::Arc::new(outbox::Outbox::new(dir.clone())),
+        MailerUrl::Ses => {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            std::sync::Arc::new(ses::SesMailer::new(&config))
+        }
+        MailerUrl::Smtp { host, port } => std::sync::Arc::new(smtp::SmtpMailer::new(host, *port)?),
+    })
+}

@@ -36,7 +36,10 @@ pub async fn start() -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stores = Stores::from_backend(store.clone());
-    let state = AppState::new(server::leptos_options(addr), config, stores);
+    let mailer = Arc::new(server::mailer::outbox::Outbox::new(
+        dir.path().join("outbox"),
+    ));
+    let state = AppState::new(server::leptos_options(addr), config, stores, mailer);
     let app_state = state.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let done = tokio::spawn(server::run(state, listener, async {
