@@ -11,6 +11,7 @@ pub mod mailer;
 pub mod mapping_patch;
 pub mod metrics;
 pub mod pipeline;
+pub mod retention;
 pub mod rewrite;
 pub mod s3_mail;
 pub mod secret;
@@ -104,9 +105,15 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, http::router(state).into_make_service())
+    let retention = tokio::spawn(retention::run(
+        state.stores.messages.clone(),
+        state.config.retention_days,
+    ));
+    let served = axum::serve(listener, http::router(state).into_make_service())
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    retention.abort();
+    served?;
     Ok(())
 }
 

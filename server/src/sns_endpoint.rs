@@ -176,7 +176,7 @@ async fn answer(sns: &SnsEndpoint, pipeline: &Pipeline, body: &[u8]) -> Answer {
         Ok(env) => env,
         Err(answer) => return answer,
     };
-    if !sns.topics.iter().any(|t| *t == env.topic_arn) {
+    if !sns.topics.contains(&env.topic_arn) {
         return refuse(
             StatusCode::FORBIDDEN,
             "refused_topic",

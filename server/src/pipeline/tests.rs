@@ -31,7 +31,7 @@ enum Fault {
     FirstTransient(u32),
     Permanent,
     /// Each send fails transiently with this probability (seeded, so a failure replays).
-    Random(rand::rngs::StdRng, f64),
+    Random(Box<rand::rngs::StdRng>, f64),
 }
 
 impl Faulty {
@@ -385,7 +385,7 @@ async fn under_random_send_failures_every_recipient_is_accounted_for() {
         ..FAST
     };
     let rng = rand::rngs::StdRng::seed_from_u64(0x6d61_696c);
-    let (f, faulty) = fixture(Some(Fault::Random(rng, 1.0 / 3.0)), retry).await;
+    let (f, faulty) = fixture(Some(Fault::Random(Box::new(rng), 1.0 / 3.0)), retry).await;
     let faulty = faulty.unwrap();
     let mut addresses = Vec::new();
     for i in 0..5 {

@@ -1,0 +1,131 @@
+//! The `mailvend` binary as an operator runs it: `deliver` and `replay` against a SQLite
+//! store and the outbox in a temporary directory.
+
+use std::process::{Command, Output};
+
+const DOMAIN: &str = "mail.test.example";
+
+fn mailvend(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailvend"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MAILVEND_DOMAIN", DOMAIN)
+        .env(
+            "MAILVEND_STORE",
+            format!("sqlite://{}", dir.join("cli.db").display()),
+        )
+        .env(
+            "MAILVEND_MAILER",
+            format!("outbox://{}", dir.join("outbox").display()),
+        )
+        .output()
+        .unwrap()
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn deliver_runs_the_pipeline_once_per_message_and_replay_reports_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let eml = dir.path().join("in.eml");
+    let body: &[u8] = b"8-bit \xe9\xff body\r\n";
+    let mut raw = b"From: Ann <ann@sender.example>\r\nSubject: Hi\r\n\r\n".to_vec();
+    raw.extend_from_slice(body);
+    std::fs::write(&eml, &raw).unwrap();
+    let args = [
+        "deliver",
+        "--recipient",
+        "nobody@mail.test.example",
+        "--recipient",
+        "forwarder@mail.test.example",
+        "--recipient",
+        "someone@other.example",
+        eml.to_str().unwrap(),
+    ];
+
+    let out = mailvend(dir.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let outcomes: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["recipient"].as_str().unwrap(),
+                l["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("nobody@mail.test.example", "undeliverable"),
+            ("forwarder@mail.test.example", "forwarded"),
+            ("someone@other.example", "rejected"),
+        ]
+    );
+    assert!(lines[0]["message_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("local-"));
+
+    // One message in the outbox, to the admin (mail to the forwarder's own address), body intact.
+    let outbox = dir.path().join("outbox");
+    let metas: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some("json".as_ref()))
+        .collect();
+    assert_eq!(metas.len(), 1);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&metas[0]).unwrap()).unwrap();
+    assert_eq!(meta["to"], serde_json::json!([format!("admin@{DOMAIN}")]));
+    let sent = std::fs::read(metas[0].with_extension("eml")).unwrap();
+    assert!(sent.ends_with(body));
+
+    // The same file again is the same message: nothing happens twice.
+    let again = json_lines(&mailvend(dir.path(), &args));
+    assert!(
+        again.iter().all(|l| l["outcome"] == "duplicate"),
+        "{again:?}"
+    );
+
+    let none = mailvend(dir.path(), &["replay", "--dead-letters"]);
+    assert!(none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no dead letters"));
+    let unknown = mailvend(dir.path(), &["replay", "nope/x@mail.test.example"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("was not found"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let not_dead = mailvend(
+        dir.path(),
+        &["replay", lines[1]["message_id"].as_str().unwrap()],
+    );
+    assert!(!not_dead.status.success());
+    assert!(String::from_utf8_lossy(&not_dead.stderr).contains("not a dead letter"));
+
+    let missing = mailvend(
+        dir.path(),
+        &[
+            "deliver",
+            "--recipient",
+            "a@mail.test.example",
+            "/nonexistent.eml",
+        ],
+    );
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent.eml"));
+}
