@@ -384,6 +384,18 @@ async fn signed_notifications_are_forwarded_once_and_byte_for_byte() {
     let sent = s.sent();
     assert_eq!(sent.len(), 3);
     assert!(String::from_utf8_lossy(&sent[2].1).contains("Subject: [SPAM] Quarterly numbers v1"));
+    let metrics = reqwest::get(format!("{}/metrics", s.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "mailvend_deliveries_total{outcome=\"forwarded\"} 3",
+        "mailvend_deliveries_total{outcome=\"undeliverable\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing in\n{metrics}");
+    }
 }
 
 /// Every tampering is refused with a 4xx, and nothing is forwarded or logged.
@@ -560,6 +572,25 @@ async fn tampered_messages_are_refused_and_forward_nothing() {
     }
     eprintln!("{table}");
     assert!(s.sent().is_empty(), "nothing was forwarded");
+    // Each refusal is counted by kind.
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let signature = cases.iter().filter(|c| c.2 == 403).count() - 1;
+    let malformed = cases.iter().filter(|c| c.2 == 400).count();
+    for line in [
+        format!("mailvend_sns_messages_total{{result=\"refused_signature\"}} {signature}"),
+        format!("mailvend_sns_messages_total{{result=\"malformed\"}} {malformed}"),
+        "mailvend_sns_messages_total{result=\"refused_topic\"} 1".to_string(),
+    ] {
+        assert!(metrics.contains(&line), "{line} missing in\n{metrics}");
+    }
     assert_eq!(s.log_size().await, 0, "nothing was logged");
 
     // The untouched message still goes through.
