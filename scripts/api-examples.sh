@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${MAILVEND_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/mailvend}
 data=$(mktemp -d)
 port=${PORT:-3911}
-export MAILVEND_STORE="sqlite://$data/mailvend.db" MAILVEND_DOMAIN=aws.example.com LEPTOS_SITE_ADDR="127.0.0.1:$port"
+export MAILVEND_STORE="sqlite://$data/mailvend.db" MAILVEND_MAILER="outbox://$data/outbox" MAILVEND_DOMAIN=aws.example.com LEPTOS_SITE_ADDR="127.0.0.1:$port"
 export RUST_LOG=warn
 ADMIN=$("$bin" token create --name docs-admin --scope admin 2>/dev/null)
 VEND=$("$bin" token create --name docs-pipeline --scope vend 2>/dev/null)
@@ -46,3 +46,12 @@ run "Bad input: 422 naming the field" 'curl -s -X POST "$API/addresses" -H "Auth
 run "Malformed JSON: 400" 'curl -s -X POST "$API/addresses" -H "Authorization: Bearer $VEND" -H "Content-Type: application/json" -d "{\"owner\":"'
 run "No token: 401" 'curl -si "$API/addresses" | sed -n "1p;/www-authenticate/p;\$p"'
 run "OpenAPI description (public)" 'curl -s "$API/openapi.json" | head -c 200; echo'
+run "Settings (admin scope)" 'curl -s "$API/settings" -H "Authorization: Bearer $ADMIN"'
+run "Turn catch-all on (audited)" 'curl -s -X PATCH "$API/settings" -H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json" -d '"'"'{"catch_all":true}'"'"''
+run "An unknown setting is refused" 'curl -s -X PATCH "$API/settings" -H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json" -d '"'"'{"catch_al":true}'"'"''
+export BIN=$bin DATA=$data
+printf 'From: "Ann" <ann@sender.example>\r\nSubject: Hello\r\n\r\nbody\r\n' > "$data/hello.eml"
+run "Deliver a message while the mailer is broken (an outbox that cannot be written): a dead letter" 'MAILVEND_MAILER=outbox:///dev/null/outbox "$BIN" deliver --recipient blue-origin-space-cube-z-prod-002@aws.example.com "$DATA/hello.eml" 2>/dev/null'
+run "Dead letters in the message log" 'curl -s "$API/messages?outcome=dead_letter" -H "Authorization: Bearer $ADMIN"'
+run "Replay it through the API (the server's own mailer works)" 'id=$(curl -s "$API/messages?outcome=dead_letter" -H "Authorization: Bearer $ADMIN" | sed -E "s/.*\"id\":\"([^\"]*)\".*/\1/; s|/|%2F|"); curl -s -X POST "$API/messages/$id/replay" -H "Authorization: Bearer $ADMIN"'
+run "Replaying it again: 409" 'curl -s -X POST "$API/messages/$(curl -s "$API/messages?outcome=forwarded" -H "Authorization: Bearer $ADMIN" | sed -E "s/.*\"id\":\"([^\"]*)\".*/\1/; s|/|%2F|")/replay" -H "Authorization: Bearer $ADMIN"'

@@ -1,71 +1,20 @@
 //! The pipeline on a real SQLite store and the real outbox mailer. The only stand-in is
-//! `Faulty`, which wraps the outbox to fail sends the way a throttled SES would.
+//! `testing::Faulty`, which wraps the outbox to fail sends the way a throttled SES would.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 use super::*;
 use crate::mailer::outbox::Outbox;
 use crate::ses::Verdict;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MappingStore, MessageFilter, MessageStore, NameSpec, RawStore, VendSpec};
+use crate::testing::{Fault, Faulty};
 
 const DOMAIN: &str = "mail.example.com";
 const OWNER: &str = "owner@example.org";
-
-/// Fails sends the way a throttled or unreachable mailer does, then passes the rest on to
-/// the outbox.
-struct Faulty {
-    inner: Outbox,
-    mode: Mutex<Fault>,
-    sends: AtomicU32,
-    healthy: AtomicBool,
-}
-
-enum Fault {
-    /// The first `n` sends fail transiently.
-    FirstTransient(u32),
-    Permanent,
-    /// Each send fails transiently with this probability (seeded, so a failure replays).
-    Random(Box<rand::rngs::StdRng>, f64),
-}
-
-impl Faulty {
-    fn new(dir: &std::path::Path, mode: Fault) -> Arc<Faulty> {
-        Arc::new(Faulty {
-            inner: Outbox::new(dir),
-            mode: Mutex::new(mode),
-            sends: AtomicU32::new(0),
-            healthy: AtomicBool::new(false),
-        })
-    }
-}
-
-#[async_trait]
-impl Mailer for Faulty {
-    async fn send(&self, msg: &Outgoing) -> Result<String, SendError> {
-        let n = self.sends.fetch_add(1, Ordering::SeqCst);
-        if !self.healthy.load(Ordering::SeqCst) {
-            let fail = match &mut *self.mode.lock().unwrap() {
-                Fault::FirstTransient(k) => {
-                    (n < *k).then(|| SendError::Transient("throttled".into()))
-                }
-                Fault::Permanent => Some(SendError::Permanent("MessageRejected: no".into())),
-                Fault::Random(rng, p) => rng
-                    .random_bool(*p)
-                    .then(|| SendError::Transient("throttled".into())),
-            };
-            if let Some(e) = fail {
-                return Err(e);
-            }
-        }
-        self.inner.send(msg).await
-    }
-}
 
 struct Fixture {
     pipeline: Pipeline,

@@ -15,6 +15,7 @@ use super::*;
 use crate::config::{Config, StoreUrl};
 use crate::mailer::outbox::Outbox;
 use crate::mailer::Mailer;
+use crate::pipeline::Retry;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MessageStore, Stores};
 
@@ -177,12 +178,21 @@ impl Confirmer for Recorder {
 
 struct Running {
     url: String,
+    /// An admin API token.
+    token: String,
     outbox: std::path::PathBuf,
     store: Arc<SqliteStore>,
     confirmed: Arc<Recorder>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
+
+/// Quick retries, so tests that make sends fail do not wait for real backoff.
+const TEST_RETRY: Retry = Retry {
+    attempts: 2,
+    first_delay: Duration::from_millis(1),
+    max_delay: Duration::from_millis(2),
+};
 
 async fn start(mailer: Option<Arc<dyn Mailer>>, s3: Option<S3Mail>) -> Running {
     let dir = tempfile::tempdir().unwrap();
@@ -206,12 +216,30 @@ async fn start(mailer: Option<Arc<dyn Mailer>>, s3: Option<S3Mail>) -> Running {
     let mailer = mailer.unwrap_or_else(|| Arc::new(Outbox::new(&outbox)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let stores = Stores::from_backend(store.clone());
     let mut state = AppState::new(
         crate::leptos_options(addr),
         config.clone(),
-        Stores::from_backend(store.clone()),
-        mailer,
+        stores.clone(),
+        mailer.clone(),
     );
+    state.pipeline = Arc::new(Pipeline::new(
+        config.clone(),
+        stores.clone(),
+        mailer,
+        state.metrics.clone(),
+        TEST_RETRY,
+    ));
+    state.service = Arc::new(crate::service::AppService::new(
+        config.clone(),
+        stores,
+        state.pipeline.clone(),
+    ));
+    let (_, token) = state
+        .service
+        .create_token("test", "e2e", crate::tokens::Scope::Admin)
+        .await
+        .unwrap();
     let confirmed = Arc::new(Recorder::default());
     // No fetcher: only the pinned certificate can be used, so nothing reaches the network.
     let mut sns = SnsEndpoint::new(
@@ -240,6 +268,7 @@ async fn start(mailer: Option<Arc<dyn Mailer>>, s3: Option<S3Mail>) -> Running {
     tokio::spawn(crate::run(state, listener, std::future::pending()));
     Running {
         url: format!("http://{addr}"),
+        token: token.expose().to_string(),
         outbox,
         store,
         confirmed,
@@ -734,4 +763,112 @@ async fn s3_action_mail_is_forwarded_through_ses() {
         "PASS",
     );
     assert_eq!(s.post(notification(&missing).to_string()).await.0, 503);
+}
+
+/// A third of sends fail at random (transient, retried once). Every recipient then ends
+/// forwarded or dead-lettered; replaying the dead letters through the API forwards the rest;
+/// the counts reconcile exactly and nobody gets a message twice.
+#[tokio::test]
+async fn with_a_third_of_sends_failing_everything_is_forwarded_or_replayed_exactly_once() {
+    use rand::SeedableRng;
+    use std::sync::atomic::Ordering;
+    let outbox = tempfile::tempdir().unwrap();
+    let rng = rand::rngs::StdRng::seed_from_u64(7);
+    let faulty = crate::testing::Faulty::new(
+        outbox.path(),
+        crate::testing::Fault::Random(Box::new(rng), 1.0 / 3.0),
+    );
+    let mut s = start(Some(faulty.clone()), None).await;
+    s.outbox = outbox.path().to_path_buf();
+    let team = format!("team@{DOMAIN}");
+    let (messages, mut recipients) = (40, 0);
+    for n in 0..messages {
+        // The owner, the forwarder's own address (to the admin), and catch-all-less unknowns.
+        let to: Vec<String> = match n % 3 {
+            0 => vec![team.clone()],
+            1 => vec![team.clone(), format!("forwarder@{DOMAIN}")],
+            _ => vec![
+                team.clone(),
+                format!("forwarder@{DOMAIN}"),
+                format!("gone-{n}@{DOMAIN}"),
+            ],
+        };
+        let to: Vec<&str> = to.iter().map(String::as_str).collect();
+        recipients += to.len();
+        let message = ses_message(
+            &format!("fi-{n}"),
+            &to,
+            Content::Inline(raw_mail(&format!("fi-{n}"))),
+            "PASS",
+        );
+        let (status, body) = s.post(notification(&message).to_string()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let log = |outcome: &'static str| {
+        let s = &s;
+        async move {
+            let page: Value = s
+                .http
+                .get(format!(
+                    "{}/api/v1/messages?outcome={outcome}&limit=500",
+                    s.url
+                ))
+                .bearer_auth(&s.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["items"].as_array().unwrap().clone()
+        }
+    };
+    let (forwarded, dead, undeliverable) = (
+        log("forwarded").await.len(),
+        log("dead_letter").await.len(),
+        log("undeliverable").await.len(),
+    );
+    assert_eq!(
+        undeliverable,
+        messages / 3,
+        "one unknown address in every third message"
+    );
+    assert_eq!(
+        forwarded + dead + undeliverable,
+        recipients,
+        "every recipient accounted for"
+    );
+    assert!(dead > 0, "a third of sends failing leaves dead letters");
+    assert_eq!(s.sent().len(), forwarded);
+    let first = (forwarded, dead);
+
+    faulty.healthy.store(true, Ordering::SeqCst);
+    for record in log("dead_letter").await {
+        let id = record["id"].as_str().unwrap().replace('/', "%2F");
+        let r = s
+            .http
+            .post(format!("{}/api/v1/messages/{id}/replay", s.url))
+            .bearer_auth(&s.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let report: Value = r.json().await.unwrap();
+        assert_eq!(report["outcome"], "forwarded", "{report}");
+    }
+    assert_eq!(log("dead_letter").await.len(), 0);
+    assert_eq!(log("forwarded").await.len(), recipients - undeliverable);
+    let sent = s.sent();
+    assert_eq!(sent.len(), recipients - undeliverable);
+    let mut keys: Vec<String> = sent
+        .iter()
+        .map(|(m, _)| format!("{}/{}", m["source_message_id"], m["recipient"]))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), sent.len(), "nobody received a message twice");
+    eprintln!(
+        "fault injection over HTTP: {messages} messages, {recipients} recipients: {} forwarded and {} dead-lettered at first, {undeliverable} undeliverable; after replay {} forwarded, 0 dead letters",
+        first.0, first.1, sent.len()
+    );
 }
