@@ -92,9 +92,13 @@ impl Default for Retry {
     }
 }
 
-/// How long a claim is held before another delivery may take it over. Longer than the
-/// slowest send with all its retries, short enough for SNS's retries to find it free.
+/// How long a claim is held before another delivery may take it over: longer than the
+/// slowest send with all its retries (`SEND_TIMEOUT` × attempts plus the waits), short enough
+/// for SNS's retries to find it free.
 const LEASE: Duration = Duration::from_secs(60);
+
+/// A send that has not answered by then counts as a transient failure.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -145,12 +149,13 @@ impl Pipeline {
     }
 
     async fn each(&self, msg: &Inbound, refusal: Option<&str>) -> Vec<Report> {
-        let mut recipients: Vec<String> = msg
-            .recipients
-            .iter()
-            .map(|r| r.trim().to_ascii_lowercase())
-            .collect();
-        recipients.dedup();
+        let mut recipients: Vec<String> = Vec::with_capacity(msg.recipients.len());
+        for r in &msg.recipients {
+            let r = r.trim().to_ascii_lowercase();
+            if !recipients.contains(&r) {
+                recipients.push(r);
+            }
+        }
         let mut reports = Vec::with_capacity(recipients.len());
         for recipient in recipients {
             let report = match self.one(msg, &recipient, refusal).await {
@@ -202,7 +207,20 @@ impl Pipeline {
             .await?;
         match claim {
             Claim::Mine(record) => match refusal {
-                None => self.finish(record, &msg.raw, &msg.verdicts).await,
+                None => {
+                    let id = record.id.clone();
+                    let finished = self.finish(record, &msg.raw, &msg.verdicts).await;
+                    if finished.is_err() {
+                        // Best effort: the store just failed, so this may fail too, and
+                        // then the lease runs out instead.
+                        let _ = self
+                            .stores
+                            .messages
+                            .release(&id, &rfc3339(SystemTime::now()))
+                            .await;
+                    }
+                    finished
+                }
                 Some(reason) => {
                     let rejected = MessageRecord {
                         outcome: Outcome::Rejected,
@@ -385,7 +403,15 @@ impl Pipeline {
         let mut delay = self.retry.first_delay;
         let mut attempt = 1;
         loop {
-            match self.mailer.send(out).await {
+            let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(out))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SendError::Transient(format!(
+                        "no answer from the mailer within {} s",
+                        SEND_TIMEOUT.as_secs()
+                    )))
+                });
+            match sent {
                 Ok(id) => return Ok(id),
                 Err(SendError::Transient(m)) if attempt < self.retry.attempts => {
                     tracing::warn!(error = %m, attempt, recipient = %out.recipient, "send failed; retrying");

@@ -588,6 +588,29 @@ pub async fn claims_are_exactly_once(store: &dyn super::MessageStore) {
             .unwrap(),
         Claim::Busy
     );
+    // A worker that gives up releases its claim: the next delivery takes it at once.
+    store
+        .release(&stuck.id, "2026-11-25T10:11:30.000Z")
+        .await
+        .unwrap();
+    match store
+        .claim(
+            &stuck,
+            "2026-11-25T10:21:00.000Z",
+            "2026-11-25T10:12:00.000Z",
+        )
+        .await
+        .unwrap()
+    {
+        Claim::Mine(r) => assert_eq!(r.attempts, 3),
+        other => panic!("expected the released claim, got {other:?}"),
+    }
+    // Releasing a settled record changes nothing.
+    store
+        .release(&settled.id, "2026-11-25T12:00:00.000Z")
+        .await
+        .unwrap();
+    assert_eq!(store.message(&settled.id).await.unwrap(), settled);
 }
 
 pub async fn concurrent_claims_have_one_winner(store: Arc<dyn super::MessageStore>) {

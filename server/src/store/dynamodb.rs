@@ -1021,6 +1021,30 @@ impl MessageStore for DynamoStore {
         Ok(())
     }
 
+    async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {
+        let released = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .key("id", s(id))
+            .update_expression("SET lease_until = :now")
+            .condition_expression("outcome = :p")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
     async fn reopen(
         &self,
         id: &str,

@@ -299,6 +299,9 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<Claim, StoreError>;
     /// Writes the final state of a claimed record.
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError>;
+    /// Gives up a claim that could not be finished, so the next delivery takes it over at
+    /// once instead of waiting out the lease. Does nothing to a settled record.
+    async fn release(&self, id: &str, now: &str) -> Result<(), StoreError>;
     /// Claims a dead letter again for a replay: exactly one of any number of concurrent
     /// reopens wins. `NotFound` for an unknown id, `Conflict` when it is not a dead letter.
     async fn reopen(

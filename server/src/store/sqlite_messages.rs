@@ -136,6 +136,16 @@ impl MessageStore for SqliteStore {
         write(&mut conn, record, None).await
     }
 
+    async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE messages SET lease_until = ? WHERE id = ? AND outcome = 'processing'")
+            .bind(now)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn reopen(
         &self,
         id: &str,
