@@ -73,6 +73,26 @@ pub async fn smtp_sink(dir: &Path) -> u16 {
     port
 }
 
+/// The outbox in `dir`: (metadata, message bytes) per message, oldest first.
+pub fn outbox(dir: &Path) -> Vec<(serde_json::Value, Vec<u8>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| {
+            let meta = std::fs::read(dir.join(n)).unwrap();
+            let eml = std::fs::read(dir.join(n.replace(".json", ".eml"))).unwrap();
+            (serde_json::from_slice(&meta).unwrap(), eml)
+        })
+        .collect()
+}
+
 /// Fails sends the way a throttled or unreachable mailer does, then passes the rest on to
 /// the outbox.
 pub struct Faulty {
@@ -153,6 +173,20 @@ pub mod moto {
             })
             .await
             .clone()
+    }
+
+    /// The raw messages moto's SES "sent", as moto reports them (`raw_data`, `destinations`).
+    pub async fn sent_raw(endpoint: &str) -> Vec<serde_json::Value> {
+        let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// SDK configuration pointing at moto, and moto's URL.

@@ -98,16 +98,7 @@ mod tests {
         assert!(!id.is_empty());
 
         // What moto "sent".
-        let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let sent = data["ses"]["RawMessage"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let sent = moto::sent_raw(&endpoint).await;
         let ours = sent
             .iter()
             .find(|m| m["raw_data"].as_str().is_some_and(|r| r.contains(&from)))

@@ -80,22 +80,7 @@ impl Fixture {
 
     /// The outbox's messages: (metadata, bytes), oldest first.
     fn sent(&self) -> Vec<(serde_json::Value, Vec<u8>)> {
-        let Ok(dir) = std::fs::read_dir(&self.outbox) else {
-            return Vec::new();
-        };
-        let mut names: Vec<_> = dir
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".json"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|n| {
-                let meta = std::fs::read(self.outbox.join(n)).unwrap();
-                let eml = std::fs::read(self.outbox.join(n.replace(".json", ".eml"))).unwrap();
-                (serde_json::from_slice(&meta).unwrap(), eml)
-            })
-            .collect()
+        crate::testing::outbox(&self.outbox)
     }
 }
 

@@ -293,23 +293,7 @@ impl Running {
 
     /// (metadata, bytes) of every message in the outbox, oldest first.
     fn sent(&self) -> Vec<(Value, Vec<u8>)> {
-        let Ok(dir) = std::fs::read_dir(&self.outbox) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = dir
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".json"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|n| {
-                (
-                    serde_json::from_slice(&std::fs::read(self.outbox.join(n)).unwrap()).unwrap(),
-                    std::fs::read(self.outbox.join(n.replace(".json", ".eml"))).unwrap(),
-                )
-            })
-            .collect()
+        crate::testing::outbox(&self.outbox)
     }
 
     async fn log_size(&self) -> usize {
@@ -717,16 +701,7 @@ async fn s3_action_mail_is_forwarded_through_ses() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["recipients"][0]["outcome"], "forwarded", "{body}");
 
-    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sent = data["ses"]["RawMessage"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let sent = crate::testing::moto::sent_raw(&moto).await;
     let ours = sent
         .iter()
         .find(|m| m["raw_data"].as_str().is_some_and(|r| r.contains(&tag)))

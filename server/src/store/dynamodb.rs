@@ -83,6 +83,11 @@ where
     StoreError::Unavailable(text)
 }
 
+/// Whether a write failed only because its condition did not hold.
+fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
+}
+
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -945,12 +950,7 @@ impl DynamoStore {
         }
         match req.send().await {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(sdk(e)),
         }
     }
@@ -1035,12 +1035,7 @@ impl MessageStore for DynamoStore {
             .await;
         match released {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(sdk(e)),
         }
     }
@@ -1179,10 +1174,7 @@ impl MessageStore for DynamoStore {
                 .await;
             match deleted {
                 Ok(_) => gone += 1,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-                {
+                Err(e) if condition_failed(&e) => {
                     busy.insert(ses_id);
                 }
                 Err(e) => return Err(sdk(e)),
