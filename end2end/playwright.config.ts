@@ -2,6 +2,7 @@ import { defineConfig } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loginToken } from './constants';
 
 // One server for the whole run, on its own port, with its own data directory.
 const port = Number(process.env.E2E_PORT ?? 3457);
@@ -9,6 +10,7 @@ const baseURL = process.env.E2E_URL ?? `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, '..');
 const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvend-e2e-'));
 const bin = process.env.E2E_BIN ?? path.join(root, 'target/debug/mailvend');
+
 
 const chromium = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -62,6 +64,7 @@ export default defineConfig({
           MAILVEND_MAILER: `outbox://${data}/outbox`,
           MAILVEND_DOMAIN: 'mail.e2e.test',
           MAILVEND_PUBLIC_URL: baseURL,
+          MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
           RUST_LOG: 'warn',
         },
       },

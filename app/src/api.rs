@@ -3,15 +3,27 @@
 
 use leptos::prelude::*;
 
+use crate::auth::SessionInfo;
 use crate::error::AppError;
 use crate::model::{StoreCheck, SystemStatus};
 
 #[server(prefix = "/fn", endpoint = "status")]
 pub async fn get_status() -> Result<SystemStatus, AppError> {
-    crate::service::use_service()?.status().await
+    let admin = crate::auth::require_admin()?;
+    crate::service::use_service()?.status(&admin).await
 }
 
 #[server(prefix = "/fn", endpoint = "check_store")]
 pub async fn check_store() -> Result<StoreCheck, AppError> {
-    crate::service::use_service()?.check_store().await
+    let admin = crate::auth::require_admin()?;
+    crate::service::use_service()?.check_store(&admin).await
+}
+
+/// Who is signed in, if anyone, and how one signs in here (public: the sign-in page needs it).
+#[server(prefix = "/fn", endpoint = "session")]
+pub async fn get_session_info() -> Result<SessionInfo, AppError> {
+    Ok(SessionInfo {
+        viewer: crate::auth::viewer(),
+        sso: use_context::<crate::auth::SsoEnabled>().is_some_and(|s| s.0),
+    })
 }

@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod api;
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod model;

@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
+use crate::auth::Admin;
 use crate::error::AppError;
 use crate::model::{StoreCheck, SystemStatus};
 
+/// Every method takes the caller's proof of role (`crate::auth`), so none can be reached
+/// without the check.
 #[async_trait::async_trait]
 pub trait Service: Send + Sync + 'static {
-    async fn status(&self) -> Result<SystemStatus, AppError>;
-    async fn check_store(&self) -> Result<StoreCheck, AppError>;
+    async fn status(&self, admin: &Admin) -> Result<SystemStatus, AppError>;
+    async fn check_store(&self, admin: &Admin) -> Result<StoreCheck, AppError>;
 }
 
 /// How the service travels in Leptos context.

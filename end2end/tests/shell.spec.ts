@@ -1,4 +1,5 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { collectErrors, ready, signIn } from './session';
 
 const pages = [
   { link: 'Overview', path: '/', heading: 'Overview' },
@@ -10,26 +11,9 @@ const pages = [
   { link: 'My addresses', path: '/me', heading: 'My addresses' },
 ];
 
-/**
- * With JavaScript, wait until the app has hydrated, so clicks reach Leptos, not the browser.
- * The tests run the debug build, whose wasm is ~13 MB: on two busy cores compiling it has
- * taken more than the default 10 s, so hydration gets 30 s.
- */
-async function ready(page: Page, javaScriptEnabled: boolean | undefined) {
-  if (javaScriptEnabled !== false) {
-    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
-  }
-}
-
-/** Console errors (a CSP violation, a hydration panic) fail the test that caused them. */
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  return errors;
-}
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+});
 
 test('the navigation reaches every page', async ({ page, javaScriptEnabled }) => {
   const errors = collectErrors(page);

@@ -325,11 +325,7 @@ impl Config {
             }
         }
         let sns_cert_dir = r.get("sns_cert_dir").map(PathBuf::from);
-        let public_url = r.parse(
-            "public_url",
-            Url::parse("http://127.0.0.1:3000").expect("valid default"),
-            parse_public_url,
-        );
+        let public_url = r.parse("public_url", None, |v| parse_public_url(v).map(Some));
         let oidc = read_oidc(&mut r);
         let admin_groups = r.list("admin_groups");
         let admin_emails: Vec<String> = r
@@ -384,6 +380,11 @@ impl Config {
                 ),
             });
         }
+
+        // Unset, the public URL is where we listen (so local links and Origin checks match).
+        let public_url = public_url.unwrap_or_else(|| {
+            Url::parse(&format!("http://{site_addr}")).expect("an IP:PORT makes a valid URL")
+        });
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -481,13 +482,6 @@ fn read_oidc(r: &mut Reader) -> Option<OidcConfig> {
                     return None;
                 }
             };
-            // Sign-in through an identity provider is built in a later change; refusing to
-            // start is safer than serving the dashboard to anyone who can reach it.
-            r.error(
-                "oidc_issuer",
-                "SSO sign-in is not available in this version yet; unset the MAILVEND_OIDC_* \
-                 variables to run in local mode",
-            );
             Some(OidcConfig {
                 issuer,
                 client_id,

@@ -41,6 +41,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub pipeline: Arc<Pipeline>,
     pub sns: Arc<SnsEndpoint>,
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 impl AppState {
@@ -65,6 +66,7 @@ impl AppState {
                 pipeline.clone(),
             )),
             sns: Arc::new(SnsEndpoint::from_config(&config)),
+            auth: Arc::new(crate::auth::Auth::new(&config, stores.sessions.clone())),
             leptos_options,
             config,
             stores,
@@ -80,16 +82,45 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// Server-side sessions in the configured store: cookie `mailvend_session`, HttpOnly,
+/// SameSite=Lax, Secure behind https, ending after 12 hours without use.
+fn session_layer(
+    state: &AppState,
+) -> tower_sessions::SessionManagerLayer<crate::auth::sessions::StoredSessions> {
+    tower_sessions::SessionManagerLayer::new(crate::auth::sessions::StoredSessions(
+        state.auth.sessions.clone(),
+    ))
+    .with_name("mailvend_session")
+    .with_http_only(true)
+    .with_same_site(tower_sessions::cookie::SameSite::Lax)
+    .with_secure(state.auth.secure_cookies)
+    .with_path("/")
+    .with_expiry(tower_sessions::Expiry::OnInactivity(
+        tower_sessions::cookie::time::Duration::hours(12),
+    ))
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let service: SharedService = state.service.clone();
-    let context = move || provide_context(service.clone());
+    let sso = app::auth::SsoEnabled(matches!(state.auth.mode, crate::auth::Mode::Sso { .. }));
+    let context = move || {
+        provide_context(service.clone());
+        provide_context(sso);
+    };
     let options = state.leptos_options.clone();
 
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/sns", axum::routing::post(crate::sns_endpoint::receive))
+        .route("/auth/login", get(crate::auth::routes::login))
+        .route("/auth/callback", get(crate::auth::routes::callback))
+        .route(
+            "/auth/logout",
+            axum::routing::post(crate::auth::routes::logout),
+        )
+        .route("/auth/local", get(crate::auth::routes::local))
         .nest("/api/v1", crate::api::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
@@ -98,6 +129,13 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::guard::check_origin,
+        ))
+        .layer(middleware::from_fn(crate::auth::guard::guard_pages))
+        .layer(middleware::from_fn(crate::auth::guard::resolve_viewer))
+        .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics));
     with_security_headers(router, &state.config)
         .layer(TraceLayer::new_for_http())

@@ -2,6 +2,7 @@
 //! so tests run the real thing on port 0.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod decide;
@@ -106,7 +107,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let retention = tokio::spawn(retention::run(
-        state.stores.messages.clone(),
+        state.stores.clone(),
         state.config.retention_days,
     ));
     let served = axum::serve(listener, http::router(state).into_make_service())

@@ -70,6 +70,10 @@ async fn serve(config: Config, started: Instant) -> Result<(), server::ServeErro
         "mailvend is ready"
     );
     println!("mailvend is serving http://{addr}");
+    if let Some(link) = state.auth.local_login_link() {
+        // The console is where local mode hands out its sign-in; it never goes to the log.
+        println!("sign in as admin (local mode): {link}");
+    }
     server::run(state, listener, server::shutdown_signal()).await
 }
 

@@ -1,5 +1,5 @@
 //! Message-log retention (`MAILVEND_RETENTION_DAYS`): settled records older than that, and
-//! the raw messages kept for them, are purged at start and then hourly.
+//! the raw messages kept for them, are purged at start and then hourly, with expired sessions.
 
 use std::time::{Duration, SystemTime};
 
@@ -24,12 +24,19 @@ pub async fn purge_once(store: &dyn MessageStore, days: u32) {
     }
 }
 
-/// Runs for the life of the server.
-pub async fn run(store: std::sync::Arc<dyn MessageStore>, days: u32) {
+/// Runs for the life of the server; expired sign-in sessions go at the same time.
+pub async fn run(stores: crate::store::Stores, days: u32) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tick.tick().await;
-        purge_once(&*store, days).await;
+        purge_once(&*stores.messages, days).await;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        if let Err(e) = stores.sessions.purge_sessions(now).await {
+            tracing::warn!(error = %e, "purging expired sessions failed; will try again");
+        }
     }
 }
 

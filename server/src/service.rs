@@ -320,7 +320,7 @@ impl AppService {
 
 #[async_trait]
 impl app::service::Service for AppService {
-    async fn status(&self) -> Result<SystemStatus, AppError> {
+    async fn status(&self, _admin: &app::auth::Admin) -> Result<SystemStatus, AppError> {
         Ok(SystemStatus {
             version: env!("CARGO_PKG_VERSION").to_string(),
             domain: self.config.domain.clone(),
@@ -336,7 +336,7 @@ impl app::service::Service for AppService {
         })
     }
 
-    async fn check_store(&self) -> Result<StoreCheck, AppError> {
+    async fn check_store(&self, _admin: &app::auth::Admin) -> Result<StoreCheck, AppError> {
         Ok(self.measure_store().await)
     }
 }

@@ -76,6 +76,13 @@ pub fn generate() -> (String, TokenSecret) {
     (id, TokenSecret(text))
 }
 
+/// `bytes` random bytes as URL-safe text (one-time login tokens and the like).
+pub fn random_text(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
 /// The digest stored for a token text.
 pub fn digest(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))

@@ -90,7 +90,7 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test]
 async fn pages_render_on_the_server_with_a_fresh_nonce_each_time() {
     let s = start().await;
-    let c = client();
+    let c = s.admin_client().await;
     let mut nonces = Vec::new();
     for _ in 0..2 {
         let r = c.get(format!("{}/", s.url)).send().await.unwrap();
@@ -145,8 +145,11 @@ async fn unknown_pages_are_404_and_oversized_bodies_are_refused() {
 #[tokio::test]
 async fn server_functions_answer_json() {
     let s = start().await;
-    let r = client()
+    let r = s
+        .admin_client()
+        .await
         .post(format!("{}/fn/check_store", s.url))
+        .header("origin", s.origin())
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
         .body("")

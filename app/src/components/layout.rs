@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
+use crate::api::get_session_info;
+use crate::auth::Role;
 use crate::components::ui::ErrorNotice;
 
 /// One entry of the main navigation.
@@ -60,6 +62,7 @@ fn NavSection(title: &'static str, items: &'static [NavItem]) -> impl IntoView {
 /// the page in the main landmark.
 #[component]
 pub fn Layout() -> impl IntoView {
+    let info = Resource::new(|| (), |_| get_session_info());
     view! {
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-md focus:bg-white focus:px-4 focus:py-2 focus:text-slate-900 focus:shadow">
             "Skip to content"
@@ -74,9 +77,35 @@ pub fn Layout() -> impl IntoView {
                     <span class="text-lg font-semibold tracking-tight text-white">"mailvend"</span>
                 </div>
                 <nav aria-label="Main" class="flex flex-col gap-6 overflow-x-auto px-3 pb-6 max-lg:flex-row max-lg:pb-3">
-                    <NavSection title="Admin" items=ADMIN_NAV />
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let admin = info
+                                .await
+                                .ok()
+                                .and_then(|i| i.viewer)
+                                .is_some_and(|v| v.role == Role::Admin);
+                            admin.then(|| view! { <NavSection title="Admin" items=ADMIN_NAV /> })
+                        })}
+                    </Suspense>
                     <NavSection title="Account" items=OWNER_NAV />
                 </nav>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        info.await.ok().and_then(|i| i.viewer).map(|v| view! {
+                            <div class="mt-auto border-t border-slate-800 px-6 py-4 max-lg:hidden">
+                                <p class="truncate text-sm font-medium text-white" title=v.email.clone()>
+                                    {v.name.clone().unwrap_or_else(|| v.email.clone())}
+                                </p>
+                                <p class="truncate text-xs text-slate-400">{v.email.clone()}</p>
+                                <form method="post" action="/auth/logout" class="mt-3">
+                                    <button type="submit" class="rounded-md text-sm text-slate-300 underline-offset-4 hover:text-white hover:underline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-400">
+                                        "Sign out"
+                                    </button>
+                                </form>
+                            </div>
+                        })
+                    })}
+                </Suspense>
             </aside>
             <div class="flex-1 lg:pl-64">
                 <main id="main" class="mx-auto max-w-6xl px-4 py-8 sm:px-6 lg:px-10">

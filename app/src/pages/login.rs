@@ -1,17 +1,70 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::get_session_info;
 
 #[component]
 pub fn Login() -> impl IntoView {
+    let info = Resource::new(|| (), |_| get_session_info());
+    let next = move || {
+        use_query_map()
+            .get()
+            .get("next")
+            .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+            .unwrap_or_else(|| "/".to_string())
+    };
     view! {
         <Title text="Sign in" />
         <main id="main" class="grid min-h-full place-items-center px-6 py-24">
             <div class="w-full max-w-sm rounded-xl border border-slate-200 bg-white p-8 shadow-sm dark:border-slate-800 dark:bg-slate-900">
                 <h1 class="text-xl font-semibold tracking-tight">"Sign in to mailvend"</h1>
-                <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">
-                    "In local mode, open the one-time sign-in link the server printed when it started."
-                </p>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match info.await {
+                            Ok(i) if i.viewer.is_some() => {
+                                let v = i.viewer.unwrap_or_else(|| unreachable!());
+                                view! {
+                                    <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">
+                                        "You are signed in as " <strong>{v.email}</strong> "."
+                                    </p>
+                                    <a href="/" class="mt-6 inline-flex w-full justify-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600">
+                                        "Continue"
+                                    </a>
+                                }.into_any()
+                            }
+                            Ok(i) if i.sso => view! {
+                                <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">
+                                    "Use your company account."
+                                </p>
+                                <a
+                                    href=move || format!("/auth/login?next={}", urlencode(&next()))
+                                    class="mt-6 inline-flex w-full justify-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
+                                >
+                                    "Sign in with single sign-on"
+                                </a>
+                            }.into_any(),
+                            _ => view! {
+                                <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">
+                                    "This server runs in local mode: open the one-time sign-in link it printed when it started."
+                                </p>
+                            }.into_any(),
+                        }
+                    })}
+                </Suspense>
             </div>
         </main>
     }
+}
+
+/// Percent-encodes a query value (the few characters a path can hold that a query cannot).
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -350,14 +350,24 @@ fn file_errors_name_the_key_and_the_file() {
 }
 
 #[test]
-fn sso_is_refused_until_it_is_implemented() {
-    let (name, message) = first_error(&[
+fn sso_allows_listening_beyond_loopback() {
+    let c = load(&[
         ("MAILVEND_OIDC_ISSUER", "https://idp.example.com"),
+        ("MAILVEND_OIDC_CLIENT_ID", "mailvend"),
+        ("MAILVEND_OIDC_CLIENT_SECRET", "s3cret"),
+        ("LEPTOS_SITE_ADDR", "0.0.0.0:3000"),
+    ])
+    .unwrap();
+    let oidc = c.oidc.unwrap();
+    assert_eq!(oidc.issuer.as_str(), "https://idp.example.com/");
+    assert_eq!(oidc.client_secret.expose(), "s3cret");
+    let (name, message) = first_error(&[
+        ("MAILVEND_OIDC_ISSUER", "http://idp.example.com"),
         ("MAILVEND_OIDC_CLIENT_ID", "mailvend"),
         ("MAILVEND_OIDC_CLIENT_SECRET", "s3cret"),
     ]);
     assert_eq!(name, "MAILVEND_OIDC_ISSUER");
-    assert!(message.contains("not available"), "{message}");
+    assert!(message.contains("https://"), "{message}");
 }
 
 #[test]
@@ -366,4 +376,16 @@ fn secrets_never_print() {
     let debug = format!("{c:?}");
     assert!(!debug.contains("super-secret-login-token"), "{debug}");
     assert!(debug.contains("Secret(***)"));
+}
+
+#[test]
+fn the_public_url_defaults_to_where_we_listen() {
+    let c = load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4100")]).unwrap();
+    assert_eq!(c.public_url.as_str(), "http://127.0.0.1:4100/");
+    let c = load(&[
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:4100"),
+        ("MAILVEND_PUBLIC_URL", "https://mail.example.org"),
+    ])
+    .unwrap();
+    assert_eq!(c.public_url.as_str(), "https://mail.example.org/");
 }

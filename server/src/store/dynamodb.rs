@@ -1,4 +1,4 @@
-//! The production store: DynamoDB through the AWS SDK. Six tables share a prefix:
+//! The production store: DynamoDB through the AWS SDK. Seven tables share a prefix:
 //!
 //! * `<prefix>-mappings` — one item per address (`address`), with GSIs `by_owner`
 //!   (owner, address), `by_state` (state = live|deleted, address) and `by_account_name`;
@@ -8,7 +8,8 @@
 //! * `<prefix>-tokens` — one item per API token (`id`);
 //! * `<prefix>-messages` — the message log, one item per recipient (`id`), with GSIs
 //!   `by_time`, `by_recipient` and `by_outcome`;
-//! * `<prefix>-raw` — kept raw messages in chunks (`id`, `part`), see `raw`.
+//! * `<prefix>-raw` — kept raw messages in chunks (`id`, `part`), see `raw`;
+//! * `<prefix>-sessions` — sign-in sessions (`id`), TTL on `expires_at`.
 //!
 //! Settings live in the keys table as `setting#<key>`.
 //!
@@ -16,6 +17,7 @@
 //! (`attribute_not_exists`) fail if any other writer got there first.
 
 mod raw;
+mod sessions;
 mod settings;
 
 use std::collections::HashMap;
@@ -60,6 +62,7 @@ pub struct DynamoStore {
     tokens: String,
     messages: String,
     raw: String,
+    sessions: String,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -219,6 +222,7 @@ impl DynamoStore {
             tokens: format!("{prefix}-tokens"),
             messages: format!("{prefix}-messages"),
             raw: format!("{prefix}-raw"),
+            sessions: format!("{prefix}-sessions"),
         };
         store.migrate().await?;
         Ok(store)
@@ -300,6 +304,12 @@ impl DynamoStore {
                 ],
             },
             TableSpec {
+                table: &self.sessions,
+                attributes: vec!["id"],
+                key: vec![key("id", KeyType::Hash)?],
+                indexes: vec![],
+            },
+            TableSpec {
                 table: &self.raw,
                 attributes: vec!["id", "part"],
                 key: vec![key("id", KeyType::Hash)?, key("part", KeyType::Range)?],
@@ -348,9 +358,49 @@ impl DynamoStore {
             &self.tokens,
             &self.messages,
             &self.raw,
+            &self.sessions,
         ] {
             self.wait_active(table).await?;
         }
+        self.enable_ttl(&self.sessions, "expires_at").await?;
+        Ok(())
+    }
+
+    /// Turns on DynamoDB's TTL for `attribute` unless it is on already.
+    async fn enable_ttl(&self, table: &str, attribute: &str) -> Result<(), StoreError> {
+        let current = self
+            .client
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(sdk)?;
+        let on = current
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status())
+            .is_some_and(|s| {
+                matches!(
+                    s,
+                    aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled
+                        | aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling
+                )
+            });
+        if on {
+            return Ok(());
+        }
+        let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(attribute)
+            .build()
+            .map_err(unavailable)?;
+        self.client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(sdk)?;
+        tracing::info!(%table, %attribute, "enabled DynamoDB TTL");
         Ok(())
     }
 
@@ -1209,6 +1259,7 @@ pub(crate) mod tests {
         crate::store::conformance::run_messages(store.clone()).await;
         crate::store::conformance::raw_messages_round_trip(&*store).await;
         crate::store::conformance::settings_are_kept_and_audited(&*store).await;
+        crate::store::conformance::sessions_expire_and_ids_are_never_shared(&*store).await;
         crate::store::conformance::retention_purges_settled_records_and_their_raw(&*store).await;
         crate::store::conformance::run_all(store).await;
     }

@@ -8,6 +8,7 @@ pub mod sqlite;
 mod sqlite_mappings;
 mod sqlite_messages;
 mod sqlite_raw;
+mod sqlite_sessions;
 mod sqlite_settings;
 mod sqlite_tokens;
 
@@ -390,6 +391,27 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError>;
 }
 
+/// Server-side sign-in sessions. The data is opaque here (the session layer serializes it);
+/// expiry is in Unix seconds.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Inserts a new session; `Ok(false)` when the id is taken (the caller picks another).
+    async fn create_session(
+        &self,
+        id: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError>;
+    /// Writes the session, new or not.
+    async fn save_session(&self, id: &str, data: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// The session's data, unless it is missing or expired at `now`.
+    async fn session(&self, id: &str, now: i64) -> Result<Option<String>, StoreError>;
+    async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
+    /// Deletes sessions expired before `now`; how many went. (DynamoDB's TTL does this on its
+    /// own; the call is for stores without one.)
+    async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError>;
+}
+
 /// The configured backend, one handle per capability (all pointing at the same backend).
 #[derive(Clone)]
 pub struct Stores {
@@ -399,11 +421,12 @@ pub struct Stores {
     pub messages: Arc<dyn MessageStore>,
     pub raw: Arc<dyn RawStore>,
     pub settings: Arc<dyn SettingsStore>,
+    pub sessions: Arc<dyn SessionStore>,
 }
 
 impl Stores {
     pub fn from_backend<
-        B: Store + MappingStore + TokenStore + MessageStore + RawStore + SettingsStore,
+        B: Store + MappingStore + TokenStore + MessageStore + RawStore + SettingsStore + SessionStore,
     >(
         backend: Arc<B>,
     ) -> Stores {
@@ -413,7 +436,8 @@ impl Stores {
             tokens: backend.clone(),
             messages: backend.clone(),
             raw: backend.clone(),
-            settings: backend,
+            settings: backend.clone(),
+            sessions: backend,
         }
     }
 }

@@ -107,6 +107,7 @@ mod tests {
         crate::store::conformance::run_messages(store.clone()).await;
         crate::store::conformance::raw_messages_round_trip(&*store).await;
         crate::store::conformance::settings_are_kept_and_audited(&*store).await;
+        crate::store::conformance::sessions_expire_and_ids_are_never_shared(&*store).await;
         crate::store::conformance::retention_purges_settled_records_and_their_raw(&*store).await;
         crate::store::conformance::run_all(store).await;
     }

@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub const DOMAIN: &str = "mail.test.example";
+/// The local-mode sign-in secret of test servers.
+pub const LOGIN_TOKEN: &str = "integration-test-login-token";
 
 pub struct TestServer {
     pub state: AppState,
@@ -25,16 +27,27 @@ pub struct TestServer {
 pub async fn start() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mailvend.db");
-    let mut config = Config::load(
-        vec![("MAILVEND_DOMAIN".to_string(), DOMAIN.to_string())],
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Config::load(
+        vec![
+            ("MAILVEND_DOMAIN".to_string(), DOMAIN.to_string()),
+            (
+                "MAILVEND_LOCAL_LOGIN_TOKEN".to_string(),
+                LOGIN_TOKEN.to_string(),
+            ),
+            ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
+            (
+                "MAILVEND_STORE".to_string(),
+                format!("sqlite://{}", db.display()),
+            ),
+        ],
         None,
     )
     .unwrap();
-    config.store = StoreUrl::Sqlite(db.clone());
+    assert_eq!(config.store, StoreUrl::Sqlite(db.clone()));
     let config = Arc::new(config);
     let store = Arc::new(SqliteStore::open(&db).await.unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let stores = Stores::from_backend(store.clone());
     let mailer = Arc::new(server::mailer::outbox::Outbox::new(
         dir.path().join("outbox"),
@@ -63,6 +76,27 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestServer {
+    /// A client signed in as the admin through the local-mode link, with a cookie jar.
+    pub async fn admin_client(&self) -> reqwest::Client {
+        let c = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let r = c
+            .get(format!("{}/auth/local?token={LOGIN_TOKEN}", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "local sign-in");
+        c
+    }
+
+    /// Our own origin, as browsers send it on state-changing requests.
+    pub fn origin(&self) -> String {
+        self.url.clone()
+    }
+
     /// A new API token's text.
     pub async fn token(&self, scope: Scope) -> String {
         let (_, secret) = self

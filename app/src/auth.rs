@@ -1,0 +1,90 @@
+//! Who is looking. The server resolves the signed-in person from their session and puts a
+//! `Viewer` in the request; server functions turn it into `Admin` or `Owner` proofs, which the
+//! service's methods take, so no data is reached without the check.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Owner,
+}
+
+/// A signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    /// Verified by the identity provider (or the admin address in local mode), lower-cased.
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+}
+
+/// What the sign-in page and the layout need to know about the current visitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub viewer: Option<Viewer>,
+    /// Single sign-on is configured (else local mode: the printed link).
+    pub sso: bool,
+}
+
+/// How this server signs people in; the server provides it in context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SsoEnabled(pub bool);
+
+/// Proof that the caller is an admin. Only `require_admin` makes one.
+#[derive(Debug, Clone)]
+pub struct Admin(Viewer);
+
+/// Proof that the caller is signed in (an admin or an owner).
+#[derive(Debug, Clone)]
+pub struct Owner(Viewer);
+
+impl Admin {
+    pub fn viewer(&self) -> &Viewer {
+        &self.0
+    }
+}
+
+impl Owner {
+    pub fn viewer(&self) -> &Viewer {
+        &self.0
+    }
+}
+
+impl Viewer {
+    /// The proof for an admin (used by the server's own extractors, which resolve the viewer
+    /// the same way).
+    pub fn into_admin(self) -> Option<Admin> {
+        (self.role == Role::Admin).then_some(Admin(self))
+    }
+
+    pub fn into_owner(self) -> Owner {
+        Owner(self)
+    }
+}
+
+/// The viewer of the current request (server side).
+#[cfg(feature = "ssr")]
+pub fn viewer() -> Option<Viewer> {
+    leptos::prelude::use_context::<http::request::Parts>()?
+        .extensions
+        .get::<Viewer>()
+        .cloned()
+}
+
+#[cfg(feature = "ssr")]
+pub fn require_admin() -> Result<Admin, crate::error::AppError> {
+    use crate::error::AppError;
+    viewer()
+        .ok_or(AppError::Unauthorized)?
+        .into_admin()
+        .ok_or(AppError::Forbidden)
+}
+
+#[cfg(feature = "ssr")]
+pub fn require_owner() -> Result<Owner, crate::error::AppError> {
+    viewer()
+        .map(Viewer::into_owner)
+        .ok_or(crate::error::AppError::Unauthorized)
+}

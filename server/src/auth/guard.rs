@@ -1,0 +1,202 @@
+//! Middleware: the viewer from the session into each request, the page guard (signed-out
+//! visitors go to `/login`, owners get 403 on admin pages), and the Origin check on every
+//! state-changing request that a browser's cookies could carry.
+
+use app::auth::{Role, Viewer};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::VIEWER;
+use crate::http::AppState;
+
+pub async fn resolve_viewer(session: Session, mut req: Request<Body>, next: Next) -> Response {
+    match session.get::<Viewer>(VIEWER).await {
+        Ok(Some(viewer)) => {
+            req.extensions_mut().insert(viewer);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            // A broken session store must not lock everyone out of /healthz or /sns.
+            tracing::warn!(error = %e, "could not read the session");
+        }
+    }
+    next.run(req).await
+}
+
+/// Which page a path is, for the guard.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PageAccess {
+    /// Not a guarded page (assets, APIs, /login, 404s).
+    Open,
+    /// Any signed-in person.
+    SignedIn,
+    Admin,
+}
+
+pub fn page_access(path: &str) -> PageAccess {
+    let under = |prefix: &str| {
+        path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    if under("/me") {
+        PageAccess::SignedIn
+    } else if path == "/"
+        || ["/addresses", "/messages", "/settings", "/tokens", "/audit"]
+            .iter()
+            .any(|p| under(p))
+    {
+        PageAccess::Admin
+    } else {
+        PageAccess::Open
+    }
+}
+
+pub async fn guard_pages(req: Request<Body>, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let access = page_access(req.uri().path());
+    if access == PageAccess::Open {
+        return next.run(req).await;
+    }
+    match req.extensions().get::<Viewer>() {
+        None => {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
+            let mut login = url::Url::parse("http://x/login").expect("static URL");
+            login.query_pairs_mut().append_pair("next", &target);
+            let location = format!("/login?{}", login.query().unwrap_or_default());
+            Redirect::to(&location).into_response()
+        }
+        Some(v) if access == PageAccess::Admin && v.role != Role::Admin => forbidden(),
+        Some(_) => next.run(req).await,
+    }
+}
+
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html(
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Forbidden</title>\
+             <link rel=\"stylesheet\" href=\"/pkg/mailvend.css\">\
+             <main class=\"mx-auto max-w-md p-8\"><h1 class=\"text-xl font-semibold\">This page is for admins</h1>\
+             <p class=\"mt-2\">You are signed in as an address owner. \
+             <a class=\"underline\" href=\"/me\">See your addresses</a>.</p></main></html>",
+        ),
+    )
+        .into_response()
+}
+
+/// Whether a request may change state: safe methods always; the SNS endpoint and the bearer-
+/// token API never use cookies; everything else must come from our own origin.
+pub fn origin_allowed(method: &Method, path: &str, origin: Option<&str>, ours: &str) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    if path == "/sns" || path.starts_with("/api/") {
+        return true;
+    }
+    origin == Some(ours)
+}
+
+pub async fn check_origin(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    if origin_allowed(req.method(), req.uri().path(), origin, &state.auth.origin) {
+        return next.run(req).await;
+    }
+    tracing::warn!(
+        path = %req.uri().path(),
+        origin = origin.unwrap_or("(none)"),
+        "refused a state-changing request from another origin"
+    );
+    (
+        StatusCode::FORBIDDEN,
+        "this request did not come from mailvend's own pages (Origin check)",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_classified_by_path() {
+        for (path, want) in [
+            ("/", PageAccess::Admin),
+            ("/addresses", PageAccess::Admin),
+            ("/addresses/a@b.example", PageAccess::Admin),
+            ("/messages/x%2Fy", PageAccess::Admin),
+            ("/settings", PageAccess::Admin),
+            ("/tokens", PageAccess::Admin),
+            ("/audit", PageAccess::Admin),
+            ("/me", PageAccess::SignedIn),
+            ("/login", PageAccess::Open),
+            ("/auth/login", PageAccess::Open),
+            ("/addressesX", PageAccess::Open),
+            ("/pkg/mailvend.js", PageAccess::Open),
+            ("/healthz", PageAccess::Open),
+            ("/fn/status", PageAccess::Open),
+        ] {
+            assert_eq!(page_access(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn state_changes_need_our_origin() {
+        let ours = "https://mailvend.example.com";
+        for (method, path, origin, want) in [
+            (Method::GET, "/", None, true),
+            (Method::POST, "/fn/status", Some(ours), true),
+            (
+                Method::POST,
+                "/fn/status",
+                Some("https://evil.example"),
+                false,
+            ),
+            (Method::POST, "/fn/status", None, false),
+            (Method::POST, "/auth/logout", Some("null"), false),
+            (
+                Method::POST,
+                "/auth/logout",
+                Some("https://mailvend.example.com:444"),
+                false,
+            ),
+            (Method::POST, "/sns", None, true),
+            (
+                Method::PATCH,
+                "/api/v1/settings",
+                Some("https://evil.example"),
+                true,
+            ),
+            (
+                Method::DELETE,
+                "/addresses/x",
+                Some("http://mailvend.example.com"),
+                false,
+            ),
+        ] {
+            assert_eq!(
+                origin_allowed(&method, path, origin, ours),
+                want,
+                "{method} {path} {origin:?}"
+            );
+        }
+    }
+}

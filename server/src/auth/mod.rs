@@ -1,0 +1,115 @@
+//! Sign-in (product.md §4): OIDC single sign-on or, with no issuer configured, a local admin
+//! link; server-side sessions in the store; the signed-in `Viewer` put in every request, and
+//! the guards that use it (pages, Origin checks). Server functions turn the viewer into
+//! `app::auth::Admin`/`Owner` proofs; the REST API uses bearer tokens instead (`api::auth`).
+
+pub mod guard;
+pub mod oidc;
+pub mod routes;
+pub mod sessions;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crate::config::{Config, OidcConfig};
+use crate::secret::Secret;
+use crate::store::SessionStore;
+
+/// Session keys.
+const VIEWER: &str = "viewer";
+const LOGIN: &str = "login";
+
+/// How people sign in.
+pub enum Mode {
+    /// No identity provider: whoever opens `/auth/local?token=…` is the admin. A generated
+    /// token works once; one set in `MAILVEND_LOCAL_LOGIN_TOKEN` works until the restart.
+    Local {
+        token: Secret,
+        one_time: bool,
+        used: AtomicBool,
+    },
+    /// OIDC; the discovery document is read on first use, so the server starts even while
+    /// the identity provider is down.
+    Sso {
+        config: OidcConfig,
+        client: tokio::sync::OnceCell<oidc::Oidc>,
+    },
+}
+
+pub struct Auth {
+    pub mode: Mode,
+    /// `scheme://host[:port]` of `MAILVEND_PUBLIC_URL`: what `Origin` must say.
+    pub origin: String,
+    pub public_url: url::Url,
+    pub secure_cookies: bool,
+    admin_groups: Vec<String>,
+    admin_emails: Vec<String>,
+    pub sessions: Arc<dyn SessionStore>,
+}
+
+impl Auth {
+    pub fn new(config: &Config, sessions: Arc<dyn SessionStore>) -> Auth {
+        let mode = match &config.oidc {
+            Some(oidc) => Mode::Sso {
+                config: oidc.clone(),
+                client: tokio::sync::OnceCell::new(),
+            },
+            None => match &config.local_login_token {
+                Some(t) => Mode::Local {
+                    token: t.clone(),
+                    one_time: false,
+                    used: AtomicBool::new(false),
+                },
+                None => Mode::Local {
+                    token: Secret::new(crate::tokens::random_text(32)),
+                    one_time: true,
+                    used: AtomicBool::new(false),
+                },
+            },
+        };
+        Auth {
+            mode,
+            origin: config.public_url.origin().ascii_serialization(),
+            public_url: config.public_url.clone(),
+            secure_cookies: config.public_url.scheme() == "https",
+            admin_groups: config.admin_groups.clone(),
+            admin_emails: config.admin_emails.clone(),
+            sessions,
+        }
+    }
+
+    /// The local-mode sign-in link (`None` with SSO).
+    pub fn local_login_link(&self) -> Option<String> {
+        match &self.mode {
+            Mode::Local { token, .. } => {
+                let mut url = self.public_url.join("/auth/local").ok()?;
+                url.query_pairs_mut().append_pair("token", token.expose());
+                Some(url.to_string())
+            }
+            Mode::Sso { .. } => None,
+        }
+    }
+
+    async fn oidc(&self) -> Result<&oidc::Oidc, oidc::LoginError> {
+        let Mode::Sso { config, client } = &self.mode else {
+            return Err(oidc::LoginError::Provider(
+                "single sign-on is not configured".into(),
+            ));
+        };
+        client
+            .get_or_try_init(|| async {
+                let redirect = self
+                    .public_url
+                    .join("/auth/callback")
+                    .map_err(|e| oidc::LoginError::Provider(e.to_string()))?;
+                oidc::Oidc::discover(
+                    config,
+                    redirect,
+                    self.admin_groups.clone(),
+                    self.admin_emails.clone(),
+                )
+                .await
+            })
+            .await
+    }
+}
