@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::auth::SessionInfo;
 use crate::error::AppError;
-use crate::model::{StoreCheck, SystemStatus};
+use crate::model::{MyAddresses, StoreCheck, SystemStatus};
 
 #[server(prefix = "/fn", endpoint = "status")]
 pub async fn get_status() -> Result<SystemStatus, AppError> {
@@ -26,4 +26,11 @@ pub async fn get_session_info() -> Result<SessionInfo, AppError> {
         viewer: crate::auth::viewer(),
         sso: use_context::<crate::auth::SsoEnabled>().is_some_and(|s| s.0),
     })
+}
+
+/// The caller's own addresses and their recent mail (any signed-in person).
+#[server(prefix = "/fn", endpoint = "my_addresses")]
+pub async fn get_my_addresses() -> Result<MyAddresses, AppError> {
+    let owner = crate::auth::require_owner()?;
+    crate::service::use_service()?.my_addresses(&owner).await
 }

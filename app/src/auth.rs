@@ -73,18 +73,32 @@ pub fn viewer() -> Option<Viewer> {
         .cloned()
 }
 
+/// The error, with the response status set to match (401/403 rather than a generic 500).
+#[cfg(feature = "ssr")]
+fn refuse(e: crate::error::AppError) -> crate::error::AppError {
+    use crate::error::AppError;
+    let status = match e {
+        AppError::Unauthorized => http::StatusCode::UNAUTHORIZED,
+        _ => http::StatusCode::FORBIDDEN,
+    };
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+    e
+}
+
 #[cfg(feature = "ssr")]
 pub fn require_admin() -> Result<Admin, crate::error::AppError> {
     use crate::error::AppError;
     viewer()
-        .ok_or(AppError::Unauthorized)?
+        .ok_or_else(|| refuse(AppError::Unauthorized))?
         .into_admin()
-        .ok_or(AppError::Forbidden)
+        .ok_or_else(|| refuse(AppError::Forbidden))
 }
 
 #[cfg(feature = "ssr")]
 pub fn require_owner() -> Result<Owner, crate::error::AppError> {
     viewer()
         .map(Viewer::into_owner)
-        .ok_or(crate::error::AppError::Unauthorized)
+        .ok_or_else(|| refuse(crate::error::AppError::Unauthorized))
 }

@@ -275,3 +275,11 @@ pub struct Settings {
     pub catch_all: bool,
     pub spam_policy: SpamPolicy,
 }
+
+/// An owner's own view: their addresses and the latest mail to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAddresses {
+    pub mappings: Vec<Mapping>,
+    /// Newest first, at most 50.
+    pub messages: Vec<MessageRecord>,
+}

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::Admin;
+use crate::auth::{Admin, Owner};
 use crate::error::AppError;
-use crate::model::{StoreCheck, SystemStatus};
+use crate::model::{MyAddresses, StoreCheck, SystemStatus};
 
 /// Every method takes the caller's proof of role (`crate::auth`), so none can be reached
 /// without the check.
@@ -14,6 +14,8 @@ use crate::model::{StoreCheck, SystemStatus};
 pub trait Service: Send + Sync + 'static {
     async fn status(&self, admin: &Admin) -> Result<SystemStatus, AppError>;
     async fn check_store(&self, admin: &Admin) -> Result<StoreCheck, AppError>;
+    /// Only the mappings whose owner is the caller's own (verified) address.
+    async fn my_addresses(&self, owner: &Owner) -> Result<MyAddresses, AppError>;
 }
 
 /// How the service travels in Leptos context.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::error::AppError;
-use app::model::{Mapping, MessageRecord, Page, Settings, StoreCheck, SystemStatus};
+use app::model::{Mapping, MessageRecord, MyAddresses, Page, Settings, StoreCheck, SystemStatus};
 use async_trait::async_trait;
 
 use crate::config::Config;
@@ -338,5 +338,39 @@ impl app::service::Service for AppService {
 
     async fn check_store(&self, _admin: &app::auth::Admin) -> Result<StoreCheck, AppError> {
         Ok(self.measure_store().await)
+    }
+
+    async fn my_addresses(&self, owner: &app::auth::Owner) -> Result<MyAddresses, AppError> {
+        let email = owner.viewer().email.clone();
+        let filter = MappingFilter {
+            owner: Some(email),
+            query: None,
+            status: None,
+        };
+        let mappings = self
+            .stores
+            .mappings
+            .list(&filter, MAX_PAGE, None)
+            .await
+            .map_err(ServiceError::from)?
+            .items;
+        let mut messages = Vec::new();
+        for m in &mappings {
+            let filter = MessageFilter {
+                outcome: None,
+                recipient: Some(m.address.clone()),
+            };
+            messages.extend(
+                self.stores
+                    .messages
+                    .messages(&filter, 50, None)
+                    .await
+                    .map_err(ServiceError::from)?
+                    .items,
+            );
+        }
+        messages.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        messages.truncate(50);
+        Ok(MyAddresses { mappings, messages })
     }
 }

@@ -32,7 +32,7 @@ pub enum Mode {
     /// the identity provider is down.
     Sso {
         config: OidcConfig,
-        client: tokio::sync::OnceCell<oidc::Oidc>,
+        client: Box<tokio::sync::OnceCell<oidc::Oidc>>,
     },
 }
 
@@ -52,7 +52,7 @@ impl Auth {
         let mode = match &config.oidc {
             Some(oidc) => Mode::Sso {
                 config: oidc.clone(),
-                client: tokio::sync::OnceCell::new(),
+                client: Box::new(tokio::sync::OnceCell::new()),
             },
             None => match &config.local_login_token {
                 Some(t) => Mode::Local {

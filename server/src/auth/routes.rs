@@ -129,8 +129,17 @@ pub async fn callback(
     }
 }
 
-/// A fresh session id for the signed-in person (no fixation), then on to `next`.
+/// A fresh session id for the signed-in person (no fixation), then on to `next` — or, for
+/// an owner headed to an admin page (the overview, by default), to their own addresses.
 async fn sign_in(session: &Session, viewer: Viewer, next: &str) -> Response {
+    let next = if viewer.role == Role::Owner
+        && super::guard::page_access(next.split('?').next().unwrap_or("/"))
+            == super::guard::PageAccess::Admin
+    {
+        "/me"
+    } else {
+        next
+    };
     if let Err(e) = session.cycle_id().await {
         return session_failed(e);
     }

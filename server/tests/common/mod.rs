@@ -25,23 +25,35 @@ pub struct TestServer {
 }
 
 pub async fn start() -> TestServer {
+    start_with(0, Vec::new()).await
+}
+
+/// A server on `port` (0: any) with these configuration variables added.
+pub async fn start_with(port: u16, extra: Vec<(&str, String)>) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mailvend.db");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let mut vars: Vec<(String, String)> =
+        extra.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let sso = vars.iter().any(|(k, _)| k == "MAILVEND_OIDC_ISSUER");
+    if !sso {
+        vars.push((
+            "MAILVEND_LOCAL_LOGIN_TOKEN".to_string(),
+            LOGIN_TOKEN.to_string(),
+        ));
+    }
     let config = Config::load(
         vec![
             ("MAILVEND_DOMAIN".to_string(), DOMAIN.to_string()),
-            (
-                "MAILVEND_LOCAL_LOGIN_TOKEN".to_string(),
-                LOGIN_TOKEN.to_string(),
-            ),
             ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
             (
                 "MAILVEND_STORE".to_string(),
                 format!("sqlite://{}", db.display()),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(vars),
         None,
     )
     .unwrap();

@@ -1,0 +1,51 @@
+import { test, expect, type Page } from '@playwright/test';
+import { ready } from './session';
+
+// The second test server signs in through a real OIDC provider (oidc-provider); its
+// built-in login and consent forms are what a person would see at their identity provider.
+const ssoURL = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3457) + 1}`;
+
+test.skip(!!process.env.E2E_URL, 'needs the SSO test server Playwright starts');
+
+async function signInThroughProvider(page: Page, login: string) {
+  await page.goto(`${ssoURL}/`);
+  await expect(page).toHaveURL(/\/login\?next=%2F$/);
+  await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+  // The provider's own pages.
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.locator('button[type="submit"]').click();
+  await page.locator('button[type="submit"]').click(); // consent: "Continue"
+}
+
+test('an admin signs in through the identity provider and lands on the overview', async ({
+  page,
+  javaScriptEnabled,
+}) => {
+  await signInThroughProvider(page, 'admin@corp.example');
+  await expect(page).toHaveURL(`${ssoURL}/`);
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  await expect(page.getByText('admin@corp.example').first()).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' })).toBeVisible();
+  if (javaScriptEnabled !== false) {
+    await page.screenshot({ path: 'screenshots/sso-admin-overview.png', fullPage: true });
+  }
+});
+
+test('an owner signs in and sees only "My addresses"; admin pages are closed to them', async ({
+  page,
+  javaScriptEnabled,
+}) => {
+  await signInThroughProvider(page, 'owner@corp.example');
+  await expect(page).toHaveURL(`${ssoURL}/me`);
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByRole('heading', { level: 1, name: 'My addresses' })).toBeVisible();
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Settings' })).toHaveCount(0);
+  if (javaScriptEnabled !== false) {
+    await page.screenshot({ path: 'screenshots/sso-owner-me.png', fullPage: true });
+  }
+  const admin = await page.goto(`${ssoURL}/settings`);
+  expect(admin?.status()).toBe(403);
+});

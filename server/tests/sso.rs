@@ -1,0 +1,476 @@
+//! Single sign-on against a real OpenID Connect provider (oidc-provider from npm, started
+//! here): sign-in as an admin (by group) and as an owner, what each may open, refused
+//! sign-ins (unverified email, tampered and replayed callbacks), and the authorization matrix
+//! of every server function and API route.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use server::tokens::Scope;
+
+const ADMIN: &str = "admin@corp.example";
+const OWNER: &str = "owner@corp.example";
+
+/// The provider process; stopped when dropped.
+struct Provider {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn provider(redirect: &str) -> Provider {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    assert!(
+        root.join("node_modules/oidc-provider").exists(),
+        "node_modules/oidc-provider is missing: run `scripts/bootstrap.sh test` (make test does)"
+    );
+    let port = free_port();
+    let child = Command::new("node")
+        .arg(root.join("end2end/oidc/provider.mjs"))
+        .env("OIDC_PORT", port.to_string())
+        .env("OIDC_REDIRECT_URIS", redirect)
+        .env("NODE_NO_WARNINGS", "1")
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs the test OIDC provider");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/.well-known/openid-configuration"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Provider { child, url };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the OIDC provider did not start on {url}");
+}
+
+struct Sso {
+    server: common::TestServer,
+    _provider: Provider,
+}
+
+async fn start() -> Sso {
+    let port = free_port();
+    let provider = provider(&format!("http://127.0.0.1:{port}/auth/callback")).await;
+    let server = common::start_with(
+        port,
+        vec![
+            ("MAILVEND_OIDC_ISSUER", provider.url.clone()),
+            ("MAILVEND_OIDC_CLIENT_ID", "mailvend".into()),
+            ("MAILVEND_OIDC_CLIENT_SECRET", "mailvend-test-secret".into()),
+            ("MAILVEND_ADMIN_GROUPS", "mailvend-admins".into()),
+        ],
+    )
+    .await;
+    Sso {
+        server,
+        _provider: provider,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response, base: &str) -> String {
+    let l = r.headers()["location"].to_str().unwrap();
+    url::Url::parse(base).unwrap().join(l).unwrap().to_string()
+}
+
+fn attr<'a>(html: &'a str, after: &str, name: &str) -> &'a str {
+    let from = html.find(after).unwrap_or(0);
+    let rest = &html[from..];
+    let start = rest.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
+    let len = rest[start..].find('"').unwrap();
+    &rest[start..start + len]
+}
+
+/// Starts a sign-in at mailvend and goes through the provider's login and consent forms
+/// as `login`; returns the callback URL the provider sends the browser back to (not yet
+/// visited, so tests can tamper with it).
+async fn through_provider(b: &reqwest::Client, s: &Sso, login: &str) -> String {
+    let r = b
+        .get(format!("{}/auth/login?next=/", s.server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let mut url = location(&r, &s.server.url);
+    let callback = format!("{}/auth/callback", s.server.url);
+    for _ in 0..12 {
+        if url.starts_with(&callback) {
+            return url;
+        }
+        let r = b.get(&url).send().await.unwrap();
+        if r.status().is_redirection() {
+            url = location(&r, &url);
+            continue;
+        }
+        assert_eq!(r.status(), 200, "{url}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<form"), "{url}: no form in\n{html}");
+        let action = attr(&html, "<form", "action").to_string();
+        let form: Vec<(&str, &str)> = if html.contains("name=\"login\"") {
+            vec![("prompt", "login"), ("login", login), ("password", "any")]
+        } else {
+            vec![("prompt", "consent")]
+        };
+        let post = url::Url::parse(&url).unwrap().join(&action).unwrap();
+        let r = b.post(post.clone()).form(&form).send().await.unwrap();
+        assert!(r.status().is_redirection(), "{post}: {}", r.status());
+        url = location(&r, post.as_str());
+    }
+    panic!("never came back to mailvend");
+}
+
+/// A browser signed in as `login`; asserts where the sign-in lands (the overview for an
+/// admin, "My addresses" for an owner).
+async fn signed_in(s: &Sso, login: &str) -> reqwest::Client {
+    let b = browser();
+    let callback = through_provider(&b, s, login).await;
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let landing = if login == ADMIN { "/" } else { "/me" };
+    assert_eq!(r.headers()["location"], landing);
+    b
+}
+
+/// A query parameter of `url`, percent-encoded again for reuse in a URL.
+fn query(url: &str, name: &str) -> String {
+    let value = url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("{name} in {url}"))
+        .1
+        .to_string();
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+async fn status(b: &reqwest::Client, url: String) -> u16 {
+    b.get(url).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn admins_and_owners_sign_in_through_the_provider_and_see_what_is_theirs() {
+    let s = start().await;
+    let url = s.server.url.clone();
+
+    let admin = signed_in(&s, ADMIN).await;
+    assert_eq!(status(&admin, format!("{url}/")).await, 200);
+    assert_eq!(status(&admin, format!("{url}/addresses")).await, 200);
+    let html = admin
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(ADMIN), "the layout names who is signed in");
+
+    // Vend one address for the owner and one for someone else.
+    let token = s.server.token(Scope::Vend).await;
+    for owner in [OWNER, "someone-else@corp.example"] {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/api/v1/addresses"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"owner": owner, "account_type": "IT", "business_unit": "bu", "application": owner.split('@').next().unwrap(), "environment": "dev"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    let owner = signed_in(&s, OWNER).await;
+    assert_eq!(status(&owner, format!("{url}/")).await, 403);
+    assert_eq!(status(&owner, format!("{url}/settings")).await, 403);
+    let me = owner.get(format!("{url}/me")).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let html = me.text().await.unwrap();
+    assert!(
+        html.contains("bu-owner-dev-001@mail.test.example"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("someone-else"),
+        "an owner sees only their own mappings"
+    );
+
+    // Signing out ends the session (with our Origin; another origin is refused).
+    let evil = owner
+        .post(format!("{url}/auth/logout"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 403);
+    let out = owner
+        .post(format!("{url}/auth/logout"))
+        .header("origin", s.server.origin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(status(&owner, format!("{url}/me")).await, 303);
+}
+
+#[tokio::test]
+async fn refused_sign_ins_leave_nobody_signed_in() {
+    let s = start().await;
+    let url = s.server.url.clone();
+
+    // The provider vouches for the address but says it is not verified.
+    let b = browser();
+    let callback = through_provider(&b, &s, "unverified@corp.example").await;
+    assert_eq!(status(&b, callback).await, 403);
+    assert_eq!(status(&b, format!("{url}/")).await, 303);
+
+    // A changed state is refused, and uses up the sign-in in progress.
+    let b = browser();
+    let callback = through_provider(&b, &s, ADMIN).await;
+    let tampered = callback.replace("state=", "state=x");
+    assert_eq!(status(&b, tampered).await, 400);
+    assert_eq!(
+        status(&b, callback).await,
+        400,
+        "nothing is pending any more"
+    );
+    assert_eq!(status(&b, format!("{url}/")).await, 303);
+
+    // A callback used once cannot be used again, even in the same browser: nothing is
+    // pending any more; and with a new sign-in pending (its state), the provider refuses the
+    // redeemed code.
+    let b = browser();
+    let callback = through_provider(&b, &s, ADMIN).await;
+    assert_eq!(status(&b, callback.clone()).await, 303);
+    assert_eq!(status(&b, callback.clone()).await, 400);
+    let fresh = b.get(format!("{url}/auth/login")).send().await.unwrap();
+    assert_eq!(fresh.status(), 303, "a new sign-in starts");
+    let new_state = query(&location(&fresh, &url), "state");
+    let old_code = query(&callback, "code");
+    let replay = format!("{url}/auth/callback?code={old_code}&state={new_state}");
+    assert_eq!(
+        status(&b, replay).await,
+        403,
+        "the code was already redeemed"
+    );
+
+    // A code issued to one browser's sign-in, taken to another browser's: the other
+    // browser's state is used so the state check passes, and the code is still refused
+    // (PKCE: the verifier is the other browser's; the nonce would not match either).
+    let victim = browser();
+    let code = query(&through_provider(&victim, &s, ADMIN).await, "code");
+    let attacker = browser();
+    let state = query(&through_provider(&attacker, &s, OWNER).await, "state");
+    let swapped = format!("{url}/auth/callback?code={code}&state={state}");
+    assert_eq!(status(&attacker, swapped).await, 403);
+    assert_eq!(status(&attacker, format!("{url}/me")).await, 303);
+
+    // Local sign-in is off under SSO.
+    assert_eq!(
+        status(
+            &browser(),
+            format!("{url}/auth/local?token={}", common::LOGIN_TOKEN)
+        )
+        .await,
+        404
+    );
+}
+
+/// Every server function and API route, as nobody, an owner and an admin.
+#[tokio::test]
+async fn every_door_checks_who_is_knocking() {
+    let s = start().await;
+    let url = s.server.url.clone();
+    let anonymous = browser();
+    let owner = signed_in(&s, OWNER).await;
+    let admin = signed_in(&s, ADMIN).await;
+    let vend_token = s.server.token(Scope::Vend).await;
+    let admin_token = s.server.token(Scope::Admin).await;
+
+    // Server functions: sessions.
+    let mut table = String::from("| door | anonymous | owner | admin |\n|---|---|---|---|\n");
+    let server_fns: [(&str, [u16; 3]); 4] = [
+        ("/fn/status", [401, 403, 200]),
+        ("/fn/check_store", [401, 403, 200]),
+        ("/fn/my_addresses", [401, 200, 200]),
+        ("/fn/session", [200, 200, 200]),
+    ];
+    for (path, want) in server_fns {
+        let mut got = Vec::new();
+        for b in [&anonymous, &owner, &admin] {
+            let r = b
+                .post(format!("{url}{path}"))
+                .header("origin", s.server.origin())
+                .header("accept", "application/json")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("")
+                .send()
+                .await
+                .unwrap();
+            got.push(r.status().as_u16());
+        }
+        assert_eq!(got, want, "POST {path}");
+        table.push_str(&format!(
+            "| POST {path} | {} | {} | {} |\n",
+            got[0], got[1], got[2]
+        ));
+    }
+    // Pages.
+    for (path, want) in [
+        ("/", [303, 403, 200]),
+        ("/addresses", [303, 403, 200]),
+        ("/messages", [303, 403, 200]),
+        ("/settings", [303, 403, 200]),
+        ("/tokens", [303, 403, 200]),
+        ("/audit", [303, 403, 200]),
+        ("/me", [303, 200, 200]),
+        ("/login", [200, 200, 200]),
+    ] {
+        let mut got = Vec::new();
+        for b in [&anonymous, &owner, &admin] {
+            got.push(status(b, format!("{url}{path}")).await);
+        }
+        assert_eq!(got, want, "GET {path}");
+        table.push_str(&format!(
+            "| GET {path} | {} | {} | {} |\n",
+            got[0], got[1], got[2]
+        ));
+    }
+    // The REST API takes bearer tokens only: a session cookie is not a credential there.
+    // Anonymous = no token, owner = the owner's session cookie, then the vend-scoped and
+    // admin-scoped tokens.
+    let address = {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/api/v1/addresses"))
+            .bearer_auth(&admin_token)
+            .json(&serde_json::json!({"owner": OWNER, "account_type": "IT", "business_unit": "m", "application": "matrix", "environment": "dev"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json::<serde_json::Value>().await.unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let vend_body = serde_json::json!({"owner": OWNER, "account_type": "IT", "business_unit": "m", "application": "matrix", "environment": "qa"});
+    let sample_body = serde_json::json!({"OwnerAddress": OWNER, "AccountType": "IT", "Tags": {"BusinessUnit": "m", "ApplicationName": "matrix2", "Environment": "dev"}});
+    let routes: Vec<(&str, String, Option<serde_json::Value>, [u16; 4])> = vec![
+        (
+            "POST",
+            "/api/v1/addresses".into(),
+            Some(vend_body),
+            [401, 401, 201, 201],
+        ),
+        (
+            "POST",
+            "/api/v1/vend".into(),
+            Some(sample_body),
+            [401, 401, 201, 201],
+        ),
+        (
+            "GET",
+            "/api/v1/addresses".into(),
+            None,
+            [401, 401, 200, 200],
+        ),
+        (
+            "GET",
+            format!("/api/v1/addresses/{address}"),
+            None,
+            [401, 401, 200, 200],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/addresses/{address}"),
+            Some(serde_json::json!({"notes": "x"})),
+            [401, 401, 403, 200],
+        ),
+        ("GET", "/api/v1/messages".into(), None, [401, 401, 403, 200]),
+        (
+            "GET",
+            "/api/v1/messages/none%2Fx@y".into(),
+            None,
+            [401, 401, 403, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/messages/none%2Fx@y/replay".into(),
+            None,
+            [401, 401, 403, 404],
+        ),
+        ("GET", "/api/v1/settings".into(), None, [401, 401, 403, 200]),
+        (
+            "PATCH",
+            "/api/v1/settings".into(),
+            Some(serde_json::json!({"catch_all": false})),
+            [401, 401, 403, 200],
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/addresses/{address}"),
+            None,
+            [401, 401, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/openapi.json".into(),
+            None,
+            [200, 200, 200, 200],
+        ),
+    ];
+    table.push_str("| REST route | no token | owner's cookie | vend token | admin token |\n|---|---|---|---|---|\n");
+    for (method, path, body, want) in routes {
+        let mut got = Vec::new();
+        for who in 0..4 {
+            let client = if who == 1 {
+                owner.clone()
+            } else {
+                reqwest::Client::new()
+            };
+            let mut req = client.request(method.parse().unwrap(), format!("{url}{path}"));
+            match who {
+                2 => req = req.bearer_auth(&vend_token),
+                3 => req = req.bearer_auth(&admin_token),
+                _ => {}
+            }
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let r = req.send().await.unwrap();
+            got.push(r.status().as_u16());
+        }
+        // Vending twice gives new numbers, so 201 each time; the rest are reads or idempotent.
+        assert_eq!(got, want, "{method} {path}");
+        table.push_str(&format!(
+            "| {method} {path} | {} | {} | {} | {} |\n",
+            got[0], got[1], got[2], got[3]
+        ));
+    }
+    eprintln!("{table}");
+}
