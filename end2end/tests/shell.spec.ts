@@ -45,7 +45,7 @@ test('an unknown page is a 404 with a way back', async ({ page, javaScriptEnable
 test('the overview shows this instance', async ({ page }) => {
   await page.goto('/');
   const stats = page.getByRole('definition');
-  await expect(page.getByText('mail.e2e.test')).toBeVisible();
+  await expect(page.getByText('mail.e2e.test', { exact: true })).toBeVisible();
   await expect(stats.filter({ hasText: 'SQLite' })).toBeVisible();
   await expect(stats.filter({ hasText: 'outbox' })).toBeVisible();
   await expect(page.getByText(/answered in \d/)).toBeVisible();

@@ -11,6 +11,8 @@ use server::tokens::Scope;
 
 const ADMIN: &str = "admin@corp.example";
 const OWNER: &str = "owner@corp.example";
+/// An admin by `MAILVEND_ADMIN_EMAILS`, in no group.
+const BOSS: &str = "boss@corp.example";
 
 /// The provider process; stopped when dropped.
 struct Provider {
@@ -40,27 +42,30 @@ async fn provider(redirect: &str) -> Provider {
         "node_modules/oidc-provider is missing: run `scripts/bootstrap.sh test` (make test does)"
     );
     let port = free_port();
-    let child = Command::new("node")
-        .arg(root.join("end2end/oidc/provider.mjs"))
-        .env("OIDC_PORT", port.to_string())
-        .env("OIDC_REDIRECT_URIS", redirect)
-        .env("NODE_NO_WARNINGS", "1")
-        .current_dir(&root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node runs the test OIDC provider");
-    let url = format!("http://127.0.0.1:{port}");
+    // Owned by `Provider` from the start, so every path (a panic included) stops it.
+    let provider = Provider {
+        child: Command::new("node")
+            .arg(root.join("end2end/oidc/provider.mjs"))
+            .env("OIDC_PORT", port.to_string())
+            .env("OIDC_REDIRECT_URIS", redirect)
+            .env("NODE_NO_WARNINGS", "1")
+            .current_dir(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs the test OIDC provider"),
+        url: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..200 {
-        if reqwest::get(format!("{url}/.well-known/openid-configuration"))
+        if reqwest::get(format!("{}/.well-known/openid-configuration", provider.url))
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Provider { child, url };
+            return provider;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("the OIDC provider did not start on {url}");
+    panic!("the OIDC provider did not start on {}", provider.url);
 }
 
 struct Sso {
@@ -78,6 +83,7 @@ async fn start() -> Sso {
             ("MAILVEND_OIDC_CLIENT_ID", "mailvend".into()),
             ("MAILVEND_OIDC_CLIENT_SECRET", "mailvend-test-secret".into()),
             ("MAILVEND_ADMIN_GROUPS", "mailvend-admins".into()),
+            ("MAILVEND_ADMIN_EMAILS", "Boss@Corp.Example".into()),
         ],
     )
     .await;
@@ -112,17 +118,44 @@ fn attr<'a>(html: &'a str, after: &str, name: &str) -> &'a str {
 /// as `login`; returns the callback URL the provider sends the browser back to (not yet
 /// visited, so tests can tamper with it).
 async fn through_provider(b: &reqwest::Client, s: &Sso, login: &str) -> String {
+    through_provider_noting_cookie(b, s, login).await.0
+}
+
+/// The `mailvend_session` cookie a response sets: (id, the whole header).
+fn session_cookie(r: &reqwest::Response) -> Option<(String, String)> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mailvend_session="))
+        .map(|v| {
+            let id = v["mailvend_session=".len()..]
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
+            (id, v.to_string())
+        })
+}
+
+/// Like `through_provider`, also returning the session cookie set when the sign-in began.
+async fn through_provider_noting_cookie(
+    b: &reqwest::Client,
+    s: &Sso,
+    login: &str,
+) -> (String, Option<(String, String)>) {
     let r = b
         .get(format!("{}/auth/login?next=/", s.server.url))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    let first = session_cookie(&r);
     let mut url = location(&r, &s.server.url);
     let callback = format!("{}/auth/callback", s.server.url);
     for _ in 0..12 {
         if url.starts_with(&callback) {
-            return url;
+            return (url, first);
         }
         let r = b.get(&url).send().await.unwrap();
         if r.status().is_redirection() {
@@ -150,10 +183,22 @@ async fn through_provider(b: &reqwest::Client, s: &Sso, login: &str) -> String {
 /// admin, "My addresses" for an owner).
 async fn signed_in(s: &Sso, login: &str) -> reqwest::Client {
     let b = browser();
-    let callback = through_provider(&b, s, login).await;
+    let (callback, before) = through_provider_noting_cookie(&b, s, login).await;
     let r = b.get(&callback).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    let landing = if login == ADMIN { "/" } else { "/me" };
+    // The sign-in gets a new session id (no fixation), in a strict cookie.
+    let (before, _) = before.expect("a session cookie while signing in");
+    let (after, header) = session_cookie(&r).expect("a session cookie after signing in");
+    assert_ne!(before, after, "the session id changes at sign-in");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(header.contains(attribute), "{attribute} missing: {header}");
+    }
+    assert!(!header.contains("Secure"), "plain http: {header}");
+    let landing = if login == ADMIN || login == BOSS {
+        "/"
+    } else {
+        "/me"
+    };
     assert_eq!(r.headers()["location"], landing);
     b
 }

@@ -37,7 +37,10 @@ pub fn Login() -> impl IntoView {
                                 <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">
                                     "Use your company account."
                                 </p>
+                                // A server route, not a page: rel="external" keeps the router
+                                // from handling the click in the browser.
                                 <a
+                                    rel="external"
                                     href=move || format!("/auth/login?next={}", urlencode(&next()))
                                     class="mt-6 inline-flex w-full justify-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
                                 >

@@ -90,6 +90,25 @@ impl Auth {
         }
     }
 
+    /// Checks a local-mode sign-in token; the reason when refused.
+    pub fn accept_local(&self, given: &str) -> Result<(), &'static str> {
+        let Mode::Local {
+            token,
+            one_time,
+            used,
+        } = &self.mode
+        else {
+            return Err("local sign-in is off: this server uses single sign-on");
+        };
+        if !oidc::constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
+            return Err("this sign-in link is not valid");
+        }
+        if *one_time && used.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err("this sign-in link was already used; restart the server for a new one");
+        }
+        Ok(())
+    }
+
     async fn oidc(&self) -> Result<&oidc::Oidc, oidc::LoginError> {
         let Mode::Sso { config, client } = &self.mode else {
             return Err(oidc::LoginError::Provider(
@@ -111,5 +130,77 @@ impl Auth {
                 .await
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(vars: &[(&str, &str)]) -> Auth {
+        let config = Config::load(
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            None,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // Sessions are not used here; any store will do.
+        let store = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(crate::store::sqlite::SqliteStore::open(
+                &dir.path().join("a.db"),
+            ))
+            .unwrap();
+        Auth::new(&config, Arc::new(store))
+    }
+
+    fn token_of(link: &str) -> String {
+        url::Url::parse(link)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "token")
+            .unwrap()
+            .1
+            .to_string()
+    }
+
+    #[test]
+    fn a_generated_local_link_works_once() {
+        let a = auth(&[]);
+        let link = a.local_login_link().unwrap();
+        assert!(
+            link.starts_with("http://127.0.0.1:3000/auth/local?token="),
+            "{link}"
+        );
+        let token = token_of(&link);
+        assert!(token.len() >= 40, "32 random bytes");
+        assert_ne!(token, token_of(&auth(&[]).local_login_link().unwrap()));
+        assert_eq!(
+            a.accept_local("wrong"),
+            Err("this sign-in link is not valid")
+        );
+        assert_eq!(a.accept_local(&token), Ok(()));
+        assert!(a.accept_local(&token).unwrap_err().contains("already used"));
+    }
+
+    #[test]
+    fn a_configured_local_token_works_until_restart_and_sso_has_no_link() {
+        let a = auth(&[("MAILVEND_LOCAL_LOGIN_TOKEN", "a-configured-token-123")]);
+        assert_eq!(a.accept_local("a-configured-token-123"), Ok(()));
+        assert_eq!(a.accept_local("a-configured-token-123"), Ok(()));
+        assert_eq!(
+            a.accept_local("a-configured-token-12"),
+            Err("this sign-in link is not valid")
+        );
+        let sso = auth(&[
+            ("MAILVEND_OIDC_ISSUER", "https://idp.example.com"),
+            ("MAILVEND_OIDC_CLIENT_ID", "mailvend"),
+            ("MAILVEND_OIDC_CLIENT_SECRET", "s3cret"),
+            ("MAILVEND_PUBLIC_URL", "https://mailvend.example.com"),
+        ]);
+        assert_eq!(sso.local_login_link(), None);
+        assert!(sso.accept_local("anything").is_err());
+        assert!(sso.secure_cookies);
+        assert_eq!(sso.origin, "https://mailvend.example.com");
     }
 }

@@ -1,7 +1,5 @@
 //! `/auth/login`, `/auth/callback`, `/auth/logout`, `/auth/local`.
 
-use std::sync::atomic::Ordering;
-
 use app::auth::{Role, Viewer};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -9,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::oidc::{constant_time_eq, LoginError, PendingLogin};
+use super::oidc::{LoginError, PendingLogin};
 use super::{Mode, LOGIN, VIEWER};
 use crate::http::AppState;
 
@@ -160,27 +158,13 @@ pub async fn local(
     session: Session,
     Query(q): Query<LocalQuery>,
 ) -> Response {
-    let Mode::Local {
-        token,
-        one_time,
-        used,
-    } = &state.auth.mode
-    else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "local sign-in is off: this server uses single sign-on",
-        );
-    };
-    let given = q.token.unwrap_or_default();
-    if !constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
-        tracing::warn!("local sign-in with a wrong token");
-        return problem(StatusCode::FORBIDDEN, "this sign-in link is not valid");
-    }
-    if *one_time && used.swap(true, Ordering::SeqCst) {
-        return problem(
-            StatusCode::FORBIDDEN,
-            "this sign-in link was already used; restart the server for a new one",
-        );
+    if let Err(why) = state.auth.accept_local(&q.token.unwrap_or_default()) {
+        tracing::warn!(why, "local sign-in refused");
+        let status = match state.auth.mode {
+            Mode::Sso { .. } => StatusCode::NOT_FOUND,
+            Mode::Local { .. } => StatusCode::FORBIDDEN,
+        };
+        return problem(status, why);
     }
     let viewer = Viewer {
         email: state.config.admin_address.clone(),
