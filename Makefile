@@ -39,9 +39,11 @@ unit: site
 e2e: test-tools site
 	scripts/e2e.sh
 
-## make test: every check — lint, unit and integration tests, browser tests with and without JavaScript
+## make test: every check — lint (Rust and the CloudFormation template), unit and integration
+## tests, browser tests with and without JavaScript
 test: test-tools
 	scripts/lint.sh
+	.venv-moto/bin/cfn-lint deploy/cloudformation.yaml
 	$(MAKE) --no-print-directory unit
 	scripts/e2e.sh
 

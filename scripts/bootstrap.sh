@@ -120,6 +120,11 @@ if [ "$want" = test ]; then
     python3 -m venv .venv-moto
     .venv-moto/bin/pip install -q 'moto[server]==5.*'
   fi
+  # make test lints deploy/cloudformation.yaml.
+  if [ ! -x .venv-moto/bin/cfn-lint ]; then
+    say "cfn-lint (CloudFormation linter)"
+    .venv-moto/bin/pip install -q 'cfn-lint==1.*'
+  fi
   # The SMTP relay mailer's tests deliver to an aiosmtpd sink (scripts/smtp_sink.py).
   if [ ! -x .venv-moto/bin/aiosmtpd ]; then
     say "aiosmtpd (SMTP sink for tests)"

@@ -243,6 +243,7 @@ impl Config {
             errors: Vec::new(),
         };
         let mut site_addr_raw = None;
+        let mut port_raw: Option<String> = None;
         let mut warnings = Vec::new();
 
         if let Some((file_name, text)) = file {
@@ -251,6 +252,11 @@ impl Config {
         for (name, value) in env {
             if name == "LEPTOS_SITE_ADDR" {
                 site_addr_raw = Some(value);
+                continue;
+            }
+            // Container platforms say where to listen with PORT.
+            if name == "PORT" {
+                port_raw = Some(value);
                 continue;
             }
             let Some(suffix) = name.strip_prefix("MAILVEND_") else {
@@ -356,24 +362,41 @@ impl Config {
             _ => Err(format!("expected \"text\" or \"json\", got {v:?}")),
         });
 
-        let site_addr = match site_addr_raw.as_deref().map(str::trim) {
-            None | Some("") => SocketAddr::from(([127, 0, 0, 1], 3000)),
-            Some(v) => match v.parse::<SocketAddr>() {
-                Ok(a) => a,
+        let (site_addr, addr_source) = match (
+            site_addr_raw
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty()),
+            port_raw.as_deref().map(str::trim).filter(|v| !v.is_empty()),
+        ) {
+            (Some(v), _) => match v.parse::<SocketAddr>() {
+                Ok(a) => (a, "LEPTOS_SITE_ADDR"),
                 Err(_) => {
                     r.errors.push(ConfigError {
                         source_name: "LEPTOS_SITE_ADDR".into(),
                         message: format!("expected IP:PORT such as 127.0.0.1:3000, got {v:?}"),
                     });
-                    SocketAddr::from(([127, 0, 0, 1], 3000))
+                    (SocketAddr::from(([127, 0, 0, 1], 3000)), "LEPTOS_SITE_ADDR")
                 }
             },
+            // PORT alone means every interface, as platforms that set it expect.
+            (None, Some(p)) => match p.parse::<u16>() {
+                Ok(port) if port != 0 => (SocketAddr::from(([0, 0, 0, 0], port)), "PORT"),
+                _ => {
+                    r.errors.push(ConfigError {
+                        source_name: "PORT".into(),
+                        message: format!("expected a port number from 1 to 65535, got {p:?}"),
+                    });
+                    (SocketAddr::from(([127, 0, 0, 1], 3000)), "PORT")
+                }
+            },
+            (None, None) => (SocketAddr::from(([127, 0, 0, 1], 3000)), "LEPTOS_SITE_ADDR"),
         };
         // Without an identity provider the only way in is the printed local login link, so
         // the dashboard must not be reachable from other machines.
         if oidc.is_none() && !site_addr.ip().is_loopback() {
             r.errors.push(ConfigError {
-                source_name: "LEPTOS_SITE_ADDR".into(),
+                source_name: addr_source.into(),
                 message: format!(
                     "{site_addr} is not a loopback address; without MAILVEND_OIDC_ISSUER (local mode) \
                      mailvend listens on loopback only, e.g. 127.0.0.1:3000"

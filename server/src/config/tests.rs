@@ -389,3 +389,36 @@ fn the_public_url_defaults_to_where_we_listen() {
     .unwrap();
     assert_eq!(c.public_url.as_str(), "https://mail.example.org/");
 }
+
+#[test]
+fn port_alone_listens_everywhere_and_leptos_site_addr_wins() {
+    let sso = [
+        ("MAILVEND_OIDC_ISSUER", "https://idp.example.com"),
+        ("MAILVEND_OIDC_CLIENT_ID", "mailvend"),
+        ("MAILVEND_OIDC_CLIENT_SECRET", "s3cret"),
+        ("MAILVEND_PUBLIC_URL", "https://mail.example.org"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = sso.to_vec();
+        vars.extend_from_slice(extra);
+        load(&vars)
+    };
+    assert_eq!(
+        with(&[("PORT", "8080")]).unwrap().site_addr.to_string(),
+        "0.0.0.0:8080"
+    );
+    assert_eq!(
+        with(&[("PORT", "8080"), ("LEPTOS_SITE_ADDR", "127.0.0.1:9000")])
+            .unwrap()
+            .site_addr
+            .to_string(),
+        "127.0.0.1:9000"
+    );
+    let (name, message) = first_error(&[("PORT", "http")]);
+    assert_eq!(name, "PORT");
+    assert!(message.contains("port number"), "{message}");
+    // Local mode still listens on loopback only, and says which variable asked otherwise.
+    let (name, message) = first_error(&[("PORT", "8080")]);
+    assert_eq!(name, "PORT");
+    assert!(message.contains("loopback"), "{message}");
+}

@@ -429,7 +429,64 @@ pub async fn concurrent_vends_with_one_key_make_one_mapping(store: Arc<dyn Mappi
 }
 
 /// Runs the whole suite; each backend calls this once with a fresh store.
+pub async fn imports_keep_their_numbers_and_run_again_harmlessly(store: &dyn MappingStore) {
+    let base = unique("imp");
+    let mut m = store.vend(&spec(&base)).await.unwrap().mapping;
+    // A mapping numbered 7 from elsewhere, for the same base.
+    let name = format!("{base}-007");
+    m.address = format!("{name}@example.com");
+    m.account_name = name.clone();
+    m.counter = Some(7);
+    m.created_by = "import".into();
+    assert!(store
+        .import(&m, "cli", "2026-11-25T00:00:00.000Z")
+        .await
+        .unwrap());
+    assert_eq!(store.get(&m.address).await.unwrap(), m);
+    // Running the import again changes nothing.
+    assert!(!store
+        .import(&m, "cli", "2026-11-25T00:00:01.000Z")
+        .await
+        .unwrap());
+    // The next vend continues after the imported number, never below it.
+    let next = store.vend(&spec(&base)).await.unwrap().mapping;
+    assert_eq!(next.account_name, format!("{base}-008"));
+    // A lower number does not pull the counter back.
+    let mut low = m.clone();
+    low.address = format!("{base}-002@example.com");
+    low.account_name = format!("{base}-002");
+    low.counter = Some(2);
+    assert!(store
+        .import(&low, "cli", "2026-11-25T00:00:02.000Z")
+        .await
+        .unwrap());
+    assert_eq!(
+        store.vend(&spec(&base)).await.unwrap().mapping.account_name,
+        format!("{base}-009")
+    );
+    // The name of another address is a conflict, and nothing is written.
+    let mut clash = m.clone();
+    clash.address = format!("other-{base}@example.com");
+    assert!(matches!(
+        store
+            .import(&clash, "cli", "2026-11-25T00:00:03.000Z")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.get(&clash.address).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let trail = store.audit_trail(&m.address).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(
+        (trail[0].action.as_str(), trail[0].actor.as_str()),
+        ("import", "cli")
+    );
+}
+
 pub async fn run_all(store: Arc<dyn MappingStore>) {
+    imports_keep_their_numbers_and_run_again_harmlessly(&*store).await;
     vend_numbers_names_in_order(&*store).await;
     counters_grow_past_their_width(&*store).await;
     deleted_addresses_are_never_vended_again(&*store).await;

@@ -727,6 +727,52 @@ impl MappingStore for DynamoStore {
         }
     }
 
+    async fn import(&self, m: &Mapping, actor: &str, now: &str) -> Result<bool, StoreError> {
+        if let (Some(base), Some(counter)) = (&m.base, m.counter) {
+            // `next_value` is the last number handed out; raise it to this one, never lower.
+            let raised = self
+                .client
+                .update_item()
+                .table_name(&self.keys)
+                .key("key", s(format!("counter#{base}")))
+                .update_expression("SET next_value = :n")
+                .condition_expression("attribute_not_exists(next_value) OR next_value < :n")
+                .expression_attribute_values(":n", AttributeValue::N(counter.to_string()))
+                .send()
+                .await;
+            match raised {
+                Ok(_) => {}
+                Err(e) if condition_failed(&e) => {}
+                Err(e) => return Err(sdk(e)),
+            }
+        }
+        let items = vec![
+            put(
+                &self.mappings,
+                mapping_item(m, 0)?,
+                Some("attribute_not_exists(address)"),
+            )?,
+            put(
+                &self.keys,
+                key_item(
+                    format!("name#{}", m.account_name),
+                    &[("address", &m.address)],
+                ),
+                Some("attribute_not_exists(#k)"),
+            )?,
+            put(
+                &self.audit,
+                audit_item(now, actor, "import", &m.address, None, Some(m)),
+                None,
+            )?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(true),
+            Err(failed) if failed.first().copied().unwrap_or(false) => Ok(false),
+            Err(_) => Err(taken(Taken::Name, &m.account_name)),
+        }
+    }
+
     async fn get(&self, address: &str) -> Result<Mapping, StoreError> {
         match self.get_item(&self.mappings, "address", address).await? {
             Some(item) => mapping_from(item),

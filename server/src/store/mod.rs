@@ -268,6 +268,10 @@ pub trait MappingStore: Send + Sync + 'static {
     }
     /// Every recorded change to one subject (an address or `token:<id>`), oldest first.
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Writes a mapping made elsewhere (`mailvend import`) as it is, audited as `import`, and
+    /// makes its base's counter continue after its number. `Ok(false)` when the address is
+    /// already here (imports can run again); a name held by another address is a conflict.
+    async fn import(&self, mapping: &Mapping, actor: &str, now: &str) -> Result<bool, StoreError>;
 }
 
 /// The answer to a claim on one recipient of one message.

@@ -247,6 +247,34 @@ impl MappingStore for SqliteStore {
         })
     }
 
+    async fn import(&self, m: &Mapping, actor: &str, now: &str) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        if let (Some(base), Some(counter)) = (&m.base, m.counter) {
+            // `next` is the number the next vend takes.
+            sqlx::query(
+                "INSERT INTO name_counters (base, next) VALUES (?, ?) \
+                 ON CONFLICT (base) DO UPDATE SET next = max(next, excluded.next)",
+            )
+            .bind(base)
+            .bind(counter as i64 + 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        }
+        match find_taken(&mut tx, &m.address, &m.account_name).await? {
+            Some(Taken::Address) => {
+                tx.commit().await.map_err(unavailable)?;
+                return Ok(false);
+            }
+            Some(Taken::Name) => return Err(taken(Taken::Name, &m.account_name)),
+            None => {}
+        }
+        insert(&mut tx, m).await?;
+        audit(&mut tx, now, actor, "import", &m.address, None, Some(m)).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(true)
+    }
+
     async fn get(&self, address: &str) -> Result<Mapping, StoreError> {
         let mut conn = self.pool().acquire().await.map_err(unavailable)?;
         fetch(&mut conn, address)
