@@ -34,6 +34,20 @@ pub enum Command {
         /// The message, as an .eml file (`-` reads standard input).
         file: std::path::PathBuf,
     },
+    /// Import the AWS sample's DynamoDB table (AccountEmail, AccountName, Enum, OwnerAddress,
+    /// AccountType, Tags) into the configured store, keeping every address and number; prints
+    /// one JSON object per item. Safe to run again.
+    Import {
+        /// The sample's table name.
+        #[arg(long)]
+        table: String,
+        /// Only check the items and say what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Exit 0 when the server on this machine (PORT or LEPTOS_SITE_ADDR) answers /healthz;
+    /// the container's health check.
+    Healthcheck,
     /// Send dead-lettered messages again; prints one JSON object per message.
     Replay {
         /// A message log id (`<SES message id>/<recipient>`).

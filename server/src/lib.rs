@@ -8,6 +8,7 @@ pub mod config;
 pub mod decide;
 pub mod deliver;
 pub mod http;
+pub mod import;
 pub mod mailer;
 pub mod mapping_patch;
 pub mod metrics;

@@ -13,6 +13,10 @@ use server::service::AppService;
 async fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
+    if let Some(Command::Healthcheck) = cli.command {
+        // Before the configuration: a probe must stay cheap and must not log.
+        return healthcheck().await;
+    }
     let config = match Config::from_process() {
         Ok(c) => c,
         Err(errors) => {
@@ -40,6 +44,8 @@ async fn main() -> ExitCode {
             file,
         } => deliver(config, recipients, sender, file).await,
         Command::Replay { id, dead_letters } => replay(config, id, dead_letters).await,
+        Command::Import { table, dry_run } => import(config, table, dry_run).await,
+        Command::Healthcheck => unreachable!("handled before the configuration is read"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -158,6 +164,73 @@ async fn replay(config: Config, id: Option<String>, all: bool) -> Result<(), ser
             "{failed} replays failed"
         )));
     }
+    Ok(())
+}
+
+/// GET /healthz on the local port (`LEPTOS_SITE_ADDR`'s, else `PORT`, else 3000).
+async fn healthcheck() -> ExitCode {
+    let port = std::env::var("LEPTOS_SITE_ADDR")
+        .ok()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.port())
+        .or_else(|| std::env::var("PORT").ok().and_then(|p| p.parse().ok()))
+        .unwrap_or(3000);
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return ExitCode::FAILURE,
+    };
+    match client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
+        Ok(r) => {
+            eprintln!("unhealthy: /healthz answered {}", r.status());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn import(config: Config, table: String, dry_run: bool) -> Result<(), server::ServeError> {
+    let stores = server::store::open(&config.store).await?;
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let now = server::service::now_rfc3339();
+    let lines = server::import::run(
+        &client,
+        &table,
+        &*stores.mappings,
+        &config.domain,
+        dry_run,
+        &now,
+    )
+    .await?;
+    let count = |o: &str| lines.iter().filter(|l| l.outcome == o).count();
+    for line in &lines {
+        print_json(line);
+    }
+    eprintln!(
+        "{} items: {} imported, {} already here, {} refused{}",
+        lines.len(),
+        count("imported"),
+        count("exists"),
+        count("refused"),
+        if dry_run {
+            format!(" ({} would be imported; dry run)", count("would_import"))
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }
 
