@@ -17,7 +17,7 @@ use crate::mailer::outbox::Outbox;
 use crate::mailer::Mailer;
 use crate::pipeline::Retry;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{MessageStore, Stores};
+use crate::store::Stores;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mailvend-inbound";
 const CERT_NAME: &str = "SimpleNotificationService-mailvendtest.pem";
@@ -181,7 +181,7 @@ struct Running {
     /// An admin API token.
     token: String,
     outbox: std::path::PathBuf,
-    store: Arc<SqliteStore>,
+    stores: Stores,
     confirmed: Arc<Recorder>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -195,6 +195,15 @@ const TEST_RETRY: Retry = Retry {
 };
 
 async fn start(mailer: Option<Arc<dyn Mailer>>, s3: Option<S3Mail>) -> Running {
+    start_on(mailer, s3, None).await
+}
+
+/// `start` on the given stores (else a fresh SQLite file).
+async fn start_on(
+    mailer: Option<Arc<dyn Mailer>>,
+    s3: Option<S3Mail>,
+    stores: Option<Stores>,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let pinned = dir.path().join("certs");
     std::fs::create_dir_all(&pinned).unwrap();
@@ -211,12 +220,15 @@ async fn start(mailer: Option<Arc<dyn Mailer>>, s3: Option<S3Mail>) -> Running {
     config.store = StoreUrl::Sqlite(db.clone());
     config.sns_cert_dir = Some(pinned.clone());
     let config = Arc::new(config);
-    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+    let stores = match stores {
+        Some(s) => s,
+        None => Stores::from_backend(Arc::new(SqliteStore::open(&db).await.unwrap())),
+    };
     let outbox = dir.path().join("outbox");
     let mailer = mailer.unwrap_or_else(|| Arc::new(Outbox::new(&outbox)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let stores = Stores::from_backend(store.clone());
+    let state_stores = stores.clone();
     let mut state = AppState::new(
         crate::leptos_options(addr),
         config.clone(),
@@ -270,7 +282,7 @@ async fn start(mailer: Option<Arc<dyn Mailer>>, s3: Option<S3Mail>) -> Running {
         url: format!("http://{addr}"),
         token: token.expose().to_string(),
         outbox,
-        store,
+        stores: state_stores,
         confirmed,
         http: reqwest::Client::new(),
         _dir: dir,
@@ -297,7 +309,8 @@ impl Running {
     }
 
     async fn log_size(&self) -> usize {
-        self.store
+        self.stores
+            .messages
             .messages(&Default::default(), 500, None)
             .await
             .unwrap()
@@ -648,7 +661,7 @@ async fn subscriptions_are_confirmed_only_for_allowed_topics_on_sns_hosts() {
     assert_eq!((status, body["status"].as_str()), (200, Some("ignored")));
 }
 
-/// The production wiring against moto: S3-action content in, SES v2 out.
+/// The production wiring against moto: DynamoDB store, S3-action content in, SES v2 out.
 #[tokio::test]
 async fn s3_action_mail_is_forwarded_through_ses() {
     let (aws, moto) = crate::testing::moto::sdk_config().await;
@@ -682,9 +695,12 @@ async fn s3_action_mail_is_forwarded_through_ses() {
         .await
         .unwrap();
 
-    let s = start(
+    // Production wiring: DynamoDB store, S3 content, SES sending — all on moto.
+    let dynamo = Arc::new(crate::store::dynamodb::tests::store().await);
+    let s = start_on(
         Some(Arc::new(crate::mailer::ses::SesMailer::new(&aws))),
         Some(S3Mail::new(&aws)),
+        Some(Stores::from_backend(dynamo)),
     )
     .await;
     let team = format!("team@{DOMAIN}");
