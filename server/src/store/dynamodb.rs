@@ -519,12 +519,10 @@ impl DynamoStore {
     /// Writes a new mapping with its reservations in one transaction. `Ok(None)` means a
     /// condition failed on the address or the name (the caller decides what that means);
     /// an idempotency key that another writer took first returns that writer's mapping.
-    async fn try_insert(
-        &self,
-        spec: &VendSpec,
-        m: &Mapping,
-    ) -> Result<Result<Vended, Taken>, StoreError> {
-        let mut items = vec![
+    /// The writes that add a new mapping: the mapping and its name's reservation, each failing
+    /// if taken (transaction cancellation reasons 0 and 1).
+    fn new_mapping_items(&self, m: &Mapping) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(vec![
             put(
                 &self.mappings,
                 mapping_item(m, 0)?,
@@ -538,7 +536,15 @@ impl DynamoStore {
                 ),
                 Some("attribute_not_exists(#k)"),
             )?,
-        ];
+        ])
+    }
+
+    async fn try_insert(
+        &self,
+        spec: &VendSpec,
+        m: &Mapping,
+    ) -> Result<Result<Vended, Taken>, StoreError> {
+        let mut items = self.new_mapping_items(m)?;
         if let Some(k) = &spec.idempotency_key {
             items.push(put(
                 &self.keys,
@@ -746,26 +752,12 @@ impl MappingStore for DynamoStore {
                 Err(e) => return Err(sdk(e)),
             }
         }
-        let items = vec![
-            put(
-                &self.mappings,
-                mapping_item(m, 0)?,
-                Some("attribute_not_exists(address)"),
-            )?,
-            put(
-                &self.keys,
-                key_item(
-                    format!("name#{}", m.account_name),
-                    &[("address", &m.address)],
-                ),
-                Some("attribute_not_exists(#k)"),
-            )?,
-            put(
-                &self.audit,
-                audit_item(now, actor, "import", &m.address, None, Some(m)),
-                None,
-            )?,
-        ];
+        let mut items = self.new_mapping_items(m)?;
+        items.push(put(
+            &self.audit,
+            audit_item(now, actor, "import", &m.address, None, Some(m)),
+            None,
+        )?);
         match self.transact(items).await? {
             Ok(()) => Ok(true),
             Err(failed) if failed.first().copied().unwrap_or(false) => Ok(false),
