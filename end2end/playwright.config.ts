@@ -39,7 +39,9 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
-  retries: 0,
+  // One retry on CI only, so a rare timing flake on two busy cores cannot block a landing;
+  // Playwright still reports any test that needed it as "flaky".
+  retries: process.env.CI ? 1 : 0,
   workers: 2,
   reporter: [['list']],
   use: {

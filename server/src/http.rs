@@ -138,9 +138,22 @@ pub fn router(state: AppState) -> Router {
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics));
     with_security_headers(router, &state.config)
+        .layer(middleware::from_fn(no_store))
         .layer(TraceLayer::new_for_http())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Pages, redirects and API answers are per person and per moment: no cache (or back button
+/// after signing out) may keep them. Only the built assets under `/pkg` may be cached.
+async fn no_store(req: Request<Body>, next: Next) -> Response {
+    let asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
+    let mut res = next.run(req).await;
+    if !asset && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 /// Headers every response carries unless its handler chose its own. HTML pages set a CSP

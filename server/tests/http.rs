@@ -79,7 +79,15 @@ async fn every_response_carries_the_security_headers() {
             h.get("strict-transport-security").is_none(),
             "plain http must not send HSTS"
         );
+        assert_eq!(h["cache-control"], "no-store", "{path}");
     }
+    // Built assets may be cached (a missing one is still a 404, but never "no-store").
+    let asset = c
+        .get(format!("{}/pkg/none.js", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(asset.headers().get("cache-control").is_none());
     let json_csp = c.get(format!("{}/healthz", s.url)).send().await.unwrap();
     assert!(json_csp.headers()["content-security-policy"]
         .to_str()

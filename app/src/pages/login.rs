@@ -3,6 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::get_session_info;
+use crate::auth::SessionInfo;
 
 #[component]
 pub fn Login() -> impl IntoView {
@@ -22,8 +23,7 @@ pub fn Login() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match info.await {
-                            Ok(i) if i.viewer.is_some() => {
-                                let v = i.viewer.unwrap_or_else(|| unreachable!());
+                            Ok(SessionInfo { viewer: Some(v), .. }) => {
                                 view! {
                                     <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">
                                         "You are signed in as " <strong>{v.email}</strong> "."

@@ -85,6 +85,7 @@ pub async fn guard_pages(req: Request<Body>, next: Next) -> Response {
 fn forbidden() -> Response {
     (
         StatusCode::FORBIDDEN,
+        [(header::CONTENT_SECURITY_POLICY, super::PLAIN_PAGE_CSP)],
         Html(
             "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Forbidden</title>\
              <link rel=\"stylesheet\" href=\"/pkg/mailvend.css\">\

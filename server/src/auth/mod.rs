@@ -15,6 +15,10 @@ use crate::config::{Config, OidcConfig};
 use crate::secret::Secret;
 use crate::store::SessionStore;
 
+/// The CSP of the few plain pages sign-in serves itself (no script; our stylesheet only).
+pub const PLAIN_PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 /// Session keys.
 const VIEWER: &str = "viewer";
 const LOGIN: &str = "login";

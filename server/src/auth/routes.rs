@@ -33,7 +33,15 @@ fn problem(status: StatusCode, message: &str) -> Response {
          <main class=\"mx-auto max-w-md p-8\"><h1 class=\"text-xl font-semibold\">Sign-in failed</h1>\
          <p class=\"mt-2\">{escaped}</p><p class=\"mt-4\"><a class=\"underline\" href=\"/login\">Back to sign-in</a></p></main></html>"
     );
-    (status, Html(body)).into_response()
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            super::PLAIN_PAGE_CSP,
+        )],
+        Html(body),
+    )
+        .into_response()
 }
 
 fn session_failed(e: tower_sessions::session::Error) -> Response {
