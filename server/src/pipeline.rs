@@ -100,6 +100,13 @@ const LEASE: Duration = Duration::from_secs(60);
 /// A send that has not answered by then counts as a transient failure.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What happens to every recipient of one message.
+enum Plan<'a> {
+    Decide(Policy),
+    /// Logged as rejected for this reason, unread (the message is over the size limit).
+    Refuse(&'a str),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error(transparent)]
@@ -156,9 +163,18 @@ impl Pipeline {
                 recipients.push(r);
             }
         }
+        // The settings are read once per message, so all its recipients are decided alike.
+        let plan = match refusal {
+            Some(reason) => Ok(Plan::Refuse(reason)),
+            None => self.policy().await.map(Plan::Decide),
+        };
         let mut reports = Vec::with_capacity(recipients.len());
         for recipient in recipients {
-            let report = match self.one(msg, &recipient, refusal).await {
+            let done = match &plan {
+                Ok(plan) => self.one(msg, &recipient, plan).await,
+                Err(e) => Err(StoreError::Unavailable(e.to_string())),
+            };
+            let report = match done {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, ses_message_id = %msg.ses_message_id, %recipient, "store failed; SNS will deliver again");
@@ -176,11 +192,23 @@ impl Pipeline {
         reports
     }
 
+    /// What decisions depend on: the configuration and the stored settings.
+    async fn policy(&self) -> Result<Policy, StoreError> {
+        let settings = crate::settings::current(&*self.stores.settings, &self.config).await?;
+        Ok(Policy {
+            domain: self.config.domain.clone(),
+            from_address: self.config.from_address.clone(),
+            admin_address: self.config.admin_address.clone(),
+            catch_all: settings.catch_all,
+            spam: settings.spam_policy,
+        })
+    }
+
     async fn one(
         &self,
         msg: &Inbound,
         recipient: &str,
-        refusal: Option<&str>,
+        plan: &Plan<'_>,
     ) -> Result<Report, StoreError> {
         let now = SystemTime::now();
         let record = MessageRecord {
@@ -206,10 +234,10 @@ impl Pipeline {
             .claim(&record, &rfc3339(now + LEASE), &rfc3339(now))
             .await?;
         match claim {
-            Claim::Mine(record) => match refusal {
-                None => {
+            Claim::Mine(record) => match plan {
+                Plan::Decide(policy) => {
                     let id = record.id.clone();
-                    let finished = self.finish(record, &msg.raw, &msg.verdicts).await;
+                    let finished = self.finish(record, &msg.raw, &msg.verdicts, policy).await;
                     if finished.is_err() {
                         // Best effort: the store just failed, so this may fail too, and
                         // then the lease runs out instead.
@@ -221,7 +249,7 @@ impl Pipeline {
                     }
                     finished
                 }
-                Some(reason) => {
+                Plan::Refuse(reason) => {
                     let rejected = MessageRecord {
                         outcome: Outcome::Rejected,
                         detail: reason.to_string(),
@@ -270,7 +298,8 @@ impl Pipeline {
             return Err(ReplayError::RawMissing(back.id));
         };
         let verdicts = Verdicts::from_summary(&record.verdicts);
-        let report = self.finish(record, &raw, &verdicts).await?;
+        let policy = self.policy().await?;
+        let report = self.finish(record, &raw, &verdicts, &policy).await?;
         self.metrics.delivery(report.outcome);
         tracing::info!(id = %report.message_id, outcome = ?report.outcome, "replayed");
         Ok(report)
@@ -282,21 +311,14 @@ impl Pipeline {
         record: MessageRecord,
         raw: &[u8],
         verdicts: &Verdicts,
+        policy: &Policy,
     ) -> Result<Report, StoreError> {
         let mapping = match self.stores.mappings.get(&record.recipient).await {
             Ok(m) => Some(m),
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-        let settings = crate::settings::current(&*self.stores.settings, &self.config).await?;
-        let policy = Policy {
-            domain: self.config.domain.clone(),
-            from_address: self.config.from_address.clone(),
-            admin_address: self.config.admin_address.clone(),
-            catch_all: settings.catch_all,
-            spam: settings.spam_policy,
-        };
-        let decision = decide(&record.recipient, mapping.as_ref(), verdicts, &policy);
+        let decision = decide(&record.recipient, mapping.as_ref(), verdicts, policy);
         let settled = match decision {
             Decision::Rejected { reason } => MessageRecord {
                 outcome: Outcome::Rejected,

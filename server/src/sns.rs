@@ -162,6 +162,27 @@ pub fn cert_file_name(url: &str) -> Result<String, SnsError> {
 
 /// Checks `env`'s signature against the PEM certificate `cert_pem`, valid at `now`.
 pub fn verify(env: &Envelope, cert_pem: &[u8], now: SystemTime) -> Result<(), SnsError> {
+    verify_inner(env, None, cert_pem, now)
+}
+
+/// `verify`, for a caller that already made `env`'s canonical string (the endpoint makes it
+/// first, to name a missing field before fetching a certificate); a message's text can be
+/// 256 KB, so it is not built twice.
+pub fn verify_canonical(
+    env: &Envelope,
+    canonical: &str,
+    cert_pem: &[u8],
+    now: SystemTime,
+) -> Result<(), SnsError> {
+    verify_inner(env, Some(canonical), cert_pem, now)
+}
+
+fn verify_inner(
+    env: &Envelope,
+    canonical: Option<&str>,
+    cert_pem: &[u8],
+    now: SystemTime,
+) -> Result<(), SnsError> {
     let algorithm: &'static dyn aws_lc_rs::signature::VerificationAlgorithm =
         match env.signature_version.as_str() {
             "1" => &RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
@@ -169,7 +190,14 @@ pub fn verify(env: &Envelope, cert_pem: &[u8], now: SystemTime) -> Result<(), Sn
             other => return Err(SnsError::UnknownVersion(other.to_string())),
         };
     cert_file_name(&env.signing_cert_url)?;
-    let canonical = canonical_string(env)?;
+    let made;
+    let canonical = match canonical {
+        Some(c) => c,
+        None => {
+            made = canonical_string(env)?;
+            &made
+        }
+    };
     let signature = STANDARD
         .decode(env.signature.as_bytes())
         .map_err(|_| SnsError::BadSignature)?;

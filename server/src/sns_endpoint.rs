@@ -201,7 +201,8 @@ async fn verified(sns: &SnsEndpoint, body: &[u8]) -> Result<Envelope, Answer> {
         |status, result, e: SnsError| refuse(status, result, "bad_sns_message", e.to_string());
     let env = sns::parse(body).map_err(|e| bad(StatusCode::BAD_REQUEST, "malformed", e))?;
     // The canonical string names what is missing before any certificate is fetched.
-    sns::canonical_string(&env).map_err(|e| bad(StatusCode::BAD_REQUEST, "malformed", e))?;
+    let canonical =
+        sns::canonical_string(&env).map_err(|e| bad(StatusCode::BAD_REQUEST, "malformed", e))?;
     let pem = sns
         .certs
         .get(&env.signing_cert_url)
@@ -210,7 +211,7 @@ async fn verified(sns: &SnsEndpoint, body: &[u8]) -> Result<Envelope, Answer> {
             SnsError::CertFetch(_) => bad(StatusCode::SERVICE_UNAVAILABLE, "retry", e),
             e => bad(StatusCode::FORBIDDEN, "refused_signature", e),
         })?;
-    sns::verify(&env, &pem, (sns.clock)()).map_err(|e| match e {
+    sns::verify_canonical(&env, &canonical, &pem, (sns.clock)()).map_err(|e| match e {
         SnsError::MissingField(..) | SnsError::UnknownType(_) | SnsError::Malformed(_) => {
             bad(StatusCode::BAD_REQUEST, "malformed", e)
         }
