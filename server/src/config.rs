@@ -38,6 +38,10 @@ const KEYS: &[&str] = &[
     "account_types",
 ];
 
+/// Where the server listens unless told otherwise (Leptos's convention).
+const DEFAULT_SITE_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3000);
+
 /// `MAILVEND_` variables that are not configuration keys but are still ours.
 const ENV_ONLY: &[&str] = &["MAILVEND_CONFIG"];
 
@@ -376,7 +380,7 @@ impl Config {
                         source_name: "LEPTOS_SITE_ADDR".into(),
                         message: format!("expected IP:PORT such as 127.0.0.1:3000, got {v:?}"),
                     });
-                    (SocketAddr::from(([127, 0, 0, 1], 3000)), "LEPTOS_SITE_ADDR")
+                    (DEFAULT_SITE_ADDR, "LEPTOS_SITE_ADDR")
                 }
             },
             // PORT alone means every interface, as platforms that set it expect.
@@ -387,10 +391,10 @@ impl Config {
                         source_name: "PORT".into(),
                         message: format!("expected a port number from 1 to 65535, got {p:?}"),
                     });
-                    (SocketAddr::from(([127, 0, 0, 1], 3000)), "PORT")
+                    (DEFAULT_SITE_ADDR, "PORT")
                 }
             },
-            (None, None) => (SocketAddr::from(([127, 0, 0, 1], 3000)), "LEPTOS_SITE_ADDR"),
+            (None, None) => (DEFAULT_SITE_ADDR, "LEPTOS_SITE_ADDR"),
         };
         // Without an identity provider the only way in is the printed local login link, so
         // the dashboard must not be reachable from other machines.

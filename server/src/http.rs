@@ -51,13 +51,24 @@ impl AppState {
         stores: Stores,
         mailer: Arc<dyn Mailer>,
     ) -> Self {
+        Self::with_retry(leptos_options, config, stores, mailer, Retry::default())
+    }
+
+    /// `new`, with the pipeline retrying sends as `retry` says (tests make failures quick).
+    pub fn with_retry(
+        leptos_options: LeptosOptions,
+        config: Arc<Config>,
+        stores: Stores,
+        mailer: Arc<dyn Mailer>,
+        retry: Retry,
+    ) -> Self {
         let metrics = Arc::new(Metrics::new());
         let pipeline = Arc::new(Pipeline::new(
             config.clone(),
             stores.clone(),
             mailer,
             metrics.clone(),
-            Retry::default(),
+            retry,
         ));
         AppState {
             service: Arc::new(AppService::new(

@@ -48,17 +48,16 @@ pub fn mapping_of(item: &Item, domain: &str, table: &str, now: &str) -> Result<M
     let owner = text(item, "OwnerAddress").ok_or("no OwnerAddress")?;
     let owner = app::address::parse_mailbox(&owner).map_err(|e| format!("OwnerAddress: {e}"))?;
     let base = text(item, "AccountName").ok_or("no AccountName")?;
-    let counter = match text(item, "Enum") {
-        Some(e) => Some(
-            e.parse::<u64>()
-                .map_err(|_| format!("Enum {e:?} is not a number"))?,
-        ),
-        None => None,
-    };
-    // The sample names an account `<AccountName>-<Enum>`, which is also the address's local part.
-    let account_name = match (&counter, text(item, "Enum")) {
-        (Some(_), Some(e)) => format!("{base}-{e}"),
-        _ => local.to_string(),
+    // The sample names an account `<AccountName>-<Enum>`, which is also the address's local
+    // part; an item without `Enum` (an override) is named by its address.
+    let (account_name, counter) = match text(item, "Enum") {
+        Some(e) => {
+            let n = e
+                .parse::<u64>()
+                .map_err(|_| format!("Enum {e:?} is not a number"))?;
+            (format!("{base}-{e}"), Some(n))
+        }
+        None => (local.to_string(), None),
     };
     let tags: BTreeMap<String, String> = item
         .get("Tags")

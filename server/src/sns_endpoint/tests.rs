@@ -229,24 +229,13 @@ async fn start_on(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state_stores = stores.clone();
-    let mut state = AppState::new(
+    let mut state = AppState::with_retry(
         crate::leptos_options(addr),
         config.clone(),
-        stores.clone(),
-        mailer.clone(),
-    );
-    state.pipeline = Arc::new(Pipeline::new(
-        config.clone(),
-        stores.clone(),
-        mailer,
-        state.metrics.clone(),
-        TEST_RETRY,
-    ));
-    state.service = Arc::new(crate::service::AppService::new(
-        config.clone(),
         stores,
-        state.pipeline.clone(),
-    ));
+        mailer,
+        TEST_RETRY,
+    );
     let (_, token) = state
         .service
         .create_token("test", "e2e", crate::tokens::Scope::Admin)

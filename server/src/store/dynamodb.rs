@@ -316,6 +316,7 @@ impl DynamoStore {
                 indexes: vec![],
             },
         ];
+        let tables: Vec<&str> = specs.iter().map(|spec| spec.table).collect();
         for TableSpec {
             table,
             attributes: attrs,
@@ -351,15 +352,7 @@ impl DynamoStore {
                 }
             }
         }
-        for table in [
-            &self.mappings,
-            &self.keys,
-            &self.audit,
-            &self.tokens,
-            &self.messages,
-            &self.raw,
-            &self.sessions,
-        ] {
+        for table in tables {
             self.wait_active(table).await?;
         }
         self.enable_ttl(&self.sessions, "expires_at").await?;
