@@ -298,8 +298,24 @@ impl Pipeline {
             return Err(ReplayError::RawMissing(back.id));
         };
         let verdicts = Verdicts::from_summary(&record.verdicts);
-        let policy = self.policy().await?;
-        let report = self.finish(record, &raw, &verdicts, &policy).await?;
+        // No SNS delivery will come back for a replayed message, so one that cannot finish
+        // is put back as a dead letter (best effort: the store just failed) rather than left
+        // in `processing`.
+        let back = MessageRecord {
+            outcome: Outcome::DeadLetter,
+            ..record.clone()
+        };
+        let finished = match self.policy().await {
+            Ok(policy) => self.finish(record, &raw, &verdicts, &policy).await,
+            Err(e) => Err(e),
+        };
+        let report = match finished {
+            Ok(report) => report,
+            Err(e) => {
+                let _ = self.stores.messages.settle(&back).await;
+                return Err(e.into());
+            }
+        };
         self.metrics.delivery(report.outcome);
         tracing::info!(id = %report.message_id, outcome = ?report.outcome, "replayed");
         Ok(report)
