@@ -1,21 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { loginToken } from './constants';
-
-// One server for the whole run, on its own port, with its own data directory.
-const port = Number(process.env.E2E_PORT ?? 3457);
-const baseURL = process.env.E2E_URL ?? `http://127.0.0.1:${port}`;
-const root = path.resolve(__dirname, '..');
-const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvend-e2e-'));
-const bin = process.env.E2E_BIN ?? path.join(root, 'target/debug/mailvend');
-// A second server signs in through a real OIDC provider (end2end/oidc/provider.mjs).
-const ssoPort = port + 1;
-const oidcPort = port + 2;
-const ssoURL = `http://127.0.0.1:${ssoPort}`;
-const ssoData = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvend-e2e-sso-'));
-
+import { baseURL, bin, oidcPort, root, serverEnv, ssoEnv, ssoURL } from './servers';
 
 const chromium = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -65,16 +49,7 @@ export default defineConfig({
           timeout: 60_000,
           stdout: 'pipe',
           stderr: 'pipe',
-          env: {
-            LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-            LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
-            MAILVEND_STORE: `sqlite://${data}/mailvend.db`,
-            MAILVEND_MAILER: `outbox://${data}/outbox`,
-            MAILVEND_DOMAIN: 'mail.e2e.test',
-            MAILVEND_PUBLIC_URL: baseURL,
-            MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
-            RUST_LOG: 'warn',
-          },
+          env: serverEnv,
         },
         {
           command: 'node end2end/oidc/provider.mjs',
@@ -98,19 +73,7 @@ export default defineConfig({
           timeout: 60_000,
           stdout: 'pipe',
           stderr: 'pipe',
-          env: {
-            LEPTOS_SITE_ADDR: `127.0.0.1:${ssoPort}`,
-            LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
-            MAILVEND_STORE: `sqlite://${ssoData}/mailvend.db`,
-            MAILVEND_MAILER: `outbox://${ssoData}/outbox`,
-            MAILVEND_DOMAIN: 'mail.e2e.test',
-            MAILVEND_PUBLIC_URL: ssoURL,
-            MAILVEND_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
-            MAILVEND_OIDC_CLIENT_ID: 'mailvend',
-            MAILVEND_OIDC_CLIENT_SECRET: 'mailvend-test-secret',
-            MAILVEND_ADMIN_GROUPS: 'mailvend-admins',
-            RUST_LOG: 'warn',
-          },
+          env: ssoEnv,
         },
       ],
 });

@@ -1,30 +1,51 @@
-//! Server functions: each one fetches the service from context, calls one method, and
-//! returns its result. No logic lives here.
+//! Server functions: each one gets the caller's proof of role, calls one service method, and
+//! returns its result. Those that change something also leave a notice for the next page when
+//! the form was posted without JavaScript (`crate::flash`). No other logic lives here.
 
 use leptos::prelude::*;
 
 use crate::auth::SessionInfo;
 use crate::error::AppError;
-use crate::model::{MyAddresses, StoreCheck, SystemStatus};
+use crate::model::{
+    AddressDetail, AddressQuery, AuditEntry, Mapping, MessageDetail, MessageQuery, MessageRecord,
+    MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus, TokenView,
+    VendOptions,
+};
+
+#[cfg(feature = "ssr")]
+use crate::{
+    auth::require_admin,
+    flash,
+    model::{EditForm, Notice, VendForm},
+    service::use_service,
+};
 
 #[server(prefix = "/fn", endpoint = "status")]
 pub async fn get_status() -> Result<SystemStatus, AppError> {
-    let admin = crate::auth::require_admin()?;
-    crate::service::use_service()?.status(&admin).await
+    let admin = require_admin()?;
+    use_service()?.status(&admin).await
 }
 
 #[server(prefix = "/fn", endpoint = "check_store")]
 pub async fn check_store() -> Result<StoreCheck, AppError> {
-    let admin = crate::auth::require_admin()?;
-    crate::service::use_service()?.check_store(&admin).await
+    let admin = require_admin()?;
+    use_service()?.check_store(&admin).await
 }
 
-/// Who is signed in, if anyone, and how one signs in here (public: the sign-in page needs it).
+#[server(prefix = "/fn", endpoint = "overview")]
+pub async fn get_overview() -> Result<OverviewStats, AppError> {
+    let admin = require_admin()?;
+    use_service()?.overview(&admin).await
+}
+
+/// Who is signed in, if anyone, how one signs in here, and the notice left by the last form
+/// post (public: the sign-in page needs it).
 #[server(prefix = "/fn", endpoint = "session")]
 pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     Ok(SessionInfo {
         viewer: crate::auth::viewer(),
         sso: use_context::<crate::auth::SsoEnabled>().is_some_and(|s| s.0),
+        notice: flash::take().await,
     })
 }
 
@@ -32,5 +53,192 @@ pub async fn get_session_info() -> Result<SessionInfo, AppError> {
 #[server(prefix = "/fn", endpoint = "my_addresses")]
 pub async fn get_my_addresses() -> Result<MyAddresses, AppError> {
     let owner = crate::auth::require_owner()?;
-    crate::service::use_service()?.my_addresses(&owner).await
+    use_service()?.my_addresses(&owner).await
+}
+
+#[server(prefix = "/fn", endpoint = "vend_options")]
+pub async fn get_vend_options() -> Result<VendOptions, AppError> {
+    let admin = require_admin()?;
+    use_service()?.vend_options(&admin).await
+}
+
+#[server(prefix = "/fn", endpoint = "addresses")]
+pub async fn list_addresses(query: AddressQuery) -> Result<Page<Mapping>, AppError> {
+    let admin = require_admin()?;
+    use_service()?.addresses(&admin, &query).await
+}
+
+#[server(prefix = "/fn", endpoint = "address")]
+pub async fn get_address(address: String) -> Result<AddressDetail, AppError> {
+    let admin = require_admin()?;
+    use_service()?.address(&admin, &address).await
+}
+
+#[allow(clippy::too_many_arguments)] // one argument per form field
+#[server(prefix = "/fn", endpoint = "vend")]
+pub async fn vend_address(
+    owner: String,
+    account_type: String,
+    business_unit: String,
+    application: String,
+    environment: String,
+    tags: String,
+    account_name: String,
+    address: String,
+) -> Result<Mapping, AppError> {
+    let admin = require_admin()?;
+    let form = VendForm {
+        owner,
+        account_type,
+        business_unit,
+        application,
+        environment,
+        tags,
+        account_name,
+        address,
+    };
+    let mapping = use_service()?.vend(&admin, &form).await?;
+    flash::notify(Notice::success(format!("Vended {}.", mapping.address))).await;
+    Ok(mapping)
+}
+
+#[allow(clippy::too_many_arguments)] // one argument per form field
+#[server(prefix = "/fn", endpoint = "edit")]
+pub async fn edit_address(
+    address: String,
+    owner: String,
+    status: String,
+    account_type: String,
+    tags: String,
+    aws_account_id: String,
+    notes: String,
+) -> Result<Mapping, AppError> {
+    let admin = require_admin()?;
+    let form = EditForm {
+        owner,
+        status,
+        account_type,
+        tags,
+        aws_account_id,
+        notes,
+    };
+    let mapping = use_service()?.edit(&admin, &address, &form).await?;
+    flash::notify(Notice::success(format!("Saved {}.", mapping.address))).await;
+    Ok(mapping)
+}
+
+#[server(prefix = "/fn", endpoint = "delete")]
+pub async fn delete_address(address: String) -> Result<Mapping, AppError> {
+    let admin = require_admin()?;
+    let mapping = use_service()?.delete(&admin, &address).await?;
+    flash::notify(Notice::success(format!(
+        "Deleted {}. The address stays reserved and is never vended again.",
+        mapping.address
+    )))
+    .await;
+    // Its page is gone; with JavaScript the page itself moves on after its toast.
+    if flash::is_form_post() {
+        flash::redirect("/addresses");
+    }
+    Ok(mapping)
+}
+
+#[server(prefix = "/fn", endpoint = "messages")]
+pub async fn list_messages(query: MessageQuery) -> Result<Page<MessageRecord>, AppError> {
+    let admin = require_admin()?;
+    use_service()?.messages(&admin, &query).await
+}
+
+#[server(prefix = "/fn", endpoint = "message")]
+pub async fn get_message(id: String) -> Result<MessageDetail, AppError> {
+    let admin = require_admin()?;
+    use_service()?.message(&admin, &id).await
+}
+
+#[server(prefix = "/fn", endpoint = "replay")]
+pub async fn replay_message(id: String) -> Result<MessageRecord, AppError> {
+    let admin = require_admin()?;
+    let record = use_service()?.replay(&admin, &id).await?;
+    flash::notify(Notice::success(format!(
+        "Replayed: {}.",
+        record.outcome.label()
+    )))
+    .await;
+    Ok(record)
+}
+
+#[server(prefix = "/fn", endpoint = "settings")]
+pub async fn get_settings() -> Result<SettingsView, AppError> {
+    let admin = require_admin()?;
+    use_service()?.settings(&admin).await
+}
+
+#[server(prefix = "/fn", endpoint = "catch_all")]
+pub async fn set_catch_all(on: bool) -> Result<SettingsView, AppError> {
+    let admin = require_admin()?;
+    let view = use_service()?
+        .update_settings(&admin, Some(on), None)
+        .await?;
+    flash::notify(Notice::success(if on {
+        "Catch-all is on."
+    } else {
+        "Catch-all is off."
+    }))
+    .await;
+    Ok(view)
+}
+
+#[server(prefix = "/fn", endpoint = "spam_policy")]
+pub async fn set_spam_policy(policy: String) -> Result<SettingsView, AppError> {
+    let admin = require_admin()?;
+    let parsed = crate::model::SpamPolicy::parse(&policy).ok_or_else(|| AppError::Invalid {
+        field: "policy".into(),
+        message: "expected forward, tag or reject".into(),
+    })?;
+    let view = use_service()?
+        .update_settings(&admin, None, Some(parsed))
+        .await?;
+    flash::notify(Notice::success("Spam policy saved.")).await;
+    Ok(view)
+}
+
+#[server(prefix = "/fn", endpoint = "tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+    let admin = require_admin()?;
+    use_service()?.tokens(&admin).await
+}
+
+/// The new token and its secret (shown once).
+#[server(prefix = "/fn", endpoint = "create_token")]
+pub async fn create_token(name: String, scope: String) -> Result<(TokenView, String), AppError> {
+    let admin = require_admin()?;
+    let (token, secret) = use_service()?.create_token(&admin, &name, &scope).await?;
+    flash::notify(Notice {
+        tone: crate::model::Tone::Success,
+        text: format!(
+            "Created the token {}. Copy its secret now: it is not shown again.",
+            token.name
+        ),
+        secret: Some(secret.clone()),
+    })
+    .await;
+    Ok((token, secret))
+}
+
+#[server(prefix = "/fn", endpoint = "revoke_token")]
+pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
+    let admin = require_admin()?;
+    let token = use_service()?.revoke_token(&admin, &id).await?;
+    flash::notify(Notice::success(format!(
+        "Revoked the token {}.",
+        token.name
+    )))
+    .await;
+    Ok(token)
+}
+
+#[server(prefix = "/fn", endpoint = "audit")]
+pub async fn get_audit(cursor: String) -> Result<Page<AuditEntry>, AppError> {
+    let admin = require_admin()?;
+    use_service()?.audit(&admin, &cursor).await
 }

@@ -26,6 +26,8 @@ pub struct SessionInfo {
     pub viewer: Option<Viewer>,
     /// Single sign-on is configured (else local mode: the printed link).
     pub sso: bool,
+    /// What the last plain form post had to say (see `crate::flash`).
+    pub notice: Option<crate::model::Notice>,
 }
 
 /// How this server signs people in; the server provides it in context.

@@ -7,6 +7,8 @@ pub mod api;
 pub mod auth;
 pub mod components;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod flash;
 pub mod model;
 pub mod naming;
 pub mod pages;

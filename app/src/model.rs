@@ -191,6 +191,17 @@ impl Outcome {
         }
     }
 
+    /// In words, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Processing => "processing",
+            Outcome::Forwarded => "forwarded",
+            Outcome::Undeliverable => "undeliverable",
+            Outcome::Rejected => "rejected",
+            Outcome::DeadLetter => "dead letter",
+        }
+    }
+
     pub fn parse(v: &str) -> Option<Outcome> {
         [
             Outcome::Processing,
@@ -282,4 +293,270 @@ pub struct MyAddresses {
     pub mappings: Vec<Mapping>,
     /// Newest first, at most 50.
     pub messages: Vec<MessageRecord>,
+}
+
+/// How many mappings are in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingCounts {
+    pub active: u64,
+    pub suspended: u64,
+    pub deleted: u64,
+}
+
+/// Message-log records per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    pub forwarded: u64,
+    pub undeliverable: u64,
+    pub rejected: u64,
+    pub dead_letter: u64,
+    pub processing: u64,
+}
+
+impl OutcomeCounts {
+    pub fn add(&mut self, outcome: Outcome, n: u64) {
+        let slot = match outcome {
+            Outcome::Forwarded => &mut self.forwarded,
+            Outcome::Undeliverable => &mut self.undeliverable,
+            Outcome::Rejected => &mut self.rejected,
+            Outcome::DeadLetter => &mut self.dead_letter,
+            Outcome::Processing => &mut self.processing,
+        };
+        *slot += n;
+    }
+
+    pub fn merge(&mut self, other: &OutcomeCounts) {
+        self.forwarded += other.forwarded;
+        self.undeliverable += other.undeliverable;
+        self.rejected += other.rejected;
+        self.dead_letter += other.dead_letter;
+        self.processing += other.processing;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.forwarded + self.undeliverable + self.rejected + self.dead_letter + self.processing
+    }
+}
+
+/// The mail received on one UTC day (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayVolume {
+    pub day: String,
+    pub counts: OutcomeCounts,
+}
+
+/// What the overview page shows beyond the instance's status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverviewStats {
+    pub mappings: MappingCounts,
+    /// Records received in the last 24 hours, by outcome.
+    pub last_24h: OutcomeCounts,
+    /// The last 14 UTC days, oldest first, every day present (zeros included).
+    pub daily: Vec<DayVolume>,
+}
+
+/// What the vend form needs to know to validate and preview as the user types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendOptions {
+    pub domain: String,
+    pub counter_width: u8,
+    pub account_types: Vec<String>,
+}
+
+/// A vend as the dashboard's form sends it. Tags are `key=value` lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendForm {
+    pub owner: String,
+    pub account_type: String,
+    #[serde(default)]
+    pub business_unit: String,
+    #[serde(default)]
+    pub application: String,
+    #[serde(default)]
+    pub environment: String,
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub account_name: String,
+    #[serde(default)]
+    pub address: String,
+}
+
+/// An edit as the dashboard's form sends it: every field present, empty clears the optional
+/// ones. Tags are `key=value` lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditForm {
+    pub owner: String,
+    pub status: String,
+    pub account_type: String,
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub aws_account_id: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Filters of the Addresses page (all optional; empty means "any").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub account_type: String,
+    #[serde(default)]
+    pub cursor: String,
+}
+
+/// Filters of the Messages page. Dates are `YYYY-MM-DD` (UTC), both inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageQuery {
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub cursor: String,
+}
+
+/// One address with its recent mail and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressDetail {
+    pub mapping: Mapping,
+    /// Newest first, at most 50.
+    pub messages: Vec<MessageRecord>,
+    /// Oldest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// One record of the message log with what is known of the message itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDetail {
+    pub record: MessageRecord,
+    /// The header block of the raw message, when it was kept (undeliverable and dead
+    /// letters), decoded lossily as UTF-8 for display.
+    pub headers: Option<String>,
+}
+
+/// An API token as the dashboard lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    /// `vend` or `admin`.
+    pub scope: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub revoked_at: Option<String>,
+}
+
+/// The settings page: what an admin may change and the configuration around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub settings: Settings,
+    pub domain: String,
+    pub admin_address: String,
+    pub from_address: String,
+    /// `<public URL>/sns`: what the SNS subscription must point at.
+    pub sns_endpoint: String,
+    pub sns_topics: Vec<String>,
+    pub store: String,
+    pub mailer: String,
+    pub retention_days: u32,
+}
+
+/// How a notice looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Success,
+    Error,
+}
+
+/// A message for the user after an action: a toast with JavaScript, a one-time notice on the
+/// next page without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub tone: Tone,
+    pub text: String,
+    /// A value shown once (a new token's secret), rendered for copying.
+    pub secret: Option<String>,
+}
+
+impl Notice {
+    pub fn success(text: impl Into<String>) -> Notice {
+        Notice {
+            tone: Tone::Success,
+            text: text.into(),
+            secret: None,
+        }
+    }
+}
+
+/// `key=value` lines (blank lines ignored) into a map; the error names the line.
+pub fn parse_tags(text: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let mut tags = std::collections::BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: expected key=value", n + 1))?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(format!("line {}: the key is empty", n + 1));
+        }
+        if tags.insert(k.to_string(), v.trim().to_string()).is_some() {
+            return Err(format!("line {}: the key {k:?} appears twice", n + 1));
+        }
+    }
+    Ok(tags)
+}
+
+/// The inverse of `parse_tags`, for filling the edit form.
+pub fn format_tags(tags: &std::collections::BTreeMap<String, String>) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    #[test]
+    fn tags_parse_and_round_trip() {
+        let t = parse_tags("  BusinessUnit = Blue-Origin \n\nCostCentre=1=2\n").unwrap();
+        assert_eq!(t["BusinessUnit"], "Blue-Origin");
+        assert_eq!(t["CostCentre"], "1=2");
+        assert_eq!(parse_tags(&format_tags(&t)).unwrap(), t);
+        for (bad, want) in [
+            ("a=1\nnope", "line 2: expected key=value"),
+            ("=x", "line 1: the key is empty"),
+            ("a=1\na=2", "line 2: the key \"a\" appears twice"),
+        ] {
+            assert_eq!(parse_tags(bad).unwrap_err(), want, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn outcome_counts_add_up() {
+        let mut c = OutcomeCounts::default();
+        c.add(Outcome::Forwarded, 3);
+        c.add(Outcome::DeadLetter, 1);
+        let mut d = c;
+        d.merge(&c);
+        assert_eq!((c.total(), d.total(), d.forwarded), (4, 8, 6));
+    }
 }

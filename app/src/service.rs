@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 use crate::auth::{Admin, Owner};
 use crate::error::AppError;
-use crate::model::{MyAddresses, StoreCheck, SystemStatus};
+use crate::model::{
+    AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
+    MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, SpamPolicy, StoreCheck,
+    SystemStatus, TokenView, VendForm, VendOptions,
+};
 
 /// Every method takes the caller's proof of role (`crate::auth`), so none can be reached
 /// without the check.
@@ -14,8 +18,50 @@ use crate::model::{MyAddresses, StoreCheck, SystemStatus};
 pub trait Service: Send + Sync + 'static {
     async fn status(&self, admin: &Admin) -> Result<SystemStatus, AppError>;
     async fn check_store(&self, admin: &Admin) -> Result<StoreCheck, AppError>;
+    async fn overview(&self, admin: &Admin) -> Result<OverviewStats, AppError>;
     /// Only the mappings whose owner is the caller's own (verified) address.
     async fn my_addresses(&self, owner: &Owner) -> Result<MyAddresses, AppError>;
+
+    async fn vend_options(&self, admin: &Admin) -> Result<VendOptions, AppError>;
+    async fn addresses(&self, admin: &Admin, q: &AddressQuery) -> Result<Page<Mapping>, AppError>;
+    async fn address(&self, admin: &Admin, address: &str) -> Result<AddressDetail, AppError>;
+    async fn vend(&self, admin: &Admin, form: &VendForm) -> Result<Mapping, AppError>;
+    async fn edit(
+        &self,
+        admin: &Admin,
+        address: &str,
+        form: &EditForm,
+    ) -> Result<Mapping, AppError>;
+    async fn delete(&self, admin: &Admin, address: &str) -> Result<Mapping, AppError>;
+
+    async fn messages(
+        &self,
+        admin: &Admin,
+        q: &MessageQuery,
+    ) -> Result<Page<MessageRecord>, AppError>;
+    async fn message(&self, admin: &Admin, id: &str) -> Result<MessageDetail, AppError>;
+    /// Sends a dead letter again; the record as it ended up.
+    async fn replay(&self, admin: &Admin, id: &str) -> Result<MessageRecord, AppError>;
+
+    async fn settings(&self, admin: &Admin) -> Result<SettingsView, AppError>;
+    async fn update_settings(
+        &self,
+        admin: &Admin,
+        catch_all: Option<bool>,
+        spam_policy: Option<SpamPolicy>,
+    ) -> Result<SettingsView, AppError>;
+
+    async fn tokens(&self, admin: &Admin) -> Result<Vec<TokenView>, AppError>;
+    /// The new token and its secret, which is shown this once and kept nowhere.
+    async fn create_token(
+        &self,
+        admin: &Admin,
+        name: &str,
+        scope: &str,
+    ) -> Result<(TokenView, String), AppError>;
+    async fn revoke_token(&self, admin: &Admin, id: &str) -> Result<TokenView, AppError>;
+
+    async fn audit(&self, admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError>;
 }
 
 /// How the service travels in Leptos context.

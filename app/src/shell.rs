@@ -74,7 +74,9 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::overview::Overview ssr=SsrMode::Async />
                     <Route path=path!("addresses") view=pages::addresses::Addresses ssr=SsrMode::Async />
+                    <Route path=path!("addresses/:address") view=pages::address::AddressPage ssr=SsrMode::Async />
                     <Route path=path!("messages") view=pages::messages::Messages ssr=SsrMode::Async />
+                    <Route path=path!("messages/*id") view=pages::messages::MessagePage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=pages::settings::Settings ssr=SsrMode::Async />
                     <Route path=path!("tokens") view=pages::tokens::Tokens ssr=SsrMode::Async />
                     <Route path=path!("audit") view=pages::audit::Audit ssr=SsrMode::Async />

@@ -4,8 +4,14 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use app::auth::Admin;
 use app::error::AppError;
-use app::model::{Mapping, MessageRecord, MyAddresses, Page, Settings, StoreCheck, SystemStatus};
+use app::model::{
+    AddressDetail, AddressQuery, AuditEntry, DayVolume, EditForm, Mapping, MappingStatus,
+    MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts, OverviewStats,
+    Page, Settings, SettingsView, SpamPolicy, StoreCheck, SystemStatus, TokenView, VendForm,
+    VendOptions,
+};
 use async_trait::async_trait;
 
 use crate::config::Config;
@@ -107,6 +113,119 @@ fn normalize_address(address: &str) -> String {
     address.trim().to_ascii_lowercase()
 }
 
+/// `Some(trimmed)` unless the form left it empty.
+fn given(v: &str) -> Option<String> {
+    Some(v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A `YYYY-MM-DD` day as a date input sends it; anything else names `field`.
+fn day(field: &str, v: &str) -> Result<Option<String>, ServiceError> {
+    let Some(v) = given(v) else {
+        return Ok(None);
+    };
+    let b = v.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10)
+        && matches!(v[5..7].parse::<u8>(), Ok(1..=12))
+        && matches!(v[8..10].parse::<u8>(), Ok(1..=31));
+    if ok {
+        Ok(Some(v))
+    } else {
+        Err(invalid(
+            field,
+            format!("expected a date as YYYY-MM-DD, got {v:?}"),
+        ))
+    }
+}
+
+/// The filter for a page of the message log, from the page's or the API's query.
+pub fn message_filter(q: &MessageQuery) -> Result<MessageFilter, ServiceError> {
+    let outcome = match given(&q.outcome) {
+        None => None,
+        Some(o) => Some(Outcome::parse(&o).ok_or_else(|| {
+            invalid(
+                "outcome",
+                "expected forwarded, undeliverable, rejected, dead_letter or processing",
+            )
+        })?),
+    };
+    let since = day("from", &q.from)?;
+    let to = day("to", &q.to)?;
+    if let (Some(from), Some(to)) = (&since, &to) {
+        if to < from {
+            return Err(invalid("to", "is before the first day"));
+        }
+    }
+    Ok(MessageFilter {
+        outcome,
+        recipient: given(&q.address).map(|a| normalize_address(&a)),
+        since,
+        // Sort keys are `received_at#id`; every time on that day sorts below `day~`.
+        until: to.map(|d| format!("{d}~")),
+    })
+}
+
+/// Now minus `secs`, as RFC 3339 UTC.
+fn ago(secs: u64) -> String {
+    humantime::format_rfc3339_millis(SystemTime::now() - std::time::Duration::from_secs(secs))
+        .to_string()
+}
+
+/// The last `n` UTC days, oldest first, each present (zero when no mail came).
+fn fill_days(n: u64, volume: Vec<DayVolume>) -> Vec<DayVolume> {
+    (0..n)
+        .rev()
+        .map(|i| {
+            let day = ago(i * 86_400)[..10].to_string();
+            let counts = volume
+                .iter()
+                .find(|v| v.day == day)
+                .map(|v| v.counts)
+                .unwrap_or_default();
+            DayVolume { day, counts }
+        })
+        .collect()
+}
+
+/// The header block of a raw message (up to the first empty line), at most 64 KB, for
+/// display.
+fn header_block(raw: &[u8]) -> String {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end.min(64 * 1024)]).into_owned()
+}
+
+fn token_view(t: ApiToken) -> TokenView {
+    TokenView {
+        id: t.id,
+        name: t.name,
+        scope: t.scope.as_str().to_string(),
+        created_at: t.created_at,
+        created_by: t.created_by,
+        revoked_at: t.revoked_at,
+    }
+}
+
+/// Who did it, as the audit log records a signed-in person.
+fn actor_of(admin: &Admin) -> String {
+    format!("user:{}", admin.viewer().email)
+}
+
 impl AppService {
     pub fn new(config: Arc<Config>, stores: Stores, pipeline: Arc<Pipeline>) -> Self {
         let rules = VendRules {
@@ -125,6 +244,43 @@ impl AppService {
 
     pub fn rules(&self) -> &VendRules {
         &self.rules
+    }
+
+    /// The filter for a page of mappings, from the page's or the API's query.
+    pub fn mapping_filter(&self, q: &AddressQuery) -> Result<MappingFilter, ServiceError> {
+        let status = match given(&q.status) {
+            None => None,
+            Some(s) => Some(
+                MappingStatus::parse(&s)
+                    .ok_or_else(|| invalid("status", "expected active, suspended or deleted"))?,
+            ),
+        };
+        let account_type = match given(&q.account_type) {
+            None => None,
+            Some(t) => Some(self.rules.account_type(&t)?),
+        };
+        Ok(MappingFilter {
+            owner: given(&q.owner),
+            query: given(&q.q),
+            status,
+            account_type,
+        })
+    }
+
+    async fn settings_view(&self, settings: Settings) -> SettingsView {
+        let mut endpoint = self.config.public_url.clone();
+        endpoint.set_path("/sns");
+        SettingsView {
+            settings,
+            domain: self.config.domain.clone(),
+            admin_address: self.config.admin_address.clone(),
+            from_address: self.config.from_address.clone(),
+            sns_endpoint: endpoint.to_string(),
+            sns_topics: self.config.sns_topic_arns.clone(),
+            store: self.config.store.kind().to_string(),
+            mailer: self.config.mailer.kind().to_string(),
+            retention_days: self.config.retention_days,
+        }
     }
 
     pub async fn vend(&self, actor: &str, req: &VendRequest) -> Result<Vended, ServiceError> {
@@ -209,7 +365,7 @@ impl AppService {
     pub async fn dead_letters(&self) -> Result<Vec<String>, ServiceError> {
         let filter = MessageFilter {
             outcome: Some(app::model::Outcome::DeadLetter),
-            recipient: None,
+            ..Default::default()
         };
         let mut ids = Vec::new();
         let mut cursor: Option<String> = None;
@@ -340,12 +496,197 @@ impl app::service::Service for AppService {
         Ok(self.measure_store().await)
     }
 
+    async fn overview(&self, _admin: &Admin) -> Result<OverviewStats, AppError> {
+        let mappings = self
+            .stores
+            .mappings
+            .counts()
+            .await
+            .map_err(ServiceError::from)?;
+        let mut last_24h = OutcomeCounts::default();
+        for day in self
+            .stores
+            .messages
+            .volume(&ago(86_400))
+            .await
+            .map_err(ServiceError::from)?
+        {
+            last_24h.merge(&day.counts);
+        }
+        let daily = self
+            .stores
+            .messages
+            .volume(&ago(13 * 86_400)[..10])
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(OverviewStats {
+            mappings,
+            last_24h,
+            daily: fill_days(14, daily),
+        })
+    }
+
+    async fn vend_options(&self, _admin: &Admin) -> Result<VendOptions, AppError> {
+        Ok(VendOptions {
+            domain: self.rules.domain.clone(),
+            counter_width: self.rules.counter_width,
+            account_types: self.rules.account_types.clone(),
+        })
+    }
+
+    async fn addresses(&self, _admin: &Admin, q: &AddressQuery) -> Result<Page<Mapping>, AppError> {
+        let filter = self.mapping_filter(q)?;
+        Ok(self
+            .mappings(filter, None, given(&q.cursor).as_deref())
+            .await?)
+    }
+
+    async fn address(&self, _admin: &Admin, address: &str) -> Result<AddressDetail, AppError> {
+        let mapping = self.mapping(address).await?;
+        let filter = MessageFilter {
+            recipient: Some(mapping.address.clone()),
+            ..Default::default()
+        };
+        let messages = self.messages(filter, Some(50), None).await?.items;
+        let audit = self
+            .stores
+            .mappings
+            .audit_trail(&mapping.address)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(AddressDetail {
+            mapping,
+            messages,
+            audit,
+        })
+    }
+
+    async fn vend(&self, admin: &Admin, form: &VendForm) -> Result<Mapping, AppError> {
+        let tags = app::model::parse_tags(&form.tags).map_err(|m| invalid("tags", m))?;
+        let req = VendRequest {
+            owner: form.owner.clone(),
+            account_type: form.account_type.clone(),
+            business_unit: given(&form.business_unit),
+            application: given(&form.application),
+            environment: given(&form.environment),
+            tags,
+            account_name: given(&form.account_name),
+            address: given(&form.address),
+            idempotency_key: None,
+        };
+        Ok(AppService::vend(self, &actor_of(admin), &req)
+            .await?
+            .mapping)
+    }
+
+    async fn edit(
+        &self,
+        admin: &Admin,
+        address: &str,
+        form: &EditForm,
+    ) -> Result<Mapping, AppError> {
+        let tags = app::model::parse_tags(&form.tags).map_err(|m| invalid("tags", m))?;
+        let patch = MappingPatch {
+            owner: Some(form.owner.clone()),
+            status: Some(form.status.clone()),
+            account_type: Some(form.account_type.clone()),
+            tags: Some(tags),
+            aws_account_id: Some(given(&form.aws_account_id)),
+            notes: Some(given(&form.notes)),
+            ..Default::default()
+        };
+        Ok(AppService::edit(self, &actor_of(admin), address, &patch).await?)
+    }
+
+    async fn delete(&self, admin: &Admin, address: &str) -> Result<Mapping, AppError> {
+        Ok(AppService::delete(self, &actor_of(admin), address).await?)
+    }
+
+    async fn messages(
+        &self,
+        _admin: &Admin,
+        q: &MessageQuery,
+    ) -> Result<Page<MessageRecord>, AppError> {
+        let filter = message_filter(q)?;
+        Ok(AppService::messages(self, filter, None, given(&q.cursor).as_deref()).await?)
+    }
+
+    async fn message(&self, _admin: &Admin, id: &str) -> Result<MessageDetail, AppError> {
+        let record = AppService::message(self, id).await?;
+        let headers = self
+            .stores
+            .raw
+            .raw(&record.ses_message_id)
+            .await
+            .map_err(ServiceError::from)?
+            .map(|raw| header_block(&raw));
+        Ok(MessageDetail { record, headers })
+    }
+
+    async fn replay(&self, admin: &Admin, id: &str) -> Result<MessageRecord, AppError> {
+        let report = AppService::replay(self, &actor_of(admin), id).await?;
+        Ok(AppService::message(self, &report.message_id).await?)
+    }
+
+    async fn settings(&self, _admin: &Admin) -> Result<SettingsView, AppError> {
+        let settings = AppService::settings(self).await?;
+        Ok(self.settings_view(settings).await)
+    }
+
+    async fn update_settings(
+        &self,
+        admin: &Admin,
+        catch_all: Option<bool>,
+        spam_policy: Option<SpamPolicy>,
+    ) -> Result<SettingsView, AppError> {
+        let patch = SettingsPatch {
+            catch_all,
+            spam_policy,
+        };
+        let settings = AppService::update_settings(self, &actor_of(admin), &patch).await?;
+        Ok(self.settings_view(settings).await)
+    }
+
+    async fn tokens(&self, _admin: &Admin) -> Result<Vec<TokenView>, AppError> {
+        Ok(AppService::tokens(self)
+            .await?
+            .into_iter()
+            .map(token_view)
+            .collect())
+    }
+
+    async fn create_token(
+        &self,
+        admin: &Admin,
+        name: &str,
+        scope: &str,
+    ) -> Result<(TokenView, String), AppError> {
+        let scope =
+            Scope::parse(scope.trim()).ok_or_else(|| invalid("scope", "expected vend or admin"))?;
+        let (token, secret) = AppService::create_token(self, &actor_of(admin), name, scope).await?;
+        Ok((token_view(token), secret.expose().to_string()))
+    }
+
+    async fn revoke_token(&self, admin: &Admin, id: &str) -> Result<TokenView, AppError> {
+        Ok(token_view(
+            AppService::revoke_token(self, &actor_of(admin), id).await?,
+        ))
+    }
+
+    async fn audit(&self, _admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError> {
+        Ok(self
+            .stores
+            .mappings
+            .audit_log(50, given(cursor).as_deref())
+            .await
+            .map_err(ServiceError::from)?)
+    }
+
     async fn my_addresses(&self, owner: &app::auth::Owner) -> Result<MyAddresses, AppError> {
         let email = owner.viewer().email.clone();
         let filter = MappingFilter {
             owner: Some(email),
-            query: None,
-            status: None,
+            ..Default::default()
         };
         let mappings = self
             .stores
@@ -357,8 +698,8 @@ impl app::service::Service for AppService {
         let mut messages = Vec::new();
         for m in &mappings {
             let filter = MessageFilter {
-                outcome: None,
                 recipient: Some(m.address.clone()),
+                ..Default::default()
             };
             messages.extend(
                 self.stores

@@ -3,7 +3,7 @@ use leptos_router::components::{Outlet, A};
 
 use crate::api::get_session_info;
 use crate::auth::Role;
-use crate::components::ui::ErrorNotice;
+use crate::components::ui::{ErrorNotice, NoticeView, Toaster};
 
 /// One entry of the main navigation.
 struct NavItem {
@@ -35,7 +35,8 @@ fn NavLink(item: &'static NavItem) -> impl IntoView {
     view! {
         <A
             href=item.href
-            exact=true
+            // Sub-pages (an address, a message) keep their section marked.
+            exact=item.href == "/"
             attr:class="group flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-slate-800 hover:text-white focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-400 aria-[current=page]:bg-slate-800 aria-[current=page]:text-white"
         >
             <svg viewBox="0 0 20 20" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round" class="size-5 shrink-0 text-slate-400 group-hover:text-white group-aria-[current=page]:text-indigo-300" aria-hidden="true">
@@ -63,6 +64,8 @@ fn NavSection(title: &'static str, items: &'static [NavItem]) -> impl IntoView {
 #[component]
 pub fn Layout() -> impl IntoView {
     let info = Resource::new(|| (), |_| get_session_info());
+    let toaster = Toaster::new();
+    provide_context(toaster);
     view! {
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-md focus:bg-white focus:px-4 focus:py-2 focus:text-slate-900 focus:shadow">
             "Skip to content"
@@ -108,6 +111,34 @@ pub fn Layout() -> impl IntoView {
                 </Suspense>
             </aside>
             <div class="flex-1 lg:pl-64">
+                // Notices: the one a plain form post left (rendered by the server), then the
+                // toasts pages push after their actions.
+                <div aria-live="polite" class="pointer-events-none fixed inset-x-4 top-4 z-40 flex flex-col items-end gap-3 sm:left-auto sm:w-96">
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            info.await.ok().and_then(|i| i.notice).map(|notice| view! {
+                                <div class="pointer-events-auto w-full"><NoticeView notice /></div>
+                            })
+                        })}
+                    </Suspense>
+                    <For
+                        each=move || toaster.list()
+                        key=|(id, _)| *id
+                        children=move |(id, notice)| view! {
+                            <div class="pointer-events-auto relative w-full">
+                                <NoticeView notice />
+                                <button
+                                    type="button"
+                                    aria-label="Dismiss"
+                                    on:click=move |_| toaster.dismiss(id)
+                                    class="absolute right-2 top-2 rounded px-1 text-slate-500 hover:text-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-600"
+                                >
+                                    "×"
+                                </button>
+                            </div>
+                        }
+                    />
+                </div>
                 <main id="main" class="mx-auto max-w-6xl px-4 py-8 sm:px-6 lg:px-10">
                     <ErrorBoundary fallback=|errors| {
                         let message = move || {

@@ -1,13 +1,288 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::use_query_map;
 
-use crate::components::ui::{EmptyState, PageHeader};
+use crate::api::{get_vend_options, list_addresses, VendAddress};
+use crate::components::ui::{
+    class, field_error, form_error, status_badge, toast_on_success, Card, CopyButton, EmptyState,
+    ErrorNotice, Field, Loading, PageHeader, Pager,
+};
+use crate::model::{AddressQuery, Mapping, VendOptions};
+use crate::naming::Environment;
+
+/// The query parameter `key` of the current URL, or "".
+pub fn param(key: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || query.with(|q| q.get(key).unwrap_or_default())
+}
 
 #[component]
 pub fn Addresses() -> impl IntoView {
+    let vend = ServerAction::<VendAddress>::new();
+    toast_on_success(vend, |m: &Mapping| format!("Vended {}.", m.address));
+    let (q, owner, status, account_type, cursor) = (
+        param("q"),
+        param("owner"),
+        param("status"),
+        param("account_type"),
+        param("cursor"),
+    );
+    let query = move || AddressQuery {
+        q: q(),
+        owner: owner(),
+        status: status(),
+        account_type: account_type(),
+        cursor: cursor(),
+    };
+    let page = Resource::new(
+        move || (query(), vend.version().get()),
+        |(query, _)| list_addresses(query),
+    );
+    let options = Resource::new(|| (), |_| get_vend_options());
+
     view! {
         <Title text="Addresses" />
         <PageHeader title="Addresses" subtitle="Every address vended on your domain, who owns it, and where its mail goes." />
-        <EmptyState title="No addresses yet" body="Addresses vended from this dashboard or the API appear here, with their owners and status." />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match options.await {
+                    Ok(options) => view! {
+                        <VendPanel vend options=options.clone() />
+                        <Filters options />
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <AddressTable page=page.items next=page.next_cursor has_cursor=!cursor().is_empty() /> }.into_any(),
+                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Filters(options: VendOptions) -> impl IntoView {
+    let (q, owner, status, account_type) = (
+        param("q"),
+        param("owner"),
+        param("status"),
+        param("account_type"),
+    );
+    let filtered = move || {
+        !(q().is_empty() && owner().is_empty() && status().is_empty() && account_type().is_empty())
+    };
+    view! {
+        <Form method="get" action="/addresses" attr:role="search" attr:aria-label="Filter addresses" attr:class="mt-8 grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_2fr_1fr_1fr_auto]">
+            <div>
+                <label for="filter-q" class=class::LABEL>"Search"</label>
+                <input id="filter-q" name="q" type="search" value=q() placeholder="address, account name or owner" class=format!("mt-1 {}", class::INPUT) />
+            </div>
+            <div>
+                <label for="filter-owner" class=class::LABEL>"Owner"</label>
+                <input id="filter-owner" name="owner" type="email" value=owner() placeholder="jdoe@example.com" class=format!("mt-1 {}", class::INPUT) />
+            </div>
+            <div>
+                <label for="filter-status" class=class::LABEL>"Status"</label>
+                <select id="filter-status" name="status" class=format!("mt-1 {}", class::INPUT)>
+                    <option value="" selected=status().is_empty()>"Active and suspended"</option>
+                    {["active", "suspended", "deleted"].into_iter().map(|s| view! {
+                        <option value=s selected=status() == s>{s}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="filter-type" class=class::LABEL>"Account type"</label>
+                <select id="filter-type" name="account_type" class=format!("mt-1 {}", class::INPUT)>
+                    <option value="" selected=account_type().is_empty()>"Any"</option>
+                    {options.account_types.into_iter().map(|t| {
+                        let selected = account_type() == t;
+                        view! { <option value=t.clone() selected=selected>{t.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="flex gap-2">
+                <button type="submit" class=class::SECONDARY>"Filter"</button>
+                {move || filtered().then(|| view! { <A href="/addresses" attr:class=class::SECONDARY>"Clear"</A> })}
+            </div>
+        </Form>
+    }
+}
+
+#[component]
+fn AddressTable(page: Vec<Mapping>, next: Option<String>, has_cursor: bool) -> impl IntoView {
+    if page.is_empty() && !has_cursor {
+        return view! {
+            <div class="mt-6">
+                <EmptyState title="No addresses match" body="Vend one with the form above, or change the filters. Vending pipelines can also use the REST API." />
+            </div>
+        }
+        .into_any();
+    }
+    view! {
+        <div class=format!("mt-6 {}", class::TABLE_CARD)>
+            <table class="w-full">
+                <caption class="sr-only">"Addresses"</caption>
+                <thead class="border-b border-slate-200 dark:border-slate-800"><tr>
+                    <th scope="col" class=class::TH>"Address"</th>
+                    <th scope="col" class=class::TH>"Owner"</th>
+                    <th scope="col" class=class::TH>"Type"</th>
+                    <th scope="col" class=class::TH>"Status"</th>
+                    <th scope="col" class=class::TH>"Created"</th>
+                </tr></thead>
+                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                    {page.into_iter().map(|m| {
+                        let href = format!("/addresses/{}", m.address);
+                        let (address, copy) = (m.address.clone(), m.address.clone());
+                        view! {
+                            <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/50">
+                                <td class=class::TD>
+                                    <div class="flex items-center gap-2">
+                                        <A href=href attr:class=format!("font-mono {}", class::LINK)>{address}</A>
+                                        <CopyButton text=copy />
+                                    </div>
+                                    <p class="mt-0.5 text-xs text-slate-500">{m.account_name.clone()}</p>
+                                </td>
+                                <td class=class::TD>{m.owner.clone()}</td>
+                                <td class=class::TD>{m.account_type.clone()}</td>
+                                <td class=class::TD>{status_badge(m.status)}</td>
+                                <td class=format!("{} whitespace-nowrap text-slate-500", class::TD)>{crate::components::ui::when(&m.created_at)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <Pager next has_cursor />
+    }
+    .into_any()
+}
+
+const VEND_FIELDS: &[&str] = &[
+    "owner",
+    "account_type",
+    "business_unit",
+    "application",
+    "environment",
+    "tags",
+    "account_name",
+    "address",
+    "AccountEmail",
+];
+
+/// The vend form. With JavaScript it previews the address as the user types (the same
+/// naming rules the server applies) and shows errors beside their fields in place.
+#[component]
+fn VendPanel(vend: ServerAction<VendAddress>, options: VendOptions) -> impl IntoView {
+    let bu = RwSignal::new(String::new());
+    let app = RwSignal::new(String::new());
+    let env = RwSignal::new("EVALUATION".to_string());
+    let name_override = RwSignal::new(String::new());
+    let address_override = RwSignal::new(String::new());
+    let domain = options.domain.clone();
+    let width = options.counter_width;
+    let preview = move || {
+        if !address_override.get().trim().is_empty() {
+            return Ok(address_override.get().trim().to_ascii_lowercase());
+        }
+        if !name_override.get().trim().is_empty() {
+            return Ok(format!("{}@{domain}", name_override.get().trim()));
+        }
+        crate::naming::preview(&bu.get(), &app.get(), &env.get(), width, &domain)
+            .map_err(|e| e.message)
+    };
+    let value = vend.value();
+    let err = move |f: &'static str| Signal::derive(move || field_error(&value.get(), f));
+    let invalid = move |f: &'static str| move || field_error(&value.get(), f).is_some().to_string();
+    let input = |id: &str| format!("mt-0 {} {id}", class::INPUT);
+    view! {
+        <Card>
+            <h2 class="text-base font-semibold">"Vend an address"</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                "Names follow "<code class="font-mono text-xs">"business-unit-application-env-NNN"</code>
+                "; the number is the next free one and is never reused."
+            </p>
+            <ActionForm action=vend attr:class="mt-6 grid grid-cols-1 gap-4 md:grid-cols-2" attr:aria-label="Vend an address">
+                <Field id="vend-owner" label="Owner's email" hint="Mail to the new address is forwarded here." error=err("owner")>
+                    <input id="vend-owner" name="owner" type="email" required autocomplete="off"
+                        aria-describedby="vend-owner-hint vend-owner-error" aria-invalid=invalid("owner") class=input("") />
+                </Field>
+                <Field id="vend-type" label="Account type" error=err("account_type")>
+                    <select id="vend-type" name="account_type" aria-describedby="vend-type-error" aria-invalid=invalid("account_type") class=input("")>
+                        {options.account_types.iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                    </select>
+                </Field>
+                <Field id="vend-bu" label="Business unit" error=err("business_unit")>
+                    <input id="vend-bu" name="business_unit" type="text" autocomplete="off"
+                        on:input=move |ev| bu.set(event_target_value(&ev))
+                        aria-describedby="vend-bu-error" aria-invalid=invalid("business_unit") class=input("") />
+                </Field>
+                <Field id="vend-app" label="Application" error=err("application")>
+                    <input id="vend-app" name="application" type="text" autocomplete="off"
+                        on:input=move |ev| app.set(event_target_value(&ev))
+                        aria-describedby="vend-app-error" aria-invalid=invalid("application") class=input("") />
+                </Field>
+                <Field id="vend-env" label="Environment" error=err("environment")>
+                    <select id="vend-env" name="environment" on:change=move |ev| env.set(event_target_value(&ev))
+                        aria-describedby="vend-env-error" aria-invalid=invalid("environment") class=input("")>
+                        {Environment::ALL.into_iter().map(|e| view! {
+                            <option value=e.long() selected=e == Environment::Evaluation>{format!("{} ({})", e.long(), e.short())}</option>
+                        }).collect_view()}
+                    </select>
+                </Field>
+                <Field id="vend-tags" label="Tags" hint="One key=value a line (optional)." error=err("tags")>
+                    <textarea id="vend-tags" name="tags" rows="2" aria-describedby="vend-tags-hint vend-tags-error" aria-invalid=invalid("tags") class=input("font-mono")></textarea>
+                </Field>
+                // Open when an override was refused, so its error is in view.
+                <details class="md:col-span-2" open=move || field_error(&value.get(), "address").is_some() || field_error(&value.get(), "account_name").is_some()>
+                    <summary class="cursor-pointer text-sm font-medium text-slate-700 dark:text-slate-300">"Overrides (optional)"</summary>
+                    <div class="mt-4 grid grid-cols-1 gap-4 md:grid-cols-2">
+                        <Field id="vend-name" label="Account name" hint="Use this exact name instead of a generated one." error=err("account_name")>
+                            <input id="vend-name" name="account_name" type="text" autocomplete="off"
+                                on:input=move |ev| name_override.set(event_target_value(&ev))
+                                aria-describedby="vend-name-hint vend-name-error" aria-invalid=invalid("account_name") class=input("") />
+                        </Field>
+                        <Field id="vend-address" label="Address" hint="Must be on your mail domain." error=err("address")>
+                            <input id="vend-address" name="address" type="email" autocomplete="off"
+                                on:input=move |ev| address_override.set(event_target_value(&ev))
+                                aria-describedby="vend-address-hint vend-address-error" aria-invalid=invalid("address") class=input("") />
+                        </Field>
+                    </div>
+                </details>
+                <div class="flex flex-wrap items-center gap-4 md:col-span-2">
+                    <button type="submit" class=class::PRIMARY disabled=move || vend.pending().get()>
+                        {move || if vend.pending().get() { "Vending…" } else { "Vend address" }}
+                    </button>
+                    // Filled in by the browser as the user types; the server's answer is what counts.
+                    <p class="min-h-5 text-sm text-slate-600 dark:text-slate-400" aria-live="polite">
+                        {move || match preview() {
+                            Ok(p) if !bu.get().is_empty() || !app.get().is_empty() || !name_override.get().is_empty() || !address_override.get().is_empty() => view! {
+                                "Will be "<code data-testid="vend-preview" class="font-mono text-slate-900 dark:text-slate-100">{p}</code>
+                            }.into_any(),
+                            Err(m) if !bu.get().is_empty() && !app.get().is_empty() => view! { <span class="text-amber-700 dark:text-amber-400">{m}</span> }.into_any(),
+                            _ => ().into_any(),
+                        }}
+                    </p>
+                </div>
+                {move || form_error(&value.get(), VEND_FIELDS).map(|m| view! { <div class="md:col-span-2"><ErrorNotice message=m /></div> })}
+                {move || match value.get() {
+                    Some(Ok(m)) => Some({
+                        let href = format!("/addresses/{}", m.address);
+                        let copy = m.address.clone();
+                        view! {
+                        <div class="md:col-span-2 flex items-center gap-2 text-sm text-emerald-700 dark:text-emerald-400" role="status">
+                            "Vended "<A href=href attr:class=format!("font-mono {}", class::LINK)>{m.address}</A>
+                            <CopyButton text=copy />
+                        </div>
+                    }}),
+                    _ => None,
+                }}
+            </ActionForm>
+        </Card>
     }
 }

@@ -1,13 +1,229 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::use_params_map;
 
-use crate::components::ui::{EmptyState, PageHeader};
+use crate::api::{get_message, list_messages, ReplayMessage};
+use crate::components::ui::{
+    class, form_error, outcome_badge, toast_on_success, when, Card, EmptyState, ErrorNotice,
+    Loading, PageHeader, Pager,
+};
+use crate::model::{MessageDetail, MessageQuery, MessageRecord, Outcome};
+use crate::pages::addresses::param;
+
+/// The page of one message-log record. Ids are `<SES message id>/<recipient>`; the route
+/// takes the rest of the path, so the slash needs no escaping.
+pub fn message_href(id: &str) -> String {
+    let escaped: String = id
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '@' | '.' | '_' | '-' | '+' | '/' => c.to_string(),
+            c => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
+        })
+        .collect();
+    format!("/messages/{escaped}")
+}
 
 #[component]
 pub fn Messages() -> impl IntoView {
+    let (outcome, address, from, to, cursor) = (
+        param("outcome"),
+        param("address"),
+        param("from"),
+        param("to"),
+        param("cursor"),
+    );
+    let query = move || MessageQuery {
+        outcome: outcome(),
+        address: address(),
+        from: from(),
+        to: to(),
+        cursor: cursor(),
+    };
+    let page = Resource::new(query, list_messages);
+    let filtered = move || {
+        !(outcome().is_empty() && address().is_empty() && from().is_empty() && to().is_empty())
+    };
+    let outcomes = [
+        Outcome::Forwarded,
+        Outcome::Undeliverable,
+        Outcome::DeadLetter,
+        Outcome::Rejected,
+        Outcome::Processing,
+    ];
     view! {
         <Title text="Messages" />
-        <PageHeader title="Messages" subtitle="Mail received for your addresses and what happened to it." />
-        <EmptyState title="No messages yet" body="Once SES forwards mail through the SNS endpoint, every recipient's outcome is logged here." />
+        <PageHeader title="Messages" subtitle="Every recipient of every received message, and where it ended up." />
+        <Form method="get" action="/messages" attr:role="search" attr:aria-label="Filter messages" attr:class="grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[1fr_2fr_1fr_1fr_auto]">
+            <div>
+                <label for="filter-outcome" class=class::LABEL>"Outcome"</label>
+                <select id="filter-outcome" name="outcome" class=format!("mt-1 {}", class::INPUT)>
+                    <option value="" selected=move || outcome().is_empty()>"Any"</option>
+                    {outcomes.into_iter().map(|o| view! {
+                        <option value=o.as_str() selected=move || outcome() == o.as_str()>{o.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="filter-address" class=class::LABEL>"Address"</label>
+                <input id="filter-address" name="address" type="email" prop:value=address placeholder="a vended address" class=format!("mt-1 {}", class::INPUT) />
+            </div>
+            <div>
+                <label for="filter-from" class=class::LABEL>"From (UTC)"</label>
+                <input id="filter-from" name="from" type="date" prop:value=from class=format!("mt-1 {}", class::INPUT) />
+            </div>
+            <div>
+                <label for="filter-to" class=class::LABEL>"To (UTC)"</label>
+                <input id="filter-to" name="to" type="date" prop:value=to class=format!("mt-1 {}", class::INPUT) />
+            </div>
+            <div class="flex gap-2">
+                <button type="submit" class=class::SECONDARY>"Filter"</button>
+                {move || filtered().then(|| view! { <A href="/messages" attr:class=class::SECONDARY>"Clear"</A> })}
+            </div>
+        </Form>
+        <div class="mt-6">
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => view! {
+                            <MessageTable records=page.items empty="No messages match. Mail appears here as SES delivers it." />
+                            <Pager next=page.next_cursor has_cursor=!cursor().is_empty() />
+                        }.into_any(),
+                        Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+/// Records of the message log as a table. Senders and subjects come from strangers: they
+/// are rendered as text, never as markup.
+#[component]
+pub fn MessageTable(records: Vec<MessageRecord>, empty: &'static str) -> impl IntoView {
+    if records.is_empty() {
+        return view! { <EmptyState title="No messages" body=empty /> }.into_any();
+    }
+    view! {
+        <div class=class::TABLE_CARD>
+            <table class="w-full">
+                <caption class="sr-only">"Messages"</caption>
+                <thead class="border-b border-slate-200 dark:border-slate-800"><tr>
+                    <th scope="col" class=class::TH>"Received"</th>
+                    <th scope="col" class=class::TH>"To"</th>
+                    <th scope="col" class=class::TH>"From"</th>
+                    <th scope="col" class=class::TH>"Subject"</th>
+                    <th scope="col" class=class::TH>"Outcome"</th>
+                </tr></thead>
+                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                    {records.into_iter().map(|r| view! {
+                        <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/50">
+                            <td class=format!("{} whitespace-nowrap", class::TD)>
+                                <A href=message_href(&r.id) attr:class=class::LINK>{when(&r.received_at)}</A>
+                            </td>
+                            <td class=format!("{} font-mono text-xs", class::TD)>{r.recipient.clone()}</td>
+                            <td class=format!("{} max-w-56 truncate", class::TD) title=r.sender.clone()>{r.sender.clone()}</td>
+                            <td class=format!("{} max-w-72 truncate", class::TD)>{r.subject.clone().unwrap_or_else(|| "(no subject)".into())}</td>
+                            <td class=class::TD>{outcome_badge(r.outcome)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn MessagePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let replay = ServerAction::<ReplayMessage>::new();
+    toast_on_success(replay, |r: &MessageRecord| {
+        format!("Replayed: {}.", r.outcome.label())
+    });
+    let detail = Resource::new(
+        move || (id(), replay.version().get()),
+        |(id, _)| get_message(id),
+    );
+    view! {
+        <Title text="Message" />
+        <nav aria-label="Breadcrumb" class="mb-4 text-sm">
+            <A href="/messages" attr:class=class::LINK>"← Messages"</A>
+        </nav>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <Detail detail=d replay /> }.into_any(),
+                    Err(e) => view! {
+                        <h1 class="mb-4 text-2xl font-semibold tracking-tight">"Message"</h1>
+                        <ErrorNotice message=e.to_string() />
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl IntoView {
+    let MessageDetail { record: r, headers } = detail;
+    let dd = "mt-1 text-sm break-words text-slate-900 dark:text-slate-100";
+    let dt = "text-xs font-medium uppercase tracking-wider text-slate-500";
+    let replay_value = replay.value();
+    let dead = r.outcome == Outcome::DeadLetter;
+    let mapping_href = format!("/addresses/{}", r.recipient);
+    view! {
+        <header class="mb-8 flex flex-wrap items-center gap-3">
+            <h1 class="text-2xl font-semibold tracking-tight break-all">{r.subject.clone().unwrap_or_else(|| "(no subject)".into())}</h1>
+            {outcome_badge(r.outcome)}
+        </header>
+        {dead.then(|| view! {
+            <Card class="mb-6 border-red-200 dark:border-red-900">
+                <div class="flex flex-wrap items-center justify-between gap-4">
+                    <div>
+                        <h2 class="text-base font-semibold">"Sending failed"</h2>
+                        <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                            "The raw message is kept. Replaying decides again with today's mapping and settings, then sends."
+                        </p>
+                    </div>
+                    <ActionForm action=replay attr:aria-label="Replay">
+                        <input type="hidden" name="id" value=r.id.clone() />
+                        <button type="submit" class=class::PRIMARY disabled=move || replay.pending().get()>
+                            {move || if replay.pending().get() { "Replaying…" } else { "Replay" }}
+                        </button>
+                    </ActionForm>
+                </div>
+                {move || form_error(&replay_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            </Card>
+        })}
+        <Card>
+            <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+                <div><dt class=dt>"Received"</dt><dd class=dd>{when(&r.received_at)}</dd></div>
+                <div><dt class=dt>"To"</dt><dd class=dd><A href=mapping_href attr:class=format!("font-mono {}", class::LINK)>{r.recipient.clone()}</A></dd></div>
+                <div><dt class=dt>"From"</dt><dd class=dd>{r.sender.clone()}</dd></div>
+                <div><dt class=dt>"Delivered to"</dt><dd class=dd>{r.delivered_to.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt class=dt>"Size"</dt><dd class=dd>{format!("{} bytes", r.size)}</dd></div>
+                <div><dt class=dt>"Attempts"</dt><dd class=dd>{r.attempts}</dd></div>
+                <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"Decision"</dt><dd class=dd>{r.detail.clone()}</dd></div>
+                <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"Verdicts"</dt><dd class=format!("{dd} font-mono text-xs")>{r.verdicts.clone()}</dd></div>
+                {r.error.clone().map(|e| view! {
+                    <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"Last error"</dt><dd class=format!("{dd} text-red-700 dark:text-red-400")>{e}</dd></div>
+                })}
+                <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"SES message id"</dt><dd class=format!("{dd} font-mono text-xs")>{r.ses_message_id.clone()}</dd></div>
+                {r.mailer_message_id.clone().map(|m| view! {
+                    <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"Mailer message id"</dt><dd class=format!("{dd} font-mono text-xs")>{m}</dd></div>
+                })}
+            </dl>
+        </Card>
+        <h2 class="mt-10 mb-3 text-base font-semibold">"Headers"</h2>
+        {match headers {
+            Some(h) => view! {
+                <pre aria-label="Headers" class="max-h-[32rem] overflow-auto rounded-xl border border-slate-200 bg-white p-4 font-mono text-xs whitespace-pre-wrap break-all dark:border-slate-800 dark:bg-slate-900">{h}</pre>
+            }.into_any(),
+            None => view! {
+                <p class="text-sm text-slate-600 dark:text-slate-400">"Only the mail nobody received (undeliverable and dead letters) is kept; this message was not."</p>
+            }.into_any(),
+        }}
     }
 }

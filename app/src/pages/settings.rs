@@ -1,13 +1,158 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::ui::{EmptyState, PageHeader};
+use crate::api::{get_settings, SetCatchAll, SetSpamPolicy};
+use crate::components::ui::{
+    class, form_error, toast_on_success, Card, CopyButton, ErrorNotice, Loading, PageHeader,
+};
+use crate::model::{SettingsView, SpamPolicy};
 
 #[component]
 pub fn Settings() -> impl IntoView {
+    let catch_all = ServerAction::<SetCatchAll>::new();
+    let spam = ServerAction::<SetSpamPolicy>::new();
+    toast_on_success(catch_all, |v: &SettingsView| {
+        format!(
+            "Catch-all is {}.",
+            if v.settings.catch_all { "on" } else { "off" }
+        )
+    });
+    toast_on_success(spam, |_: &SettingsView| "Spam policy saved.".to_string());
+    let view_ = Resource::new(
+        move || (catch_all.version().get(), spam.version().get()),
+        |_| get_settings(),
+    );
     view! {
         <Title text="Settings" />
-        <PageHeader title="Settings" subtitle="Catch-all, the admin address, spam policy and the SNS endpoint." />
-        <EmptyState title="Nothing to configure yet" body="Settings that change how mail is routed will appear here." />
+        <PageHeader title="Settings" subtitle="How mail that no mapping claims, and mail SES marks as spam, is handled." />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match view_.await {
+                    Ok(v) => view! { <SettingsCards v catch_all spam /> }.into_any(),
+                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SettingsCards(
+    v: SettingsView,
+    catch_all: ServerAction<SetCatchAll>,
+    spam: ServerAction<SetSpamPolicy>,
+) -> impl IntoView {
+    let on = v.settings.catch_all;
+    let catch_value = catch_all.value();
+    let spam_value = spam.value();
+    let dd = "mt-1 text-sm break-all text-slate-900 dark:text-slate-100";
+    let catch_all_words = if on {
+        format!(
+            "On: mail to unknown, suspended or deleted addresses goes to {}.",
+            v.admin_address
+        )
+    } else {
+        "Off: mail to unknown, suspended or deleted addresses is logged as undeliverable and kept for replay.".to_string()
+    };
+    let endpoint = v.sns_endpoint.clone();
+    let dt = "text-xs font-medium uppercase tracking-wider text-slate-500";
+    let policies = [
+        (
+            SpamPolicy::Tag,
+            "Forward with a tag",
+            "Forwarded with [SPAM] in front of the subject (the default).",
+        ),
+        (
+            SpamPolicy::Forward,
+            "Forward unchanged",
+            "Forwarded as if it had passed.",
+        ),
+        (
+            SpamPolicy::Reject,
+            "Do not forward",
+            "Logged as rejected; nobody receives it.",
+        ),
+    ];
+    view! {
+        <div class="grid grid-cols-1 gap-6 xl:grid-cols-2">
+            <Card>
+                <div class="flex items-start justify-between gap-4">
+                    <div>
+                        <h2 id="catch-all-heading" class="text-base font-semibold">"Catch-all"</h2>
+                        <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                            {catch_all_words}
+                        </p>
+                    </div>
+                    <span data-testid="catch-all-state" class=if on {
+                        "rounded-full bg-emerald-100 px-2.5 py-1 text-xs font-semibold text-emerald-800 dark:bg-emerald-900 dark:text-emerald-200"
+                    } else {
+                        "rounded-full bg-slate-100 px-2.5 py-1 text-xs font-semibold text-slate-700 dark:bg-slate-800 dark:text-slate-300"
+                    }>{if on { "On" } else { "Off" }}</span>
+                </div>
+                <div role="note" class="mt-4 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-100">
+                    <strong>"Think before turning it on. "</strong>
+                    "Anyone who learns your domain can then send any amount of mail to made-up addresses, and all of it lands in the admin mailbox (and counts against your SES sending quota)."
+                </div>
+                <ActionForm action=catch_all attr:class="mt-4" attr:aria-labelledby="catch-all-heading">
+                    <input type="hidden" name="on" value=(!on).to_string() />
+                    <button type="submit" class=if on { class::SECONDARY } else { class::PRIMARY } disabled=move || catch_all.pending().get()>
+                        {if on { "Turn catch-all off" } else { "Turn catch-all on" }}
+                    </button>
+                </ActionForm>
+                {move || form_error(&catch_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            </Card>
+            <Card>
+                <h2 id="spam-heading" class="text-base font-semibold">"Spam policy"</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"For mail whose SES spam verdict is FAIL. Mail with a virus is never forwarded."</p>
+                <ActionForm action=spam attr:class="mt-4 space-y-3" attr:aria-labelledby="spam-heading">
+                    <fieldset>
+                        <legend class="sr-only">"Spam policy"</legend>
+                        <div class="space-y-3">
+                            {policies.into_iter().map(|(p, label, hint)| {
+                                let id = format!("spam-{}", p.as_str());
+                                view! {
+                                    <div class="flex items-start gap-3">
+                                        <input id=id.clone() type="radio" name="policy" value=p.as_str() checked=v.settings.spam_policy == p
+                                            class="mt-0.5 size-4 border-slate-300 text-indigo-600 focus:ring-indigo-600" />
+                                        <label for=id class="text-sm">
+                                            <span class="font-medium">{label}</span>
+                                            <span class="block text-slate-500">{hint}</span>
+                                        </label>
+                                    </div>
+                                }
+                            }).collect_view()}
+                        </div>
+                    </fieldset>
+                    <button type="submit" class=class::PRIMARY disabled=move || spam.pending().get()>"Save spam policy"</button>
+                </ActionForm>
+                {move || form_error(&spam_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            </Card>
+            <Card class="xl:col-span-2">
+                <h2 class="text-base font-semibold">"Receiving and sending"</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"Set in the configuration (see docs/configuration.md); shown here so you can check them."</p>
+                <dl class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+                    <div><dt class=dt>"Mail domain"</dt><dd class=dd>{v.domain.clone()}</dd></div>
+                    <div><dt class=dt>"Admin address"</dt><dd class=dd>{v.admin_address.clone()}</dd></div>
+                    <div><dt class=dt>"Forwarded from"</dt><dd class=dd>{v.from_address.clone()}</dd></div>
+                    <div class="sm:col-span-2">
+                        <dt class=dt>"SNS endpoint"</dt>
+                        <dd class=format!("{dd} flex items-center gap-2")><code class="font-mono text-xs">{v.sns_endpoint.clone()}</code><CopyButton text=endpoint /></dd>
+                    </div>
+                    <div><dt class=dt>"Message log kept"</dt><dd class=dd>{format!("{} days", v.retention_days)}</dd></div>
+                    <div class="sm:col-span-2 lg:col-span-3">
+                        <dt class=dt>"Allowed SNS topics"</dt>
+                        <dd class=dd>
+                            {if v.sns_topics.is_empty() {
+                                view! { <p class="text-amber-700 dark:text-amber-400">"None: every SNS message is refused until MAILVEND_SNS_TOPIC_ARNS names your topic."</p> }.into_any()
+                            } else {
+                                view! { <ul class="space-y-1">{v.sns_topics.iter().map(|t| view! { <li><code class="font-mono text-xs">{t.clone()}</code></li> }).collect_view()}</ul> }.into_any()
+                            }}
+                        </dd>
+                    </div>
+                    <div><dt class=dt>"Store"</dt><dd class=dd>{v.store.clone()}</dd></div>
+                    <div><dt class=dt>"Mailer"</dt><dd class=dd>{v.mailer.clone()}</dd></div>
+                </dl>
+            </Card>
+        </div>
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/addresses`: vend, list, read, edit, delete.
 
-use app::model::{Mapping, MappingStatus, Page};
+use app::model::{Mapping, Page};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,7 +12,6 @@ use super::error::{ApiError, ErrorResponse};
 use super::json::ApiJson;
 use crate::http::AppState;
 use crate::mapping_patch::MappingPatch;
-use crate::store::MappingFilter;
 use crate::vending::VendRequest;
 
 /// 201 with the new mapping; 200 with the first one when an idempotency key replays.
@@ -53,6 +52,8 @@ pub struct ListQuery {
     q: Option<String>,
     /// `active`, `suspended` or `deleted`; by default active and suspended.
     status: Option<String>,
+    /// Only this account type.
+    account_type: Option<String>,
     /// 1 to 500, default 50.
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -73,18 +74,13 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<Mapping>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let status =
-        match query.status.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(MappingStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "expected active, suspended or deleted")
-            })?),
-        };
-    let filter = MappingFilter {
-        owner: query.owner.filter(|o| !o.trim().is_empty()),
-        query: query.q,
-        status,
-    };
+    let filter = state.service.mapping_filter(&app::model::AddressQuery {
+        q: query.q.unwrap_or_default(),
+        owner: query.owner.unwrap_or_default(),
+        status: query.status.unwrap_or_default(),
+        account_type: query.account_type.unwrap_or_default(),
+        cursor: String::new(),
+    })?;
     let page = state
         .service
         .mappings(filter, query.limit, query.cursor.as_deref())

@@ -1,6 +1,6 @@
 //! `/api/v1/messages`: the message log (admin scope: it holds senders and subjects).
 
-use app::model::{MessageRecord, Outcome, Page};
+use app::model::{MessageRecord, Page};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
@@ -9,7 +9,6 @@ use super::auth::AdminCaller;
 use super::error::{ApiError, ErrorResponse};
 use crate::http::AppState;
 use crate::pipeline::Report;
-use crate::store::MessageFilter;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -19,6 +18,10 @@ pub struct MessageQuery {
     outcome: Option<String>,
     /// Only mail to this vended address.
     address: Option<String>,
+    /// Received on or after this UTC day (`YYYY-MM-DD`).
+    from: Option<String>,
+    /// Received on or before this UTC day (`YYYY-MM-DD`).
+    to: Option<String>,
     /// 1 to 500, default 50.
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -42,19 +45,13 @@ pub async fn list(
     query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<MessageRecord>>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let outcome = match q.outcome.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(o) => Some(Outcome::parse(o).ok_or_else(|| {
-            ApiError::invalid(
-                "outcome",
-                "expected forwarded, undeliverable, rejected, dead_letter or processing",
-            )
-        })?),
-    };
-    let filter = MessageFilter {
-        outcome,
-        recipient: q.address.filter(|a| !a.trim().is_empty()),
-    };
+    let filter = crate::service::message_filter(&app::model::MessageQuery {
+        outcome: q.outcome.unwrap_or_default(),
+        address: q.address.unwrap_or_default(),
+        from: q.from.unwrap_or_default(),
+        to: q.to.unwrap_or_default(),
+        cursor: String::new(),
+    })?;
     Ok(Json(
         state
             .service

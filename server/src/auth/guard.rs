@@ -14,6 +14,10 @@ use super::VIEWER;
 use crate::http::AppState;
 
 pub async fn resolve_viewer(session: Session, mut req: Request<Body>, next: Next) -> Response {
+    req.extensions_mut()
+        .insert(app::flash::Flash(std::sync::Arc::new(SessionFlash(
+            session.clone(),
+        ))));
     match session.get::<Viewer>(VIEWER).await {
         Ok(Some(viewer)) => {
             req.extensions_mut().insert(viewer);
@@ -25,6 +29,28 @@ pub async fn resolve_viewer(session: Session, mut req: Request<Body>, next: Next
         }
     }
     next.run(req).await
+}
+
+/// The key under which a notice waits in the session.
+const NOTICE: &str = "notice";
+
+/// Notices for the next page (`app::flash`), kept in the sign-in session.
+struct SessionFlash(Session);
+
+#[async_trait::async_trait]
+impl app::flash::FlashStore for SessionFlash {
+    async fn put(&self, notice: app::model::Notice) {
+        if let Err(e) = self.0.insert(NOTICE, notice).await {
+            tracing::warn!(error = %e, "could not keep a notice in the session");
+        }
+    }
+
+    async fn take(&self) -> Option<app::model::Notice> {
+        self.0.remove(NOTICE).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read a notice from the session");
+            None
+        })
+    }
 }
 
 /// Which page a path is, for the guard.

@@ -351,7 +351,7 @@ async fn under_random_send_failures_every_recipient_is_accounted_for() {
         .messages(
             &MessageFilter {
                 outcome: Some(Outcome::DeadLetter),
-                recipient: None,
+                ..Default::default()
             },
             500,
             None,

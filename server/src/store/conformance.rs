@@ -496,11 +496,111 @@ pub async fn run_all(store: Arc<dyn MappingStore>) {
     edits_change_only_what_they_name(&*store).await;
     every_change_is_audited(&*store).await;
     listing_pages_and_filters(&*store).await;
+    counts_types_and_the_whole_audit_log(&*store).await;
     concurrent_vends_get_distinct_names(store.clone()).await;
     concurrent_vends_with_one_key_make_one_mapping(store).await;
 }
 
-pub async fn tokens_are_found_by_digest_and_revoked_once(store: &dyn super::TokenStore) {
+pub async fn counts_types_and_the_whole_audit_log(store: &dyn MappingStore) {
+    let before = store.counts().await.unwrap();
+    let owner = format!("{}@example.org", unique("counts"));
+    let mut addresses = Vec::new();
+    for (i, account_type) in ["IT", "Research", "IT"].into_iter().enumerate() {
+        let mut s = spec(&unique("cnt"));
+        s.owner = owner.clone();
+        s.account_type = account_type.into();
+        s.now = format!("2026-11-26T00:00:0{i}.000Z");
+        addresses.push(store.vend(&s).await.unwrap().mapping.address);
+    }
+    let suspend = MappingChange {
+        status: Some(MappingStatus::Suspended),
+        ..Default::default()
+    };
+    store
+        .update(
+            &addresses[1],
+            &suspend,
+            "admin:c",
+            "2026-11-26T00:00:05.000Z",
+        )
+        .await
+        .unwrap();
+    store
+        .delete(&addresses[2], "admin:c", "2026-11-26T00:00:06.000Z")
+        .await
+        .unwrap();
+    let after = store.counts().await.unwrap();
+    assert_eq!(
+        (
+            after.active - before.active,
+            after.suspended - before.suspended,
+            after.deleted - before.deleted
+        ),
+        (1, 1, 1)
+    );
+
+    let research = store
+        .list(
+            &MappingFilter {
+                owner: Some(owner.clone()),
+                account_type: Some("Research".into()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        research
+            .items
+            .iter()
+            .map(|m| &m.address)
+            .collect::<Vec<_>>(),
+        vec![&addresses[1]]
+    );
+
+    // The whole log, newest first, two at a time: ours appear in reverse order of writing.
+    let mut ours = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.audit_log(2, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 2);
+        ours.extend(
+            page.items
+                .into_iter()
+                .filter(|e| addresses.contains(&e.subject))
+                .map(|e| (e.action, e.subject)),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let a = |action: &str, i: usize| (action.to_string(), addresses[i].clone());
+    assert_eq!(
+        ours,
+        vec![
+            a("delete", 2),
+            a("update", 1),
+            a("vend", 2),
+            a("vend", 1),
+            a("vend", 0)
+        ]
+    );
+    assert!(matches!(
+        store.audit_log(2, Some("%%%not-a-cursor")).await,
+        Err(StoreError::Invalid {
+            field: "cursor",
+            ..
+        })
+    ));
+}
+
+pub async fn tokens_are_found_by_digest_and_revoked_once<S>(store: &S)
+where
+    S: super::TokenStore + MappingStore,
+{
     use crate::tokens::{ApiToken, Scope};
     let id = unique("tok");
     let token = ApiToken {
@@ -535,6 +635,16 @@ pub async fn tokens_are_found_by_digest_and_revoked_once(store: &dyn super::Toke
             .unwrap()
             .revoked_at,
         revoked.revoked_at
+    );
+    let trail = store.audit_trail(&format!("token:{id}")).await.unwrap();
+    assert_eq!(
+        trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["create_token", "revoke_token"]
+    );
+    let created = trail[0].after.as_deref().unwrap();
+    assert!(
+        created.contains(&id) && !created.contains(&digest),
+        "{created}"
     );
     assert!(matches!(
         store.revoke_token(&id, "a", "t").await,
@@ -738,6 +848,7 @@ pub async fn the_log_lists_newest_first_with_filters(store: &dyn super::MessageS
             &super::MessageFilter {
                 recipient: Some(recipient.clone()),
                 outcome: Some(Outcome::DeadLetter),
+                ..Default::default()
             },
             50,
             None,
@@ -752,7 +863,7 @@ pub async fn the_log_lists_newest_first_with_filters(store: &dyn super::MessageS
         .messages(
             &super::MessageFilter {
                 outcome: Some(Outcome::DeadLetter),
-                recipient: None,
+                ..Default::default()
             },
             500,
             None,
@@ -782,7 +893,101 @@ pub async fn run_messages(store: Arc<dyn super::MessageStore>) {
     claims_are_exactly_once(&*store).await;
     concurrent_claims_have_one_winner(store.clone()).await;
     the_log_lists_newest_first_with_filters(&*store).await;
+    the_log_filters_by_time_and_counts_per_day(&*store).await;
     dead_letters_reopen_once(store.clone()).await;
+}
+
+pub async fn the_log_filters_by_time_and_counts_per_day(store: &dyn super::MessageStore) {
+    use app::model::{DayVolume, Outcome, OutcomeCounts};
+    // March 2031 belongs to this test alone, so the per-day counts are exact.
+    let recipient = format!("{}@mail.example.com", unique("days"));
+    let mut ids = Vec::new();
+    for (at, outcome) in [
+        ("2031-03-01T10:00:00.000Z", Outcome::Forwarded),
+        ("2031-03-02T00:00:00.000Z", Outcome::Forwarded),
+        ("2031-03-02T09:00:00.000Z", Outcome::DeadLetter),
+        ("2031-03-02T23:59:59.999Z", Outcome::Undeliverable),
+        ("2031-03-03T00:00:00.000Z", Outcome::Rejected),
+    ] {
+        ids.push(
+            settled(store, &unique("ses"), &recipient, at, outcome)
+                .await
+                .id,
+        );
+    }
+    // One day, both ends of it, one record a page (the bounds and the cursor meet).
+    let day = super::MessageFilter {
+        recipient: Some(recipient.clone()),
+        since: Some("2031-03-02".into()),
+        until: Some("2031-03-02~".into()),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.messages(&day, 1, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 1);
+        seen.extend(page.items.into_iter().map(|m| m.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![ids[3].clone(), ids[2].clone(), ids[1].clone()]);
+    // Open-ended on either side, across every recipient.
+    let since = store
+        .messages(
+            &super::MessageFilter {
+                since: Some("2031-03-02T09".into()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        since.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![ids[4].clone(), ids[3].clone(), ids[2].clone()]
+    );
+    let until = store
+        .messages(
+            &super::MessageFilter {
+                recipient: Some(recipient.clone()),
+                until: Some("2031-03-02".into()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        until.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![ids[0].clone()]
+    );
+
+    let counts = |f: u64, u: u64, r: u64, d: u64| OutcomeCounts {
+        forwarded: f,
+        undeliverable: u,
+        rejected: r,
+        dead_letter: d,
+        processing: 0,
+    };
+    assert_eq!(
+        store.volume("2031-03-01T12:00:00.000Z").await.unwrap(),
+        vec![
+            DayVolume {
+                day: "2031-03-02".into(),
+                counts: counts(1, 1, 0, 1)
+            },
+            DayVolume {
+                day: "2031-03-03".into(),
+                counts: counts(0, 0, 1, 0)
+            },
+        ]
+    );
+    assert_eq!(store.volume("2031-03-04").await.unwrap(), vec![]);
 }
 
 /// A settled record in `outcome`, claimed and settled through the store.

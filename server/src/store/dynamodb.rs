@@ -4,7 +4,8 @@
 //!   (owner, address), `by_state` (state = live|deleted, address) and `by_account_name`;
 //! * `<prefix>-keys` — uniqueness and bookkeeping items keyed by `key`: `name#<account name>`,
 //!   `idem#<idempotency key>`, `counter#<base>` (an atomic `ADD` counter), `token#<digest>`;
-//! * `<prefix>-audit` — (subject, id) — one item per change;
+//! * `<prefix>-audit` — (subject, id) — one item per change, with GSI `by_time` (list_pk, id)
+//!   for the whole log newest first;
 //! * `<prefix>-tokens` — one item per API token (`id`);
 //! * `<prefix>-messages` — the message log, one item per recipient (`id`), with GSIs
 //!   `by_time`, `by_recipient` and `by_outcome`;
@@ -23,7 +24,9 @@ mod settings;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use app::model::{AuditEntry, Mapping, MappingStatus, MessageRecord, Outcome, Page};
+use app::model::{
+    AuditEntry, DayVolume, Mapping, MappingCounts, MappingStatus, MessageRecord, Outcome, Page,
+};
 use app::naming;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -36,9 +39,10 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    decode_cursor, edit_action, message_sort_key, not_a_dead_letter, page_of, reopened, taken,
-    taken_over, Claim, MappingChange, MappingFilter, MappingStore, MessageFilter, MessageStore,
-    NameSpec, Store, StoreError, Taken, TokenStore, VendSpec, Vended, MAX_SKIPS,
+    decode_cursor, edit_action, fold_volume, keyed_page, message_sort_key, not_a_dead_letter,
+    page_of, reopened, taken, taken_over, Claim, MappingChange, MappingFilter, MappingStore,
+    MessageFilter, MessageStore, NameSpec, Store, StoreError, Taken, TokenStore, VendSpec, Vended,
+    MAX_SKIPS,
 };
 use crate::tokens::{ApiToken, Scope};
 
@@ -151,6 +155,8 @@ fn audit_item(
 ) -> Item {
     let mut item = Item::new();
     item.insert("subject".into(), s(subject));
+    // One partition for the whole log (`by_time`); audit writes are rare, so it stays cool.
+    item.insert("list_pk".into(), s(AUDIT_LIST));
     // Sorts by time within a subject; the random tail keeps ids unique within a millisecond.
     item.insert(
         "id".into(),
@@ -173,6 +179,9 @@ fn audit_item(
     }
     item
 }
+
+/// The `list_pk` of every audit item.
+const AUDIT_LIST: &str = "a";
 
 fn key_item(key: String, extra: &[(&str, &str)]) -> Item {
     let mut item = Item::new();
@@ -283,9 +292,9 @@ impl DynamoStore {
             },
             TableSpec {
                 table: &self.audit,
-                attributes: vec!["subject", "id"],
+                attributes: vec!["subject", "id", "list_pk"],
                 key: vec![key("subject", KeyType::Hash)?, key("id", KeyType::Range)?],
-                indexes: vec![],
+                indexes: vec![gsi("by_time", "list_pk", Some("id"))?],
             },
             TableSpec {
                 table: &self.tokens,
@@ -324,10 +333,11 @@ impl DynamoStore {
             indexes: gsis,
         } in specs
         {
+            let defs = attrs.into_iter().map(attr).collect::<Result<Vec<_>, _>>()?;
             if existing.iter().any(|t| t == table) {
+                self.add_missing_indexes(table, defs, gsis).await?;
                 continue;
             }
-            let defs = attrs.into_iter().map(attr).collect::<Result<Vec<_>, _>>()?;
             let mut req = self
                 .client
                 .create_table()
@@ -357,6 +367,88 @@ impl DynamoStore {
         }
         self.enable_ttl(&self.sessions, "expires_at").await?;
         Ok(())
+    }
+
+    /// Creates the indexes a table made by an older version lacks (one per call, as
+    /// DynamoDB allows), waiting for each to be usable.
+    async fn add_missing_indexes(
+        &self,
+        table: &str,
+        defs: Vec<AttributeDefinition>,
+        wanted: Vec<GlobalSecondaryIndex>,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate,
+        };
+        let described = self
+            .client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(sdk)?;
+        let have: Vec<String> = described
+            .table()
+            .map(|t| {
+                t.global_secondary_indexes()
+                    .iter()
+                    .filter_map(|i| i.index_name().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for index in wanted {
+            if have.iter().any(|h| h == index.index_name()) {
+                continue;
+            }
+            let create = CreateGlobalSecondaryIndexAction::builder()
+                .index_name(index.index_name())
+                .set_key_schema(Some(index.key_schema().to_vec()))
+                .set_projection(index.projection().cloned())
+                .build()
+                .map_err(unavailable)?;
+            self.client
+                .update_table()
+                .table_name(table)
+                .set_attribute_definitions(Some(defs.clone()))
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder().create(create).build(),
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    StoreError::Migration(format!(
+                        "adding index {} to {table}: {}",
+                        index.index_name(),
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    ))
+                })?;
+            tracing::info!(%table, index = index.index_name(), "added DynamoDB index");
+            self.wait_active(table).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts what a query matches, page by page, without reading the items.
+    async fn count(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = query
+                .clone()
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            total += u64::try_from(out.count()).unwrap_or_default();
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(total),
+            }
+        }
     }
 
     /// Turns on DynamoDB's TTL for `attribute` unless it is on already.
@@ -609,6 +701,11 @@ impl DynamoStore {
             }
         }
         names.insert("#s".into(), "status".into());
+        if let Some(t) = &filter.account_type {
+            filters.push("#t = :type".to_string());
+            names.insert("#t".into(), "account_type".into());
+            values.insert(":type".into(), s(t.clone()));
+        }
         if let Some(q) = filter
             .query
             .as_deref()
@@ -825,23 +922,76 @@ impl MappingStore for DynamoStore {
             .try_collect()
             .await
             .map_err(sdk)?;
-        items
-            .iter()
-            .map(|item| {
-                let field = |k: &str| {
-                    get_s(item, k).ok_or_else(|| unavailable(format!("audit item without {k}")))
-                };
-                Ok(AuditEntry {
-                    at: field("at")?,
-                    actor: field("actor")?,
-                    action: field("action")?,
-                    subject: field("subject")?,
-                    before: get_s(item, "before"),
-                    after: get_s(item, "after"),
-                })
-            })
-            .collect()
+        items.iter().map(audit_entry).collect()
     }
+
+    async fn audit_log(
+        &self,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        let before = decode_cursor(cursor)?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.audit)
+            .index_name("by_time")
+            .expression_attribute_names("#l", "list_pk")
+            .expression_attribute_values(":l", s(AUDIT_LIST))
+            .scan_index_forward(false);
+        query = if before.is_empty() {
+            query.key_condition_expression("#l = :l")
+        } else {
+            query
+                .key_condition_expression("#l = :l AND #i < :before")
+                .expression_attribute_names("#i", "id")
+                .expression_attribute_values(":before", s(before))
+        };
+        let found = collect(query, limit as usize + 1, |item| {
+            let id = get_s(&item, "id").ok_or_else(|| unavailable("audit item without id"))?;
+            Ok((id, audit_entry(&item)?))
+        })
+        .await?;
+        Ok(keyed_page(found, limit))
+    }
+
+    async fn counts(&self) -> Result<MappingCounts, StoreError> {
+        let by_state = |state: &str| {
+            self.client
+                .query()
+                .table_name(&self.mappings)
+                .index_name("by_state")
+                .key_condition_expression("#st = :st")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":st", s(state))
+        };
+        let live_with = |status: MappingStatus| {
+            by_state(state_of(status))
+                .filter_expression("#s = :s")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":s", s(status.as_str()))
+        };
+        Ok(MappingCounts {
+            active: self.count(live_with(MappingStatus::Active)).await?,
+            suspended: self.count(live_with(MappingStatus::Suspended)).await?,
+            deleted: self
+                .count(by_state(state_of(MappingStatus::Deleted)))
+                .await?,
+        })
+    }
+}
+
+fn audit_entry(item: &Item) -> Result<AuditEntry, StoreError> {
+    let field =
+        |k: &str| get_s(item, k).ok_or_else(|| unavailable(format!("audit item without {k}")));
+    Ok(AuditEntry {
+        at: field("at")?,
+        actor: field("actor")?,
+        action: field("action")?,
+        subject: field("subject")?,
+        before: get_s(item, "before"),
+        after: get_s(item, "after"),
+    })
 }
 
 fn token_item(t: &ApiToken) -> Item {
@@ -882,6 +1032,22 @@ impl TokenStore for DynamoStore {
             put(
                 &self.keys,
                 key_item(format!("token#{secret_digest}"), &[("token_id", &t.id)]),
+                None,
+            )?,
+            put(
+                &self.audit,
+                {
+                    let mut audit = audit_item(
+                        &t.created_at,
+                        &t.created_by,
+                        "create_token",
+                        &format!("token:{}", t.id),
+                        None,
+                        None,
+                    );
+                    audit.insert("after".into(), s(super::token_audit_record(t)));
+                    audit
+                },
                 None,
             )?,
         ];
@@ -1187,11 +1353,31 @@ impl MessageStore for DynamoStore {
                 ("by_time", "#k = :k".to_string())
             }
         };
-        if !before.is_empty() {
-            key_condition.push_str(" AND #sk < :before");
-            values.insert(":before".into(), s(before));
-        } else {
-            names.remove("#sk");
+        // The upper bound is exclusive: the page's cursor or the filter's `until`, whichever
+        // is lower. A key condition takes one range, so with a lower bound too it becomes an
+        // inclusive BETWEEN and the one record equal to the bound is dropped below.
+        let upper = [Some(before).filter(|b| !b.is_empty()), filter.until.clone()]
+            .into_iter()
+            .flatten()
+            .min();
+        let lower = filter.since.clone();
+        match (&lower, &upper) {
+            (Some(lo), Some(hi)) => {
+                key_condition.push_str(" AND #sk BETWEEN :lo AND :hi");
+                values.insert(":lo".into(), s(lo.clone()));
+                values.insert(":hi".into(), s(hi.clone()));
+            }
+            (Some(lo), None) => {
+                key_condition.push_str(" AND #sk >= :lo");
+                values.insert(":lo".into(), s(lo.clone()));
+            }
+            (None, Some(hi)) => {
+                key_condition.push_str(" AND #sk < :hi");
+                values.insert(":hi".into(), s(hi.clone()));
+            }
+            (None, None) => {
+                names.remove("#sk");
+            }
         }
         let filter_expression = match (&filter.recipient, filter.outcome) {
             (Some(_), Some(o)) => {
@@ -1211,11 +1397,45 @@ impl MessageStore for DynamoStore {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(false);
-        let found = collect(query, limit as usize + 1, |item| {
+        let mut found = collect(query, limit as usize + 2, |item| {
             message_from(item).map(|(m, _)| m)
         })
         .await?;
+        if let Some(hi) = upper {
+            found.retain(|m| message_sort_key(m) < hi);
+        }
+        found.truncate(limit as usize + 1);
         Ok(page_of(found, limit, message_sort_key))
+    }
+
+    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.messages)
+            .index_name("by_time")
+            .key_condition_expression("list_pk = :m AND sort_key >= :since")
+            .expression_attribute_values(":m", s("m"))
+            .expression_attribute_values(":since", s(since))
+            .projection_expression("received_at, outcome")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)?;
+        let rows = items
+            .iter()
+            .map(|item| {
+                let at = get_s(item, "received_at")
+                    .ok_or_else(|| unavailable("message item without received_at"))?;
+                let outcome = get_s(item, "outcome")
+                    .and_then(|o| Outcome::parse(&o))
+                    .ok_or_else(|| unavailable("message item without a known outcome"))?;
+                Ok((at, outcome, 1))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(fold_volume(rows))
     }
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {

@@ -15,7 +15,9 @@ mod sqlite_tokens;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use app::model::{AuditEntry, Mapping, MappingStatus, MessageRecord, Outcome, Page};
+use app::model::{
+    AuditEntry, DayVolume, Mapping, MappingCounts, MappingStatus, MessageRecord, Outcome, Page,
+};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
@@ -208,6 +210,16 @@ fn page_of<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page
     Page { items, next_cursor }
 }
 
+/// `page_of` for items that carry their sort key beside them (audit entries do not hold
+/// their id).
+fn keyed_page<T>(items: Vec<(String, T)>, limit: u32) -> Page<T> {
+    let page = page_of(items, limit, |(key, _)| key.clone());
+    Page {
+        items: page.items.into_iter().map(|(_, item)| item).collect(),
+        next_cursor: page.next_cursor,
+    }
+}
+
 /// Cursors are the sort key of a page's last item, encoded so clients treat them as opaque.
 fn encode_cursor(key: &str) -> String {
     use base64::Engine as _;
@@ -237,6 +249,8 @@ pub struct MappingFilter {
     pub query: Option<String>,
     /// `None` lists active and suspended mappings; deleted ones only when asked for.
     pub status: Option<MappingStatus>,
+    /// Exactly this account type (as configured).
+    pub account_type: Option<String>,
 }
 
 /// Address mappings, with their audit trail written in the same transaction as each change.
@@ -268,6 +282,14 @@ pub trait MappingStore: Send + Sync + 'static {
     }
     /// Every recorded change to one subject (an address or `token:<id>`), oldest first.
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Every recorded change to anything (mappings, tokens, settings), newest first.
+    async fn audit_log(
+        &self,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEntry>, StoreError>;
+    /// How many mappings there are in each status.
+    async fn counts(&self) -> Result<MappingCounts, StoreError>;
     /// Writes a mapping made elsewhere (`mailvend import`) as it is, audited as `import`, and
     /// makes its base's counter continue after its number. `Ok(false)` when the address is
     /// already here (imports can run again); a name held by another address is a conflict.
@@ -289,6 +311,11 @@ pub enum Claim {
 pub struct MessageFilter {
     pub outcome: Option<Outcome>,
     pub recipient: Option<String>,
+    /// Only records whose sort key (`received_at#id`) is at least this: a date or time
+    /// prefix such as `2026-12-01`.
+    pub since: Option<String>,
+    /// Only records whose sort key is below this (exclusive).
+    pub until: Option<String>,
 }
 
 /// The message log, which is also what makes forwarding exactly-once per recipient.
@@ -323,6 +350,9 @@ pub trait MessageStore: Send + Sync + 'static {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<MessageRecord>, StoreError>;
+    /// How many records were received per UTC day and outcome since `since` (RFC 3339),
+    /// oldest day first; days without mail are absent.
+    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError>;
     /// Deletes settled records received before `cutoff` (RFC 3339) and the raw messages kept
     /// for them; returns how many records went. Claims in progress are never purged.
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError>;
@@ -380,12 +410,29 @@ fn not_a_dead_letter(r: &MessageRecord) -> StoreError {
     ))
 }
 
+/// Folds (received_at, outcome) pairs into per-day volumes, oldest day first.
+fn fold_volume(rows: impl IntoIterator<Item = (String, Outcome, u64)>) -> Vec<DayVolume> {
+    let mut days: BTreeMap<String, app::model::OutcomeCounts> = BTreeMap::new();
+    for (received_at, outcome, n) in rows {
+        let day = received_at.get(..10).unwrap_or(&received_at).to_string();
+        days.entry(day).or_default().add(outcome, n);
+    }
+    days.into_iter()
+        .map(|(day, counts)| DayVolume { day, counts })
+        .collect()
+}
+
 /// The log's sort key: newest first when read in descending order, unique per record.
 fn message_sort_key(r: &MessageRecord) -> String {
     format!("{}#{}", r.received_at, r.id)
 }
 
-/// API tokens. Only digests of secrets are stored.
+/// What the audit log records of a new token (never anything of its secret).
+fn token_audit_record(t: &ApiToken) -> String {
+    serde_json::json!({"id": t.id, "name": t.name, "scope": t.scope.as_str()}).to_string()
+}
+
+/// API tokens. Only digests of secrets are stored; creating and revoking are audited.
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
     async fn create_token(&self, token: &ApiToken, secret_digest: &str) -> Result<(), StoreError>;

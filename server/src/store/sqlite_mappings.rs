@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use app::model::{AuditEntry, Mapping, MappingStatus, Page};
+use app::model::{AuditEntry, Mapping, MappingCounts, MappingStatus, Page};
 use app::naming;
 use async_trait::async_trait;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::sqlite::{unavailable, SqliteStore};
 use super::{
-    decode_cursor, edit_action, page_of, taken, MappingChange, MappingFilter, MappingStore,
-    NameSpec, StoreError, Taken, VendSpec, Vended, MAX_SKIPS,
+    decode_cursor, edit_action, keyed_page, page_of, taken, MappingChange, MappingFilter,
+    MappingStore, NameSpec, StoreError, Taken, VendSpec, Vended, MAX_SKIPS,
 };
 
 #[derive(sqlx::FromRow)]
@@ -302,6 +302,10 @@ impl MappingStore for SqliteStore {
             sql.push_str(" AND m.owner = ?");
             binds.push(owner.clone());
         }
+        if let Some(t) = &filter.account_type {
+            sql.push_str(" AND m.account_type = ?");
+            binds.push(t.clone());
+        }
         if let Some(q) = filter
             .query
             .as_deref()
@@ -386,23 +390,86 @@ impl MappingStore for SqliteStore {
     }
 
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows: Vec<(String, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT at, actor, action, subject, before, after FROM audit_log WHERE subject = ? ORDER BY id",
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, at, actor, action, subject, before, after FROM audit_log WHERE subject = ? ORDER BY id",
         )
         .bind(subject)
         .fetch_all(self.pool())
         .await
         .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, actor, action, subject, before, after)| AuditEntry {
-                at,
-                actor,
-                action,
-                subject,
-                before,
-                after,
-            })
-            .collect())
+        Ok(rows.into_iter().map(|r| r.into_entry().1).collect())
+    }
+
+    async fn audit_log(
+        &self,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        let before = match decode_cursor(cursor)? {
+            c if c.is_empty() => i64::MAX,
+            c => c.parse().map_err(|_| StoreError::Invalid {
+                field: "cursor",
+                message: "not a cursor this server handed out".into(),
+            })?,
+        };
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, at, actor, action, subject, before, after FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(before)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(keyed_page(
+            rows.into_iter().map(AuditRow::into_entry).collect(),
+            limit,
+        ))
+    }
+
+    async fn counts(&self) -> Result<MappingCounts, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM mappings GROUP BY status")
+                .fetch_all(self.pool())
+                .await
+                .map_err(unavailable)?;
+        let mut counts = MappingCounts::default();
+        for (status, n) in rows {
+            let n = u64::try_from(n).unwrap_or_default();
+            match MappingStatus::parse(&status) {
+                Some(MappingStatus::Active) => counts.active = n,
+                Some(MappingStatus::Suspended) => counts.suspended = n,
+                Some(MappingStatus::Deleted) => counts.deleted = n,
+                None => return Err(unavailable(format!("unknown mapping status {status:?}"))),
+            }
+        }
+        Ok(counts)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl AuditRow {
+    /// The entry with its sort key (the row id) for paging.
+    fn into_entry(self) -> (String, AuditEntry) {
+        (
+            self.id.to_string(),
+            AuditEntry {
+                at: self.at,
+                actor: self.actor,
+                action: self.action,
+                subject: self.subject,
+                before: self.before,
+                after: self.after,
+            },
+        )
     }
 }

@@ -1,12 +1,12 @@
 //! `MessageStore` on SQLite: claims and the log in one table, changed under `BEGIN IMMEDIATE`.
 
-use app::model::{MessageRecord, Outcome, Page};
+use app::model::{DayVolume, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 
 use super::sqlite::{unavailable, SqliteStore};
 use super::{
-    decode_cursor, message_sort_key, not_a_dead_letter, page_of, reopened, taken_over, Claim,
-    MessageFilter, MessageStore, StoreError,
+    decode_cursor, fold_volume, message_sort_key, not_a_dead_letter, page_of, reopened, taken_over,
+    Claim, MessageFilter, MessageStore, StoreError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -206,6 +206,14 @@ impl MessageStore for SqliteStore {
             sql.push_str(" AND recipient = ?");
             binds.push(r.clone());
         }
+        if let Some(since) = &filter.since {
+            sql.push_str(" AND sort_key >= ?");
+            binds.push(since.clone());
+        }
+        if let Some(until) = &filter.until {
+            sql.push_str(" AND sort_key < ?");
+            binds.push(until.clone());
+        }
         sql.push_str(" ORDER BY sort_key DESC LIMIT ?");
         let mut query = sqlx::query_as::<_, Row>(&sql);
         for b in &binds {
@@ -220,6 +228,26 @@ impl MessageStore for SqliteStore {
             .map(|r| r.into_record().map(|(m, _)| m))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, limit, message_sort_key))
+    }
+
+    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT substr(received_at, 1, 10) AS day, outcome, count(*) FROM messages \
+             WHERE received_at >= ? GROUP BY day, outcome",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?;
+        let rows = rows
+            .into_iter()
+            .map(|(day, outcome, n)| {
+                let outcome = Outcome::parse(&outcome)
+                    .ok_or_else(|| unavailable(format!("unknown outcome {outcome:?}")))?;
+                Ok((day, outcome, u64::try_from(n).unwrap_or_default()))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(fold_volume(rows))
     }
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {

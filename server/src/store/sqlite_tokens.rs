@@ -33,6 +33,11 @@ const COLUMNS: &str = "id, name, scope, created_at, created_by, revoked_at";
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn create_token(&self, t: &ApiToken, secret_digest: &str) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO api_tokens (id, name, scope, secret_hash, created_at, created_by, revoked_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -44,9 +49,18 @@ impl TokenStore for SqliteStore {
         .bind(&t.created_at)
         .bind(&t.created_by)
         .bind(&t.revoked_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
+        sqlx::query("INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, 'create_token', ?, NULL, ?)")
+            .bind(&t.created_at)
+            .bind(&t.created_by)
+            .bind(format!("token:{}", t.id))
+            .bind(super::token_audit_record(t))
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
         Ok(())
     }
 

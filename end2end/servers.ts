@@ -1,0 +1,60 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { loginToken } from './constants';
+
+// The config and every worker import this module; the data directories are made once, by
+// the runner, and handed to the workers through the environment they inherit.
+export const root = path.resolve(__dirname, '..');
+export const port = Number(process.env.E2E_PORT ?? 3457);
+export const baseURL = process.env.E2E_URL ?? `http://127.0.0.1:${port}`;
+export const bin = process.env.E2E_BIN ?? path.join(root, 'target/debug/mailvend');
+export const data = (process.env.E2E_DATA ??= fs.mkdtempSync(path.join(os.tmpdir(), 'mailvend-e2e-')));
+export const ssoPort = port + 1;
+export const oidcPort = port + 2;
+export const ssoURL = `http://127.0.0.1:${ssoPort}`;
+export const ssoData = (process.env.E2E_SSO_DATA ??= fs.mkdtempSync(
+  path.join(os.tmpdir(), 'mailvend-e2e-sso-'),
+));
+export const domain = 'mail.e2e.test';
+
+/** The local-mode server every dashboard spec uses. */
+export const serverEnv: Record<string, string> = {
+  LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+  LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
+  MAILVEND_STORE: `sqlite://${data}/mailvend.db`,
+  MAILVEND_MAILER: `outbox://${data}/outbox`,
+  MAILVEND_DOMAIN: domain,
+  MAILVEND_PUBLIC_URL: baseURL,
+  MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
+  RUST_LOG: 'warn',
+};
+
+/** The server that signs in through the OIDC provider. */
+export const ssoEnv: Record<string, string> = {
+  LEPTOS_SITE_ADDR: `127.0.0.1:${ssoPort}`,
+  LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
+  MAILVEND_STORE: `sqlite://${ssoData}/mailvend.db`,
+  MAILVEND_MAILER: `outbox://${ssoData}/outbox`,
+  MAILVEND_DOMAIN: domain,
+  MAILVEND_PUBLIC_URL: ssoURL,
+  MAILVEND_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
+  MAILVEND_OIDC_CLIENT_ID: 'mailvend',
+  MAILVEND_OIDC_CLIENT_SECRET: 'mailvend-test-secret',
+  MAILVEND_ADMIN_GROUPS: 'mailvend-admins',
+  RUST_LOG: 'warn',
+};
+
+/**
+ * Runs the `mailvend` binary against a test server's store (the same SQLite file), as an
+ * operator would on that machine; returns its standard output.
+ */
+export function cli(args: string[], env: Record<string, string> = serverEnv): string {
+  return execFileSync(bin, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}

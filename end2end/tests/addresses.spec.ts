@@ -1,0 +1,97 @@
+import { test, expect } from '@playwright/test';
+import { collectErrors, ready, signIn, unique } from './session';
+import { domain } from '../servers';
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+});
+
+test('vend → appears in the list → edit → delete', async ({ page, javaScriptEnabled }, info) => {
+  const errors = collectErrors(page);
+  const bu = unique(`Flow ${info.project.name}`);
+  const slug = bu.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const address = `${slug}-cube-prod-001@${domain}`;
+
+  await page.goto('/addresses');
+  await ready(page, javaScriptEnabled);
+  const form = page.getByRole('form', { name: 'Vend an address' });
+  await form.getByLabel("Owner's email").fill('flow.owner@corp.example');
+  await form.getByLabel('Account type').selectOption('Research');
+  await form.getByLabel('Business unit').fill(bu);
+  await form.getByLabel('Application').fill('Cube');
+  await form.getByLabel('Environment').selectOption('PRODUCTION');
+  await form.getByLabel('Tags').fill('CostCentre=42');
+  if (javaScriptEnabled !== false) {
+    // The preview follows the typing, with the counter left open.
+    await expect(page.getByTestId('vend-preview')).toHaveText(`${slug}-cube-prod-NNN@${domain}`);
+  }
+  await form.getByRole('button', { name: 'Vend address' }).click();
+
+  // It is in the list, and the notice says so (a toast, or the notice after the redirect).
+  const row = page.getByRole('row').filter({ hasText: address });
+  await expect(row).toBeVisible();
+  await expect(row.getByRole('cell', { name: 'Research' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: `Vended ${address}` }).first()).toBeVisible();
+  await page.screenshot({ path: 'screenshots/addresses.png', fullPage: true });
+
+  // Search finds it by a piece of its name.
+  await page.getByRole('searchbox', { name: 'Search' }).fill(slug.slice(5));
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/q=/);
+  await expect(page.getByRole('row').filter({ hasText: address })).toBeVisible();
+  await expect(page.getByRole('row')).toHaveCount(2); // the header and ours
+
+  // Its page: edit the status and notes. Notes are someone's text: shown as text.
+  await page.getByRole('link', { name: address }).click();
+  await expect(page.getByRole('heading', { level: 1, name: address })).toBeVisible();
+  await ready(page, javaScriptEnabled);
+  const edit = page.getByRole('form', { name: 'Edit mapping' });
+  await edit.getByLabel('Status').selectOption('suspended');
+  await edit.getByLabel('Notes').fill('<b>not bold</b> & fine');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByText('<b>not bold</b> & fine', { exact: true })).toBeVisible();
+  await expect(page.locator('b', { hasText: 'not bold' })).toHaveCount(0);
+  await expect(page.locator('header').getByText('suspended')).toBeVisible();
+  const history = page.getByRole('list', { name: 'History' });
+  await expect(history.getByRole('listitem').first()).toContainText('update by user:admin@');
+  await expect(history).toContainText('status: active → suspended');
+  await page.screenshot({ path: 'screenshots/address-detail.png', fullPage: true });
+
+  // Delete, after the confirmation opens.
+  await page.getByText('Delete this address…').click();
+  await page.getByRole('button', { name: `Delete ${address}` }).click();
+  await expect(page).toHaveURL(/\/addresses$/);
+  await expect(page.getByRole('status').filter({ hasText: `Deleted ${address}` }).first()).toBeVisible();
+  await expect(page.getByRole('row').filter({ hasText: address })).toHaveCount(0);
+  await page.goto(`/addresses?status=deleted&q=${slug.slice(5)}`);
+  await expect(page.getByRole('row').filter({ hasText: address })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('the vend form names what is wrong beside the field', async ({ page, javaScriptEnabled }) => {
+  await page.goto('/addresses');
+  await ready(page, javaScriptEnabled);
+  const form = page.getByRole('form', { name: 'Vend an address' });
+  await form.getByLabel("Owner's email").fill('someone@corp.example');
+  await form.getByLabel('Business unit').fill('Blue');
+  await form.getByLabel('Application').fill('Cube');
+  await form.getByText('Overrides (optional)').click();
+  await form.getByLabel('Address').fill('stolen@elsewhere.example');
+  await form.getByRole('button', { name: 'Vend address' }).click();
+  const field = form.getByLabel('Address');
+  await expect(field).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.locator('#vend-address-error')).toContainText(domain);
+  // Nothing was vended.
+  await page.goto('/addresses?q=stolen');
+  await expect(page.getByText('No addresses match')).toBeVisible();
+});
+
+test('the overview counts addresses and draws the daily volume', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Mail in the last 24 hours' })).toBeVisible();
+  await expect(page.getByRole('img', { name: /Daily volume: \d+ messages in 14 days/ })).toBeVisible();
+  // 14 days in the table behind the chart, today last.
+  const today = new Date().toISOString().slice(0, 10);
+  await expect(page.getByRole('rowheader', { name: today, includeHidden: true })).toHaveCount(1);
+  await page.screenshot({ path: 'screenshots/overview.png', fullPage: true });
+});

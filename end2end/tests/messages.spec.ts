@@ -1,0 +1,144 @@
+import { test, expect, type APIRequestContext } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { collectErrors, ready, signIn, unique } from './session';
+import { cli, data, domain, serverEnv } from '../servers';
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+});
+
+/** An admin API token for setting up data, made with the CLI on the server's store. */
+let token: string | undefined;
+function adminToken(): string {
+  token ??= cli(['token', 'create', '--name', unique('e2e messages'), '--scope', 'admin']).trim();
+  return token;
+}
+
+async function vend(request: APIRequestContext, bu: string): Promise<string> {
+  const r = await request.post('/api/v1/addresses', {
+    headers: { Authorization: `Bearer ${adminToken()}` },
+    data: { owner: 'mail.owner@corp.example', account_type: 'IT', business_unit: bu, application: 'inbox', environment: 'dev' },
+  });
+  expect(r.status()).toBe(201);
+  return (await r.json()).address;
+}
+
+/** Runs a message through the server's pipeline with `mailvend deliver`; the outcome. */
+function deliver(recipient: string, subject: string, env: Record<string, string> = {}): string {
+  const file = path.join(data, `${unique('msg').replace(/\W/g, '')}.eml`);
+  fs.writeFileSync(
+    file,
+    [
+      'From: "Pat Sender" <pat@sender.example>',
+      `To: ${recipient}`,
+      `Subject: ${subject}`,
+      `Message-ID: <${unique('id').replace(/\W/g, '')}@sender.example>`,
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Hello from the browser tests.',
+      '',
+    ].join('\r\n'),
+  );
+  const out = cli(['deliver', '--recipient', recipient, file], { ...serverEnv, ...env });
+  return JSON.parse(out.trim().split('\n')[0]).outcome;
+}
+
+test('forwarded and dead-lettered mail appears in Messages, and replay sends it', async ({
+  page,
+  request,
+  javaScriptEnabled,
+}, info) => {
+  const errors = collectErrors(page);
+  const address = await vend(request, unique(`msgs ${info.project.name}`));
+  const subjects = { ok: unique('Quarterly report'), dead: unique('Invoice <script>alert(1)</script>') };
+  expect(deliver(address, subjects.ok)).toBe('forwarded');
+  // An outbox that cannot be written makes every send fail: the message becomes a dead letter.
+  expect(deliver(address, subjects.dead, { MAILVEND_MAILER: 'outbox:///dev/null/outbox' })).toBe('dead_letter');
+
+  await page.goto(`/messages?address=${encodeURIComponent(address)}`);
+  await ready(page, javaScriptEnabled);
+  const rows = page.getByRole('row');
+  await expect(rows.filter({ hasText: subjects.ok }).getByText('forwarded')).toBeVisible();
+  // The subject is a stranger's text: it is shown, not run.
+  await expect(rows.filter({ hasText: subjects.dead }).getByText('dead letter')).toBeVisible();
+  await page.screenshot({ path: 'screenshots/messages.png', fullPage: true });
+
+  // The outcome filter, through the form.
+  await page.getByLabel('Outcome').selectOption('dead_letter');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/outcome=dead_letter/);
+  await expect(rows).toHaveCount(2);
+
+  // Its page: headers of the kept raw message, then the replay.
+  await rows.filter({ hasText: subjects.dead }).getByRole('link').click();
+  await expect(page.getByRole('heading', { level: 1, name: subjects.dead })).toBeVisible();
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByLabel('Headers')).toContainText('From: "Pat Sender" <pat@sender.example>');
+  await page.screenshot({ path: 'screenshots/message-detail.png', fullPage: true });
+  await page.getByRole('button', { name: 'Replay' }).click();
+  await expect(page.locator('header').getByText('forwarded')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Replay' })).toHaveCount(0);
+  await expect(page.getByRole('status').filter({ hasText: 'Replayed: forwarded.' }).first()).toBeVisible();
+
+  // The replayed copy really went out: the server's outbox has it, addressed to the owner.
+  const sent = fs
+    .readdirSync(path.join(data, 'outbox'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(data, 'outbox', f), 'utf8')))
+    .filter((m) => m.recipient === address);
+  expect(sent).toHaveLength(2);
+  expect(sent.every((m) => m.to.includes('mail.owner@corp.example'))).toBe(true);
+  expect(errors).toEqual([]);
+});
+
+test('the catch-all toggle changes what the pipeline does', async ({ page, browser, javaScriptEnabled }) => {
+  // Catch-all is one setting for the whole server, so one test drives it both ways (the
+  // plain form in a second, script-less browser) rather than two projects racing.
+  test.skip(javaScriptEnabled === false, 'covers the plain form itself, in a second browser context');
+  const stranger = () => `${unique('nobody').replace(/\W/g, '')}@${domain}`;
+  await page.goto('/settings');
+  await ready(page, true);
+  const state = page.getByTestId('catch-all-state');
+  await expect(state).toHaveText('Off');
+  expect(deliver(stranger(), 'to nobody, catch-all off')).toBe('undeliverable');
+
+  await page.getByRole('button', { name: 'Turn catch-all on' }).click();
+  await expect(state).toHaveText('On');
+  await expect(page.getByRole('status').filter({ hasText: 'Catch-all is on.' }).first()).toBeVisible();
+  await page.screenshot({ path: 'screenshots/settings.png', fullPage: true });
+  const to = stranger();
+  expect(deliver(to, 'to nobody, catch-all on')).toBe('forwarded');
+  await page.goto(`/messages?address=${encodeURIComponent(to)}`);
+  await page.getByRole('row').filter({ hasText: 'catch-all on' }).getByRole('link').click();
+  await expect(page.getByText(`admin@${domain}`)).toBeVisible(); // delivered to the admin
+
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const nojs = await plain.newPage();
+  await signIn(nojs);
+  await nojs.goto('/settings');
+  await nojs.getByRole('button', { name: 'Turn catch-all off' }).click();
+  await expect(nojs.getByTestId('catch-all-state')).toHaveText('Off');
+  await expect(nojs.getByRole('status').filter({ hasText: 'Catch-all is off.' })).toBeVisible();
+  await plain.close();
+  expect(deliver(stranger(), 'to nobody, catch-all off again')).toBe('undeliverable');
+});
+
+test('the spam policy is saved', async ({ page, javaScriptEnabled }) => {
+  test.skip(javaScriptEnabled === false, 'one server-wide setting; the catch-all test covers the plain form');
+  await page.goto('/settings');
+  await ready(page, true);
+  await page.getByLabel('Do not forward').check();
+  await page.getByRole('button', { name: 'Save spam policy' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Spam policy saved.' }).first()).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Do not forward')).toBeChecked();
+  await page.getByLabel('Forward with a tag').check();
+  await page.getByRole('button', { name: 'Save spam policy' }).click();
+  await page.reload();
+  await expect(page.getByLabel('Forward with a tag')).toBeChecked();
+  // Both changes are in the audit log.
+  await page.goto('/audit');
+  await expect(page.getByRole('row').filter({ hasText: 'setting:spam_policy' }).first()).toContainText('reject → tag');
+  await page.screenshot({ path: 'screenshots/audit.png', fullPage: true });
+});
