@@ -2,6 +2,10 @@
 //! returns its result. Those that change something also leave a notice for the next page when
 //! the form was posted without JavaScript (`crate::flash`). No other logic lives here.
 
+// Form-backed functions take one argument per form field (what a plain HTML form posts),
+// and the `server` macro does not carry an item-level `allow` to the code it generates.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::auth::SessionInfo;
@@ -15,6 +19,7 @@ use crate::model::{
 #[cfg(feature = "ssr")]
 use crate::{
     auth::require_admin,
+    error::respond,
     flash,
     model::{EditForm, Notice, VendForm},
     service::use_service,
@@ -23,19 +28,19 @@ use crate::{
 #[server(prefix = "/fn", endpoint = "status")]
 pub async fn get_status() -> Result<SystemStatus, AppError> {
     let admin = require_admin()?;
-    use_service()?.status(&admin).await
+    use_service()?.status(&admin).await.map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "check_store")]
 pub async fn check_store() -> Result<StoreCheck, AppError> {
     let admin = require_admin()?;
-    use_service()?.check_store(&admin).await
+    use_service()?.check_store(&admin).await.map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "overview")]
 pub async fn get_overview() -> Result<OverviewStats, AppError> {
     let admin = require_admin()?;
-    use_service()?.overview(&admin).await
+    use_service()?.overview(&admin).await.map_err(respond)
 }
 
 /// Who is signed in, if anyone, how one signs in here, and the notice left by the last form
@@ -53,28 +58,33 @@ pub async fn get_session_info() -> Result<SessionInfo, AppError> {
 #[server(prefix = "/fn", endpoint = "my_addresses")]
 pub async fn get_my_addresses() -> Result<MyAddresses, AppError> {
     let owner = crate::auth::require_owner()?;
-    use_service()?.my_addresses(&owner).await
+    use_service()?.my_addresses(&owner).await.map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "vend_options")]
 pub async fn get_vend_options() -> Result<VendOptions, AppError> {
     let admin = require_admin()?;
-    use_service()?.vend_options(&admin).await
+    use_service()?.vend_options(&admin).await.map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "addresses")]
 pub async fn list_addresses(query: AddressQuery) -> Result<Page<Mapping>, AppError> {
     let admin = require_admin()?;
-    use_service()?.addresses(&admin, &query).await
+    use_service()?
+        .addresses(&admin, &query)
+        .await
+        .map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "address")]
 pub async fn get_address(address: String) -> Result<AddressDetail, AppError> {
     let admin = require_admin()?;
-    use_service()?.address(&admin, &address).await
+    use_service()?
+        .address(&admin, &address)
+        .await
+        .map_err(respond)
 }
 
-#[allow(clippy::too_many_arguments)] // one argument per form field
 #[server(prefix = "/fn", endpoint = "vend")]
 pub async fn vend_address(
     owner: String,
@@ -97,12 +107,11 @@ pub async fn vend_address(
         account_name,
         address,
     };
-    let mapping = use_service()?.vend(&admin, &form).await?;
+    let mapping = use_service()?.vend(&admin, &form).await.map_err(respond)?;
     flash::notify(Notice::success(format!("Vended {}.", mapping.address))).await;
     Ok(mapping)
 }
 
-#[allow(clippy::too_many_arguments)] // one argument per form field
 #[server(prefix = "/fn", endpoint = "edit")]
 pub async fn edit_address(
     address: String,
@@ -122,7 +131,10 @@ pub async fn edit_address(
         aws_account_id,
         notes,
     };
-    let mapping = use_service()?.edit(&admin, &address, &form).await?;
+    let mapping = use_service()?
+        .edit(&admin, &address, &form)
+        .await
+        .map_err(respond)?;
     flash::notify(Notice::success(format!("Saved {}.", mapping.address))).await;
     Ok(mapping)
 }
@@ -130,7 +142,10 @@ pub async fn edit_address(
 #[server(prefix = "/fn", endpoint = "delete")]
 pub async fn delete_address(address: String) -> Result<Mapping, AppError> {
     let admin = require_admin()?;
-    let mapping = use_service()?.delete(&admin, &address).await?;
+    let mapping = use_service()?
+        .delete(&admin, &address)
+        .await
+        .map_err(respond)?;
     flash::notify(Notice::success(format!(
         "Deleted {}. The address stays reserved and is never vended again.",
         mapping.address
@@ -146,19 +161,22 @@ pub async fn delete_address(address: String) -> Result<Mapping, AppError> {
 #[server(prefix = "/fn", endpoint = "messages")]
 pub async fn list_messages(query: MessageQuery) -> Result<Page<MessageRecord>, AppError> {
     let admin = require_admin()?;
-    use_service()?.messages(&admin, &query).await
+    use_service()?
+        .messages(&admin, &query)
+        .await
+        .map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "message")]
 pub async fn get_message(id: String) -> Result<MessageDetail, AppError> {
     let admin = require_admin()?;
-    use_service()?.message(&admin, &id).await
+    use_service()?.message(&admin, &id).await.map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "replay")]
 pub async fn replay_message(id: String) -> Result<MessageRecord, AppError> {
     let admin = require_admin()?;
-    let record = use_service()?.replay(&admin, &id).await?;
+    let record = use_service()?.replay(&admin, &id).await.map_err(respond)?;
     flash::notify(Notice::success(format!(
         "Replayed: {}.",
         record.outcome.label()
@@ -170,7 +188,7 @@ pub async fn replay_message(id: String) -> Result<MessageRecord, AppError> {
 #[server(prefix = "/fn", endpoint = "settings")]
 pub async fn get_settings() -> Result<SettingsView, AppError> {
     let admin = require_admin()?;
-    use_service()?.settings(&admin).await
+    use_service()?.settings(&admin).await.map_err(respond)
 }
 
 #[server(prefix = "/fn", endpoint = "catch_all")]
@@ -178,7 +196,8 @@ pub async fn set_catch_all(on: bool) -> Result<SettingsView, AppError> {
     let admin = require_admin()?;
     let view = use_service()?
         .update_settings(&admin, Some(on), None)
-        .await?;
+        .await
+        .map_err(respond)?;
     flash::notify(Notice::success(if on {
         "Catch-all is on."
     } else {
@@ -194,10 +213,12 @@ pub async fn set_spam_policy(policy: String) -> Result<SettingsView, AppError> {
     let parsed = crate::model::SpamPolicy::parse(&policy).ok_or_else(|| AppError::Invalid {
         field: "policy".into(),
         message: "expected forward, tag or reject".into(),
-    })?;
+    });
+    let parsed = parsed.map_err(respond)?;
     let view = use_service()?
         .update_settings(&admin, None, Some(parsed))
-        .await?;
+        .await
+        .map_err(respond)?;
     flash::notify(Notice::success("Spam policy saved.")).await;
     Ok(view)
 }
@@ -205,14 +226,17 @@ pub async fn set_spam_policy(policy: String) -> Result<SettingsView, AppError> {
 #[server(prefix = "/fn", endpoint = "tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     let admin = require_admin()?;
-    use_service()?.tokens(&admin).await
+    use_service()?.tokens(&admin).await.map_err(respond)
 }
 
 /// The new token and its secret (shown once).
 #[server(prefix = "/fn", endpoint = "create_token")]
 pub async fn create_token(name: String, scope: String) -> Result<(TokenView, String), AppError> {
     let admin = require_admin()?;
-    let (token, secret) = use_service()?.create_token(&admin, &name, &scope).await?;
+    let (token, secret) = use_service()?
+        .create_token(&admin, &name, &scope)
+        .await
+        .map_err(respond)?;
     flash::notify(Notice {
         tone: crate::model::Tone::Success,
         text: format!(
@@ -228,7 +252,10 @@ pub async fn create_token(name: String, scope: String) -> Result<(TokenView, Str
 #[server(prefix = "/fn", endpoint = "revoke_token")]
 pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
     let admin = require_admin()?;
-    let token = use_service()?.revoke_token(&admin, &id).await?;
+    let token = use_service()?
+        .revoke_token(&admin, &id)
+        .await
+        .map_err(respond)?;
     flash::notify(Notice::success(format!(
         "Revoked the token {}.",
         token.name
@@ -240,5 +267,5 @@ pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
 #[server(prefix = "/fn", endpoint = "audit")]
 pub async fn get_audit(cursor: String) -> Result<Page<AuditEntry>, AppError> {
     let admin = require_admin()?;
-    use_service()?.audit(&admin, &cursor).await
+    use_service()?.audit(&admin, &cursor).await.map_err(respond)
 }

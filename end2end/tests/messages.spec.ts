@@ -111,7 +111,7 @@ test('the catch-all toggle changes what the pipeline does', async ({ page, brows
   expect(deliver(to, 'to nobody, catch-all on')).toBe('forwarded');
   await page.goto(`/messages?address=${encodeURIComponent(to)}`);
   await page.getByRole('row').filter({ hasText: 'catch-all on' }).getByRole('link').click();
-  await expect(page.getByText(`admin@${domain}`)).toBeVisible(); // delivered to the admin
+  await expect(page.getByRole('main').getByText(`admin@${domain}`)).toBeVisible(); // delivered to the admin
 
   const plain = await browser.newContext({ javaScriptEnabled: false });
   const nojs = await plain.newPage();
@@ -135,6 +135,7 @@ test('the spam policy is saved', async ({ page, javaScriptEnabled }) => {
   await expect(page.getByLabel('Do not forward')).toBeChecked();
   await page.getByLabel('Forward with a tag').check();
   await page.getByRole('button', { name: 'Save spam policy' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Spam policy saved.' }).first()).toBeVisible();
   await page.reload();
   await expect(page.getByLabel('Forward with a tag')).toBeChecked();
   // Both changes are in the audit log.

@@ -130,8 +130,11 @@ fn Traffic(stats: OverviewStats) -> impl IntoView {
     }
 }
 
-/// The chart's series, bottom to top: label, fill class, and the count for a day.
-const SERIES: [(&str, &str, fn(&DayVolume) -> u64); 4] = [
+/// One series of the chart: label, fill class, and the count for a day.
+type Series = (&'static str, &'static str, fn(&DayVolume) -> u64);
+
+/// The chart's series, bottom to top.
+const SERIES: [Series; 4] = [
     ("Forwarded", "fill-emerald-500 bg-emerald-500", |d| {
         d.counts.forwarded
     }),
