@@ -359,13 +359,42 @@ async fn every_door_checks_who_is_knocking() {
 
     // Server functions: sessions.
     let mut table = String::from("| door | anonymous | owner | admin |\n|---|---|---|---|\n");
-    let server_fns: [(&str, [u16; 3]); 4] = [
-        ("/fn/status", [401, 403, 200]),
-        ("/fn/check_store", [401, 403, 200]),
-        ("/fn/my_addresses", [401, 200, 200]),
-        ("/fn/session", [200, 200, 200]),
+    // Each with a body of the right shape: the admin's answer shows the call got past the
+    // check (404 for a missing record, 422 for refused input — nothing here changes data
+    // but the catch-all, set to what it already is).
+    let absent = "nobody-here%40mail.test.example";
+    let server_fns: Vec<(&str, String, [u16; 3])> = vec![
+        ("/fn/status", String::new(), [401, 403, 200]),
+        ("/fn/check_store", String::new(), [401, 403, 200]),
+        ("/fn/my_addresses", String::new(), [401, 200, 200]),
+        ("/fn/session", String::new(), [200, 200, 200]),
+        ("/fn/overview", String::new(), [401, 403, 200]),
+        ("/fn/vend_options", String::new(), [401, 403, 200]),
+        ("/fn/addresses", "query[q]=x".into(), [401, 403, 200]),
+        ("/fn/address", format!("address={absent}"), [401, 403, 404]),
+        (
+            "/fn/vend",
+            "owner=not-an-address&account_type=IT&business_unit=a&application=b&environment=dev&tags=&account_name=&address=".into(),
+            [401, 403, 422],
+        ),
+        (
+            "/fn/edit",
+            format!("address={absent}&owner=a%40b.example&status=active&account_type=IT&tags=&aws_account_id=&notes="),
+            [401, 403, 404],
+        ),
+        ("/fn/delete", format!("address={absent}"), [401, 403, 404]),
+        ("/fn/messages", "query[outcome]=".into(), [401, 403, 200]),
+        ("/fn/message", "id=none%2Fx%40y".into(), [401, 403, 404]),
+        ("/fn/replay", "id=none%2Fx%40y".into(), [401, 403, 404]),
+        ("/fn/settings", String::new(), [401, 403, 200]),
+        ("/fn/catch_all", "on=false".into(), [401, 403, 200]),
+        ("/fn/spam_policy", "policy=bogus".into(), [401, 403, 422]),
+        ("/fn/tokens", String::new(), [401, 403, 200]),
+        ("/fn/create_token", "name=&scope=vend".into(), [401, 403, 422]),
+        ("/fn/revoke_token", "id=nope".into(), [401, 403, 404]),
+        ("/fn/audit", "cursor=".into(), [401, 403, 200]),
     ];
-    for (path, want) in server_fns {
+    for (path, body, want) in server_fns {
         let mut got = Vec::new();
         for b in [&anonymous, &owner, &admin] {
             let r = b
@@ -373,7 +402,7 @@ async fn every_door_checks_who_is_knocking() {
                 .header("origin", s.server.origin())
                 .header("accept", "application/json")
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body("")
+                .body(body.clone())
                 .send()
                 .await
                 .unwrap();
