@@ -428,6 +428,30 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// The `projection` of every message-log record whose sort key is `op` (`<`, `>=`) `bound`,
+    /// read from the `by_time` index.
+    async fn log_range(
+        &self,
+        op: &str,
+        bound: &str,
+        projection: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.messages)
+            .index_name("by_time")
+            .key_condition_expression(format!("list_pk = :m AND sort_key {op} :bound"))
+            .expression_attribute_values(":m", s("m"))
+            .expression_attribute_values(":bound", s(bound))
+            .projection_expression(projection)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)
+    }
+
     /// Counts what a query matches, page by page, without reading the items.
     async fn count(
         &self,
@@ -1410,20 +1434,8 @@ impl MessageStore for DynamoStore {
 
     async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
         let items = self
-            .client
-            .query()
-            .table_name(&self.messages)
-            .index_name("by_time")
-            .key_condition_expression("list_pk = :m AND sort_key >= :since")
-            .expression_attribute_values(":m", s("m"))
-            .expression_attribute_values(":since", s(since))
-            .projection_expression("received_at, outcome")
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(sdk)?;
+            .log_range(">=", since, "received_at, outcome")
+            .await?;
         let rows = items
             .iter()
             .map(|item| {
@@ -1440,20 +1452,8 @@ impl MessageStore for DynamoStore {
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
         let old = self
-            .client
-            .query()
-            .table_name(&self.messages)
-            .index_name("by_time")
-            .key_condition_expression("list_pk = :m AND sort_key < :cutoff")
-            .expression_attribute_values(":m", s("m"))
-            .expression_attribute_values(":cutoff", s(cutoff))
-            .projection_expression("id, ses_message_id, outcome")
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(sdk)?;
+            .log_range("<", cutoff, "id, ses_message_id, outcome")
+            .await?;
         let mut gone = 0;
         // SES ids with a claim still in progress keep their raw message.
         let mut busy = std::collections::HashSet::new();
