@@ -1433,9 +1433,7 @@ impl MessageStore for DynamoStore {
     }
 
     async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
-        let items = self
-            .log_range(">=", since, "received_at, outcome")
-            .await?;
+        let items = self.log_range(">=", since, "received_at, outcome").await?;
         let rows = items
             .iter()
             .map(|item| {
