@@ -128,6 +128,29 @@ async fn pages_render_on_the_server_with_a_fresh_nonce_each_time() {
 }
 
 #[tokio::test]
+async fn a_page_view_leaves_the_session_alone() {
+    // Every page asks the session for a waiting notice; asking must not mark the session
+    // changed, or each page view would write it back to the store (and set its cookie again).
+    let s = start().await;
+    let c = s.admin_client().await;
+    for path in ["/", "/addresses", "/login"] {
+        let r = c.get(format!("{}{path}", s.url)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(
+            r.headers().get("set-cookie").is_none(),
+            "{path}: {:?}",
+            r.headers().get("set-cookie")
+        );
+    }
+    let r = client()
+        .get(format!("{}/login", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("set-cookie").is_none(), "signed out");
+}
+
+#[tokio::test]
 async fn unknown_pages_are_404_and_oversized_bodies_are_refused() {
     let s = start().await;
     let c = client();

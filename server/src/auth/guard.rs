@@ -46,10 +46,22 @@ impl app::flash::FlashStore for SessionFlash {
     }
 
     async fn take(&self) -> Option<app::model::Notice> {
-        self.0.remove(NOTICE).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "could not read a notice from the session");
-            None
-        })
+        // Read first: `remove` marks the session changed even when nothing was there, which
+        // would write the session back (or start one for a signed-out visitor) on every page.
+        let waiting = self
+            .0
+            .get::<app::model::Notice>(NOTICE)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not read a notice from the session");
+                None
+            });
+        if waiting.is_some() {
+            if let Err(e) = self.0.remove::<app::model::Notice>(NOTICE).await {
+                tracing::warn!(error = %e, "could not clear a shown notice");
+            }
+        }
+        waiting
     }
 }
 
