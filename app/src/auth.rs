@@ -78,14 +78,7 @@ pub fn viewer() -> Option<Viewer> {
 /// The error, with the response status set to match (401/403 rather than a generic 500).
 #[cfg(feature = "ssr")]
 fn refuse(e: crate::error::AppError) -> crate::error::AppError {
-    use crate::error::AppError;
-    let status = match e {
-        AppError::Unauthorized => http::StatusCode::UNAUTHORIZED,
-        _ => http::StatusCode::FORBIDDEN,
-    };
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
-    }
+    crate::error::set_status(&e);
     e
 }
 

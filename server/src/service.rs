@@ -267,7 +267,7 @@ impl AppService {
         })
     }
 
-    async fn settings_view(&self, settings: Settings) -> SettingsView {
+    fn settings_view(&self, settings: Settings) -> SettingsView {
         let mut endpoint = self.config.public_url.clone();
         endpoint.set_path("/sns");
         SettingsView {
@@ -630,7 +630,7 @@ impl app::service::Service for AppService {
 
     async fn settings(&self, _admin: &Admin) -> Result<SettingsView, AppError> {
         let settings = AppService::settings(self).await?;
-        Ok(self.settings_view(settings).await)
+        Ok(self.settings_view(settings))
     }
 
     async fn update_settings(
@@ -644,7 +644,7 @@ impl app::service::Service for AppService {
             spam_policy,
         };
         let settings = AppService::update_settings(self, &actor_of(admin), &patch).await?;
-        Ok(self.settings_view(settings).await)
+        Ok(self.settings_view(settings))
     }
 
     async fn tokens(&self, _admin: &Admin) -> Result<Vec<TokenView>, AppError> {

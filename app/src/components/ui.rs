@@ -325,16 +325,27 @@ pub fn Pager(next: Option<String>, has_cursor: bool) -> impl IntoView {
     })
 }
 
-/// Percent-encodes a query value.
-pub fn urlencode(v: &str) -> String {
+/// Percent-encodes every byte of `v` that `keep` does not allow as it is.
+pub fn percent_encode(v: &str, keep: impl Fn(u8) -> bool) -> String {
     v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+        .map(|b| {
+            if keep(b) {
                 (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
             }
-            _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// RFC 3986's unreserved characters, which no URL part needs escaped.
+pub fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(v: &str) -> String {
+    percent_encode(v, unreserved)
 }
 
 /// `2026-12-02T14:05:09.123Z` as `2026-12-02 14:05 UTC`: short, sortable, unambiguous.

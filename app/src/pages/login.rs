@@ -4,6 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::get_session_info;
 use crate::auth::SessionInfo;
+use crate::components::ui::{percent_encode, unreserved};
 
 #[component]
 pub fn Login() -> impl IntoView {
@@ -60,14 +61,7 @@ pub fn Login() -> impl IntoView {
     }
 }
 
-/// Percent-encodes a query value (the few characters a path can hold that a query cannot).
+/// Percent-encodes a query value holding a path (its slashes may stay).
 fn urlencode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encode(v, |b| unreserved(b) || b == b'/')
 }

@@ -5,8 +5,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{get_message, list_messages, ReplayMessage};
 use crate::components::ui::{
-    class, form_error, outcome_badge, toast_on_success, when, Card, EmptyState, ErrorNotice,
-    Loading, PageHeader, Pager,
+    class, form_error, outcome_badge, percent_encode, toast_on_success, when, Card, EmptyState,
+    ErrorNotice, Loading, PageHeader, Pager,
 };
 use crate::model::{MessageDetail, MessageQuery, MessageRecord, Outcome};
 use crate::pages::addresses::param;
@@ -14,14 +14,9 @@ use crate::pages::addresses::param;
 /// The page of one message-log record. Ids are `<SES message id>/<recipient>`; the route
 /// takes the rest of the path, so the slash needs no escaping.
 pub fn message_href(id: &str) -> String {
-    let escaped: String = id
-        .chars()
-        .map(|c| match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '@' | '.' | '_' | '-' | '+' | '/' => c.to_string(),
-            c => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
-        })
-        .collect();
-    format!("/messages/{escaped}")
+    let keep =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'_' | b'-' | b'+' | b'/');
+    format!("/messages/{}", percent_encode(id, keep))
 }
 
 #[component]
@@ -225,5 +220,19 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
                 <p class="text-sm text-slate-600 dark:text-slate-400">"Only the mail nobody received (undeliverable and dead letters) is kept; this message was not."</p>
             }.into_any(),
         }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_href;
+
+    #[test]
+    fn message_links_keep_the_slash_and_escape_the_rest() {
+        assert_eq!(
+            message_href("0100abc/jo.e+x@mail.example.com"),
+            "/messages/0100abc/jo.e+x@mail.example.com"
+        );
+        assert_eq!(message_href("a b/é?#"), "/messages/a%20b/%C3%A9%3F%23");
     }
 }
