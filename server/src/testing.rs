@@ -9,6 +9,9 @@ use rand::Rng;
 
 use crate::mailer::{Mailer, Outgoing, SendError};
 
+mod faulty_store;
+pub use faulty_store::FaultyStore;
+
 /// The repository root (where `scripts/bootstrap.sh test` puts the test services).
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
