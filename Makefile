@@ -9,7 +9,7 @@ DEV_RUSTFLAGS := --cfg erase_components
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 LEPTOS_ARGS = $${LEPTOS_LIB_CARGO_ARGS:+--lib-cargo-args=$$LEPTOS_LIB_CARGO_ARGS}
 
-.PHONY: run test build lint unit e2e site tools test-tools clean
+.PHONY: run test build lint unit e2e site tools test-tools clean bench soak fuzz
 
 tools:
 	@scripts/bootstrap.sh build
@@ -46,6 +46,20 @@ test: test-tools
 	.venv-moto/bin/cfn-lint deploy/cloudformation.yaml
 	$(MAKE) --no-print-directory unit
 	scripts/e2e.sh
+
+## make bench: the benchmarks of docs/benchmarks.md (release build; a few minutes, quiet machine)
+bench: test-tools
+	. .tools/env.sh && cargo build --release -p server --example rewrite_bench
+	scripts/bench/rewrite.py --bin $(TARGET_DIR)/release/examples/rewrite_bench
+	scripts/bench/load.sh sns-sqlite sns-dynamodb vend
+
+## make soak: 60 s of webhook + dashboard + API load at once; fails on any error or memory growth
+soak: test-tools
+	scripts/bench/load.sh mixed
+
+## make fuzz: every fuzz target for FUZZ_SECONDS (600) each, corpus kept in fuzz/corpus
+fuzz: tools
+	scripts/fuzz.sh
 
 clean:
 	cargo clean

@@ -26,10 +26,10 @@ impl Outbox {
         Outbox { dir: dir.into() }
     }
 
-    async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
         let tmp = dir.join(format!(".{name}.tmp"));
-        tokio::fs::write(&tmp, bytes).await?;
-        tokio::fs::rename(&tmp, dir.join(name)).await
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, dir.join(name))
     }
 }
 
@@ -48,7 +48,6 @@ impl Mailer for Outbox {
         // A full disk or a missing mount may clear up; the pipeline retries, then dead-letters.
         let io =
             |e: std::io::Error| SendError::Transient(format!("outbox {}: {e}", self.dir.display()));
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let id = new_id();
         let meta = serde_json::to_vec(&Meta {
             from: &msg.from,
@@ -57,12 +56,17 @@ impl Mailer for Outbox {
             recipient: &msg.recipient,
         })
         .expect("metadata serializes");
-        Self::write_atomically(&self.dir, &format!("{id}.eml"), &msg.raw)
-            .await
-            .map_err(io)?;
-        Self::write_atomically(&self.dir, &format!("{id}.json"), &meta)
-            .await
-            .map_err(io)?;
+        // One trip to the blocking pool for all five file operations, not one each (under
+        // load those hand-offs cost more than the writes: docs/benchmarks.md).
+        let (dir, raw, eml_id) = (self.dir.clone(), msg.raw.clone(), id.clone());
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            Self::write_atomically(&dir, &format!("{eml_id}.eml"), &raw)?;
+            Self::write_atomically(&dir, &format!("{eml_id}.json"), &meta)
+        })
+        .await
+        .map_err(|e| SendError::Transient(format!("outbox writer: {e}")))?
+        .map_err(io)?;
         Ok(id)
     }
 }

@@ -11,10 +11,15 @@ use super::{Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The embedded default: one SQLite file in WAL mode, shared by a small pool.
+/// The embedded default: one SQLite file in WAL mode. Writes go through a single connection
+/// and reads through a small pool: SQLite admits one writer at a time, and writers that race
+/// for its lock wait in its busy handler's sleeps (up to 100 ms each), which under load turned
+/// into stalls of half a second; queued on one connection they wait only for each other
+/// (docs/benchmarks.md, "/sns under load"). WAL lets the readers go on meanwhile.
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    reader: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -32,16 +37,29 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let cannot_open = |e: sqlx::Error| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+        };
+        // The writer first: it creates the file and switches it to WAL before readers open it.
+        // A local file does not go stale like a network connection, so the pool's ping before
+        // every acquire would only add a round trip to the connection's thread per query.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(cannot_open)?;
         MIGRATOR
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(SqliteStore { pool })
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(cannot_open)?;
+        Ok(SqliteStore { reader, writer })
     }
 }
 
@@ -51,13 +69,19 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqliteStore {
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// For every write; see the type's comment.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Closes every connection; later calls fail as if the database were gone.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.writer.close().await;
+        self.reader.close().await;
     }
 }
 
@@ -65,7 +89,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.reader)
             .await
             .map(|_| ())
             .map_err(|e| StoreError::Unavailable(e.to_string()))
@@ -84,7 +108,7 @@ mod tests {
         store.ping().await.unwrap();
         let tables: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-                .fetch_all(&store.pool)
+                .fetch_all(&store.reader)
                 .await
                 .unwrap();
         let names: Vec<&str> = tables.iter().map(|t| t.0.as_str()).collect();

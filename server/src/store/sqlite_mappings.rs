@@ -147,7 +147,7 @@ async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(), StoreErr
 
 impl SqliteStore {
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool()
+        self.writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)
@@ -276,7 +276,7 @@ impl MappingStore for SqliteStore {
     }
 
     async fn get(&self, address: &str) -> Result<Mapping, StoreError> {
-        let mut conn = self.pool().acquire().await.map_err(unavailable)?;
+        let mut conn = self.reader().acquire().await.map_err(unavailable)?;
         fetch(&mut conn, address)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("the address {address}")))
@@ -331,7 +331,7 @@ impl MappingStore for SqliteStore {
         }
         let rows = query
             .bind(i64::from(limit) + 1)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await
             .map_err(unavailable)?;
         let items = rows
@@ -394,7 +394,7 @@ impl MappingStore for SqliteStore {
             "SELECT id, at, actor, action, subject, before, after FROM audit_log WHERE subject = ? ORDER BY id",
         )
         .bind(subject)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await
         .map_err(unavailable)?;
         Ok(rows.into_iter().map(|r| r.into_entry().1).collect())
@@ -417,7 +417,7 @@ impl MappingStore for SqliteStore {
         )
         .bind(before)
         .bind(i64::from(limit) + 1)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await
         .map_err(unavailable)?;
         Ok(keyed_page(
@@ -429,7 +429,7 @@ impl MappingStore for SqliteStore {
     async fn counts(&self) -> Result<MappingCounts, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, count(*) FROM mappings GROUP BY status")
-                .fetch_all(self.pool())
+                .fetch_all(self.reader())
                 .await
                 .map_err(unavailable)?;
         let mut counts = MappingCounts::default();

@@ -65,8 +65,20 @@ async fn write(
     r: &MessageRecord,
     lease_until: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT OR REPLACE INTO messages ({COLUMNS}, sort_key) \
+    upsert(conn, r, lease_until, "INSERT OR REPLACE INTO").await?;
+    Ok(())
+}
+
+/// Writes `r` with `verb` (`INSERT OR REPLACE INTO` or `INSERT OR IGNORE INTO`); how many rows
+/// it wrote.
+async fn upsert(
+    conn: &mut sqlx::SqliteConnection,
+    r: &MessageRecord,
+    lease_until: Option<&str>,
+    verb: &str,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(&format!(
+        "{verb} messages ({COLUMNS}, sort_key) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&r.id)
@@ -89,7 +101,7 @@ async fn write(
     .execute(conn)
     .await
     .map_err(unavailable)?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
 #[async_trait]
@@ -100,8 +112,22 @@ impl MessageStore for SqliteStore {
         lease_until: &str,
         now: &str,
     ) -> Result<Claim, StoreError> {
+        // Nearly every claim is of a new id: one statement, atomic on its own, settles it.
+        let mut conn = self.writer().acquire().await.map_err(unavailable)?;
+        if upsert(
+            &mut conn,
+            record,
+            Some(lease_until),
+            "INSERT OR IGNORE INTO",
+        )
+        .await?
+            == 1
+        {
+            return Ok(Claim::Mine(record.clone()));
+        }
+        drop(conn);
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
@@ -132,7 +158,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
-        let mut conn = self.pool().acquire().await.map_err(unavailable)?;
+        let mut conn = self.writer().acquire().await.map_err(unavailable)?;
         write(&mut conn, record, None).await
     }
 
@@ -140,7 +166,7 @@ impl MessageStore for SqliteStore {
         sqlx::query("UPDATE messages SET lease_until = ? WHERE id = ? AND outcome = 'processing'")
             .bind(now)
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -153,7 +179,7 @@ impl MessageStore for SqliteStore {
         now: &str,
     ) -> Result<MessageRecord, StoreError> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
@@ -177,7 +203,7 @@ impl MessageStore for SqliteStore {
     async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {
         sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await
             .map_err(unavailable)?
             .map(|r| r.into_record().map(|(m, _)| m))
@@ -221,7 +247,7 @@ impl MessageStore for SqliteStore {
         }
         let items = query
             .bind(i64::from(limit) + 1)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await
             .map_err(unavailable)?
             .into_iter()
@@ -236,7 +262,7 @@ impl MessageStore for SqliteStore {
              WHERE received_at >= ? GROUP BY day, outcome",
         )
         .bind(since)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await
         .map_err(unavailable)?;
         let rows = rows
@@ -252,7 +278,7 @@ impl MessageStore for SqliteStore {
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;

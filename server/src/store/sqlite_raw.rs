@@ -12,7 +12,7 @@ impl RawStore for SqliteStore {
             .bind(id)
             .bind(raw)
             .bind(now)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -21,7 +21,7 @@ impl RawStore for SqliteStore {
     async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         sqlx::query_scalar::<_, Vec<u8>>("SELECT bytes FROM raw_messages WHERE id = ?")
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await
             .map_err(unavailable)
     }

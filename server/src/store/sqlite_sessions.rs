@@ -19,7 +19,7 @@ impl SessionStore for SqliteStore {
         .bind(id)
         .bind(data)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
@@ -33,7 +33,7 @@ impl SessionStore for SqliteStore {
         .bind(id)
         .bind(data)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(unavailable)?;
         Ok(())
@@ -43,7 +43,7 @@ impl SessionStore for SqliteStore {
         sqlx::query_scalar::<_, String>("SELECT data FROM sessions WHERE id = ? AND expires_at > ?")
             .bind(id)
             .bind(now)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await
             .map_err(unavailable)
     }
@@ -51,7 +51,7 @@ impl SessionStore for SqliteStore {
     async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -60,7 +60,7 @@ impl SessionStore for SqliteStore {
     async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
             .bind(now)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(unavailable)?
             .rows_affected())

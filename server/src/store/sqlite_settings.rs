@@ -10,7 +10,7 @@ impl SettingsStore for SqliteStore {
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
             .bind(key)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await
             .map_err(unavailable)
     }
@@ -23,7 +23,7 @@ impl SettingsStore for SqliteStore {
         now: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;

@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, name, scope, created_at, created_by, revoked_at";
 impl TokenStore for SqliteStore {
     async fn create_token(&self, t: &ApiToken, secret_digest: &str) -> Result<(), StoreError> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
@@ -69,7 +69,7 @@ impl TokenStore for SqliteStore {
             "SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = ?"
         ))
         .bind(secret_digest)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await
         .map_err(unavailable)?
         .map(Row::into_token)
@@ -80,7 +80,7 @@ impl TokenStore for SqliteStore {
         sqlx::query_as::<_, Row>(&format!(
             "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
         ))
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await
         .map_err(unavailable)?
         .into_iter()
@@ -90,7 +90,7 @@ impl TokenStore for SqliteStore {
 
     async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;

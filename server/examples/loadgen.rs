@@ -1,0 +1,633 @@
+//! Load from a second process, for `scripts/bench_load.sh` and `make soak`: SNS notifications
+//! signed like Amazon's (a key and certificate made here, pinned in the server's
+//! `MAILVEND_SNS_CERT_DIR`), vends through the REST API, and a mixed run that also renders
+//! dashboard pages while it samples the server's memory.
+//!
+//! ```text
+//! loadgen cert --dir DIR
+//! loadgen sns --url URL --cert-dir DIR --recipient ADDR [--messages N] [--size B] [--concurrency C]
+//! loadgen vend --url URL --token T [--vends N] [--concurrency C] [--bases K]
+//! loadgen mixed --url URL --cert-dir DIR --recipient ADDR --token T --login-token L --pid PID [--seconds S]
+//! ```
+//! Every run prints one JSON line of results and exits non-zero when a request failed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mailvend-load";
+const CERT_NAME: &str = "SimpleNotificationService-mailvendload.pem";
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Writes a signing key and its certificate (named as the server expects) into DIR.
+    Cert {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Posts N distinct signed notifications, each carrying a message of SIZE bytes inline.
+    Sns {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        cert_dir: PathBuf,
+        #[arg(long)]
+        recipient: String,
+        #[arg(long, default_value_t = 20_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 10_240)]
+        size: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// N vends through `POST /api/v1/addresses` from C clients over K bases.
+    Vend {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 20_000)]
+        vends: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 8)]
+        bases: usize,
+    },
+    /// SNS posts, dashboard pages and API calls at once for S seconds; RSS of PID each second.
+    Mixed {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        cert_dir: PathBuf,
+        #[arg(long)]
+        recipient: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        login_token: String,
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let ok = match cli.command {
+        Command::Cert { dir } => {
+            make_cert(&dir);
+            true
+        }
+        Command::Sns {
+            url,
+            cert_dir,
+            recipient,
+            messages,
+            size,
+            concurrency,
+        } => sns(&url, &cert_dir, &recipient, messages, size, concurrency).await,
+        Command::Vend {
+            url,
+            token,
+            vends,
+            concurrency,
+            bases,
+        } => vend(&url, &token, vends, concurrency, bases).await,
+        Command::Mixed {
+            url,
+            cert_dir,
+            recipient,
+            token,
+            login_token,
+            pid,
+            seconds,
+        } => {
+            mixed(
+                &url,
+                &cert_dir,
+                &recipient,
+                &token,
+                &login_token,
+                pid,
+                seconds,
+            )
+            .await
+        }
+    };
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+fn make_cert(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["sns.amazonaws.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.join(CERT_NAME), cert.pem()).unwrap();
+    std::fs::write(dir.join("signing-key.der"), key.serialize_der()).unwrap();
+}
+
+/// Signs notifications as SNS does (SignatureVersion 2).
+struct Signer(RsaKeyPair);
+
+impl Signer {
+    fn load(dir: &Path) -> Signer {
+        let der = std::fs::read(dir.join("signing-key.der"))
+            .unwrap_or_else(|e| panic!("{}: {e} (run `loadgen cert` first)", dir.display()));
+        Signer(RsaKeyPair::from_pkcs8(&der).unwrap())
+    }
+
+    fn notification(&self, message: &str, n: usize) -> String {
+        let mut fields = json!({
+            "Type": "Notification",
+            "MessageId": format!("load-{n}-{:x}", rand::random::<u64>()),
+            "TopicArn": TOPIC,
+            "Subject": "Amazon SES Email Receipt Notification",
+            "Message": message,
+            "Timestamp": "2026-12-02T09:00:00.000Z",
+            "SignatureVersion": "2",
+            "SigningCertURL": format!("https://sns.us-east-1.amazonaws.com/{CERT_NAME}"),
+            "Signature": "placeholder",
+        });
+        let env = server::sns::parse(fields.to_string().as_bytes()).unwrap();
+        let canonical = server::sns::canonical_string(&env).unwrap();
+        let mut sig = vec![0; self.0.public_modulus_len()];
+        self.0
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                canonical.as_bytes(),
+                &mut sig,
+            )
+            .unwrap();
+        fields["Signature"] = json!(STANDARD.encode(sig));
+        fields.to_string()
+    }
+}
+
+/// A plain-text message of exactly `size` bytes (given room for its headers), as SES would
+/// notify it: inline, base64.
+fn ses_message(id: &str, recipient: &str, size: usize) -> String {
+    let head = format!(
+        "Return-Path: <bounce@sender.example>\r\nDKIM-Signature: v=1; a=rsa-sha256; d=sender.example; s=s1;\r\n\th=from:to:subject; b=AbCdEf0123456789\r\nFrom: \"Jane Sender\" <jane@sender.example>\r\nTo: {recipient}\r\nSubject: Load {id}\r\nMessage-ID: <{id}@sender.example>\r\nDate: Wed, 2 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    );
+    let line = "Quarterly numbers, a line of an ordinary text message, caf\u{e9} cr\u{e8}me.\r\n";
+    let head_len = head.len();
+    let mut raw = head.into_bytes();
+    while raw.len() < size {
+        raw.extend_from_slice(line.as_bytes());
+    }
+    raw.truncate(size.max(head_len));
+    json!({
+        "notificationType": "Received",
+        "mail": {
+            "timestamp": "2026-12-02T09:00:00.000Z",
+            "source": "bounce@sender.example",
+            "messageId": id,
+            "destination": [recipient],
+            "commonHeaders": {"subject": format!("Load {id}")}
+        },
+        "receipt": {
+            "timestamp": "2026-12-02T09:00:00.000Z",
+            "recipients": [recipient],
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "PASS"},
+            "action": {"type": "SNS", "topicArn": TOPIC, "encoding": "BASE64"}
+        },
+        "content": STANDARD.encode(&raw),
+    })
+    .to_string()
+}
+
+/// `count` signed notifications, signed on every core (RSA signing is the slow part).
+fn notifications(cert_dir: &Path, recipient: &str, count: usize, size: usize) -> Vec<String> {
+    let signer = Arc::new(Signer::load(cert_dir));
+    let run = format!("{:x}", rand::random::<u32>());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (signer, recipient, run) = (signer.clone(), recipient.to_string(), run.clone());
+            std::thread::spawn(move || {
+                (t..count)
+                    .step_by(threads)
+                    .map(|n| {
+                        let message = ses_message(&format!("{run}-{n}"), &recipient, size);
+                        (n, signer.notification(&message, n))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all: Vec<(usize, String)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_by_key(|(n, _)| *n);
+    all.into_iter().map(|(_, b)| b).collect()
+}
+
+/// Latencies and failures of one kind of request.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    errors: BTreeMap<String, usize>,
+}
+
+impl Tally {
+    fn record(&mut self, took: Duration, error: Option<String>) {
+        self.latencies.push(took);
+        if let Some(e) = error {
+            *self.errors.entry(e).or_default() += 1;
+        }
+    }
+
+    fn summary(&mut self, elapsed: Duration) -> Value {
+        self.latencies.sort();
+        let pct = |p: f64| -> f64 {
+            if self.latencies.is_empty() {
+                return 0.0;
+            }
+            let i =
+                ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len());
+            ms(self.latencies[i - 1])
+        };
+        json!({
+            "requests": self.latencies.len(),
+            "per_second": (self.latencies.len() as f64 / elapsed.as_secs_f64()).round(),
+            "p50_ms": pct(0.50),
+            "p90_ms": pct(0.90),
+            "p99_ms": pct(0.99),
+            "max_ms": self.latencies.last().map_or(0.0, |d| ms(*d)),
+            "errors": self.errors,
+        })
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e5).round() / 100.0
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Posts one notification; an error names what was wrong with the answer.
+async fn post_sns(http: &reqwest::Client, url: &str, body: String) -> Option<String> {
+    let r = http
+        .post(format!("{url}/sns"))
+        .header("content-type", "text/plain; charset=UTF-8")
+        .header("x-amz-sns-message-type", "Notification")
+        .body(body)
+        .send()
+        .await;
+    match r {
+        Err(e) => Some(format!("transport: {e}")),
+        Ok(r) if r.status() != 200 => Some(format!("status {}", r.status())),
+        Ok(r) => {
+            let report: Value = r.json().await.unwrap_or(Value::Null);
+            match report["recipients"][0]["outcome"].as_str() {
+                Some("forwarded") => None,
+                other => Some(format!("outcome {other:?}")),
+            }
+        }
+    }
+}
+
+async fn sns(
+    url: &str,
+    cert_dir: &Path,
+    recipient: &str,
+    messages: usize,
+    size: usize,
+    concurrency: usize,
+) -> bool {
+    let signing = Instant::now();
+    let bodies = Arc::new(notifications(cert_dir, recipient, messages, size));
+    eprintln!(
+        "signed {messages} notifications ({} bytes each) in {:.1} s",
+        bodies[0].len(),
+        signing.elapsed().as_secs_f64()
+    );
+    let http = client();
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, bodies, next, url) =
+                (http.clone(), bodies.clone(), next.clone(), url.to_string());
+            tokio::spawn(async move {
+                let mut tally = Tally::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { break };
+                    let t = Instant::now();
+                    let error = post_sns(&http, &url, body.clone()).await;
+                    tally.record(t.elapsed(), error);
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut all = Tally::default();
+    for w in workers {
+        let t = w.await.unwrap();
+        all.latencies.extend(t.latencies);
+        for (e, n) in t.errors {
+            *all.errors.entry(e).or_default() += n;
+        }
+    }
+    let elapsed = start.elapsed();
+    let ok = all.errors.is_empty();
+    let summary = json!({
+        "kind": "sns",
+        "message_bytes": size,
+        "concurrency": concurrency,
+        "seconds": (elapsed.as_secs_f64() * 100.0).round() / 100.0,
+        "result": all.summary(elapsed),
+    });
+    println!("{summary}");
+    ok
+}
+
+fn vend_body(n: usize, bases: usize) -> Value {
+    json!({
+        "owner": format!("owner{}@corp.example", n % 97),
+        "account_type": "IT",
+        "business_unit": "loadtest",
+        "application": format!("app{}", n % bases),
+        "environment": "prod",
+    })
+}
+
+async fn vend(url: &str, token: &str, vends: usize, concurrency: usize, bases: usize) -> bool {
+    let http = client();
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, next, url, token) = (
+                http.clone(),
+                next.clone(),
+                url.to_string(),
+                token.to_string(),
+            );
+            tokio::spawn(async move {
+                let (mut tally, mut addresses) = (Tally::default(), Vec::new());
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= vends {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let r = http
+                        .post(format!("{url}/api/v1/addresses"))
+                        .bearer_auth(&token)
+                        .json(&vend_body(n, bases))
+                        .send()
+                        .await;
+                    let error = match r {
+                        Err(e) => Some(format!("transport: {e}")),
+                        Ok(r) if r.status() != 201 => Some(format!("status {}", r.status())),
+                        Ok(r) => {
+                            let m: Value = r.json().await.unwrap_or(Value::Null);
+                            match m["address"].as_str() {
+                                Some(a) => {
+                                    addresses.push(a.to_string());
+                                    None
+                                }
+                                None => Some("no address in the answer".into()),
+                            }
+                        }
+                    };
+                    tally.record(t.elapsed(), error);
+                }
+                (tally, addresses)
+            })
+        })
+        .collect();
+    let (mut all, mut addresses) = (Tally::default(), Vec::new());
+    for w in workers {
+        let (t, a) = w.await.unwrap();
+        all.latencies.extend(t.latencies);
+        for (e, n) in t.errors {
+            *all.errors.entry(e).or_default() += n;
+        }
+        addresses.extend(a);
+    }
+    let elapsed = start.elapsed();
+    let distinct: HashSet<&String> = addresses.iter().collect();
+    let duplicates = addresses.len() - distinct.len();
+    let summary = json!({
+        "kind": "vend",
+        "concurrency": concurrency,
+        "bases": bases,
+        "seconds": (elapsed.as_secs_f64() * 100.0).round() / 100.0,
+        "vended": addresses.len(),
+        "duplicates": duplicates,
+        "result": all.summary(elapsed),
+    });
+    println!("{summary}");
+    all.errors.is_empty() && duplicates == 0 && addresses.len() == vends
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One kind of request in the mixed run, repeated by its own workers until time is up.
+async fn repeat<F, Fut>(workers: usize, stop: Arc<AtomicBool>, f: F) -> Tally
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Option<String>> + Send,
+{
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..workers)
+        .map(|_| {
+            let (f, stop, tally, next) = (f.clone(), stop.clone(), tally.clone(), next.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let t = Instant::now();
+                    let error = f(n).await;
+                    tally.lock().unwrap().record(t.elapsed(), error);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    Arc::try_unwrap(tally)
+        .ok()
+        .expect("workers done")
+        .into_inner()
+        .unwrap()
+}
+
+async fn get_ok(req: reqwest::RequestBuilder, want: &str) -> Option<String> {
+    match req.send().await {
+        Err(e) => Some(format!("transport: {e}")),
+        Ok(r) if r.status() != 200 => Some(format!("status {}", r.status())),
+        Ok(r) => match r.text().await {
+            Ok(t) if t.contains(want) => None,
+            Ok(_) => Some(format!("answer without {want:?}")),
+            Err(e) => Some(format!("body: {e}")),
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn mixed(
+    url: &str,
+    cert_dir: &Path,
+    recipient: &str,
+    token: &str,
+    login_token: &str,
+    pid: u32,
+    seconds: u64,
+) -> bool {
+    // Enough distinct notifications for the run at the rate the webhook workers reach;
+    // reused cyclically past that (a reused one is answered as a duplicate, still 200).
+    let pool = Arc::new(notifications(cert_dir, recipient, 4_000, 10_240));
+    let dashboard = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .unwrap();
+    let login = dashboard
+        .get(format!("{url}/auth/local?token={login_token}"))
+        .send()
+        .await
+        .expect("sign in");
+    assert!(login.status().is_success(), "sign-in: {}", login.status());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let sampler = {
+        let (stop, samples) = (stop.clone(), samples.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(kib) = rss_kib(pid) {
+                    samples.lock().unwrap().push(kib);
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let http = client();
+    let start = Instant::now();
+    let webhook = {
+        let (http, url, pool) = (http.clone(), url.to_string(), pool.clone());
+        tokio::spawn(repeat(8, stop.clone(), move |n| {
+            let (http, url, body) = (http.clone(), url.clone(), pool[n % pool.len()].clone());
+            async move {
+                match post_sns(&http, &url, body).await {
+                    // A notification reused from the pool is a duplicate by design.
+                    Some(e) if e == "outcome Some(\"duplicate\")" => None,
+                    other => other,
+                }
+            }
+        }))
+    };
+    let pages = {
+        let (dashboard, url) = (dashboard.clone(), url.to_string());
+        tokio::spawn(repeat(4, stop.clone(), move |n| {
+            let path = [
+                "/",
+                "/addresses",
+                "/messages",
+                "/audit",
+                "/addresses?q=load",
+            ][n % 5];
+            get_ok(dashboard.get(format!("{url}{path}")), "</html>")
+        }))
+    };
+    let api = {
+        let (http, url, token) = (http.clone(), url.to_string(), token.to_string());
+        tokio::spawn(repeat(4, stop.clone(), move |n| {
+            let (http, url, token) = (http.clone(), url.clone(), token.clone());
+            async move {
+                if n % 4 == 0 {
+                    let r = http
+                        .post(format!("{url}/api/v1/addresses"))
+                        .bearer_auth(&token)
+                        .json(&vend_body(n, 16))
+                        .send()
+                        .await;
+                    match r {
+                        Err(e) => Some(format!("transport: {e}")),
+                        Ok(r) if r.status() != 201 => Some(format!("vend status {}", r.status())),
+                        Ok(_) => None,
+                    }
+                } else {
+                    let path = ["/api/v1/addresses?limit=50", "/api/v1/messages?limit=50"][n % 2];
+                    get_ok(
+                        http.get(format!("{url}{path}")).bearer_auth(&token),
+                        "items",
+                    )
+                    .await
+                }
+            }
+        }))
+    };
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed();
+    let (mut w, mut p, mut a) = (
+        webhook.await.unwrap(),
+        pages.await.unwrap(),
+        api.await.unwrap(),
+    );
+    sampler.await.unwrap();
+    let rss = samples.lock().unwrap().clone();
+    let errors = w.errors.len() + p.errors.len() + a.errors.len();
+    // Memory is "flat" when the last third of the run averages within 10 % of the first
+    // third after warm-up: a leak grows steadily; allocator noise does not.
+    let third = (rss.len() / 3).max(1);
+    let avg = |s: &[u64]| s.iter().sum::<u64>() as f64 / s.len().max(1) as f64;
+    let (early, late) = (avg(&rss[..third]), avg(&rss[rss.len() - third..]));
+    let growth = if early > 0.0 { late / early - 1.0 } else { 0.0 };
+    let summary = json!({
+        "kind": "mixed",
+        "seconds": (elapsed.as_secs_f64() * 10.0).round() / 10.0,
+        "webhook": w.summary(elapsed),
+        "dashboard": p.summary(elapsed),
+        "api": a.summary(elapsed),
+        "rss_kib": {
+            "first": rss.first(), "last": rss.last(), "max": rss.iter().max(),
+            "early_third_avg": early.round(), "late_third_avg": late.round(),
+            "growth_pct": (growth * 1000.0).round() / 10.0,
+            "samples": rss,
+        },
+    });
+    println!("{summary}");
+    errors == 0 && growth < 0.10
+}
