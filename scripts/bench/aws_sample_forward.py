@@ -38,7 +38,17 @@ def main():
     print(json.dumps({
         "bytes": len(raw), "out_bytes": out_len, "iterations": iterations,
         "seconds": round(secs, 4), "mb_per_s": round(len(raw) * iterations / secs / 1e6, 2),
+        "peak_rss": peak_rss(),
     }))
+
+
+def peak_rss():
+    """This process's peak resident memory in bytes (VmHWM), as rewrite_bench reports its own."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 if __name__ == "__main__":

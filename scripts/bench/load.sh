@@ -7,7 +7,7 @@
 #   mixed        60 s of webhook + dashboard + API at once; zero errors, flat memory (make soak)
 #
 #   scripts/bench/load.sh [sns-sqlite|sns-dynamodb|vend|mixed ...]   (default: the first three)
-# Knobs: MESSAGES (20000), CONCURRENCY (32), VENDS (20000), SECONDS (60).
+# Knobs: MESSAGES (20000), MESSAGES_DYNAMODB (3000), CONCURRENCY (8), VENDS (20000), SECONDS_MIXED (60).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . .tools/env.sh 2>/dev/null || true
@@ -60,14 +60,14 @@ run() {
     sns-sqlite)
       start "sqlite://$work/data/mailvend.db"
       "$load" sns --url "$url" --cert-dir "$work/certs" --recipient "$recipient" \
-        --messages "${MESSAGES:-20000}" --concurrency "${CONCURRENCY:-32}"
+        --messages "${MESSAGES:-20000}" --concurrency "${CONCURRENCY:-8}"
       echo "outbox files: $(find "$work/data/outbox" -name '*.eml' | wc -l)" >&2
       stop ;;
     sns-dynamodb)
       moto
       start "dynamodb://load$RANDOM"
       "$load" sns --url "$url" --cert-dir "$work/certs" --recipient "$recipient" \
-        --messages "${MESSAGES_DYNAMODB:-3000}" --concurrency "${CONCURRENCY:-32}"
+        --messages "${MESSAGES_DYNAMODB:-3000}" --concurrency "${CONCURRENCY:-8}"
       stop ;;
     vend)
       start "sqlite://$work/data/mailvend.db"

@@ -1,10 +1,14 @@
 //! Rewrites one message file over and over for at least `--seconds` (default 2) and prints
-//! one JSON line: bytes, iterations, seconds, MB/s. Its peak memory is read by the caller
-//! (`scripts/bench/rewrite.py`, which runs the Python baseline the same way).
+//! one JSON line: bytes, iterations, seconds, MB/s and its peak resident memory
+//! (VmHWM, as the Python baseline reports its own; `scripts/bench/rewrite.py` runs both).
 
 use std::time::Instant;
 
 use server::rewrite::{rewrite, RewriteConfig};
+
+/// The server binary's allocator (src/main.rs), so this measures what the server does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -35,8 +39,19 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{{\"bytes\": {}, \"out_bytes\": {out_bytes}, \"iterations\": {iterations}, \"seconds\": {secs:.4}, \"mb_per_s\": {:.2}}}",
+        "{{\"bytes\": {}, \"out_bytes\": {out_bytes}, \"iterations\": {iterations}, \"seconds\": {secs:.4}, \"mb_per_s\": {:.2}, \"peak_rss\": {}}}",
         raw.len(),
-        raw.len() as f64 * iterations as f64 / secs / 1e6
+        raw.len() as f64 * iterations as f64 / secs / 1e6,
+        peak_rss()
     );
+}
+
+/// This process's peak resident memory in bytes (VmHWM), read the same way by the baseline.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
 }
