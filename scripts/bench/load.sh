@@ -76,7 +76,7 @@ run() {
     mixed)
       start "sqlite://$work/data/mailvend.db"
       "$load" mixed --url "$url" --cert-dir "$work/certs" --recipient "$recipient" --token "$token" \
-        --login-token loadgen-local-login-token --pid "$pid" --seconds "${SECONDS_MIXED:-60}"
+        --login-token loadgen-local-login-token --pid "$pid" --seconds "${SECONDS_MIXED:-60}" ${MIXED_ARGS:-}
       stop ;;
     *) echo "unknown benchmark $1" >&2; exit 2 ;;
   esac

@@ -84,6 +84,13 @@ enum Command {
         pid: u32,
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Distinct notifications to cycle through (default: enough for the run, 300 per
+        /// second); a small pool makes most posts duplicates, so the data stops growing.
+        #[arg(long)]
+        pool: Option<usize>,
+        /// API calls only read (no vends), so the data stops growing.
+        #[arg(long)]
+        read_only: bool,
     },
 }
 
@@ -118,17 +125,16 @@ async fn main() {
             login_token,
             pid,
             seconds,
+            pool,
+            read_only,
         } => {
-            mixed(
-                &url,
-                &cert_dir,
-                &recipient,
-                &token,
-                &login_token,
+            let run = Mixed {
                 pid,
                 seconds,
-            )
-            .await
+                pool: pool.unwrap_or((seconds as usize * 300).max(1_000)),
+                read_only,
+            };
+            mixed(&url, &cert_dir, &recipient, &token, &login_token, run).await
         }
     };
     std::process::exit(if ok { 0 } else { 1 });
@@ -504,24 +510,30 @@ async fn get_ok(req: reqwest::RequestBuilder, want: &str) -> Option<String> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The mixed run's knobs.
+struct Mixed {
+    pid: u32,
+    seconds: u64,
+    pool: usize,
+    read_only: bool,
+}
+
 async fn mixed(
     url: &str,
     cert_dir: &Path,
     recipient: &str,
     token: &str,
     login_token: &str,
-    pid: u32,
-    seconds: u64,
+    run: Mixed,
 ) -> bool {
-    // Enough distinct notifications for the run at the rate the webhook workers reach (about
-    // 220/s here); reused cyclically past that (a reused one is answered as a duplicate).
-    let pool = Arc::new(notifications(
-        cert_dir,
-        recipient,
-        (seconds as usize * 300).max(1_000),
-        10_240,
-    ));
+    let Mixed {
+        pid,
+        seconds,
+        pool,
+        read_only,
+    } = run;
+    // Notifications are reused cyclically past the pool (a reused one is a duplicate).
+    let pool = Arc::new(notifications(cert_dir, recipient, pool, 10_240));
     let dashboard = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::limited(5))
@@ -580,7 +592,7 @@ async fn mixed(
         tokio::spawn(repeat(4, stop.clone(), move |n| {
             let (http, url, token) = (http.clone(), url.clone(), token.clone());
             async move {
-                if n % 4 == 0 {
+                if n % 4 == 0 && !read_only {
                     let r = http
                         .post(format!("{url}/api/v1/addresses"))
                         .bearer_auth(&token)
