@@ -14,7 +14,7 @@ pub fn rewrite(raw: &[u8]) {
         from_address: "forwarder@aws.example.com",
         processed_by: "mailvend",
     };
-    let tag = (raw.len() % 2 == 0).then_some("[SPAM]");
+    let tag = (raw.len() & 1 == 0).then_some("[SPAM]");
     let out = rewrite_message(
         raw,
         "team-prod-001@aws.example.com",
