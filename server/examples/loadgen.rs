@@ -268,6 +268,14 @@ impl Tally {
         }
     }
 
+    /// Adds another worker's tally to this one.
+    fn merge(&mut self, other: Tally) {
+        self.latencies.extend(other.latencies);
+        for (e, n) in other.errors {
+            *self.errors.entry(e).or_default() += n;
+        }
+    }
+
     fn summary(&mut self, elapsed: Duration) -> Value {
         self.latencies.sort();
         let pct = |p: f64| -> f64 {
@@ -361,11 +369,7 @@ async fn sns(
         .collect();
     let mut all = Tally::default();
     for w in workers {
-        let t = w.await.unwrap();
-        all.latencies.extend(t.latencies);
-        for (e, n) in t.errors {
-            *all.errors.entry(e).or_default() += n;
-        }
+        all.merge(w.await.unwrap());
     }
     let elapsed = start.elapsed();
     let ok = all.errors.is_empty();
@@ -439,10 +443,7 @@ async fn vend(url: &str, token: &str, vends: usize, concurrency: usize, bases: u
     let (mut all, mut addresses) = (Tally::default(), Vec::new());
     for w in workers {
         let (t, a) = w.await.unwrap();
-        all.latencies.extend(t.latencies);
-        for (e, n) in t.errors {
-            *all.errors.entry(e).or_default() += n;
-        }
+        all.merge(t);
         addresses.extend(a);
     }
     let elapsed = start.elapsed();

@@ -292,6 +292,20 @@ impl Running {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Replays one dead letter through the API: (status, report).
+    async fn replay(&self, id: &str) -> (u16, Value) {
+        let id = id.replace('/', "%2F");
+        let r = self
+            .http
+            .post(format!("{}/api/v1/messages/{id}/replay", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// (metadata, bytes) of every message in the outbox, oldest first.
     fn sent(&self) -> Vec<(Value, Vec<u8>)> {
         crate::testing::outbox(&self.outbox)
@@ -824,16 +838,8 @@ async fn with_a_third_of_sends_failing_everything_is_forwarded_or_replayed_exact
 
     faulty.healthy.store(true, Ordering::SeqCst);
     for record in log("dead_letter").await {
-        let id = record["id"].as_str().unwrap().replace('/', "%2F");
-        let r = s
-            .http
-            .post(format!("{}/api/v1/messages/{id}/replay", s.url))
-            .bearer_auth(&s.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let report: Value = r.json().await.unwrap();
+        let (status, report) = s.replay(record["id"].as_str().unwrap()).await;
+        assert_eq!(status, 200);
         assert_eq!(report["outcome"], "forwarded", "{report}");
     }
     assert_eq!(log("dead_letter").await.len(), 0);
@@ -1023,15 +1029,7 @@ async fn under_load_with_store_and_mailer_faults_every_recipient_ends_once() {
 
     mailer.healthy.store(true, Ordering::SeqCst);
     for r in records.iter().filter(|r| r.outcome == Outcome::DeadLetter) {
-        let id = r.id.replace('/', "%2F");
-        let resp = s
-            .http
-            .post(format!("{}/api/v1/messages/{id}/replay", s.url))
-            .bearer_auth(&s.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "replay {}", r.id);
+        assert_eq!(s.replay(&r.id).await.0, 200, "replay {}", r.id);
     }
     let after = copies(&s.sent());
     for r in &records {
