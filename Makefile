@@ -39,9 +39,10 @@ unit: site
 e2e: test-tools site
 	scripts/e2e.sh
 
-## make test: every check — lint (Rust and the CloudFormation template), unit and integration
+## make test: every check — the clone reads nothing outside itself, lint (Rust and the CloudFormation template), unit and integration
 ## tests, browser tests with and without JavaScript
 test: test-tools
+	scripts/self-contained.sh
 	scripts/lint.sh
 	.venv-moto/bin/cfn-lint deploy/cloudformation.yaml
 	$(MAKE) --no-print-directory unit

@@ -21,8 +21,8 @@ seed() {
   [ -n "$(ls -A "$dir")" ] && return
   case "$1" in
     rewrite) cp server/tests/corpus/*.eml "$dir/" ;;
-    sns_envelope) cp ../shared/fixtures/sns-aws-signed/*.json "$dir/" ;;
-    ses_notification) cp ../shared/fixtures/ses-receipt/*.json "$dir/" ;;
+    sns_envelope) cp server/tests/fixtures/sns-aws-signed/*.json "$dir/" ;;
+    ses_notification) cp server/tests/fixtures/ses-receipt/*.json "$dir/" ;;
   esac
 }
 

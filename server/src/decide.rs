@@ -1,4 +1,4 @@
-//! What happens to one envelope recipient of a received message (product.md §2.6). Pure: the
+//! What happens to one envelope recipient of a received message (docs/product.md §2.6). Pure: the
 //! pipeline looks the mapping up and passes it in, so every rule has a table test.
 
 pub use app::model::SpamPolicy;

@@ -165,7 +165,7 @@ mod tests {
     /// The fixture item, as the sample's Lambda wrote it.
     fn sample_item() -> Item {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/seed-sample/table-item.json");
+            .join("tests/fixtures/seed-sample/table-item.json");
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         serde_dynamo::to_item(json).unwrap()

@@ -1,4 +1,4 @@
-//! What happens to a received message (product.md §2.5–2.9): for each envelope recipient,
+//! What happens to a received message (docs/product.md §2.5–2.9): for each envelope recipient,
 //! claim it in the message log (exactly once, however often SNS delivers), decide, rewrite,
 //! send with retries, and settle it as forwarded, undeliverable, rejected or dead letter.
 //! The same path serves `POST /sns`, `mailvend deliver` and replays.

@@ -1,4 +1,4 @@
-//! The forwarding rewrite (product.md §2.7): headers are edited, the body is passed through
+//! The forwarding rewrite (docs/product.md §2.7): headers are edited, the body is passed through
 //! byte for byte. Pure functions over bytes: nothing here decodes the message as text, so any
 //! charset, 8-bit content and binary parts survive untouched.
 
@@ -240,7 +240,7 @@ fn via_phrase(display: &[u8], address: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The message to send for `recipient`: headers rewritten as product.md §2.7 says, the body
+/// The message to send for `recipient`: headers rewritten as docs/product.md §2.7 says, the body
 /// bytes as they came. `envelope_sender` names the sender when the message has no `From`;
 /// `subject_tag` (the spam policy's tag) goes in front of the subject.
 pub fn rewrite(

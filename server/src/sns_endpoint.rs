@@ -1,4 +1,4 @@
-//! `POST /sns` (product.md §2.1–2.4): the signature is checked before anything in the message
+//! `POST /sns` (docs/product.md §2.1–2.4): the signature is checked before anything in the message
 //! is believed, then the topic allow-list, then the message type. Received mail goes to the
 //! pipeline; the status code tells SNS whether to deliver again (5xx) or not (2xx, 4xx).
 

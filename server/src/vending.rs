@@ -1,4 +1,4 @@
-//! Turning a vend request into a validated `VendSpec`: every rule of product.md §1 that does
+//! Turning a vend request into a validated `VendSpec`: every rule of docs/product.md §1 that does
 //! not need the store. Pure, so each rule has a table test.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! The REST API over real HTTP against a real SQLite store: every route, the sample's
-//! payloads from `../shared/fixtures`, and the error shapes.
+//! payloads from `tests/fixtures/seed-sample`, and the error shapes.
 
 mod common;
 
@@ -10,14 +10,9 @@ use server::tokens::Scope;
 
 fn fixture(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/seed-sample")
+        .join("tests/fixtures/seed-sample")
         .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "fixture {} (../shared beside the clone): {e}",
-            path.display()
-        )
-    })
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
 struct Api {

@@ -49,7 +49,7 @@ fn ses_notification_corpus() {
 
 #[test]
 fn sns_envelope_corpus() {
-    let fixtures = root().join("../shared/fixtures/sns-aws-signed");
+    let fixtures = root().join("server/tests/fixtures/sns-aws-signed");
     let cert = std::fs::read(
         fixtures.join("SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem"),
     )

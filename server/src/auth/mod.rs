@@ -1,4 +1,4 @@
-//! Sign-in (product.md §4): OIDC single sign-on or, with no issuer configured, a local admin
+//! Sign-in (docs/product.md §4): OIDC single sign-on or, with no issuer configured, a local admin
 //! link; server-side sessions in the store; the signed-in `Viewer` put in every request, and
 //! the guards that use it (pages, Origin checks). Server functions turn the viewer into
 //! `app::auth::Admin`/`Owner` proofs; the REST API uses bearer tokens instead (`api::auth`).

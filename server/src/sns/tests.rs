@@ -7,15 +7,15 @@ fn fixture_clock() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_772_827_200)
 }
 
-fn shared(name: &str) -> Vec<u8> {
+fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/sns-aws-signed")
+        .join("tests/fixtures/sns-aws-signed")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn aws_cert() -> Vec<u8> {
-    shared("SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem")
+    fixture("SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem")
 }
 
 const SAMPLES: [&str; 5] = [
@@ -29,14 +29,14 @@ const SAMPLES: [&str; 5] = [
 #[test]
 fn real_aws_signed_messages_verify() {
     for name in SAMPLES {
-        let env = parse(&shared(name)).unwrap();
+        let env = parse(&fixture(name)).unwrap();
         verify(&env, &aws_cert(), fixture_clock()).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
 
 #[test]
 fn canonical_strings_follow_the_documented_order() {
-    let env = parse(&shared("notification-with-subject-v1.json")).unwrap();
+    let env = parse(&fixture("notification-with-subject-v1.json")).unwrap();
     let c = canonical_string(&env).unwrap();
     let keys: Vec<&str> = c.lines().step_by(2).collect();
     assert_eq!(
@@ -50,7 +50,7 @@ fn canonical_strings_follow_the_documented_order() {
             "Type"
         ]
     );
-    let env = parse(&shared("notification-no-subject-v1.json")).unwrap();
+    let env = parse(&fixture("notification-no-subject-v1.json")).unwrap();
     let keys: Vec<String> = canonical_string(&env)
         .unwrap()
         .lines()
@@ -62,7 +62,7 @@ fn canonical_strings_follow_the_documented_order() {
         ["Message", "MessageId", "Timestamp", "TopicArn", "Type"]
     );
     // The confirmation's message has a line break of its own, so compare the whole text.
-    let env = parse(&shared("subscription-confirmation-v1.json")).unwrap();
+    let env = parse(&fixture("subscription-confirmation-v1.json")).unwrap();
     let want = format!(
         "Message\n{}\nMessageId\n{}\nSubscribeURL\n{}\nTimestamp\n{}\nToken\n{}\nTopicArn\n{}\nType\nSubscriptionConfirmation\n",
         env.message,
@@ -78,7 +78,7 @@ fn canonical_strings_follow_the_documented_order() {
 
 #[test]
 fn an_expired_certificate_is_refused() {
-    let env = parse(&shared("notification-v2.json")).unwrap();
+    let env = parse(&fixture("notification-v2.json")).unwrap();
     let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000); // 2027-01-15, after expiry
     match verify(&env, &aws_cert(), now) {
         Err(SnsError::Certificate(m)) => assert!(m.contains("not valid at this time"), "{m}"),
@@ -148,7 +148,7 @@ fn tampering_is_refused() {
     ];
     for (what, want, edit) in cases {
         let mut v: serde_json::Value =
-            serde_json::from_slice(&shared("notification-with-subject-v1.json")).unwrap();
+            serde_json::from_slice(&fixture("notification-with-subject-v1.json")).unwrap();
         edit(&mut v);
         let env = parse(v.to_string().as_bytes()).unwrap();
         let err = verify(&env, &aws_cert(), fixture_clock()).expect_err(what);
@@ -176,7 +176,7 @@ fn missing_fields_and_wrong_keys_are_refused() {
         "SigningCertURL",
     ] {
         let mut v: serde_json::Value =
-            serde_json::from_slice(&shared("notification-v2.json")).unwrap();
+            serde_json::from_slice(&fixture("notification-v2.json")).unwrap();
         v.as_object_mut().unwrap().remove(field);
         match parse(v.to_string().as_bytes()) {
             Err(SnsError::Malformed(m)) => assert!(m.contains(field), "{field}: {m}"),
@@ -184,7 +184,7 @@ fn missing_fields_and_wrong_keys_are_refused() {
         }
     }
     let mut v: serde_json::Value =
-        serde_json::from_slice(&shared("subscription-confirmation-v1.json")).unwrap();
+        serde_json::from_slice(&fixture("subscription-confirmation-v1.json")).unwrap();
     v.as_object_mut().unwrap().remove("Token");
     let env = parse(v.to_string().as_bytes()).unwrap();
     assert_eq!(
@@ -201,7 +201,7 @@ fn missing_fields_and_wrong_keys_are_refused() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unrelated-cert.pem"),
     )
     .unwrap();
-    let env = parse(&shared("notification-v2.json")).unwrap();
+    let env = parse(&fixture("notification-v2.json")).unwrap();
     assert_eq!(
         verify(&env, &other, SystemTime::now()),
         Err(SnsError::BadSignature)

@@ -1003,7 +1003,7 @@ async fn under_load_with_store_and_mailer_faults_every_recipient_ends_once() {
 
     // Copies in the outbox per recipient: one per forwarded record, none for the others.
     // The only exception allowed is a settle that failed every try after its send (the
-    // at-least-once window product.md §2.9 documents); the store tells which those were.
+    // at-least-once window docs/product.md §2.9 documents); the store tells which those were.
     let exhausted = store.exhausted_settles();
     let copies = |sent: &[(Value, Vec<u8>)]| {
         let mut by: HashMap<String, usize> = HashMap::new();

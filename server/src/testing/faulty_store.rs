@@ -27,7 +27,7 @@ pub struct FaultyStore {
     pub injected: AtomicU32,
     settle_streaks: Mutex<HashMap<String, u32>>,
     /// Ids whose settle failed as often as the pipeline tries it: the one window where a
-    /// message already sent can be sent again by the next delivery (product.md §2.9).
+    /// message already sent can be sent again by the next delivery (docs/product.md §2.9).
     exhausted: Mutex<HashSet<String>>,
 }
 
