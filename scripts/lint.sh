@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 cargo fmt --all --check
 
+# Imports in server/src flow one way (cli -> web -> state -> service -> inbound -> store -> config).
+python3 scripts/layers.py
+
 # Debian's clippy-driver must lint with Debian's rustc (RUSTC), so call it the way
 # `cargo clippy` does; with a rustup toolchain, plain `cargo clippy` is the same thing.
 clippy() {

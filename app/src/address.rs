@@ -55,6 +55,12 @@ impl EmailAddress {
         parse_mailbox(v.trim()).map(EmailAddress)
     }
 
+    /// The form under which an address is stored and looked up: trimmed and lower-cased.
+    /// Not validated, so looking up something that is no address simply finds nothing.
+    pub fn key(v: &str) -> String {
+        v.trim().to_ascii_lowercase()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -134,5 +140,7 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(json, "\"jdoe@example.com\"");
         assert!(serde_json::from_str::<EmailAddress>("\"not an address\"").is_err());
+        assert_eq!(EmailAddress::key(" JDoe@Example.com\t"), a.as_str());
+        assert_eq!(EmailAddress::key("Not An Address"), "not an address");
     }
 }

@@ -1,11 +1,11 @@
 //! The SNS envelope and signature path on arbitrary bytes, verified against a real AWS
-//! certificate (checks: server::oracles::sns_envelope).
+//! certificate (checks: server::testing::oracles::sns_envelope).
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use server::oracles;
+use server::testing::oracles;
 
 /// A real SNS signing certificate and messages AWS signed with it (server/tests/fixtures/sns-aws-signed,
 /// from aws-sdk-java-v2's test resources).

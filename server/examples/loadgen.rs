@@ -173,8 +173,8 @@ impl Signer {
             "SigningCertURL": format!("https://sns.us-east-1.amazonaws.com/{CERT_NAME}"),
             "Signature": "placeholder",
         });
-        let env = server::sns::parse(fields.to_string().as_bytes()).unwrap();
-        let canonical = server::sns::canonical_string(&env).unwrap();
+        let env = server::inbound::sns::parse(fields.to_string().as_bytes()).unwrap();
+        let canonical = server::inbound::sns::canonical_string(&env).unwrap();
         let mut sig = vec![0; self.0.public_modulus_len()];
         self.0
             .sign(

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use server::rewrite::{rewrite, RewriteConfig};
+use server::inbound::rewrite::{rewrite, RewriteConfig};
 
 /// The server binary's allocator (src/main.rs), so this measures what the server does.
 #[global_allocator]

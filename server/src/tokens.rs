@@ -2,13 +2,13 @@
 //! 32 random bytes, shown once and stored only as a SHA-256 digest. A digest is enough
 //! (no slow hash) because the secret is random, not a password a person chose.
 
-use std::fmt;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,25 +47,11 @@ pub struct ApiToken {
     pub revoked_at: Option<String>,
 }
 
-/// The full token text, shown once. `Debug` hides it.
-pub struct TokenSecret(String);
-
-impl TokenSecret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for TokenSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenSecret(***)")
-    }
-}
-
 const PREFIX: &str = "mvt_";
 
 /// A fresh id and secret.
-pub fn generate() -> (String, TokenSecret) {
+/// The token text is a `Secret`: shown once, never in a log.
+pub fn generate() -> (String, Secret) {
     let mut rng = rand::rng();
     let mut id = [0u8; 6];
     let mut secret = [0u8; 32];
@@ -73,7 +59,7 @@ pub fn generate() -> (String, TokenSecret) {
     rng.fill_bytes(&mut secret);
     let id = hex(&id);
     let text = format!("{PREFIX}{id}_{}", URL_SAFE_NO_PAD.encode(secret));
-    (id, TokenSecret(text))
+    (id, Secret::new(text))
 }
 
 /// `bytes` random bytes as URL-safe text (one-time login tokens and the like).
@@ -119,7 +105,8 @@ mod tests {
         assert!(well_formed(a.expose()), "{}", a.expose());
         assert!(a.expose().starts_with(&format!("mvt_{id}_")));
         assert_ne!(a.expose(), b.expose());
-        assert_eq!(format!("{a:?}"), "TokenSecret(***)");
+        assert_eq!(format!("{a:?}"), "Secret(***)");
+        assert_eq!(format!("{a}"), "***");
         assert_eq!(digest(a.expose()).len(), 64);
         assert_ne!(digest(a.expose()), digest(b.expose()));
     }

@@ -6,6 +6,7 @@ mod common;
 use common::{client, start, TestServer, DOMAIN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use server::service::caller::AdminCaller;
 use server::tokens::Scope;
 
 fn fixture(name: &str) -> String {
@@ -386,7 +387,14 @@ async fn tokens_are_required_checked_and_revocable() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    let tokens = a.server.state.service.tokens().await.unwrap();
+    let tokens = a
+        .server
+        .state
+        .core
+        .service
+        .tokens(&AdminCaller::console())
+        .await
+        .unwrap();
     let vend_id = tokens
         .iter()
         .find(|t| t.scope == Scope::Vend)
@@ -395,8 +403,9 @@ async fn tokens_are_required_checked_and_revocable() {
         .clone();
     a.server
         .state
+        .core
         .service
-        .revoke_token("test", &vend_id)
+        .revoke_token(&AdminCaller::console(), &vend_id)
         .await
         .unwrap();
     let (status, _) = a.get("/addresses", &a.vend).await;
@@ -438,6 +447,7 @@ async fn the_message_log_is_admin_only_and_filtered() {
         };
         a.server
             .state
+            .core
             .stores
             .messages
             .settle(&record)

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use server::oracles;
+use server::testing::oracles;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -68,8 +68,8 @@ fn sns_envelope_corpus() {
     let strings = oracles::canonical_strings(&refs);
     // The seeds themselves verify, so the check's "verified" branch is exercised too.
     for seed in &refs {
-        let env = server::sns::parse(seed).unwrap();
-        assert!(server::sns::verify(&env, &cert, oracles::signing_time()).is_ok());
+        let env = server::inbound::sns::parse(seed).unwrap();
+        assert!(server::inbound::sns::verify(&env, &cert, oracles::signing_time()).is_ok());
         oracles::sns_envelope(seed, &cert, &strings);
     }
     replay("sns_envelope", |data| {

@@ -162,7 +162,7 @@ async fn unknown_pages_are_404_and_oversized_bodies_are_refused() {
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("Page not found"));
 
-    let big = vec![b'x'; server::http::MAX_BODY_BYTES + 1];
+    let big = vec![b'x'; server::web::MAX_BODY_BYTES + 1];
     let r = c
         .post(format!("{}/fn/check_store", s.url))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -195,22 +195,50 @@ async fn server_functions_answer_json() {
 
 #[tokio::test]
 async fn shutdown_lets_the_server_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = start().await;
-    let r = client()
-        .get(format!("{}/healthz", s.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    // A slow request: its head and half its body now, the rest after the signal.
+    let body = br#"{"Type":"Notification"}"#;
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /sns HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(first).await.unwrap();
+    slow.flush().await.unwrap();
+    // Give the server time to start reading the request before it is told to stop.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
     s.stop.take().unwrap().send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !s.done.is_finished(),
+        "the server waits for the request it is still reading"
+    );
+    assert!(
+        client()
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .is_err(),
+        "no new connection is accepted after the signal"
+    );
+
+    slow.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 400"),
+        "the slow request is answered in full (a malformed SNS message): {answer}"
+    );
+    assert!(answer.contains("bad_sns_message"), "{answer}");
+
     let result = tokio::time::timeout(std::time::Duration::from_secs(10), s.done)
         .await
         .expect("server stops after the shutdown signal")
         .unwrap();
     assert!(result.is_ok(), "{result:?}");
-    assert!(client()
-        .get(format!("{}/healthz", s.url))
-        .send()
-        .await
-        .is_err());
 }

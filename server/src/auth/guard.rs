@@ -11,7 +11,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::VIEWER;
-use crate::http::AppState;
+use std::sync::Arc;
+
+use super::Auth;
 
 pub async fn resolve_viewer(session: Session, mut req: Request<Body>, next: Next) -> Response {
     req.extensions_mut()
@@ -148,7 +150,7 @@ pub fn origin_allowed(method: &Method, path: &str, origin: Option<&str>, ours: &
 }
 
 pub async fn check_origin(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     req: Request<Body>,
     next: Next,
 ) -> Response {
@@ -156,7 +158,7 @@ pub async fn check_origin(
         .headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok());
-    if origin_allowed(req.method(), req.uri().path(), origin, &state.auth.origin) {
+    if origin_allowed(req.method(), req.uri().path(), origin, &auth.origin) {
         return next.run(req).await;
     }
     tracing::warn!(

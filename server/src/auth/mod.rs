@@ -48,6 +48,8 @@ pub struct Auth {
     pub secure_cookies: bool,
     admin_groups: Vec<String>,
     admin_emails: Vec<String>,
+    /// Who signs in through the local-mode link (`MAILVEND_ADMIN_ADDRESS`).
+    pub local_admin: String,
     pub sessions: Arc<dyn SessionStore>,
 }
 
@@ -78,6 +80,7 @@ impl Auth {
             secure_cookies: config.public_url.scheme() == "https",
             admin_groups: config.admin_groups.clone(),
             admin_emails: config.admin_emails.clone(),
+            local_admin: config.admin_address.clone(),
             sessions,
         }
     }

@@ -9,7 +9,9 @@ use tower_sessions::Session;
 
 use super::oidc::{LoginError, PendingLogin};
 use super::{Mode, LOGIN, VIEWER};
-use crate::http::AppState;
+use std::sync::Arc;
+
+use super::Auth;
 
 /// A local path to return to after signing in; anything else (another site, `//host`) is
 /// replaced by the overview.
@@ -58,15 +60,15 @@ pub struct LoginQuery {
 }
 
 pub async fn login(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     session: Session,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let next = safe_next(q.next.as_deref());
-    if let Mode::Local { .. } = state.auth.mode {
+    if let Mode::Local { .. } = auth.mode {
         return Redirect::to("/login").into_response();
     }
-    let oidc = match state.auth.oidc().await {
+    let oidc = match auth.oidc().await {
         Ok(o) => o,
         Err(e) => {
             tracing::error!(error = %e, "OIDC discovery failed");
@@ -89,7 +91,7 @@ pub struct CallbackQuery {
 }
 
 pub async fn callback(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     session: Session,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
@@ -116,7 +118,7 @@ pub async fn callback(
     let (Some(code), Some(st)) = (q.code, q.state) else {
         return problem(StatusCode::BAD_REQUEST, "the response has no code or state");
     };
-    let oidc = match state.auth.oidc().await {
+    let oidc = match auth.oidc().await {
         Ok(o) => o,
         Err(e) => return problem(StatusCode::BAD_GATEWAY, &e.to_string()),
     };
@@ -162,20 +164,20 @@ pub struct LocalQuery {
 }
 
 pub async fn local(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     session: Session,
     Query(q): Query<LocalQuery>,
 ) -> Response {
-    if let Err(why) = state.auth.accept_local(&q.token.unwrap_or_default()) {
+    if let Err(why) = auth.accept_local(&q.token.unwrap_or_default()) {
         tracing::warn!(why, "local sign-in refused");
-        let status = match state.auth.mode {
+        let status = match auth.mode {
             Mode::Sso { .. } => StatusCode::NOT_FOUND,
             Mode::Local { .. } => StatusCode::FORBIDDEN,
         };
         return problem(status, why);
     }
     let viewer = Viewer {
-        email: state.config.admin_address.clone(),
+        email: auth.local_admin.clone(),
         name: Some("Local admin".into()),
         role: Role::Admin,
     };

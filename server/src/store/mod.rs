@@ -4,6 +4,7 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod dynamodb;
+pub mod retention;
 pub mod sqlite;
 mod sqlite_mappings;
 mod sqlite_messages;

@@ -10,13 +10,11 @@ use async_trait::async_trait;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::inbound::pipeline::SETTLE_TRIES;
 use crate::store::{
     Claim, MappingChange, MappingFilter, MappingStore, MessageFilter, MessageStore, RawStore,
     SettingsStore, StoreError, Stores, VendSpec, Vended,
 };
-
-/// How many times the pipeline tries a settle before giving up (pipeline.rs).
-const SETTLE_TRIES: u32 = 3;
 
 pub struct FaultyStore {
     inner: Stores,

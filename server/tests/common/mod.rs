@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use server::config::{Config, StoreUrl};
-use server::http::AppState;
+use server::inbound::pipeline::Retry;
+use server::service::caller::AdminCaller;
+use server::state::{AppState, Core};
 use server::store::sqlite::SqliteStore;
 use server::store::Stores;
 use server::tokens::Scope;
@@ -64,7 +66,8 @@ pub async fn start_with(port: u16, extra: Vec<(&str, String)>) -> TestServer {
     let mailer = Arc::new(server::mailer::outbox::Outbox::new(
         dir.path().join("outbox"),
     ));
-    let state = AppState::new(server::leptos_options(addr), config, stores, mailer);
+    let core = Core::new(config, stores, mailer, Retry::default());
+    let state = AppState::new(core, server::leptos_options(addr));
     let app_state = state.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let done = tokio::spawn(server::run(state, listener, async {
@@ -113,8 +116,9 @@ impl TestServer {
     pub async fn token(&self, scope: Scope) -> String {
         let (_, secret) = self
             .state
+            .core
             .service
-            .create_token("test", "integration", scope)
+            .create_token(&AdminCaller::console(), "integration", scope)
             .await
             .unwrap();
         secret.expose().to_string()

@@ -1,0 +1,81 @@
+//! The command line of the `mailvend` binary.
+
+use clap::{Parser, Subcommand};
+
+pub mod commands;
+pub mod import;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailvend",
+    version,
+    about = "Vend email addresses and forward their mail"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Create or upgrade the store's schema, then exit.
+    Migrate,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Run one raw message through the forwarding pipeline, as if SES had received it;
+    /// prints one JSON object per recipient.
+    Deliver {
+        /// An envelope recipient (repeat for several).
+        #[arg(long = "recipient", required = true)]
+        recipients: Vec<String>,
+        /// The envelope sender; by default the message's Return-Path or From address.
+        #[arg(long)]
+        sender: Option<String>,
+        /// The message, as an .eml file (`-` reads standard input).
+        file: std::path::PathBuf,
+    },
+    /// Import the AWS sample's DynamoDB table (AccountEmail, AccountName, Enum, OwnerAddress,
+    /// AccountType, Tags) into the configured store, keeping every address and number; prints
+    /// one JSON object per item. Safe to run again.
+    Import {
+        /// The sample's table name.
+        #[arg(long)]
+        table: String,
+        /// Only check the items and say what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Exit 0 when the server on this machine (PORT or LEPTOS_SITE_ADDR) answers /healthz;
+    /// the container's health check.
+    Healthcheck,
+    /// Send dead-lettered messages again; prints one JSON object per message.
+    Replay {
+        /// A message log id (`<SES message id>/<recipient>`).
+        #[arg(
+            required_unless_present = "dead_letters",
+            conflicts_with = "dead_letters"
+        )]
+        id: Option<String>,
+        /// Every dead letter in the log.
+        #[arg(long)]
+        dead_letters: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["vend", "admin"])]
+        scope: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by its id.
+    Revoke { id: String },
+}

@@ -1,0 +1,46 @@
+//! Time as the records keep it: RFC 3339 UTC with milliseconds, which sorts as text, so the
+//! stores can order and bound by plain string comparison.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// `t` as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Now, as RFC 3339.
+pub fn now_rfc3339() -> String {
+    rfc3339(SystemTime::now())
+}
+
+/// Now minus `age` (the epoch if that is before it), as RFC 3339.
+pub fn ago(age: Duration) -> String {
+    rfc3339(SystemTime::now().checked_sub(age).unwrap_or(UNIX_EPOCH))
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_sort_as_text() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_764_000_000_123);
+        assert_eq!(rfc3339(t), "2025-11-24T16:00:00.123Z");
+        assert!(rfc3339(t) < rfc3339(t + Duration::from_millis(1)));
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn ago_never_goes_before_the_epoch() {
+        assert_eq!(ago(Duration::from_secs(u64::MAX / 4)), rfc3339(UNIX_EPOCH));
+        assert!(ago(Duration::from_secs(60)) < now_rfc3339());
+    }
+}

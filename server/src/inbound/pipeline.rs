@@ -1,0 +1,416 @@
+//! What happens to a received message (docs/product.md §2.5–2.9): for each envelope recipient,
+//! claim it in the message log (exactly once, however often SNS delivers), decide, rewrite,
+//! send with retries, and settle it as forwarded, undeliverable, rejected or dead letter.
+//! The same path serves `POST /sns`, `mailvend deliver` and replays.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use app::model::{MessageRecord, Outcome};
+
+use crate::clock::rfc3339;
+use crate::config::Config;
+use crate::inbound::decide::{decide, Decision, Policy};
+use crate::inbound::rewrite::{rewrite, RewriteConfig};
+use crate::inbound::{Delivery, Inbound, Report, Verdicts};
+use crate::mailer::{Mailer, Outgoing, SendError};
+use crate::metrics::Metrics;
+use crate::store::{Claim, StoreError, Stores};
+
+/// How many times a settle is tried before the recipient is left to the next delivery.
+pub const SETTLE_TRIES: u32 = 3;
+
+/// Put in front of the subject of spam the policy forwards tagged.
+pub const SPAM_TAG: &str = "[SPAM]";
+
+/// How transient send failures are retried: `attempts` sends in all, waiting `first_delay`
+/// after the first failure and twice as long after each next one, up to `max_delay`, each
+/// wait jittered by up to a half so that retries from many messages spread out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 4,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How long a claim is held before another delivery may take it over: longer than the
+/// slowest send with all its retries (`SEND_TIMEOUT` × attempts plus the waits), short enough
+/// for SNS's retries to find it free.
+const LEASE: Duration = Duration::from_secs(60);
+
+/// A send that has not answered by then counts as a transient failure.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What happens to every recipient of one message.
+enum Plan<'a> {
+    Decide(Policy),
+    /// Logged as rejected for this reason, unread (the message is over the size limit).
+    Refuse(&'a str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the raw message of {0} is no longer kept (retention?)")]
+    RawMissing(String),
+}
+
+pub struct Pipeline {
+    config: Arc<Config>,
+    stores: Stores,
+    mailer: Arc<dyn Mailer>,
+    metrics: Arc<Metrics>,
+    retry: Retry,
+}
+
+impl Pipeline {
+    pub fn new(
+        config: Arc<Config>,
+        stores: Stores,
+        mailer: Arc<dyn Mailer>,
+        metrics: Arc<Metrics>,
+        retry: Retry,
+    ) -> Self {
+        Pipeline {
+            config,
+            stores,
+            mailer,
+            metrics,
+            retry,
+        }
+    }
+
+    /// Every recipient of `msg`, one report each, in order.
+    pub async fn process(&self, msg: &Inbound) -> Vec<Report> {
+        self.each(msg, None).await
+    }
+
+    /// Logs every recipient of a message that cannot be processed at all (over the size
+    /// limit) as rejected for `reason`, so that it is not silently lost either.
+    pub async fn refuse(&self, msg: &Inbound, reason: &str) -> Vec<Report> {
+        self.each(msg, Some(reason)).await
+    }
+
+    async fn each(&self, msg: &Inbound, refusal: Option<&str>) -> Vec<Report> {
+        let mut recipients: Vec<String> = Vec::with_capacity(msg.recipients.len());
+        for r in &msg.recipients {
+            let r = app::address::EmailAddress::key(r);
+            if !recipients.contains(&r) {
+                recipients.push(r);
+            }
+        }
+        // The settings are read once per message, so all its recipients are decided alike.
+        let plan = match refusal {
+            Some(reason) => Ok(Plan::Refuse(reason)),
+            None => self.policy().await.map(Plan::Decide),
+        };
+        let mut reports = Vec::with_capacity(recipients.len());
+        for recipient in recipients {
+            let done = match &plan {
+                Ok(plan) => self.one(msg, &recipient, plan).await,
+                Err(e) => Err(StoreError::Unavailable(e.to_string())),
+            };
+            let report = match done {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, ses_message_id = %msg.ses_message_id, %recipient, "store failed; SNS will deliver again");
+                    Report {
+                        message_id: MessageRecord::id_for(&msg.ses_message_id, &recipient),
+                        recipient,
+                        outcome: Delivery::Retry,
+                        detail: Some("the store is unavailable".into()),
+                    }
+                }
+            };
+            self.metrics.delivery(report.outcome.as_str());
+            reports.push(report);
+        }
+        reports
+    }
+
+    /// What decisions depend on: the configuration and the stored settings.
+    async fn policy(&self) -> Result<Policy, StoreError> {
+        let settings = crate::settings::current(&*self.stores.settings, &self.config).await?;
+        Ok(Policy {
+            domain: self.config.domain.clone(),
+            from_address: self.config.from_address.clone(),
+            admin_address: self.config.admin_address.clone(),
+            catch_all: settings.catch_all,
+            spam: settings.spam_policy,
+        })
+    }
+
+    async fn one(
+        &self,
+        msg: &Inbound,
+        recipient: &str,
+        plan: &Plan<'_>,
+    ) -> Result<Report, StoreError> {
+        let now = SystemTime::now();
+        let record = MessageRecord {
+            id: MessageRecord::id_for(&msg.ses_message_id, recipient),
+            ses_message_id: msg.ses_message_id.clone(),
+            recipient: recipient.to_string(),
+            sender: msg.sender.clone(),
+            subject: msg.subject.clone(),
+            size: msg.raw.len() as u64,
+            verdicts: msg.verdicts.summary(),
+            outcome: Outcome::Processing,
+            delivered_to: None,
+            detail: "processing".into(),
+            mailer_message_id: None,
+            error: None,
+            attempts: 1,
+            received_at: msg.received_at.clone(),
+            updated_at: rfc3339(now),
+        };
+        let claim = self
+            .stores
+            .messages
+            .claim(&record, &rfc3339(now + LEASE), &rfc3339(now))
+            .await?;
+        match claim {
+            Claim::Mine(record) => match plan {
+                Plan::Decide(policy) => {
+                    let id = record.id.clone();
+                    let finished = self.finish(record, &msg.raw, &msg.verdicts, policy).await;
+                    if finished.is_err() {
+                        // Best effort: the store just failed, so this may fail too, and
+                        // then the lease runs out instead.
+                        let _ = self
+                            .stores
+                            .messages
+                            .release(&id, &rfc3339(SystemTime::now()))
+                            .await;
+                    }
+                    finished
+                }
+                Plan::Refuse(reason) => {
+                    let rejected = MessageRecord {
+                        outcome: Outcome::Rejected,
+                        detail: reason.to_string(),
+                        updated_at: rfc3339(SystemTime::now()),
+                        ..record
+                    };
+                    self.settle(&rejected).await?;
+                    Ok(Report {
+                        recipient: rejected.recipient,
+                        outcome: Delivery::Rejected,
+                        message_id: rejected.id,
+                        detail: Some(rejected.detail),
+                    })
+                }
+            },
+            Claim::Done(record) => Ok(Report {
+                recipient: record.recipient.clone(),
+                outcome: Delivery::Duplicate,
+                detail: Some(format!("already {}", record.outcome.as_str())),
+                message_id: record.id,
+            }),
+            Claim::Busy => Ok(Report {
+                recipient: record.recipient,
+                outcome: Delivery::Retry,
+                detail: Some("another delivery of this message is being processed".into()),
+                message_id: record.id,
+            }),
+        }
+    }
+
+    /// Sends a dead letter again, deciding afresh with today's mapping and settings.
+    pub async fn replay(&self, id: &str) -> Result<Report, ReplayError> {
+        let now = SystemTime::now();
+        let record = self
+            .stores
+            .messages
+            .reopen(id, &rfc3339(now + LEASE), &rfc3339(now))
+            .await?;
+        let Some(raw) = self.stores.raw.raw(&record.ses_message_id).await? else {
+            let back = MessageRecord {
+                outcome: Outcome::DeadLetter,
+                error: Some("the raw message is no longer kept".into()),
+                ..record
+            };
+            self.stores.messages.settle(&back).await?;
+            return Err(ReplayError::RawMissing(back.id));
+        };
+        let verdicts = Verdicts::from_summary(&record.verdicts);
+        // No SNS delivery will come back for a replayed message, so one that cannot finish
+        // is put back as a dead letter (best effort: the store just failed) rather than left
+        // in `processing`.
+        let back = MessageRecord {
+            outcome: Outcome::DeadLetter,
+            ..record.clone()
+        };
+        let finished = match self.policy().await {
+            Ok(policy) => self.finish(record, &raw, &verdicts, &policy).await,
+            Err(e) => Err(e),
+        };
+        let report = match finished {
+            Ok(report) => report,
+            Err(e) => {
+                let _ = self.stores.messages.settle(&back).await;
+                return Err(e.into());
+            }
+        };
+        self.metrics.delivery(report.outcome.as_str());
+        tracing::info!(id = %report.message_id, outcome = ?report.outcome, "replayed");
+        Ok(report)
+    }
+
+    /// Decides and acts on a claimed record, then settles it.
+    async fn finish(
+        &self,
+        record: MessageRecord,
+        raw: &[u8],
+        verdicts: &Verdicts,
+        policy: &Policy,
+    ) -> Result<Report, StoreError> {
+        let mapping = match self.stores.mappings.get(&record.recipient).await {
+            Ok(m) => Some(m),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let decision = decide(&record.recipient, mapping.as_ref(), verdicts, policy);
+        let settled = match decision {
+            Decision::Rejected { reason } => MessageRecord {
+                outcome: Outcome::Rejected,
+                detail: reason.describe().into(),
+                ..record
+            },
+            Decision::Undeliverable { reason } => {
+                self.keep_raw(&record, raw).await?;
+                MessageRecord {
+                    outcome: Outcome::Undeliverable,
+                    detail: reason.describe().into(),
+                    ..record
+                }
+            }
+            Decision::Forward {
+                to,
+                reason,
+                tag_spam,
+            } => {
+                let out = Outgoing {
+                    from: self.config.from_address.clone(),
+                    to: vec![to.clone()],
+                    raw: rewrite(
+                        raw,
+                        &record.recipient,
+                        &record.sender,
+                        tag_spam.then_some(SPAM_TAG),
+                        &RewriteConfig {
+                            from_address: &self.config.from_address,
+                            processed_by: &self.config.header_value,
+                        },
+                    ),
+                    source_message_id: record.ses_message_id.clone(),
+                    recipient: record.recipient.clone(),
+                };
+                match self.send(&out).await {
+                    Ok(mailer_id) => MessageRecord {
+                        outcome: Outcome::Forwarded,
+                        delivered_to: Some(to),
+                        detail: reason.describe().into(),
+                        mailer_message_id: Some(mailer_id),
+                        error: None,
+                        ..record
+                    },
+                    Err(e) => {
+                        self.keep_raw(&record, raw).await?;
+                        MessageRecord {
+                            outcome: Outcome::DeadLetter,
+                            delivered_to: None,
+                            detail: format!("sending to {to} failed; kept for replay"),
+                            error: Some(e.to_string()),
+                            ..record
+                        }
+                    }
+                }
+            }
+        };
+        let settled = MessageRecord {
+            updated_at: rfc3339(SystemTime::now()),
+            ..settled
+        };
+        self.settle(&settled).await?;
+        tracing::info!(
+            id = %settled.id,
+            outcome = settled.outcome.as_str(),
+            delivered_to = settled.delivered_to.as_deref().unwrap_or(""),
+            size = settled.size,
+            "message settled"
+        );
+        Ok(Report {
+            recipient: settled.recipient.clone(),
+            outcome: Delivery::of(settled.outcome),
+            message_id: settled.id.clone(),
+            detail: Some(settled.error.clone().unwrap_or(settled.detail)),
+        })
+    }
+
+    async fn keep_raw(&self, record: &MessageRecord, raw: &[u8]) -> Result<(), StoreError> {
+        self.stores
+            .raw
+            .put_raw(&record.ses_message_id, raw, &rfc3339(SystemTime::now()))
+            .await
+    }
+
+    /// A settle that fails after a send would let a later delivery send again, so it gets
+    /// `SETTLE_TRIES` tries of its own.
+    async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1.. {
+            match self.stores.messages.settle(record).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt >= SETTLE_TRIES => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, id = %record.id, "settling failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    async fn send(&self, out: &Outgoing) -> Result<String, SendError> {
+        let mut delay = self.retry.first_delay;
+        let mut attempt = 1;
+        loop {
+            let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(out))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SendError::Transient(format!(
+                        "no answer from the mailer within {} s",
+                        SEND_TIMEOUT.as_secs()
+                    )))
+                });
+            match sent {
+                Ok(id) => return Ok(id),
+                Err(SendError::Transient(m)) if attempt < self.retry.attempts => {
+                    tracing::warn!(error = %m, attempt, recipient = %out.recipient, "send failed; retrying");
+                    self.metrics.send_retries.inc();
+                    let jitter = delay.mul_f64(rand::random::<f64>() * 0.5);
+                    tokio::time::sleep(delay + jitter).await;
+                    delay = (delay * 2).min(self.retry.max_delay);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

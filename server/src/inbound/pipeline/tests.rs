@@ -1,0 +1,389 @@
+//! The pipeline on a real SQLite store and the real outbox mailer. The only stand-in is
+//! `testing::Faulty`, which wraps the outbox to fail sends the way a throttled SES would.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use rand::SeedableRng;
+
+use super::*;
+use crate::inbound::Verdict;
+use crate::mailer::outbox::Outbox;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{MappingStore, MessageFilter, MessageStore, NameSpec, RawStore, VendSpec};
+use crate::testing::{Fault, Faulty};
+
+const DOMAIN: &str = "mail.example.com";
+const OWNER: &str = "owner@example.org";
+
+struct Fixture {
+    pipeline: Pipeline,
+    store: Arc<SqliteStore>,
+    outbox: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+const FAST: Retry = Retry {
+    attempts: 3,
+    first_delay: Duration::from_millis(1),
+    max_delay: Duration::from_millis(4),
+};
+
+async fn fixture(mode: Option<Fault>, retry: Retry) -> (Fixture, Option<Arc<Faulty>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let config = Config::load(vec![("MAILVEND_DOMAIN".into(), DOMAIN.into())], None).unwrap();
+    let outbox = dir.path().join("outbox");
+    let (mailer, faulty): (Arc<dyn Mailer>, _) = match mode {
+        Some(m) => {
+            let f = Faulty::new(&outbox, m);
+            (f.clone(), Some(f))
+        }
+        None => (Arc::new(Outbox::new(&outbox)), None),
+    };
+    let pipeline = Pipeline::new(
+        Arc::new(config),
+        Stores::from_backend(store.clone()),
+        mailer,
+        Arc::new(Metrics::new()),
+        retry,
+    );
+    (
+        Fixture {
+            pipeline,
+            store,
+            outbox,
+            _dir: dir,
+        },
+        faulty,
+    )
+}
+
+impl Fixture {
+    /// Vends `name@DOMAIN` for OWNER.
+    async fn mapping(&self, name: &str) -> String {
+        let spec = VendSpec {
+            name: NameSpec::Explicit {
+                account_name: name.into(),
+            },
+            address: None,
+            domain: DOMAIN.into(),
+            account_type: "IT".into(),
+            owner: OWNER.into(),
+            tags: BTreeMap::new(),
+            idempotency_key: None,
+            actor: "test".into(),
+            now: "2026-11-25T00:00:00.000Z".into(),
+        };
+        self.store.vend(&spec).await.unwrap().mapping.address
+    }
+
+    /// The outbox's messages: (metadata, bytes), oldest first.
+    fn sent(&self) -> Vec<(serde_json::Value, Vec<u8>)> {
+        crate::testing::outbox(&self.outbox)
+    }
+}
+
+const PASS: Verdicts = Verdicts {
+    spam: Verdict::Pass,
+    virus: Verdict::Pass,
+    spf: Verdict::Pass,
+    dkim: Verdict::Pass,
+    dmarc: Verdict::Pass,
+};
+
+const BODY: &[u8] = b"caf\xe9 \xff\x00 binary-ish body\r\n.\r\nline two\r\n";
+
+fn inbound(id: &str, recipients: &[&str]) -> Inbound {
+    let mut raw = b"From: \"Jane\" <jane@sender.example>\r\nTo: x@mail.example.com\r\nSubject: Quarterly\r\nMessage-ID: <1@sender.example>\r\n\r\n".to_vec();
+    raw.extend_from_slice(BODY);
+    Inbound {
+        ses_message_id: id.into(),
+        sender: "bounce@sender.example".into(),
+        recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        verdicts: PASS,
+        subject: Some("Quarterly".into()),
+        received_at: "2026-11-25T09:00:00.000Z".into(),
+        raw,
+    }
+}
+
+fn outcomes(reports: &[Report]) -> Vec<(&str, Delivery)> {
+    reports
+        .iter()
+        .map(|r| (r.recipient.as_str(), r.outcome))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_recipient_gets_its_own_outcome_and_bodies_pass_untouched() {
+    let (f, _) = fixture(None, FAST).await;
+    let team = f.mapping("team-a").await;
+    let msg = inbound(
+        "m1",
+        &[
+            &team.to_uppercase(),
+            "nobody@mail.example.com",
+            "x@elsewhere.example",
+        ],
+    );
+    let reports = f.pipeline.process(&msg).await;
+    assert_eq!(
+        outcomes(&reports),
+        vec![
+            (team.as_str(), Delivery::Forwarded),
+            ("nobody@mail.example.com", Delivery::Undeliverable),
+            ("x@elsewhere.example", Delivery::Rejected),
+        ]
+    );
+    let sent = f.sent();
+    assert_eq!(sent.len(), 1);
+    let (meta, eml) = &sent[0];
+    assert_eq!(meta["to"], serde_json::json!([OWNER]));
+    assert_eq!(meta["from"], format!("forwarder@{DOMAIN}"));
+    assert_eq!(meta["recipient"], team.as_str());
+    assert_eq!(meta["source_message_id"], "m1");
+    assert_eq!(crate::inbound::rewrite::body_of(eml), BODY);
+    let text = String::from_utf8_lossy(eml);
+    assert!(
+        text.contains("From: \"Jane via mailvend\" <forwarder@mail.example.com>"),
+        "{text}"
+    );
+    assert!(!text.contains("Message-ID"), "{text}");
+
+    // The log says the same, and the undeliverable mail's raw message is kept.
+    let forwarded = f.store.message(&reports[0].message_id).await.unwrap();
+    assert_eq!(forwarded.delivered_to.as_deref(), Some(OWNER));
+    assert!(forwarded.mailer_message_id.is_some());
+    assert_eq!(forwarded.verdicts, PASS.summary());
+    assert_eq!(forwarded.size, msg.raw.len() as u64);
+    assert_eq!(f.store.raw("m1").await.unwrap(), Some(msg.raw.clone()));
+}
+
+#[tokio::test]
+async fn a_message_delivered_again_is_never_forwarded_twice() {
+    let (f, _) = fixture(None, FAST).await;
+    let a = f.mapping("dup-a").await;
+    let b = f.mapping("dup-b").await;
+    let msg = inbound("m-dup", &[&a, &b]);
+    let first = f.pipeline.process(&msg).await;
+    assert!(first.iter().all(|r| r.outcome == Delivery::Forwarded));
+    let again = f.pipeline.process(&msg).await;
+    assert!(
+        again.iter().all(|r| r.outcome == Delivery::Duplicate),
+        "{again:?}"
+    );
+
+    // SNS retrying while the first delivery is still at work.
+    let msg = inbound("m-race", &[&a, &b]);
+    let pipeline = Arc::new(f.pipeline);
+    let runs: Vec<_> = (0..8)
+        .map(|_| {
+            let (p, m) = (pipeline.clone(), msg.clone());
+            tokio::spawn(async move { p.process(&m).await })
+        })
+        .collect();
+    let mut forwarded = 0;
+    for r in runs {
+        for report in r.await.unwrap() {
+            match report.outcome {
+                Delivery::Forwarded => forwarded += 1,
+                Delivery::Duplicate | Delivery::Retry => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(forwarded, 2, "each recipient forwarded exactly once");
+    let sent = std::fs::read_dir(&f.outbox)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("json".as_ref()))
+        .count();
+    assert_eq!(sent, 4, "two messages, two recipients each, one copy each");
+}
+
+#[tokio::test]
+async fn catch_all_and_spam_policy_come_from_the_stored_settings() {
+    let (f, _) = fixture(None, FAST).await;
+    let team = f.mapping("spammed").await;
+    crate::settings::apply(
+        &*f.store,
+        &f.pipeline.config,
+        &crate::settings::SettingsPatch {
+            catch_all: Some(true),
+            spam_policy: None,
+        },
+        "admin",
+        "2026-11-25T00:00:00.000Z",
+    )
+    .await
+    .unwrap();
+    let mut msg = inbound("m-spam", &[&team, "unknown@mail.example.com"]);
+    msg.verdicts.spam = Verdict::Fail;
+    let reports = f.pipeline.process(&msg).await;
+    assert_eq!(
+        outcomes(&reports),
+        vec![
+            (team.as_str(), Delivery::Forwarded),
+            ("unknown@mail.example.com", Delivery::Forwarded),
+        ]
+    );
+    let sent = f.sent();
+    assert_eq!(
+        sent[1].0["to"],
+        serde_json::json!([format!("admin@{DOMAIN}")])
+    );
+    for (_, eml) in &sent {
+        assert!(String::from_utf8_lossy(eml).contains("Subject: [SPAM] Quarterly"));
+    }
+
+    crate::settings::apply(
+        &*f.store,
+        &f.pipeline.config,
+        &crate::settings::SettingsPatch {
+            catch_all: None,
+            spam_policy: Some(app::model::SpamPolicy::Reject),
+        },
+        "admin",
+        "2026-11-25T00:00:01.000Z",
+    )
+    .await
+    .unwrap();
+    let mut msg = inbound("m-spam-2", &[&team]);
+    msg.verdicts.spam = Verdict::Fail;
+    assert_eq!(
+        f.pipeline.process(&msg).await[0].outcome,
+        Delivery::Rejected
+    );
+
+    let mut msg = inbound("m-virus", &[&team]);
+    msg.verdicts.virus = Verdict::Fail;
+    let report = &f.pipeline.process(&msg).await[0];
+    assert_eq!(report.outcome, Delivery::Rejected);
+    assert!(report.detail.as_deref().unwrap().contains("virus"));
+    // A virus is not kept.
+    assert_eq!(f.store.raw("m-virus").await.unwrap(), None);
+    assert_eq!(f.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_then_dead_lettered_and_replayed() {
+    let (f, faulty) = fixture(Some(Fault::FirstTransient(2)), FAST).await;
+    let faulty = faulty.unwrap();
+    let team = f.mapping("retried").await;
+    let report = &f.pipeline.process(&inbound("m-retry", &[&team])).await[0];
+    assert_eq!(report.outcome, Delivery::Forwarded);
+    assert_eq!(
+        faulty.sends.load(Ordering::SeqCst),
+        3,
+        "two failures, then sent"
+    );
+
+    *faulty.mode.lock().unwrap() = Fault::Permanent;
+    let msg = inbound("m-dead", &[&team]);
+    let report = f.pipeline.process(&msg).await.remove(0);
+    assert_eq!(report.outcome, Delivery::DeadLetter);
+    assert_eq!(
+        faulty.sends.load(Ordering::SeqCst),
+        4,
+        "permanent failures are not retried"
+    );
+    let dead = f.store.message(&report.message_id).await.unwrap();
+    assert!(
+        dead.error.as_deref().unwrap().contains("MessageRejected"),
+        "{dead:?}"
+    );
+    assert_eq!(f.store.raw("m-dead").await.unwrap(), Some(msg.raw.clone()));
+
+    faulty.healthy.store(true, Ordering::SeqCst);
+    let replayed = f.pipeline.replay(&report.message_id).await.unwrap();
+    assert_eq!(replayed.outcome, Delivery::Forwarded);
+    let after = f.store.message(&report.message_id).await.unwrap();
+    assert_eq!(after.attempts, 2);
+    assert_eq!(after.error, None);
+    let sent = f.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(crate::inbound::rewrite::body_of(&sent[1].1), BODY);
+    // Only dead letters are replayed.
+    assert!(matches!(
+        f.pipeline.replay(&report.message_id).await,
+        Err(ReplayError::Store(StoreError::Conflict(_)))
+    ));
+}
+
+/// A third of sends fail at random; afterwards every recipient is forwarded or dead-lettered,
+/// and replaying the dead letters forwards the rest, each exactly once.
+#[tokio::test]
+async fn under_random_send_failures_every_recipient_is_accounted_for() {
+    let retry = Retry {
+        attempts: 2,
+        ..FAST
+    };
+    let rng = rand::rngs::StdRng::seed_from_u64(0x6d61_696c);
+    let (f, faulty) = fixture(Some(Fault::Random(Box::new(rng), 1.0 / 3.0)), retry).await;
+    let faulty = faulty.unwrap();
+    let mut addresses = Vec::new();
+    for i in 0..5 {
+        addresses.push(f.mapping(&format!("fault-{i}")).await);
+    }
+    let mut expected = Vec::new();
+    for n in 0..60 {
+        let to: Vec<&str> = addresses
+            .iter()
+            .skip(n % 3)
+            .step_by(2)
+            .map(String::as_str)
+            .collect();
+        let msg = inbound(&format!("fi-{n}"), &to);
+        for r in f.pipeline.process(&msg).await {
+            expected.push(r);
+        }
+    }
+    let count = |d: Delivery| expected.iter().filter(|r| r.outcome == d).count();
+    let (forwarded, dead) = (count(Delivery::Forwarded), count(Delivery::DeadLetter));
+    assert_eq!(forwarded + dead, expected.len(), "nothing else happened");
+    assert!(
+        dead > 0 && forwarded > 0,
+        "{forwarded} forwarded, {dead} dead"
+    );
+    assert_eq!(f.sent().len(), forwarded);
+    let log = f
+        .store
+        .messages(
+            &MessageFilter {
+                outcome: Some(Outcome::DeadLetter),
+                ..Default::default()
+            },
+            500,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.items.len(), dead);
+
+    faulty.healthy.store(true, Ordering::SeqCst);
+    for r in &log.items {
+        assert_eq!(
+            f.pipeline.replay(&r.id).await.unwrap().outcome,
+            Delivery::Forwarded
+        );
+    }
+    let sent = f.sent();
+    assert_eq!(sent.len(), expected.len());
+    let mut keys: Vec<(String, String)> = sent
+        .iter()
+        .map(|(m, _)| {
+            (
+                m["source_message_id"].as_str().unwrap().to_string(),
+                m["recipient"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), expected.len(), "no recipient forwarded twice");
+    eprintln!(
+        "fault injection: {} recipients, {forwarded} forwarded first time, {dead} dead-lettered, all {} forwarded after replay",
+        expected.len(),
+        sent.len()
+    );
+}

@@ -1,0 +1,252 @@
+//! What `POST /sns` does with a body (docs/product.md §2.1–2.4): the signature is checked before
+//! anything in the message is believed, then the topic allow-list, then the message type.
+//! Received mail goes to the pipeline; the status code tells SNS whether to deliver again
+//! (5xx) or not (2xx, 4xx).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::inbound::pipeline::Pipeline;
+use crate::inbound::s3::{FetchError, S3Mail};
+use crate::inbound::ses::{self, Content, SesError};
+use crate::inbound::sns::certs::CertStore;
+use crate::inbound::sns::https::{Confirmer, SnsHttps};
+use crate::inbound::sns::{self, is_sns_url, Envelope, SnsError};
+use crate::inbound::{Delivery, Inbound, Report};
+
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Everything `/sns` needs besides the pipeline.
+pub struct SnsEndpoint {
+    pub topics: Vec<String>,
+    pub certs: CertStore,
+    pub confirmer: Arc<dyn Confirmer>,
+    /// Certificates are checked for validity at this time (tests replay old AWS messages).
+    pub clock: Clock,
+    s3: tokio::sync::OnceCell<S3Mail>,
+}
+
+impl SnsEndpoint {
+    pub fn new(
+        topics: Vec<String>,
+        certs: CertStore,
+        confirmer: Arc<dyn Confirmer>,
+        clock: Clock,
+    ) -> Self {
+        SnsEndpoint {
+            topics,
+            certs,
+            confirmer,
+            clock,
+            s3: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The production wiring: pinned certificates first, then HTTPS.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let https = Arc::new(SnsHttps::new());
+        SnsEndpoint::new(
+            config.sns_topic_arns.clone(),
+            CertStore::new(config.sns_cert_dir.clone(), Some(https.clone())),
+            https,
+            Arc::new(SystemTime::now),
+        )
+    }
+
+    /// The S3 client, made on first use: most deployments receive inline content only, and
+    /// loading the AWS configuration may probe the network.
+    async fn s3(&self) -> &S3Mail {
+        self.s3
+            .get_or_init(|| async {
+                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await;
+                S3Mail::new(&config)
+            })
+            .await
+    }
+
+    /// Uses `s3` for S3-action content (tests point it at moto).
+    pub fn with_s3(self, s3: S3Mail) -> Self {
+        let _ = self.s3.set(s3);
+        self
+    }
+}
+
+/// What `/sns` answers, and the metric label for it.
+pub struct Answer {
+    pub status: StatusCode,
+    pub result: &'static str,
+    pub body: AnswerBody,
+}
+
+pub enum AnswerBody {
+    Done(serde_json::Value),
+    /// Why the message was refused (or must be sent again): an error code and a message.
+    Refused {
+        code: &'static str,
+        message: String,
+    },
+}
+
+fn refuse(status: StatusCode, result: &'static str, code: &'static str, message: String) -> Answer {
+    tracing::warn!(%status, result, %message, "SNS message refused");
+    Answer {
+        status,
+        result,
+        body: AnswerBody::Refused { code, message },
+    }
+}
+
+fn handled(result: &'static str, body: serde_json::Value) -> Answer {
+    Answer {
+        status: StatusCode::OK,
+        result,
+        body: AnswerBody::Done(body),
+    }
+}
+
+impl SnsEndpoint {
+    /// What to answer SNS for `body`, having done what it asks.
+    pub async fn answer(&self, pipeline: &Pipeline, body: &[u8]) -> Answer {
+        answer(self, pipeline, body).await
+    }
+}
+
+async fn answer(sns: &SnsEndpoint, pipeline: &Pipeline, body: &[u8]) -> Answer {
+    let env = match verified(sns, body).await {
+        Ok(env) => env,
+        Err(answer) => return answer,
+    };
+    if !sns.topics.contains(&env.topic_arn) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "refused_topic",
+            "topic_not_allowed",
+            format!("topic {} is not in MAILVEND_SNS_TOPIC_ARNS", env.topic_arn),
+        );
+    }
+    match env.kind.as_str() {
+        "SubscriptionConfirmation" => confirm(sns, &env).await,
+        "UnsubscribeConfirmation" => {
+            // Resubscribing is an operator's decision, not something a message triggers.
+            tracing::warn!(topic = %env.topic_arn, "SNS says this endpoint was unsubscribed");
+            handled("ignored", json!({"status": "ignored"}))
+        }
+        _ => notification(sns, pipeline, &env).await,
+    }
+}
+
+/// The envelope, once its signature checks out.
+async fn verified(sns: &SnsEndpoint, body: &[u8]) -> Result<Envelope, Answer> {
+    let bad =
+        |status, result, e: SnsError| refuse(status, result, "bad_sns_message", e.to_string());
+    let env = sns::parse(body).map_err(|e| bad(StatusCode::BAD_REQUEST, "malformed", e))?;
+    // The canonical string names what is missing before any certificate is fetched.
+    let canonical =
+        sns::canonical_string(&env).map_err(|e| bad(StatusCode::BAD_REQUEST, "malformed", e))?;
+    let pem = sns
+        .certs
+        .get(&env.signing_cert_url)
+        .await
+        .map_err(|e| match e {
+            SnsError::CertFetch(_) => bad(StatusCode::SERVICE_UNAVAILABLE, "retry", e),
+            e => bad(StatusCode::FORBIDDEN, "refused_signature", e),
+        })?;
+    sns::verify_canonical(&env, &canonical, &pem, (sns.clock)()).map_err(|e| match e {
+        SnsError::MissingField(..) | SnsError::UnknownType(_) | SnsError::Malformed(_) => {
+            bad(StatusCode::BAD_REQUEST, "malformed", e)
+        }
+        e => bad(StatusCode::FORBIDDEN, "refused_signature", e),
+    })?;
+    Ok(env)
+}
+
+async fn confirm(sns: &SnsEndpoint, env: &Envelope) -> Answer {
+    let url = env.subscribe_url.as_deref().unwrap_or_default();
+    if !is_sns_url(url) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "refused_signature",
+            "bad_subscribe_url",
+            format!("SubscribeURL is not an https:// URL of sns.<region>.amazonaws.com: {url:?}"),
+        );
+    }
+    match sns.confirmer.confirm(url).await {
+        Ok(()) => {
+            tracing::info!(topic = %env.topic_arn, "SNS subscription confirmed");
+            handled("subscription_confirmed", json!({"status": "confirmed"}))
+        }
+        Err(e) => refuse(
+            StatusCode::BAD_GATEWAY,
+            "retry",
+            "confirmation_failed",
+            format!("confirming the subscription failed: {e}"),
+        ),
+    }
+}
+
+async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) -> Answer {
+    let received = match ses::parse(&env.message) {
+        Ok(r) => r,
+        Err(SesError::NotReceived(kind)) => {
+            tracing::info!(%kind, "SES notification that is not received mail; ignored");
+            return handled("ignored", json!({"status": "ignored", "type": kind}));
+        }
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "bad_ses_notification",
+                e.to_string(),
+            )
+        }
+    };
+    let (raw, refusal) = match &received.content {
+        Content::Inline(bytes) => (bytes.clone(), None),
+        Content::S3 { bucket, key } => match sns.s3().await.fetch(bucket, key).await {
+            Ok(bytes) => (bytes, None),
+            Err(e @ FetchError::TooLarge { .. }) => (Vec::new(), Some(e.to_string())),
+            Err(e) => {
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "retry",
+                    "content_unavailable",
+                    e.to_string(),
+                )
+            }
+        },
+    };
+    let inbound = Inbound {
+        ses_message_id: received.message_id,
+        sender: received.source,
+        recipients: received.recipients,
+        verdicts: received.verdicts,
+        subject: received.subject,
+        received_at: received.timestamp,
+        raw,
+    };
+    let reports = match refusal {
+        None => pipeline.process(&inbound).await,
+        Some(reason) => pipeline.refuse(&inbound, &reason).await,
+    };
+    reported(reports)
+}
+
+fn reported(reports: Vec<Report>) -> Answer {
+    let retry = reports.iter().any(|r| r.outcome == Delivery::Retry);
+    let body = json!({ "recipients": reports });
+    if retry {
+        tracing::warn!("some recipients are not finished; asking SNS to deliver again");
+        Answer {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            result: "retry",
+            body: AnswerBody::Done(body),
+        }
+    } else {
+        handled("notification", body)
+    }
+}

@@ -1,0 +1,231 @@
+//! Amazon SNS HTTP messages: the envelope, the canonical string each message type is signed
+//! over, the signing-certificate URL rules, and signature verification (SignatureVersion 1 =
+//! SHA1withRSA, 2 = SHA256withRSA). Nothing in a message is acted on before `verify` passes.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::signature::{
+    UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256,
+};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// The fields of an SNS HTTP message. Unknown fields are ignored (SNS may add some), but the
+/// ones that are signed must be present as their type requires.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Envelope {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "MessageId")]
+    pub message_id: String,
+    #[serde(rename = "TopicArn")]
+    pub topic_arn: String,
+    #[serde(rename = "Subject")]
+    pub subject: Option<String>,
+    #[serde(rename = "Message")]
+    pub message: String,
+    #[serde(rename = "Timestamp")]
+    pub timestamp: String,
+    #[serde(rename = "SignatureVersion")]
+    pub signature_version: String,
+    #[serde(rename = "Signature")]
+    pub signature: String,
+    #[serde(rename = "SigningCertURL")]
+    pub signing_cert_url: String,
+    #[serde(rename = "Token")]
+    pub token: Option<String>,
+    #[serde(rename = "SubscribeURL")]
+    pub subscribe_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnsError {
+    #[error("not an SNS message: {0}")]
+    Malformed(String),
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    #[error("{0} is required for a {1}")]
+    MissingField(&'static str, String),
+    #[error("unsupported SignatureVersion {0:?} (1 and 2 are accepted)")]
+    UnknownVersion(String),
+    #[error(
+        "SigningCertURL is not an https:// URL of sns.<region>.amazonaws.com ending in .pem: {0:?}"
+    )]
+    CertUrl(String),
+    #[error("the signing certificate cannot be used: {0}")]
+    Certificate(String),
+    /// The certificate could not be fetched (network, SNS answering 5xx): try again later.
+    #[error("fetching the signing certificate failed: {0}")]
+    CertFetch(String),
+    #[error("the signature does not match the message")]
+    BadSignature,
+}
+
+/// Parses the body SNS posted (its Content-Type is text/plain, whatever it holds).
+pub fn parse(body: &[u8]) -> Result<Envelope, SnsError> {
+    serde_json::from_slice(body).map_err(|e| SnsError::Malformed(e.to_string()))
+}
+
+/// The text SNS signs: `Key\nValue\n` for each signed key, in this order.
+pub fn canonical_string(env: &Envelope) -> Result<String, SnsError> {
+    let mut out = String::with_capacity(env.message.len() + 512);
+    let mut add = |k: &str, v: &str| {
+        out.push_str(k);
+        out.push('\n');
+        out.push_str(v);
+        out.push('\n');
+    };
+    match env.kind.as_str() {
+        "Notification" => {
+            add("Message", &env.message);
+            add("MessageId", &env.message_id);
+            if let Some(subject) = &env.subject {
+                add("Subject", subject);
+            }
+            add("Timestamp", &env.timestamp);
+            add("TopicArn", &env.topic_arn);
+            add("Type", &env.kind);
+        }
+        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => {
+            let subscribe_url = env
+                .subscribe_url
+                .as_deref()
+                .ok_or_else(|| SnsError::MissingField("SubscribeURL", env.kind.clone()))?;
+            let token = env
+                .token
+                .as_deref()
+                .ok_or_else(|| SnsError::MissingField("Token", env.kind.clone()))?;
+            add("Message", &env.message);
+            add("MessageId", &env.message_id);
+            add("SubscribeURL", subscribe_url);
+            add("Timestamp", &env.timestamp);
+            add("Token", token);
+            add("TopicArn", &env.topic_arn);
+            add("Type", &env.kind);
+        }
+        other => return Err(SnsError::UnknownType(other.to_string())),
+    }
+    Ok(out)
+}
+
+/// Whether `url` is an SNS endpoint: `https://sns.<region>.amazonaws.com[.cn]/…`, no port,
+/// no user info. Used for the signing certificate and for the subscription-confirmation URL.
+pub fn is_sns_url(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = u.host_str() else {
+        return false;
+    };
+    let region_ok = |r: &str| {
+        !r.is_empty()
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let region = host.strip_prefix("sns.").and_then(|rest| {
+        rest.strip_suffix(".amazonaws.com")
+            .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))
+    });
+    u.scheme() == "https"
+        && u.port().is_none()
+        && u.username().is_empty()
+        && u.password().is_none()
+        && region.is_some_and(region_ok)
+}
+
+/// The certificate URL rules, plus the `.pem` file name the pinned-certificate directory uses.
+pub fn cert_file_name(url: &str) -> Result<String, SnsError> {
+    let bad = || SnsError::CertUrl(url.to_string());
+    if !is_sns_url(url) {
+        return Err(bad());
+    }
+    let u = url::Url::parse(url).map_err(|_| bad())?;
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(bad());
+    }
+    let name = u
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or_default();
+    let name_ok = name.ends_with(".pem")
+        && name.len() > 4
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if name_ok {
+        Ok(name.to_string())
+    } else {
+        Err(bad())
+    }
+}
+
+/// Checks `env`'s signature against the PEM certificate `cert_pem`, valid at `now`.
+pub fn verify(env: &Envelope, cert_pem: &[u8], now: SystemTime) -> Result<(), SnsError> {
+    verify_inner(env, None, cert_pem, now)
+}
+
+/// `verify`, for a caller that already made `env`'s canonical string (the endpoint makes it
+/// first, to name a missing field before fetching a certificate); a message's text can be
+/// 256 KB, so it is not built twice.
+pub fn verify_canonical(
+    env: &Envelope,
+    canonical: &str,
+    cert_pem: &[u8],
+    now: SystemTime,
+) -> Result<(), SnsError> {
+    verify_inner(env, Some(canonical), cert_pem, now)
+}
+
+fn verify_inner(
+    env: &Envelope,
+    canonical: Option<&str>,
+    cert_pem: &[u8],
+    now: SystemTime,
+) -> Result<(), SnsError> {
+    let algorithm: &'static dyn aws_lc_rs::signature::VerificationAlgorithm =
+        match env.signature_version.as_str() {
+            "1" => &RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            "2" => &RSA_PKCS1_2048_8192_SHA256,
+            other => return Err(SnsError::UnknownVersion(other.to_string())),
+        };
+    cert_file_name(&env.signing_cert_url)?;
+    let made;
+    let canonical = match canonical {
+        Some(c) => c,
+        None => {
+            made = canonical_string(env)?;
+            &made
+        }
+    };
+    let signature = STANDARD
+        .decode(env.signature.as_bytes())
+        .map_err(|_| SnsError::BadSignature)?;
+
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem)
+        .map_err(|e| SnsError::Certificate(format!("not PEM: {e}")))?;
+    let cert = pem
+        .parse_x509()
+        .map_err(|e| SnsError::Certificate(format!("not X.509: {e}")))?;
+    let at = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let validity = cert.validity();
+    if at < validity.not_before.timestamp() || at > validity.not_after.timestamp() {
+        return Err(SnsError::Certificate(format!(
+            "not valid at this time (valid {} to {})",
+            validity.not_before, validity.not_after
+        )));
+    }
+    let key = cert.public_key().subject_public_key.data.as_ref();
+    UnparsedPublicKey::new(algorithm, key)
+        .verify(canonical.as_bytes(), &signature)
+        .map_err(|_| SnsError::BadSignature)
+}
+
+pub mod certs;
+pub mod endpoint;
+pub mod https;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! Who is calling the service, as proof. Every method of `AppService` takes one of these, and
+//! they can only be made from something that was checked: a signed-in admin's or owner's proof
+//! (`app::auth::require_admin`/`require_owner`, whose constructors are private to that check),
+//! an API token the store found and that is not revoked, or the operator at the console (who
+//! runs the binary with the store's own credentials, so the console proves nothing more than
+//! they already hold). The audit log's "who" is derived here and nowhere else.
+
+use app::auth::{Admin, Owner};
+
+use crate::tokens::{ApiToken, Scope};
+
+/// May vend addresses and read mappings: any valid API token, and every admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendCaller {
+    actor: String,
+}
+
+/// May do everything: a signed-in admin, an `admin`-scope API token, the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminCaller(VendCaller);
+
+/// A signed-in person, limited to the mappings owned by their verified address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerCaller {
+    email: String,
+}
+
+impl VendCaller {
+    /// A token the store found by its digest. Revoked tokens prove nothing.
+    pub fn token(token: &ApiToken) -> Option<VendCaller> {
+        token.revoked_at.is_none().then(|| VendCaller {
+            actor: format!("token:{}:{}", token.id, token.name),
+        })
+    }
+
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+}
+
+impl AdminCaller {
+    pub fn signed_in(admin: &Admin) -> AdminCaller {
+        AdminCaller(VendCaller {
+            actor: format!("user:{}", admin.viewer().email),
+        })
+    }
+
+    /// An unrevoked token of scope `admin`.
+    pub fn token(token: &ApiToken) -> Option<AdminCaller> {
+        (token.scope == Scope::Admin)
+            .then(|| VendCaller::token(token))
+            .flatten()
+            .map(AdminCaller)
+    }
+
+    /// The operator running `mailvend` commands.
+    pub fn console() -> AdminCaller {
+        AdminCaller(VendCaller {
+            actor: "cli".to_string(),
+        })
+    }
+
+    /// An admin may do whatever a vend token may.
+    pub fn as_vend(&self) -> &VendCaller {
+        &self.0
+    }
+
+    pub fn actor(&self) -> &str {
+        self.0.actor()
+    }
+}
+
+impl OwnerCaller {
+    pub fn signed_in(owner: &Owner) -> OwnerCaller {
+        OwnerCaller {
+            email: owner.viewer().email.clone(),
+        }
+    }
+
+    /// The verified address whose mappings this caller may see.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(scope: Scope, revoked: bool) -> ApiToken {
+        ApiToken {
+            id: "tok1".into(),
+            name: "ci".into(),
+            scope,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            created_by: "cli".into(),
+            revoked_at: revoked.then(|| "2026-01-02T00:00:00.000Z".into()),
+        }
+    }
+
+    #[test]
+    fn tokens_prove_only_their_scope() {
+        let vend = token(Scope::Vend, false);
+        let admin = token(Scope::Admin, false);
+        assert_eq!(VendCaller::token(&vend).unwrap().actor(), "token:tok1:ci");
+        assert!(
+            AdminCaller::token(&vend).is_none(),
+            "a vend token is not an admin"
+        );
+        assert_eq!(AdminCaller::token(&admin).unwrap().actor(), "token:tok1:ci");
+        assert_eq!(
+            AdminCaller::token(&admin).unwrap().as_vend().actor(),
+            "token:tok1:ci"
+        );
+    }
+
+    #[test]
+    fn revoked_tokens_prove_nothing() {
+        assert!(VendCaller::token(&token(Scope::Vend, true)).is_none());
+        assert!(AdminCaller::token(&token(Scope::Admin, true)).is_none());
+    }
+
+    #[test]
+    fn the_console_is_named_cli() {
+        assert_eq!(AdminCaller::console().actor(), "cli");
+        assert_eq!(AdminCaller::console().as_vend().actor(), "cli");
+    }
+}

@@ -1,0 +1,227 @@
+//! The dashboard's face of the service: `app::service::Service`, which the server functions
+//! call with the proofs `require_admin`/`require_owner` made. Each method turns the proof into
+//! a caller, the page's form or query into the service's request, calls the one service
+//! method for it, and maps the error; nothing here decides anything.
+
+use std::sync::Arc;
+
+use app::auth::{Admin, Owner};
+use app::error::AppError;
+use app::model::{
+    AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
+    MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, SpamPolicy, StoreCheck,
+    SystemStatus, TokenView, VendForm, VendOptions,
+};
+use async_trait::async_trait;
+
+use super::caller::{AdminCaller, OwnerCaller};
+use super::mapping_patch::MappingPatch;
+use super::vending::VendRequest;
+use super::{given, invalid, message_filter, AppService, ServiceError};
+use crate::settings::SettingsPatch;
+use crate::tokens::{ApiToken, Scope};
+
+/// The service as the dashboard's server functions reach it (through Leptos context).
+pub struct Dashboard(pub Arc<AppService>);
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid { field, message } => AppError::Invalid { field, message },
+            ServiceError::NotFound(what) => AppError::NotFound(what),
+            ServiceError::Conflict(m) => AppError::Conflict(m),
+            ServiceError::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
+fn token_view(t: ApiToken) -> TokenView {
+    TokenView {
+        id: t.id,
+        name: t.name,
+        scope: t.scope.as_str().to_string(),
+        created_at: t.created_at,
+        created_by: t.created_by,
+        revoked_at: t.revoked_at,
+    }
+}
+
+#[async_trait]
+impl app::service::Service for Dashboard {
+    async fn status(&self, admin: &Admin) -> Result<SystemStatus, AppError> {
+        Ok(self.0.status(&AdminCaller::signed_in(admin)).await?)
+    }
+
+    async fn check_store(&self, admin: &Admin) -> Result<StoreCheck, AppError> {
+        Ok(self.0.check_store(&AdminCaller::signed_in(admin)).await)
+    }
+
+    async fn overview(&self, admin: &Admin) -> Result<OverviewStats, AppError> {
+        Ok(self.0.overview(&AdminCaller::signed_in(admin)).await?)
+    }
+
+    async fn my_addresses(&self, owner: &Owner) -> Result<MyAddresses, AppError> {
+        Ok(self.0.my_addresses(&OwnerCaller::signed_in(owner)).await?)
+    }
+
+    async fn vend_options(&self, admin: &Admin) -> Result<VendOptions, AppError> {
+        Ok(self.0.vend_options(&AdminCaller::signed_in(admin)))
+    }
+
+    async fn addresses(&self, admin: &Admin, q: &AddressQuery) -> Result<Page<Mapping>, AppError> {
+        let caller = AdminCaller::signed_in(admin);
+        let filter = self.0.mapping_filter(q)?;
+        let cursor = given(&q.cursor);
+        Ok(self
+            .0
+            .mappings(caller.as_vend(), filter, None, cursor.as_deref())
+            .await?)
+    }
+
+    async fn address(&self, admin: &Admin, address: &str) -> Result<AddressDetail, AppError> {
+        Ok(self
+            .0
+            .address_detail(&AdminCaller::signed_in(admin), address)
+            .await?)
+    }
+
+    async fn vend(&self, admin: &Admin, form: &VendForm) -> Result<Mapping, AppError> {
+        let caller = AdminCaller::signed_in(admin);
+        let tags = app::model::parse_tags(&form.tags).map_err(|m| invalid("tags", m))?;
+        let req = VendRequest {
+            owner: form.owner.clone(),
+            account_type: form.account_type.clone(),
+            business_unit: given(&form.business_unit),
+            application: given(&form.application),
+            environment: given(&form.environment),
+            tags,
+            account_name: given(&form.account_name),
+            address: given(&form.address),
+            idempotency_key: None,
+        };
+        Ok(self.0.vend(caller.as_vend(), &req).await?.mapping)
+    }
+
+    async fn edit(
+        &self,
+        admin: &Admin,
+        address: &str,
+        form: &EditForm,
+    ) -> Result<Mapping, AppError> {
+        let tags = app::model::parse_tags(&form.tags).map_err(|m| invalid("tags", m))?;
+        let patch = MappingPatch {
+            owner: Some(form.owner.clone()),
+            status: Some(form.status.clone()),
+            account_type: Some(form.account_type.clone()),
+            tags: Some(tags),
+            aws_account_id: Some(given(&form.aws_account_id)),
+            notes: Some(given(&form.notes)),
+            ..Default::default()
+        };
+        Ok(self
+            .0
+            .edit(&AdminCaller::signed_in(admin), address, &patch)
+            .await?)
+    }
+
+    async fn delete(&self, admin: &Admin, address: &str) -> Result<Mapping, AppError> {
+        Ok(self
+            .0
+            .delete(&AdminCaller::signed_in(admin), address)
+            .await?)
+    }
+
+    async fn messages(
+        &self,
+        admin: &Admin,
+        q: &MessageQuery,
+    ) -> Result<Page<MessageRecord>, AppError> {
+        let filter = message_filter(q)?;
+        let cursor = given(&q.cursor);
+        Ok(self
+            .0
+            .messages(
+                &AdminCaller::signed_in(admin),
+                filter,
+                None,
+                cursor.as_deref(),
+            )
+            .await?)
+    }
+
+    async fn message(&self, admin: &Admin, id: &str) -> Result<MessageDetail, AppError> {
+        Ok(self
+            .0
+            .message_detail(&AdminCaller::signed_in(admin), id)
+            .await?)
+    }
+
+    async fn replay(&self, admin: &Admin, id: &str) -> Result<MessageRecord, AppError> {
+        let caller = AdminCaller::signed_in(admin);
+        let report = self.0.replay(&caller, id).await?;
+        Ok(self.0.message(&caller, &report.message_id).await?)
+    }
+
+    async fn settings(&self, admin: &Admin) -> Result<SettingsView, AppError> {
+        let settings = self.0.settings(&AdminCaller::signed_in(admin)).await?;
+        Ok(self.0.settings_view(settings))
+    }
+
+    async fn update_settings(
+        &self,
+        admin: &Admin,
+        catch_all: Option<bool>,
+        spam_policy: Option<SpamPolicy>,
+    ) -> Result<SettingsView, AppError> {
+        let patch = SettingsPatch {
+            catch_all,
+            spam_policy,
+        };
+        let settings = self
+            .0
+            .update_settings(&AdminCaller::signed_in(admin), &patch)
+            .await?;
+        Ok(self.0.settings_view(settings))
+    }
+
+    async fn tokens(&self, admin: &Admin) -> Result<Vec<TokenView>, AppError> {
+        Ok(self
+            .0
+            .tokens(&AdminCaller::signed_in(admin))
+            .await?
+            .into_iter()
+            .map(token_view)
+            .collect())
+    }
+
+    async fn create_token(
+        &self,
+        admin: &Admin,
+        name: &str,
+        scope: &str,
+    ) -> Result<(TokenView, String), AppError> {
+        let scope =
+            Scope::parse(scope.trim()).ok_or_else(|| invalid("scope", "expected vend or admin"))?;
+        let (token, secret) = self
+            .0
+            .create_token(&AdminCaller::signed_in(admin), name, scope)
+            .await?;
+        Ok((token_view(token), secret.expose().to_string()))
+    }
+
+    async fn revoke_token(&self, admin: &Admin, id: &str) -> Result<TokenView, AppError> {
+        Ok(token_view(
+            self.0
+                .revoke_token(&AdminCaller::signed_in(admin), id)
+                .await?,
+        ))
+    }
+
+    async fn audit(&self, admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError> {
+        let cursor = given(cursor);
+        Ok(self
+            .0
+            .audit_log(&AdminCaller::signed_in(admin), cursor.as_deref())
+            .await?)
+    }
+}

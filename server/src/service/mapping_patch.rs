@@ -1,0 +1,185 @@
+//! The body of `PATCH /api/v1/addresses/{address}` and its validation.
+
+use std::collections::BTreeMap;
+
+use app::address::EmailAddress;
+use app::model::MappingStatus;
+use serde::{Deserialize, Deserializer};
+
+use crate::service::vending::{check_tags, FieldError, VendRules};
+use crate::store::MappingChange;
+
+/// `null` clears a field; leaving it out keeps it.
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingPatch {
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub account_type: Option<String>,
+    #[serde(default)]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub aws_account_id: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    /// Accepted only to say clearly why it cannot be changed.
+    #[serde(default)]
+    #[schema(ignore)]
+    pub address: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub account_name: Option<serde::de::IgnoredAny>,
+}
+
+const MAX_NOTES: usize = 2000;
+
+impl MappingPatch {
+    pub fn validate(&self, rules: &VendRules) -> Result<MappingChange, FieldError> {
+        let err = |field: &'static str, message: &str| FieldError {
+            field,
+            message: message.to_string(),
+        };
+        if self.address.is_some() {
+            return Err(err(
+                "address",
+                "the address of a mapping never changes; vend a new one instead",
+            ));
+        }
+        if self.account_name.is_some() {
+            return Err(err(
+                "account_name",
+                "the account name of a mapping never changes",
+            ));
+        }
+        let owner = match &self.owner {
+            None => None,
+            Some(o) => Some(
+                EmailAddress::parse(o)
+                    .map_err(|m| FieldError {
+                        field: "owner",
+                        message: m,
+                    })?
+                    .as_str()
+                    .to_string(),
+            ),
+        };
+        let status = match self.status.as_deref() {
+            None => None,
+            Some("active") => Some(MappingStatus::Active),
+            Some("suspended") => Some(MappingStatus::Suspended),
+            Some("deleted") => {
+                return Err(err("status", "use DELETE to delete a mapping"));
+            }
+            Some(_) => return Err(err("status", "expected \"active\" or \"suspended\"")),
+        };
+        let account_type = match &self.account_type {
+            None => None,
+            Some(t) => Some(rules.account_type(t)?),
+        };
+        if let Some(tags) = &self.tags {
+            check_tags(tags)?;
+        }
+        let aws_account_id = match &self.aws_account_id {
+            Some(Some(id)) if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(err(
+                    "aws_account_id",
+                    "expected the 12-digit AWS account id",
+                ));
+            }
+            other => other.clone(),
+        };
+        let notes = match &self.notes {
+            Some(Some(n)) if n.chars().count() > MAX_NOTES => {
+                return Err(err("notes", "at most 2000 characters"));
+            }
+            Some(Some(n)) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                return Err(err(
+                    "notes",
+                    "control characters other than newlines and tabs are not allowed",
+                ));
+            }
+            Some(Some(n)) if n.trim().is_empty() => Some(None),
+            other => other.clone(),
+        };
+        let change = MappingChange {
+            owner,
+            status,
+            account_type,
+            tags: self.tags.clone(),
+            aws_account_id,
+            notes,
+        };
+        if change == MappingChange::default() {
+            return Err(err("body", "nothing to change: give at least one of owner, status, account_type, tags, aws_account_id, notes"));
+        }
+        Ok(change)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> VendRules {
+        VendRules {
+            domain: "example.com".into(),
+            counter_width: 3,
+            account_types: vec!["Sales".into(), "IT".into()],
+        }
+    }
+
+    fn parse(json: &str) -> MappingPatch {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn null_clears_and_absence_keeps() {
+        let c = parse(r#"{"notes": null}"#).validate(&rules()).unwrap();
+        assert_eq!(c.notes, Some(None));
+        assert_eq!(c.aws_account_id, None);
+        let c = parse(
+            r#"{"aws_account_id": "123456789012", "status": "suspended", "account_type": "it"}"#,
+        )
+        .validate(&rules())
+        .unwrap();
+        assert_eq!(c.aws_account_id, Some(Some("123456789012".into())));
+        assert_eq!(c.status, Some(MappingStatus::Suspended));
+        assert_eq!(c.account_type.as_deref(), Some("IT"));
+    }
+
+    #[test]
+    fn bad_edits_name_their_field() {
+        for (json, field) in [
+            (r#"{"address": "x@example.com"}"#, "address"),
+            (r#"{"account_name": "x"}"#, "account_name"),
+            (r#"{"owner": "not-an-address"}"#, "owner"),
+            (r#"{"status": "deleted"}"#, "status"),
+            (r#"{"status": "paused"}"#, "status"),
+            (r#"{"account_type": "Marketing"}"#, "account_type"),
+            (r#"{"aws_account_id": "12345"}"#, "aws_account_id"),
+            (r#"{"tags": {"": "x"}}"#, "tags"),
+            (r#"{"notes": "bell\u0007"}"#, "notes"),
+            (r#"{}"#, "body"),
+        ] {
+            let e = parse(json).validate(&rules()).unwrap_err();
+            assert_eq!(e.field, field, "{json}: {e}");
+        }
+        let e = serde_json::from_str::<MappingPatch>(r#"{"colour": 1}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `colour`"));
+    }
+}

@@ -1,0 +1,593 @@
+//! The service: one method per use case, called alike by the dashboard (through the
+//! `dashboard` adapter), the REST API and the CLI, so none of them can disagree. Every
+//! method takes a caller proof (`caller`) and answers with one error type.
+
+pub mod caller;
+pub mod dashboard;
+pub mod mapping_patch;
+pub mod vending;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::address::EmailAddress;
+use app::model::{
+    AddressDetail, AddressQuery, AuditEntry, DayVolume, Mapping, MappingStatus, MessageDetail,
+    MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts, OverviewStats, Page,
+    Settings, SettingsView, StoreCheck, SystemStatus, VendOptions,
+};
+
+use crate::clock::{ago, now_rfc3339, unix_now};
+use crate::config::Config;
+use crate::inbound::pipeline::{Pipeline, ReplayError};
+use crate::inbound::{Inbound, Report};
+use crate::secret::Secret;
+use crate::settings::SettingsPatch;
+use crate::store::{MappingFilter, MessageFilter, StoreError, Stores, Vended};
+use crate::tokens::{self, ApiToken, Scope};
+use caller::{AdminCaller, OwnerCaller, VendCaller};
+use mapping_patch::MappingPatch;
+use vending::{FieldError, VendRequest, VendRules};
+
+/// What went wrong, in terms a caller can act on. Causes of `Unavailable` are logged where
+/// they happen and never returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the store is unavailable; try again")]
+    Unavailable,
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(e: FieldError) -> Self {
+        ServiceError::Invalid {
+            field: e.field.to_string(),
+            message: e.message,
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ServiceError::NotFound(what),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::Invalid { field, message } => ServiceError::Invalid {
+                field: field.to_string(),
+                message,
+            },
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ServiceError::Unavailable
+            }
+        }
+    }
+}
+
+/// The largest page a listing returns.
+pub const MAX_PAGE: u32 = 500;
+
+pub struct AppService {
+    config: Arc<Config>,
+    stores: Stores,
+    pipeline: Arc<Pipeline>,
+    rules: VendRules,
+    started: Instant,
+}
+
+/// A listing's page size: 50 by default, at most `MAX_PAGE`.
+fn page_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=MAX_PAGE) => Ok(n),
+        Some(_) => Err(ServiceError::Invalid {
+            field: "limit".into(),
+            message: format!("expected 1 to {MAX_PAGE}"),
+        }),
+    }
+}
+
+/// `Some(trimmed)` unless the form left it empty.
+fn given(v: &str) -> Option<String> {
+    Some(v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A `YYYY-MM-DD` day as a date input sends it; anything else names `field`.
+fn day(field: &str, v: &str) -> Result<Option<String>, ServiceError> {
+    let Some(v) = given(v) else {
+        return Ok(None);
+    };
+    let b = v.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10)
+        && matches!(v[5..7].parse::<u8>(), Ok(1..=12))
+        && matches!(v[8..10].parse::<u8>(), Ok(1..=31));
+    if ok {
+        Ok(Some(v))
+    } else {
+        Err(invalid(
+            field,
+            format!("expected a date as YYYY-MM-DD, got {v:?}"),
+        ))
+    }
+}
+
+/// The filter for a page of the message log, from the page's or the API's query.
+pub fn message_filter(q: &MessageQuery) -> Result<MessageFilter, ServiceError> {
+    let outcome = match given(&q.outcome) {
+        None => None,
+        Some(o) => Some(Outcome::parse(&o).ok_or_else(|| {
+            invalid(
+                "outcome",
+                "expected forwarded, undeliverable, rejected, dead_letter or processing",
+            )
+        })?),
+    };
+    let since = day("from", &q.from)?;
+    let to = day("to", &q.to)?;
+    if let (Some(from), Some(to)) = (&since, &to) {
+        if to < from {
+            return Err(invalid("to", "is before the first day"));
+        }
+    }
+    Ok(MessageFilter {
+        outcome,
+        recipient: given(&q.address).map(|a| EmailAddress::key(&a)),
+        since,
+        // Sort keys are `received_at#id`; every time on that day sorts below `day~`.
+        until: to.map(|d| format!("{d}~")),
+    })
+}
+
+/// The last `n` UTC days, oldest first, each present (zero when no mail came).
+fn fill_days(n: u64, volume: Vec<DayVolume>) -> Vec<DayVolume> {
+    (0..n)
+        .rev()
+        .map(|i| {
+            let day = ago(Duration::from_secs(i * DAY))[..10].to_string();
+            let counts = volume
+                .iter()
+                .find(|v| v.day == day)
+                .map(|v| v.counts)
+                .unwrap_or_default();
+            DayVolume { day, counts }
+        })
+        .collect()
+}
+
+/// The header block of a raw message (up to the first empty line), at most 64 KB, for
+/// display.
+fn header_block(raw: &[u8]) -> String {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end.min(64 * 1024)]).into_owned()
+}
+
+const DAY: u64 = 86_400;
+
+impl AppService {
+    pub fn new(config: Arc<Config>, stores: Stores, pipeline: Arc<Pipeline>) -> Self {
+        let rules = VendRules {
+            domain: config.domain.clone(),
+            counter_width: config.counter_width,
+            account_types: config.account_types.clone(),
+        };
+        AppService {
+            config,
+            stores,
+            pipeline,
+            rules,
+            started: Instant::now(),
+        }
+    }
+
+    /// The filter for a page of mappings, from the page's or the API's query.
+    pub fn mapping_filter(&self, q: &AddressQuery) -> Result<MappingFilter, ServiceError> {
+        let status = match given(&q.status) {
+            None => None,
+            Some(s) => Some(
+                MappingStatus::parse(&s)
+                    .ok_or_else(|| invalid("status", "expected active, suspended or deleted"))?,
+            ),
+        };
+        let account_type = match given(&q.account_type) {
+            None => None,
+            Some(t) => Some(self.rules.account_type(&t)?),
+        };
+        Ok(MappingFilter {
+            owner: given(&q.owner),
+            query: given(&q.q),
+            status,
+            account_type,
+        })
+    }
+
+    // --- the system --------------------------------------------------------------------
+
+    pub async fn status(&self, _caller: &AdminCaller) -> Result<SystemStatus, ServiceError> {
+        Ok(SystemStatus {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            domain: self.config.domain.clone(),
+            store: self.config.store.kind().to_string(),
+            mailer: self.config.mailer.kind().to_string(),
+            catch_all: crate::settings::current(&*self.stores.settings, &self.config)
+                .await
+                .map(|s| s.catch_all)
+                .unwrap_or(self.config.catch_all),
+            uptime_secs: self.started.elapsed().as_secs(),
+            store_check: self.measure_store().await,
+        })
+    }
+
+    pub async fn check_store(&self, _caller: &AdminCaller) -> StoreCheck {
+        self.measure_store().await
+    }
+
+    async fn measure_store(&self) -> StoreCheck {
+        let start = Instant::now();
+        let result = self.stores.health.ping().await;
+        let latency_micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "store check failed");
+        }
+        StoreCheck {
+            ok: result.is_ok(),
+            latency_micros,
+            checked_at: unix_now(),
+        }
+    }
+
+    pub async fn overview(&self, _caller: &AdminCaller) -> Result<OverviewStats, ServiceError> {
+        let mappings = self.stores.mappings.counts().await?;
+        let mut last_24h = OutcomeCounts::default();
+        for day in self
+            .stores
+            .messages
+            .volume(&ago(Duration::from_secs(DAY)))
+            .await?
+        {
+            last_24h.merge(&day.counts);
+        }
+        let daily = self
+            .stores
+            .messages
+            .volume(&ago(Duration::from_secs(13 * DAY))[..10])
+            .await?;
+        Ok(OverviewStats {
+            mappings,
+            last_24h,
+            daily: fill_days(14, daily),
+        })
+    }
+
+    // --- mappings ----------------------------------------------------------------------
+
+    pub fn vend_options(&self, _caller: &AdminCaller) -> VendOptions {
+        VendOptions {
+            domain: self.rules.domain.clone(),
+            counter_width: self.rules.counter_width,
+            account_types: self.rules.account_types.clone(),
+        }
+    }
+
+    pub async fn vend(
+        &self,
+        caller: &VendCaller,
+        req: &VendRequest,
+    ) -> Result<Vended, ServiceError> {
+        let actor = caller.actor();
+        let spec = vending::plan(req, &self.rules, actor, &now_rfc3339())?;
+        let vended = self.stores.mappings.vend(&spec).await?;
+        if vended.created {
+            tracing::info!(address = %vended.mapping.address, %actor, "vended");
+        }
+        Ok(vended)
+    }
+
+    pub async fn mapping(
+        &self,
+        _caller: &VendCaller,
+        address: &str,
+    ) -> Result<Mapping, ServiceError> {
+        Ok(self
+            .stores
+            .mappings
+            .get(&EmailAddress::key(address))
+            .await?)
+    }
+
+    pub async fn mappings(
+        &self,
+        _caller: &VendCaller,
+        mut filter: MappingFilter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, ServiceError> {
+        let limit = page_limit(limit)?;
+        filter.owner = filter.owner.map(|o| EmailAddress::key(&o));
+        Ok(self.stores.mappings.list(&filter, limit, cursor).await?)
+    }
+
+    /// A mapping with its recent mail and its history.
+    pub async fn address_detail(
+        &self,
+        caller: &AdminCaller,
+        address: &str,
+    ) -> Result<AddressDetail, ServiceError> {
+        let mapping = self.mapping(caller.as_vend(), address).await?;
+        let filter = MessageFilter {
+            recipient: Some(mapping.address.clone()),
+            ..Default::default()
+        };
+        let messages = self.messages(caller, filter, Some(50), None).await?.items;
+        let audit = self.stores.mappings.audit_trail(&mapping.address).await?;
+        Ok(AddressDetail {
+            mapping,
+            messages,
+            audit,
+        })
+    }
+
+    pub async fn edit(
+        &self,
+        caller: &AdminCaller,
+        address: &str,
+        patch: &MappingPatch,
+    ) -> Result<Mapping, ServiceError> {
+        let actor = caller.actor();
+        let change = patch.validate(&self.rules)?;
+        let after = self
+            .stores
+            .mappings
+            .update(&EmailAddress::key(address), &change, actor, &now_rfc3339())
+            .await?;
+        tracing::info!(address = %after.address, %actor, "mapping edited");
+        Ok(after)
+    }
+
+    pub async fn delete(
+        &self,
+        caller: &AdminCaller,
+        address: &str,
+    ) -> Result<Mapping, ServiceError> {
+        let actor = caller.actor();
+        let deleted = self
+            .stores
+            .mappings
+            .delete(&EmailAddress::key(address), actor, &now_rfc3339())
+            .await?;
+        tracing::info!(address = %deleted.address, %actor, "mapping deleted");
+        Ok(deleted)
+    }
+
+    /// What a signed-in owner may see: the mappings owned by their verified address and the
+    /// latest mail to them.
+    pub async fn my_addresses(&self, caller: &OwnerCaller) -> Result<MyAddresses, ServiceError> {
+        let filter = MappingFilter {
+            owner: Some(caller.email().to_string()),
+            ..Default::default()
+        };
+        let mappings = self
+            .stores
+            .mappings
+            .list(&filter, MAX_PAGE, None)
+            .await?
+            .items;
+        let mut messages = Vec::new();
+        for m in &mappings {
+            let filter = MessageFilter {
+                recipient: Some(m.address.clone()),
+                ..Default::default()
+            };
+            messages.extend(
+                self.stores
+                    .messages
+                    .messages(&filter, 50, None)
+                    .await?
+                    .items,
+            );
+        }
+        messages.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        messages.truncate(50);
+        Ok(MyAddresses { mappings, messages })
+    }
+
+    // --- the message log ---------------------------------------------------------------
+
+    pub async fn messages(
+        &self,
+        _caller: &AdminCaller,
+        mut filter: MessageFilter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<MessageRecord>, ServiceError> {
+        let limit = page_limit(limit)?;
+        filter.recipient = filter.recipient.map(|r| EmailAddress::key(&r));
+        Ok(self
+            .stores
+            .messages
+            .messages(&filter, limit, cursor)
+            .await?)
+    }
+
+    pub async fn message(
+        &self,
+        _caller: &AdminCaller,
+        id: &str,
+    ) -> Result<MessageRecord, ServiceError> {
+        Ok(self.stores.messages.message(id).await?)
+    }
+
+    /// A record with the header block of the raw message, while it is kept.
+    pub async fn message_detail(
+        &self,
+        caller: &AdminCaller,
+        id: &str,
+    ) -> Result<MessageDetail, ServiceError> {
+        let record = self.message(caller, id).await?;
+        let headers = self
+            .stores
+            .raw
+            .raw(&record.ses_message_id)
+            .await?
+            .map(|raw| header_block(&raw));
+        Ok(MessageDetail { record, headers })
+    }
+
+    /// Runs a message the operator hands in through the pipeline (`mailvend deliver`).
+    pub async fn deliver(&self, caller: &AdminCaller, inbound: &Inbound) -> Vec<Report> {
+        tracing::info!(id = %inbound.ses_message_id, actor = caller.actor(), "delivering by hand");
+        self.pipeline.process(inbound).await
+    }
+
+    /// The ids of every dead letter, newest first.
+    pub async fn dead_letters(&self, _caller: &AdminCaller) -> Result<Vec<String>, ServiceError> {
+        let filter = MessageFilter {
+            outcome: Some(Outcome::DeadLetter),
+            ..Default::default()
+        };
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .stores
+                .messages
+                .messages(&filter, MAX_PAGE, cursor.as_deref())
+                .await?;
+            ids.extend(page.items.into_iter().map(|m| m.id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    /// Sends a dead letter again (see `Pipeline::replay`).
+    pub async fn replay(&self, caller: &AdminCaller, id: &str) -> Result<Report, ServiceError> {
+        let report = self.pipeline.replay(id).await.map_err(|e| match e {
+            ReplayError::Store(e) => ServiceError::from(e),
+            e @ ReplayError::RawMissing(_) => ServiceError::Conflict(e.to_string()),
+        })?;
+        tracing::info!(%id, actor = caller.actor(), outcome = ?report.outcome, "dead letter replayed");
+        Ok(report)
+    }
+
+    // --- settings ----------------------------------------------------------------------
+
+    pub async fn settings(&self, _caller: &AdminCaller) -> Result<Settings, ServiceError> {
+        Ok(crate::settings::current(&*self.stores.settings, &self.config).await?)
+    }
+
+    /// The settings with what configuration fixes, for the Settings page.
+    pub fn settings_view(&self, settings: Settings) -> SettingsView {
+        let mut endpoint = self.config.public_url.clone();
+        endpoint.set_path("/sns");
+        SettingsView {
+            settings,
+            domain: self.config.domain.clone(),
+            admin_address: self.config.admin_address.clone(),
+            from_address: self.config.from_address.clone(),
+            sns_endpoint: endpoint.to_string(),
+            sns_topics: self.config.sns_topic_arns.clone(),
+            store: self.config.store.kind().to_string(),
+            mailer: self.config.mailer.kind().to_string(),
+            retention_days: self.config.retention_days,
+        }
+    }
+
+    pub async fn update_settings(
+        &self,
+        caller: &AdminCaller,
+        patch: &SettingsPatch,
+    ) -> Result<Settings, ServiceError> {
+        let actor = caller.actor();
+        let after = crate::settings::apply(
+            &*self.stores.settings,
+            &self.config,
+            patch,
+            actor,
+            &now_rfc3339(),
+        )
+        .await?;
+        tracing::info!(%actor, catch_all = after.catch_all, spam_policy = after.spam_policy.as_str(), "settings changed");
+        Ok(after)
+    }
+
+    // --- API tokens and the audit log --------------------------------------------------
+
+    /// Creates a token; the secret is in the result and nowhere else.
+    pub async fn create_token(
+        &self,
+        caller: &AdminCaller,
+        name: &str,
+        scope: Scope,
+    ) -> Result<(ApiToken, Secret), ServiceError> {
+        let actor = caller.actor();
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(invalid("name", "1 to 100 printable characters"));
+        }
+        let (id, secret) = tokens::generate();
+        let token = ApiToken {
+            id,
+            name: name.to_string(),
+            scope,
+            created_at: now_rfc3339(),
+            created_by: actor.to_string(),
+            revoked_at: None,
+        };
+        self.stores
+            .tokens
+            .create_token(&token, &tokens::digest(secret.expose()))
+            .await?;
+        tracing::info!(token = %token.id, scope = scope.as_str(), %actor, "API token created");
+        Ok((token, secret))
+    }
+
+    pub async fn tokens(&self, _caller: &AdminCaller) -> Result<Vec<ApiToken>, ServiceError> {
+        Ok(self.stores.tokens.list_tokens().await?)
+    }
+
+    pub async fn revoke_token(
+        &self,
+        caller: &AdminCaller,
+        id: &str,
+    ) -> Result<ApiToken, ServiceError> {
+        let actor = caller.actor();
+        let token = self
+            .stores
+            .tokens
+            .revoke_token(id, actor, &now_rfc3339())
+            .await?;
+        tracing::info!(token = %token.id, %actor, "API token revoked");
+        Ok(token)
+    }
+
+    pub async fn audit_log(
+        &self,
+        _caller: &AdminCaller,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEntry>, ServiceError> {
+        Ok(self.stores.mappings.audit_log(50, cursor).await?)
+    }
+}

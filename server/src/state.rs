@@ -1,0 +1,132 @@
+//! The running parts, wired once. `Core` is what every edge needs (the HTTP server, the CLI,
+//! the tests): configuration, stores, metrics, the forwarding pipeline and the service over
+//! them. `AppState` adds what only the HTTP server needs and hands each handler its part
+//! through `FromRef`, so a handler names the piece it uses rather than the whole.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::inbound::pipeline::{Pipeline, Retry};
+use crate::inbound::sns::endpoint::SnsEndpoint;
+use crate::mailer::Mailer;
+use crate::metrics::Metrics;
+use crate::service::AppService;
+use crate::store::{StoreError, Stores};
+
+/// Why the server or a command could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Listen(String),
+    /// A command-line subcommand failed; the message says why.
+    #[error("{0}")]
+    Command(String),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Clone)]
+pub struct Core {
+    pub config: Arc<Config>,
+    pub stores: Stores,
+    pub metrics: Arc<Metrics>,
+    pub pipeline: Arc<Pipeline>,
+    pub service: Arc<AppService>,
+}
+
+impl Core {
+    /// Opens the configured store and mailer and wires the rest.
+    pub async fn open(config: Config) -> Result<Core, ServeError> {
+        let stores = crate::store::open(&config.store).await?;
+        let mailer = crate::mailer::open(&config.mailer)
+            .await
+            .map_err(ServeError::Command)?;
+        Ok(Core::new(
+            Arc::new(config),
+            stores,
+            mailer,
+            Retry::default(),
+        ))
+    }
+
+    /// Wires given parts; the pipeline retries sends as `retry` says (tests make failures
+    /// quick).
+    pub fn new(config: Arc<Config>, stores: Stores, mailer: Arc<dyn Mailer>, retry: Retry) -> Core {
+        let metrics = Arc::new(Metrics::new());
+        let pipeline = Arc::new(Pipeline::new(
+            config.clone(),
+            stores.clone(),
+            mailer,
+            metrics.clone(),
+            retry,
+        ));
+        let service = Arc::new(AppService::new(
+            config.clone(),
+            stores.clone(),
+            pipeline.clone(),
+        ));
+        Core {
+            config,
+            stores,
+            metrics,
+            pipeline,
+            service,
+        }
+    }
+}
+
+/// What the HTTP server routes with.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    pub leptos_options: LeptosOptions,
+    pub sns: Arc<SnsEndpoint>,
+    pub auth: Arc<Auth>,
+}
+
+impl AppState {
+    pub fn new(core: Core, leptos_options: LeptosOptions) -> AppState {
+        AppState {
+            sns: Arc::new(SnsEndpoint::from_config(&core.config)),
+            auth: Arc::new(Auth::new(&core.config, core.stores.sessions.clone())),
+            core,
+            leptos_options,
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Auth> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<AppService> {
+    fn from_ref(state: &AppState) -> Self {
+        state.core.service.clone()
+    }
+}
+
+impl FromRef<AppState> for Stores {
+    fn from_ref(state: &AppState) -> Self {
+        state.core.stores.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.core.metrics.clone()
+    }
+}

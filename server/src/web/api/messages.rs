@@ -1,0 +1,103 @@
+//! `/api/v1/messages`: the message log (admin scope: it holds senders and subjects).
+
+use std::sync::Arc;
+
+use app::model::{MessageRecord, Page};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use super::error::{ApiError, ErrorResponse};
+use crate::inbound::Report;
+use crate::service::caller::AdminCaller;
+use crate::service::AppService;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MessageQuery {
+    /// `forwarded`, `undeliverable`, `rejected`, `dead_letter` or `processing`.
+    outcome: Option<String>,
+    /// Only mail to this vended address.
+    address: Option<String>,
+    /// Received on or after this UTC day (`YYYY-MM-DD`).
+    from: Option<String>,
+    /// Received on or before this UTC day (`YYYY-MM-DD`).
+    to: Option<String>,
+    /// 1 to 500, default 50.
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages",
+    tag = "messages",
+    params(MessageQuery),
+    responses(
+        (status = 200, body = Page<MessageRecord>), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<MessageRecord>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let filter = crate::service::message_filter(&app::model::MessageQuery {
+        outcome: q.outcome.unwrap_or_default(),
+        address: q.address.unwrap_or_default(),
+        from: q.from.unwrap_or_default(),
+        to: q.to.unwrap_or_default(),
+        cursor: String::new(),
+    })?;
+    Ok(Json(
+        service
+            .messages(&caller, filter, q.limit, q.cursor.as_deref())
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = String, Path, description = "`<SES message id>/<recipient>`, URL-encoded")),
+    responses(
+        (status = 200, body = MessageRecord), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<MessageRecord>, ApiError> {
+    Ok(Json(service.message(&caller, &id).await?))
+}
+
+/// Sends a dead letter again, deciding afresh with today's mapping and settings.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/{id}/replay",
+    tag = "messages",
+    params(("id" = String, Path, description = "`<SES message id>/<recipient>`, URL-encoded")),
+    responses(
+        (status = 200, body = Report, description = "where the message ended up this time"),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 409, body = ErrorResponse, description = "not a dead letter (or being replayed)"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn replay(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Report>, ApiError> {
+    Ok(Json(service.replay(&caller, &id).await?))
+}

@@ -1,0 +1,41 @@
+//! The REST API under `/api/v1`, for vending pipelines and scripts. Every route takes a
+//! caller extractor, so none runs unauthenticated.
+
+mod addresses;
+pub mod auth;
+pub mod error;
+pub mod json;
+mod messages;
+pub mod openapi;
+mod sample;
+mod settings;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+use error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/addresses", post(addresses::vend).get(addresses::list))
+        .route(
+            "/addresses/{address}",
+            get(addresses::get)
+                .patch(addresses::patch)
+                .delete(addresses::delete),
+        )
+        .route("/vend", post(sample::vend))
+        .route("/messages", get(messages::list))
+        .route("/messages/{id}", get(messages::get))
+        .route("/messages/{id}/replay", post(messages::replay))
+        .route("/settings", get(settings::get).patch(settings::patch))
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such API route; see /api/v1/openapi.json",
+            )
+        })
+}

@@ -1,0 +1,132 @@
+//! `POST /api/v1/vend`: the AWS sample's payload, accepted unchanged, so existing vending
+//! pipelines switch by changing only the URL (and adding a token).
+
+use std::sync::Arc;
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ErrorResponse};
+use super::json::ApiJson;
+use crate::service::caller::VendCaller;
+use crate::service::vending::VendRequest;
+use crate::service::AppService;
+use crate::service::ServiceError;
+
+/// The sample's request. Unknown keys are ignored, as the sample did.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SampleVend {
+    #[serde(rename = "OwnerAddress")]
+    owner: String,
+    #[serde(rename = "AccountType")]
+    account_type: String,
+    /// `BusinessUnit`, `ApplicationName`, `Environment`, and anything else (kept as tags).
+    /// The sample's table stores nulls here; they are dropped.
+    #[serde(rename = "Tags", default)]
+    tags: BTreeMap<String, Option<String>>,
+    #[serde(rename = "AccountName", default)]
+    account_name: Option<String>,
+    #[serde(rename = "AccountEmail", default)]
+    account_email: Option<String>,
+    #[serde(rename = "IdempotencyKey", default)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SampleVended {
+    #[serde(rename = "AccountName")]
+    account_name: String,
+    #[serde(rename = "AccountEmail")]
+    account_email: String,
+    #[serde(rename = "AccountType")]
+    account_type: String,
+    #[serde(rename = "OwnerAddress")]
+    owner: String,
+    #[serde(rename = "Status")]
+    status: String,
+}
+
+impl SampleVend {
+    fn into_request(self) -> VendRequest {
+        let tags: BTreeMap<String, String> = self
+            .tags
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        VendRequest {
+            owner: self.owner,
+            account_type: self.account_type,
+            business_unit: tags.get("BusinessUnit").cloned(),
+            application: tags.get("ApplicationName").cloned(),
+            environment: tags.get("Environment").cloned(),
+            tags,
+            account_name: self.account_name,
+            address: self.account_email,
+            idempotency_key: self.idempotency_key,
+        }
+    }
+}
+
+/// Our field names in the sample's vocabulary, so its callers can find what to fix.
+fn sample_field(field: &str) -> &str {
+    match field {
+        "owner" => "OwnerAddress",
+        "account_type" => "AccountType",
+        "business_unit" => "Tags.BusinessUnit",
+        "application" => "Tags.ApplicationName",
+        "environment" => "Tags.Environment",
+        "tags" => "Tags",
+        "account_name" => "AccountName",
+        "address" => "AccountEmail",
+        "idempotency_key" => "IdempotencyKey",
+        other => other,
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/vend",
+    tag = "addresses",
+    request_body = SampleVend,
+    responses(
+        (status = 201, description = "Vended", body = SampleVended),
+        (status = 200, description = "An idempotency key replayed the first result", body = SampleVended),
+        (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn vend(
+    State(service): State<Arc<AppService>>,
+    caller: VendCaller,
+    ApiJson(body): ApiJson<SampleVend>,
+) -> Result<Response, ApiError> {
+    let vended = service
+        .vend(&caller, &body.into_request())
+        .await
+        .map_err(|e| match e {
+            ServiceError::Invalid { field, message } => ServiceError::Invalid {
+                field: sample_field(&field).to_string(),
+                message,
+            },
+            other => other,
+        })?;
+    let m = vended.mapping;
+    let status = if vended.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let body = SampleVended {
+        account_name: m.account_name,
+        account_email: m.address,
+        account_type: m.account_type,
+        owner: m.owner,
+        status: m.status.as_str().to_string(),
+    };
+    Ok((status, Json(body)).into_response())
+}

@@ -1,0 +1,171 @@
+//! The HTTP surface: pages and server functions (Leptos), operational endpoints, and the
+//! layers every response passes through (security headers, metrics, tracing, body limit).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::service::SharedService;
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{MatchedPath, State};
+use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::metrics::{HttpLabels, Metrics};
+use crate::service::dashboard::Dashboard;
+use crate::state::AppState;
+
+pub mod api;
+pub mod ops;
+pub mod serve;
+pub mod sns;
+
+/// Largest request body accepted anywhere. SNS messages are at most 256 KB; nothing the
+/// dashboard or the API takes comes close to this.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Server-side sessions in the configured store: cookie `mailvend_session`, HttpOnly,
+/// SameSite=Lax, Secure behind https, ending after 12 hours without use.
+fn session_layer(
+    state: &AppState,
+) -> tower_sessions::SessionManagerLayer<crate::auth::sessions::StoredSessions> {
+    tower_sessions::SessionManagerLayer::new(crate::auth::sessions::StoredSessions(
+        state.auth.sessions.clone(),
+    ))
+    .with_name("mailvend_session")
+    .with_http_only(true)
+    .with_same_site(tower_sessions::cookie::SameSite::Lax)
+    .with_secure(state.auth.secure_cookies)
+    .with_path("/")
+    .with_expiry(tower_sessions::Expiry::OnInactivity(
+        tower_sessions::cookie::time::Duration::hours(12),
+    ))
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let service: SharedService = Arc::new(Dashboard(state.core.service.clone()));
+    let sso = app::auth::SsoEnabled(matches!(state.auth.mode, crate::auth::Mode::Sso { .. }));
+    let context = move || {
+        provide_context(service.clone());
+        provide_context(sso);
+    };
+    let options = state.leptos_options.clone();
+
+    let router = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/sns", axum::routing::post(sns::receive))
+        .route("/auth/login", get(crate::auth::routes::login))
+        .route("/auth/callback", get(crate::auth::routes::callback))
+        .route(
+            "/auth/logout",
+            axum::routing::post(crate::auth::routes::logout),
+        )
+        .route("/auth/local", get(crate::auth::routes::local))
+        .nest("/api/v1", api::routes())
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::guard::check_origin,
+        ))
+        .layer(middleware::from_fn(crate::auth::guard::guard_pages))
+        .layer(middleware::from_fn(crate::auth::guard::resolve_viewer))
+        .layer(session_layer(&state))
+        .layer(middleware::from_fn_with_state(state.clone(), track_metrics));
+    with_security_headers(router, &state.core.config)
+        .layer(middleware::from_fn(no_store))
+        .layer(TraceLayer::new_for_http())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Pages, redirects and API answers are per person and per moment: no cache (or back button
+/// after signing out) may keep them. Only the built assets under `/pkg` may be cached.
+async fn no_store(req: Request<Body>, next: Next) -> Response {
+    let asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
+    let mut res = next.run(req).await;
+    if !asset && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Headers every response carries unless its handler chose its own. HTML pages set a CSP
+/// with the hydration script's nonce (see `app::shell`); everything else gets the strictest
+/// policy, since JSON and files never need to run anything.
+fn with_security_headers(router: Router<AppState>, config: &Config) -> Router<AppState> {
+    let mut headers = vec![
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        // `same-origin` keeps the Referer that no-JavaScript form posts need to be sent back
+        // to their page, and sends nothing to other sites.
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    ];
+    if config.public_url.scheme() == "https" {
+        headers.push((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        ));
+    }
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+async fn track_metrics(
+    State(metrics): State<Arc<Metrics>>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(static or not found)".to_string());
+    let response = next.run(req).await;
+    let labels = HttpLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    metrics.http_requests.get_or_create(&labels).inc();
+    metrics
+        .http_duration
+        .get_or_create(&labels)
+        .observe(start.elapsed().as_secs_f64());
+    response
+}

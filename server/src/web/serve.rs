@@ -1,0 +1,86 @@
+//! Running the HTTP server: Leptos's settings, the listen loop with the retention task beside
+//! it, and the signals that end it.
+
+use std::future::Future;
+
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::state::{AppState, Core, ServeError};
+
+/// Leptos's own settings: the site files (`LEPTOS_SITE_ROOT`, default `target/site`,
+/// `LEPTOS_SITE_PKG_DIR`, default `pkg`), `LEPTOS_ENV`, and the address we actually listen on.
+/// Built here rather than by `get_configuration` so the binary and the tests run without the
+/// variables cargo-leptos sets at build time.
+pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
+    let var = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let env = match var("LEPTOS_ENV", "DEV").to_ascii_uppercase().as_str() {
+        "PROD" | "PRODUCTION" => leptos::config::Env::PROD,
+        _ => leptos::config::Env::DEV,
+    };
+    LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("mailvend"))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .env(env)
+        .site_addr(addr)
+        .build()
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr()?;
+    let state = AppState::new(Core::open(config).await?, leptos_options(addr));
+    run(state, listener, shutdown).await
+}
+
+/// Routes `state` on `listener` until `shutdown` resolves.
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let retention = tokio::spawn(crate::store::retention::run(
+        state.core.stores.clone(),
+        state.core.config.retention_days,
+    ));
+    let served = axum::serve(listener, super::router(state).into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    retention.abort();
+    served?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM (the latter is what container runtimes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
