@@ -13,9 +13,19 @@ pub fn now_rfc3339() -> String {
     rfc3339(SystemTime::now())
 }
 
-/// Now minus `age` (the epoch if that is before it), as RFC 3339.
+/// `t` minus `age`, as RFC 3339; the epoch if that is before it (RFC 3339 has no year
+/// before 0000, and nothing mailvend keeps is older than the epoch).
+pub fn before(t: SystemTime, age: Duration) -> String {
+    let earlier = t
+        .checked_sub(age)
+        .filter(|e| *e >= UNIX_EPOCH)
+        .unwrap_or(UNIX_EPOCH);
+    rfc3339(earlier)
+}
+
+/// Now minus `age`, as `before` says.
 pub fn ago(age: Duration) -> String {
-    rfc3339(SystemTime::now().checked_sub(age).unwrap_or(UNIX_EPOCH))
+    before(SystemTime::now(), age)
 }
 
 /// Seconds since the epoch.
@@ -41,6 +51,9 @@ mod tests {
     #[test]
     fn ago_never_goes_before_the_epoch() {
         assert_eq!(ago(Duration::from_secs(u64::MAX / 4)), rfc3339(UNIX_EPOCH));
+        assert_eq!(ago(Duration::from_secs(100 * 365 * 86_400)), rfc3339(UNIX_EPOCH));
+        let t = UNIX_EPOCH + Duration::from_secs(86_400);
+        assert_eq!(before(t, Duration::from_secs(3_600)), "1970-01-01T23:00:00.000Z");
         assert!(ago(Duration::from_secs(60)) < now_rfc3339());
     }
 }

@@ -10,7 +10,7 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// The RFC 3339 time before which records go.
 pub fn cutoff(now: SystemTime, days: u32) -> String {
     let age = Duration::from_secs(u64::from(days) * 86_400);
-    crate::clock::rfc3339(now.checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH))
+    crate::clock::before(now, age)
 }
 
 /// Purges once; the count is logged.
