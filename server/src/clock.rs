@@ -51,9 +51,15 @@ mod tests {
     #[test]
     fn ago_never_goes_before_the_epoch() {
         assert_eq!(ago(Duration::from_secs(u64::MAX / 4)), rfc3339(UNIX_EPOCH));
-        assert_eq!(ago(Duration::from_secs(100 * 365 * 86_400)), rfc3339(UNIX_EPOCH));
+        assert_eq!(
+            ago(Duration::from_secs(100 * 365 * 86_400)),
+            rfc3339(UNIX_EPOCH)
+        );
         let t = UNIX_EPOCH + Duration::from_secs(86_400);
-        assert_eq!(before(t, Duration::from_secs(3_600)), "1970-01-01T23:00:00.000Z");
+        assert_eq!(
+            before(t, Duration::from_secs(3_600)),
+            "1970-01-01T23:00:00.000Z"
+        );
         assert!(ago(Duration::from_secs(60)) < now_rfc3339());
     }
 }

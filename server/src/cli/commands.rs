@@ -258,7 +258,10 @@ async fn token(config: Config, cmd: TokenCommand) -> Result<(), ServeError> {
             }
         }
         TokenCommand::Revoke { id } => {
-            let t = service.revoke_token(&caller, &id).await.map_err(command_error)?;
+            let t = service
+                .revoke_token(&caller, &id)
+                .await
+                .map_err(command_error)?;
             println!("revoked {} ({})", t.id, t.name);
         }
     }

@@ -4,14 +4,9 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod dynamodb;
+mod paging;
 pub mod retention;
 pub mod sqlite;
-mod sqlite_mappings;
-mod sqlite_messages;
-mod sqlite_raw;
-mod sqlite_sessions;
-mod sqlite_settings;
-mod sqlite_tokens;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,8 +30,6 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store schema migration failed: {0}")]
     Migration(String),
-    #[error("{0}")]
-    Unsupported(String),
     /// A rule the data broke that only the store can see (a counter that grew the name past
     /// its limit); `field` names the input to blame.
     #[error("{field}: {message}")]
@@ -198,49 +191,6 @@ fn taken(field: Taken, value: &str) -> StoreError {
 enum Taken {
     Address,
     Name,
-}
-
-/// Cuts a page from `limit + 1` fetched mappings: the extra one only says another page exists.
-fn page_of<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|m| encode_cursor(&key(m)))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
-}
-
-/// `page_of` for items that carry their sort key beside them (audit entries do not hold
-/// their id).
-fn keyed_page<T>(items: Vec<(String, T)>, limit: u32) -> Page<T> {
-    let page = page_of(items, limit, |(key, _)| key.clone());
-    Page {
-        items: page.items.into_iter().map(|(_, item)| item).collect(),
-        next_cursor: page.next_cursor,
-    }
-}
-
-/// Cursors are the sort key of a page's last item, encoded so clients treat them as opaque.
-fn encode_cursor(key: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
-}
-
-/// The sort key after which the next page starts (empty for the first page).
-fn decode_cursor(cursor: Option<&str>) -> Result<String, StoreError> {
-    use base64::Engine as _;
-    let Some(cursor) = cursor else {
-        return Ok(String::new());
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or(StoreError::Invalid {
-            field: "cursor",
-            message: "not a cursor this server handed out".into(),
-        })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
-use super::{s, sdk, unavailable, DynamoStore, Item};
+use super::item::{s, Item};
+use super::{sdk, unavailable, DynamoStore};
 use crate::store::{RawStore, StoreError};
 
 /// Leaves room under the 400 KB item limit for the keys and attribute names.

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{get_s, s, sdk, DynamoStore, Item};
+use super::item::{get_s, s, Item};
+use super::{sdk, DynamoStore};
 use crate::store::{SessionStore, StoreError};
 
 fn session_item(id: &str, data: &str, expires_at: i64) -> Item {

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::{audit_item, get_s, key_item, put, s, DynamoStore};
+use super::item::{audit_item, get_s, key_item, put, s};
+use super::DynamoStore;
 use crate::store::{SettingsStore, StoreError};
 
 fn setting_key(key: &str) -> String {

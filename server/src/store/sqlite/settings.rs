@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::sqlite::{unavailable, SqliteStore};
-use super::{SettingsStore, StoreError};
+use super::{unavailable, SqliteStore};
+use crate::store::{SettingsStore, StoreError};
 
 #[async_trait]
 impl SettingsStore for SqliteStore {

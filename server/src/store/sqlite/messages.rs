@@ -3,10 +3,11 @@
 use app::model::{DayVolume, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 
-use super::sqlite::{unavailable, SqliteStore};
-use super::{
-    decode_cursor, fold_volume, message_sort_key, not_a_dead_letter, page_of, reopened, taken_over,
-    Claim, MessageFilter, MessageStore, StoreError,
+use super::{unavailable, SqliteStore};
+use crate::store::paging::{decode_cursor, page_of};
+use crate::store::{
+    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, MessageFilter,
+    MessageStore, StoreError,
 };
 
 #[derive(sqlx::FromRow)]

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::sqlite::{unavailable, SqliteStore};
-use super::{SessionStore, StoreError};
+use super::{unavailable, SqliteStore};
+use crate::store::{SessionStore, StoreError};
 
 #[async_trait]
 impl SessionStore for SqliteStore {

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::sqlite::{unavailable, SqliteStore};
-use super::{RawStore, StoreError};
+use super::{unavailable, SqliteStore};
+use crate::store::{RawStore, StoreError};
 
 #[async_trait]
 impl RawStore for SqliteStore {

@@ -9,6 +9,13 @@ use sqlx::sqlite::{
 
 use super::{Store, StoreError};
 
+mod mappings;
+mod messages;
+mod raw;
+mod sessions;
+mod settings;
+mod tokens;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The embedded default: one SQLite file in WAL mode. Writes go through a single connection
@@ -98,7 +105,16 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+
+    /// A store on a fresh file, and the directory that holds it (for as long as it lives).
+    pub(super) async fn fresh() -> (tempfile::TempDir, Arc<SqliteStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
+        (dir, store)
+    }
 
     #[tokio::test]
     async fn opens_migrates_and_answers() {
@@ -123,19 +139,6 @@ mod tests {
             .unwrap();
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn conformance() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
-        crate::store::conformance::tokens_are_found_by_digest_and_revoked_once(&*store).await;
-        crate::store::conformance::run_messages(store.clone()).await;
-        crate::store::conformance::raw_messages_round_trip(&*store).await;
-        crate::store::conformance::settings_are_kept_and_audited(&*store).await;
-        crate::store::conformance::sessions_expire_and_ids_are_never_shared(&*store).await;
-        crate::store::conformance::retention_purges_settled_records_and_their_raw(&*store).await;
-        crate::store::conformance::run_all(store).await;
-    }
-
     #[tokio::test]
     async fn unreadable_path_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
@@ -148,3 +151,6 @@ mod tests {
         assert!(err.to_string().contains("cannot create"), "{err}");
     }
 }
+
+#[cfg(test)]
+crate::store::conformance::conformance_tests!(crate::store::sqlite::tests::fresh().await);

@@ -9,10 +9,11 @@ use app::naming;
 use async_trait::async_trait;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use super::sqlite::{unavailable, SqliteStore};
-use super::{
-    decode_cursor, edit_action, keyed_page, page_of, taken, MappingChange, MappingFilter,
-    MappingStore, NameSpec, StoreError, Taken, VendSpec, Vended, MAX_SKIPS,
+use super::{unavailable, SqliteStore};
+use crate::store::paging::{decode_cursor, keyed_page, page_of};
+use crate::store::{
+    edit_action, taken, MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, Taken,
+    VendSpec, Vended, MAX_SKIPS,
 };
 
 #[derive(sqlx::FromRow)]

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
-use super::sqlite::{unavailable, SqliteStore};
-use super::{StoreError, TokenStore};
+use super::{unavailable, SqliteStore};
+use crate::store::{StoreError, TokenStore};
 use crate::tokens::{ApiToken, Scope};
 
 #[derive(sqlx::FromRow)]
@@ -56,7 +56,7 @@ impl TokenStore for SqliteStore {
             .bind(&t.created_at)
             .bind(&t.created_by)
             .bind(format!("token:{}", t.id))
-            .bind(super::token_audit_record(t))
+            .bind(crate::store::token_audit_record(t))
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;

@@ -1,0 +1,338 @@
+//! Mappings after the vend: edits, the audit trail, listing and search, counts and the whole
+//! audit log.
+
+use app::model::MappingStatus;
+
+use super::{spec, unique};
+use crate::store::{MappingChange, MappingFilter, MappingStore, StoreError};
+
+pub async fn edits_change_only_what_they_name(store: &dyn MappingStore) {
+    let m = store.vend(&spec(&unique("edit"))).await.unwrap().mapping;
+    let change = MappingChange {
+        owner: Some("new-owner@example.org".into()),
+        status: Some(MappingStatus::Suspended),
+        aws_account_id: Some(Some("123456789012".into())),
+        notes: Some(Some("moved to the platform team".into())),
+        ..MappingChange::default()
+    };
+    let after = store
+        .update(
+            &m.address,
+            &change,
+            "admin:editor",
+            "2026-11-25T02:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.owner, "new-owner@example.org");
+    assert_eq!(after.status, MappingStatus::Suspended);
+    assert_eq!(after.aws_account_id.as_deref(), Some("123456789012"));
+    assert_eq!(after.notes.as_deref(), Some("moved to the platform team"));
+    assert_eq!(after.account_type, m.account_type);
+    assert_eq!(after.tags, m.tags);
+    assert_eq!(after.address, m.address);
+    assert_eq!(after.created_at, m.created_at);
+    assert_eq!(after.updated_by, "admin:editor");
+    assert_eq!(store.get(&m.address).await.unwrap(), after);
+    // Clearing an optional field.
+    let cleared = store
+        .update(
+            &m.address,
+            &MappingChange {
+                notes: Some(None),
+                ..MappingChange::default()
+            },
+            "admin:editor",
+            "2026-11-25T03:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.notes, None);
+    assert_eq!(cleared.aws_account_id.as_deref(), Some("123456789012"));
+    assert!(matches!(
+        store.update("nobody@example.com", &change, "a", "t").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get("nobody@example.com").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn every_change_is_audited(store: &dyn MappingStore) {
+    let m = store.vend(&spec(&unique("audit"))).await.unwrap().mapping;
+    let change = MappingChange {
+        notes: Some(Some("audited".into())),
+        ..MappingChange::default()
+    };
+    store
+        .update(
+            &m.address,
+            &change,
+            "admin:editor",
+            "2026-11-25T01:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    store
+        .delete(&m.address, "admin:remover", "2026-11-25T02:00:00.000Z")
+        .await
+        .unwrap();
+    let trail = store.audit_trail(&m.address).await.unwrap();
+    let summary: Vec<(&str, &str, &str)> = trail
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str(), e.at.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("vend", "admin:conformance", "2026-11-25T00:00:00.000Z"),
+            ("update", "admin:editor", "2026-11-25T01:00:00.000Z"),
+            ("delete", "admin:remover", "2026-11-25T02:00:00.000Z"),
+        ]
+    );
+    assert_eq!(trail[0].before, None);
+    let after: app::model::Mapping =
+        serde_json::from_str(trail[0].after.as_deref().unwrap()).unwrap();
+    assert_eq!(after, m);
+    let before: app::model::Mapping =
+        serde_json::from_str(trail[1].before.as_deref().unwrap()).unwrap();
+    let after: app::model::Mapping =
+        serde_json::from_str(trail[1].after.as_deref().unwrap()).unwrap();
+    assert_eq!(before.notes, None);
+    assert_eq!(after.notes.as_deref(), Some("audited"));
+    let after: app::model::Mapping =
+        serde_json::from_str(trail[2].after.as_deref().unwrap()).unwrap();
+    assert_eq!(after.status, MappingStatus::Deleted);
+    assert!(store
+        .audit_trail("nobody@example.com")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn listing_pages_and_filters(store: &dyn MappingStore) {
+    let owner = format!("{}@example.org", unique("lister"));
+    let base = unique("list");
+    let mut s = spec(&base);
+    s.owner = owner.clone();
+    let mut vended = Vec::new();
+    for _ in 0..7 {
+        vended.push(store.vend(&s).await.unwrap().mapping.address);
+    }
+    store
+        .update(
+            &vended[1],
+            &MappingChange {
+                status: Some(MappingStatus::Suspended),
+                ..Default::default()
+            },
+            "a",
+            "t",
+        )
+        .await
+        .unwrap();
+    store.delete(&vended[2], "a", "t").await.unwrap();
+
+    // Page through one owner's mappings, three at a time: deleted ones are left out.
+    let filter = MappingFilter {
+        owner: Some(owner.clone()),
+        ..MappingFilter::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list(&filter, 3, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.into_iter().map(|m| m.address));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut want: Vec<String> = vended
+        .iter()
+        .filter(|a| **a != vended[2])
+        .cloned()
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+
+    let suspended = store
+        .list(
+            &MappingFilter {
+                owner: Some(owner.clone()),
+                status: Some(MappingStatus::Suspended),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        suspended
+            .items
+            .iter()
+            .map(|m| &m.address)
+            .collect::<Vec<_>>(),
+        vec![&vended[1]]
+    );
+    let deleted = store
+        .list(
+            &MappingFilter {
+                owner: Some(owner.clone()),
+                status: Some(MappingStatus::Deleted),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.items.len(), 1);
+
+    // Substring search over the name, and a short prefix.
+    let middle = &base[2..base.len() - 1];
+    let found = store
+        .list(
+            &MappingFilter {
+                query: Some(middle.to_uppercase()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 6, "{middle}");
+    let by_owner = store
+        .list(
+            &MappingFilter {
+                query: Some(owner.clone()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_owner.items.len(), 6);
+    let none = store
+        .list(
+            &MappingFilter {
+                query: Some(unique("zzz-no-such")),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+    assert_eq!(none.next_cursor, None);
+
+    assert!(matches!(
+        store.list(&filter, 3, Some("%%%not-a-cursor")).await,
+        Err(StoreError::Invalid {
+            field: "cursor",
+            ..
+        })
+    ));
+}
+
+pub async fn counts_types_and_the_whole_audit_log(store: &dyn MappingStore) {
+    let before = store.counts().await.unwrap();
+    let owner = format!("{}@example.org", unique("counts"));
+    let mut addresses = Vec::new();
+    for (i, account_type) in ["IT", "Research", "IT"].into_iter().enumerate() {
+        let mut s = spec(&unique("cnt"));
+        s.owner = owner.clone();
+        s.account_type = account_type.into();
+        s.now = format!("2026-11-26T00:00:0{i}.000Z");
+        addresses.push(store.vend(&s).await.unwrap().mapping.address);
+    }
+    let suspend = MappingChange {
+        status: Some(MappingStatus::Suspended),
+        ..Default::default()
+    };
+    store
+        .update(
+            &addresses[1],
+            &suspend,
+            "admin:c",
+            "2026-11-26T00:00:05.000Z",
+        )
+        .await
+        .unwrap();
+    store
+        .delete(&addresses[2], "admin:c", "2026-11-26T00:00:06.000Z")
+        .await
+        .unwrap();
+    let after = store.counts().await.unwrap();
+    assert_eq!(
+        (
+            after.active - before.active,
+            after.suspended - before.suspended,
+            after.deleted - before.deleted
+        ),
+        (1, 1, 1)
+    );
+
+    let research = store
+        .list(
+            &MappingFilter {
+                owner: Some(owner.clone()),
+                account_type: Some("Research".into()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        research
+            .items
+            .iter()
+            .map(|m| &m.address)
+            .collect::<Vec<_>>(),
+        vec![&addresses[1]]
+    );
+
+    // The whole log, newest first, two at a time: ours appear in reverse order of writing.
+    let mut ours = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.audit_log(2, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 2);
+        ours.extend(
+            page.items
+                .into_iter()
+                .filter(|e| addresses.contains(&e.subject))
+                .map(|e| (e.action, e.subject)),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let a = |action: &str, i: usize| (action.to_string(), addresses[i].clone());
+    assert_eq!(
+        ours,
+        vec![
+            a("delete", 2),
+            a("update", 1),
+            a("vend", 2),
+            a("vend", 1),
+            a("vend", 0)
+        ]
+    );
+    assert!(matches!(
+        store.audit_log(2, Some("%%%not-a-cursor")).await,
+        Err(StoreError::Invalid {
+            field: "cursor",
+            ..
+        })
+    ));
+}

@@ -1,0 +1,413 @@
+//! The message log: exactly-once claims, leases, releases, dead-letter reopens, listing with
+//! filters and the per-day volume.
+
+use std::sync::Arc;
+
+use super::unique;
+use crate::store::{Claim, MessageFilter, MessageStore, StoreError};
+
+pub(super) fn message(
+    ses_id: &str,
+    recipient: &str,
+    received_at: &str,
+) -> app::model::MessageRecord {
+    app::model::MessageRecord {
+        id: app::model::MessageRecord::id_for(ses_id, recipient),
+        ses_message_id: ses_id.into(),
+        recipient: recipient.into(),
+        sender: "sender@example.org".into(),
+        subject: Some("Hello".into()),
+        size: 1234,
+        verdicts: "spam:PASS virus:PASS spf:PASS dkim:PASS dmarc:PASS".into(),
+        outcome: app::model::Outcome::Processing,
+        delivered_to: None,
+        detail: "processing".into(),
+        mailer_message_id: None,
+        error: None,
+        attempts: 1,
+        received_at: received_at.into(),
+        updated_at: received_at.into(),
+    }
+}
+
+pub async fn claims_are_exactly_once(store: &dyn MessageStore) {
+    use app::model::Outcome;
+    let ses = unique("ses");
+    let m = message(&ses, "a@mail.example.com", "2026-11-25T10:00:00.000Z");
+    let lease = "2026-11-25T10:05:00.000Z";
+    assert_eq!(
+        store
+            .claim(&m, lease, "2026-11-25T10:00:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Mine(m.clone())
+    );
+    // A duplicate delivery while the first worker is still at it.
+    assert_eq!(
+        store
+            .claim(&m, lease, "2026-11-25T10:01:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Busy
+    );
+    let settled = app::model::MessageRecord {
+        outcome: Outcome::Forwarded,
+        delivered_to: Some("owner@example.org".into()),
+        detail: "forwarded to the mapping's owner".into(),
+        mailer_message_id: Some("outbox-1".into()),
+        updated_at: "2026-11-25T10:00:01.000Z".into(),
+        ..m.clone()
+    };
+    store.settle(&settled).await.unwrap();
+    // After it settled, a duplicate finds it done, even after the lease time.
+    assert_eq!(
+        store
+            .claim(&m, "2026-11-25T11:05:00.000Z", "2026-11-25T11:00:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Done(settled.clone())
+    );
+    assert_eq!(store.message(&m.id).await.unwrap(), settled);
+    assert!(matches!(
+        store.message("nope/x@y").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A worker that died: its lease runs out and the next claim takes over.
+    let stuck = message(&ses, "b@mail.example.com", "2026-11-25T10:00:00.000Z");
+    assert!(matches!(
+        store
+            .claim(&stuck, lease, "2026-11-25T10:00:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Mine(_)
+    ));
+    match store
+        .claim(
+            &stuck,
+            "2026-11-25T10:15:00.000Z",
+            "2026-11-25T10:10:00.000Z",
+        )
+        .await
+        .unwrap()
+    {
+        Claim::Mine(r) => {
+            assert_eq!(r.attempts, 2);
+            assert_eq!(r.updated_at, "2026-11-25T10:10:00.000Z");
+        }
+        other => panic!("expected a takeover, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .claim(
+                &stuck,
+                "2026-11-25T10:20:00.000Z",
+                "2026-11-25T10:11:00.000Z"
+            )
+            .await
+            .unwrap(),
+        Claim::Busy
+    );
+    // A worker that gives up releases its claim: the next delivery takes it at once.
+    store
+        .release(&stuck.id, "2026-11-25T10:11:30.000Z")
+        .await
+        .unwrap();
+    match store
+        .claim(
+            &stuck,
+            "2026-11-25T10:21:00.000Z",
+            "2026-11-25T10:12:00.000Z",
+        )
+        .await
+        .unwrap()
+    {
+        Claim::Mine(r) => assert_eq!(r.attempts, 3),
+        other => panic!("expected the released claim, got {other:?}"),
+    }
+    // Releasing a settled record changes nothing.
+    store
+        .release(&settled.id, "2026-11-25T12:00:00.000Z")
+        .await
+        .unwrap();
+    assert_eq!(store.message(&settled.id).await.unwrap(), settled);
+}
+
+pub async fn concurrent_claims_have_one_winner(store: Arc<dyn MessageStore>) {
+    let m = message(
+        &unique("dup"),
+        "c@mail.example.com",
+        "2026-11-25T12:00:00.000Z",
+    );
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let m = m.clone();
+            tokio::spawn(async move {
+                store
+                    .claim(&m, "2026-11-25T12:05:00.000Z", "2026-11-25T12:00:00.000Z")
+                    .await
+            })
+        })
+        .collect();
+    let mut mine = 0;
+    for t in tasks {
+        match t.await.unwrap().expect("claims answer") {
+            Claim::Mine(_) => mine += 1,
+            Claim::Busy => {}
+            Claim::Done(r) => panic!("nothing settled it: {r:?}"),
+        }
+    }
+    assert_eq!(mine, 1, "exactly one worker processes a recipient");
+}
+
+pub async fn the_log_lists_newest_first_with_filters(store: &dyn MessageStore) {
+    use app::model::Outcome;
+    let recipient = format!("{}@mail.example.com", unique("log"));
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut m = message(
+            &unique("ses"),
+            &recipient,
+            &format!("2026-11-25T13:00:0{i}.000Z"),
+        );
+        m.outcome = if i % 2 == 0 {
+            Outcome::Forwarded
+        } else {
+            Outcome::DeadLetter
+        };
+        store.settle(&m).await.unwrap();
+        ids.push(m.id);
+    }
+    let filter = MessageFilter {
+        recipient: Some(recipient.clone()),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.messages(&filter, 2, cursor.as_deref()).await.unwrap();
+        seen.extend(page.items.into_iter().map(|m| m.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+    let dead = store
+        .messages(
+            &MessageFilter {
+                recipient: Some(recipient.clone()),
+                outcome: Some(Outcome::DeadLetter),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![ids[3].clone(), ids[1].clone()]
+    );
+    let by_outcome = store
+        .messages(
+            &MessageFilter {
+                outcome: Some(Outcome::DeadLetter),
+                ..Default::default()
+            },
+            500,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(by_outcome
+        .items
+        .iter()
+        .all(|m| m.outcome == Outcome::DeadLetter));
+    assert!(by_outcome.items.iter().any(|m| m.id == ids[1]));
+    let all = store
+        .messages(&MessageFilter::default(), 500, None)
+        .await
+        .unwrap();
+    assert!(all.items.iter().any(|m| m.id == ids[4]));
+    assert!(
+        all.items
+            .windows(2)
+            .all(|w| w[0].received_at >= w[1].received_at),
+        "newest first"
+    );
+}
+
+pub async fn the_log_filters_by_time_and_counts_per_day(store: &dyn MessageStore) {
+    use app::model::{DayVolume, Outcome, OutcomeCounts};
+    // March 2031 belongs to this test alone, so the per-day counts are exact.
+    let recipient = format!("{}@mail.example.com", unique("days"));
+    let mut ids = Vec::new();
+    for (at, outcome) in [
+        ("2031-03-01T10:00:00.000Z", Outcome::Forwarded),
+        ("2031-03-02T00:00:00.000Z", Outcome::Forwarded),
+        ("2031-03-02T09:00:00.000Z", Outcome::DeadLetter),
+        ("2031-03-02T23:59:59.999Z", Outcome::Undeliverable),
+        ("2031-03-03T00:00:00.000Z", Outcome::Rejected),
+    ] {
+        ids.push(
+            settled(store, &unique("ses"), &recipient, at, outcome)
+                .await
+                .id,
+        );
+    }
+    // One day, both ends of it, one record a page (the bounds and the cursor meet).
+    let day = MessageFilter {
+        recipient: Some(recipient.clone()),
+        since: Some("2031-03-02".into()),
+        until: Some("2031-03-02~".into()),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.messages(&day, 1, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 1);
+        seen.extend(page.items.into_iter().map(|m| m.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![ids[3].clone(), ids[2].clone(), ids[1].clone()]);
+    // Open-ended on either side, across every recipient.
+    let since = store
+        .messages(
+            &MessageFilter {
+                since: Some("2031-03-02T09".into()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        since.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![ids[4].clone(), ids[3].clone(), ids[2].clone()]
+    );
+    let until = store
+        .messages(
+            &MessageFilter {
+                recipient: Some(recipient.clone()),
+                until: Some("2031-03-02".into()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        until.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![ids[0].clone()]
+    );
+
+    let counts = |f: u64, u: u64, r: u64, d: u64| OutcomeCounts {
+        forwarded: f,
+        undeliverable: u,
+        rejected: r,
+        dead_letter: d,
+        processing: 0,
+    };
+    assert_eq!(
+        store.volume("2031-03-01T12:00:00.000Z").await.unwrap(),
+        vec![
+            DayVolume {
+                day: "2031-03-02".into(),
+                counts: counts(1, 1, 0, 1)
+            },
+            DayVolume {
+                day: "2031-03-03".into(),
+                counts: counts(0, 0, 1, 0)
+            },
+        ]
+    );
+    assert_eq!(store.volume("2031-03-04").await.unwrap(), vec![]);
+}
+
+/// A settled record in `outcome`, claimed and settled through the store.
+pub(super) async fn settled(
+    store: &dyn MessageStore,
+    ses: &str,
+    recipient: &str,
+    received_at: &str,
+    outcome: app::model::Outcome,
+) -> app::model::MessageRecord {
+    let m = message(ses, recipient, received_at);
+    assert!(matches!(
+        store
+            .claim(&m, "2999-01-01T00:00:00.000Z", received_at)
+            .await,
+        Ok(Claim::Mine(_))
+    ));
+    let done = app::model::MessageRecord { outcome, ..m };
+    store.settle(&done).await.unwrap();
+    done
+}
+
+pub async fn dead_letters_reopen_once(store: Arc<dyn MessageStore>) {
+    use app::model::Outcome;
+    let ses = unique("dl");
+    let now = "2026-11-25T13:00:00.000Z";
+    let dead = settled(
+        &*store,
+        &ses,
+        "d@mail.example.com",
+        now,
+        Outcome::DeadLetter,
+    )
+    .await;
+    let fine = settled(&*store, &ses, "f@mail.example.com", now, Outcome::Forwarded).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let id = dead.id.clone();
+            tokio::spawn(async move {
+                store
+                    .reopen(&id, "2026-11-25T13:05:00.000Z", "2026-11-25T13:01:00.000Z")
+                    .await
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => won.push(r),
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one replay reopens a dead letter");
+    assert_eq!(won[0].outcome, Outcome::Processing);
+    assert_eq!(won[0].attempts, dead.attempts + 1);
+    // While reopened, an SNS retry of the same message does not take it.
+    assert_eq!(
+        store
+            .claim(
+                &message(&ses, "d@mail.example.com", now),
+                "2026-11-25T13:05:00.000Z",
+                "2026-11-25T13:02:00.000Z"
+            )
+            .await
+            .unwrap(),
+        Claim::Busy
+    );
+    assert!(matches!(
+        store.reopen(&fine.id, "2026-11-25T13:05:00.000Z", now).await,
+        Err(StoreError::Conflict(m)) if m.contains("forwarded")
+    ));
+    assert!(matches!(
+        store
+            .reopen("nope/x@y", "2026-11-25T13:05:00.000Z", now)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}

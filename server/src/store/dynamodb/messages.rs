@@ -1,0 +1,317 @@
+//! `MessageStore` on DynamoDB: the `-messages` table, one item per recipient, claimed with
+//! conditional puts and listed through its `by_time`, `by_recipient` and `by_outcome` indexes.
+
+use std::collections::HashMap;
+
+use app::model::{DayVolume, MessageRecord, Outcome, Page};
+use async_trait::async_trait;
+
+use super::item::{get_s, s, Item};
+use super::{collect, condition_failed, sdk, unavailable, DynamoStore};
+use crate::store::paging::{decode_cursor, page_of};
+use crate::store::{
+    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, MessageFilter,
+    MessageStore, StoreError,
+};
+
+fn message_item(r: &MessageRecord, lease_until: Option<&str>) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(r).map_err(unavailable)?;
+    item.insert("sort_key".into(), s(message_sort_key(r)));
+    item.insert("list_pk".into(), s("m"));
+    if let Some(l) = lease_until {
+        item.insert("lease_until".into(), s(l));
+    }
+    Ok(item)
+}
+
+fn message_from(item: Item) -> Result<(MessageRecord, Option<String>), StoreError> {
+    let lease = get_s(&item, "lease_until");
+    let record = serde_dynamo::from_item(item)
+        .map_err(|e| unavailable(format!("corrupt message item: {e}")))?;
+    Ok((record, lease))
+}
+
+impl DynamoStore {
+    /// The `projection` of every message-log record whose sort key is `op` (`<`, `>=`) `bound`,
+    /// read from the `by_time` index.
+    async fn log_range(
+        &self,
+        op: &str,
+        bound: &str,
+        projection: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.messages)
+            .index_name("by_time")
+            .key_condition_expression(format!("list_pk = :m AND sort_key {op} :bound"))
+            .expression_attribute_values(":m", s("m"))
+            .expression_attribute_values(":bound", s(bound))
+            .projection_expression(projection)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)
+    }
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn claim(
+        &self,
+        record: &MessageRecord,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<Claim, StoreError> {
+        // Two rounds at most: a claim that loses the race to create re-reads the winner.
+        for _ in 0..2 {
+            let existing = self
+                .get_item(&self.messages, "id", &record.id)
+                .await?
+                .map(message_from)
+                .transpose()?;
+            match existing {
+                None => {
+                    let item = message_item(record, Some(lease_until))?;
+                    if self
+                        .put_if(
+                            &self.messages,
+                            item,
+                            "attribute_not_exists(id)",
+                            Item::new(),
+                        )
+                        .await?
+                    {
+                        return Ok(Claim::Mine(record.clone()));
+                    }
+                }
+                Some((current, _)) if current.outcome != Outcome::Processing => {
+                    return Ok(Claim::Done(current))
+                }
+                Some((current, Some(lease))) if lease.as_str() < now => {
+                    let taken = taken_over(current, now);
+                    let item = message_item(&taken, Some(lease_until))?;
+                    let values = Item::from([(":old".to_string(), s(lease))]);
+                    return Ok(
+                        if self
+                            .put_if(&self.messages, item, "lease_until = :old", values)
+                            .await?
+                        {
+                            Claim::Mine(taken)
+                        } else {
+                            Claim::Busy
+                        },
+                    );
+                }
+                Some(_) => return Ok(Claim::Busy),
+            }
+        }
+        Ok(Claim::Busy)
+    }
+
+    async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.messages)
+            .set_item(Some(message_item(record, None)?))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {
+        let released = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .key("id", s(id))
+            .update_expression("SET lease_until = :now")
+            .condition_expression("outcome = :p")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn reopen(
+        &self,
+        id: &str,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<MessageRecord, StoreError> {
+        let current = self.message(id).await?;
+        if current.outcome != Outcome::DeadLetter {
+            return Err(not_a_dead_letter(&current));
+        }
+        let open = reopened(current.clone(), now);
+        // Conditional on what was read, so of two concurrent replays only one reopens it.
+        let values = Item::from([
+            (":dl".to_string(), s(Outcome::DeadLetter.as_str())),
+            (":at".to_string(), s(current.updated_at.clone())),
+        ]);
+        if self
+            .put_if(
+                &self.messages,
+                message_item(&open, Some(lease_until))?,
+                "outcome = :dl AND updated_at = :at",
+                values,
+            )
+            .await?
+        {
+            Ok(open)
+        } else {
+            Err(StoreError::Conflict(format!(
+                "the message {id} changed meanwhile (another replay?)"
+            )))
+        }
+    }
+
+    async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {
+        match self.get_item(&self.messages, "id", id).await? {
+            Some(item) => message_from(item).map(|(m, _)| m),
+            None => Err(StoreError::NotFound(format!("the message {id}"))),
+        }
+    }
+
+    async fn messages(
+        &self,
+        filter: &MessageFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<MessageRecord>, StoreError> {
+        let before = decode_cursor(cursor)?;
+        let mut values = Item::new();
+        let mut names = HashMap::from([("#sk".to_string(), "sort_key".to_string())]);
+        let (index, mut key_condition) = match (&filter.recipient, filter.outcome) {
+            (Some(r), _) => {
+                values.insert(":k".into(), s(r.clone()));
+                names.insert("#k".into(), "recipient".into());
+                ("by_recipient", "#k = :k".to_string())
+            }
+            (None, Some(o)) => {
+                values.insert(":k".into(), s(o.as_str()));
+                names.insert("#k".into(), "outcome".into());
+                ("by_outcome", "#k = :k".to_string())
+            }
+            (None, None) => {
+                values.insert(":k".into(), s("m"));
+                names.insert("#k".into(), "list_pk".into());
+                ("by_time", "#k = :k".to_string())
+            }
+        };
+        // The upper bound is exclusive: the page's cursor or the filter's `until`, whichever
+        // is lower. A key condition takes one range, so with a lower bound too it becomes an
+        // inclusive BETWEEN and the one record equal to the bound is dropped below.
+        let upper = [Some(before).filter(|b| !b.is_empty()), filter.until.clone()]
+            .into_iter()
+            .flatten()
+            .min();
+        let lower = filter.since.clone();
+        match (&lower, &upper) {
+            (Some(lo), Some(hi)) => {
+                key_condition.push_str(" AND #sk BETWEEN :lo AND :hi");
+                values.insert(":lo".into(), s(lo.clone()));
+                values.insert(":hi".into(), s(hi.clone()));
+            }
+            (Some(lo), None) => {
+                key_condition.push_str(" AND #sk >= :lo");
+                values.insert(":lo".into(), s(lo.clone()));
+            }
+            (None, Some(hi)) => {
+                key_condition.push_str(" AND #sk < :hi");
+                values.insert(":hi".into(), s(hi.clone()));
+            }
+            (None, None) => {
+                names.remove("#sk");
+            }
+        }
+        let filter_expression = match (&filter.recipient, filter.outcome) {
+            (Some(_), Some(o)) => {
+                values.insert(":o".into(), s(o.as_str()));
+                names.insert("#o".into(), "outcome".into());
+                Some("#o = :o".to_string())
+            }
+            _ => None,
+        };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.messages)
+            .index_name(index)
+            .key_condition_expression(&key_condition)
+            .set_filter_expression(filter_expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(false);
+        let mut found = collect(query, limit as usize + 2, |item| {
+            message_from(item).map(|(m, _)| m)
+        })
+        .await?;
+        if let Some(hi) = upper {
+            found.retain(|m| message_sort_key(m) < hi);
+        }
+        found.truncate(limit as usize + 1);
+        Ok(page_of(found, limit, message_sort_key))
+    }
+
+    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
+        let items = self.log_range(">=", since, "received_at, outcome").await?;
+        let rows = items
+            .iter()
+            .map(|item| {
+                let at = get_s(item, "received_at")
+                    .ok_or_else(|| unavailable("message item without received_at"))?;
+                let outcome = get_s(item, "outcome")
+                    .and_then(|o| Outcome::parse(&o))
+                    .ok_or_else(|| unavailable("message item without a known outcome"))?;
+                Ok((at, outcome, 1))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(fold_volume(rows))
+    }
+
+    async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
+        let old = self
+            .log_range("<", cutoff, "id, ses_message_id, outcome")
+            .await?;
+        let mut gone = 0;
+        // SES ids with a claim still in progress keep their raw message.
+        let mut busy = std::collections::HashSet::new();
+        let mut ses_ids = std::collections::BTreeSet::new();
+        for item in &old {
+            let (Some(id), Some(ses_id)) = (get_s(item, "id"), get_s(item, "ses_message_id"))
+            else {
+                continue;
+            };
+            ses_ids.insert(ses_id.clone());
+            let deleted = self
+                .client
+                .delete_item()
+                .table_name(&self.messages)
+                .key("id", s(id))
+                .condition_expression("outcome <> :p")
+                .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => gone += 1,
+                Err(e) if condition_failed(&e) => {
+                    busy.insert(ses_id);
+                }
+                Err(e) => return Err(sdk(e)),
+            }
+        }
+        for ses_id in ses_ids.difference(&busy.into_iter().collect()) {
+            self.delete_raw(ses_id).await?;
+        }
+        Ok(gone)
+    }
+}
