@@ -347,6 +347,57 @@ async fn bad_requests_get_the_right_status_and_name_the_field() {
     assert_eq!(v["error"]["code"], "not_found");
 }
 
+/// Attack: text that reads differently from what it says. A bidi override in a tag, a note or
+/// a token name ("Trojan Source") or a zero-width space hiding in one is refused by name.
+#[tokio::test]
+async fn invisible_characters_are_refused_in_tags_notes_and_token_names() {
+    let a = api().await;
+    let body = json!({"owner": "a@example.org", "account_type": "IT", "business_unit": "b",
+        "application": "c", "tags": {"team": "ops\u{202E}nimda"}});
+    let (status, v) = a.post("/addresses", &a.vend, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "tags", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("U+202E"),
+        "{v}"
+    );
+
+    let body = json!({"owner": "a@example.org", "account_type": "IT", "business_unit": "b",
+        "application": "c"});
+    let (status, m) = a.post("/addresses", &a.vend, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    let address = m["address"].as_str().unwrap();
+    let (status, v) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/addresses/{address}"),
+            &a.admin,
+            Some(json!({"notes": "all\u{200B}good"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "notes", "{v}");
+    let (status, v) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/addresses/{address}"),
+            &a.admin,
+            Some(json!({"notes": "two lines\nand a\ttab are fine"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    let refused = a
+        .server
+        .state
+        .core
+        .service
+        .create_token(&AdminCaller::console(), "deploy\u{2066}bot", Scope::Vend)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("U+2066"), "{refused}");
+}
+
 #[tokio::test]
 async fn tokens_are_required_checked_and_revocable() {
     let a = api().await;

@@ -62,6 +62,39 @@ async fn metrics_count_requests_by_route_and_status() {
     );
 }
 
+/// Attack: `curl -X PROBE1 …`, `-X PROBE2 …`: every invented method used to become a new
+/// metric series, kept for the life of the process (memory grows without bound).
+#[tokio::test]
+async fn invented_http_methods_do_not_become_metric_labels() {
+    let s = start().await;
+    let c = client();
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("PROBE{i}").as_bytes()).unwrap();
+        c.request(method, format!("{}/healthz", s.url))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = c
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("PROBE"), "{text}");
+    let other: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("mailvend_http_requests_total{method=\"other\""))
+        .collect();
+    let total: u64 = other
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(total, 20, "all 20 counted under one label: {other:?}");
+}
+
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let s = start().await;

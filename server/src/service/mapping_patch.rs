@@ -103,15 +103,19 @@ impl MappingPatch {
             }
             other => other.clone(),
         };
+        let typed = self.notes.as_ref().and_then(|n| n.as_deref());
+        if let Some(c) = typed.and_then(|n| super::text::hidden_char(n, &['\n', '\t'])) {
+            return Err(err(
+                "notes",
+                &format!(
+                    "{}; only printable characters, newlines and tabs are allowed",
+                    super::text::describe(c)
+                ),
+            ));
+        }
         let notes = match &self.notes {
             Some(Some(n)) if n.chars().count() > MAX_NOTES => {
                 return Err(err("notes", "at most 2000 characters"));
-            }
-            Some(Some(n)) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-                return Err(err(
-                    "notes",
-                    "control characters other than newlines and tabs are not allowed",
-                ));
             }
             Some(Some(n)) if n.trim().is_empty() => Some(None),
             other => other.clone(),
@@ -174,6 +178,10 @@ mod tests {
             (r#"{"aws_account_id": "12345"}"#, "aws_account_id"),
             (r#"{"tags": {"": "x"}}"#, "tags"),
             (r#"{"notes": "bell\u0007"}"#, "notes"),
+            (r#"{"notes": "looks fine\u202Eevil"}"#, "notes"),
+            (r#"{"notes": "zero\u200Bwidth"}"#, "notes"),
+            (r#"{"tags": {"team": "ops\u2066x"}}"#, "tags"),
+            (r#"{"tags": {"te\u200Dam": "ops"}}"#, "tags"),
             (r#"{}"#, "body"),
         ] {
             let e = parse(json).validate(&rules()).unwrap_err();

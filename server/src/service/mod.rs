@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod dashboard;
 pub mod mapping_patch;
+pub mod text;
 pub mod vending;
 
 use std::sync::Arc;
@@ -544,8 +545,17 @@ impl AppService {
     ) -> Result<(ApiToken, Secret), ServiceError> {
         let actor = caller.actor();
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > 100 {
             return Err(invalid("name", "1 to 100 printable characters"));
+        }
+        if let Some(c) = text::hidden_char(name, &[]) {
+            return Err(invalid(
+                "name",
+                format!(
+                    "{}: a token name is printable characters",
+                    text::describe(c)
+                ),
+            ));
         }
         let (id, secret) = tokens::generate();
         let token = ApiToken {

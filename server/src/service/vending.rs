@@ -66,13 +66,24 @@ pub fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), FieldError> {
         return Err(field_error("tags", format!("at most {MAX_TAGS} tags")));
     }
     for (k, v) in tags {
-        if k.trim().is_empty() || k.chars().count() > MAX_TAG_KEY || !printable(k) {
+        if k.trim().is_empty() || k.chars().count() > MAX_TAG_KEY {
             return Err(field_error(
                 "tags",
                 format!("tag keys are 1 to {MAX_TAG_KEY} printable characters, got {k:?}"),
             ));
         }
-        if v.chars().count() > MAX_TAG_VALUE || !printable(v) {
+        if let Some(c) =
+            super::text::hidden_char(k, &[]).or_else(|| super::text::hidden_char(v, &[]))
+        {
+            return Err(field_error(
+                "tags",
+                format!(
+                    "tag {k:?} {}: tag keys and values are printable characters",
+                    super::text::describe(c)
+                ),
+            ));
+        }
+        if v.chars().count() > MAX_TAG_VALUE {
             return Err(field_error(
                 "tags",
                 format!(
@@ -105,10 +116,6 @@ const MAX_TAG_VALUE: usize = 256;
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn printable(s: &str) -> bool {
-    !s.chars().any(char::is_control)
 }
 
 pub fn plan(

@@ -150,7 +150,7 @@ async fn track_metrics(
     next: Next,
 ) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_string();
+    let method = crate::metrics::method_label(req.method().as_str()).to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()
