@@ -11,6 +11,7 @@ pub mod error;
 pub mod flash;
 pub mod model;
 pub mod naming;
+pub mod next;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
