@@ -38,7 +38,7 @@ pub struct SsoEnabled(pub bool);
 #[derive(Debug, Clone)]
 pub struct Admin(Viewer);
 
-/// Proof that the caller is signed in (an admin or an owner).
+/// Proof that the caller is signed in (an admin or an owner). Only `require_owner` makes one.
 #[derive(Debug, Clone)]
 pub struct Owner(Viewer);
 
@@ -51,18 +51,6 @@ impl Admin {
 impl Owner {
     pub fn viewer(&self) -> &Viewer {
         &self.0
-    }
-}
-
-impl Viewer {
-    /// The proof for an admin (used by the server's own extractors, which resolve the viewer
-    /// the same way).
-    pub fn into_admin(self) -> Option<Admin> {
-        (self.role == Role::Admin).then_some(Admin(self))
-    }
-
-    pub fn into_owner(self) -> Owner {
-        Owner(self)
     }
 }
 
@@ -82,18 +70,21 @@ fn refuse(e: crate::error::AppError) -> crate::error::AppError {
     e
 }
 
+// The proofs are made here and nowhere else: their fields are private to this module, and
+// no other function builds one, so holding an `Admin` means this check passed.
 #[cfg(feature = "ssr")]
 pub fn require_admin() -> Result<Admin, crate::error::AppError> {
     use crate::error::AppError;
-    viewer()
-        .ok_or_else(|| refuse(AppError::Unauthorized))?
-        .into_admin()
-        .ok_or_else(|| refuse(AppError::Forbidden))
+    let viewer = viewer().ok_or_else(|| refuse(AppError::Unauthorized))?;
+    if viewer.role != Role::Admin {
+        return Err(refuse(AppError::Forbidden));
+    }
+    Ok(Admin(viewer))
 }
 
 #[cfg(feature = "ssr")]
 pub fn require_owner() -> Result<Owner, crate::error::AppError> {
     viewer()
-        .map(Viewer::into_owner)
+        .map(Owner)
         .ok_or_else(|| refuse(crate::error::AppError::Unauthorized))
 }

@@ -3,7 +3,6 @@
 //! No storage or AWS code lives here, so the wasm bundle stays small.
 
 pub mod address;
-pub mod api;
 pub mod auth;
 pub mod components;
 pub mod error;
@@ -12,7 +11,10 @@ pub mod flash;
 pub mod model;
 pub mod naming;
 pub mod next;
+pub mod notices;
 pub mod pages;
+pub mod routes;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod shell;

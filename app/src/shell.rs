@@ -69,6 +69,8 @@ pub fn App() -> impl IntoView {
             if page.is_empty() { "mailvend".to_string() } else { format!("{page} · mailvend") }
         } />
         <Router>
+            // Each route pairs a path with its page's view, so they are written out here; the
+            // server's guard tests hold them to `crate::routes::PAGES`, path for path.
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/login") view=pages::login::Login ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>

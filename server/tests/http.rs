@@ -34,7 +34,10 @@ async fn metrics_count_requests_by_route_and_status() {
     for _ in 0..3 {
         c.get(format!("{}/healthz", s.url)).send().await.unwrap();
     }
-    c.get(format!("{}/definitely-missing", s.url))
+    // Unlisted pages need an admin (the guard refuses them by default), who gets the 404.
+    s.admin_client()
+        .await
+        .get(format!("{}/definitely-missing", s.url))
         .send()
         .await
         .unwrap();
@@ -187,7 +190,17 @@ async fn a_page_view_leaves_the_session_alone() {
 async fn unknown_pages_are_404_and_oversized_bodies_are_refused() {
     let s = start().await;
     let c = client();
+    // A path the route table does not list is closed by default: signed out, to sign-in.
     let r = c
+        .get(format!("{}/no/such/page", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?next=%2Fno%2Fsuch%2Fpage");
+    let r = s
+        .admin_client()
+        .await
         .get(format!("{}/no/such/page", s.url))
         .send()
         .await

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 
 use server::tokens::Scope;
@@ -346,7 +347,8 @@ async fn refused_sign_ins_leave_nobody_signed_in() {
     );
 }
 
-/// Every server function and API route, as nobody, an owner and an admin.
+/// Every registered server function, every page of the route table and every API route, as
+/// nobody, an owner and an admin.
 #[tokio::test]
 async fn every_door_checks_who_is_knocking() {
     let s = start().await;
@@ -357,44 +359,63 @@ async fn every_door_checks_who_is_knocking() {
     let vend_token = s.server.token(Scope::Vend).await;
     let admin_token = s.server.token(Scope::Admin).await;
 
-    // Server functions: sessions.
+    // Server functions: sessions. The matrix is checked against the functions the app
+    // registers, so a new one fails here until someone says who may call it.
     let mut table = String::from("| door | anonymous | owner | admin |\n|---|---|---|---|\n");
     // Each with a body of the right shape: the admin's answer shows the call got past the
     // check (404 for a missing record, 422 for refused input — nothing here changes data
     // but the catch-all, set to what it already is).
     let absent = "nobody-here%40mail.test.example";
-    let server_fns: Vec<(&str, String, [u16; 3])> = vec![
-        ("/fn/status", String::new(), [401, 403, 200]),
-        ("/fn/check_store", String::new(), [401, 403, 200]),
-        ("/fn/my_addresses", String::new(), [401, 200, 200]),
-        ("/fn/session", String::new(), [200, 200, 200]),
-        ("/fn/overview", String::new(), [401, 403, 200]),
-        ("/fn/vend_options", String::new(), [401, 403, 200]),
-        ("/fn/addresses", "query[q]=x".into(), [401, 403, 200]),
-        ("/fn/address", format!("address={absent}"), [401, 403, 404]),
+    let mut server_fns: BTreeMap<&str, (String, [u16; 3])> = BTreeMap::from([
+        ("/fn/status", (String::new(), [401, 403, 200])),
+        ("/fn/check_store", (String::new(), [401, 403, 200])),
+        ("/fn/my_addresses", (String::new(), [401, 200, 200])),
+        ("/fn/session", (String::new(), [200, 200, 200])),
+        ("/fn/overview", (String::new(), [401, 403, 200])),
+        ("/fn/vend_options", (String::new(), [401, 403, 200])),
+        ("/fn/addresses", ("query[q]=x".into(), [401, 403, 200])),
+        ("/fn/address", (format!("address={absent}"), [401, 403, 404])),
         (
             "/fn/vend",
-            "owner=not-an-address&account_type=IT&business_unit=a&application=b&environment=dev&tags=&account_name=&address=".into(),
-            [401, 403, 422],
+            (
+                "owner=not-an-address&account_type=IT&business_unit=a&application=b&environment=dev&tags=&account_name=&address=".into(),
+                [401, 403, 422],
+            ),
         ),
         (
             "/fn/edit",
-            format!("address={absent}&owner=a%40b.example&status=active&account_type=IT&tags=&aws_account_id=&notes="),
-            [401, 403, 404],
+            (
+                format!("address={absent}&owner=a%40b.example&status=active&account_type=IT&tags=&aws_account_id=&notes="),
+                [401, 403, 404],
+            ),
         ),
-        ("/fn/delete", format!("address={absent}"), [401, 403, 404]),
-        ("/fn/messages", "query[outcome]=".into(), [401, 403, 200]),
-        ("/fn/message", "id=none%2Fx%40y".into(), [401, 403, 404]),
-        ("/fn/replay", "id=none%2Fx%40y".into(), [401, 403, 404]),
-        ("/fn/settings", String::new(), [401, 403, 200]),
-        ("/fn/catch_all", "on=false".into(), [401, 403, 200]),
-        ("/fn/spam_policy", "policy=bogus".into(), [401, 403, 422]),
-        ("/fn/tokens", String::new(), [401, 403, 200]),
-        ("/fn/create_token", "name=&scope=vend".into(), [401, 403, 422]),
-        ("/fn/revoke_token", "id=nope".into(), [401, 403, 404]),
-        ("/fn/audit", "cursor=".into(), [401, 403, 200]),
-    ];
-    for (path, body, want) in server_fns {
+        ("/fn/delete", (format!("address={absent}"), [401, 403, 404])),
+        ("/fn/messages", ("query[outcome]=".into(), [401, 403, 200])),
+        ("/fn/message", ("id=none%2Fx%40y".into(), [401, 403, 404])),
+        ("/fn/replay", ("id=none%2Fx%40y".into(), [401, 403, 404])),
+        ("/fn/settings", (String::new(), [401, 403, 200])),
+        ("/fn/catch_all", ("on=false".into(), [401, 403, 200])),
+        ("/fn/spam_policy", ("policy=bogus".into(), [401, 403, 422])),
+        ("/fn/tokens", (String::new(), [401, 403, 200])),
+        ("/fn/create_token", ("name=&scope=vend".into(), [401, 403, 422])),
+        ("/fn/revoke_token", ("id=nope".into(), [401, 403, 404])),
+        ("/fn/audit", ("cursor=".into(), [401, 403, 200])),
+    ]);
+    let mut registered: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+    registered.sort_by_key(|(path, _)| *path);
+    assert!(!registered.is_empty(), "no server functions registered");
+    for (path, method) in registered {
+        assert_eq!(
+            method,
+            http::Method::POST,
+            "{path}: the matrix posts forms; a {method} server function needs its own case"
+        );
+        let (body, want) = server_fns.remove(path).unwrap_or_else(|| {
+            panic!(
+                "{path} is a server function the matrix does not know: add it to `server_fns` \
+                 with what anonymous, owner and admin callers must get"
+            )
+        });
         let mut got = Vec::new();
         for b in [&anonymous, &owner, &admin] {
             let r = b
@@ -414,17 +435,38 @@ async fn every_door_checks_who_is_knocking() {
             got[0], got[1], got[2]
         ));
     }
-    // Pages.
-    for (path, want) in [
-        ("/", [303, 403, 200]),
-        ("/addresses", [303, 403, 200]),
-        ("/messages", [303, 403, 200]),
-        ("/settings", [303, 403, 200]),
-        ("/tokens", [303, 403, 200]),
-        ("/audit", [303, 403, 200]),
-        ("/me", [303, 200, 200]),
-        ("/login", [200, 200, 200]),
-    ] {
+    assert!(
+        server_fns.is_empty(),
+        "the matrix names server functions that are not registered: {:?}",
+        server_fns.keys()
+    );
+    // Pages: every page of the route table, by its pattern, with a path to it.
+    let mut pages: BTreeMap<&str, (String, [u16; 3])> = BTreeMap::from([
+        ("/", ("/".into(), [303, 403, 200])),
+        ("/addresses", ("/addresses".into(), [303, 403, 200])),
+        (
+            "/addresses/:address",
+            (format!("/addresses/{absent}"), [303, 403, 404]),
+        ),
+        ("/messages", ("/messages".into(), [303, 403, 200])),
+        (
+            "/messages/*id",
+            ("/messages/none%2Fx%40y".into(), [303, 403, 404]),
+        ),
+        ("/settings", ("/settings".into(), [303, 403, 200])),
+        ("/tokens", ("/tokens".into(), [303, 403, 200])),
+        ("/audit", ("/audit".into(), [303, 403, 200])),
+        ("/me", ("/me".into(), [303, 200, 200])),
+        ("/login", ("/login".into(), [200, 200, 200])),
+    ]);
+    for page in app::routes::PAGES {
+        let (path, want) = pages.remove(page.path).unwrap_or_else(|| {
+            panic!(
+                "{} is a page the matrix does not know: add it to `pages` with what anonymous, \
+                 owner and admin visitors must get",
+                page.path
+            )
+        });
         let mut got = Vec::new();
         for b in [&anonymous, &owner, &admin] {
             got.push(status(b, format!("{url}{path}")).await);
@@ -435,6 +477,21 @@ async fn every_door_checks_who_is_knocking() {
             got[0], got[1], got[2]
         ));
     }
+    assert!(
+        pages.is_empty(),
+        "the matrix names pages the route table does not list: {:?}",
+        pages.keys()
+    );
+    // An unlisted page is refused like an admin page; an admin gets the 404.
+    let mut got = Vec::new();
+    for b in [&anonymous, &owner, &admin] {
+        got.push(status(b, format!("{url}/secret")).await);
+    }
+    assert_eq!(got, [303, 403, 404], "GET /secret");
+    table.push_str(&format!(
+        "| GET /secret | {} | {} | {} |\n",
+        got[0], got[1], got[2]
+    ));
     // The REST API takes bearer tokens only: a session cookie is not a credential there.
     // Anonymous = no token, owner = the owner's session cookie, then the vend-scoped and
     // admin-scoped tokens.

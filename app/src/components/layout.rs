@@ -1,59 +1,37 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use crate::api::get_session_info;
 use crate::auth::Role;
 use crate::components::ui::{ErrorNotice, NoticeView, Toaster};
-
-/// One entry of the main navigation.
-struct NavItem {
-    href: &'static str,
-    label: &'static str,
-    /// A 20×20 outline icon, drawn with `currentColor`.
-    icon: &'static str,
-}
-
-const ADMIN_NAV: &[NavItem] = &[
-    NavItem { href: "/", label: "Overview", icon: "M3 10.5 10 4l7 6.5V17a1 1 0 0 1-1 1h-4v-5H8v5H4a1 1 0 0 1-1-1z" },
-    NavItem { href: "/addresses", label: "Addresses", icon: "M3 5h14v10H3zM3 5l7 6 7-6" },
-    NavItem { href: "/messages", label: "Messages", icon: "M3 11h4l1.5 2h3L13 11h4M4 5h12l1 6v5H3v-5z" },
-    NavItem { href: "/settings", label: "Settings", icon: "M10 7a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM10 2v2M10 16v2M2 10h2M16 10h2M4.3 4.3l1.4 1.4M14.3 14.3l1.4 1.4M4.3 15.7l1.4-1.4M14.3 5.7l1.4-1.4" },
-    NavItem { href: "/tokens", label: "API tokens", icon: "M12.5 3a4.5 4.5 0 1 0 0 9 4.5 4.5 0 0 0 0-9zM9 10.5 3 16.5V18h2.5v-1.5H7V15h1.5l2-2" },
-    NavItem { href: "/audit", label: "Audit log", icon: "M6 3h8l3 3v11H6zM9 8h5M9 11h5M9 14h3M3 6v12h11" },
-];
-
-const OWNER_NAV: &[NavItem] = &[NavItem {
-    href: "/me",
-    label: "My addresses",
-    icon: "M10 10a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM3.5 17.5a6.5 6.5 0 0 1 13 0",
-}];
+use crate::routes::{self, Nav, Page, Section};
+use crate::server_fns::get_session_info;
 
 #[component]
-fn NavLink(item: &'static NavItem) -> impl IntoView {
+fn NavLink(page: &'static Page, nav: &'static Nav) -> impl IntoView {
     // `A` marks the current page with aria-current="page"; the styles key off that, so the
     // server-rendered page and the hydrated one agree without any client state.
     view! {
         <A
-            href=item.href
+            href=page.path
             // Sub-pages (an address, a message) keep their section marked.
-            exact=item.href == "/"
+            exact=page.path == "/"
             attr:class="group flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-slate-800 hover:text-white focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-400 aria-[current=page]:bg-slate-800 aria-[current=page]:text-white"
         >
             <svg viewBox="0 0 20 20" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round" class="size-5 shrink-0 text-slate-400 group-hover:text-white group-aria-[current=page]:text-indigo-300" aria-hidden="true">
-                <path d=item.icon />
+                <path d=nav.icon />
             </svg>
-            {item.label}
+            {nav.label}
         </A>
     }
 }
 
 #[component]
-fn NavSection(title: &'static str, items: &'static [NavItem]) -> impl IntoView {
+fn NavSection(section: Section) -> impl IntoView {
     view! {
         <div>
-            <p class="px-3 pb-2 text-xs font-semibold uppercase tracking-wider text-slate-500">{title}</p>
+            <p class="px-3 pb-2 text-xs font-semibold uppercase tracking-wider text-slate-500">{section.title()}</p>
             <ul class="space-y-1">
-                {items.iter().map(|item| view! { <li><NavLink item /></li> }).collect_view()}
+                {routes::nav(section).map(|(page, nav)| view! { <li><NavLink page nav /></li> }).collect_view()}
             </ul>
         </div>
     }
@@ -87,10 +65,10 @@ pub fn Layout() -> impl IntoView {
                                 .ok()
                                 .and_then(|i| i.viewer)
                                 .is_some_and(|v| v.role == Role::Admin);
-                            admin.then(|| view! { <NavSection title="Admin" items=ADMIN_NAV /> })
+                            admin.then(|| view! { <NavSection section=Section::Admin /> })
                         })}
                     </Suspense>
-                    <NavSection title="Account" items=OWNER_NAV />
+                    <NavSection section=Section::Account />
                 </nav>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

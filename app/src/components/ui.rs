@@ -69,6 +69,10 @@ pub mod class {
     pub const TH: &str =
         "px-4 py-2.5 text-left text-xs font-semibold uppercase tracking-wider text-slate-500";
     pub const TD: &str = "px-4 py-2.5 text-sm align-top";
+    /// The tighter cells of a table set inside a card (the owner's page).
+    pub const TH_COMPACT: &str =
+        "px-4 py-2 text-left text-xs font-semibold uppercase tracking-wider text-slate-500";
+    pub const TD_COMPACT: &str = "px-4 py-2 text-sm";
     pub const TABLE_CARD: &str = "overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900";
 }
 
@@ -270,9 +274,11 @@ pub fn use_toaster() -> Toaster {
     use_context::<Toaster>().unwrap_or_default()
 }
 
-/// Pushes a toast when `action` succeeds, worded by `say`.
-pub fn toast_on_success<S, T>(action: ServerAction<S>, say: impl Fn(&T) -> String + 'static)
-where
+/// Pushes a toast when `action` succeeds, worded by `say` (one of `crate::notices`).
+pub fn toast_on_success<S, T>(
+    action: ServerAction<S>,
+    say: impl Fn(&T) -> crate::model::Notice + 'static,
+) where
     S: leptos::server_fn::ServerFn<Output = T, Error = crate::error::AppError>
         + Clone
         + Send
@@ -283,69 +289,9 @@ where
     let toaster = use_toaster();
     Effect::new(move |_| {
         if let Some(Ok(v)) = action.value().get() {
-            toaster.push(crate::model::Notice::success(say(&v)));
+            toaster.push(say(&v));
         }
     });
-}
-
-/// "Next page" and "First page" links that keep the page's other query parameters.
-#[component]
-pub fn Pager(next: Option<String>, has_cursor: bool) -> impl IntoView {
-    let query = leptos_router::hooks::use_query_map();
-    let location = leptos_router::hooks::use_location();
-    let href = move |cursor: Option<&str>| {
-        let mut pairs: Vec<(String, String)> = query
-            .get_untracked()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .filter(|(k, v)| k != "cursor" && !k.starts_with("__") && !v.is_empty())
-            .collect();
-        if let Some(c) = cursor {
-            pairs.push(("cursor".into(), c.to_string()));
-        }
-        let q = pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let path = location.pathname.get_untracked();
-        if q.is_empty() {
-            path
-        } else {
-            format!("{path}?{q}")
-        }
-    };
-    let first = has_cursor.then(|| href(None));
-    let next = next.map(|c| href(Some(&c)));
-    (first.is_some() || next.is_some()).then(|| view! {
-        <nav aria-label="Pages" class="mt-4 flex items-center justify-between text-sm">
-            <div>{first.map(|h| view! { <a href=h class=class::SECONDARY>"← First page"</a> })}</div>
-            <div>{next.map(|h| view! { <a href=h class=class::SECONDARY>"Next page →"</a> })}</div>
-        </nav>
-    })
-}
-
-/// Percent-encodes every byte of `v` that `keep` does not allow as it is.
-pub fn percent_encode(v: &str, keep: impl Fn(u8) -> bool) -> String {
-    v.bytes()
-        .map(|b| {
-            if keep(b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// RFC 3986's unreserved characters, which no URL part needs escaped.
-pub fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
-}
-
-/// Percent-encodes a query value.
-pub fn urlencode(v: &str) -> String {
-    percent_encode(v, unreserved)
 }
 
 /// `2026-12-02T14:05:09.123Z` as `2026-12-02 14:05 UTC`: short, sortable, unambiguous.

@@ -3,13 +3,17 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_address, get_vend_options, DeleteAddress, EditAddress};
+use crate::components::audit_diff::AuditDiff;
+use crate::components::loaded::Loaded;
+use crate::components::message_table::MessageTable;
 use crate::components::ui::{
     class, field_error, form_error, status_badge, toast_on_success, use_toaster, when, Card,
-    CopyButton, ErrorNotice, Field, Loading,
+    CopyButton, ErrorNotice, Field,
 };
 use crate::model::{format_tags, AddressDetail, Mapping, MappingStatus, VendOptions};
-use crate::pages::messages::MessageTable;
+use crate::notices;
+use crate::routes::ADDRESSES;
+use crate::server_fns::{get_address, get_vend_options, DeleteAddress, EditAddress};
 
 #[component]
 pub fn AddressPage() -> impl IntoView {
@@ -17,16 +21,13 @@ pub fn AddressPage() -> impl IntoView {
     let address = move || params.with(|p| p.get("address").unwrap_or_default());
     let edit = ServerAction::<EditAddress>::new();
     let delete = ServerAction::<DeleteAddress>::new();
-    toast_on_success(edit, |m: &Mapping| format!("Saved {}.", m.address));
+    toast_on_success(edit, notices::saved);
     let toaster = use_toaster();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(m)) = delete.value().get() {
-            toaster.push(crate::model::Notice::success(format!(
-                "Deleted {}. The address stays reserved and is never vended again.",
-                m.address
-            )));
-            navigate("/addresses", Default::default());
+            toaster.push(notices::deleted(&m));
+            navigate(ADDRESSES.path, Default::default());
         }
     });
     let detail = Resource::new(
@@ -35,21 +36,14 @@ pub fn AddressPage() -> impl IntoView {
     );
     let options = Resource::new(|| (), |_| get_vend_options());
     view! {
+        // The address itself names the tab, not the page's kind.
         <Title text=move || address() />
         <nav aria-label="Breadcrumb" class="mb-4 text-sm">
-            <A href="/addresses" attr:class=class::LINK>"← Addresses"</A>
+            <A href=ADDRESSES.path attr:class=class::LINK>"← Addresses"</A>
         </nav>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match (detail.await, options.await) {
-                    (Ok(d), Ok(o)) => view! { <Detail detail=d options=o edit delete /> }.into_any(),
-                    (Err(e), _) | (_, Err(e)) => view! {
-                        <h1 class="mb-4 text-2xl font-semibold tracking-tight">{address()}</h1>
-                        <ErrorNotice message=e.to_string() />
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=(detail, options) error_heading=Signal::derive(address) let:loaded>
+            <Detail detail=loaded.0 options=loaded.1 edit delete />
+        </Loaded>
     }
 }
 
@@ -121,7 +115,7 @@ fn Detail(
             {audit.into_iter().rev().map(|e| view! {
                 <li class="rounded-lg border border-slate-200 bg-white px-4 py-3 text-sm dark:border-slate-800 dark:bg-slate-900">
                     <p><span class="font-medium">{e.action.clone()}</span>" by "{e.actor.clone()}<span class="text-slate-500">{format!(" · {}", when(&e.at))}</span></p>
-                    {crate::pages::audit::changes(&e)}
+                    <AuditDiff before=e.before.clone() after=e.after.clone() />
                 </li>
             }).collect_view()}
         </ol>

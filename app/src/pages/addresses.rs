@@ -1,26 +1,24 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
-use leptos_router::hooks::use_query_map;
 
-use crate::api::{get_vend_options, list_addresses, VendAddress};
+use crate::components::data_table::{Column, DataTable};
+use crate::components::loaded::Loaded;
+use crate::components::query::{param, Pager};
 use crate::components::ui::{
-    class, field_error, form_error, status_badge, toast_on_success, Card, CopyButton, EmptyState,
-    ErrorNotice, Field, Loading, PageHeader, Pager,
+    class, field_error, form_error, status_badge, toast_on_success, when, Card, CopyButton,
+    EmptyState, ErrorNotice, Field, PageHeader,
 };
 use crate::model::{AddressQuery, Mapping, VendOptions};
 use crate::naming::Environment;
-
-/// The query parameter `key` of the current URL, or "".
-pub fn param(key: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
-    let query = use_query_map();
-    move || query.with(|q| q.get(key).unwrap_or_default())
-}
+use crate::notices;
+use crate::routes::ADDRESSES;
+use crate::server_fns::{get_vend_options, list_addresses, VendAddress};
 
 #[component]
 pub fn Addresses() -> impl IntoView {
     let vend = ServerAction::<VendAddress>::new();
-    toast_on_success(vend, |m: &Mapping| format!("Vended {}.", m.address));
+    toast_on_success(vend, notices::vended);
     let (q, owner, status, account_type, cursor) = (
         param("q"),
         param("owner"),
@@ -42,27 +40,15 @@ pub fn Addresses() -> impl IntoView {
     let options = Resource::new(|| (), |_| get_vend_options());
 
     view! {
-        <Title text="Addresses" />
-        <PageHeader title="Addresses" subtitle="Every address vended on your domain, who owns it, and where its mail goes." />
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match options.await {
-                    Ok(options) => view! {
-                        <VendPanel vend options=options.clone() />
-                        <Filters options />
-                    }.into_any(),
-                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! { <AddressTable page=page.items next=page.next_cursor has_cursor=!cursor().is_empty() /> }.into_any(),
-                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Title text=ADDRESSES.title />
+        <PageHeader title=ADDRESSES.title subtitle="Every address vended on your domain, who owns it, and where its mail goes." />
+        <Loaded data=options let:options>
+            <VendPanel vend options=options.clone() />
+            <Filters options />
+        </Loaded>
+        <Loaded data=page let:page>
+            <AddressTable rows=page.items next=page.next_cursor later_page=!cursor().is_empty() />
+        </Loaded>
     }
 }
 
@@ -115,52 +101,39 @@ fn Filters(options: VendOptions) -> impl IntoView {
 }
 
 #[component]
-fn AddressTable(page: Vec<Mapping>, next: Option<String>, has_cursor: bool) -> impl IntoView {
-    if page.is_empty() && !has_cursor {
-        return view! {
-            <div class="mt-6">
-                <EmptyState title="No addresses match" body="Vend one with the form above, or change the filters. Vending pipelines can also use the REST API." />
-            </div>
-        }
-        .into_any();
-    }
+fn AddressTable(rows: Vec<Mapping>, next: Option<String>, later_page: bool) -> impl IntoView {
+    let columns = vec![
+        Column::new("Address", |m: &Mapping| {
+            let href = format!("/addresses/{}", m.address);
+            let (address, copy) = (m.address.clone(), m.address.clone());
+            view! {
+                <div class="flex items-center gap-2">
+                    <A href=href attr:class=format!("font-mono {}", class::LINK)>{address}</A>
+                    <CopyButton text=copy />
+                </div>
+                <p class="mt-0.5 text-xs text-slate-500">{m.account_name.clone()}</p>
+            }
+        }),
+        Column::new("Owner", |m: &Mapping| m.owner.clone()),
+        Column::new("Type", |m: &Mapping| m.account_type.clone()),
+        Column::new("Status", |m: &Mapping| status_badge(m.status)),
+        Column::new("Created", |m: &Mapping| when(&m.created_at))
+            .class("whitespace-nowrap text-slate-500"),
+    ];
     view! {
-        <div class=format!("mt-6 {}", class::TABLE_CARD)>
-            <table class="w-full">
-                <caption class="sr-only">"Addresses"</caption>
-                <thead class="border-b border-slate-200 dark:border-slate-800"><tr>
-                    <th scope="col" class=class::TH>"Address"</th>
-                    <th scope="col" class=class::TH>"Owner"</th>
-                    <th scope="col" class=class::TH>"Type"</th>
-                    <th scope="col" class=class::TH>"Status"</th>
-                    <th scope="col" class=class::TH>"Created"</th>
-                </tr></thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                    {page.into_iter().map(|m| {
-                        let href = format!("/addresses/{}", m.address);
-                        let (address, copy) = (m.address.clone(), m.address.clone());
-                        view! {
-                            <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/50">
-                                <td class=class::TD>
-                                    <div class="flex items-center gap-2">
-                                        <A href=href attr:class=format!("font-mono {}", class::LINK)>{address}</A>
-                                        <CopyButton text=copy />
-                                    </div>
-                                    <p class="mt-0.5 text-xs text-slate-500">{m.account_name.clone()}</p>
-                                </td>
-                                <td class=class::TD>{m.owner.clone()}</td>
-                                <td class=class::TD>{m.account_type.clone()}</td>
-                                <td class=class::TD>{status_badge(m.status)}</td>
-                                <td class=format!("{} whitespace-nowrap text-slate-500", class::TD)>{crate::components::ui::when(&m.created_at)}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-        <Pager next has_cursor />
+        <DataTable
+            caption="Addresses"
+            columns
+            rows
+            empty=|| view! {
+                <EmptyState title="No addresses match" body="Vend one with the form above, or change the filters. Vending pipelines can also use the REST API." />
+            }
+            later_page
+            class="mt-6"
+            hover=true
+        />
+        <Pager next has_cursor=later_page />
     }
-    .into_any()
 }
 
 const VEND_FIELDS: &[&str] = &[

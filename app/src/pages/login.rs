@@ -2,22 +2,17 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::get_session_info;
 use crate::auth::SessionInfo;
-use crate::components::ui::{percent_encode, unreserved};
+use crate::components::query::{percent_encode, unreserved};
+use crate::routes::LOGIN;
+use crate::server_fns::get_session_info;
 
 #[component]
 pub fn Login() -> impl IntoView {
     let info = Resource::new(|| (), |_| get_session_info());
-    let next = move || {
-        use_query_map()
-            .get()
-            .get("next")
-            .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-            .unwrap_or_else(|| "/".to_string())
-    };
+    let next = move || crate::next::safe_next(use_query_map().get().get("next").as_deref());
     view! {
-        <Title text="Sign in" />
+        <Title text=LOGIN.title />
         <main id="main" class="grid min-h-full place-items-center px-6 py-24">
             <div class="w-full max-w-sm rounded-xl border border-slate-200 bg-white p-8 shadow-sm dark:border-slate-800 dark:bg-slate-900">
                 <h1 class="text-xl font-semibold tracking-tight">"Sign in to mailvend"</h1>

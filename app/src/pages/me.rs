@@ -1,24 +1,22 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::get_my_addresses;
-use crate::components::ui::{Card, EmptyState, ErrorNotice, PageHeader};
-use crate::model::MyAddresses;
+use crate::components::data_table::{Column, DataTable};
+use crate::components::loaded::Loaded;
+use crate::components::ui::{EmptyState, PageHeader};
+use crate::model::{Mapping, MessageRecord, MyAddresses};
+use crate::routes::ME;
+use crate::server_fns::get_my_addresses;
 
 #[component]
 pub fn MyAddresses() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_my_addresses());
     view! {
-        <Title text="My addresses" />
-        <PageHeader title="My addresses" subtitle="The addresses whose mail is forwarded to you." />
-        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(mine) => view! { <Mine mine /> }.into_any(),
-                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Title text=ME.title />
+        <PageHeader title=ME.title subtitle="The addresses whose mail is forwarded to you." />
+        <Loaded data quiet=true let:mine>
+            <Mine mine />
+        </Loaded>
     }
 }
 
@@ -30,59 +28,35 @@ fn Mine(mine: MyAddresses) -> impl IntoView {
         }
         .into_any();
     }
-    let th = "px-4 py-2 text-left text-xs font-semibold uppercase tracking-wider text-slate-500";
-    let td = "px-4 py-2 text-sm";
+    let addresses = vec![
+        Column::new(
+            "Address",
+            |m: &Mapping| view! { <code>{m.address.clone()}</code> },
+        ),
+        Column::new("Account", |m: &Mapping| m.account_name.clone()),
+        Column::new("Status", |m: &Mapping| m.status.as_str()),
+    ];
+    // Senders and subjects are untrusted text, rendered as text.
+    let mail = vec![
+        Column::new("Received", |r: &MessageRecord| r.received_at.clone()),
+        Column::new("To", |r: &MessageRecord| r.recipient.clone()),
+        Column::new("From", |r: &MessageRecord| r.sender.clone()),
+        Column::new("Subject", |r: &MessageRecord| {
+            r.subject.clone().unwrap_or_default()
+        }),
+        Column::new("Outcome", |r: &MessageRecord| r.outcome.as_str()),
+    ];
     view! {
-        <Card>
-            <table class="w-full">
-                <caption class="sr-only">"Your addresses"</caption>
-                <thead><tr>
-                    <th scope="col" class=th>"Address"</th>
-                    <th scope="col" class=th>"Account"</th>
-                    <th scope="col" class=th>"Status"</th>
-                </tr></thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                    {mine.mappings.into_iter().map(|m| view! {
-                        <tr>
-                            <td class=td><code>{m.address}</code></td>
-                            <td class=td>{m.account_name}</td>
-                            <td class=td>{m.status.as_str()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </Card>
+        <DataTable caption="Your addresses" columns=addresses rows=mine.mappings compact=true />
         <h2 class="mt-8 text-base font-semibold">"Recent mail"</h2>
-        {if mine.messages.is_empty() {
-            view! { <p class="mt-2 text-sm text-slate-500">"No mail has arrived for these addresses yet."</p> }.into_any()
-        } else {
-            view! {
-                <Card class="mt-2">
-                    <table class="w-full">
-                        <caption class="sr-only">"Recent mail to your addresses"</caption>
-                        <thead><tr>
-                            <th scope="col" class=th>"Received"</th>
-                            <th scope="col" class=th>"To"</th>
-                            <th scope="col" class=th>"From"</th>
-                            <th scope="col" class=th>"Subject"</th>
-                            <th scope="col" class=th>"Outcome"</th>
-                        </tr></thead>
-                        <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                            {mine.messages.into_iter().map(|r| view! {
-                                <tr>
-                                    <td class=td>{r.received_at}</td>
-                                    <td class=td>{r.recipient}</td>
-                                    // Untrusted text, rendered as text.
-                                    <td class=td>{r.sender}</td>
-                                    <td class=td>{r.subject.unwrap_or_default()}</td>
-                                    <td class=td>{r.outcome.as_str()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </Card>
-            }.into_any()
-        }}
+        <DataTable
+            caption="Recent mail to your addresses"
+            columns=mail
+            rows=mine.messages
+            empty=|| view! { <p class="text-sm text-slate-500">"No mail has arrived for these addresses yet."</p> }
+            class="mt-2"
+            compact=true
+        />
     }
     .into_any()
 }

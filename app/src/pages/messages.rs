@@ -3,21 +3,16 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_message, list_messages, ReplayMessage};
+use crate::components::loaded::Loaded;
+use crate::components::message_table::MessageTable;
+use crate::components::query::{param, Pager};
 use crate::components::ui::{
-    class, form_error, outcome_badge, percent_encode, toast_on_success, when, Card, EmptyState,
-    ErrorNotice, Loading, PageHeader, Pager,
+    class, form_error, outcome_badge, toast_on_success, when, Card, ErrorNotice, PageHeader,
 };
-use crate::model::{MessageDetail, MessageQuery, MessageRecord, Outcome};
-use crate::pages::addresses::param;
-
-/// The page of one message-log record. Ids are `<SES message id>/<recipient>`; the route
-/// takes the rest of the path, so the slash needs no escaping.
-pub fn message_href(id: &str) -> String {
-    let keep =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'_' | b'-' | b'+' | b'/');
-    format!("/messages/{}", percent_encode(id, keep))
-}
+use crate::model::{MessageDetail, MessageQuery, Outcome};
+use crate::notices;
+use crate::routes::{MESSAGE, MESSAGES};
+use crate::server_fns::{get_message, list_messages, ReplayMessage};
 
 #[component]
 pub fn Messages() -> impl IntoView {
@@ -47,8 +42,8 @@ pub fn Messages() -> impl IntoView {
         Outcome::Processing,
     ];
     view! {
-        <Title text="Messages" />
-        <PageHeader title="Messages" subtitle="Every recipient of every received message, and where it ended up." />
+        <Title text=MESSAGES.title />
+        <PageHeader title=MESSAGES.title subtitle="Every recipient of every received message, and where it ended up." />
         <Form method="get" action="/messages" attr:role="search" attr:aria-label="Filter messages" attr:class="grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[1fr_2fr_1fr_1fr_auto]">
             <div>
                 <label for="filter-outcome" class=class::LABEL>"Outcome"</label>
@@ -77,56 +72,12 @@ pub fn Messages() -> impl IntoView {
             </div>
         </Form>
         <div class="mt-6">
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => view! {
-                            <MessageTable records=page.items empty="No messages match. Mail appears here as SES delivers it." />
-                            <Pager next=page.next_cursor has_cursor=!cursor().is_empty() />
-                        }.into_any(),
-                        Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded data=page let:page>
+                <MessageTable records=page.items empty="No messages match. Mail appears here as SES delivers it." />
+                <Pager next=page.next_cursor has_cursor=!cursor().is_empty() />
+            </Loaded>
         </div>
     }
-}
-
-/// Records of the message log as a table. Senders and subjects come from strangers: they
-/// are rendered as text, never as markup.
-#[component]
-pub fn MessageTable(records: Vec<MessageRecord>, empty: &'static str) -> impl IntoView {
-    if records.is_empty() {
-        return view! { <EmptyState title="No messages" body=empty /> }.into_any();
-    }
-    view! {
-        <div class=class::TABLE_CARD>
-            <table class="w-full">
-                <caption class="sr-only">"Messages"</caption>
-                <thead class="border-b border-slate-200 dark:border-slate-800"><tr>
-                    <th scope="col" class=class::TH>"Received"</th>
-                    <th scope="col" class=class::TH>"To"</th>
-                    <th scope="col" class=class::TH>"From"</th>
-                    <th scope="col" class=class::TH>"Subject"</th>
-                    <th scope="col" class=class::TH>"Outcome"</th>
-                </tr></thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                    {records.into_iter().map(|r| view! {
-                        <tr class="hover:bg-slate-50 dark:hover:bg-slate-800/50">
-                            <td class=format!("{} whitespace-nowrap", class::TD)>
-                                <A href=message_href(&r.id) attr:class=class::LINK>{when(&r.received_at)}</A>
-                            </td>
-                            <td class=format!("{} font-mono text-xs", class::TD)>{r.recipient.clone()}</td>
-                            <td class=format!("{} max-w-56 truncate", class::TD) title=r.sender.clone()>{r.sender.clone()}</td>
-                            <td class=format!("{} max-w-72 truncate", class::TD)>{r.subject.clone().unwrap_or_else(|| "(no subject)".into())}</td>
-                            <td class=class::TD>{outcome_badge(r.outcome)}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
-    .into_any()
 }
 
 #[component]
@@ -134,29 +85,19 @@ pub fn MessagePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let replay = ServerAction::<ReplayMessage>::new();
-    toast_on_success(replay, |r: &MessageRecord| {
-        format!("Replayed: {}.", r.outcome.label())
-    });
+    toast_on_success(replay, notices::replayed);
     let detail = Resource::new(
         move || (id(), replay.version().get()),
         |(id, _)| get_message(id),
     );
     view! {
-        <Title text="Message" />
+        <Title text=MESSAGE.title />
         <nav aria-label="Breadcrumb" class="mb-4 text-sm">
-            <A href="/messages" attr:class=class::LINK>"← Messages"</A>
+            <A href=MESSAGES.path attr:class=class::LINK>"← Messages"</A>
         </nav>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) => view! { <Detail detail=d replay /> }.into_any(),
-                    Err(e) => view! {
-                        <h1 class="mb-4 text-2xl font-semibold tracking-tight">"Message"</h1>
-                        <ErrorNotice message=e.to_string() />
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=detail error_heading=MESSAGE.title let:detail>
+            <Detail detail replay />
+        </Loaded>
     }
 }
 
@@ -220,19 +161,5 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
                 <p class="text-sm text-slate-600 dark:text-slate-400">"Only the mail nobody received (undeliverable and dead letters) is kept; this message was not."</p>
             }.into_any(),
         }}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::message_href;
-
-    #[test]
-    fn message_links_keep_the_slash_and_escape_the_rest() {
-        assert_eq!(
-            message_href("0100abc/jo.e+x@mail.example.com"),
-            "/messages/0100abc/jo.e+x@mail.example.com"
-        );
-        assert_eq!(message_href("a b/é?#"), "/messages/a%20b/%C3%A9%3F%23");
     }
 }

@@ -1,9 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{get_overview, get_status, CheckStore};
-use crate::components::ui::{Card, ErrorNotice, Loading, PageHeader, Stat};
+use crate::components::loaded::Loaded;
+use crate::components::ui::{Card, ErrorNotice, PageHeader, Stat};
 use crate::model::{uptime_label, DayVolume, OverviewStats, SystemStatus};
+use crate::routes::OVERVIEW;
+use crate::server_fns::{get_overview, get_status, CheckStore};
 
 #[component]
 pub fn Overview() -> impl IntoView {
@@ -13,24 +15,15 @@ pub fn Overview() -> impl IntoView {
     let stats = Resource::new(|| (), |_| get_overview());
 
     view! {
-        <Title text="Overview" />
-        <PageHeader title="Overview" subtitle="The state of this mailvend instance." />
-        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match status.await {
-                    Ok(s) => view! { <StatusCards status=s /> }.into_any(),
-                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match stats.await {
-                    Ok(s) => view! { <Traffic stats=s /> }.into_any(),
-                    Err(e) => view! { <div class="mt-8"><ErrorNotice message=e.to_string() /></div> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Title text=OVERVIEW.title />
+        <PageHeader title=OVERVIEW.title subtitle="The state of this mailvend instance." />
+        // Quiet: the store check below has the page's live region.
+        <Loaded data=status quiet=true let:status>
+            <StatusCards status />
+        </Loaded>
+        <Loaded data=stats error_class="mt-8" let:stats>
+            <Traffic stats />
+        </Loaded>
         <Card class="mt-8">
             <div class="flex flex-wrap items-center justify-between gap-4">
                 <div>

@@ -1,38 +1,31 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{get_settings, SetCatchAll, SetSpamPolicy};
+use crate::components::loaded::Loaded;
 use crate::components::ui::{
-    class, form_error, toast_on_success, Card, CopyButton, ErrorNotice, Loading, PageHeader,
+    class, form_error, toast_on_success, Card, CopyButton, ErrorNotice, PageHeader,
 };
 use crate::model::{SettingsView, SpamPolicy};
+use crate::notices;
+use crate::routes::SETTINGS;
+use crate::server_fns::{get_settings, SetCatchAll, SetSpamPolicy};
 
 #[component]
 pub fn Settings() -> impl IntoView {
     let catch_all = ServerAction::<SetCatchAll>::new();
     let spam = ServerAction::<SetSpamPolicy>::new();
-    toast_on_success(catch_all, |v: &SettingsView| {
-        format!(
-            "Catch-all is {}.",
-            if v.settings.catch_all { "on" } else { "off" }
-        )
-    });
-    toast_on_success(spam, |_: &SettingsView| "Spam policy saved.".to_string());
+    toast_on_success(catch_all, notices::catch_all);
+    toast_on_success(spam, notices::spam_policy_saved);
     let view_ = Resource::new(
         move || (catch_all.version().get(), spam.version().get()),
         |_| get_settings(),
     );
     view! {
-        <Title text="Settings" />
-        <PageHeader title="Settings" subtitle="How mail that no mapping claims, and mail SES marks as spam, is handled." />
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match view_.await {
-                    Ok(v) => view! { <SettingsCards v catch_all spam /> }.into_any(),
-                    Err(e) => view! { <ErrorNotice message=e.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Title text=SETTINGS.title />
+        <PageHeader title=SETTINGS.title subtitle="How mail that no mapping claims, and mail SES marks as spam, is handled." />
+        <Loaded data=view_ let:v>
+            <SettingsCards v catch_all spam />
+        </Loaded>
     }
 }
 

@@ -67,33 +67,41 @@ impl app::flash::FlashStore for SessionFlash {
     }
 }
 
-/// Which page a path is, for the guard.
-#[derive(Debug, PartialEq, Eq)]
-pub enum PageAccess {
-    /// Not a guarded page (assets, APIs, /login, 404s).
-    Open,
-    /// Any signed-in person.
-    SignedIn,
-    Admin,
-}
+/// Who may open a path: the page's own access, from the one table of pages.
+pub use app::routes::Access as PageAccess;
+
+/// What the server answers besides pages (assets, the APIs, signing in, SNS, the probes),
+/// which check their callers themselves or need no check. An entry ending in `/` stands for
+/// everything under it.
+const NOT_PAGES: &[&str] = &[
+    "/pkg/",
+    "/favicon.svg",
+    "/api/",
+    "/fn/",
+    "/auth/",
+    "/sns",
+    "/healthz",
+    "/metrics",
+];
 
 pub fn page_access(path: &str) -> PageAccess {
-    let under = |prefix: &str| {
-        path == prefix
-            || path
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    };
-    if under("/me") {
-        PageAccess::SignedIn
-    } else if path == "/"
-        || ["/addresses", "/messages", "/settings", "/tokens", "/audit"]
-            .iter()
-            .any(|p| under(p))
-    {
-        PageAccess::Admin
-    } else {
+    if let Some(page) = app::routes::page_at(path) {
+        return page.access;
+    }
+    let served = NOT_PAGES.iter().any(|p| {
+        if p.ends_with('/') {
+            path.starts_with(p)
+        } else {
+            path == *p
+        }
+    });
+    // Anything else is a page missing from the table, or no page at all: refused unless the
+    // caller is an admin (who then sees the 404), so a page added to the router and
+    // forgotten in the table is never open to everyone.
+    if served {
         PageAccess::Open
+    } else {
+        PageAccess::Admin
     }
 }
 
@@ -180,23 +188,108 @@ mod tests {
     #[test]
     fn pages_are_classified_by_path() {
         for (path, want) in [
+            // Listed pages.
             ("/", PageAccess::Admin),
             ("/addresses", PageAccess::Admin),
-            ("/addresses/a@b.example", PageAccess::Admin),
-            ("/messages/x%2Fy", PageAccess::Admin),
+            ("/messages", PageAccess::Admin),
             ("/settings", PageAccess::Admin),
             ("/tokens", PageAccess::Admin),
             ("/audit", PageAccess::Admin),
             ("/me", PageAccess::SignedIn),
+            ("/me/", PageAccess::SignedIn),
             ("/login", PageAccess::Open),
-            ("/auth/login", PageAccess::Open),
-            ("/addressesX", PageAccess::Open),
+            // Their sub-pages.
+            ("/addresses/a@b.example", PageAccess::Admin),
+            ("/addresses/x@y", PageAccess::Admin),
+            ("/messages/x%2Fy", PageAccess::Admin),
+            ("/messages/0100abc/jo@mail.example", PageAccess::Admin),
+            // What the server serves besides pages.
             ("/pkg/mailvend.js", PageAccess::Open),
-            ("/healthz", PageAccess::Open),
+            ("/pkg/mailvend.css", PageAccess::Open),
+            ("/favicon.svg", PageAccess::Open),
+            ("/api/v1/addresses", PageAccess::Open),
+            ("/api/v1/openapi.json", PageAccess::Open),
             ("/fn/status", PageAccess::Open),
+            ("/auth/login", PageAccess::Open),
+            ("/auth/callback", PageAccess::Open),
+            ("/auth/local", PageAccess::Open),
+            ("/sns", PageAccess::Open),
+            ("/healthz", PageAccess::Open),
+            ("/metrics", PageAccess::Open),
+            // Unlisted: refused unless an admin asks.
+            ("/secret", PageAccess::Admin),
+            ("/no/such/page", PageAccess::Admin),
+            ("/addressesX", PageAccess::Admin),
+            ("/addresses/a@b.example/more", PageAccess::Admin),
+            ("/me/secret", PageAccess::Admin),
+            ("/login/secret", PageAccess::Admin),
+            ("/pkg", PageAccess::Admin),
+            ("/api", PageAccess::Admin),
+            ("/healthz/secret", PageAccess::Admin),
+            ("/favicon.svgX", PageAccess::Admin),
         ] {
             assert_eq!(page_access(path), want, "{path}");
         }
+    }
+
+    /// A path for each page of the table, its parameters filled in.
+    fn sample(pattern: &str) -> String {
+        pattern
+            .split('/')
+            .map(|s| match s.chars().next() {
+                Some(':') => "x@y.example",
+                Some('*') => "0100abc/x@y.example",
+                _ => s,
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[test]
+    fn every_page_gets_the_access_the_table_gives_it() {
+        for page in app::routes::PAGES {
+            let path = sample(page.path);
+            assert_eq!(page_access(&path), page.access, "{path}");
+        }
+    }
+
+    /// The router's pattern in axum's words, as `generate_route_list` writes it.
+    fn axum_path(pattern: &str) -> String {
+        pattern
+            .split('/')
+            .map(|s| match s.strip_prefix(':') {
+                Some(name) => format!("{{{name}}}"),
+                None if s.starts_with('*') => format!("{{{s}}}"),
+                None => s.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[tokio::test]
+    async fn the_router_serves_exactly_the_pages_of_the_table() {
+        let mut routed: Vec<String> = leptos_axum::generate_route_list(app::App)
+            .into_iter()
+            .map(|r| {
+                assert_eq!(
+                    *r.mode(),
+                    leptos_router::SsrMode::Async,
+                    "{}: pages render in full on the server, so they work without JavaScript",
+                    r.path()
+                );
+                r.path().to_string()
+            })
+            .collect();
+        let mut listed: Vec<String> = app::routes::PAGES
+            .iter()
+            .map(|p| axum_path(p.path))
+            .collect();
+        routed.sort();
+        listed.sort();
+        assert_eq!(
+            routed, listed,
+            "shell.rs's routes and app::routes::PAGES must name the same pages"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Server functions: each one gets the caller's proof of role, calls one service method, and
 //! returns its result. Those that change something also leave a notice for the next page when
-//! the form was posted without JavaScript (`crate::flash`). No other logic lives here.
+//! the form was posted without JavaScript (`crate::flash`), worded in `crate::notices`. No
+//! other logic lives here.
 
 // Form-backed functions take one argument per form field (what a plain HTML form posts),
 // and the `server` macro does not carry an item-level `allow` to the code it generates.
@@ -21,7 +22,8 @@ use crate::{
     auth::require_admin,
     error::respond,
     flash,
-    model::{EditForm, Notice, VendForm},
+    model::{EditForm, VendForm},
+    notices,
     service::use_service,
 };
 
@@ -108,7 +110,7 @@ pub async fn vend_address(
         address,
     };
     let mapping = use_service()?.vend(&admin, &form).await.map_err(respond)?;
-    flash::notify(Notice::success(format!("Vended {}.", mapping.address))).await;
+    flash::notify(notices::vended(&mapping)).await;
     Ok(mapping)
 }
 
@@ -135,7 +137,7 @@ pub async fn edit_address(
         .edit(&admin, &address, &form)
         .await
         .map_err(respond)?;
-    flash::notify(Notice::success(format!("Saved {}.", mapping.address))).await;
+    flash::notify(notices::saved(&mapping)).await;
     Ok(mapping)
 }
 
@@ -146,11 +148,7 @@ pub async fn delete_address(address: String) -> Result<Mapping, AppError> {
         .delete(&admin, &address)
         .await
         .map_err(respond)?;
-    flash::notify(Notice::success(format!(
-        "Deleted {}. The address stays reserved and is never vended again.",
-        mapping.address
-    )))
-    .await;
+    flash::notify(notices::deleted(&mapping)).await;
     // Its page is gone; with JavaScript the page itself moves on after its toast.
     if flash::is_form_post() {
         flash::redirect("/addresses");
@@ -177,11 +175,7 @@ pub async fn get_message(id: String) -> Result<MessageDetail, AppError> {
 pub async fn replay_message(id: String) -> Result<MessageRecord, AppError> {
     let admin = require_admin()?;
     let record = use_service()?.replay(&admin, &id).await.map_err(respond)?;
-    flash::notify(Notice::success(format!(
-        "Replayed: {}.",
-        record.outcome.label()
-    )))
-    .await;
+    flash::notify(notices::replayed(&record)).await;
     Ok(record)
 }
 
@@ -198,12 +192,7 @@ pub async fn set_catch_all(on: bool) -> Result<SettingsView, AppError> {
         .update_settings(&admin, Some(on), None)
         .await
         .map_err(respond)?;
-    flash::notify(Notice::success(if on {
-        "Catch-all is on."
-    } else {
-        "Catch-all is off."
-    }))
-    .await;
+    flash::notify(notices::catch_all(&view)).await;
     Ok(view)
 }
 
@@ -219,7 +208,7 @@ pub async fn set_spam_policy(policy: String) -> Result<SettingsView, AppError> {
         .update_settings(&admin, None, Some(parsed))
         .await
         .map_err(respond)?;
-    flash::notify(Notice::success("Spam policy saved.")).await;
+    flash::notify(notices::spam_policy_saved(&view)).await;
     Ok(view)
 }
 
@@ -233,20 +222,12 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 #[server(prefix = "/fn", endpoint = "create_token")]
 pub async fn create_token(name: String, scope: String) -> Result<(TokenView, String), AppError> {
     let admin = require_admin()?;
-    let (token, secret) = use_service()?
+    let created = use_service()?
         .create_token(&admin, &name, &scope)
         .await
         .map_err(respond)?;
-    flash::notify(Notice {
-        tone: crate::model::Tone::Success,
-        text: format!(
-            "Created the token {}. Copy its secret now: it is not shown again.",
-            token.name
-        ),
-        secret: Some(secret.clone()),
-    })
-    .await;
-    Ok((token, secret))
+    flash::notify(notices::token_created(&created)).await;
+    Ok(created)
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_token")]
@@ -256,11 +237,7 @@ pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
         .revoke_token(&admin, &id)
         .await
         .map_err(respond)?;
-    flash::notify(Notice::success(format!(
-        "Revoked the token {}.",
-        token.name
-    )))
-    .await;
+    flash::notify(notices::token_revoked(&token)).await;
     Ok(token)
 }
 

@@ -1,0 +1,52 @@
+//! What each action says when it worked. With JavaScript the page shows it as a toast; without,
+//! the server function keeps it for the next page (`crate::flash`). Both read it from here, so
+//! the two paths cannot drift apart.
+
+use crate::model::{Mapping, MessageRecord, Notice, SettingsView, TokenView, Tone};
+
+pub fn vended(m: &Mapping) -> Notice {
+    Notice::success(format!("Vended {}.", m.address))
+}
+
+pub fn saved(m: &Mapping) -> Notice {
+    Notice::success(format!("Saved {}.", m.address))
+}
+
+pub fn deleted(m: &Mapping) -> Notice {
+    Notice::success(format!(
+        "Deleted {}. The address stays reserved and is never vended again.",
+        m.address
+    ))
+}
+
+pub fn replayed(r: &MessageRecord) -> Notice {
+    Notice::success(format!("Replayed: {}.", r.outcome.label()))
+}
+
+pub fn catch_all(v: &SettingsView) -> Notice {
+    Notice::success(if v.settings.catch_all {
+        "Catch-all is on."
+    } else {
+        "Catch-all is off."
+    })
+}
+
+pub fn spam_policy_saved(_: &SettingsView) -> Notice {
+    Notice::success("Spam policy saved.")
+}
+
+/// Carries the secret: this is the only time anyone sees it.
+pub fn token_created((token, secret): &(TokenView, String)) -> Notice {
+    Notice {
+        tone: Tone::Success,
+        text: format!(
+            "Created the token {}. Copy its secret now: it is not shown again.",
+            token.name
+        ),
+        secret: Some(secret.clone()),
+    }
+}
+
+pub fn token_revoked(t: &TokenView) -> Notice {
+    Notice::success(format!("Revoked the token {}.", t.name))
+}
