@@ -30,13 +30,11 @@ where
 impl<A: Load, B: Load> Load for (A, B) {
     type Data = (A::Data, B::Data);
 
-    fn load(self) -> impl Future<Output = Result<Self::Data, AppError>> + Send {
-        // Both are awaited before either error counts, so the first one's error wins, whatever
-        // order they finish in.
-        async move {
-            let (a, b) = (self.0.load().await, self.1.load().await);
-            Ok((a?, b?))
-        }
+    // Both are awaited before either error counts, so the first one's error wins, whatever
+    // order they finish in.
+    async fn load(self) -> Result<Self::Data, AppError> {
+        let (a, b) = (self.0.load().await, self.1.load().await);
+        Ok((a?, b?))
     }
 }
 
