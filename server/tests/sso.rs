@@ -145,8 +145,19 @@ async fn through_provider_noting_cookie(
     s: &Sso,
     login: &str,
 ) -> (String, Option<(String, String)>) {
+    through_provider_from(b, s, login, "/").await
+}
+
+/// Like `through_provider_noting_cookie`, starting at `/auth/login?next=<next>` (`next` as it
+/// appears in the link, percent-encoded).
+async fn through_provider_from(
+    b: &reqwest::Client,
+    s: &Sso,
+    login: &str,
+    next: &str,
+) -> (String, Option<(String, String)>) {
     let r = b
-        .get(format!("{}/auth/login?next=/", s.server.url))
+        .get(format!("{}/auth/login?next={next}", s.server.url))
         .send()
         .await
         .unwrap();
@@ -282,6 +293,30 @@ async fn admins_and_owners_sign_in_through_the_provider_and_see_what_is_theirs()
         .unwrap();
     assert_eq!(out.status(), 303);
     assert_eq!(status(&owner, format!("{url}/me")).await, 303);
+}
+
+/// Attack: a phishing link to `/auth/login?next=/%09/evil.example/relogin`. Browsers drop the
+/// TAB, so before the fix a normal sign-in at the provider landed on `//evil.example/relogin`.
+/// However `next` is spelt, the signed-in browser lands on this site.
+#[tokio::test]
+async fn a_crafted_next_never_leads_off_site_after_sign_in() {
+    let s = start().await;
+    for (next, landing) in [
+        ("/%09/evil.example/relogin", "/"),
+        ("/%0A/evil.example", "/"),
+        ("/%0D/evil.example", "/"),
+        ("%2F%2Fevil.example", "/"),
+        ("/%5Cevil.example", "/"),
+        ("https%3A%2F%2Fevil.example%2F", "/"),
+        // A path on this site is followed, so the check is not simply "always /".
+        ("%2Faddresses%3Fq%3Dx", "/addresses?q=x"),
+    ] {
+        let b = browser();
+        let (callback, _) = through_provider_from(&b, &s, ADMIN, next).await;
+        let r = b.get(&callback).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(r.headers()["location"], landing, "{next}");
+    }
 }
 
 #[tokio::test]
