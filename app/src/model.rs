@@ -277,6 +277,37 @@ impl SpamPolicy {
     }
 }
 
+/// What to do with mail that fails DMARC while the sender's domain asks receivers to
+/// quarantine or reject it: most likely not from whom its From names (issue 22 item 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DmarcPolicy {
+    /// Forward it unchanged (the verdict is still in its `Authentication-Results`).
+    Forward,
+    /// Forward it with `[DMARC FAIL]` in front of the subject (the default).
+    #[default]
+    Tag,
+    /// Do not forward; log it as rejected.
+    Reject,
+}
+
+impl DmarcPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmarcPolicy::Forward => "forward",
+            DmarcPolicy::Tag => "tag",
+            DmarcPolicy::Reject => "reject",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<DmarcPolicy> {
+        [DmarcPolicy::Forward, DmarcPolicy::Tag, DmarcPolicy::Reject]
+            .into_iter()
+            .find(|p| p.as_str() == v)
+    }
+}
+
 /// The settings an admin changes at run time (the rest is configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -285,6 +316,17 @@ pub struct Settings {
     /// the domain can then make the admin mailbox receive anything.
     pub catch_all: bool,
     pub spam_policy: SpamPolicy,
+    pub dmarc_policy: DmarcPolicy,
+}
+
+/// A change to the settings; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub catch_all: Option<bool>,
+    pub spam_policy: Option<SpamPolicy>,
+    pub dmarc_policy: Option<DmarcPolicy>,
 }
 
 /// An owner's own view: their addresses and the latest mail to them.

@@ -35,6 +35,10 @@ pub fn spam_policy_saved(_: &SettingsView) -> Notice {
     Notice::success("Spam policy saved.")
 }
 
+pub fn dmarc_policy_saved(_: &SettingsView) -> Notice {
+    Notice::success("DMARC policy saved.")
+}
+
 /// Carries the secret: this is the only time anyone sees it.
 pub fn token_created((token, secret): &(TokenView, String)) -> Notice {
     Notice {

@@ -13,8 +13,8 @@ use crate::auth::SessionInfo;
 use crate::error::AppError;
 use crate::model::{
     AddressDetail, AddressQuery, AuditEntry, Mapping, MessageDetail, MessageQuery, MessageRecord,
-    MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus, TokenView,
-    VendOptions,
+    MyAddresses, OverviewStats, Page, SettingsPatch, SettingsView, StoreCheck, SystemStatus,
+    TokenView, VendOptions,
 };
 
 #[cfg(feature = "ssr")]
@@ -189,7 +189,13 @@ pub async fn get_settings() -> Result<SettingsView, AppError> {
 pub async fn set_catch_all(on: bool) -> Result<SettingsView, AppError> {
     let admin = require_admin()?;
     let view = use_service()?
-        .update_settings(&admin, Some(on), None)
+        .update_settings(
+            &admin,
+            SettingsPatch {
+                catch_all: Some(on),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(respond)?;
     flash::notify(notices::catch_all(&view)).await;
@@ -205,10 +211,38 @@ pub async fn set_spam_policy(policy: String) -> Result<SettingsView, AppError> {
     });
     let parsed = parsed.map_err(respond)?;
     let view = use_service()?
-        .update_settings(&admin, None, Some(parsed))
+        .update_settings(
+            &admin,
+            SettingsPatch {
+                spam_policy: Some(parsed),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(respond)?;
     flash::notify(notices::spam_policy_saved(&view)).await;
+    Ok(view)
+}
+
+#[server(prefix = "/fn", endpoint = "dmarc_policy")]
+pub async fn set_dmarc_policy(policy: String) -> Result<SettingsView, AppError> {
+    let admin = require_admin()?;
+    let parsed = crate::model::DmarcPolicy::parse(&policy).ok_or_else(|| AppError::Invalid {
+        field: "policy".into(),
+        message: "expected forward, tag or reject".into(),
+    });
+    let parsed = parsed.map_err(respond)?;
+    let view = use_service()?
+        .update_settings(
+            &admin,
+            SettingsPatch {
+                dmarc_policy: Some(parsed),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::dmarc_policy_saved(&view)).await;
     Ok(view)
 }
 

@@ -8,7 +8,7 @@ use crate::auth::{Admin, Owner};
 use crate::error::AppError;
 use crate::model::{
     AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
-    MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, SpamPolicy, StoreCheck,
+    MessageRecord, MyAddresses, OverviewStats, Page, SettingsPatch, SettingsView, StoreCheck,
     SystemStatus, TokenView, VendForm, VendOptions,
 };
 
@@ -47,8 +47,7 @@ pub trait Service: Send + Sync + 'static {
     async fn update_settings(
         &self,
         admin: &Admin,
-        catch_all: Option<bool>,
-        spam_policy: Option<SpamPolicy>,
+        patch: SettingsPatch,
     ) -> Result<SettingsView, AppError>;
 
     async fn tokens(&self, admin: &Admin) -> Result<Vec<TokenView>, AppError>;

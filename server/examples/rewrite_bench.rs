@@ -23,6 +23,11 @@ fn main() {
     let cfg = RewriteConfig {
         from_address: "forwarder@aws.example.com",
         processed_by: "mailvend",
+        loop_mark: "00112233445566778899aabbccddeeff",
+        authserv_id: "aws.example.com",
+        authentication: Some(
+            "spf=pass (Amazon SES); dkim=pass (Amazon SES); dmarc=pass (Amazon SES)",
+        ),
     };
     let start = Instant::now();
     let (mut iterations, mut out_bytes) = (0u64, 0usize);

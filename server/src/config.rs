@@ -36,6 +36,9 @@ const KEYS: &[&str] = &[
     "retention_days",
     "log_format",
     "account_types",
+    "max_received",
+    "loop_key",
+    "unscanned_mail",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -67,6 +70,12 @@ pub struct Config {
     pub retention_days: u32,
     pub site_addr: SocketAddr,
     pub log_format: LogFormat,
+    /// More `Received` headers than this and inbound mail is taken for a loop.
+    pub max_received: usize,
+    /// The key of the loop mark (`X-Mailvend-Loop`).
+    pub loop_key: Secret,
+    /// Hold mail without a virus PASS as a dead letter (`MAILVEND_UNSCANNED_MAIL=hold`).
+    pub hold_unscanned: bool,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
 }
@@ -360,6 +369,33 @@ impl Config {
                 "expected a number of days from 1 to 3650, got {v:?}"
             )),
         });
+        let max_received = r.parse("max_received", 30usize, |v| match v.parse::<usize>() {
+            Ok(n) if (5..=500).contains(&n) => Ok(n),
+            _ => Err(format!("expected a whole number from 5 to 500, got {v:?}")),
+        });
+        let loop_key = match r.get("loop_key") {
+            Some(k) if k.len() >= 32 => Secret::new(k),
+            Some(_) => {
+                r.error("loop_key", "expected at least 32 characters");
+                Secret::new(String::new())
+            }
+            None => {
+                warnings.push(
+                    "MAILVEND_LOOP_KEY is not set: the loop mark is keyed by the domain, so anyone \
+                     can compute it (which only gets their own mail rejected as a loop); set a \
+                     random key of at least 32 characters, the same on every server"
+                        .into(),
+                );
+                Secret::new(format!(
+                    "mailvend loop mark for {domain} (no key configured)"
+                ))
+            }
+        };
+        let hold_unscanned = r.parse("unscanned_mail", true, |v| match v {
+            "hold" => Ok(true),
+            "forward" => Ok(false),
+            _ => Err(format!("expected \"hold\" or \"forward\", got {v:?}")),
+        });
         let log_format = r.parse("log_format", LogFormat::Text, |v| match v {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
@@ -436,6 +472,9 @@ impl Config {
             retention_days,
             site_addr,
             log_format,
+            max_received,
+            loop_key,
+            hold_unscanned,
             warnings,
         })
     }

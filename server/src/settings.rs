@@ -1,13 +1,14 @@
 //! Run-time settings: what the store holds, over the configuration's initial values.
 
-use app::model::{Settings, SpamPolicy};
-use serde::Deserialize;
+pub use app::model::SettingsPatch;
+use app::model::{DmarcPolicy, Settings, SpamPolicy};
 
 use crate::config::Config;
 use crate::store::{SettingsStore, StoreError};
 
 const CATCH_ALL: &str = "catch_all";
 const SPAM_POLICY: &str = "spam_policy";
+const DMARC_POLICY: &str = "dmarc_policy";
 
 /// The settings in force: stored values, else the configuration's.
 pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Settings, StoreError> {
@@ -21,18 +22,16 @@ pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Setti
         .await?
         .and_then(|v| SpamPolicy::parse(&v))
         .unwrap_or_default();
+    let dmarc_policy = store
+        .setting(DMARC_POLICY)
+        .await?
+        .and_then(|v| DmarcPolicy::parse(&v))
+        .unwrap_or_default();
     Ok(Settings {
         catch_all,
         spam_policy,
+        dmarc_policy,
     })
-}
-
-/// A change to the settings; absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsPatch {
-    pub catch_all: Option<bool>,
-    pub spam_policy: Option<SpamPolicy>,
 }
 
 /// Writes each field the patch names (each audited), returning the settings after.
@@ -51,6 +50,11 @@ pub async fn apply(
     if let Some(p) = patch.spam_policy {
         store
             .put_setting(SPAM_POLICY, p.as_str(), actor, now)
+            .await?;
+    }
+    if let Some(p) = patch.dmarc_policy {
+        store
+            .put_setting(DMARC_POLICY, p.as_str(), actor, now)
             .await?;
     }
     current(store, config).await

@@ -5,26 +5,34 @@ use crate::components::loaded::Loaded;
 use crate::components::ui::{
     class, form_error, toast_on_success, Card, CopyButton, ErrorNotice, PageHeader,
 };
-use crate::model::{SettingsView, SpamPolicy};
+use crate::model::{DmarcPolicy, SettingsView, SpamPolicy};
 use crate::notices;
 use crate::routes::SETTINGS;
-use crate::server_fns::{get_settings, SetCatchAll, SetSpamPolicy};
+use crate::server_fns::{get_settings, SetCatchAll, SetDmarcPolicy, SetSpamPolicy};
 
 #[component]
 pub fn Settings() -> impl IntoView {
     let catch_all = ServerAction::<SetCatchAll>::new();
     let spam = ServerAction::<SetSpamPolicy>::new();
+    let dmarc = ServerAction::<SetDmarcPolicy>::new();
     toast_on_success(catch_all, notices::catch_all);
     toast_on_success(spam, notices::spam_policy_saved);
+    toast_on_success(dmarc, notices::dmarc_policy_saved);
     let view_ = Resource::new(
-        move || (catch_all.version().get(), spam.version().get()),
+        move || {
+            (
+                catch_all.version().get(),
+                spam.version().get(),
+                dmarc.version().get(),
+            )
+        },
         |_| get_settings(),
     );
     view! {
         <Title text=SETTINGS.title />
-        <PageHeader title=SETTINGS.title subtitle="How mail that no mapping claims, and mail SES marks as spam, is handled." />
+        <PageHeader title=SETTINGS.title subtitle="How mail that no mapping claims, mail SES marks as spam, and mail that fails DMARC are handled." />
         <Loaded data=view_ let:v>
-            <SettingsCards v catch_all spam />
+            <SettingsCards v catch_all spam dmarc />
         </Loaded>
     }
 }
@@ -34,10 +42,12 @@ fn SettingsCards(
     v: SettingsView,
     catch_all: ServerAction<SetCatchAll>,
     spam: ServerAction<SetSpamPolicy>,
+    dmarc: ServerAction<SetDmarcPolicy>,
 ) -> impl IntoView {
     let on = v.settings.catch_all;
     let catch_value = catch_all.value();
     let spam_value = spam.value();
+    let dmarc_value = dmarc.value();
     let dd = "mt-1 text-sm break-all text-slate-900 dark:text-slate-100";
     let catch_all_words = if on {
         format!(
@@ -49,19 +59,36 @@ fn SettingsCards(
     };
     let endpoint = v.sns_endpoint.clone();
     let dt = "text-xs font-medium uppercase tracking-wider text-slate-500";
-    let policies = [
+    let spam_choices = [
         (
-            SpamPolicy::Tag,
+            SpamPolicy::Tag.as_str(),
             "Forward with a tag",
             "Forwarded with [SPAM] in front of the subject (the default).",
         ),
         (
-            SpamPolicy::Forward,
+            SpamPolicy::Forward.as_str(),
             "Forward unchanged",
             "Forwarded as if it had passed.",
         ),
         (
-            SpamPolicy::Reject,
+            SpamPolicy::Reject.as_str(),
+            "Do not forward",
+            "Logged as rejected; nobody receives it.",
+        ),
+    ];
+    let dmarc_choices = [
+        (
+            DmarcPolicy::Tag.as_str(),
+            "Forward with a tag",
+            "Forwarded with [DMARC FAIL] in front of the subject (the default).",
+        ),
+        (
+            DmarcPolicy::Forward.as_str(),
+            "Forward unchanged",
+            "Forwarded; the verdict is still in its Authentication-Results header.",
+        ),
+        (
+            DmarcPolicy::Reject.as_str(),
             "Do not forward",
             "Logged as rejected; nobody receives it.",
         ),
@@ -98,27 +125,19 @@ fn SettingsCards(
                 <h2 id="spam-heading" class="text-base font-semibold">"Spam policy"</h2>
                 <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"For mail whose SES spam verdict is FAIL. Mail with a virus is never forwarded."</p>
                 <ActionForm action=spam attr:class="mt-4 space-y-3" attr:aria-labelledby="spam-heading">
-                    <fieldset>
-                        <legend class="sr-only">"Spam policy"</legend>
-                        <div class="space-y-3">
-                            {policies.into_iter().map(|(p, label, hint)| {
-                                let id = format!("spam-{}", p.as_str());
-                                view! {
-                                    <div class="flex items-start gap-3">
-                                        <input id=id.clone() type="radio" name="policy" value=p.as_str() checked=v.settings.spam_policy == p
-                                            class="mt-0.5 size-4 border-slate-300 text-indigo-600 focus:ring-indigo-600" />
-                                        <label for=id class="text-sm">
-                                            <span class="font-medium">{label}</span>
-                                            <span class="block text-slate-500">{hint}</span>
-                                        </label>
-                                    </div>
-                                }
-                            }).collect_view()}
-                        </div>
-                    </fieldset>
+                    <PolicyChoices legend="Spam policy" prefix="spam" choices=spam_choices current=v.settings.spam_policy.as_str() />
                     <button type="submit" class=class::PRIMARY disabled=move || spam.pending().get()>"Save spam policy"</button>
                 </ActionForm>
                 {move || form_error(&spam_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            </Card>
+            <Card>
+                <h2 id="dmarc-heading" class="text-base font-semibold">"DMARC failures"</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"For mail that fails DMARC while the sender's domain asks receivers to quarantine or reject it: most likely not sent by whom its From names. Every forward carries SES's verdicts in an Authentication-Results header."</p>
+                <ActionForm action=dmarc attr:class="mt-4 space-y-3" attr:aria-labelledby="dmarc-heading">
+                    <PolicyChoices legend="DMARC policy" prefix="dmarc" choices=dmarc_choices current=v.settings.dmarc_policy.as_str() />
+                    <button type="submit" class=class::PRIMARY disabled=move || dmarc.pending().get()>"Save DMARC policy"</button>
+                </ActionForm>
+                {move || form_error(&dmarc_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
             </Card>
             <Card class="xl:col-span-2">
                 <h2 class="text-base font-semibold">"Receiving and sending"</h2>
@@ -147,5 +166,35 @@ fn SettingsCards(
                 </dl>
             </Card>
         </div>
+    }
+}
+
+/// The radio choices of a policy form (spam, DMARC): one `policy` field, labelled, with hints.
+#[component]
+fn PolicyChoices(
+    legend: &'static str,
+    prefix: &'static str,
+    choices: [(&'static str, &'static str, &'static str); 3],
+    current: &'static str,
+) -> impl IntoView {
+    view! {
+        <fieldset>
+            <legend class="sr-only">{legend}</legend>
+            <div class="space-y-3">
+                {choices.into_iter().map(|(value, label, hint)| {
+                    let id = format!("{prefix}-{value}");
+                    view! {
+                        <div class="flex items-start gap-3">
+                            <input id=id.clone() type="radio" name="policy" value=value checked=current == value
+                                class="mt-0.5 size-4 border-slate-300 text-indigo-600 focus:ring-indigo-600" />
+                            <label for=id class="text-sm">
+                                <span class="font-medium">{label}</span>
+                                <span class="block text-slate-500">{hint}</span>
+                            </label>
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
+        </fieldset>
     }
 }

@@ -36,6 +36,16 @@ fn defaults_match_the_interface_contract() {
     assert_eq!(c.retention_days, 30);
     assert_eq!(c.site_addr, "127.0.0.1:3000".parse().unwrap());
     assert_eq!(c.log_format, LogFormat::Text);
+    assert_eq!(c.max_received, 30);
+    assert!(
+        c.hold_unscanned,
+        "mail without a virus verdict is held by default"
+    );
+    assert!(
+        c.warnings.iter().any(|w| w.contains("MAILVEND_LOOP_KEY")),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]
@@ -68,9 +78,19 @@ fn every_key_is_read_from_the_environment() {
         ("MAILVEND_LOCAL_LOGIN_TOKEN", "0123456789abcdef0123"),
         ("MAILVEND_RETENTION_DAYS", "90"),
         ("MAILVEND_LOG_FORMAT", "json"),
+        ("MAILVEND_MAX_RECEIVED", "12"),
+        ("MAILVEND_LOOP_KEY", "a-loop-key-of-thirty-two-chars-or-more"),
+        ("MAILVEND_UNSCANNED_MAIL", "forward"),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:8080"),
     ])
     .unwrap();
+    assert_eq!(c.max_received, 12);
+    assert_eq!(
+        c.loop_key.expose(),
+        "a-loop-key-of-thirty-two-chars-or-more"
+    );
+    assert!(!c.hold_unscanned);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.from_address, "relay@aws.example.org");
     assert_eq!(c.admin_address, "cloud-team@example.org");
     assert!(c.catch_all);
@@ -233,6 +253,24 @@ fn each_bad_value_is_named_with_what_is_expected() {
             "1 to 3650",
         ),
         (
+            "MAILVEND_MAX_RECEIVED",
+            "2",
+            "MAILVEND_MAX_RECEIVED",
+            "5 to 500",
+        ),
+        (
+            "MAILVEND_LOOP_KEY",
+            "short",
+            "MAILVEND_LOOP_KEY",
+            "at least 32",
+        ),
+        (
+            "MAILVEND_UNSCANNED_MAIL",
+            "pass",
+            "MAILVEND_UNSCANNED_MAIL",
+            "\"hold\" or \"forward\"",
+        ),
+        (
             "MAILVEND_LOG_FORMAT",
             "xml",
             "MAILVEND_LOG_FORMAT",
@@ -272,6 +310,7 @@ fn unknown_variables_are_warned_about_not_fatal() {
     let c = load(&[
         ("MAILVEND_DOMIAN", "typo.example.com"),
         ("MAILVEND_PORT", "tcp://10.0.0.1:3000"),
+        ("MAILVEND_LOOP_KEY", "k".repeat(32).as_str()),
     ])
     .unwrap();
     assert_eq!(c.domain, "example.com");

@@ -1,19 +1,26 @@
 //! What happens to one envelope recipient of a received message (docs/product.md §2.6). Pure: the
-//! pipeline looks the mapping up and passes it in, so every rule has a table test.
+//! pipeline looks the mapping up and reads the message's trail, so every rule has a table test.
 
-pub use app::model::SpamPolicy;
+pub use app::model::{DmarcPolicy, SpamPolicy};
 use app::model::{Mapping, MappingStatus};
 
+use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Verdict, Verdicts};
 
 /// The settings a decision depends on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     pub domain: String,
     pub from_address: String,
     pub admin_address: String,
     pub catch_all: bool,
     pub spam: SpamPolicy,
+    pub dmarc: DmarcPolicy,
+    /// More `Received` headers than this and the message is taken for a loop.
+    pub max_received: usize,
+    /// Hold mail SES did not scan for viruses (missing or failed verdict) for an admin.
+    pub hold_unscanned: bool,
+    pub loop_key: LoopKey,
 }
 
 /// Why a message goes where it goes, in words for the message log.
@@ -30,7 +37,18 @@ pub enum Reason {
     Deleted,
     Virus,
     Spam,
+    /// Failed DMARC under an enforced policy, and the DMARC policy rejects such mail.
+    DmarcFail,
     OtherDomain,
+    /// It carries our own mark for the destination: we forwarded it there already.
+    Loop,
+    /// More `Received` hops than `MAILVEND_MAX_RECEIVED`.
+    TooManyHops,
+    /// A bounce or auto-reply to the forwarder's address: passing it on could start a loop
+    /// between two robots.
+    AutomaticToForwarder,
+    /// SES did not say the message is free of viruses.
+    Unscanned,
 }
 
 impl Reason {
@@ -46,7 +64,39 @@ impl Reason {
             Reason::Deleted => "the mapping was deleted and catch-all is off",
             Reason::Virus => "SES found a virus; never forwarded",
             Reason::Spam => "SES marked it as spam and the spam policy rejects spam",
+            Reason::DmarcFail => {
+                "it failed DMARC, the sender's domain asks for enforcement, and the DMARC policy rejects it"
+            }
             Reason::OtherDomain => "the recipient is not on the configured domain",
+            Reason::Loop => "loop: it carries our own mark for this destination; never forwarded again",
+            Reason::TooManyHops => {
+                "loop: more Received headers than MAILVEND_MAX_RECEIVED allows; never forwarded"
+            }
+            Reason::AutomaticToForwarder => {
+                "a bounce or automatic reply to the forwarder's address; kept, not sent on"
+            }
+            Reason::Unscanned => {
+                "held: SES gave no virus verdict (missing or failed scan); an admin can release it by replaying"
+            }
+        }
+    }
+}
+
+/// Tags put in front of the subject of a forward.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Tags {
+    pub spam: bool,
+    pub dmarc: bool,
+}
+
+impl Tags {
+    /// `[SPAM]`, `[DMARC FAIL]`, both, or nothing.
+    pub fn subject_tag(self) -> Option<&'static str> {
+        match (self.spam, self.dmarc) {
+            (true, true) => Some("[SPAM] [DMARC FAIL]"),
+            (true, false) => Some("[SPAM]"),
+            (false, true) => Some("[DMARC FAIL]"),
+            (false, false) => None,
         }
     }
 }
@@ -56,70 +106,85 @@ pub enum Decision {
     Forward {
         to: String,
         reason: Reason,
-        /// Put the spam tag in front of the subject.
-        tag_spam: bool,
+        tags: Tags,
     },
     /// Kept in the log with its raw message; nobody receives it.
     Undeliverable { reason: Reason },
-    /// Refused by policy (virus, spam, not our domain).
+    /// Refused by policy (virus, spam, DMARC, loop, not our domain).
     Rejected { reason: Reason },
+    /// Would be forwarded, but is kept as a dead letter for an admin to release.
+    Hold { reason: Reason },
 }
 
-/// `mapping` is the mapping for `recipient`, if any (deleted ones included).
+/// `mapping` is the mapping for `recipient`, if any (deleted ones included); `trail` is what
+/// the message's header says about its path.
 pub fn decide(
     recipient: &str,
     mapping: Option<&Mapping>,
     verdicts: &Verdicts,
+    trail: &Trail,
     policy: &Policy,
 ) -> Decision {
     let recipient = app::address::EmailAddress::key(recipient);
     let on_domain = recipient
         .rsplit_once('@')
         .is_some_and(|(_, d)| d == policy.domain);
+    let reject = |reason| Decision::Rejected { reason };
     if !on_domain {
-        return Decision::Rejected {
-            reason: Reason::OtherDomain,
-        };
+        return reject(Reason::OtherDomain);
     }
     if verdicts.virus == Verdict::Fail {
-        return Decision::Rejected {
-            reason: Reason::Virus,
-        };
+        return reject(Reason::Virus);
+    }
+    if trail.received > policy.max_received {
+        return reject(Reason::TooManyHops);
     }
     let spam = verdicts.spam == Verdict::Fail;
     if spam && policy.spam == SpamPolicy::Reject {
-        return Decision::Rejected {
-            reason: Reason::Spam,
-        };
+        return reject(Reason::Spam);
     }
-    let tag_spam = spam && policy.spam == SpamPolicy::Tag;
-    if recipient == policy.from_address {
-        return Decision::Forward {
-            to: policy.admin_address.clone(),
-            reason: Reason::ToForwarder,
-            tag_spam,
-        };
+    let spoofed = verdicts.fails_enforced_dmarc();
+    if spoofed && policy.dmarc == DmarcPolicy::Reject {
+        return reject(Reason::DmarcFail);
     }
-    let miss = match mapping.map(|m| (m.status, m)) {
-        Some((MappingStatus::Active, m)) => {
-            return Decision::Forward {
-                to: m.owner.clone(),
-                reason: Reason::Owner,
-                tag_spam,
+    let (to, reason) = if recipient == policy.from_address {
+        if trail.automatic {
+            return Decision::Undeliverable {
+                reason: Reason::AutomaticToForwarder,
+            };
+        }
+        (policy.admin_address.clone(), Reason::ToForwarder)
+    } else {
+        match mapping.map(|m| (m.status, m)) {
+            Some((MappingStatus::Active, m)) => (m.owner.clone(), Reason::Owner),
+            other => {
+                let miss = match other {
+                    Some((MappingStatus::Suspended, _)) => Reason::Suspended,
+                    Some((MappingStatus::Deleted, _)) => Reason::Deleted,
+                    _ => Reason::UnknownAddress,
+                };
+                if !policy.catch_all {
+                    return Decision::Undeliverable { reason: miss };
+                }
+                (policy.admin_address.clone(), Reason::CatchAll)
             }
         }
-        Some((MappingStatus::Suspended, _)) => Reason::Suspended,
-        Some((MappingStatus::Deleted, _)) => Reason::Deleted,
-        None => Reason::UnknownAddress,
     };
-    if policy.catch_all {
-        Decision::Forward {
-            to: policy.admin_address.clone(),
-            reason: Reason::CatchAll,
-            tag_spam,
-        }
-    } else {
-        Decision::Undeliverable { reason: miss }
+    if trail.carries_mark(&policy.loop_key, &to) {
+        return reject(Reason::Loop);
+    }
+    if policy.hold_unscanned && verdicts.virus != Verdict::Pass {
+        return Decision::Hold {
+            reason: Reason::Unscanned,
+        };
+    }
+    Decision::Forward {
+        to,
+        reason,
+        tags: Tags {
+            spam: spam && policy.spam == SpamPolicy::Tag,
+            dmarc: spoofed && policy.dmarc == DmarcPolicy::Tag,
+        },
     }
 }
 
@@ -134,7 +199,19 @@ mod tests {
             admin_address: "admin@example.org".into(),
             catch_all,
             spam,
+            dmarc: DmarcPolicy::Tag,
+            max_received: 30,
+            hold_unscanned: false,
+            loop_key: LoopKey::new(b"the decide tests' key, thirty-two+"),
         }
+    }
+
+    const OWNER: &str = "owner@example.org";
+    const ADMIN: &str = "admin@example.org";
+    const FORWARDER: &str = "forwarder@mail.example.com";
+
+    fn reject(reason: Reason) -> Decision {
+        Decision::Rejected { reason }
     }
 
     fn mapping(status: MappingStatus) -> Mapping {
@@ -163,6 +240,7 @@ mod tests {
             spf: Verdict::Pass,
             dkim: Verdict::Pass,
             dmarc: Verdict::Pass,
+            dmarc_policy: crate::inbound::DmarcRequest::Unknown,
         }
     }
 
@@ -170,7 +248,10 @@ mod tests {
         Decision::Forward {
             to: to.into(),
             reason,
-            tag_spam,
+            tags: Tags {
+                spam: tag_spam,
+                dmarc: false,
+            },
         }
     }
 
@@ -316,7 +397,218 @@ mod tests {
             ),
         ];
         for (i, (recipient, m, v, p, want)) in cases.into_iter().enumerate() {
-            assert_eq!(decide(recipient, m, &v, &p), want, "case {i}: {recipient}");
+            assert_eq!(
+                decide(recipient, m, &v, &Trail::default(), &p),
+                want,
+                "case {i}: {recipient}"
+            );
         }
+    }
+
+    /// Issue 22 item 1: what a loop looks like to one recipient's decision.
+    #[test]
+    fn loops_hops_and_robots_are_never_sent_on() {
+        let rcpt = "team-app-prod-001@mail.example.com";
+        let active = mapping(MappingStatus::Active);
+        let pass = verdicts(Verdict::Pass, Verdict::Pass);
+        let p = policy(true, SpamPolicy::Tag);
+        let trail =
+            |block: &str, sender: &str| Trail::read(format!("{block}\r\nbody").as_bytes(), sender);
+        let marked = |dest: &str| format!("X-Mailvend-Loop: {}\r\n", p.loop_key.mark(dest));
+        let hops = |n: usize| "Received: from x\r\n".repeat(n);
+        let cases: Vec<(&str, Option<&Mapping>, Trail, Decision)> = vec![
+            // Our mark for the owner: it went there already.
+            (
+                rcpt,
+                Some(&active),
+                trail(&marked(OWNER), "a@b.example"),
+                reject(Reason::Loop),
+            ),
+            // Our mark for someone else: an owner sent our forward on to another address.
+            (
+                rcpt,
+                Some(&active),
+                trail(&marked("other@example.org"), "a@b.example"),
+                forward(OWNER, Reason::Owner, false),
+            ),
+            // Catch-all to the admin, who is marked: the admin address loops back to us.
+            (
+                "unknown@mail.example.com",
+                None,
+                trail(&marked(ADMIN), "a@b.example"),
+                reject(Reason::Loop),
+            ),
+            // A mark forged under another key means nothing.
+            (
+                rcpt,
+                Some(&active),
+                trail(
+                    &format!(
+                        "X-Mailvend-Loop: {}\r\n",
+                        LoopKey::new(b"someone else's key, thirty-two long").mark(OWNER)
+                    ),
+                    "a@b.example",
+                ),
+                forward(OWNER, Reason::Owner, false),
+            ),
+            (
+                rcpt,
+                Some(&active),
+                trail(&hops(30), "a@b.example"),
+                forward(OWNER, Reason::Owner, false),
+            ),
+            (
+                rcpt,
+                Some(&active),
+                trail(&hops(31), "a@b.example"),
+                reject(Reason::TooManyHops),
+            ),
+            // Bounces and auto-replies to the forwarder are kept, not passed to the admin.
+            (
+                FORWARDER,
+                None,
+                trail("Subject: undeliverable\r\n", ""),
+                Decision::Undeliverable {
+                    reason: Reason::AutomaticToForwarder,
+                },
+            ),
+            (
+                FORWARDER,
+                None,
+                trail("Auto-Submitted: auto-replied\r\n", "x@y.example"),
+                Decision::Undeliverable {
+                    reason: Reason::AutomaticToForwarder,
+                },
+            ),
+            (
+                FORWARDER,
+                None,
+                trail("Subject: a person's reply\r\n", "x@y.example"),
+                forward(ADMIN, Reason::ToForwarder, false),
+            ),
+            // A bounce to a vended address goes to its owner (AWS's own notices can be bounces).
+            (
+                rcpt,
+                Some(&active),
+                trail("Subject: undeliverable\r\n", ""),
+                forward(OWNER, Reason::Owner, false),
+            ),
+        ];
+        for (i, (recipient, m, t, want)) in cases.into_iter().enumerate() {
+            assert_eq!(decide(recipient, m, &pass, &t, &p), want, "case {i}");
+        }
+    }
+
+    /// Issue 22 item 5: spoofed mail and unscanned mail.
+    #[test]
+    fn spoofed_mail_that_fails_an_enforced_dmarc_policy_is_tagged_or_rejected() {
+        use crate::inbound::DmarcRequest;
+        let rcpt = "team-app-prod-001@mail.example.com";
+        let active = mapping(MappingStatus::Active);
+        let failing = |request: DmarcRequest| Verdicts {
+            dmarc: Verdict::Fail,
+            dmarc_policy: request,
+            ..verdicts(Verdict::Pass, Verdict::Pass)
+        };
+        let with = |dmarc: DmarcPolicy| Policy {
+            dmarc,
+            ..policy(false, SpamPolicy::Tag)
+        };
+        let tagged = |spam: bool, dmarc: bool| Decision::Forward {
+            to: OWNER.into(),
+            reason: Reason::Owner,
+            tags: Tags { spam, dmarc },
+        };
+        let cases: Vec<(Verdicts, Policy, Decision)> = vec![
+            (
+                failing(DmarcRequest::Reject),
+                with(DmarcPolicy::Tag),
+                tagged(false, true),
+            ),
+            (
+                failing(DmarcRequest::Quarantine),
+                with(DmarcPolicy::Tag),
+                tagged(false, true),
+            ),
+            // p=none asks for nothing: not treated as spoofing.
+            (
+                failing(DmarcRequest::None),
+                with(DmarcPolicy::Tag),
+                tagged(false, false),
+            ),
+            (
+                failing(DmarcRequest::Unknown),
+                with(DmarcPolicy::Reject),
+                tagged(false, false),
+            ),
+            (
+                failing(DmarcRequest::Reject),
+                with(DmarcPolicy::Forward),
+                tagged(false, false),
+            ),
+            (
+                failing(DmarcRequest::Quarantine),
+                with(DmarcPolicy::Reject),
+                reject(Reason::DmarcFail),
+            ),
+            (
+                Verdicts {
+                    spam: Verdict::Fail,
+                    ..failing(DmarcRequest::Reject)
+                },
+                with(DmarcPolicy::Tag),
+                tagged(true, true),
+            ),
+            // Unscanned mail is held only when the configuration says so.
+            (
+                verdicts(Verdict::Pass, Verdict::ProcessingFailed),
+                Policy {
+                    hold_unscanned: true,
+                    ..with(DmarcPolicy::Tag)
+                },
+                Decision::Hold {
+                    reason: Reason::Unscanned,
+                },
+            ),
+            (
+                verdicts(Verdict::Pass, Verdict::Unknown),
+                Policy {
+                    hold_unscanned: true,
+                    ..with(DmarcPolicy::Tag)
+                },
+                Decision::Hold {
+                    reason: Reason::Unscanned,
+                },
+            ),
+            (
+                verdicts(Verdict::Pass, Verdict::Pass),
+                Policy {
+                    hold_unscanned: true,
+                    ..with(DmarcPolicy::Tag)
+                },
+                tagged(false, false),
+            ),
+            (
+                verdicts(Verdict::Pass, Verdict::Unknown),
+                with(DmarcPolicy::Tag),
+                tagged(false, false),
+            ),
+        ];
+        for (i, (v, p, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                decide(rcpt, Some(&active), &v, &Trail::default(), &p),
+                want,
+                "case {i}"
+            );
+        }
+        assert_eq!(
+            Tags {
+                spam: true,
+                dmarc: true
+            }
+            .subject_tag(),
+            Some("[SPAM] [DMARC FAIL]")
+        );
+        assert_eq!(Tags::default().subject_tag(), None);
     }
 }

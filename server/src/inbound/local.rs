@@ -4,11 +4,12 @@ use sha2::{Digest, Sha256};
 
 use crate::inbound::rewrite::{address_of, header};
 use crate::inbound::Inbound;
-use crate::inbound::{Verdict, Verdicts};
+use crate::inbound::{DmarcRequest, Verdict, Verdicts};
 
 /// The message as the pipeline takes it. Its id comes from its bytes (`local-<sha256…>`), so
 /// delivering the same file again is a duplicate, just as an SNS retry would be. Nothing
-/// scanned it, so every verdict is unknown (which forwards, as PASS would).
+/// scanned it, so every verdict is unknown: the admin who delivers it by hand vouches for it
+/// (`Pipeline::process_by_hand` releases what an unscanned SES message would be held for).
 pub fn inbound(raw: &[u8], recipients: Vec<String>, sender: Option<String>) -> Inbound {
     let digest = Sha256::digest(raw);
     let id: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -31,6 +32,7 @@ pub fn inbound(raw: &[u8], recipients: Vec<String>, sender: Option<String>) -> I
             spf: Verdict::Unknown,
             dkim: Verdict::Unknown,
             dmarc: Verdict::Unknown,
+            dmarc_policy: DmarcRequest::Unknown,
         },
         subject: header(raw, "subject").map(text),
         received_at: crate::clock::now_rfc3339(),

@@ -13,6 +13,7 @@ pub mod rewrite;
 pub mod s3;
 pub mod ses;
 pub mod sns;
+pub mod trail;
 
 /// One received message, with its content already in hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,14 +114,83 @@ impl Verdict {
     }
 }
 
+/// The DMARC policy the sender's domain publishes, as SES reports it with a DMARC FAIL
+/// (`receipt.dmarcPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmarcRequest {
+    None,
+    Quarantine,
+    Reject,
+    /// Absent (SES only reports it with a failure) or unrecognised.
+    Unknown,
+}
+
+impl DmarcRequest {
+    pub(crate) fn from_name(name: &str) -> DmarcRequest {
+        match name.to_ascii_lowercase().as_str() {
+            "none" => DmarcRequest::None,
+            "quarantine" => DmarcRequest::Quarantine,
+            "reject" => DmarcRequest::Reject,
+            _ => DmarcRequest::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmarcRequest::None => "none",
+            DmarcRequest::Quarantine => "quarantine",
+            DmarcRequest::Reject => "reject",
+            DmarcRequest::Unknown => "unknown",
+        }
+    }
+
+    /// The domain asks receivers not to accept mail that fails (quarantine or reject).
+    pub fn is_enforced(self) -> bool {
+        matches!(self, DmarcRequest::Quarantine | DmarcRequest::Reject)
+    }
+}
+
 impl Verdicts {
-    /// All verdicts as the message log keeps them: `spam:PASS virus:PASS spf:PASS …`.
+    /// All verdicts as the message log keeps them: `spam:PASS virus:PASS spf:PASS …`, and
+    /// `dmarc_policy:reject` when SES reported the sender domain's policy.
     pub fn summary(&self) -> String {
-        self.named()
+        let mut parts: Vec<String> = self
+            .named()
             .iter()
             .map(|(name, v)| format!("{name}:{}", v.as_str()))
-            .collect::<Vec<_>>()
-            .join(" ")
+            .collect();
+        if self.dmarc_policy != DmarcRequest::Unknown {
+            parts.push(format!("dmarc_policy:{}", self.dmarc_policy.as_str()));
+        }
+        parts.join(" ")
+    }
+
+    /// The SES sender-authentication failed and the sender's domain asks for enforcement: mail
+    /// that most likely did not come from whom its From names.
+    pub fn fails_enforced_dmarc(&self) -> bool {
+        self.dmarc == Verdict::Fail && self.dmarc_policy.is_enforced()
+    }
+
+    /// Our `Authentication-Results` method results (RFC 8601 style, after the authserv-id):
+    /// what SES found, so the owner's mail client and a reader of the header both see that the
+    /// forwarded copy's own authentication (ours) says nothing about the original sender.
+    pub fn authentication_results(&self) -> String {
+        let lower = |v: Verdict| v.as_str().to_ascii_lowercase();
+        let dmarc = match self.dmarc_policy {
+            DmarcRequest::Unknown => lower(self.dmarc),
+            p => format!(
+                "{} policy.published-domain-policy={}",
+                lower(self.dmarc),
+                p.as_str()
+            ),
+        };
+        format!(
+            "spf={} (Amazon SES); dkim={} (Amazon SES); dmarc={dmarc} (Amazon SES); x-ses-spam={}; x-ses-virus={}",
+            lower(self.spf),
+            lower(self.dkim),
+            lower(self.spam),
+            lower(self.virus),
+        )
     }
 
     /// The verdicts of a `summary` (a replay decides again from the log). Anything missing
@@ -139,6 +209,11 @@ impl Verdicts {
             spf: get("spf"),
             dkim: get("dkim"),
             dmarc: get("dmarc"),
+            dmarc_policy: summary
+                .split_whitespace()
+                .find_map(|pair| pair.strip_prefix("dmarc_policy:"))
+                .map(DmarcRequest::from_name)
+                .unwrap_or(DmarcRequest::Unknown),
         }
     }
 
@@ -160,4 +235,5 @@ pub struct Verdicts {
     pub spf: Verdict,
     pub dkim: Verdict,
     pub dmarc: Verdict,
+    pub dmarc_policy: DmarcRequest,
 }

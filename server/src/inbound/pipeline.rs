@@ -10,8 +10,9 @@ use app::model::{MessageRecord, Outcome};
 
 use crate::clock::rfc3339;
 use crate::config::Config;
-use crate::inbound::decide::{decide, Decision, Policy};
+use crate::inbound::decide::{decide, Decision, Policy, Reason, Tags};
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
+use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Delivery, Inbound, Report, Verdicts};
 use crate::mailer::{Mailer, Outgoing, SendError};
 use crate::metrics::Metrics;
@@ -19,9 +20,6 @@ use crate::store::{Claim, StoreError, Stores};
 
 /// How many times a settle is tried before the recipient is left to the next delivery.
 pub const SETTLE_TRIES: u32 = 3;
-
-/// Put in front of the subject of spam the policy forwards tagged.
-pub const SPAM_TAG: &str = "[SPAM]";
 
 /// How transient send failures are retried: `attempts` sends in all, waiting `first_delay`
 /// after the first failure and twice as long after each next one, up to `max_delay`, each
@@ -58,6 +56,14 @@ enum Plan<'a> {
     Refuse(&'a str),
 }
 
+/// Who asked for a message to be processed: SES through SNS, or an admin (`mailvend deliver`,
+/// a replay), whose asking releases mail held for want of a virus verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Received,
+    ByHand,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error(transparent)]
@@ -72,6 +78,7 @@ pub struct Pipeline {
     mailer: Arc<dyn Mailer>,
     metrics: Arc<Metrics>,
     retry: Retry,
+    loop_key: LoopKey,
 }
 
 impl Pipeline {
@@ -83,26 +90,35 @@ impl Pipeline {
         retry: Retry,
     ) -> Self {
         Pipeline {
-            config,
             stores,
             mailer,
             metrics,
             retry,
+            loop_key: LoopKey::new(config.loop_key.expose().as_bytes()),
+            config,
         }
     }
 
     /// Every recipient of `msg`, one report each, in order.
     pub async fn process(&self, msg: &Inbound) -> Vec<Report> {
-        self.each(msg, None).await
+        self.each(msg, None, Origin::Received).await
+    }
+
+    /// As `process`, for a message an admin hands in (`mailvend deliver`): nothing scanned it,
+    /// and the admin's asking is what releases it.
+    pub async fn process_by_hand(&self, msg: &Inbound) -> Vec<Report> {
+        self.each(msg, None, Origin::ByHand).await
     }
 
     /// Logs every recipient of a message that cannot be processed at all (over the size
     /// limit) as rejected for `reason`, so that it is not silently lost either.
     pub async fn refuse(&self, msg: &Inbound, reason: &str) -> Vec<Report> {
-        self.each(msg, Some(reason)).await
+        self.each(msg, Some(reason), Origin::Received).await
     }
 
-    async fn each(&self, msg: &Inbound, refusal: Option<&str>) -> Vec<Report> {
+    /// Claims every recipient first, then decides them together, so that one message to
+    /// several addresses of one owner is sent to that owner once (issue 22 item 8).
+    async fn each(&self, msg: &Inbound, refusal: Option<&str>, origin: Origin) -> Vec<Report> {
         let mut recipients: Vec<String> = Vec::with_capacity(msg.recipients.len());
         for r in &msg.recipients {
             let r = app::address::EmailAddress::key(r);
@@ -115,28 +131,69 @@ impl Pipeline {
             Some(reason) => Ok(Plan::Refuse(reason)),
             None => self.policy().await.map(Plan::Decide),
         };
-        let mut reports = Vec::with_capacity(recipients.len());
-        for recipient in recipients {
-            let done = match &plan {
-                Ok(plan) => self.one(msg, &recipient, plan).await,
-                Err(e) => Err(StoreError::Unavailable(e.to_string())),
-            };
-            let report = match done {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = %e, ses_message_id = %msg.ses_message_id, %recipient, "store failed; SNS will deliver again");
-                    Report {
-                        message_id: MessageRecord::id_for(&msg.ses_message_id, &recipient),
-                        recipient,
-                        outcome: Delivery::Retry,
-                        detail: Some("the store is unavailable".into()),
-                    }
+        let mut reports: Vec<Option<Report>> = vec![None; recipients.len()];
+        let mut mine: Vec<(usize, MessageRecord)> = Vec::new();
+        for (i, recipient) in recipients.iter().enumerate() {
+            if let Err(e) = &plan {
+                reports[i] = Some(store_failed(msg, recipient, e));
+                continue;
+            }
+            match self.claim(msg, recipient).await {
+                Ok(Claim::Mine(record)) => mine.push((i, record)),
+                Ok(Claim::Done(record)) => {
+                    reports[i] = Some(Report {
+                        recipient: record.recipient.clone(),
+                        outcome: Delivery::Duplicate,
+                        detail: Some(format!("already {}", record.outcome.as_str())),
+                        message_id: record.id,
+                    })
                 }
-            };
-            self.metrics.delivery(report.outcome.as_str());
-            reports.push(report);
+                Ok(Claim::Busy) => {
+                    reports[i] = Some(Report {
+                        recipient: recipient.clone(),
+                        outcome: Delivery::Retry,
+                        detail: Some("another delivery of this message is being processed".into()),
+                        message_id: MessageRecord::id_for(&msg.ses_message_id, recipient),
+                    })
+                }
+                Err(e) => reports[i] = Some(store_failed(msg, recipient, &e)),
+            }
+        }
+        let (slots, records): (Vec<usize>, Vec<MessageRecord>) = mine.into_iter().unzip();
+        let done = match &plan {
+            Ok(Plan::Decide(policy)) => {
+                self.finish(records.clone(), &msg.raw, &msg.verdicts, policy, origin)
+                    .await
+            }
+            Ok(Plan::Refuse(reason)) => {
+                let mut done = Vec::with_capacity(records.len());
+                for record in records.iter().cloned() {
+                    done.push(self.refused(record, reason).await);
+                }
+                done
+            }
+            Err(_) => Vec::new(),
+        };
+        for ((slot, record), result) in slots.into_iter().zip(&records).zip(done) {
+            reports[slot] = Some(match result {
+                Ok(report) => report,
+                Err(e) => {
+                    // Best effort: the store just failed, so this may fail too, and then
+                    // the lease runs out instead.
+                    let _ = self
+                        .stores
+                        .messages
+                        .release(&record.id, &rfc3339(SystemTime::now()))
+                        .await;
+                    store_failed(msg, &record.recipient, &e)
+                }
+            });
         }
         reports
+            .into_iter()
+            .flatten()
+            .inspect(|r| self.metrics.delivery(r.outcome.as_str()))
+            .collect()
     }
 
     /// What decisions depend on: the configuration and the stored settings.
@@ -148,15 +205,15 @@ impl Pipeline {
             admin_address: self.config.admin_address.clone(),
             catch_all: settings.catch_all,
             spam: settings.spam_policy,
+            dmarc: settings.dmarc_policy,
+            max_received: self.config.max_received,
+            hold_unscanned: self.config.hold_unscanned,
+            loop_key: self.loop_key.clone(),
         })
     }
 
-    async fn one(
-        &self,
-        msg: &Inbound,
-        recipient: &str,
-        plan: &Plan<'_>,
-    ) -> Result<Report, StoreError> {
+    /// Takes `recipient` of `msg` for this delivery, exactly once however often SNS delivers.
+    async fn claim(&self, msg: &Inbound, recipient: &str) -> Result<Claim, StoreError> {
         let now = SystemTime::now();
         let record = MessageRecord {
             id: MessageRecord::id_for(&msg.ses_message_id, recipient),
@@ -175,56 +232,21 @@ impl Pipeline {
             received_at: msg.received_at.clone(),
             updated_at: rfc3339(now),
         };
-        let claim = self
-            .stores
+        self.stores
             .messages
             .claim(&record, &rfc3339(now + LEASE), &rfc3339(now))
-            .await?;
-        match claim {
-            Claim::Mine(record) => match plan {
-                Plan::Decide(policy) => {
-                    let id = record.id.clone();
-                    let finished = self.finish(record, &msg.raw, &msg.verdicts, policy).await;
-                    if finished.is_err() {
-                        // Best effort: the store just failed, so this may fail too, and
-                        // then the lease runs out instead.
-                        let _ = self
-                            .stores
-                            .messages
-                            .release(&id, &rfc3339(SystemTime::now()))
-                            .await;
-                    }
-                    finished
-                }
-                Plan::Refuse(reason) => {
-                    let rejected = MessageRecord {
-                        outcome: Outcome::Rejected,
-                        detail: reason.to_string(),
-                        updated_at: rfc3339(SystemTime::now()),
-                        ..record
-                    };
-                    self.settle(&rejected).await?;
-                    Ok(Report {
-                        recipient: rejected.recipient,
-                        outcome: Delivery::Rejected,
-                        message_id: rejected.id,
-                        detail: Some(rejected.detail),
-                    })
-                }
-            },
-            Claim::Done(record) => Ok(Report {
-                recipient: record.recipient.clone(),
-                outcome: Delivery::Duplicate,
-                detail: Some(format!("already {}", record.outcome.as_str())),
-                message_id: record.id,
-            }),
-            Claim::Busy => Ok(Report {
-                recipient: record.recipient,
-                outcome: Delivery::Retry,
-                detail: Some("another delivery of this message is being processed".into()),
-                message_id: record.id,
-            }),
-        }
+            .await
+    }
+
+    async fn refused(&self, record: MessageRecord, reason: &str) -> Result<Report, StoreError> {
+        let rejected = MessageRecord {
+            outcome: Outcome::Rejected,
+            detail: reason.to_string(),
+            updated_at: rfc3339(SystemTime::now()),
+            ..record
+        };
+        self.settle(&rejected).await?;
+        Ok(report_of(&rejected))
     }
 
     /// Sends a dead letter again, deciding afresh with today's mapping and settings.
@@ -253,7 +275,11 @@ impl Pipeline {
             ..record.clone()
         };
         let finished = match self.policy().await {
-            Ok(policy) => self.finish(record, &raw, &verdicts, &policy).await,
+            Ok(policy) => self
+                .finish(vec![record], &raw, &verdicts, &policy, Origin::ByHand)
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(StoreError::Unavailable("nothing was settled".into()))),
             Err(e) => Err(e),
         };
         let report = match finished {
@@ -268,77 +294,157 @@ impl Pipeline {
         Ok(report)
     }
 
-    /// Decides and acts on a claimed record, then settles it.
+    /// Decides and acts on claimed records of one message, then settles each: one result per
+    /// record, in order. Forwards to one destination with the same tags are one send, with
+    /// every vended address in `X-Original-To`.
     async fn finish(
         &self,
-        record: MessageRecord,
+        records: Vec<MessageRecord>,
         raw: &[u8],
         verdicts: &Verdicts,
         policy: &Policy,
-    ) -> Result<Report, StoreError> {
-        let mapping = match self.stores.mappings.get(&record.recipient).await {
-            Ok(m) => Some(m),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e),
-        };
-        let decision = decide(&record.recipient, mapping.as_ref(), verdicts, policy);
-        let settled = match decision {
-            Decision::Rejected { reason } => MessageRecord {
-                outcome: Outcome::Rejected,
-                detail: reason.describe().into(),
-                ..record
-            },
-            Decision::Undeliverable { reason } => {
-                self.keep_raw(&record, raw).await?;
-                MessageRecord {
-                    outcome: Outcome::Undeliverable,
+        origin: Origin,
+    ) -> Vec<Result<Report, StoreError>> {
+        let trail = records
+            .first()
+            .map(|r| Trail::read(raw, &r.sender))
+            .unwrap_or_default();
+        let mut results: Vec<Option<Result<Report, StoreError>>> =
+            records.iter().map(|_| None).collect();
+        // (destination, tags, reason) -> the records forwarded there.
+        let mut sends: Vec<(String, Tags, Vec<(usize, MessageRecord, Reason)>)> = Vec::new();
+        for (i, record) in records.into_iter().enumerate() {
+            let mapping = match self.stores.mappings.get(&record.recipient).await {
+                Ok(m) => Some(m),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => {
+                    results[i] = Some(Err(e));
+                    continue;
+                }
+            };
+            let decision = match decide(
+                &record.recipient,
+                mapping.as_ref(),
+                verdicts,
+                &trail,
+                policy,
+            ) {
+                Decision::Hold { .. } if origin == Origin::ByHand => {
+                    let unheld = Policy {
+                        hold_unscanned: false,
+                        ..policy.clone()
+                    };
+                    decide(
+                        &record.recipient,
+                        mapping.as_ref(),
+                        verdicts,
+                        &trail,
+                        &unheld,
+                    )
+                }
+                d => d,
+            };
+            let settled = match decision {
+                Decision::Rejected { reason } => MessageRecord {
+                    outcome: Outcome::Rejected,
                     detail: reason.describe().into(),
                     ..record
-                }
-            }
-            Decision::Forward {
-                to,
-                reason,
-                tag_spam,
-            } => {
-                let out = Outgoing {
-                    from: self.config.from_address.clone(),
-                    to: vec![to.clone()],
-                    raw: rewrite(
-                        raw,
-                        &record.recipient,
-                        &record.sender,
-                        tag_spam.then_some(SPAM_TAG),
-                        &RewriteConfig {
-                            from_address: &self.config.from_address,
-                            processed_by: &self.config.header_value,
-                        },
-                    ),
-                    source_message_id: record.ses_message_id.clone(),
-                    recipient: record.recipient.clone(),
-                };
-                match self.send(&out).await {
-                    Ok(mailer_id) => MessageRecord {
-                        outcome: Outcome::Forwarded,
-                        delivered_to: Some(to),
+                },
+                Decision::Undeliverable { reason } => match self.keep_raw(&record, raw).await {
+                    Ok(()) => MessageRecord {
+                        outcome: Outcome::Undeliverable,
                         detail: reason.describe().into(),
-                        mailer_message_id: Some(mailer_id),
-                        error: None,
                         ..record
                     },
                     Err(e) => {
-                        self.keep_raw(&record, raw).await?;
-                        MessageRecord {
-                            outcome: Outcome::DeadLetter,
-                            delivered_to: None,
-                            detail: format!("sending to {to} failed; kept for replay"),
-                            error: Some(e.to_string()),
-                            ..record
-                        }
+                        results[i] = Some(Err(e));
+                        continue;
                     }
+                },
+                Decision::Hold { reason } => match self.keep_raw(&record, raw).await {
+                    Ok(()) => MessageRecord {
+                        outcome: Outcome::DeadLetter,
+                        detail: reason.describe().into(),
+                        ..record
+                    },
+                    Err(e) => {
+                        results[i] = Some(Err(e));
+                        continue;
+                    }
+                },
+                Decision::Forward { to, reason, tags } => {
+                    match sends.iter_mut().find(|(d, t, _)| *d == to && *t == tags) {
+                        Some((_, _, group)) => group.push((i, record, reason)),
+                        None => sends.push((to, tags, vec![(i, record, reason)])),
+                    }
+                    continue;
+                }
+            };
+            results[i] = Some(self.settled(settled).await);
+        }
+        for (to, tags, group) in sends {
+            let first = &group[0].1;
+            let vended: Vec<&str> = group.iter().map(|(_, r, _)| r.recipient.as_str()).collect();
+            let vended = vended.join(", ");
+            let mark = self.loop_key.mark(&to);
+            let authentication = verdicts.authentication_results();
+            let out = Outgoing {
+                from: self.config.from_address.clone(),
+                to: vec![to.clone()],
+                raw: rewrite(
+                    raw,
+                    &vended,
+                    &first.sender,
+                    tags.subject_tag(),
+                    &RewriteConfig {
+                        from_address: &self.config.from_address,
+                        processed_by: &self.config.header_value,
+                        loop_mark: &mark,
+                        authserv_id: &self.config.domain,
+                        authentication: Some(&authentication),
+                    },
+                ),
+                source_message_id: first.ses_message_id.clone(),
+                recipient: vended,
+            };
+            let sent = self.send(&out).await;
+            if sent.is_err() {
+                if let Err(e) = self.keep_raw(first, raw).await {
+                    for (i, _, _) in group {
+                        results[i] = Some(Err(StoreError::Unavailable(e.to_string())));
+                    }
+                    continue;
                 }
             }
-        };
+            for (i, record, reason) in group {
+                let settled = match &sent {
+                    Ok(mailer_id) => MessageRecord {
+                        outcome: Outcome::Forwarded,
+                        delivered_to: Some(to.clone()),
+                        detail: reason.describe().into(),
+                        mailer_message_id: Some(mailer_id.clone()),
+                        error: None,
+                        ..record
+                    },
+                    Err(e) => MessageRecord {
+                        outcome: Outcome::DeadLetter,
+                        delivered_to: None,
+                        detail: format!("sending to {to} failed; kept for replay"),
+                        error: Some(e.to_string()),
+                        ..record
+                    },
+                };
+                results[i] = Some(self.settled(settled).await);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::Unavailable("not decided".into()))))
+            .collect()
+    }
+
+    /// Settles a decided record, logs it, and reports it.
+    async fn settled(&self, settled: MessageRecord) -> Result<Report, StoreError> {
         let settled = MessageRecord {
             updated_at: rfc3339(SystemTime::now()),
             ..settled
@@ -351,12 +457,7 @@ impl Pipeline {
             size = settled.size,
             "message settled"
         );
-        Ok(Report {
-            recipient: settled.recipient.clone(),
-            outcome: Delivery::of(settled.outcome),
-            message_id: settled.id.clone(),
-            detail: Some(settled.error.clone().unwrap_or(settled.detail)),
-        })
+        Ok(report_of(&settled))
     }
 
     async fn keep_raw(&self, record: &MessageRecord, raw: &[u8]) -> Result<(), StoreError> {
@@ -409,6 +510,26 @@ impl Pipeline {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// The report of a settled record: its error if it has one, else its detail.
+fn report_of(settled: &MessageRecord) -> Report {
+    Report {
+        recipient: settled.recipient.clone(),
+        outcome: Delivery::of(settled.outcome),
+        message_id: settled.id.clone(),
+        detail: Some(settled.error.clone().unwrap_or(settled.detail.clone())),
+    }
+}
+
+fn store_failed(msg: &Inbound, recipient: &str, e: &StoreError) -> Report {
+    tracing::error!(error = %e, ses_message_id = %msg.ses_message_id, %recipient, "store failed; SNS will deliver again");
+    Report {
+        message_id: MessageRecord::id_for(&msg.ses_message_id, recipient),
+        recipient: recipient.to_string(),
+        outcome: Delivery::Retry,
+        detail: Some("the store is unavailable".into()),
     }
 }
 

@@ -41,7 +41,6 @@ const ONCE_ONLY: &[&str] = &[
     "precedence",
     "priority",
     "references",
-    "reply-to",
     "return-receipt-to",
     "solicitation",
     "subject",
@@ -49,10 +48,11 @@ const ONCE_ONLY: &[&str] = &[
     "thread-topic",
     "user-agent",
     "vbr-info",
-    "to",
-    "cc",
-    "bcc",
 ];
+
+/// Address lists a message may carry only once: a second copy is merged into the first, so
+/// every address the sender wrote stays visible (product.md §2.7).
+const ADDRESS_LISTS: &[&str] = &["to", "cc", "bcc", "reply-to"];
 
 /// Headers removed outright: they would lie about, or break the signature of, a message that
 /// we re-send from our own address. Our own `X-*` headers are set fresh, never trusted.
@@ -64,7 +64,12 @@ const REMOVED: &[&str] = &[
     "x-original-from",
     "x-original-to",
     "x-processed-by",
+    LOOP_HEADER_LOWER,
 ];
+
+/// The header carrying our processing mark (inbound::trail); set fresh on every forward.
+pub const LOOP_HEADER: &str = "X-Mailvend-Loop";
+const LOOP_HEADER_LOWER: &str = "x-mailvend-loop";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RewriteConfig<'a> {
@@ -72,6 +77,13 @@ pub struct RewriteConfig<'a> {
     pub from_address: &'a str,
     /// The value of `X-Processed-By`.
     pub processed_by: &'a str,
+    /// The value of `X-Mailvend-Loop`: our unforgeable mark for this destination.
+    pub loop_mark: &'a str,
+    /// Our authserv-id (the mail domain): incoming `Authentication-Results` claiming it are
+    /// forgeries and are removed.
+    pub authserv_id: &'a str,
+    /// Our `Authentication-Results` value (SES's verdicts), put on top of the header.
+    pub authentication: Option<&'a str>,
 }
 
 /// One header field as it stands in the message: its name and the raw bytes of the whole
@@ -190,13 +202,46 @@ fn display_and_address(value: &[u8]) -> (Vec<u8>, Vec<u8>) {
 pub fn header(raw: &[u8], name: &str) -> Option<Vec<u8>> {
     let (fields, _) = split(raw);
     let field = fields.into_iter().find(|f| f.is(name))?;
-    let unfolded: Vec<u8> = field
-        .value()
+    Some(unfold(field.value()).trim_ascii().to_vec())
+}
+
+/// Every `name` header's value, unfolded and trimmed, in order.
+pub fn headers(raw: &[u8], name: &str) -> Vec<Vec<u8>> {
+    let (fields, _) = split(raw);
+    fields
+        .iter()
+        .filter(|f| f.is(name))
+        .map(|f| unfold(f.value()).trim_ascii().to_vec())
+        .collect()
+}
+
+fn unfold(value: &[u8]) -> Vec<u8> {
+    value
         .iter()
         .copied()
         .filter(|b| !matches!(b, b'\r' | b'\n'))
-        .collect();
-    Some(unfolded.trim_ascii().to_vec())
+        .collect()
+}
+
+/// The header block of a raw message (every field, without the blank line that ends it).
+pub fn header_block(raw: &[u8]) -> &[u8] {
+    let (_, rest) = split(raw);
+    &raw[..raw.len() - rest.len()]
+}
+
+/// Whether an `Authentication-Results` value names `authserv_id` as its author (RFC 8601
+/// §2.2: the first token, before any `;`, optionally followed by a version).
+fn claims_to_be(value: &[u8], authserv_id: &str) -> bool {
+    let unfolded = unfold(value);
+    let text = String::from_utf8_lossy(&unfolded);
+    let author = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .next()
+        .unwrap_or_default();
+    author.eq_ignore_ascii_case(authserv_id)
 }
 
 /// The address of a `From`/`Return-Path`-style header value (`Name <a@b>`, `<a@b>`, `a@b`).
@@ -204,9 +249,29 @@ pub fn address_of(value: &[u8]) -> Vec<u8> {
     display_and_address(value).1
 }
 
-/// `"<display> via mailvend"` as a phrase that stays valid whatever the display was: inside
-/// the quotes of a quoted string, after atoms and encoded words (which must not be quoted),
-/// or the address quoted when there was no display name.
+/// Whether `text` is exactly one quoted string: opening and closing quote, no unescaped
+/// quote between them. `"a" <x>, "b"` starts and ends with a quote but is not one.
+fn is_one_quoted_string(text: &[u8]) -> bool {
+    let Some(inner) = text.strip_prefix(b"\"").and_then(|t| t.strip_suffix(b"\"")) else {
+        return false;
+    };
+    let mut escaped = false;
+    for &b in inner {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => return false,
+            _ => {}
+        }
+    }
+    !escaped
+}
+
+/// `"<display> via mailvend"` as a phrase that stays exactly one display name whatever the
+/// display was: inside the quotes of a single quoted string, after atoms and encoded words
+/// (which must not be quoted, and are atoms to this check), the address quoted when there was
+/// no display name, and anything else (`<`, `,`, `@`, `"`, `;` …) quoted whole — so no display
+/// can smuggle a second mailbox into the From (issue 22 item 6).
 fn via_phrase(display: &[u8], address: &[u8]) -> Vec<u8> {
     let quote = |text: &[u8]| {
         let mut out = vec![b'"'];
@@ -222,15 +287,14 @@ fn via_phrase(display: &[u8], address: &[u8]) -> Vec<u8> {
     if display.is_empty() {
         return quote(address);
     }
-    if display.len() >= 2 && display.starts_with(b"\"") && display.ends_with(b"\"") {
+    if is_one_quoted_string(display) {
         let mut out = display[..display.len() - 1].to_vec();
         out.extend_from_slice(b" via mailvend\"");
         return out;
     }
     let atoms_only = display
         .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b" !#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80)
-        || display.windows(2).any(|w| w == b"=?");
+        .all(|&b| b.is_ascii_alphanumeric() || b" !#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80);
     if atoms_only {
         let mut out = display.to_vec();
         out.extend_from_slice(b" via mailvend");
@@ -240,12 +304,13 @@ fn via_phrase(display: &[u8], address: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The message to send for `recipient`: headers rewritten as docs/product.md §2.7 says, the body
-/// bytes as they came. `envelope_sender` names the sender when the message has no `From`;
-/// `subject_tag` (the spam policy's tag) goes in front of the subject.
+/// The message to send for `recipients` (the vended addresses it was sent to, joined as
+/// `X-Original-To` shows them): headers rewritten as docs/product.md §2.7 says, the body bytes
+/// as they came. `envelope_sender` names the sender when the message has no `From`;
+/// `subject_tag` (the spam and DMARC policies' tags) goes in front of the subject.
 pub fn rewrite(
     raw: &[u8],
-    recipient: &str,
+    recipients: &str,
     envelope_sender: &str,
     subject_tag: Option<&str>,
     cfg: &RewriteConfig,
@@ -261,7 +326,7 @@ pub fn rewrite(
         .map(|f| f.value().to_vec());
     let has_reply_to = fields.iter().any(|f| f.is("reply-to"));
 
-    let mut out = Vec::with_capacity(raw.len() + 256);
+    let mut out = Vec::with_capacity(raw.len().min(64 * 1024) + 512);
     let mut seen: Vec<&[u8]> = Vec::new();
     let mut wrote_from = false;
     let header_line = |out: &mut Vec<u8>, name: &[u8], value: &[u8]| {
@@ -288,6 +353,12 @@ pub fn rewrite(
         }
     };
 
+    if let Some(results) = cfg.authentication {
+        let mut value = cfg.authserv_id.as_bytes().to_vec();
+        value.extend_from_slice(b"; ");
+        value.extend_from_slice(results.as_bytes());
+        header_line(&mut out, b"Authentication-Results", &value);
+    }
     for field in &fields {
         if field.name.is_empty() {
             // Not a header at all (no colon): dropped rather than sent malformed to SES.
@@ -296,11 +367,23 @@ pub fn rewrite(
         if REMOVED.iter().any(|n| field.is(n)) {
             continue;
         }
+        if field.is("authentication-results") && claims_to_be(field.value(), cfg.authserv_id) {
+            // Only we speak for our domain; a sender's claim in our name is a forgery.
+            continue;
+        }
         if field.is("from") {
             if !wrote_from {
                 write_from(&mut out);
                 wrote_from = true;
             }
+            continue;
+        }
+        if let Some(list) = ADDRESS_LISTS.iter().find(|n| field.is(n)) {
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(field.name)) {
+                continue;
+            }
+            seen.push(field.name);
+            write_merged_list(&mut out, field, &fields, list, eol);
             continue;
         }
         if ONCE_ONLY.iter().any(|n| field.is(n)) {
@@ -327,12 +410,59 @@ pub fn rewrite(
     if let Some(v) = &original_from {
         header_line(&mut out, b"X-Original-From", v.trim_ascii());
     }
-    header_line(&mut out, b"X-Original-To", recipient.as_bytes());
+    header_line(&mut out, b"X-Original-To", recipients.as_bytes());
     header_line(&mut out, b"X-Processed-By", cfg.processed_by.as_bytes());
+    header_line(&mut out, LOOP_HEADER.as_bytes(), cfg.loop_mark.as_bytes());
+    let mut out = clean_header_block(&out, eol);
     if rest.is_empty() {
         out.extend_from_slice(eol);
     } else {
         out.extend_from_slice(rest);
+    }
+    out
+}
+
+/// The first `list` header with the addresses of every later copy appended, folded one copy
+/// per line, so nothing the sender addressed disappears from the forwarded header.
+fn write_merged_list(out: &mut Vec<u8>, first: &Field, fields: &[Field], list: &str, eol: &[u8]) {
+    out.extend_from_slice(first.name);
+    out.push(b':');
+    let mut values = fields
+        .iter()
+        .filter(|f| f.is(list))
+        .map(|f| f.value().trim_ascii())
+        .filter(|v| !v.is_empty());
+    if let Some(v) = values.next() {
+        out.push(b' ');
+        out.extend_from_slice(v);
+    }
+    for v in values {
+        out.push(b',');
+        out.extend_from_slice(eol);
+        out.push(b' ');
+        out.extend_from_slice(v);
+    }
+    out.extend_from_slice(eol);
+}
+
+/// One line ending throughout the header block, and no bare CR or NUL in it: a client that
+/// splits on a lone CR would see a header we never wrote, and a lone CR or LF on the SMTP wire
+/// is the raw material of SMTP smuggling (issue 22 item 6). Both become a space.
+fn clean_header_block(block: &[u8], eol: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(block.len() + 16);
+    let mut i = 0;
+    while i < block.len() {
+        match block[i] {
+            b'\r' if block.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(eol);
+                i += 2;
+                continue;
+            }
+            b'\n' => out.extend_from_slice(eol),
+            b'\r' | 0 => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
     }
     out
 }

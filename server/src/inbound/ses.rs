@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::inbound::{Verdict, Verdicts};
+use crate::inbound::{DmarcRequest, Verdict, Verdicts};
 
 /// A receipt verdict as SES wrote it; absent is `Unknown`.
 fn verdict(v: Option<&RawVerdict>) -> Verdict {
@@ -66,6 +66,7 @@ struct RawReceipt {
     spf_verdict: Option<RawVerdict>,
     dkim_verdict: Option<RawVerdict>,
     dmarc_verdict: Option<RawVerdict>,
+    dmarc_policy: Option<String>,
     action: RawAction,
 }
 
@@ -144,6 +145,10 @@ pub fn parse(message: &str) -> Result<Received, SesError> {
             spf: verdict(receipt.spf_verdict.as_ref()),
             dkim: verdict(receipt.dkim_verdict.as_ref()),
             dmarc: verdict(receipt.dmarc_verdict.as_ref()),
+            dmarc_policy: receipt
+                .dmarc_policy
+                .as_deref()
+                .map_or(DmarcRequest::Unknown, DmarcRequest::from_name),
         },
         subject: mail.common_headers.and_then(|h| h.subject),
         timestamp: receipt.timestamp,
@@ -170,6 +175,7 @@ mod tests {
             spf: Verdict::Gray,
             dkim: Verdict::ProcessingFailed,
             dmarc: Verdict::Unknown,
+            dmarc_policy: DmarcRequest::Unknown,
         };
         let text = v.summary();
         assert_eq!(
@@ -177,6 +183,18 @@ mod tests {
             "spam:FAIL virus:PASS spf:GRAY dkim:PROCESSING_FAILED dmarc:UNKNOWN"
         );
         assert_eq!(Verdicts::from_summary(&text), v);
+        let failed = Verdicts {
+            dmarc: Verdict::Fail,
+            dmarc_policy: DmarcRequest::Reject,
+            ..v
+        };
+        assert_eq!(
+            failed.summary(),
+            "spam:FAIL virus:PASS spf:GRAY dkim:PROCESSING_FAILED dmarc:FAIL dmarc_policy:reject"
+        );
+        assert_eq!(Verdicts::from_summary(&failed.summary()), failed);
+        assert!(failed.fails_enforced_dmarc());
+        assert!(!v.fails_enforced_dmarc());
         let partial = Verdicts::from_summary("virus:FAIL nonsense spam");
         assert_eq!(partial.virus, Verdict::Fail);
         assert_eq!(partial.spam, Verdict::Unknown);
@@ -244,6 +262,12 @@ mod tests {
         assert_eq!(r.verdicts.virus, Verdict::Fail);
         assert_eq!(r.verdicts.spam, Verdict::Gray);
         assert_eq!(r.recipients.len(), 3, "every recipient, not only the first");
+        assert_eq!(r.verdicts.dmarc_policy, DmarcRequest::Unknown);
+        n["receipt"]["dmarcVerdict"]["status"] = "FAIL".into();
+        n["receipt"]["dmarcPolicy"] = "quarantine".into();
+        let r = parse(&n.to_string()).unwrap();
+        assert_eq!(r.verdicts.dmarc, Verdict::Fail);
+        assert_eq!(r.verdicts.dmarc_policy, DmarcRequest::Quarantine);
 
         n["notificationType"] = "Bounce".into();
         assert_eq!(

@@ -9,8 +9,8 @@ use app::auth::{Admin, Owner};
 use app::error::AppError;
 use app::model::{
     AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
-    MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, SpamPolicy, StoreCheck,
-    SystemStatus, TokenView, VendForm, VendOptions,
+    MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus,
+    TokenView, VendForm, VendOptions,
 };
 use async_trait::async_trait;
 
@@ -170,13 +170,8 @@ impl app::service::Service for Dashboard {
     async fn update_settings(
         &self,
         admin: &Admin,
-        catch_all: Option<bool>,
-        spam_policy: Option<SpamPolicy>,
+        patch: SettingsPatch,
     ) -> Result<SettingsView, AppError> {
-        let patch = SettingsPatch {
-            catch_all,
-            spam_policy,
-        };
         let settings = self
             .0
             .update_settings(&AdminCaller::signed_in(admin), &patch)

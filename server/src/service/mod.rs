@@ -173,15 +173,13 @@ fn fill_days(n: u64, volume: Vec<DayVolume>) -> Vec<DayVolume> {
         .collect()
 }
 
-/// The header block of a raw message (up to the first empty line), at most 64 KB, for
+/// The header block of a raw message (the fields the rewrite sees), at most 64 KB, for
 /// display.
 fn header_block(raw: &[u8]) -> String {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
-        .unwrap_or(raw.len());
-    String::from_utf8_lossy(&raw[..end.min(64 * 1024)]).into_owned()
+    let block = crate::inbound::rewrite::header_block(raw);
+    String::from_utf8_lossy(&block[..block.len().min(64 * 1024)])
+        .trim_end()
+        .to_string()
 }
 
 const DAY: u64 = 86_400;
@@ -458,7 +456,7 @@ impl AppService {
     /// Runs a message the operator hands in through the pipeline (`mailvend deliver`).
     pub async fn deliver(&self, caller: &AdminCaller, inbound: &Inbound) -> Vec<Report> {
         tracing::info!(id = %inbound.ses_message_id, actor = caller.actor(), "delivering by hand");
-        self.pipeline.process(inbound).await
+        self.pipeline.process_by_hand(inbound).await
     }
 
     /// The ids of every dead letter, newest first.
@@ -530,7 +528,13 @@ impl AppService {
             &now_rfc3339(),
         )
         .await?;
-        tracing::info!(%actor, catch_all = after.catch_all, spam_policy = after.spam_policy.as_str(), "settings changed");
+        tracing::info!(
+            %actor,
+            catch_all = after.catch_all,
+            spam_policy = after.spam_policy.as_str(),
+            dmarc_policy = after.dmarc_policy.as_str(),
+            "settings changed"
+        );
         Ok(after)
     }
 

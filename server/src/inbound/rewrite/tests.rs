@@ -3,6 +3,9 @@ use super::*;
 const CFG: RewriteConfig = RewriteConfig {
     from_address: "forwarder@mail.example.com",
     processed_by: "mailvend",
+    loop_mark: "00112233445566778899aabbccddeeff",
+    authserv_id: "mail.example.com",
+    authentication: None,
 };
 
 fn run(raw: &[u8]) -> Vec<u8> {
@@ -138,7 +141,11 @@ To: t@x.org\r\nTo: u@x.org\r\nReceived: one\r\nReceived: two\r\n\r\nbody";
     let hs = headers(&run(raw));
     assert_eq!(header(&hs, "From").len(), 1);
     assert_eq!(header(&hs, "Subject"), vec!["first"]);
-    assert_eq!(header(&hs, "To"), vec!["t@x.org"]);
+    assert_eq!(
+        header(&hs, "To"),
+        vec!["t@x.org, u@x.org"],
+        "an address list is merged, not dropped"
+    );
     assert_eq!(
         header(&hs, "Received"),
         vec!["one", "two"],
@@ -355,6 +362,17 @@ fn the_corpus_keeps_every_body_byte_and_follows_the_header_rules() {
         let mut seen: Vec<&[u8]> = Vec::new();
         for f in &before {
             if f.is("from") || f.is("reply-to") || REMOVED.iter().any(|n| f.is(n)) {
+                continue;
+            }
+            if let Some(list) = ADDRESS_LISTS.iter().find(|n| f.is(n)) {
+                // Merged into the first: its addresses are all there.
+                let merged = super::header(&out, list).unwrap_or_default();
+                let value = super::unfold(f.value()).trim_ascii().to_vec();
+                assert!(
+                    merged.windows(value.len()).any(|w| w == value),
+                    "{name}: lost the addresses of {:?}",
+                    String::from_utf8_lossy(f.raw)
+                );
                 continue;
             }
             if ONCE_ONLY.iter().any(|n| f.is(n)) {

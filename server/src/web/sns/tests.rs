@@ -188,6 +188,7 @@ impl Confirmer for Recorder {
 
 struct Running {
     url: String,
+    config: Arc<Config>,
     /// An admin API token.
     token: String,
     outbox: std::path::PathBuf,
@@ -276,6 +277,7 @@ async fn start_on(
     tokio::spawn(crate::run(state, listener, std::future::pending()));
     Running {
         url: format!("http://{addr}"),
+        config: config.clone(),
         token: token.expose().to_string(),
         outbox,
         stores: state_stores,
@@ -737,6 +739,9 @@ async fn s3_action_mail_is_forwarded_through_ses() {
         .find(|m| m["raw_data"].as_str().is_some_and(|r| r.contains(&tag)))
         .unwrap_or_else(|| panic!("not in moto's SES: {sent:?}"));
     let kept = ours["raw_data"].as_str().unwrap();
+    let mark =
+        crate::inbound::trail::LoopKey::new(s.config.loop_key.expose().as_bytes()).mark(OWNER);
+    let verdicts = crate::inbound::ses::parse(&message).unwrap().verdicts;
     let ours_bytes = crate::inbound::rewrite::rewrite(
         &raw,
         &team,
@@ -745,6 +750,9 @@ async fn s3_action_mail_is_forwarded_through_ses() {
         &crate::inbound::rewrite::RewriteConfig {
             from_address: &from,
             processed_by: "mailvend",
+            loop_mark: &mark,
+            authserv_id: DOMAIN,
+            authentication: Some(&verdicts.authentication_results()),
         },
     );
     assert_eq!(
