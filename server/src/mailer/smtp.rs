@@ -29,18 +29,25 @@ impl SmtpMailer {
     }
 }
 
-/// The DATA to hand to lettre so that the relay receives exactly `raw`: lines end in CRLF as
-/// SMTP requires (a bare LF becomes CRLF; relays refuse bare LFs since "SMTP smuggling"), and
-/// one final CRLF is left off because lettre always ends DATA with `CRLF . CRLF`.
+/// The DATA to hand to lettre: lines end in CRLF as SMTP requires, and nothing else on the wire
+/// looks like a line end. A lone LF or a lone CR becomes CRLF (relays refuse bare line ends
+/// since "SMTP smuggling": a `LF . CR LF` a relay reads as end-of-data would let the rest
+/// pass as a second message), and NUL is dropped (RFC 5321 §4.5.2 never allows it). One final
+/// CRLF is left off because lettre always ends DATA with `CRLF . CRLF`.
 fn wire_form(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 40);
-    let mut prev = 0u8;
-    for &b in raw {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'\r' if raw.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                i += 1;
+            }
+            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+            0 => {}
+            b => out.push(b),
         }
-        out.push(b);
-        prev = b;
+        i += 1;
     }
     if out.ends_with(b"\r\n") {
         out.truncate(out.len() - 2);
@@ -85,10 +92,36 @@ mod tests {
             (&b"a\r\nb\r\n"[..], &b"a\r\nb"[..]),
             (b"a\nb\n", b"a\r\nb"),
             (b"a\r\nb", b"a\r\nb"),
-            (b"a\rb\r\n\r\n", b"a\rb\r\n"),
             (b"", b""),
         ] {
             assert_eq!(wire_form(raw), want, "{:?}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    /// Issue 22 item 6: SMTP smuggling needs a line end the relay reads differently from us.
+    #[test]
+    fn smtp_smuggling_lone_cr_lf_and_nul_never_reach_the_wire() {
+        for (raw, want) in [
+            (&b"a\rb\r\n\r\n"[..], &b"a\r\nb\r\n"[..]),
+            (
+                b"body\n.\r\nMAIL FROM:<x@evil.example>\r\n",
+                b"body\r\n.\r\nMAIL FROM:<x@evil.example>",
+            ),
+            (b"body\r\n.\rDATA\r\n", b"body\r\n.\r\nDATA"),
+            (b"a\x00b\r\n", b"ab"),
+            (b"\r\r\n\n", b"\r\n\r\n"),
+        ] {
+            let wire = wire_form(raw);
+            assert_eq!(wire, want, "{:?}", String::from_utf8_lossy(raw));
+            for (i, &b) in wire.iter().enumerate() {
+                assert!(b != 0, "NUL on the wire");
+                if b == b'\r' {
+                    assert_eq!(wire.get(i + 1), Some(&b'\n'), "bare CR at {i}");
+                }
+                if b == b'\n' {
+                    assert_eq!(wire[i - 1], b'\r', "bare LF at {i}");
+                }
+            }
         }
     }
 

@@ -390,3 +390,108 @@ fn the_corpus_keeps_every_body_byte_and_follows_the_header_rules() {
         }
     }
 }
+
+/// Issue 22 item 6: a display the rewrite writes unquoted must not be able to carry a second
+/// mailbox into the From.
+#[test]
+fn header_smuggling_an_encoded_display_never_makes_a_second_from_mailbox() {
+    for (from, want) in [
+        (
+            "=?x?= <ceo@corp.example>, M <m@evil.example>",
+            "\"=?x?= <ceo@corp.example>, M via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "\"a\" <ceo@corp.example>, \"b\" <m@evil.example>",
+            "\"\\\"a\\\" <ceo@corp.example>, \\\"b\\\" via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "=?utf-8?q?x?= ceo@corp.example <m@evil.example>",
+            "\"=?utf-8?q?x?= ceo@corp.example via mailvend\" <forwarder@mail.example.com>",
+        ),
+        (
+            "x;y <m@evil.example>",
+            "\"x;y via mailvend\" <forwarder@mail.example.com>",
+        ),
+    ] {
+        let raw = format!("From: {from}\r\nSubject: s\r\n\r\nbody\r\n");
+        let out = run(raw.as_bytes());
+        let hs = headers(&out);
+        assert_eq!(header(&hs, "From"), vec![want], "{from}");
+        let value = super::header(&out, "from").unwrap();
+        assert_eq!(
+            crate::testing::oracles::mailbox_count(&value),
+            1,
+            "{from} -> {}",
+            String::from_utf8_lossy(&value)
+        );
+        crate::testing::oracles::rewrite(raw.as_bytes());
+    }
+}
+
+/// Issue 22 item 6: a bare CR is a line end to some clients; NUL ends C strings.
+#[test]
+fn header_smuggling_bare_cr_and_nul_do_not_survive_in_the_header_block() {
+    let raw = b"From: a@example.org\r\nSubject: hi\rBcc: victim@example.org\r\nX-Note: a\x00b\r\nX-Lf: one\ntwo: three\r\n\r\nbody\rstays\x00\r\n";
+    let out = run(raw);
+    let block = header_block(&out);
+    for (i, &b) in block.iter().enumerate() {
+        assert_ne!(b, 0, "NUL at {i}");
+        if b == b'\r' {
+            assert_eq!(block.get(i + 1), Some(&b'\n'), "bare CR at {i}");
+        }
+        if b == b'\n' {
+            assert_eq!(block[i - 1], b'\r', "bare LF at {i}");
+        }
+    }
+    let hs = headers(&out);
+    assert_eq!(header(&hs, "Subject"), vec!["hi Bcc: victim@example.org"]);
+    assert!(header(&hs, "Bcc").is_empty(), "{hs:?}");
+    assert_eq!(header(&hs, "X-Note"), vec!["a b"]);
+    assert_eq!(
+        body_of(&out),
+        b"body\rstays\x00\r\n",
+        "the body is not ours to clean"
+    );
+    crate::testing::oracles::rewrite(raw);
+}
+
+/// Issue 22 item 7: every address the sender wrote stays visible.
+#[test]
+fn nothing_dropped_from_the_header_repeated_address_lists_are_merged() {
+    let raw = b"From: a@example.org\r\nTo: one@x.example\r\nCc: two@x.example\r\nTo: three@x.example,\r\n four@x.example\r\nCC: five@x.example\r\ncc: \"Six, S\" <six@x.example>\r\nReply-To: r1@x.example\r\nReply-To: r2@x.example\r\n\r\nbody";
+    let hs = headers(&run(raw));
+    assert_eq!(
+        header(&hs, "To"),
+        vec!["one@x.example, three@x.example, four@x.example"]
+    );
+    assert_eq!(
+        header(&hs, "Cc"),
+        vec!["two@x.example, five@x.example, \"Six, S\" <six@x.example>"]
+    );
+    assert!(header(&hs, "CC").len() == 1, "one Cc field: {hs:?}");
+    assert_eq!(header(&hs, "Reply-To"), vec!["r1@x.example, r2@x.example"]);
+}
+
+/// Only we speak for our domain in `Authentication-Results`; others' results stay.
+#[test]
+fn a_forged_authentication_result_in_our_name_is_removed_and_ours_leads() {
+    let raw = b"Authentication-Results: mail.example.com; dmarc=pass (forged)\r\nAuthentication-Results: MAIL.EXAMPLE.COM 1; spf=pass\r\nAuthentication-Results: mx.sender.example; spf=pass\r\nFrom: a@example.org\r\n\r\nbody";
+    let cfg = RewriteConfig {
+        authentication: Some("spf=fail (Amazon SES); dmarc=fail (Amazon SES)"),
+        ..CFG
+    };
+    let out = rewrite(raw, "t@mail.example.com", "b@x.example", None, &cfg);
+    let hs = headers(&out);
+    assert_eq!(
+        header(&hs, "Authentication-Results"),
+        vec![
+            "mail.example.com; spf=fail (Amazon SES); dmarc=fail (Amazon SES)",
+            "mx.sender.example; spf=pass"
+        ]
+    );
+    assert!(hs[0].starts_with("Authentication-Results: mail.example.com;"));
+    assert_eq!(
+        header(&hs, "X-Mailvend-Loop"),
+        vec!["00112233445566778899aabbccddeeff"]
+    );
+}

@@ -1073,3 +1073,6 @@ async fn under_load_with_store_and_mailer_faults_every_recipient_ends_once() {
         exhausted.len(),
     );
 }
+
+/// Issue 22: attacks on the inbound path, over the real server.
+mod attacks;

@@ -1,0 +1,332 @@
+//! Issue 22's attacks on the inbound path, each over the real server with signed SNS: what an
+//! outsider who can send mail to the domain tries, and what must come of it.
+
+use super::*;
+
+/// `message` (an SES notification) with `edit` applied to its JSON.
+fn edited(message: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(message).unwrap();
+    edit(&mut v);
+    v.to_string()
+}
+
+impl Running {
+    /// Posts `raw` as a new SES message `id` to `recipients`: the `/sns` answer's recipients.
+    async fn receive(&self, id: &str, recipients: &[&str], raw: Vec<u8>) -> Vec<Value> {
+        self.receive_edited(id, recipients, raw, |_| {}).await
+    }
+
+    async fn receive_edited(
+        &self,
+        id: &str,
+        recipients: &[&str],
+        raw: Vec<u8>,
+        edit: impl FnOnce(&mut Value),
+    ) -> Vec<Value> {
+        let message = edited(
+            &ses_message(id, recipients, Content::Inline(raw), "PASS"),
+            edit,
+        );
+        let (status, body) = self.post(notification(&message).to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        body["recipients"].as_array().unwrap().clone()
+    }
+
+    async fn patch_settings(&self, patch: Value) {
+        let r = self
+            .http
+            .patch(format!("{}/api/v1/settings", self.url))
+            .bearer_auth(&self.token)
+            .json(&patch)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+}
+
+fn outcome(report: &Value) -> &str {
+    report["outcome"].as_str().unwrap()
+}
+
+fn detail(report: &Value) -> &str {
+    report["detail"].as_str().unwrap_or_default()
+}
+
+fn head(eml: &[u8]) -> String {
+    String::from_utf8_lossy(crate::inbound::rewrite::header_block(eml)).into_owned()
+}
+
+/// Item 1: what the issue saw (a forwarded copy fed back in, forwarded again at every pass)
+/// ends at the first pass. Each pass has a new SES id, so only the mark can stop it.
+#[tokio::test]
+async fn forwarding_loop_a_forward_fed_back_is_rejected_as_a_loop_not_forwarded_again() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let first = s.receive("loop-0", &[&team], raw_mail("loop")).await;
+    assert_eq!(outcome(&first[0]), "forwarded");
+    for pass in 1..=5 {
+        // The owner's mailbox sends the forward straight back (an auto-forward to the vended
+        // address, or a misconfigured owner on our own domain).
+        let copy = s.sent().last().unwrap().1.clone();
+        let again = s.receive(&format!("loop-{pass}"), &[&team], copy).await;
+        assert_eq!(outcome(&again[0]), "rejected", "pass {pass}: {again:?}");
+        assert!(detail(&again[0]).starts_with("loop:"), "{again:?}");
+    }
+    assert_eq!(s.sent().len(), 1, "forwarded once, never again");
+
+    // The same copy to another owner's address is not a loop: an owner may pass AWS's mail on.
+    let other = s
+        .stores
+        .mappings
+        .vend(&crate::store::VendSpec {
+            name: crate::store::NameSpec::Explicit {
+                account_name: "other".into(),
+            },
+            address: None,
+            domain: DOMAIN.into(),
+            account_type: "IT".into(),
+            owner: "someone-else@example.org".into(),
+            tags: Default::default(),
+            idempotency_key: None,
+            actor: "test".into(),
+            now: "2026-11-25T00:00:00.000Z".into(),
+        })
+        .await
+        .unwrap()
+        .mapping
+        .address;
+    let copy = s.sent()[0].1.clone();
+    let passed_on = s.receive("loop-other", &[&other], copy).await;
+    assert_eq!(outcome(&passed_on[0]), "forwarded", "{passed_on:?}");
+
+    // A mark copied from someone else's forward, or made up, does not block honest mail.
+    let mut forged = format!("X-Mailvend-Loop: {}\r\n", "ab".repeat(16)).into_bytes();
+    forged.extend_from_slice(&raw_mail("forged"));
+    let honest = s.receive("loop-forged", &[&team], forged).await;
+    assert_eq!(outcome(&honest[0]), "forwarded", "{honest:?}");
+}
+
+/// Item 1: catch-all to an admin address that loops back, and robots answering robots.
+#[tokio::test]
+async fn forwarding_loop_a_bounce_to_the_forwarder_address_is_kept_not_sent_on() {
+    let s = start(None, None).await;
+    let forwarder = format!("forwarder@{DOMAIN}");
+    // A bounce (null envelope sender) of one of our forwards comes back to the From address.
+    let bounce = s
+        .receive_edited("bounce-1", &[&forwarder], raw_mail("bounce"), |v| {
+            v["mail"]["source"] = json!("");
+        })
+        .await;
+    assert_eq!(outcome(&bounce[0]), "undeliverable", "{bounce:?}");
+    assert!(detail(&bounce[0]).contains("bounce or automatic reply"));
+    // An out-of-office answer to it.
+    let mut auto = b"Auto-Submitted: auto-replied\r\n".to_vec();
+    auto.extend_from_slice(&raw_mail("ooo"));
+    let ooo = s.receive("ooo-1", &[&forwarder], auto).await;
+    assert_eq!(outcome(&ooo[0]), "undeliverable", "{ooo:?}");
+    assert!(s.sent().is_empty(), "nothing sent on: {:?}", s.sent());
+    // A person's reply still reaches the admin.
+    let reply = s.receive("reply-1", &[&forwarder], raw_mail("reply")).await;
+    assert_eq!(outcome(&reply[0]), "forwarded", "{reply:?}");
+
+    // Catch-all sends an unknown address's mail to the admin; the admin's mailbox sends it
+    // back to an unknown address: rejected as a loop at the first return.
+    s.patch_settings(json!({"catch_all": true})).await;
+    let unknown = format!("nobody@{DOMAIN}");
+    let to_admin = s.receive("ca-1", &[&unknown], raw_mail("ca")).await;
+    assert_eq!(outcome(&to_admin[0]), "forwarded");
+    let copy = s.sent().last().unwrap().1.clone();
+    let back = s
+        .receive("ca-2", &[&format!("nobody2@{DOMAIN}")], copy)
+        .await;
+    assert_eq!(outcome(&back[0]), "rejected", "{back:?}");
+    assert_eq!(s.sent().len(), 2);
+}
+
+/// Item 1: a loop through some other forwarder (no mark of ours survives) ends on hop count.
+#[tokio::test]
+async fn forwarding_loop_too_many_received_hops_are_rejected() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let hops = |n: usize| {
+        let mut raw = "Received: from relay.example by mx.example\r\n"
+            .repeat(n)
+            .into_bytes();
+        raw.extend_from_slice(&raw_mail("hops"));
+        raw
+    };
+    let limit = s.config.max_received;
+    let ok = s.receive("hops-ok", &[&team], hops(limit)).await;
+    assert_eq!(outcome(&ok[0]), "forwarded", "{ok:?}");
+    let looped = s.receive("hops-loop", &[&team], hops(limit + 1)).await;
+    assert_eq!(outcome(&looped[0]), "rejected", "{looped:?}");
+    assert!(detail(&looped[0]).starts_with("loop:"), "{looped:?}");
+    assert_eq!(s.sent().len(), 1);
+}
+
+/// Item 8: one message to two addresses of one owner is one copy in their mailbox, with both
+/// addresses named, and one log record per address.
+#[tokio::test]
+async fn fan_out_one_message_to_two_addresses_of_one_owner_reaches_the_mailbox_once() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let second = s
+        .stores
+        .mappings
+        .vend(&crate::store::VendSpec {
+            name: crate::store::NameSpec::Explicit {
+                account_name: "team-second".into(),
+            },
+            address: None,
+            domain: DOMAIN.into(),
+            account_type: "IT".into(),
+            owner: OWNER.into(),
+            tags: Default::default(),
+            idempotency_key: None,
+            actor: "test".into(),
+            now: "2026-11-25T00:00:00.000Z".into(),
+        })
+        .await
+        .unwrap()
+        .mapping
+        .address;
+    let reports = s.receive("fan-1", &[&team, &second], raw_mail("fan")).await;
+    assert_eq!(
+        reports.iter().map(outcome).collect::<Vec<_>>(),
+        ["forwarded", "forwarded"]
+    );
+    let sent = s.sent();
+    assert_eq!(sent.len(), 1, "one copy for one mailbox");
+    assert_eq!(sent[0].0["to"], json!([OWNER]));
+    assert!(
+        head(&sent[0].1).contains(&format!("X-Original-To: {team}, {second}\r\n")),
+        "{}",
+        head(&sent[0].1)
+    );
+    assert_eq!(s.log_size().await, 2, "one record per recipient");
+    let log = s
+        .stores
+        .messages
+        .messages(&Default::default(), 10, None)
+        .await
+        .unwrap()
+        .items;
+    let ids: Vec<_> = log.iter().map(|r| r.mailer_message_id.clone()).collect();
+    assert!(ids[0].is_some() && ids[0] == ids[1], "{ids:?}");
+}
+
+/// Items 6 and 7 end to end: what leaves has one From mailbox, no bare CR or NUL in its
+/// header, and every Cc the sender wrote.
+#[tokio::test]
+async fn header_smuggling_and_repeated_cc_are_defused_end_to_end() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let raw = format!(
+        "From: =?x?= <ceo@corp.example>, M <m@evil.example>\r\nTo: team@{DOMAIN}\r\n\
+         Subject: hi\rBcc: victim@example.org\r\nCc: a@x.example\r\nCC: b@x.example\r\n\
+         X-Nul: a\0b\r\n\r\nbody\r\n"
+    )
+    .into_bytes();
+    let reports = s.receive("smuggle-1", &[&team], raw).await;
+    assert_eq!(outcome(&reports[0]), "forwarded", "{reports:?}");
+    let eml = &s.sent()[0].1;
+    let from = crate::inbound::rewrite::header(eml, "from").unwrap();
+    assert_eq!(
+        crate::testing::oracles::mailbox_count(&from),
+        1,
+        "{}",
+        String::from_utf8_lossy(&from)
+    );
+    assert_eq!(crate::inbound::rewrite::headers(eml, "from").len(), 1);
+    let block = crate::inbound::rewrite::header_block(eml);
+    assert!(!block.contains(&0), "NUL in the header");
+    assert!(
+        block.windows(2).all(|w| w[0] != b'\r' || w[1] == b'\n'),
+        "bare CR in the header"
+    );
+    assert!(crate::inbound::rewrite::header(eml, "bcc").is_none());
+    assert_eq!(
+        crate::inbound::rewrite::headers(eml, "cc"),
+        vec![b"a@x.example, b@x.example".to_vec()]
+    );
+}
+
+/// Item 5: a spoofed "AWS Security" mail that failed DMARC under an enforced policy is tagged
+/// by default, carries SES's verdicts, and is not forwarded once the policy rejects.
+#[tokio::test]
+async fn spoofed_mail_failing_dmarc_is_tagged_carries_ses_verdicts_and_can_be_rejected() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let spoof = |tag: &str| {
+        format!(
+            "From: \"AWS Security\" <security@aws.amazon.com>\r\nAuthentication-Results: {DOMAIN}; dmarc=pass (forged)\r\n\
+             To: team@{DOMAIN}\r\nSubject: Action required {tag}\r\n\r\nReset your root password here\r\n"
+        )
+        .into_bytes()
+    };
+    let failing = |v: &mut Value| {
+        v["receipt"]["dmarcVerdict"]["status"] = json!("FAIL");
+        v["receipt"]["spfVerdict"]["status"] = json!("FAIL");
+        v["receipt"]["dmarcPolicy"] = json!("reject");
+    };
+    let tagged = s
+        .receive_edited("spoof-1", &[&team], spoof("one"), failing)
+        .await;
+    assert_eq!(outcome(&tagged[0]), "forwarded", "{tagged:?}");
+    let h = head(&s.sent()[0].1);
+    assert!(
+        h.contains("Subject: [DMARC FAIL] Action required one\r\n"),
+        "{h}"
+    );
+    let ar = format!(
+        "Authentication-Results: {DOMAIN}; spf=fail (Amazon SES); dkim=pass (Amazon SES); \
+         dmarc=fail policy.published-domain-policy=reject (Amazon SES)"
+    );
+    assert!(h.starts_with(&ar), "{h}");
+    assert!(
+        !h.contains("forged"),
+        "the sender's claim in our name is gone: {h}"
+    );
+
+    // Honest mail carries the verdicts too, and no tag.
+    s.receive("honest-1", &[&team], raw_mail("honest")).await;
+    let h = head(&s.sent()[1].1);
+    assert!(h.contains("dmarc=pass (Amazon SES)"), "{h}");
+    assert!(!h.contains("[DMARC FAIL]"), "{h}");
+
+    s.patch_settings(json!({"dmarc_policy": "reject"})).await;
+    let rejected = s
+        .receive_edited("spoof-2", &[&team], spoof("two"), failing)
+        .await;
+    assert_eq!(outcome(&rejected[0]), "rejected", "{rejected:?}");
+    assert!(detail(&rejected[0]).contains("DMARC"));
+    assert_eq!(s.sent().len(), 2, "nothing more sent");
+}
+
+/// Item 5: a missing or failed virus scan is not a PASS: held as a dead letter with its raw
+/// message until an admin releases it by replaying.
+#[tokio::test]
+async fn mail_without_a_virus_verdict_is_held_until_an_admin_releases_it() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let held = s
+        .receive_edited("unscanned-1", &[&team], raw_mail("unscanned"), |v| {
+            v["receipt"]["virusVerdict"]["status"] = json!("PROCESSING_FAILED");
+        })
+        .await;
+    assert_eq!(outcome(&held[0]), "dead_letter", "{held:?}");
+    assert!(detail(&held[0]).starts_with("held:"), "{held:?}");
+    let missing = s
+        .receive_edited("unscanned-2", &[&team], raw_mail("missing"), |v| {
+            v["receipt"].as_object_mut().unwrap().remove("virusVerdict");
+        })
+        .await;
+    assert_eq!(outcome(&missing[0]), "dead_letter", "{missing:?}");
+    assert!(s.sent().is_empty());
+
+    let (status, report) = s.replay(held[0]["message_id"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(s.sent().len(), 1, "released by the admin");
+    check_forwarded(&s.sent()[0].1, "unscanned");
+}
