@@ -13,8 +13,8 @@ use crate::auth::SessionInfo;
 use crate::error::AppError;
 use crate::model::{
     AddressDetail, AddressQuery, AuditEntry, Mapping, MessageDetail, MessageQuery, MessageRecord,
-    MyAddresses, OverviewStats, Page, SettingsPatch, SettingsView, StoreCheck, SystemStatus,
-    TokenView, VendOptions,
+    MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus, TokenView,
+    VendOptions,
 };
 
 #[cfg(feature = "ssr")]
@@ -191,7 +191,7 @@ pub async fn set_catch_all(on: bool) -> Result<SettingsView, AppError> {
     let view = use_service()?
         .update_settings(
             &admin,
-            SettingsPatch {
+            crate::model::SettingsPatch {
                 catch_all: Some(on),
                 ..Default::default()
             },
@@ -213,7 +213,7 @@ pub async fn set_spam_policy(policy: String) -> Result<SettingsView, AppError> {
     let view = use_service()?
         .update_settings(
             &admin,
-            SettingsPatch {
+            crate::model::SettingsPatch {
                 spam_policy: Some(parsed),
                 ..Default::default()
             },
@@ -235,7 +235,7 @@ pub async fn set_dmarc_policy(policy: String) -> Result<SettingsView, AppError> 
     let view = use_service()?
         .update_settings(
             &admin,
-            SettingsPatch {
+            crate::model::SettingsPatch {
                 dmarc_policy: Some(parsed),
                 ..Default::default()
             },

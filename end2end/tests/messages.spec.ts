@@ -124,22 +124,30 @@ test('the catch-all toggle changes what the pipeline does', async ({ page, brows
   expect(deliver(stranger(), 'to nobody, catch-all off again')).toBe('undeliverable');
 });
 
-test('the spam policy is saved', async ({ page, javaScriptEnabled }) => {
+test('the spam and DMARC policies are saved', async ({ page, javaScriptEnabled }) => {
   test.skip(javaScriptEnabled === false, 'one server-wide setting; the catch-all test covers the plain form');
   await page.goto('/settings');
   await ready(page, true);
-  await page.getByLabel('Do not forward').check();
-  await page.getByRole('button', { name: 'Save spam policy' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Spam policy saved.' }).first()).toBeVisible();
-  await page.reload();
-  await expect(page.getByLabel('Do not forward')).toBeChecked();
-  await page.getByLabel('Forward with a tag').check();
-  await page.getByRole('button', { name: 'Save spam policy' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Spam policy saved.' }).first()).toBeVisible();
-  await page.reload();
-  await expect(page.getByLabel('Forward with a tag')).toBeChecked();
-  // Both changes are in the audit log.
+  // Two policy forms with the same choices: each is reached through its own form's name.
+  for (const [formName, button, saved] of [
+    ['Spam policy', 'Save spam policy', 'Spam policy saved.'],
+    ['DMARC failures', 'Save DMARC policy', 'DMARC policy saved.'],
+  ]) {
+    const form = () => page.getByRole('form', { name: formName });
+    await form().getByLabel('Do not forward').check();
+    await form().getByRole('button', { name: button }).click();
+    await expect(page.getByRole('status').filter({ hasText: saved }).first()).toBeVisible();
+    await page.reload();
+    await expect(form().getByLabel('Do not forward')).toBeChecked();
+    await form().getByLabel('Forward with a tag').check();
+    await form().getByRole('button', { name: button }).click();
+    await expect(page.getByRole('status').filter({ hasText: saved }).first()).toBeVisible();
+    await page.reload();
+    await expect(form().getByLabel('Forward with a tag')).toBeChecked();
+  }
+  // Every change is in the audit log.
   await page.goto('/audit');
   await expect(page.getByRole('row').filter({ hasText: 'setting:spam_policy' }).first()).toContainText('reject → tag');
+  await expect(page.getByRole('row').filter({ hasText: 'setting:dmarc_policy' }).first()).toContainText('reject → tag');
   await page.screenshot({ path: 'screenshots/audit.png', fullPage: true });
 });

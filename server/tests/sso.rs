@@ -431,6 +431,7 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/settings", (String::new(), [401, 403, 200])),
         ("/fn/catch_all", ("on=false".into(), [401, 403, 200])),
         ("/fn/spam_policy", ("policy=bogus".into(), [401, 403, 422])),
+        ("/fn/dmarc_policy", ("policy=bogus".into(), [401, 403, 422])),
         ("/fn/tokens", (String::new(), [401, 403, 200])),
         ("/fn/create_token", ("name=&scope=vend".into(), [401, 403, 422])),
         ("/fn/revoke_token", ("id=nope".into(), [401, 403, 404])),

@@ -51,9 +51,17 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What happens to every recipient of one message.
 enum Plan<'a> {
-    Decide(Policy),
+    Decide(Box<Policy>),
     /// Logged as rejected for this reason, unread (the message is over the size limit).
     Refuse(&'a str),
+}
+
+/// The records of one message forwarded to one destination with the same tags: one send.
+struct Batch {
+    to: String,
+    tags: Tags,
+    /// (slot in the results, the claimed record, why it goes to `to`).
+    records: Vec<(usize, MessageRecord, Reason)>,
 }
 
 /// Who asked for a message to be processed: SES through SNS, or an admin (`mailvend deliver`,
@@ -129,7 +137,7 @@ impl Pipeline {
         // The settings are read once per message, so all its recipients are decided alike.
         let plan = match refusal {
             Some(reason) => Ok(Plan::Refuse(reason)),
-            None => self.policy().await.map(Plan::Decide),
+            None => self.policy().await.map(|p| Plan::Decide(Box::new(p))),
         };
         let mut reports: Vec<Option<Report>> = vec![None; recipients.len()];
         let mut mine: Vec<(usize, MessageRecord)> = Vec::new();
@@ -311,8 +319,7 @@ impl Pipeline {
             .unwrap_or_default();
         let mut results: Vec<Option<Result<Report, StoreError>>> =
             records.iter().map(|_| None).collect();
-        // (destination, tags, reason) -> the records forwarded there.
-        let mut sends: Vec<(String, Tags, Vec<(usize, MessageRecord, Reason)>)> = Vec::new();
+        let mut sends: Vec<Batch> = Vec::new();
         for (i, record) in records.into_iter().enumerate() {
             let mapping = match self.stores.mappings.get(&record.recipient).await {
                 Ok(m) => Some(m),
@@ -373,16 +380,25 @@ impl Pipeline {
                     }
                 },
                 Decision::Forward { to, reason, tags } => {
-                    match sends.iter_mut().find(|(d, t, _)| *d == to && *t == tags) {
-                        Some((_, _, group)) => group.push((i, record, reason)),
-                        None => sends.push((to, tags, vec![(i, record, reason)])),
+                    match sends.iter_mut().find(|b| b.to == to && b.tags == tags) {
+                        Some(batch) => batch.records.push((i, record, reason)),
+                        None => sends.push(Batch {
+                            to,
+                            tags,
+                            records: vec![(i, record, reason)],
+                        }),
                     }
                     continue;
                 }
             };
             results[i] = Some(self.settled(settled).await);
         }
-        for (to, tags, group) in sends {
+        for Batch {
+            to,
+            tags,
+            records: group,
+        } in sends
+        {
             let first = &group[0].1;
             let vended: Vec<&str> = group.iter().map(|(_, r, _)| r.recipient.as_str()).collect();
             let vended = vended.join(", ");
