@@ -337,6 +337,25 @@ impl Config {
             MailerUrl::Outbox(PathBuf::from("data/outbox")),
             parse_mailer,
         );
+        // Catch-all and the forwarder's own mail go to the admin address: on the served domain,
+        // a mailer that really sends hands them back to SES, a forwarding loop (issue 22).
+        let admin_on_domain = admin_address
+            .rsplit_once('@')
+            .is_some_and(|(_, d)| d == domain);
+        if admin_on_domain && !matches!(mailer, MailerUrl::Outbox(_)) {
+            // Set on the domain, it may be a vended address whose owner is elsewhere: the
+            // server checks that against the store at start (`AppService::check_admin_address`).
+            if r.get("admin_address").is_none() {
+                r.error(
+                    "admin_address",
+                    format!(
+                        "must be set when MAILVEND_MAILER sends mail: the default {admin_address} is on \
+                         {domain}, the served domain, so catch-all mail sent there would come back \
+                         (a forwarding loop); give a mailbox elsewhere"
+                    ),
+                );
+            }
+        }
         let sns_topic_arns = r.list("sns_topic_arns");
         for arn in &sns_topic_arns {
             if let Err(m) = parse_topic_arn(arn) {

@@ -129,3 +129,38 @@ fn deliver_runs_the_pipeline_once_per_message_and_replay_reports_what_it_did() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent.eml"));
 }
+
+/// Issue 22 item 1: with a mailer that really sends, an admin address on the served domain
+/// is a forwarding loop (catch-all mail sent there comes back), so the server refuses to
+/// start, naming the variable: the default one at configuration, a set one that no mapping
+/// sends elsewhere at start.
+#[test]
+fn serve_refuses_an_admin_address_on_the_served_domain_with_a_sending_mailer() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |admin: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailvend"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MAILVEND_DOMAIN", DOMAIN)
+            .env(
+                "MAILVEND_STORE",
+                format!("sqlite://{}", dir.path().join("cli.db").display()),
+            )
+            .env("MAILVEND_MAILER", "smtp://127.0.0.1:9")
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0");
+        if let Some(a) = admin {
+            cmd.env("MAILVEND_ADMIN_ADDRESS", a);
+        }
+        cmd.output().unwrap()
+    };
+    for admin in [None, Some("admin@mail.test.example")] {
+        let out = run(admin);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{admin:?} started:\n{stderr}");
+        assert!(
+            stderr.contains("MAILVEND_ADMIN_ADDRESS") && stderr.contains("forwarding loop"),
+            "{admin:?}: {stderr}"
+        );
+    }
+}

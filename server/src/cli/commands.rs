@@ -71,6 +71,12 @@ async fn serve(config: Config, started: Instant) -> Result<(), ServeError> {
         Core::open(config).await?,
         crate::web::serve::leptos_options(addr),
     );
+    state
+        .core
+        .service
+        .check_admin_address()
+        .await
+        .map_err(ServeError::Command)?;
     tracing::info!(
         %addr,
         store = state.core.config.store.kind(),

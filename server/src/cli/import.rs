@@ -47,6 +47,9 @@ pub fn mapping_of(item: &Item, domain: &str, table: &str, now: &str) -> Result<M
     }
     let owner = text(item, "OwnerAddress").ok_or("no OwnerAddress")?;
     let owner = app::address::parse_mailbox(&owner).map_err(|e| format!("OwnerAddress: {e}"))?;
+    if let Some(m) = crate::service::vending::owner_loops(&owner, domain) {
+        return Err(format!("OwnerAddress: {m}"));
+    }
     let base = text(item, "AccountName").ok_or("no AccountName")?;
     // The sample names an account `<AccountName>-<Enum>`, which is also the address's local
     // part; an item without `Enum` (an override) is named by its address.
@@ -163,7 +166,13 @@ mod tests {
     const NOW: &str = "2026-11-25T00:00:00.000Z";
 
     /// The fixture item, as the sample's Lambda wrote it.
+    /// The sample's item with its owner moved off the served domain (the sample's own owner,
+    /// jdoe@example.com, is on example.com: a forwarding loop mailvend refuses).
     fn sample_item() -> Item {
+        with(aws_sample_item(), "OwnerAddress", "jdoe@corp.example")
+    }
+
+    fn aws_sample_item() -> Item {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/seed-sample/table-item.json");
         let json: serde_json::Value =
@@ -183,7 +192,7 @@ mod tests {
         assert_eq!(m.account_name, "blue-origin-space-cube-z-prod-001");
         assert_eq!(m.base.as_deref(), Some("blue-origin-space-cube-z-prod"));
         assert_eq!(m.counter, Some(1));
-        assert_eq!(m.owner, "jdoe@example.com");
+        assert_eq!(m.owner, "jdoe@corp.example");
         assert_eq!(m.account_type, "IT");
         // The sample's null tags are dropped.
         assert_eq!(
@@ -205,6 +214,7 @@ mod tests {
                 "OwnerAddress",
             ),
             (with(sample_item(), "Enum", "one"), "Enum"),
+            (aws_sample_item(), "forwarding loop"),
             (
                 with(sample_item(), "AccountEmail", "no-at-sign"),
                 "not an address",
@@ -264,7 +274,12 @@ mod tests {
             "007",
         );
         let elsewhere = with(sample_item(), "AccountEmail", "x-001@other.example");
-        for item in [sample_item(), seventh, elsewhere] {
+        let looping = with(
+            aws_sample_item(),
+            "AccountEmail",
+            "blue-origin-space-cube-z-prod-009@example.com",
+        );
+        for item in [sample_item(), seventh, elsewhere, looping] {
             client
                 .put_item()
                 .table_name(&table)
@@ -302,6 +317,7 @@ mod tests {
             [
                 ("blue-origin-space-cube-z-prod-001@example.com", "imported"),
                 ("blue-origin-space-cube-z-prod-007@example.com", "imported"),
+                ("blue-origin-space-cube-z-prod-009@example.com", "refused"),
                 ("x-001@other.example", "refused"),
             ]
         );

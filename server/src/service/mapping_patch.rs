@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use app::address::EmailAddress;
 use app::model::MappingStatus;
 use serde::{Deserialize, Deserializer};
 
@@ -68,15 +67,7 @@ impl MappingPatch {
         }
         let owner = match &self.owner {
             None => None,
-            Some(o) => Some(
-                EmailAddress::parse(o)
-                    .map_err(|m| FieldError {
-                        field: "owner",
-                        message: m,
-                    })?
-                    .as_str()
-                    .to_string(),
-            ),
+            Some(o) => Some(rules.owner(o)?.as_str().to_string()),
         };
         let status = match self.status.as_deref() {
             None => None,
@@ -172,6 +163,7 @@ mod tests {
             (r#"{"address": "x@example.com"}"#, "address"),
             (r#"{"account_name": "x"}"#, "account_name"),
             (r#"{"owner": "not-an-address"}"#, "owner"),
+            (r#"{"owner": "someone@example.com"}"#, "owner"),
             (r#"{"status": "deleted"}"#, "status"),
             (r#"{"status": "paused"}"#, "status"),
             (r#"{"account_type": "Marketing"}"#, "account_type"),

@@ -498,6 +498,38 @@ impl AppService {
     }
 
     /// The settings with what configuration fixes, for the Settings page.
+    /// Why the configured admin address would loop, if it would: on the served domain with a
+    /// mailer that really sends, it must be an active vended address whose owner is elsewhere
+    /// (issue 22 item 1). Checked once at start, against the store.
+    pub async fn check_admin_address(&self) -> Result<(), String> {
+        let admin = &self.config.admin_address;
+        let on_domain = admin
+            .rsplit_once('@')
+            .is_some_and(|(_, d)| d == self.config.domain);
+        if !on_domain || matches!(self.config.mailer, crate::config::MailerUrl::Outbox(_)) {
+            return Ok(());
+        }
+        let loops = |why: &str| {
+            Err(format!(
+                "MAILVEND_ADMIN_ADDRESS {admin} is on {}, the served domain, and {why}: \
+                 catch-all mail sent there would come back (a forwarding loop); give a mailbox \
+                 elsewhere, or vend {admin} to an owner elsewhere first",
+                self.config.domain
+            ))
+        };
+        match self.stores.mappings.get(admin).await {
+            Ok(m) if m.status == MappingStatus::Active => {
+                match vending::owner_loops(&m.owner, &self.config.domain) {
+                    None => Ok(()),
+                    Some(_) => loops("its owner is on the served domain too"),
+                }
+            }
+            Ok(_) => loops("its mapping is not active"),
+            Err(StoreError::NotFound(_)) => loops("no mapping sends it elsewhere"),
+            Err(e) => Err(format!("checking MAILVEND_ADMIN_ADDRESS: {e}")),
+        }
+    }
+
     pub fn settings_view(&self, settings: Settings) -> SettingsView {
         let mut endpoint = self.config.public_url.clone();
         endpoint.set_path("/sns");

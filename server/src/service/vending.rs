@@ -41,7 +41,30 @@ pub struct VendRules {
     pub account_types: Vec<String>,
 }
 
+/// Why `owner` cannot own an address on `domain`, if it cannot: mail forwarded to an owner on
+/// the served domain arrives here again, a forwarding loop (issue 22 item 1).
+pub fn owner_loops(owner: &str, domain: &str) -> Option<String> {
+    let on_domain = owner
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain));
+    on_domain.then(|| {
+        format!(
+            "{owner} is on {domain}, the domain mailvend serves: its mail would come back here \
+             (a forwarding loop); give the owner's own mailbox elsewhere"
+        )
+    })
+}
+
 impl VendRules {
+    /// An owner's address: one mailbox, never on the served domain.
+    pub fn owner(&self, v: &str) -> Result<EmailAddress, FieldError> {
+        let owner = EmailAddress::parse(v).map_err(|m| field_error("owner", m))?;
+        match owner_loops(owner.as_str(), &self.domain) {
+            Some(m) => Err(field_error("owner", m)),
+            None => Ok(owner),
+        }
+    }
+
     /// The configured spelling of an account type given in any case.
     pub fn account_type(&self, v: &str) -> Result<String, FieldError> {
         self.account_types
@@ -124,7 +147,7 @@ pub fn plan(
     actor: &str,
     now: &str,
 ) -> Result<VendSpec, FieldError> {
-    let owner = EmailAddress::parse(&req.owner).map_err(|m| field_error("owner", m))?;
+    let owner = rules.owner(&req.owner)?;
 
     let account_type = rules.account_type(&req.account_type)?;
     check_tags(&req.tags)?;

@@ -15,7 +15,7 @@ fn rules() -> VendRules {
 
 fn base_request() -> VendRequest {
     VendRequest {
-        owner: "JDoe@Example.com".into(),
+        owner: "JDoe@Corp.Example".into(),
         account_type: "it".into(),
         business_unit: Some("Blue-Origin".into()),
         application: Some("space-cube-z".into()),
@@ -43,7 +43,7 @@ fn the_sample_request_plans_the_sample_name() {
         }
     );
     assert_eq!(
-        spec.owner, "jdoe@example.com",
+        spec.owner, "jdoe@corp.example",
         "owners are stored lower-cased"
     );
     assert_eq!(
@@ -119,6 +119,12 @@ fn each_bad_input_names_its_field() {
             "owner",
             Box::new(|r| r.owner = "".into()),
             "one email address",
+        ),
+        // Issue 22 item 1: an owner on the served domain is a forwarding loop.
+        (
+            "owner",
+            Box::new(|r| r.owner = "admin@EXAMPLE.com".into()),
+            "forwarding loop",
         ),
         (
             "account_type",
