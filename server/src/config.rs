@@ -39,11 +39,15 @@ const KEYS: &[&str] = &[
     "max_received",
     "loop_key",
     "unscanned_mail",
+    "sns_max_age",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
 const DEFAULT_SITE_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3000);
+
+/// `MAILVEND_SNS_MAX_AGE`'s default: a day, above SNS's retry window for HTTP endpoints.
+pub const DEFAULT_SNS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// `MAILVEND_` variables that are not configuration keys but are still ours.
 const ENV_ONLY: &[&str] = &["MAILVEND_CONFIG"];
@@ -76,6 +80,8 @@ pub struct Config {
     pub loop_key: Secret,
     /// Hold mail without a virus PASS as a dead letter (`MAILVEND_UNSCANNED_MAIL=hold`).
     pub hold_unscanned: bool,
+    /// Signed SNS notifications older than this are refused as replays.
+    pub sns_max_age: std::time::Duration,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
 }
@@ -415,6 +421,28 @@ impl Config {
             "forward" => Ok(false),
             _ => Err(format!("expected \"hold\" or \"forward\", got {v:?}")),
         });
+        let sns_max_age =
+            r.parse(
+                "sns_max_age",
+                DEFAULT_SNS_MAX_AGE,
+                |v| match humantime::parse_duration(v) {
+                    Ok(d) if (3600..=30 * 86_400).contains(&d.as_secs()) => Ok(d),
+                    _ => Err(format!(
+                        "expected a duration from 1h to 30days, such as 24h, got {v:?}"
+                    )),
+                },
+            );
+        // A replay is refused by age, or by the dedupe record; the record must outlive the age.
+        if sns_max_age.as_secs() > u64::from(retention_days) * 86_400 {
+            r.error(
+                "sns_max_age",
+                format!(
+                    "{} is longer than MAILVEND_RETENTION_DAYS ({retention_days} days): a notification \
+                     old enough to have lost its dedupe record would still be accepted",
+                    humantime::format_duration(sns_max_age)
+                ),
+            );
+        }
         let log_format = r.parse("log_format", LogFormat::Text, |v| match v {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
@@ -494,6 +522,7 @@ impl Config {
             max_received,
             loop_key,
             hold_unscanned,
+            sns_max_age,
             warnings,
         })
     }

@@ -37,6 +37,7 @@ fn defaults_match_the_interface_contract() {
     assert_eq!(c.site_addr, "127.0.0.1:3000".parse().unwrap());
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.max_received, 30);
+    assert_eq!(c.sns_max_age, std::time::Duration::from_secs(86_400));
     assert!(
         c.hold_unscanned,
         "mail without a virus verdict is held by default"
@@ -271,6 +272,12 @@ fn each_bad_value_is_named_with_what_is_expected() {
             "\"hold\" or \"forward\"",
         ),
         (
+            "MAILVEND_SNS_MAX_AGE",
+            "10m",
+            "MAILVEND_SNS_MAX_AGE",
+            "1h to 30days",
+        ),
+        (
             "MAILVEND_LOG_FORMAT",
             "xml",
             "MAILVEND_LOG_FORMAT",
@@ -460,4 +467,25 @@ fn port_alone_listens_everywhere_and_leptos_site_addr_wins() {
     let (name, message) = first_error(&[("PORT", "8080")]);
     assert_eq!(name, "PORT");
     assert!(message.contains("loopback"), "{message}");
+}
+
+#[test]
+fn the_sns_max_age_never_outlives_the_dedupe_records() {
+    let errors = load(&[
+        ("MAILVEND_SNS_MAX_AGE", "48h"),
+        ("MAILVEND_RETENTION_DAYS", "1"),
+    ])
+    .unwrap_err();
+    assert_eq!(errors.0.len(), 1, "{errors}");
+    assert_eq!(errors.0[0].source_name, "MAILVEND_SNS_MAX_AGE");
+    assert!(
+        errors.0[0].message.contains("MAILVEND_RETENTION_DAYS"),
+        "{errors}"
+    );
+    let c = load(&[
+        ("MAILVEND_SNS_MAX_AGE", "48h"),
+        ("MAILVEND_RETENTION_DAYS", "2"),
+    ])
+    .unwrap();
+    assert_eq!(c.sns_max_age.as_secs(), 48 * 3600);
 }

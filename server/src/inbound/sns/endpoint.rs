@@ -26,6 +26,8 @@ pub struct SnsEndpoint {
     pub confirmer: Arc<dyn Confirmer>,
     /// Certificates are checked for validity at this time (tests replay old AWS messages).
     pub clock: Clock,
+    /// Older signed notifications are replays (`MAILVEND_SNS_MAX_AGE`).
+    pub max_age: std::time::Duration,
     s3: tokio::sync::OnceCell<S3Mail>,
 }
 
@@ -41,6 +43,7 @@ impl SnsEndpoint {
             certs,
             confirmer,
             clock,
+            max_age: crate::config::DEFAULT_SNS_MAX_AGE,
             s3: tokio::sync::OnceCell::new(),
         }
     }
@@ -48,12 +51,15 @@ impl SnsEndpoint {
     /// The production wiring: pinned certificates first, then HTTPS.
     pub fn from_config(config: &crate::config::Config) -> Self {
         let https = Arc::new(SnsHttps::new());
-        SnsEndpoint::new(
-            config.sns_topic_arns.clone(),
-            CertStore::new(config.sns_cert_dir.clone(), Some(https.clone())),
-            https,
-            Arc::new(SystemTime::now),
-        )
+        SnsEndpoint {
+            max_age: config.sns_max_age,
+            ..SnsEndpoint::new(
+                config.sns_topic_arns.clone(),
+                CertStore::new(config.sns_cert_dir.clone(), Some(https.clone())),
+                https,
+                Arc::new(SystemTime::now),
+            )
+        }
     }
 
     /// The S3 client, made on first use: most deployments receive inline content only, and
@@ -156,11 +162,22 @@ async fn verified(sns: &SnsEndpoint, body: &[u8]) -> Result<Envelope, Answer> {
             SnsError::CertFetch(_) => bad(StatusCode::SERVICE_UNAVAILABLE, "retry", e),
             e => bad(StatusCode::FORBIDDEN, "refused_signature", e),
         })?;
-    sns::verify_canonical(&env, &canonical, &pem, (sns.clock)()).map_err(|e| match e {
+    let now = (sns.clock)();
+    sns::verify_canonical(&env, &canonical, &pem, now).map_err(|e| match e {
         SnsError::MissingField(..) | SnsError::UnknownType(_) | SnsError::Malformed(_) => {
             bad(StatusCode::BAD_REQUEST, "malformed", e)
         }
         e => bad(StatusCode::FORBIDDEN, "refused_signature", e),
+    })?;
+    // Only a verified Timestamp is worth reading: it is signed.
+    sns::check_age(&env.timestamp, now, sns.max_age).map_err(|e| match e {
+        SnsError::Malformed(_) => bad(StatusCode::BAD_REQUEST, "malformed", e),
+        e => refuse(
+            StatusCode::FORBIDDEN,
+            "refused_replay",
+            "stale_sns_message",
+            e.to_string(),
+        ),
     })?;
     Ok(env)
 }

@@ -2,7 +2,7 @@
 //! over, the signing-certificate URL rules, and signature verification (SignatureVersion 1 =
 //! SHA1withRSA, 2 = SHA256withRSA). Nothing in a message is acted on before `verify` passes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{
     UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256,
@@ -60,6 +60,36 @@ pub enum SnsError {
     CertFetch(String),
     #[error("the signature does not match the message")]
     BadSignature,
+    /// Signed, but too old (or dated ahead): a captured notification posted again.
+    #[error("{0}")]
+    Stale(String),
+}
+
+/// How far ahead of our clock a `Timestamp` may be (clock skew), before it is refused.
+pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// Whether a verified notification's signed `Timestamp` is recent: older than `max_age`
+/// (`MAILVEND_SNS_MAX_AGE`), or more than `MAX_SKEW` ahead of `now`, it is a replay of a
+/// captured message, refused however valid its signature (issue 22 item 3).
+pub fn check_age(timestamp: &str, now: SystemTime, max_age: Duration) -> Result<(), SnsError> {
+    let at = humantime::parse_rfc3339_weak(timestamp.trim_end_matches('Z'))
+        .or_else(|_| humantime::parse_rfc3339(timestamp))
+        .map_err(|_| {
+            SnsError::Malformed(format!("Timestamp {timestamp:?} is not an RFC 3339 time"))
+        })?;
+    if at > now + MAX_SKEW {
+        return Err(SnsError::Stale(format!(
+            "Timestamp {timestamp} is in the future (more than {} ahead of this server's clock)",
+            humantime::format_duration(MAX_SKEW)
+        )));
+    }
+    if now.duration_since(at).unwrap_or_default() > max_age {
+        return Err(SnsError::Stale(format!(
+            "Timestamp {timestamp} is older than MAILVEND_SNS_MAX_AGE ({}): a replayed notification",
+            humantime::format_duration(max_age)
+        )));
+    }
+    Ok(())
 }
 
 /// Parses the body SNS posted (its Content-Type is text/plain, whatever it holds).

@@ -244,3 +244,23 @@ fn sns_urls() {
         "https://sns.us-west-2.amazonaws.com.evil.example/?Action=ConfirmSubscription"
     ));
 }
+
+#[test]
+fn check_age_refuses_old_and_future_timestamps() {
+    let now = humantime::parse_rfc3339("2026-12-03T12:00:00Z").unwrap();
+    let day = Duration::from_secs(86_400);
+    for (ts, ok) in [
+        ("2026-12-03T12:00:00.000Z", true),
+        ("2026-12-02T12:00:01.000Z", true),
+        ("2026-12-02T11:59:59.000Z", false),
+        ("2026-10-24T12:00:00.000Z", false),
+        ("2026-12-03T12:14:00.000Z", true),
+        ("2026-12-03T12:16:00.000Z", false),
+    ] {
+        assert_eq!(super::check_age(ts, now, day).is_ok(), ok, "{ts}");
+    }
+    assert!(matches!(
+        super::check_age("yesterday", now, day),
+        Err(SnsError::Malformed(_))
+    ));
+}

@@ -69,8 +69,9 @@ fn sign(mut fields: Value) -> Value {
     let obj = fields.as_object_mut().unwrap();
     obj.entry("SignatureVersion").or_insert(json!("2"));
     obj.entry("SigningCertURL").or_insert(json!(cert_url()));
+    // Stamped now, as SNS does: the endpoint refuses old notifications as replays.
     obj.entry("Timestamp")
-        .or_insert(json!("2026-11-25T09:00:00.000Z"));
+        .or_insert(json!(crate::clock::now_rfc3339()));
     obj.entry("TopicArn").or_insert(json!(TOPIC));
     obj.insert("Signature".into(), json!("placeholder"));
     let env = crate::inbound::sns::parse(fields.to_string().as_bytes()).unwrap();

@@ -330,3 +330,42 @@ async fn mail_without_a_virus_verdict_is_held_until_an_admin_releases_it() {
     assert_eq!(s.sent().len(), 1, "released by the admin");
     check_forwarded(&s.sent()[0].1, "unscanned");
 }
+
+/// Item 3: a correctly signed notification captured anywhere (another subscriber, a log) and
+/// posted again after its record is gone must not be forwarded again, possibly to a new owner.
+#[tokio::test]
+async fn replay_a_signed_notification_older_than_the_max_age_is_refused() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let stamped = |id: &str, age_secs: i64| {
+        let at = if age_secs >= 0 {
+            SystemTime::now() - Duration::from_secs(age_secs as u64)
+        } else {
+            SystemTime::now() + Duration::from_secs((-age_secs) as u64)
+        };
+        let message = ses_message(id, &[&team], Content::Inline(raw_mail(id)), "PASS");
+        sign(json!({
+            "Type": "Notification",
+            "MessageId": format!("{:x}", rand::random::<u128>()),
+            "Message": message,
+            "Timestamp": crate::clock::rfc3339(at),
+        }))
+        .to_string()
+    };
+    // 40 days old, as the issue found forwarded; a day and a minute; an hour ahead.
+    for (id, age) in [
+        ("old-40d", 40 * 86_400),
+        ("old-1d", 86_400 + 60),
+        ("ahead", -3600),
+    ] {
+        let (status, body) = s.post(stamped(id, age)).await;
+        assert_eq!(status, 403, "{id}: {body}");
+        assert_eq!(body["error"]["code"], "stale_sns_message", "{id}: {body}");
+    }
+    assert!(s.sent().is_empty());
+    assert_eq!(s.log_size().await, 0, "nothing logged for a replay");
+    // SNS's own retries of the last hours are still taken.
+    let (status, body) = s.post(stamped("recent", 23 * 3600)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(s.sent().len(), 1);
+}
