@@ -168,7 +168,8 @@ impl Signer {
             "TopicArn": TOPIC,
             "Subject": "Amazon SES Email Receipt Notification",
             "Message": message,
-            "Timestamp": "2026-12-02T09:00:00.000Z",
+            // Now, as SNS stamps it: the server refuses old notifications as replays.
+            "Timestamp": server::clock::now_rfc3339(),
             "SignatureVersion": "2",
             "SigningCertURL": format!("https://sns.us-east-1.amazonaws.com/{CERT_NAME}"),
             "Signature": "placeholder",
