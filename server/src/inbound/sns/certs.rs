@@ -31,10 +31,12 @@ impl CertStore {
         }
     }
 
-    /// The PEM for `url`: cached, else pinned, else fetched (then cached).
+    /// The PEM for `url`: cached, else pinned, else fetched (then cached). The cache is keyed
+    /// by the whole URL (two regions may serve files of one name) and holds only what parses
+    /// as a certificate, so a bad answer is never served again from memory (issue 22 item 4).
     pub async fn get(&self, url: &str) -> Result<Arc<Vec<u8>>, SnsError> {
         let name = cert_file_name(url)?;
-        if let Some(pem) = self.cache.read().expect("cache lock").get(&name) {
+        if let Some(pem) = self.cache.read().expect("cache lock").get(url) {
             return Ok(pem.clone());
         }
         let pem = match &self.pinned {
@@ -50,11 +52,19 @@ impl CertStore {
                 }
             },
         };
+        let parses = x509_parser::pem::parse_x509_pem(&pem)
+            .ok()
+            .is_some_and(|(_, p)| p.parse_x509().is_ok());
+        if !parses {
+            return Err(SnsError::Certificate(format!(
+                "{name} is not a PEM certificate; not cached"
+            )));
+        }
         let pem = Arc::new(pem);
         self.cache
             .write()
             .expect("cache lock")
-            .insert(name, pem.clone());
+            .insert(url.to_string(), pem.clone());
         Ok(pem)
     }
 }
@@ -67,27 +77,68 @@ mod tests {
 
     const URL: &str = "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-abc.pem";
 
-    struct Counting(AtomicUsize);
+    /// Counts fetches and answers with its body.
+    struct Counting(AtomicUsize, Vec<u8>);
 
     #[async_trait]
     impl CertFetcher for Counting {
         async fn fetch(&self, _url: &str) -> Result<Vec<u8>, SnsError> {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(b"fetched".to_vec())
+            Ok(self.1.clone())
         }
+    }
+
+    fn cert(name: &str) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        rcgen::CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap()
+            .pem()
+            .into_bytes()
+    }
+
+    /// Issue 22 item 4: what does not parse is refused and not cached (the next delivery fetches
+    /// again), and two regions' files of one name are two cache entries.
+    #[tokio::test]
+    async fn cert_trust_only_certificates_are_cached_and_by_their_whole_url() {
+        let garbage = Arc::new(Counting(AtomicUsize::new(0), b"<html>oops</html>".to_vec()));
+        let store = CertStore::new(None, Some(garbage.clone()));
+        for _ in 0..2 {
+            assert!(matches!(
+                store.get(URL).await,
+                Err(SnsError::Certificate(_))
+            ));
+        }
+        assert_eq!(
+            garbage.0.load(Ordering::SeqCst),
+            2,
+            "never served from memory"
+        );
+
+        let east = cert("sns.amazonaws.com");
+        let fetcher = Arc::new(Counting(AtomicUsize::new(0), east.clone()));
+        let store = CertStore::new(None, Some(fetcher.clone()));
+        let same_name = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem";
+        store.get(URL).await.unwrap();
+        store.get(same_name).await.unwrap();
+        store.get(same_name).await.unwrap();
+        assert_eq!(fetcher.0.load(Ordering::SeqCst), 2, "one fetch per URL");
     }
 
     #[tokio::test]
     async fn pinned_first_then_fetched_once_then_cached() {
         let dir = tempfile::tempdir().unwrap();
+        let pinned = cert("pinned.example");
+        let fetched = cert("fetched.example");
         std::fs::write(
             dir.path().join("SimpleNotificationService-abc.pem"),
-            b"pinned",
+            &pinned,
         )
         .unwrap();
-        let fetcher = Arc::new(Counting(AtomicUsize::new(0)));
+        let fetcher = Arc::new(Counting(AtomicUsize::new(0), fetched.clone()));
         let store = CertStore::new(Some(dir.path().to_path_buf()), Some(fetcher.clone()));
-        assert_eq!(store.get(URL).await.unwrap().as_slice(), b"pinned");
+        assert_eq!(*store.get(URL).await.unwrap(), pinned);
         assert_eq!(
             fetcher.0.load(Ordering::SeqCst),
             0,
@@ -95,8 +146,8 @@ mod tests {
         );
 
         let other = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-def.pem";
-        assert_eq!(store.get(other).await.unwrap().as_slice(), b"fetched");
-        assert_eq!(store.get(other).await.unwrap().as_slice(), b"fetched");
+        assert_eq!(*store.get(other).await.unwrap(), fetched);
+        assert_eq!(*store.get(other).await.unwrap(), fetched);
         assert_eq!(
             fetcher.0.load(Ordering::SeqCst),
             1,
@@ -106,7 +157,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_urls_never_reach_the_disk_or_the_network() {
-        let fetcher = Arc::new(Counting(AtomicUsize::new(0)));
+        let fetcher = Arc::new(Counting(AtomicUsize::new(0), Vec::new()));
         let store = CertStore::new(Some(PathBuf::from("/")), Some(fetcher.clone()));
         // Dot segments are resolved by the URL parser and only the last segment names the
         // file, so a path can never climb out of the pinned directory.

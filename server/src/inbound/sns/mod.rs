@@ -148,20 +148,59 @@ pub fn is_sns_url(url: &str) -> bool {
     let Some(host) = u.host_str() else {
         return false;
     };
-    let region_ok = |r: &str| {
-        !r.is_empty()
-            && r.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    let (region, china) = match host.strip_prefix("sns.") {
+        Some(rest) => match rest.strip_suffix(".amazonaws.com.cn") {
+            Some(r) => (r, true),
+            None => (
+                rest.strip_suffix(".amazonaws.com").unwrap_or_default(),
+                false,
+            ),
+        },
+        None => ("", false),
     };
-    let region = host.strip_prefix("sns.").and_then(|rest| {
-        rest.strip_suffix(".amazonaws.com")
-            .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))
-    });
     u.scheme() == "https"
         && u.port().is_none()
         && u.username().is_empty()
         && u.password().is_none()
-        && region.is_some_and(region_ok)
+        && is_region(region)
+        && china == region.starts_with("cn-")
+}
+
+/// An AWS region name: `us-east-1`, `eu-central-2`, `ap-southeast-4`, `us-gov-west-1`,
+/// `cn-north-1`, `us-isob-east-1`. Anything else after `sns.` is some other service's host:
+/// `sns.s3.amazonaws.com` is an S3 bucket named `sns`, which anyone can create and fill with
+/// a certificate of their own (issue 22 item 4).
+pub fn is_region(name: &str) -> bool {
+    const DIRECTIONS: &[&str] = &[
+        "east",
+        "west",
+        "north",
+        "south",
+        "central",
+        "northeast",
+        "northwest",
+        "southeast",
+        "southwest",
+    ];
+    let parts: Vec<&str> = name.split('-').collect();
+    let (first, rest) = match parts.split_first() {
+        Some(p) => p,
+        None => return false,
+    };
+    let rest = match rest {
+        [qualifier, rest @ ..]
+            if matches!(*qualifier, "gov" | "iso" | "isob" | "isof" | "isoe") =>
+        {
+            rest
+        }
+        rest => rest,
+    };
+    first.len() == 2
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && matches!(rest, [direction, number]
+            if DIRECTIONS.contains(direction)
+                && (1..=2).contains(&number.len())
+                && number.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The certificate URL rules, plus the `.pem` file name the pinned-certificate directory uses.

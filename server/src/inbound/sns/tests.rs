@@ -264,3 +264,38 @@ fn check_age_refuses_old_and_future_timestamps() {
         Err(SnsError::Malformed(_))
     ));
 }
+
+/// Issue 22 item 4: `sns.<anything>.amazonaws.com` is not SNS. `sns.s3.amazonaws.com` is the
+/// virtual host of an S3 bucket named `sns`, which anyone can create and fill with a
+/// certificate whose key they hold; `s3-accelerate` likewise.
+#[test]
+fn cert_trust_a_signing_cert_on_an_s3_bucket_named_sns_is_refused() {
+    for bad in [
+        "https://sns.s3.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.s3-accelerate.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.s3.us-east-1.amazonaws.com/x.pem",
+        "https://sns.s3-website-us-east-1.amazonaws.com/x.pem",
+        "https://sns.execute-api.amazonaws.com/x.pem",
+        "https://sns.us-east-1.amazonaws.com.cn/x.pem",
+        "https://sns.cn-north-1.amazonaws.com/x.pem",
+        "https://sns.us-east.amazonaws.com/x.pem",
+        "https://sns.us-east-123.amazonaws.com/x.pem",
+        "https://sns.usa-east-1.amazonaws.com/x.pem",
+        "https://sns.us-up-1.amazonaws.com/x.pem",
+    ] {
+        assert!(cert_file_name(bad).is_err(), "{bad}");
+        assert!(!is_sns_url(bad), "{bad}");
+    }
+    for region in [
+        "us-east-1",
+        "eu-central-2",
+        "ap-southeast-4",
+        "us-gov-west-1",
+        "cn-northwest-1",
+        "us-isob-east-1",
+        "il-central-1",
+        "mx-central-1",
+    ] {
+        assert!(super::is_region(region), "{region}");
+    }
+}
