@@ -40,6 +40,9 @@ const KEYS: &[&str] = &[
     "loop_key",
     "unscanned_mail",
     "sns_max_age",
+    "sns_min_signature_version",
+    "s3_bucket",
+    "s3_prefix",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -82,8 +85,26 @@ pub struct Config {
     pub hold_unscanned: bool,
     /// Signed SNS notifications older than this are refused as replays.
     pub sns_max_age: std::time::Duration,
+    /// 2 refuses SignatureVersion 1 (SHA1withRSA) notifications.
+    pub sns_min_signature_version: u8,
+    /// The only bucket (and key prefix) S3-action content may be read from.
+    pub s3_scope: Option<S3Scope>,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
+}
+
+/// Where S3-action content may come from (`MAILVEND_S3_BUCKET`, `MAILVEND_S3_PREFIX`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Scope {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl S3Scope {
+    /// Whether `bucket`/`key` is inside the scope (names compared exactly, as S3 does).
+    pub fn allows(&self, bucket: &str, key: &str) -> bool {
+        bucket == self.bucket && key.starts_with(&self.prefix)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -443,6 +464,36 @@ impl Config {
                 ),
             );
         }
+        let sns_min_signature_version = r.parse("sns_min_signature_version", 1u8, |v| match v {
+            "1" => Ok(1),
+            "2" => Ok(2),
+            _ => Err(format!("expected 1 or 2, got {v:?}")),
+        });
+        let s3_bucket = r.parse("s3_bucket", None, |v| {
+            let ok = (3..=63).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+                && !v.starts_with(['.', '-'])
+                && !v.ends_with(['.', '-']);
+            if ok {
+                Ok(Some(v.to_string()))
+            } else {
+                Err(format!(
+                    "expected an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens), got {v:?}"
+                ))
+            }
+        });
+        let s3_prefix = r.get("s3_prefix").unwrap_or_default();
+        if !s3_prefix.is_empty() && s3_bucket.is_none() {
+            r.error(
+                "s3_prefix",
+                "needs MAILVEND_S3_BUCKET: a prefix alone would allow any bucket",
+            );
+        }
+        let s3_scope = s3_bucket.map(|bucket| S3Scope {
+            bucket,
+            prefix: s3_prefix,
+        });
         let log_format = r.parse("log_format", LogFormat::Text, |v| match v {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
@@ -523,6 +574,8 @@ impl Config {
             loop_key,
             hold_unscanned,
             sns_max_age,
+            sns_min_signature_version,
+            s3_scope,
             warnings,
         })
     }

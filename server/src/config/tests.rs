@@ -38,6 +38,8 @@ fn defaults_match_the_interface_contract() {
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.max_received, 30);
     assert_eq!(c.sns_max_age, std::time::Duration::from_secs(86_400));
+    assert_eq!(c.sns_min_signature_version, 1);
+    assert_eq!(c.s3_scope, None);
     assert!(
         c.hold_unscanned,
         "mail without a virus verdict is held by default"
@@ -82,6 +84,9 @@ fn every_key_is_read_from_the_environment() {
         ("MAILVEND_MAX_RECEIVED", "12"),
         ("MAILVEND_LOOP_KEY", "a-loop-key-of-thirty-two-chars-or-more"),
         ("MAILVEND_UNSCANNED_MAIL", "forward"),
+        ("MAILVEND_SNS_MIN_SIGNATURE_VERSION", "2"),
+        ("MAILVEND_S3_BUCKET", "mailvend-inbound-123"),
+        ("MAILVEND_S3_PREFIX", "inbound/"),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:8080"),
     ])
     .unwrap();
@@ -91,6 +96,11 @@ fn every_key_is_read_from_the_environment() {
         "a-loop-key-of-thirty-two-chars-or-more"
     );
     assert!(!c.hold_unscanned);
+    assert_eq!(c.sns_min_signature_version, 2);
+    let scope = c.s3_scope.clone().unwrap();
+    assert!(scope.allows("mailvend-inbound-123", "inbound/abc"));
+    assert!(!scope.allows("mailvend-inbound-123", "other/abc"));
+    assert!(!scope.allows("other-bucket", "inbound/abc"));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.from_address, "relay@aws.example.org");
     assert_eq!(c.admin_address, "cloud-team@example.org");
@@ -276,6 +286,24 @@ fn each_bad_value_is_named_with_what_is_expected() {
             "10m",
             "MAILVEND_SNS_MAX_AGE",
             "1h to 30days",
+        ),
+        (
+            "MAILVEND_SNS_MIN_SIGNATURE_VERSION",
+            "3",
+            "MAILVEND_SNS_MIN_SIGNATURE_VERSION",
+            "1 or 2",
+        ),
+        (
+            "MAILVEND_S3_BUCKET",
+            "My_Bucket",
+            "MAILVEND_S3_BUCKET",
+            "S3 bucket name",
+        ),
+        (
+            "MAILVEND_S3_PREFIX",
+            "inbound/",
+            "MAILVEND_S3_PREFIX",
+            "needs MAILVEND_S3_BUCKET",
         ),
         (
             "MAILVEND_LOG_FORMAT",

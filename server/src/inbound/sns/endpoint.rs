@@ -28,6 +28,10 @@ pub struct SnsEndpoint {
     pub clock: Clock,
     /// Older signed notifications are replays (`MAILVEND_SNS_MAX_AGE`).
     pub max_age: std::time::Duration,
+    /// 2 refuses SignatureVersion 1 (`MAILVEND_SNS_MIN_SIGNATURE_VERSION`).
+    pub min_signature_version: u8,
+    /// The only bucket and prefix S3-action content is read from; `None` reads any.
+    pub s3_scope: Option<crate::config::S3Scope>,
     s3: tokio::sync::OnceCell<S3Mail>,
 }
 
@@ -44,6 +48,8 @@ impl SnsEndpoint {
             confirmer,
             clock,
             max_age: crate::config::DEFAULT_SNS_MAX_AGE,
+            min_signature_version: 1,
+            s3_scope: None,
             s3: tokio::sync::OnceCell::new(),
         }
     }
@@ -53,6 +59,8 @@ impl SnsEndpoint {
         let https = Arc::new(SnsHttps::new());
         SnsEndpoint {
             max_age: config.sns_max_age,
+            min_signature_version: config.sns_min_signature_version,
+            s3_scope: config.s3_scope.clone(),
             ..SnsEndpoint::new(
                 config.sns_topic_arns.clone(),
                 CertStore::new(config.sns_cert_dir.clone(), Some(https.clone())),
@@ -151,6 +159,16 @@ async fn verified(sns: &SnsEndpoint, body: &[u8]) -> Result<Envelope, Answer> {
     let bad =
         |status, result, e: SnsError| refuse(status, result, "bad_sns_message", e.to_string());
     let env = sns::parse(body).map_err(|e| bad(StatusCode::BAD_REQUEST, "malformed", e))?;
+    if env.signature_version == "1" && sns.min_signature_version >= 2 {
+        // SHA-1 is refused before any certificate is fetched.
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "refused_signature",
+            "bad_sns_message",
+            "SignatureVersion 1 (SHA1withRSA) is refused: MAILVEND_SNS_MIN_SIGNATURE_VERSION is 2"
+                .into(),
+        ));
+    }
     // The canonical string names what is missing before any certificate is fetched.
     let canonical =
         sns::canonical_string(&env).map_err(|e| bad(StatusCode::BAD_REQUEST, "malformed", e))?;
@@ -224,6 +242,23 @@ async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) ->
     };
     let (raw, refusal) = match &received.content {
         Content::Inline(bytes) => (bytes.clone(), None),
+        Content::S3 { bucket, key }
+            if sns
+                .s3_scope
+                .as_ref()
+                .is_some_and(|s| !s.allows(bucket, key)) =>
+        {
+            // A signed notification naming another bucket would make us read (and forward)
+            // whatever our credentials reach there: a confused deputy. Logged, never read.
+            let scope = sns.s3_scope.as_ref().expect("checked above");
+            (
+                Vec::new(),
+                Some(format!(
+                    "the content s3://{bucket}/{key} is outside MAILVEND_S3_BUCKET and MAILVEND_S3_PREFIX (s3://{}/{}); not read",
+                    scope.bucket, scope.prefix
+                )),
+            )
+        }
         Content::S3 { bucket, key } => match sns.s3().await.fetch(bucket, key).await {
             Ok(bytes) => (bytes, None),
             Err(e @ FetchError::TooLarge { .. }) => (Vec::new(), Some(e.to_string())),

@@ -216,6 +216,16 @@ async fn start_on(
     s3: Option<S3Mail>,
     stores: Option<Stores>,
 ) -> Running {
+    start_custom(mailer, s3, stores, |_| {}).await
+}
+
+/// `start_on` with the SNS endpoint's settings changed by `edit`.
+async fn start_custom(
+    mailer: Option<Arc<dyn Mailer>>,
+    s3: Option<S3Mail>,
+    stores: Option<Stores>,
+    edit: impl FnOnce(&mut SnsEndpoint),
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let pinned = dir.path().join("certs");
     std::fs::create_dir_all(&pinned).unwrap();
@@ -260,6 +270,7 @@ async fn start_on(
     if let Some(s3) = s3 {
         sns = sns.with_s3(s3);
     }
+    edit(&mut sns);
     state.sns = Arc::new(sns);
     let mapping = state
         .core

@@ -369,3 +369,102 @@ async fn replay_a_signed_notification_older_than_the_max_age_is_refused() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(s.sent().len(), 1);
 }
+
+/// Item 9: a signed notification naming another bucket (or a key outside the prefix) would
+/// make the server read, and forward, whatever its credentials reach there. With
+/// `MAILVEND_S3_BUCKET`/`_PREFIX` set, such content is logged as rejected and never read.
+#[tokio::test]
+async fn confused_deputy_s3_content_outside_the_configured_bucket_and_prefix_is_never_read() {
+    let (aws, _moto) = crate::testing::moto::sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws)
+            .force_path_style(true)
+            .build(),
+    );
+    let ours = format!("inbound-{:x}", rand::random::<u32>());
+    let secrets = format!("secrets-{:x}", rand::random::<u32>());
+    for bucket in [&ours, &secrets] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let put = |bucket: &str, key: &str, tag: &str| {
+        let (s3, bucket, key) = (s3.clone(), bucket.to_string(), key.to_string());
+        let raw = raw_mail_with(tag, "utf-8", b"plain body\r\n");
+        async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(raw.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put(&ours, "mail/ok", "in-scope").await;
+    put(&ours, "private/x", "other-prefix").await;
+    put(&secrets, "mail/ok", "other-bucket").await;
+    let scope = crate::config::S3Scope {
+        bucket: ours.clone(),
+        prefix: "mail/".into(),
+    };
+    let s = start_custom(None, Some(S3Mail::new(&aws)), None, |sns| {
+        sns.s3_scope = Some(scope)
+    })
+    .await;
+    let team = format!("team@{DOMAIN}");
+    let post = |id: &str, bucket: &str, key: &str| {
+        let message = ses_message(
+            id,
+            &[&team],
+            Content::S3 {
+                bucket: bucket.into(),
+                key: key.into(),
+            },
+            "PASS",
+        );
+        notification(&message).to_string()
+    };
+    for (id, bucket, key) in [
+        ("s3-other-bucket", secrets.as_str(), "mail/ok"),
+        ("s3-other-prefix", ours.as_str(), "private/x"),
+        ("s3-prefix-lookalike", ours.as_str(), "mailx/ok"),
+    ] {
+        let (status, body) = s.post(post(id, bucket, key)).await;
+        assert_eq!(status, 200, "{id}: {body}");
+        let report = &body["recipients"][0];
+        assert_eq!(outcome(report), "rejected", "{id}: {body}");
+        assert!(
+            detail(report).contains("MAILVEND_S3_BUCKET"),
+            "{id}: {body}"
+        );
+    }
+    assert!(s.sent().is_empty(), "nothing out of scope was read or sent");
+    let (status, body) = s.post(post("s3-in-scope", &ours, "mail/ok")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(outcome(&body["recipients"][0]), "forwarded", "{body}");
+    assert!(head(&s.sent()[0].1).contains("in-scope"));
+}
+
+/// Item 9: with `MAILVEND_SNS_MIN_SIGNATURE_VERSION=2`, a SHA-1 signature is refused even
+/// when it is valid.
+#[tokio::test]
+async fn a_sha1_signature_is_refused_when_version_2_is_required() {
+    let s = start_custom(None, None, None, |sns| sns.min_signature_version = 2).await;
+    let team = format!("team@{DOMAIN}");
+    let message = ses_message(
+        "v1-refused",
+        &[&team],
+        Content::Inline(raw_mail("v1")),
+        "PASS",
+    );
+    let mut v1 = notification(&message);
+    v1["SignatureVersion"] = json!("1");
+    let (status, body) = s.post(sign(v1).to_string()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("SignatureVersion 1"));
+    let (status, _) = s.post(notification(&message).to_string()).await;
+    assert_eq!(status, 200, "version 2 still taken");
+    assert_eq!(s.sent().len(), 1);
+}
