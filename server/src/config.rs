@@ -43,6 +43,7 @@ const KEYS: &[&str] = &[
     "sns_min_signature_version",
     "s3_bucket",
     "s3_prefix",
+    "inbound_budget_mb",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -51,6 +52,10 @@ const DEFAULT_SITE_ADDR: SocketAddr =
 
 /// `MAILVEND_SNS_MAX_AGE`'s default: a day, above SNS's retry window for HTTP endpoints.
 pub const DEFAULT_SNS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `MAILVEND_INBOUND_BUDGET_MB`'s default: suits a 1 GiB task (a message is in memory a few
+/// times over while it is rewritten and sent).
+pub const DEFAULT_INBOUND_BUDGET_MB: u64 = 256;
 
 /// `MAILVEND_` variables that are not configuration keys but are still ours.
 const ENV_ONLY: &[&str] = &["MAILVEND_CONFIG"];
@@ -89,6 +94,8 @@ pub struct Config {
     pub sns_min_signature_version: u8,
     /// The only bucket (and key prefix) S3-action content may be read from.
     pub s3_scope: Option<S3Scope>,
+    /// MiB of inbound mail content in memory at once before `/sns` answers 503.
+    pub inbound_budget_mb: u64,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
 }
@@ -494,6 +501,19 @@ impl Config {
             bucket,
             prefix: s3_prefix,
         });
+        // Below 41 MiB a 40 MB message (SES's largest) could never be read: SNS would retry it
+        // for ever.
+        let inbound_budget_mb =
+            r.parse(
+                "inbound_budget_mb",
+                DEFAULT_INBOUND_BUDGET_MB,
+                |v| match v.parse::<u64>() {
+                    Ok(n) if (41..=65_536).contains(&n) => Ok(n),
+                    _ => Err(format!(
+                        "expected a number of MiB from 41 (one 40 MB message) to 65536, got {v:?}"
+                    )),
+                },
+            );
         let log_format = r.parse("log_format", LogFormat::Text, |v| match v {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
@@ -576,6 +596,7 @@ impl Config {
             sns_max_age,
             sns_min_signature_version,
             s3_scope,
+            inbound_budget_mb,
             warnings,
         })
     }

@@ -40,6 +40,7 @@ fn defaults_match_the_interface_contract() {
     assert_eq!(c.sns_max_age, std::time::Duration::from_secs(86_400));
     assert_eq!(c.sns_min_signature_version, 1);
     assert_eq!(c.s3_scope, None);
+    assert_eq!(c.inbound_budget_mb, 256);
     assert!(
         c.hold_unscanned,
         "mail without a virus verdict is held by default"
@@ -304,6 +305,12 @@ fn each_bad_value_is_named_with_what_is_expected() {
             "inbound/",
             "MAILVEND_S3_PREFIX",
             "needs MAILVEND_S3_BUCKET",
+        ),
+        (
+            "MAILVEND_INBOUND_BUDGET_MB",
+            "16",
+            "MAILVEND_INBOUND_BUDGET_MB",
+            "from 41",
         ),
         (
             "MAILVEND_LOG_FORMAT",

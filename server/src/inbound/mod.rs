@@ -6,6 +6,7 @@
 use app::model::Outcome;
 use serde::Serialize;
 
+pub mod budget;
 pub mod decide;
 pub mod local;
 pub mod pipeline;

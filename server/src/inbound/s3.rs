@@ -4,6 +4,8 @@
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::Client;
 
+use crate::inbound::budget::{Budget, Reservation};
+
 /// SES receives messages up to 40 MB.
 pub const MAX_MESSAGE_BYTES: u64 = 40 * 1024 * 1024;
 
@@ -11,6 +13,13 @@ pub const MAX_MESSAGE_BYTES: u64 = 40 * 1024 * 1024;
 pub enum FetchError {
     #[error("s3://{bucket}/{key} is {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")]
     TooLarge {
+        bucket: String,
+        key: String,
+        size: u64,
+    },
+    /// Too many bytes of mail are in memory now: SNS retries later.
+    #[error("s3://{bucket}/{key} ({size} bytes) waits: MAILVEND_INBOUND_BUDGET_MB is spent by mail in flight")]
+    Busy {
         bucket: String,
         key: String,
         size: u64,
@@ -40,7 +49,14 @@ impl S3Mail {
         }
     }
 
-    pub async fn fetch(&self, bucket: &str, key: &str) -> Result<Vec<u8>, FetchError> {
+    /// The object's bytes, read only once its size (the declared one, else the largest a
+    /// message can be) is reserved in `budget`; the reservation goes with them.
+    pub async fn fetch(
+        &self,
+        bucket: &str,
+        key: &str,
+        budget: &Budget,
+    ) -> Result<(Vec<u8>, Reservation), FetchError> {
         let unavailable = |reason: String| FetchError::Unavailable {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -68,6 +84,12 @@ impl S3Mail {
         if let Some(size) = declared.filter(|&n| n > MAX_MESSAGE_BYTES) {
             return Err(too_large(size));
         }
+        let size = declared.unwrap_or(MAX_MESSAGE_BYTES);
+        let reservation = budget.try_reserve(size).ok_or_else(|| FetchError::Busy {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            size,
+        })?;
         let mut body = out.body;
         let mut raw = Vec::with_capacity(declared.unwrap_or(0) as usize);
         while let Some(chunk) = body
@@ -80,7 +102,7 @@ impl S3Mail {
             }
             raw.extend_from_slice(&chunk);
         }
-        Ok(raw)
+        Ok((raw, reservation))
     }
 }
 
@@ -110,7 +132,23 @@ mod tests {
             .send()
             .await
             .unwrap();
-        assert!(mail.fetch(&bucket, "mail/abc").await.unwrap() == raw);
+        let budget = Budget::new(MAX_MESSAGE_BYTES + 1024 * 1024);
+        let (got, reservation) = mail.fetch(&bucket, "mail/abc", &budget).await.unwrap();
+        assert!(got == raw);
+        assert_eq!(
+            budget.available(),
+            MAX_MESSAGE_BYTES + 1024 * 1024 - 3_000_000u64.div_ceil(1024) * 1024,
+            "held while the message is"
+        );
+        let busy = Budget::new(2 * 1024 * 1024);
+        assert!(matches!(
+            mail.fetch(&bucket, "mail/abc", &busy).await,
+            Err(FetchError::Busy {
+                size: 3_000_000,
+                ..
+            })
+        ));
+        drop(reservation);
 
         let big = vec![b'x'; MAX_MESSAGE_BYTES as usize + 1];
         mail.client
@@ -122,10 +160,10 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            mail.fetch(&bucket, "mail/big").await,
+            mail.fetch(&bucket, "mail/big", &budget).await,
             Err(FetchError::TooLarge { size, .. }) if size == MAX_MESSAGE_BYTES + 1
         ));
-        match mail.fetch(&bucket, "mail/none").await {
+        match mail.fetch(&bucket, "mail/none", &budget).await {
             Err(FetchError::Unavailable { reason, .. }) => {
                 assert!(reason.contains("NoSuchKey"), "{reason}")
             }

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use axum::http::StatusCode;
 use serde_json::json;
 
+use crate::inbound::budget::Budget;
 use crate::inbound::pipeline::Pipeline;
 use crate::inbound::s3::{FetchError, S3Mail};
 use crate::inbound::ses::{self, Content, SesError};
@@ -32,6 +33,8 @@ pub struct SnsEndpoint {
     pub min_signature_version: u8,
     /// The only bucket and prefix S3-action content is read from; `None` reads any.
     pub s3_scope: Option<crate::config::S3Scope>,
+    /// Bytes of mail in memory at once (`MAILVEND_INBOUND_BUDGET_MB`); spent, `/sns` says 503.
+    pub budget: Arc<Budget>,
     s3: tokio::sync::OnceCell<S3Mail>,
 }
 
@@ -50,6 +53,7 @@ impl SnsEndpoint {
             max_age: crate::config::DEFAULT_SNS_MAX_AGE,
             min_signature_version: 1,
             s3_scope: None,
+            budget: Budget::new(crate::config::DEFAULT_INBOUND_BUDGET_MB * 1024 * 1024),
             s3: tokio::sync::OnceCell::new(),
         }
     }
@@ -61,6 +65,7 @@ impl SnsEndpoint {
             max_age: config.sns_max_age,
             min_signature_version: config.sns_min_signature_version,
             s3_scope: config.s3_scope.clone(),
+            budget: Budget::new(config.inbound_budget_mb * 1024 * 1024),
             ..SnsEndpoint::new(
                 config.sns_topic_arns.clone(),
                 CertStore::new(config.sns_cert_dir.clone(), Some(https.clone())),
@@ -240,13 +245,30 @@ async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) ->
             )
         }
     };
-    let (raw, refusal) = match &received.content {
-        Content::Inline(bytes) => (bytes.clone(), None),
+    let busy = |message: String| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "retry",
+            "busy",
+            format!("{message}; SNS will deliver it again"),
+        )
+    };
+    // The reservation is held until every recipient is settled (the end of this function).
+    let (raw, refusal, _held) = match received.content {
+        Content::Inline(bytes) => match sns.budget.try_reserve(bytes.len() as u64) {
+            Some(held) => (bytes, None, Some(held)),
+            None => {
+                return busy(format!(
+                    "{} bytes wait: MAILVEND_INBOUND_BUDGET_MB is spent by mail in flight",
+                    bytes.len()
+                ))
+            }
+        },
         Content::S3 { bucket, key }
             if sns
                 .s3_scope
                 .as_ref()
-                .is_some_and(|s| !s.allows(bucket, key)) =>
+                .is_some_and(|s| !s.allows(&bucket, &key)) =>
         {
             // A signed notification naming another bucket would make us read (and forward)
             // whatever our credentials reach there: a confused deputy. Logged, never read.
@@ -257,11 +279,14 @@ async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) ->
                     "the content s3://{bucket}/{key} is outside MAILVEND_S3_BUCKET and MAILVEND_S3_PREFIX (s3://{}/{}); not read",
                     scope.bucket, scope.prefix
                 )),
+                None,
             )
         }
-        Content::S3 { bucket, key } => match sns.s3().await.fetch(bucket, key).await {
-            Ok(bytes) => (bytes, None),
-            Err(e @ FetchError::TooLarge { .. }) => (Vec::new(), Some(e.to_string())),
+        Content::S3 { bucket, key } => match sns.s3().await.fetch(&bucket, &key, &sns.budget).await
+        {
+            Ok((bytes, held)) => (bytes, None, Some(held)),
+            Err(e @ FetchError::TooLarge { .. }) => (Vec::new(), Some(e.to_string()), None),
+            Err(e @ FetchError::Busy { .. }) => return busy(e.to_string()),
             Err(e) => {
                 return refuse(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -468,3 +468,80 @@ async fn a_sha1_signature_is_refused_when_version_2_is_required() {
     assert_eq!(status, 200, "version 2 still taken");
     assert_eq!(s.sent().len(), 1);
 }
+
+/// Item 2: many large messages at once must not exhaust memory. While the budget of bytes in
+/// flight is spent, `/sns` answers 503 (SNS delivers again later) without reading the
+/// content, and nothing is logged; once it is free, the same delivery goes through, once.
+#[tokio::test]
+async fn memory_exhaustion_mail_over_the_budget_in_flight_waits_with_a_503() {
+    let (aws, _moto) = crate::testing::moto::sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("inbound-{:x}", rand::random::<u32>());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let big = raw_mail_with("big", "utf-8", "x".repeat(60 * 1024).as_bytes());
+    s3.put_object()
+        .bucket(&bucket)
+        .key("mail/big")
+        .body(big.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let budget = crate::inbound::budget::Budget::new(100 * 1024);
+    let s = start_custom(None, Some(S3Mail::new(&aws)), None, {
+        let budget = budget.clone();
+        move |sns| sns.budget = budget
+    })
+    .await;
+    let team = format!("team@{DOMAIN}");
+    let inline = notification(&ses_message(
+        "budget-inline",
+        &[&team],
+        Content::Inline(big.clone()),
+        "PASS",
+    ))
+    .to_string();
+    let in_s3 = notification(&ses_message(
+        "budget-s3",
+        &[&team],
+        Content::S3 {
+            bucket: bucket.clone(),
+            key: "mail/big".into(),
+        },
+        "PASS",
+    ))
+    .to_string();
+
+    // Other deliveries hold most of the budget.
+    let held = budget.try_reserve(80 * 1024).unwrap();
+    let mut refused = 0;
+    for body in [&inline, &in_s3, &inline] {
+        let (status, answer) = s.post(body.clone()).await;
+        assert_eq!(status, 503, "{answer}");
+        assert_eq!(answer["error"]["code"], "busy", "{answer}");
+        refused += 1;
+    }
+    assert_eq!(
+        s.log_size().await,
+        0,
+        "a 503 leaves no record: SNS will deliver again"
+    );
+    assert!(s.sent().is_empty());
+
+    // They finish; SNS's retries now get through, each message forwarded once.
+    drop(held);
+    for body in [&inline, &in_s3, &inline, &in_s3] {
+        let (status, answer) = s.post(body.clone()).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    assert_eq!(s.sent().len(), 2, "each message forwarded exactly once");
+    assert_eq!(
+        budget.available(),
+        100 * 1024,
+        "every reservation given back"
+    );
+    eprintln!("budget: {refused} deliveries answered 503, then 2 forwarded once each");
+}
