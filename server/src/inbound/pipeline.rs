@@ -118,6 +118,42 @@ impl Pipeline {
         self.each(msg, None, Origin::ByHand).await
     }
 
+    /// The reports of a redelivery when every recipient of `ses_message_id` is already settled,
+    /// read before its content is: SNS redelivering a settled 40 MB S3 message then costs a
+    /// few reads, not another fetch (issue 22 item 2). `None` when any recipient still needs
+    /// work (or the store cannot say): the caller fetches and processes as usual, where the
+    /// claim decides.
+    pub async fn settled_already(
+        &self,
+        ses_message_id: &str,
+        recipients: &[String],
+    ) -> Option<Vec<Report>> {
+        let mut reports = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for r in recipients {
+            let recipient = app::address::EmailAddress::key(r);
+            if seen.contains(&recipient) {
+                continue;
+            }
+            let id = MessageRecord::id_for(ses_message_id, &recipient);
+            let record = self.stores.messages.message(&id).await.ok()?;
+            if record.outcome == Outcome::Processing {
+                return None;
+            }
+            reports.push(Report {
+                recipient: recipient.clone(),
+                outcome: Delivery::Duplicate,
+                detail: Some(format!("already {}", record.outcome.as_str())),
+                message_id: record.id,
+            });
+            seen.push(recipient);
+        }
+        for r in &reports {
+            self.metrics.delivery(r.outcome.as_str());
+        }
+        (!reports.is_empty()).then_some(reports)
+    }
+
     /// Logs every recipient of a message that cannot be processed at all (over the size
     /// limit) as rejected for `reason`, so that it is not silently lost either.
     pub async fn refuse(&self, msg: &Inbound, reason: &str) -> Vec<Report> {

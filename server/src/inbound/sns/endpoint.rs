@@ -253,6 +253,15 @@ async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) ->
             format!("{message}; SNS will deliver it again"),
         )
     };
+    if matches!(received.content, Content::S3 { .. }) {
+        // A redelivery of a settled message: answered from the log, the object never read.
+        if let Some(reports) = pipeline
+            .settled_already(&received.message_id, &received.recipients)
+            .await
+        {
+            return reported(reports);
+        }
+    }
     // The reservation is held until every recipient is settled (the end of this function).
     let (raw, refusal, _held) = match received.content {
         Content::Inline(bytes) => match sns.budget.try_reserve(bytes.len() as u64) {

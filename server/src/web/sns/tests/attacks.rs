@@ -545,3 +545,51 @@ async fn memory_exhaustion_mail_over_the_budget_in_flight_waits_with_a_503() {
     );
     eprintln!("budget: {refused} deliveries answered 503, then 2 forwarded once each");
 }
+
+/// Item 2: SNS redelivering a message already settled must not read its S3 object again
+/// (each redelivery of a 40 MB message was another full read). Shown by deleting the object
+/// after the first delivery: the redelivery is still answered, from the log.
+#[tokio::test]
+async fn memory_exhaustion_a_redelivered_s3_message_is_not_fetched_again() {
+    let (aws, _moto) = crate::testing::moto::sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("inbound-{:x}", rand::random::<u32>());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("mail/once")
+        .body(raw_mail_with("once", "utf-8", b"body\r\n").into())
+        .send()
+        .await
+        .unwrap();
+    let s = start(None, Some(S3Mail::new(&aws))).await;
+    let team = format!("team@{DOMAIN}");
+    let message = ses_message(
+        "s3-once",
+        &[&team],
+        Content::S3 {
+            bucket: bucket.clone(),
+            key: "mail/once".into(),
+        },
+        "PASS",
+    );
+    let (status, body) = s.post(notification(&message).to_string()).await;
+    assert_eq!(
+        (status, outcome(&body["recipients"][0])),
+        (200, "forwarded")
+    );
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("mail/once")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = s.post(notification(&message).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(outcome(&body["recipients"][0]), "duplicate", "{body}");
+    assert_eq!(s.sent().len(), 1);
+}
