@@ -410,7 +410,7 @@ pub fn rewrite(
     if let Some(v) = &original_from {
         header_line(&mut out, b"X-Original-From", v.trim_ascii());
     }
-    header_line(&mut out, b"X-Original-To", recipients.as_bytes());
+    write_folded_list(&mut out, b"X-Original-To", recipients, eol);
     header_line(&mut out, b"X-Processed-By", cfg.processed_by.as_bytes());
     header_line(&mut out, LOOP_HEADER.as_bytes(), cfg.loop_mark.as_bytes());
     let mut out = clean_header_block(&out, eol);
@@ -420,6 +420,32 @@ pub fn rewrite(
         out.extend_from_slice(rest);
     }
     out
+}
+
+/// `name: a, b, …` from a `", "`-joined list, folded before an entry that would take the
+/// line past 900 bytes: one message to many vended addresses of one owner (SES allows 50)
+/// must not exceed SMTP's 998-byte line limit.
+fn write_folded_list(out: &mut Vec<u8>, name: &[u8], list: &str, eol: &[u8]) {
+    const FOLD_AT: usize = 900;
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    let mut line = name.len() + 2;
+    for (i, entry) in list.split(", ").enumerate() {
+        if i > 0 {
+            if line + 2 + entry.len() > FOLD_AT {
+                out.push(b',');
+                out.extend_from_slice(eol);
+                out.push(b' ');
+                line = 1;
+            } else {
+                out.extend_from_slice(b", ");
+                line += 2;
+            }
+        }
+        out.extend_from_slice(entry.as_bytes());
+        line += entry.len();
+    }
+    out.extend_from_slice(eol);
 }
 
 /// The first `list` header with the addresses of every later copy appended, folded one copy

@@ -495,3 +495,25 @@ fn a_forged_authentication_result_in_our_name_is_removed_and_ours_leads() {
         vec!["00112233445566778899aabbccddeeff"]
     );
 }
+
+/// Fan-out names every vended address; 50 long ones must not make a line SMTP refuses.
+#[test]
+fn a_long_x_original_to_is_folded_under_the_smtp_line_limit() {
+    let many: Vec<String> = (0..50)
+        .map(|i| format!("blue-origin-space-cube-z-production-{i:03}@mail.example.com"))
+        .collect();
+    let out = rewrite(
+        b"From: a@example.org\r\n\r\nbody",
+        &many.join(", "),
+        "b@x.example",
+        None,
+        &CFG,
+    );
+    let block = header_block(&out);
+    for line in block.split(|&b| b == b'\n') {
+        assert!(line.len() < 998, "a {}-byte header line", line.len());
+    }
+    let value = String::from_utf8(super::header(&out, "x-original-to").unwrap()).unwrap();
+    let listed: Vec<&str> = value.split(',').map(str::trim).collect();
+    assert_eq!(listed, many);
+}
