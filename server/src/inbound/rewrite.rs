@@ -360,8 +360,10 @@ pub fn rewrite(
         header_line(&mut out, b"Authentication-Results", &value);
     }
     for field in &fields {
-        if field.name.is_empty() {
-            // Not a header at all (no colon): dropped rather than sent malformed to SES.
+        if field.name.is_empty() || !field.name.iter().all(|b| (33..=126).contains(b)) {
+            // Not a header at all (no colon, or a name with a control byte or space, such as
+            // a line starting with NUL or CR that cleaning would turn into a continuation of
+            // the field before it): dropped rather than sent malformed to SES.
             continue;
         }
         if REMOVED.iter().any(|n| field.is(n)) {

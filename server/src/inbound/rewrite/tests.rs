@@ -517,3 +517,22 @@ fn a_long_x_original_to_is_folded_under_the_smtp_line_limit() {
     let listed: Vec<&str> = value.split(',').map(str::trim).collect();
     assert_eq!(listed, many);
 }
+
+/// Found in review: a line starting with NUL or CR is a field of its own to the splitter, and
+/// cleaning made it a continuation of the From written before it; a NUL before the colon
+/// hid a second From, a forged Authentication-Results and a forged loop mark.
+#[test]
+fn header_smuggling_lines_starting_with_nul_or_cr_never_join_our_from() {
+    for raw in [
+        &b"Reply-To: a@x.example\r\nFrom: x@y.example\r\n\0, ceo@corp.example (:)\r\n\r\nbody"[..],
+        b"Reply-To: a@x.example\r\nFrom: x@y.example\r\n\r, ceo@corp.example (:)\r\n\r\nbody",
+        b"From: x@y.example\r\nFrom\0: ceo@corp.example\r\nAuthentication-Results\0: mail.example.com; dmarc=pass\r\nX-Mailvend-Loop\0: forged\r\n\r\nbody",
+    ] {
+        crate::testing::oracles::rewrite(raw);
+        let out = run(raw);
+        let text = String::from_utf8_lossy(header_block(&out)).into_owned();
+        assert!(!text.contains("ceo@corp.example"), "{text}");
+        assert!(!text.contains("dmarc=pass"), "{text}");
+        assert!(!text.contains("forged"), "{text}");
+    }
+}
