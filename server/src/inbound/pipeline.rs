@@ -387,34 +387,7 @@ impl Pipeline {
                 }
                 d => d,
             };
-            let settled = match decision {
-                Decision::Rejected { reason } => MessageRecord {
-                    outcome: Outcome::Rejected,
-                    detail: reason.describe().into(),
-                    ..record
-                },
-                Decision::Undeliverable { reason } => match self.keep_raw(&record, raw).await {
-                    Ok(()) => MessageRecord {
-                        outcome: Outcome::Undeliverable,
-                        detail: reason.describe().into(),
-                        ..record
-                    },
-                    Err(e) => {
-                        results[i] = Some(Err(e));
-                        continue;
-                    }
-                },
-                Decision::Hold { reason } => match self.keep_raw(&record, raw).await {
-                    Ok(()) => MessageRecord {
-                        outcome: Outcome::DeadLetter,
-                        detail: reason.describe().into(),
-                        ..record
-                    },
-                    Err(e) => {
-                        results[i] = Some(Err(e));
-                        continue;
-                    }
-                },
+            let (outcome, reason) = match decision {
                 Decision::Forward { to, reason, tags } => {
                     match sends.iter_mut().find(|b| b.to == to && b.tags == tags) {
                         Some(batch) => batch.records.push((i, record, reason)),
@@ -426,6 +399,21 @@ impl Pipeline {
                     }
                     continue;
                 }
+                Decision::Rejected { reason } => (Outcome::Rejected, reason),
+                Decision::Undeliverable { reason } => (Outcome::Undeliverable, reason),
+                Decision::Hold { reason } => (Outcome::DeadLetter, reason),
+            };
+            // Kept mail keeps its raw message, for replay; rejected mail does not.
+            if outcome != Outcome::Rejected {
+                if let Err(e) = self.keep_raw(&record, raw).await {
+                    results[i] = Some(Err(e));
+                    continue;
+                }
+            }
+            let settled = MessageRecord {
+                outcome,
+                detail: reason.describe().into(),
+                ..record
             };
             results[i] = Some(self.settled(settled).await);
         }

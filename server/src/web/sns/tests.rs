@@ -148,6 +148,15 @@ fn ses_message(id: &str, recipients: &[&str], content: Content, verdict: &str) -
     n.to_string()
 }
 
+/// An S3 client for the moto server `aws` points at (moto serves buckets by path).
+fn moto_s3(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 fn notification(message: &str) -> Value {
     sign(json!({
         "Type": "Notification",
@@ -700,11 +709,7 @@ async fn s3_action_mail_is_forwarded_through_ses() {
         .send()
         .await
         .unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = moto_s3(&aws);
     let bucket = format!("inbound-{:x}", rand::random::<u32>());
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let tag = format!("s3-{:x}", rand::random::<u32>());

@@ -376,11 +376,7 @@ async fn replay_a_signed_notification_older_than_the_max_age_is_refused() {
 #[tokio::test]
 async fn confused_deputy_s3_content_outside_the_configured_bucket_and_prefix_is_never_read() {
     let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = moto_s3(&aws);
     let ours = format!("inbound-{:x}", rand::random::<u32>());
     let secrets = format!("secrets-{:x}", rand::random::<u32>());
     for bucket in [&ours, &secrets] {
@@ -475,11 +471,7 @@ async fn a_sha1_signature_is_refused_when_version_2_is_required() {
 #[tokio::test]
 async fn memory_exhaustion_mail_over_the_budget_in_flight_waits_with_a_503() {
     let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = moto_s3(&aws);
     let bucket = format!("inbound-{:x}", rand::random::<u32>());
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let big = raw_mail_with("big", "utf-8", "x".repeat(60 * 1024).as_bytes());
@@ -552,11 +544,7 @@ async fn memory_exhaustion_mail_over_the_budget_in_flight_waits_with_a_503() {
 #[tokio::test]
 async fn memory_exhaustion_a_redelivered_s3_message_is_not_fetched_again() {
     let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = moto_s3(&aws);
     let bucket = format!("inbound-{:x}", rand::random::<u32>());
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     s3.put_object()
