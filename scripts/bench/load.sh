@@ -5,9 +5,13 @@
 #   sns-dynamodb the same with the DynamoDB store on a local moto server (moto's speed, not AWS's)
 #   vend         POST /api/v1/addresses from 64 clients, SQLite; zero duplicates required
 #   mixed        60 s of webhook + dashboard + API at once; zero errors, flat memory (make soak)
+#   s3-memory    8 messages of 40 MB stored in S3 (moto), each notification delivered twice at
+#                once and retried on 503 as SNS would: the server's peak RSS (VmHWM), the 503s,
+#                and every message forwarded once. BUDGET_MB sets MAILVEND_INBOUND_BUDGET_MB.
 #
 #   scripts/bench/load.sh [sns-sqlite|sns-dynamodb|vend|mixed ...]   (default: the first three)
-# Knobs: MESSAGES (20000), MESSAGES_DYNAMODB (3000), CONCURRENCY (8), VENDS (20000), SECONDS_MIXED (60).
+# Knobs: MESSAGES (20000), MESSAGES_DYNAMODB (3000), CONCURRENCY (8), VENDS (20000), SECONDS_MIXED (60),
+#        BUDGET_MB (256), S3_MESSAGES (8), S3_SIZE (40000000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . .tools/env.sh 2>/dev/null || true
@@ -77,6 +81,17 @@ run() {
       start "sqlite://$work/data/mailvend.db"
       "$load" mixed --url "$url" --cert-dir "$work/certs" --recipient "$recipient" --token "$token" \
         --login-token loadgen-local-login-token --pid "$pid" --seconds "${SECONDS_MIXED:-60}" ${MIXED_ARGS:-}
+      stop ;;
+    s3-memory)
+      moto
+      export MAILVEND_S3_BUCKET=load-inbound MAILVEND_S3_PREFIX=inbound/ MAILVEND_INBOUND_BUDGET_MB="${BUDGET_MB:-256}"
+      start "sqlite://$work/data/mailvend.db"
+      "$load" s3 --url "$url" --cert-dir "$work/certs" --recipient "$recipient" \
+        --s3-endpoint "$AWS_ENDPOINT_URL" --bucket load-inbound --prefix inbound/ \
+        --messages "${S3_MESSAGES:-8}" --size "${S3_SIZE:-40000000}" --copies 2
+      echo "budget: ${BUDGET_MB:-256} MiB; server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status")" >&2
+      echo "outbox files: $(find "$work/data/outbox" -name '*.eml' | wc -l)" >&2
+      unset MAILVEND_S3_BUCKET MAILVEND_S3_PREFIX MAILVEND_INBOUND_BUDGET_MB
       stop ;;
     *) echo "unknown benchmark $1" >&2; exit 2 ;;
   esac

@@ -6,6 +6,8 @@
 //! ```text
 //! loadgen cert --dir DIR
 //! loadgen sns --url URL --cert-dir DIR --recipient ADDR [--messages N] [--size B] [--concurrency C]
+//! loadgen s3 --url URL --cert-dir DIR --recipient ADDR --s3-endpoint URL --bucket B [--prefix P]
+//!            [--messages N] [--size B] [--copies K]
 //! loadgen vend --url URL --token T [--vends N] [--concurrency C] [--bases K]
 //! loadgen mixed --url URL --cert-dir DIR --recipient ADDR --token T --login-token L --pid PID [--seconds S]
 //! ```
@@ -54,6 +56,29 @@ enum Command {
         size: usize,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+    },
+    /// Stores N messages of SIZE bytes in S3 (as SES's S3 action does), then delivers each
+    /// notification K times at once, every delivery retried after a 503 as SNS would, until
+    /// each is answered 200: the memory benchmark of issue 22.
+    S3 {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        cert_dir: PathBuf,
+        #[arg(long)]
+        recipient: String,
+        #[arg(long)]
+        s3_endpoint: String,
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, default_value = "inbound/")]
+        prefix: String,
+        #[arg(long, default_value_t = 8)]
+        messages: usize,
+        #[arg(long, default_value_t = 40_000_000)]
+        size: usize,
+        #[arg(long, default_value_t = 2)]
+        copies: usize,
     },
     /// N vends through `POST /api/v1/addresses` from C clients over K bases.
     Vend {
@@ -110,6 +135,27 @@ async fn main() {
             size,
             concurrency,
         } => sns(&url, &cert_dir, &recipient, messages, size, concurrency).await,
+        Command::S3 {
+            url,
+            cert_dir,
+            recipient,
+            s3_endpoint,
+            bucket,
+            prefix,
+            messages,
+            size,
+            copies,
+        } => {
+            let run = S3Run {
+                s3_endpoint,
+                bucket,
+                prefix,
+                messages,
+                size,
+                copies,
+            };
+            s3(&url, &cert_dir, &recipient, run).await
+        }
         Command::Vend {
             url,
             token,
@@ -143,9 +189,16 @@ async fn main() {
 fn make_cert(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    // The server believes only a certificate named for SNS and issued by "Amazon": a
+    // throwaway CA of that name issues this one.
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Amazon");
+    let issuer = rcgen::Issuer::new(ca, rcgen::KeyPair::generate().unwrap());
     let cert = rcgen::CertificateParams::new(vec!["sns.amazonaws.com".to_string()])
         .unwrap()
-        .self_signed(&key)
+        .signed_by(&key, &issuer)
         .unwrap();
     std::fs::write(dir.join(CERT_NAME), cert.pem()).unwrap();
     std::fs::write(dir.join("signing-key.der"), key.serialize_der()).unwrap();
@@ -190,9 +243,8 @@ impl Signer {
     }
 }
 
-/// A plain-text message of exactly `size` bytes (given room for its headers), as SES would
-/// notify it: inline, base64.
-fn ses_message(id: &str, recipient: &str, size: usize) -> String {
+/// A plain-text message of exactly `size` bytes (given room for its headers).
+fn raw_message(id: &str, recipient: &str, size: usize) -> Vec<u8> {
     let head = format!(
         "Return-Path: <bounce@sender.example>\r\nDKIM-Signature: v=1; a=rsa-sha256; d=sender.example; s=s1;\r\n\th=from:to:subject; b=AbCdEf0123456789\r\nFrom: \"Jane Sender\" <jane@sender.example>\r\nTo: {recipient}\r\nSubject: Load {id}\r\nMessage-ID: <{id}@sender.example>\r\nDate: Wed, 2 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
     );
@@ -203,7 +255,13 @@ fn ses_message(id: &str, recipient: &str, size: usize) -> String {
         raw.extend_from_slice(line.as_bytes());
     }
     raw.truncate(size.max(head_len));
-    json!({
+    raw
+}
+
+/// An SES "Received" notification for `id`; `content` is the message inline (SNS action) or
+/// where the S3 action stored it.
+fn ses_notification(id: &str, recipient: &str, content: Content) -> String {
+    let mut message = json!({
         "notificationType": "Received",
         "mail": {
             "timestamp": "2026-12-02T09:00:00.000Z",
@@ -222,9 +280,27 @@ fn ses_message(id: &str, recipient: &str, size: usize) -> String {
             "dmarcVerdict": {"status": "PASS"},
             "action": {"type": "SNS", "topicArn": TOPIC, "encoding": "BASE64"}
         },
-        "content": STANDARD.encode(&raw),
-    })
-    .to_string()
+    });
+    match content {
+        Content::Inline(raw) => message["content"] = json!(STANDARD.encode(raw)),
+        Content::S3 { bucket, key } => {
+            message["receipt"]["action"] = json!({
+                "type": "S3", "topicArn": TOPIC, "bucketName": bucket, "objectKey": key
+            })
+        }
+    }
+    message.to_string()
+}
+
+enum Content<'a> {
+    Inline(&'a [u8]),
+    S3 { bucket: &'a str, key: &'a str },
+}
+
+/// A plain-text message of exactly `size` bytes, as SES would notify it: inline, base64.
+fn ses_message(id: &str, recipient: &str, size: usize) -> String {
+    let raw = raw_message(id, recipient, size);
+    ses_notification(id, recipient, Content::Inline(&raw))
 }
 
 /// `count` signed notifications, signed on every core (RSA signing is the slow part).
@@ -382,6 +458,118 @@ async fn sns(
         "result": all.summary(elapsed),
     });
     println!("{summary}");
+    ok
+}
+
+struct S3Run {
+    s3_endpoint: String,
+    bucket: String,
+    prefix: String,
+    messages: usize,
+    size: usize,
+    copies: usize,
+}
+
+async fn s3(url: &str, cert_dir: &Path, recipient: &str, run: S3Run) -> bool {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&run.s3_endpoint)
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let _ = s3.create_bucket().bucket(&run.bucket).send().await;
+    let signer = Signer::load(cert_dir);
+    let tag = format!("{:x}", rand::random::<u32>());
+    let mut bodies = Vec::new();
+    for n in 0..run.messages {
+        let id = format!("s3-{tag}-{n}");
+        let key = format!("{}{id}", run.prefix);
+        let raw = raw_message(&id, recipient, run.size);
+        s3.put_object()
+            .bucket(&run.bucket)
+            .key(&key)
+            .body(raw.into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("storing {key}: {e:?}"));
+        let content = Content::S3 {
+            bucket: &run.bucket,
+            key: &key,
+        };
+        bodies.push(signer.notification(&ses_notification(&id, recipient, content), n));
+    }
+    eprintln!(
+        "stored {} messages of {} bytes in s3://{}/{}",
+        run.messages, run.size, run.bucket, run.prefix
+    );
+    let http = client();
+    let start = Instant::now();
+    let busy = Arc::new(AtomicUsize::new(0));
+    let deliveries: Vec<_> = bodies
+        .iter()
+        .flat_map(|b| std::iter::repeat_n(b.clone(), run.copies))
+        .map(|body| {
+            let (http, url, busy) = (http.clone(), url.to_string(), busy.clone());
+            tokio::spawn(async move {
+                // SNS's immediate retries, then a growing delay (its default HTTP policy
+                // backs off up to 20 s; shorter here, the shape is the same).
+                let mut delay = Duration::from_millis(250);
+                for _ in 0..60 {
+                    let r = http
+                        .post(format!("{url}/sns"))
+                        .header("content-type", "text/plain; charset=UTF-8")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) if r.status() == 200 => {
+                            let v: Value = r.json().await.unwrap_or_default();
+                            return Ok(v["recipients"][0]["outcome"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string());
+                        }
+                        Ok(r) if r.status() == 503 => {
+                            busy.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(r) => return Err(format!("status {}", r.status())),
+                        Err(e) => return Err(e.to_string()),
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(4));
+                }
+                Err("still 503 after 60 tries".to_string())
+            })
+        })
+        .collect();
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    for d in deliveries {
+        let key = match d.await.unwrap() {
+            Ok(outcome) => outcome,
+            Err(e) => format!("error: {e}"),
+        };
+        *outcomes.entry(key).or_default() += 1;
+    }
+    let ok = outcomes.get("forwarded") == Some(&run.messages)
+        && outcomes
+            .keys()
+            .all(|k| k == "forwarded" || k == "duplicate");
+    println!(
+        "{}",
+        json!({
+            "kind": "s3",
+            "messages": run.messages,
+            "message_bytes": run.size,
+            "deliveries_each": run.copies,
+            "seconds": (start.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+            "answered_503": busy.load(Ordering::Relaxed),
+            "outcomes": outcomes,
+        })
+    );
     ok
 }
 

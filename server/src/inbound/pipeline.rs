@@ -10,13 +10,15 @@ use app::model::{MessageRecord, Outcome};
 
 use crate::clock::rfc3339;
 use crate::config::Config;
+use crate::inbound::budget::Budget;
 use crate::inbound::decide::{decide, Decision, Policy, Reason, Tags};
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
+use crate::inbound::s3::{FetchError, S3Mail, MAX_MESSAGE_BYTES};
 use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Delivery, Inbound, Report, Verdicts};
 use crate::mailer::{Mailer, Outgoing, SendError};
 use crate::metrics::Metrics;
-use crate::store::{Claim, StoreError, Stores};
+use crate::store::{Claim, Kept, S3Object, StoreError, Stores};
 
 /// How many times a settle is tried before the recipient is left to the next delivery.
 pub const SETTLE_TRIES: u32 = 3;
@@ -43,17 +45,45 @@ impl Default for Retry {
 
 /// How long a claim is held before another delivery may take it over: longer than the
 /// slowest send with all its retries (`SEND_TIMEOUT` × attempts plus the waits), short enough
-/// for SNS's retries to find it free.
+/// for SNS's retries to find it free. A fan-out to several destinations renews it.
 const LEASE: Duration = Duration::from_secs(60);
+
+/// After this many deliveries of an S3-action message whose content could not be read, its
+/// recipients are kept as dead letters (with the object's location, for a replay) instead of
+/// waiting for a next delivery that SNS may never make.
+pub const FETCH_ATTEMPTS: u32 = 10;
 
 /// A send that has not answered by then counts as a transient failure.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What happens to every recipient of one message.
-enum Plan<'a> {
+enum Plan {
     Decide(Box<Policy>),
-    /// Logged as rejected for this reason, unread (the message is over the size limit).
-    Refuse(&'a str),
+    /// Logged as rejected for this reason, unread (the message is over the size limit, or
+    /// stored where it may not be read).
+    Refuse(String),
+    /// Kept as a dead letter, unread, for this reason: its content could not be read however
+    /// often SNS delivered it, and an admin must look (and may replay it).
+    Shelve(String),
+}
+
+/// The recipients of one message as this delivery claimed them: the reports of those it
+/// need not work on, and the records it now holds.
+struct Claimed {
+    plan: Result<Plan, StoreError>,
+    reports: Vec<Option<Report>>,
+    mine: Vec<(usize, MessageRecord)>,
+    /// When the claims were made: their lease runs from then.
+    at: std::time::Instant,
+}
+
+/// A message's content as deciding and sending need it: the bytes, SES's verdicts, and where
+/// S3 holds it (kept as a reference instead of a copy).
+#[derive(Clone, Copy)]
+struct Body<'a> {
+    raw: &'a [u8],
+    verdicts: &'a Verdicts,
+    stored: Option<&'a S3Object>,
 }
 
 /// The records of one message forwarded to one destination with the same tags: one send.
@@ -78,6 +108,8 @@ pub enum ReplayError {
     Store(#[from] StoreError),
     #[error("the raw message of {0} is no longer kept (retention?)")]
     RawMissing(String),
+    #[error("the raw message of {id} could not be read from S3: {error}")]
+    Fetch { id: String, error: FetchError },
 }
 
 pub struct Pipeline {
@@ -87,6 +119,8 @@ pub struct Pipeline {
     metrics: Arc<Metrics>,
     retry: Retry,
     loop_key: LoopKey,
+    s3: S3Mail,
+    lease: Duration,
 }
 
 impl Pipeline {
@@ -104,65 +138,139 @@ impl Pipeline {
             retry,
             loop_key: LoopKey::new(config.loop_key.expose().as_bytes()),
             config,
+            s3: S3Mail::from_environment(),
+            lease: LEASE,
         }
+    }
+
+    /// Claims held for `lease` instead of a minute (tests of what happens when one runs out).
+    #[cfg(test)]
+    pub(crate) fn with_lease(self, lease: Duration) -> Self {
+        Pipeline { lease, ..self }
+    }
+
+    /// Where mail SES stored in S3 is read from, for `/sns`, replays and the message view.
+    pub fn s3(&self) -> &S3Mail {
+        &self.s3
+    }
+
+    /// Why a kept reference may not be read now: `MAILVEND_S3_BUCKET`/`_PREFIX` (set since it
+    /// was kept) exclude it. Checked on every read, not only when mail arrives.
+    pub fn out_of_scope(&self, object: &S3Object) -> Option<FetchError> {
+        let scope = self.config.s3_scope.as_ref()?;
+        (!scope.allows(&object.bucket, &object.key)).then(|| FetchError::Unavailable {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            reason: format!(
+                "outside MAILVEND_S3_BUCKET and MAILVEND_S3_PREFIX (s3://{}/{}); not read",
+                scope.bucket, scope.prefix
+            ),
+        })
     }
 
     /// Every recipient of `msg`, one report each, in order.
     pub async fn process(&self, msg: &Inbound) -> Vec<Report> {
-        self.each(msg, None, Origin::Received).await
+        let claimed = self.claim_all(msg, None).await;
+        self.complete(claimed, &msg.raw, &msg.verdicts, None, Origin::Received)
+            .await
     }
 
     /// As `process`, for a message an admin hands in (`mailvend deliver`): nothing scanned it,
     /// and the admin's asking is what releases it.
     pub async fn process_by_hand(&self, msg: &Inbound) -> Vec<Report> {
-        self.each(msg, None, Origin::ByHand).await
+        let claimed = self.claim_all(msg, None).await;
+        self.complete(claimed, &msg.raw, &msg.verdicts, None, Origin::ByHand)
+            .await
     }
 
-    /// The reports of a redelivery when every recipient of `ses_message_id` is already settled,
-    /// read before its content is: SNS redelivering a settled 40 MB S3 message then costs a
-    /// few reads, not another fetch (issue 22 item 2). `None` when any recipient still needs
-    /// work (or the store cannot say): the caller fetches and processes as usual, where the
-    /// claim decides.
-    pub async fn settled_already(
+    /// As `process`, for content SES stored in `object` (`msg.raw` is empty). Every recipient
+    /// is claimed before the object is read, and it is read only when some recipient is this
+    /// delivery's to work on: SNS redelivering a 40 MB message that is settled, or being
+    /// worked on elsewhere, costs a few store reads, not another fetch (issue 22 item 2).
+    /// The content is reserved in `budget` before it is read and held until every recipient
+    /// is settled. `Err` when it could not be read now (the budget is spent, S3 failed): the
+    /// claims are released and SNS should deliver again.
+    pub async fn process_stored(
         &self,
-        ses_message_id: &str,
-        recipients: &[String],
-    ) -> Option<Vec<Report>> {
-        let mut reports = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
-        for r in recipients {
-            let recipient = app::address::EmailAddress::key(r);
-            if seen.contains(&recipient) {
-                continue;
-            }
-            let id = MessageRecord::id_for(ses_message_id, &recipient);
-            let record = self.stores.messages.message(&id).await.ok()?;
-            if record.outcome == Outcome::Processing {
-                return None;
-            }
-            reports.push(Report {
-                recipient: recipient.clone(),
-                outcome: Delivery::Duplicate,
-                detail: Some(format!("already {}", record.outcome.as_str())),
-                message_id: record.id,
-            });
-            seen.push(recipient);
+        msg: &Inbound,
+        object: &S3Object,
+        budget: &Budget,
+    ) -> Result<Vec<Report>, FetchError> {
+        let mut claimed = self.claim_all(msg, None).await;
+        if claimed.mine.is_empty() {
+            return Ok(self
+                .complete(claimed, &[], &msg.verdicts, None, Origin::Received)
+                .await);
         }
-        for r in &reports {
-            self.metrics.delivery(r.outcome.as_str());
+        // A read that hangs must not outlive the claims it holds.
+        let read = tokio::time::timeout(
+            self.lease / 2,
+            self.s3.fetch(&object.bucket, &object.key, budget),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(FetchError::Unavailable {
+                bucket: object.bucket.clone(),
+                key: object.key.clone(),
+                reason: format!("no answer within {} s", (self.lease / 2).as_secs()),
+            })
+        });
+        match read {
+            Ok((raw, _held)) => {
+                for (_, record) in &mut claimed.mine {
+                    record.size = raw.len() as u64;
+                }
+                Ok(self
+                    .complete(claimed, &raw, &msg.verdicts, Some(object), Origin::Received)
+                    .await)
+            }
+            Err(e @ FetchError::TooLarge { size, .. }) => {
+                for (_, record) in &mut claimed.mine {
+                    record.size = size;
+                }
+                claimed.plan = Ok(Plan::Refuse(e.to_string()));
+                Ok(self
+                    .complete(claimed, &[], &msg.verdicts, None, Origin::Received)
+                    .await)
+            }
+            Err(e @ FetchError::Unavailable { .. })
+                if claimed
+                    .mine
+                    .iter()
+                    .all(|(_, r)| r.attempts >= FETCH_ATTEMPTS) =>
+            {
+                // Missing, forbidden, or never answering: after this many deliveries it is
+                // not going to pass on its own. Left in `processing`, nobody would see it.
+                claimed.plan = Ok(Plan::Shelve(format!(
+                    "the content could not be read in {FETCH_ATTEMPTS} deliveries ({e}); kept for replay"
+                )));
+                Ok(self
+                    .complete(claimed, &[], &msg.verdicts, Some(object), Origin::Received)
+                    .await)
+            }
+            Err(e) => {
+                let now = rfc3339(SystemTime::now());
+                for (_, record) in &claimed.mine {
+                    // Best effort: otherwise the lease runs out instead.
+                    let _ = self.stores.messages.release(&record.id, &now).await;
+                }
+                Err(e)
+            }
         }
-        (!reports.is_empty()).then_some(reports)
     }
 
-    /// Logs every recipient of a message that cannot be processed at all (over the size
-    /// limit) as rejected for `reason`, so that it is not silently lost either.
+    /// Logs every recipient of a message whose content is not read at all (over the size
+    /// limit, stored outside the allowed bucket) as rejected for `reason`, so that it is not
+    /// silently lost either.
     pub async fn refuse(&self, msg: &Inbound, reason: &str) -> Vec<Report> {
-        self.each(msg, Some(reason), Origin::Received).await
+        let claimed = self.claim_all(msg, Some(reason)).await;
+        self.complete(claimed, &msg.raw, &msg.verdicts, None, Origin::Received)
+            .await
     }
 
-    /// Claims every recipient first, then decides them together, so that one message to
+    /// Claims every recipient first, so that they are decided together: one message to
     /// several addresses of one owner is sent to that owner once (issue 22 item 8).
-    async fn each(&self, msg: &Inbound, refusal: Option<&str>, origin: Origin) -> Vec<Report> {
+    async fn claim_all(&self, msg: &Inbound, refusal: Option<&str>) -> Claimed {
         let mut recipients: Vec<String> = Vec::with_capacity(msg.recipients.len());
         for r in &msg.recipients {
             let r = app::address::EmailAddress::key(r);
@@ -172,14 +280,15 @@ impl Pipeline {
         }
         // The settings are read once per message, so all its recipients are decided alike.
         let plan = match refusal {
-            Some(reason) => Ok(Plan::Refuse(reason)),
+            Some(reason) => Ok(Plan::Refuse(reason.to_string())),
             None => self.policy().await.map(|p| Plan::Decide(Box::new(p))),
         };
         let mut reports: Vec<Option<Report>> = vec![None; recipients.len()];
         let mut mine: Vec<(usize, MessageRecord)> = Vec::new();
+        let at = std::time::Instant::now();
         for (i, recipient) in recipients.iter().enumerate() {
             if let Err(e) = &plan {
-                reports[i] = Some(store_failed(msg, recipient, e));
+                reports[i] = Some(store_failed(&msg.ses_message_id, recipient, e));
                 continue;
             }
             match self.claim(msg, recipient).await {
@@ -200,19 +309,55 @@ impl Pipeline {
                         message_id: MessageRecord::id_for(&msg.ses_message_id, recipient),
                     })
                 }
-                Err(e) => reports[i] = Some(store_failed(msg, recipient, &e)),
+                Err(e) => reports[i] = Some(store_failed(&msg.ses_message_id, recipient, &e)),
             }
         }
+        Claimed {
+            plan,
+            reports,
+            mine,
+            at,
+        }
+    }
+
+    /// Decides, acts on and settles the claimed records with the content in hand (`stored`:
+    /// where S3 holds it, kept as a reference instead of a copy), and reports every recipient.
+    async fn complete(
+        &self,
+        claimed: Claimed,
+        raw: &[u8],
+        verdicts: &Verdicts,
+        stored: Option<&S3Object>,
+        origin: Origin,
+    ) -> Vec<Report> {
+        let Claimed {
+            plan,
+            mut reports,
+            mine,
+            at: claimed_at,
+        } = claimed;
         let (slots, records): (Vec<usize>, Vec<MessageRecord>) = mine.into_iter().unzip();
         let done = match &plan {
             Ok(Plan::Decide(policy)) => {
-                self.finish(records.clone(), &msg.raw, &msg.verdicts, policy, origin)
+                let body = Body {
+                    raw,
+                    verdicts,
+                    stored,
+                };
+                self.finish(records.clone(), body, policy, origin, claimed_at)
                     .await
             }
             Ok(Plan::Refuse(reason)) => {
                 let mut done = Vec::with_capacity(records.len());
                 for record in records.iter().cloned() {
                     done.push(self.refused(record, reason).await);
+                }
+                done
+            }
+            Ok(Plan::Shelve(reason)) => {
+                let mut done = Vec::with_capacity(records.len());
+                for record in records.iter().cloned() {
+                    done.push(self.shelved(record, reason, stored).await);
                 }
                 done
             }
@@ -229,7 +374,7 @@ impl Pipeline {
                         .messages
                         .release(&record.id, &rfc3339(SystemTime::now()))
                         .await;
-                    store_failed(msg, &record.recipient, &e)
+                    store_failed(&record.ses_message_id, &record.recipient, &e)
                 }
             });
         }
@@ -278,7 +423,7 @@ impl Pipeline {
         };
         self.stores
             .messages
-            .claim(&record, &rfc3339(now + LEASE), &rfc3339(now))
+            .claim(&record, &rfc3339(now + self.lease), &rfc3339(now))
             .await
     }
 
@@ -293,22 +438,64 @@ impl Pipeline {
         Ok(report_of(&rejected))
     }
 
+    async fn shelved(
+        &self,
+        record: MessageRecord,
+        reason: &str,
+        stored: Option<&S3Object>,
+    ) -> Result<Report, StoreError> {
+        self.keep_raw(&record, &[], stored).await?;
+        self.settled(MessageRecord {
+            outcome: Outcome::DeadLetter,
+            detail: reason.to_string(),
+            ..record
+        })
+        .await
+    }
+
     /// Sends a dead letter again, deciding afresh with today's mapping and settings.
     pub async fn replay(&self, id: &str) -> Result<Report, ReplayError> {
         let now = SystemTime::now();
+        let claimed_at = std::time::Instant::now();
         let record = self
             .stores
             .messages
-            .reopen(id, &rfc3339(now + LEASE), &rfc3339(now))
+            .reopen(id, &rfc3339(now + self.lease), &rfc3339(now))
             .await?;
-        let Some(raw) = self.stores.raw.raw(&record.ses_message_id).await? else {
-            let back = MessageRecord {
-                outcome: Outcome::DeadLetter,
-                error: Some("the raw message is no longer kept".into()),
-                ..record
-            };
-            self.stores.messages.settle(&back).await?;
-            return Err(ReplayError::RawMissing(back.id));
+        let kept = self.stores.raw.raw(&record.ses_message_id).await?;
+        // Kept as a reference: read from S3 again. A replay is an admin's single act, so it
+        // reserves its own room rather than competing with `/sns` for the inbound budget.
+        let (raw, stored) = match kept {
+            Some(Kept::Bytes(raw)) => (Ok(raw), None),
+            Some(Kept::S3(object)) => {
+                let budget = Budget::new(MAX_MESSAGE_BYTES);
+                let read = match self.out_of_scope(&object) {
+                    Some(refused) => Err(refused),
+                    None => self.s3.fetch(&object.bucket, &object.key, &budget).await,
+                };
+                (read.map(|(raw, _)| raw), Some(object))
+            }
+            None => {
+                let back = MessageRecord {
+                    outcome: Outcome::DeadLetter,
+                    error: Some("the raw message is no longer kept".into()),
+                    ..record
+                };
+                self.stores.messages.settle(&back).await?;
+                return Err(ReplayError::RawMissing(back.id));
+            }
+        };
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(error) => {
+                let back = MessageRecord {
+                    outcome: Outcome::DeadLetter,
+                    error: Some(format!("reading the raw message failed: {error}")),
+                    ..record
+                };
+                self.stores.messages.settle(&back).await?;
+                return Err(ReplayError::Fetch { id: back.id, error });
+            }
         };
         let verdicts = Verdicts::from_summary(&record.verdicts);
         // No SNS delivery will come back for a replayed message, so one that cannot finish
@@ -320,7 +507,17 @@ impl Pipeline {
         };
         let finished = match self.policy().await {
             Ok(policy) => self
-                .finish(vec![record], &raw, &verdicts, &policy, Origin::ByHand)
+                .finish(
+                    vec![record],
+                    Body {
+                        raw: &raw,
+                        verdicts: &verdicts,
+                        stored: stored.as_ref(),
+                    },
+                    &policy,
+                    Origin::ByHand,
+                    claimed_at,
+                )
                 .await
                 .pop()
                 .unwrap_or_else(|| Err(StoreError::Unavailable("nothing was settled".into()))),
@@ -344,11 +541,16 @@ impl Pipeline {
     async fn finish(
         &self,
         records: Vec<MessageRecord>,
-        raw: &[u8],
-        verdicts: &Verdicts,
+        body: Body<'_>,
         policy: &Policy,
         origin: Origin,
+        claimed_at: std::time::Instant,
     ) -> Vec<Result<Report, StoreError>> {
+        let Body {
+            raw,
+            verdicts,
+            stored,
+        } = body;
         let trail = records
             .first()
             .map(|r| Trail::read(raw, &r.sender))
@@ -405,7 +607,7 @@ impl Pipeline {
             };
             // Kept mail keeps its raw message, for replay; rejected mail does not.
             if outcome != Outcome::Rejected {
-                if let Err(e) = self.keep_raw(&record, raw).await {
+                if let Err(e) = self.keep_raw(&record, raw, stored).await {
                     results[i] = Some(Err(e));
                     continue;
                 }
@@ -417,12 +619,45 @@ impl Pipeline {
             };
             results[i] = Some(self.settled(settled).await);
         }
-        for Batch {
+        // Batches are sent one after another, and what came before (an S3 read, the other
+        // recipients' settles) or a slow mailer could let the claims of the later ones run
+        // out mid-way, so that another delivery takes them over and sends them a second time.
+        // A batch starts only with most of a lease ahead of it: past a tenth of a lease since
+        // the claims were made or last renewed, every claim still to be sent is renewed, and
+        // one that is no longer ours is left to the delivery that took it over.
+        let mut renewed = claimed_at;
+        let mut sends = std::collections::VecDeque::from(sends);
+        while let Some(Batch {
             to,
             tags,
-            records: group,
-        } in sends
+            records: mut group,
+        }) = sends.pop_front()
         {
+            if renewed.elapsed() >= self.lease / 10 {
+                let until = rfc3339(SystemTime::now() + self.lease);
+                for batch in
+                    std::iter::once(&mut group).chain(sends.iter_mut().map(|b| &mut b.records))
+                {
+                    let mut kept = Vec::with_capacity(batch.len());
+                    for (i, record, reason) in batch.drain(..) {
+                        match self
+                            .stores
+                            .messages
+                            .renew(&record.id, record.attempts, &until)
+                            .await
+                        {
+                            Ok(true) => kept.push((i, record, reason)),
+                            Ok(false) => results[i] = Some(Ok(taken_over(&record))),
+                            Err(e) => results[i] = Some(Err(e)),
+                        }
+                    }
+                    *batch = kept;
+                }
+                renewed = std::time::Instant::now();
+            }
+            if group.is_empty() {
+                continue;
+            }
             let first = &group[0].1;
             let vended: Vec<&str> = group.iter().map(|(_, r, _)| r.recipient.as_str()).collect();
             let vended = vended.join(", ");
@@ -449,7 +684,7 @@ impl Pipeline {
             };
             let sent = self.send(&out).await;
             if sent.is_err() {
-                if let Err(e) = self.keep_raw(first, raw).await {
+                if let Err(e) = self.keep_raw(first, raw, stored).await {
                     for (i, _, _) in group {
                         results[i] = Some(Err(StoreError::Unavailable(e.to_string())));
                     }
@@ -500,11 +735,29 @@ impl Pipeline {
         Ok(report_of(&settled))
     }
 
-    async fn keep_raw(&self, record: &MessageRecord, raw: &[u8]) -> Result<(), StoreError> {
-        self.stores
-            .raw
-            .put_raw(&record.ses_message_id, raw, &rfc3339(SystemTime::now()))
-            .await
+    /// Keeps the message for an admin to read and replay: content SES stored in S3 as a
+    /// reference to its object (it stays there), anything else as its bytes.
+    async fn keep_raw(
+        &self,
+        record: &MessageRecord,
+        raw: &[u8],
+        stored: Option<&S3Object>,
+    ) -> Result<(), StoreError> {
+        let now = rfc3339(SystemTime::now());
+        match stored {
+            Some(object) => {
+                self.stores
+                    .raw
+                    .put_raw_location(&record.ses_message_id, object, &now)
+                    .await
+            }
+            None => {
+                self.stores
+                    .raw
+                    .put_raw(&record.ses_message_id, raw, &now)
+                    .await
+            }
+        }
     }
 
     /// A settle that fails after a send would let a later delivery send again, so it gets
@@ -563,10 +816,21 @@ fn report_of(settled: &MessageRecord) -> Report {
     }
 }
 
-fn store_failed(msg: &Inbound, recipient: &str, e: &StoreError) -> Report {
-    tracing::error!(error = %e, ses_message_id = %msg.ses_message_id, %recipient, "store failed; SNS will deliver again");
+/// The report of a claim another delivery took over after ours ran out: it is theirs to
+/// finish, and SNS's next delivery finds it settled.
+fn taken_over(record: &MessageRecord) -> Report {
     Report {
-        message_id: MessageRecord::id_for(&msg.ses_message_id, recipient),
+        recipient: record.recipient.clone(),
+        outcome: Delivery::Retry,
+        message_id: record.id.clone(),
+        detail: Some("taken over by another delivery of this message".into()),
+    }
+}
+
+fn store_failed(ses_message_id: &str, recipient: &str, e: &StoreError) -> Report {
+    tracing::error!(error = %e, %ses_message_id, %recipient, "store failed; SNS will deliver again");
+    Report {
+        message_id: MessageRecord::id_for(ses_message_id, recipient),
         recipient: recipient.to_string(),
         outcome: Delivery::Retry,
         detail: Some("the store is unavailable".into()),

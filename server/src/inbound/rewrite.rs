@@ -67,8 +67,10 @@ const REMOVED: &[&str] = &[
     LOOP_HEADER_LOWER,
 ];
 
-/// The header carrying our processing mark (inbound::trail); set fresh on every forward.
+/// The header carrying our processing mark (inbound::trail); ours is added on every forward,
+/// after at most `MAX_EARLIER_MARKS` earlier ones.
 pub const LOOP_HEADER: &str = "X-Mailvend-Loop";
+const MAX_EARLIER_MARKS: usize = 8;
 const LOOP_HEADER_LOWER: &str = "x-mailvend-loop";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,19 +231,55 @@ pub fn header_block(raw: &[u8]) -> &[u8] {
     &raw[..raw.len() - rest.len()]
 }
 
-/// Whether an `Authentication-Results` value names `authserv_id` as its author (RFC 8601
-/// §2.2: the first token, before any `;`, optionally followed by a version).
+/// Whether an `Authentication-Results` value may name `authserv_id` as its author (RFC 8601
+/// §2.2: the first token, before any `;`). Readers differ on comments (`(x) id; …`), escapes
+/// in them and in quoted ids (`"id\.com"`), so it is read several ways and counts as ours
+/// if any reading finds our id before the first `;`: dropping a stranger's header costs
+/// nothing (ours leads), keeping a forgery in our name is what the check is for.
 fn claims_to_be(value: &[u8], authserv_id: &str) -> bool {
     let unfolded = unfold(value);
     let text = String::from_utf8_lossy(&unfolded);
-    let author = text
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .split_ascii_whitespace()
-        .next()
-        .unwrap_or_default();
-    author.eq_ignore_ascii_case(authserv_id)
+    [
+        text.to_string(),
+        without_comments(&text, true),
+        without_comments(&text, false),
+    ]
+    .iter()
+    .any(|reading| {
+        let head = reading
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .replace('\\', "");
+        head.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+            .any(|token| token.eq_ignore_ascii_case(authserv_id))
+    })
+}
+
+/// `text` with its RFC 5322 comments (nested; `\` escaping the next character when
+/// `escapes`) replaced by spaces; an unclosed comment runs to the end.
+fn without_comments(text: &str, escapes: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut depth, mut escaped) = (0usize, false);
+    for c in text.chars() {
+        if depth > 0 {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if escapes => escaped = true,
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                out.push(' ');
+            }
+        } else if c == '(' {
+            depth = 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The address of a `From`/`Return-Path`-style header value (`Name <a@b>`, `<a@b>`, `a@b`).
@@ -414,6 +452,26 @@ pub fn rewrite(
     }
     write_folded_list(&mut out, b"X-Original-To", recipients, eol);
     header_line(&mut out, b"X-Processed-By", cfg.processed_by.as_bytes());
+    // Earlier passes' marks stay, so that mail an owner passes on to another owner who passes
+    // it back is stopped when it would reach the first again. Only values shaped like a mark
+    // are kept, and few: a sender cannot grow the header with them.
+    // The last ones are kept: ours were added last on each pass, so marks a sender put in
+    // front cannot push them out.
+    let mut earlier: Vec<Vec<u8>> = Vec::new();
+    for field in fields.iter().rev().filter(|f| f.is(LOOP_HEADER_LOWER)) {
+        let mark = field.value().trim_ascii().to_ascii_lowercase();
+        if earlier.len() < MAX_EARLIER_MARKS
+            && mark.len() == cfg.loop_mark.len()
+            && mark.iter().all(u8::is_ascii_hexdigit)
+            && mark != cfg.loop_mark.as_bytes()
+            && !earlier.contains(&mark)
+        {
+            earlier.push(mark);
+        }
+    }
+    for mark in earlier.iter().rev() {
+        header_line(&mut out, LOOP_HEADER.as_bytes(), mark);
+    }
     header_line(&mut out, LOOP_HEADER.as_bytes(), cfg.loop_mark.as_bytes());
     let mut out = clean_header_block(&out, eol);
     if rest.is_empty() {

@@ -24,7 +24,7 @@ use crate::inbound::pipeline::{Pipeline, ReplayError};
 use crate::inbound::{Inbound, Report};
 use crate::secret::Secret;
 use crate::settings::SettingsPatch;
-use crate::store::{MappingFilter, MessageFilter, StoreError, Stores, Vended};
+use crate::store::{Kept, MappingFilter, MessageFilter, StoreError, Stores, Vended};
 use crate::tokens::{self, ApiToken, Scope};
 use caller::{AdminCaller, OwnerCaller, VendCaller};
 use mapping_patch::MappingPatch;
@@ -173,11 +173,14 @@ fn fill_days(n: u64, volume: Vec<DayVolume>) -> Vec<DayVolume> {
         .collect()
 }
 
-/// The header block of a raw message (the fields the rewrite sees), at most 64 KB, for
-/// display.
+/// The most of a kept message's header block the message view shows.
+const HEADER_VIEW_BYTES: u64 = 64 * 1024;
+
+/// The header block of a raw message (the fields the rewrite sees), at most
+/// `HEADER_VIEW_BYTES`, for display.
 fn header_block(raw: &[u8]) -> String {
     let block = crate::inbound::rewrite::header_block(raw);
-    String::from_utf8_lossy(&block[..block.len().min(64 * 1024)])
+    String::from_utf8_lossy(&block[..block.len().min(HEADER_VIEW_BYTES as usize)])
         .trim_end()
         .to_string()
 }
@@ -444,12 +447,29 @@ impl AppService {
         id: &str,
     ) -> Result<MessageDetail, ServiceError> {
         let record = self.message(caller, id).await?;
-        let headers = self
-            .stores
-            .raw
-            .raw(&record.ses_message_id)
-            .await?
-            .map(|raw| header_block(&raw));
+        let headers = match self.stores.raw.raw(&record.ses_message_id).await? {
+            Some(Kept::Bytes(raw)) => Some(header_block(&raw)),
+            // Only the head of the object is read: the view shows the header block.
+            Some(Kept::S3(object)) => {
+                let read = match self.pipeline.out_of_scope(&object) {
+                    Some(refused) => Err(refused),
+                    None => {
+                        self.pipeline
+                            .s3()
+                            .fetch_head(&object, HEADER_VIEW_BYTES)
+                            .await
+                    }
+                };
+                match read {
+                    Ok(head) => Some(header_block(&head)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, %id, "the kept message could not be read from S3");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         Ok(MessageDetail { record, headers })
     }
 
@@ -485,7 +505,9 @@ impl AppService {
     pub async fn replay(&self, caller: &AdminCaller, id: &str) -> Result<Report, ServiceError> {
         let report = self.pipeline.replay(id).await.map_err(|e| match e {
             ReplayError::Store(e) => ServiceError::from(e),
-            e @ ReplayError::RawMissing(_) => ServiceError::Conflict(e.to_string()),
+            e @ (ReplayError::RawMissing(_) | ReplayError::Fetch { .. }) => {
+                ServiceError::Conflict(e.to_string())
+            }
         })?;
         tracing::info!(%id, actor = caller.actor(), outcome = ?report.outcome, "dead letter replayed");
         Ok(report)

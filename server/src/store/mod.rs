@@ -285,6 +285,12 @@ pub trait MessageStore: Send + Sync + 'static {
     /// Gives up a claim that could not be finished, so the next delivery takes it over at
     /// once instead of waiting out the lease. Does nothing to a settled record.
     async fn release(&self, id: &str, now: &str) -> Result<(), StoreError>;
+    /// Extends a claim still being worked on to `lease_until` (a fan-out sending to several
+    /// destinations one after another), so no other delivery takes it over mid-send. Only
+    /// the holder's claim is extended: the record must still be `processing` at `attempts`
+    /// (a takeover counts one more). `false` when it is not ours any more (settled, or taken
+    /// over after our lease ran out): the caller must leave it to its new holder.
+    async fn renew(&self, id: &str, attempts: u32, lease_until: &str) -> Result<bool, StoreError>;
     /// Claims a dead letter again for a replay: exactly one of any number of concurrent
     /// reopens wins. `NotFound` for an unknown id, `Conflict` when it is not a dead letter.
     async fn reopen(
@@ -309,13 +315,51 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError>;
 }
 
+/// Where SES's S3 action stored a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Object {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Object {
+    /// `s3://bucket/key`, as stored and shown.
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    /// The inverse of `url`: bucket names hold no `/`, so the first one ends the bucket.
+    pub fn parse(url: &str) -> Option<S3Object> {
+        let (bucket, key) = url.strip_prefix("s3://")?.split_once('/')?;
+        (!bucket.is_empty() && !key.is_empty()).then(|| S3Object {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
+}
+
+/// A kept message: its bytes (inline content, `mailvend deliver`), or where SES stored it,
+/// so that 40 MB of S3 content is not copied into the store a second time (issue 22 item 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    Bytes(Vec<u8>),
+    S3(S3Object),
+}
+
 /// Raw messages kept for the mail nobody received (dead letters, undeliverable), keyed by the
 /// SES message id, so an admin can read and replay them. Up to 40 MB each.
 #[async_trait]
 pub trait RawStore: Send + Sync + 'static {
-    /// Stores `raw` under `id`; storing the same id again replaces it.
+    /// Stores `raw` under `id`; storing the same id again replaces whatever was kept.
     async fn put_raw(&self, id: &str, raw: &[u8], now: &str) -> Result<(), StoreError>;
-    async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keeps a reference to the S3 object instead of its bytes; replaces whatever was kept.
+    async fn put_raw_location(
+        &self,
+        id: &str,
+        object: &S3Object,
+        now: &str,
+    ) -> Result<(), StoreError>;
+    async fn raw(&self, id: &str) -> Result<Option<Kept>, StoreError>;
 }
 
 /// Settings an admin changes at run time. An absent key means "never changed": the

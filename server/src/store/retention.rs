@@ -7,9 +7,15 @@ use crate::store::MessageStore;
 
 const EVERY: Duration = Duration::from_secs(3600);
 
-/// The RFC 3339 time before which records go.
+/// Records are kept this much past the retention period. `MAILVEND_SNS_MAX_AGE` may equal it,
+/// and a record's `received_at` (SES's time) comes before the notification's signed
+/// `Timestamp` (SNS's), so without a margin a notification could still be young enough to
+/// accept when its dedupe record had just gone (issue 22 item 3).
+pub const MARGIN: Duration = Duration::from_secs(3600);
+
+/// The RFC 3339 time before which records go: `days` and the margin ago.
 pub fn cutoff(now: SystemTime, days: u32) -> String {
-    let age = Duration::from_secs(u64::from(days) * 86_400);
+    let age = Duration::from_secs(u64::from(days) * 86_400) + MARGIN;
     crate::clock::before(now, age)
 }
 
@@ -44,10 +50,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cutoff_is_that_many_days_back() {
+    fn the_cutoff_is_that_many_days_and_the_margin_back() {
         let now = humantime::parse_rfc3339("2026-11-25T10:00:00Z").unwrap();
-        assert_eq!(cutoff(now, 30), "2026-10-26T10:00:00.000Z");
-        assert_eq!(cutoff(now, 1), "2026-11-24T10:00:00.000Z");
-        assert_eq!(cutoff(now, 0), "2026-11-25T10:00:00.000Z");
+        assert_eq!(cutoff(now, 30), "2026-10-26T09:00:00.000Z");
+        assert_eq!(cutoff(now, 1), "2026-11-24T09:00:00.000Z");
+        assert_eq!(cutoff(now, 0), "2026-11-25T09:00:00.000Z");
     }
 }

@@ -25,6 +25,8 @@ pub enum Fault {
     Permanent,
     /// Each send fails transiently with this probability (seeded, so a failure replays).
     Random(Box<rand::rngs::StdRng>, f64),
+    /// Every send succeeds after this long (a slow SES).
+    Slow(std::time::Duration),
 }
 
 impl Faulty {
@@ -43,6 +45,14 @@ impl Mailer for Faulty {
     async fn send(&self, msg: &Outgoing) -> Result<String, SendError> {
         let n = self.sends.fetch_add(1, Ordering::SeqCst);
         if !self.healthy.load(Ordering::SeqCst) {
+            let slow = match &*self.mode.lock().unwrap() {
+                Fault::Slow(d) => Some(*d),
+                _ => None,
+            };
+            if let Some(d) = slow {
+                tokio::time::sleep(d).await;
+                return self.inner.send(msg).await;
+            }
             let fail = match &mut *self.mode.lock().unwrap() {
                 Fault::FirstTransient(k) => {
                     (n < *k).then(|| SendError::Transient("throttled".into()))
@@ -51,6 +61,7 @@ impl Mailer for Faulty {
                 Fault::Random(rng, p) => rng
                     .random_bool(*p)
                     .then(|| SendError::Transient("throttled".into())),
+                Fault::Slow(_) => None,
             };
             if let Some(e) = fail {
                 return Err(e);

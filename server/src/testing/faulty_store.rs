@@ -12,8 +12,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::inbound::pipeline::SETTLE_TRIES;
 use crate::store::{
-    Claim, MappingChange, MappingFilter, MappingStore, MessageFilter, MessageStore, RawStore,
-    SettingsStore, StoreError, Stores, VendSpec, Vended,
+    Claim, Kept, MappingChange, MappingFilter, MappingStore, MessageFilter, MessageStore, RawStore,
+    S3Object, SettingsStore, StoreError, Stores, VendSpec, Vended,
 };
 
 pub struct FaultyStore {
@@ -145,6 +145,10 @@ impl MessageStore for FaultyStore {
         out
     }
 
+    async fn renew(&self, id: &str, attempts: u32, lease_until: &str) -> Result<bool, StoreError> {
+        self.inner.messages.renew(id, attempts, lease_until).await
+    }
+
     async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {
         // Never faulted: a lost release only delays the next delivery by the lease (see claim).
         self.inner.messages.release(id, now).await
@@ -242,7 +246,17 @@ impl RawStore for FaultyStore {
             .await
     }
 
-    async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn put_raw_location(
+        &self,
+        id: &str,
+        object: &S3Object,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.faulted("put raw", self.inner.raw.put_raw_location(id, object, now))
+            .await
+    }
+
+    async fn raw(&self, id: &str) -> Result<Option<Kept>, StoreError> {
         self.inner.raw.raw(id).await
     }
 }

@@ -86,3 +86,23 @@ pub fn outbox(dir: &Path) -> Vec<(serde_json::Value, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A certificate for `key` naming `name` (its one subject alternative name and its common
+/// name), issued by a throwaway CA whose organization is `issuer_org`: what SNS's look like
+/// to the identity check, without Amazon's keys.
+pub fn sns_cert(key: &rcgen::KeyPair, name: &str, issuer_org: &str) -> rcgen::Certificate {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name = rcgen::DistinguishedName::new();
+    ca.distinguished_name
+        .push(rcgen::DnType::OrganizationName, issuer_org);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "mailvend test CA");
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let mut leaf = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    leaf.signed_by(key, &issuer).unwrap()
+}

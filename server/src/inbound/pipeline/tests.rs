@@ -62,6 +62,11 @@ async fn fixture(mode: Option<Fault>, retry: Retry) -> (Fixture, Option<Arc<Faul
 impl Fixture {
     /// Vends `name@DOMAIN` for OWNER.
     async fn mapping(&self, name: &str) -> String {
+        self.mapping_for(name, OWNER).await
+    }
+
+    /// Vends `name@DOMAIN` for `owner`.
+    async fn mapping_for(&self, name: &str, owner: &str) -> String {
         let spec = VendSpec {
             name: NameSpec::Explicit {
                 account_name: name.into(),
@@ -69,7 +74,7 @@ impl Fixture {
             address: None,
             domain: DOMAIN.into(),
             account_type: "IT".into(),
-            owner: OWNER.into(),
+            owner: owner.into(),
             tags: BTreeMap::new(),
             idempotency_key: None,
             actor: "test".into(),
@@ -180,7 +185,10 @@ async fn every_recipient_gets_its_own_outcome_and_bodies_pass_untouched() {
     assert!(forwarded.mailer_message_id.is_some());
     assert_eq!(forwarded.verdicts, PASS.summary());
     assert_eq!(forwarded.size, msg.raw.len() as u64);
-    assert_eq!(f.store.raw("m1").await.unwrap(), Some(msg.raw.clone()));
+    assert_eq!(
+        f.store.raw("m1").await.unwrap(),
+        Some(crate::store::Kept::Bytes(msg.raw.clone()))
+    );
 }
 
 #[tokio::test]
@@ -228,6 +236,48 @@ async fn a_message_delivered_again_is_never_forwarded_twice() {
         "two messages, each to two addresses of one owner: one copy each"
     );
     assert_eq!(f_sent_recipients(&f_outbox).len(), 4, "every address named");
+}
+
+/// A fan-out sends to its destinations one after another. With a slow mailer the claims of
+/// the later ones would run out mid-way and a redelivery would take them over and send them
+/// again; they are renewed instead. Fails without the renewal: the redelivery sends the
+/// second and third copies again.
+#[tokio::test]
+async fn a_slow_fan_out_keeps_its_claims_so_a_redelivery_sends_nothing_twice() {
+    let (f, _) = fixture(Some(Fault::Slow(Duration::from_millis(600))), FAST).await;
+    let mut to = Vec::new();
+    for (name, owner) in [
+        ("slow-a", "a@owners.example"),
+        ("slow-b", "b@owners.example"),
+        ("slow-c", "c@owners.example"),
+    ] {
+        to.push(f.mapping_for(name, owner).await);
+    }
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let msg = inbound("m-slow", &to);
+    let outbox = f.outbox.clone();
+    let pipeline = Arc::new(f.pipeline.with_lease(Duration::from_secs(1)));
+    let first = tokio::spawn({
+        let (p, m) = (pipeline.clone(), msg.clone());
+        async move { p.process(&m).await }
+    });
+    // After the first lease ran out (1 s), while the second copy is being sent (0.6–1.2 s).
+    tokio::time::sleep(Duration::from_millis(1250)).await;
+    let again = pipeline.process(&msg).await;
+    assert!(
+        again.iter().all(|r| r.outcome != Delivery::Forwarded),
+        "the redelivery took over a claim still being worked on: {again:?}"
+    );
+    let first = first.await.unwrap();
+    assert!(
+        first.iter().all(|r| r.outcome == Delivery::Forwarded),
+        "{first:?}"
+    );
+    assert_eq!(
+        crate::testing::outbox(&outbox).len(),
+        3,
+        "one copy per owner"
+    );
 }
 
 #[tokio::test]
@@ -323,7 +373,10 @@ async fn transient_failures_are_retried_then_dead_lettered_and_replayed() {
         dead.error.as_deref().unwrap().contains("MessageRejected"),
         "{dead:?}"
     );
-    assert_eq!(f.store.raw("m-dead").await.unwrap(), Some(msg.raw.clone()));
+    assert_eq!(
+        f.store.raw("m-dead").await.unwrap(),
+        Some(crate::store::Kept::Bytes(msg.raw.clone()))
+    );
 
     faulty.healthy.store(true, Ordering::SeqCst);
     let replayed = f.pipeline.replay(&report.message_id).await.unwrap();

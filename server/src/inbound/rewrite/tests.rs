@@ -475,7 +475,7 @@ fn nothing_dropped_from_the_header_repeated_address_lists_are_merged() {
 /// Only we speak for our domain in `Authentication-Results`; others' results stay.
 #[test]
 fn a_forged_authentication_result_in_our_name_is_removed_and_ours_leads() {
-    let raw = b"Authentication-Results: mail.example.com; dmarc=pass (forged)\r\nAuthentication-Results: MAIL.EXAMPLE.COM 1; spf=pass\r\nAuthentication-Results: mx.sender.example; spf=pass\r\nFrom: a@example.org\r\n\r\nbody";
+    let raw = b"Authentication-Results: mail.example.com; dmarc=pass (forged)\r\nAuthentication-Results: MAIL.EXAMPLE.COM 1; spf=pass\r\nAuthentication-Results: (c) mail.example.com; dkim=pass\r\nAuthentication-Results: (a (nested\\)) comment)mail.example.com(x); dkim=pass\r\nAuthentication-Results: \"mail.example.com\"; dmarc=pass\r\nAuthentication-Results: \"mail\\.example.com\"; dmarc=pass\r\nAuthentication-Results: (\\) mail.example.com; dkim=pass\r\nAuthentication-Results: (;) mail.example.com; dkim=pass\r\nAuthentication-Results: mx.sender.example; spf=pass\r\nFrom: a@example.org\r\n\r\nbody";
     let cfg = RewriteConfig {
         authentication: Some("spf=fail (Amazon SES); dmarc=fail (Amazon SES)"),
         ..CFG
@@ -535,4 +535,27 @@ fn header_smuggling_lines_starting_with_nul_or_cr_never_join_our_from() {
         assert!(!text.contains("dmarc=pass"), "{text}");
         assert!(!text.contains("forged"), "{text}");
     }
+}
+
+/// Earlier passes' loop marks stay (so a message passed between two owners is stopped when it
+/// comes back to the first): only mark-shaped values, each once, the last few (ours were
+/// added last, so marks a sender put in front cannot push them out), and ours after them.
+#[test]
+fn earlier_loop_marks_are_kept_when_shaped_like_marks_and_few() {
+    let mut raw = Vec::new();
+    for i in 0..20 {
+        raw.extend_from_slice(format!("X-Mailvend-Loop: {i:032x}\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"X-Mailvend-Loop: not a mark at all\r\n");
+    raw.extend_from_slice(b"X-Mailvend-Loop: 00112233445566778899aabbccddeeff\r\n");
+    raw.extend_from_slice(b"X-Mailvend-Loop: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n");
+    raw.extend_from_slice(b"X-Mailvend-Loop: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    raw.extend_from_slice(b"From: a@example.org\r\n\r\nbody");
+    let out = rewrite(&raw, "t@mail.example.com", "b@x.example", None, &CFG);
+    let hs = headers(&out);
+    let marks = header(&hs, "X-Mailvend-Loop");
+    let mut want: Vec<String> = (13..20).map(|i| format!("{i:032x}")).collect();
+    want.push("a".repeat(32));
+    want.push("00112233445566778899aabbccddeeff".into());
+    assert_eq!(marks, want);
 }

@@ -11,12 +11,13 @@ use serde_json::json;
 
 use crate::inbound::budget::Budget;
 use crate::inbound::pipeline::Pipeline;
-use crate::inbound::s3::{FetchError, S3Mail};
+use crate::inbound::s3::FetchError;
 use crate::inbound::ses::{self, Content, SesError};
 use crate::inbound::sns::certs::CertStore;
 use crate::inbound::sns::https::{Confirmer, SnsHttps};
 use crate::inbound::sns::{self, is_sns_url, Envelope, SnsError};
 use crate::inbound::{Delivery, Inbound, Report};
+use crate::store::S3Object;
 
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -35,7 +36,6 @@ pub struct SnsEndpoint {
     pub s3_scope: Option<crate::config::S3Scope>,
     /// Bytes of mail in memory at once (`MAILVEND_INBOUND_BUDGET_MB`); spent, `/sns` says 503.
     pub budget: Arc<Budget>,
-    s3: tokio::sync::OnceCell<S3Mail>,
 }
 
 impl SnsEndpoint {
@@ -54,7 +54,6 @@ impl SnsEndpoint {
             min_signature_version: 1,
             s3_scope: None,
             budget: Budget::new(crate::config::DEFAULT_INBOUND_BUDGET_MB * 1024 * 1024),
-            s3: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -73,25 +72,6 @@ impl SnsEndpoint {
                 Arc::new(SystemTime::now),
             )
         }
-    }
-
-    /// The S3 client, made on first use: most deployments receive inline content only, and
-    /// loading the AWS configuration may probe the network.
-    async fn s3(&self) -> &S3Mail {
-        self.s3
-            .get_or_init(|| async {
-                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
-                S3Mail::new(&config)
-            })
-            .await
-    }
-
-    /// Uses `s3` for S3-action content (tests point it at moto).
-    pub fn with_s3(self, s3: S3Mail) -> Self {
-        let _ = self.s3.set(s3);
-        self
     }
 }
 
@@ -253,26 +233,28 @@ async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) ->
             format!("{message}; SNS will deliver it again"),
         )
     };
-    if matches!(received.content, Content::S3 { .. }) {
-        // A redelivery of a settled message: answered from the log, the object never read.
-        if let Some(reports) = pipeline
-            .settled_already(&received.message_id, &received.recipients)
-            .await
-        {
-            return reported(reports);
-        }
-    }
-    // The reservation is held until every recipient is settled (the end of this function).
-    let (raw, refusal, _held) = match received.content {
-        Content::Inline(bytes) => match sns.budget.try_reserve(bytes.len() as u64) {
-            Some(held) => (bytes, None, Some(held)),
-            None => {
+    // The content is filled in once it is in hand (S3: by the pipeline, after the claims).
+    let mut msg = Inbound {
+        ses_message_id: received.message_id,
+        sender: received.source,
+        recipients: received.recipients,
+        verdicts: received.verdicts,
+        subject: received.subject,
+        received_at: received.timestamp,
+        raw: Vec::new(),
+    };
+    let reports = match received.content {
+        Content::Inline(bytes) => {
+            // The reservation is held until every recipient is settled.
+            let Some(_held) = sns.budget.try_reserve(bytes.len() as u64) else {
                 return busy(format!(
                     "{} bytes wait: MAILVEND_INBOUND_BUDGET_MB is spent by mail in flight",
                     bytes.len()
-                ))
-            }
-        },
+                ));
+            };
+            msg.raw = bytes;
+            pipeline.process(&msg).await
+        }
         Content::S3 { bucket, key }
             if sns
                 .s3_scope
@@ -282,42 +264,27 @@ async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) ->
             // A signed notification naming another bucket would make us read (and forward)
             // whatever our credentials reach there: a confused deputy. Logged, never read.
             let scope = sns.s3_scope.as_ref().expect("checked above");
-            (
-                Vec::new(),
-                Some(format!(
-                    "the content s3://{bucket}/{key} is outside MAILVEND_S3_BUCKET and MAILVEND_S3_PREFIX (s3://{}/{}); not read",
-                    scope.bucket, scope.prefix
-                )),
-                None,
-            )
+            let reason = format!(
+                "the content s3://{bucket}/{key} is outside MAILVEND_S3_BUCKET and MAILVEND_S3_PREFIX (s3://{}/{}); not read",
+                scope.bucket, scope.prefix
+            );
+            pipeline.refuse(&msg, &reason).await
         }
-        Content::S3 { bucket, key } => match sns.s3().await.fetch(&bucket, &key, &sns.budget).await
-        {
-            Ok((bytes, held)) => (bytes, None, Some(held)),
-            Err(e @ FetchError::TooLarge { .. }) => (Vec::new(), Some(e.to_string()), None),
-            Err(e @ FetchError::Busy { .. }) => return busy(e.to_string()),
-            Err(e) => {
-                return refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "retry",
-                    "content_unavailable",
-                    e.to_string(),
-                )
+        Content::S3 { bucket, key } => {
+            let object = S3Object { bucket, key };
+            match pipeline.process_stored(&msg, &object, &sns.budget).await {
+                Ok(reports) => reports,
+                Err(e @ FetchError::Busy { .. }) => return busy(e.to_string()),
+                Err(e) => {
+                    return refuse(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "retry",
+                        "content_unavailable",
+                        e.to_string(),
+                    )
+                }
             }
-        },
-    };
-    let inbound = Inbound {
-        ses_message_id: received.message_id,
-        sender: received.source,
-        recipients: received.recipients,
-        verdicts: received.verdicts,
-        subject: received.subject,
-        received_at: received.timestamp,
-        raw,
-    };
-    let reports = match refusal {
-        None => pipeline.process(&inbound).await,
-        Some(reason) => pipeline.refuse(&inbound, &reason).await,
+        }
     };
     reported(reports)
 }

@@ -10,6 +10,8 @@ use aws_lc_rs::signature::{
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Deserialize;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
 
 /// The fields of an SNS HTTP message. Unknown fields are ignored (SNS may add some), but the
 /// ones that are signed must be present as their type requires.
@@ -287,10 +289,89 @@ fn verify_inner(
             validity.not_before, validity.not_after
         )));
     }
+    check_identity(&cert, &env.signing_cert_url)?;
     let key = cert.public_key().subject_public_key.data.as_ref();
     UnparsedPublicKey::new(algorithm, key)
         .verify(canonical.as_bytes(), &signature)
         .map_err(|_| SnsError::BadSignature)
+}
+
+/// The certificate must be SNS's own: named, in its subject alternative names or common name,
+/// as SNS names its signing certificates for the URL's region (`signing_names`), and issued by
+/// Amazon. A certificate fetched from an allowed host but made for anything else (another AWS
+/// service's, a test one) signs nothing we believe (issue 22 item 4). The issuer is checked by
+/// name: SNS serves the leaf alone, so no chain is built; what vouches for it is the HTTPS
+/// fetch from an SNS host (or the operator's pinned copy). In the China partition, whose
+/// certificates another authority may issue, only the name is checked.
+fn check_identity(cert: &X509Certificate<'_>, url: &str) -> Result<(), SnsError> {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let wanted = signing_names(&host);
+    let mut names: Vec<String> = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|c| c.as_str().ok().map(str::to_string))
+        .collect();
+    match cert.subject_alternative_name() {
+        Ok(Some(ext)) => names.extend(ext.value.general_names.iter().filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })),
+        Ok(None) => {}
+        Err(e) => return Err(SnsError::Certificate(format!("unreadable names: {e}"))),
+    }
+    if !names
+        .iter()
+        .any(|n| wanted.contains(&n.to_ascii_lowercase()))
+    {
+        return Err(SnsError::Certificate(format!(
+            "issued to {names:?}, not sns.amazonaws.com (or {host}'s signing name)"
+        )));
+    }
+    let china = host.ends_with(".amazonaws.com.cn");
+    let amazon = cert
+        .issuer()
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok())
+        .any(|o| o == "Amazon");
+    if !amazon && !china {
+        return Err(SnsError::Certificate(format!(
+            "issued by {:?}, not by Amazon",
+            cert.issuer().to_string()
+        )));
+    }
+    Ok(())
+}
+
+/// The names SNS gives the certificates it signs with for the region of `host`
+/// (`sns.<region>.amazonaws.com[.cn]`): `sns.amazonaws.com` in most regions, and per-region
+/// names in opt-in regions (`sns-signing.<region>.amazonaws.com`), GovCloud
+/// (`sns-us-gov-west-1.amazonaws.com`) and China (`sns-<region>.amazonaws.com.cn`), as AWS's
+/// own SDKs expect them.
+pub fn signing_names(host: &str) -> Vec<String> {
+    let mut names = vec!["sns.amazonaws.com".to_string()];
+    let Some(rest) = host.strip_prefix("sns.") else {
+        return names;
+    };
+    let (region, suffix) = match rest.strip_suffix(".amazonaws.com.cn") {
+        Some(r) => (r, "amazonaws.com.cn"),
+        None => match rest.strip_suffix(".amazonaws.com") {
+            Some(r) => (r, "amazonaws.com"),
+            None => return names,
+        },
+    };
+    if !is_region(region) {
+        return names;
+    }
+    names.push(host.to_string());
+    names.push(format!("sns-signing.{region}.{suffix}"));
+    names.push(format!("sns-{region}.{suffix}"));
+    if region.starts_with("us-gov-") {
+        names.push("sns-us-gov-west-1.amazonaws.com".into());
+    }
+    names
 }
 
 pub mod certs;

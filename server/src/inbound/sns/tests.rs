@@ -196,16 +196,16 @@ fn missing_fields_and_wrong_keys_are_refused() {
     );
     assert!(matches!(parse(b"not json"), Err(SnsError::Malformed(_))));
 
-    // A certificate that is valid but not the signer's: the signature does not verify.
+    // A certificate that is not SNS's is refused before its key is tried.
     let other = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unrelated-cert.pem"),
     )
     .unwrap();
     let env = parse(&fixture("notification-v2.json")).unwrap();
-    assert_eq!(
+    assert!(matches!(
         verify(&env, &other, SystemTime::now()),
-        Err(SnsError::BadSignature)
-    );
+        Err(SnsError::Certificate(m)) if m.contains("not sns.amazonaws.com")
+    ));
     assert!(matches!(
         verify(&env, b"garbage", fixture_clock()),
         Err(SnsError::Certificate(_))
@@ -298,4 +298,68 @@ fn cert_trust_a_signing_cert_on_an_s3_bucket_named_sns_is_refused() {
     ] {
         assert!(super::is_region(region), "{region}");
     }
+}
+
+/// Issue 22 item 4: only a certificate named for SNS and issued by Amazon is believed. Each
+/// row is a certificate an attacker could get served from an allowed host, or pin by mistake:
+/// the identity check answers before the signature is tried (`BadSignature` means it passed:
+/// the key is not the one that signed the fixture).
+#[test]
+fn cert_trust_only_sns_certificates_issued_by_amazon_are_believed() {
+    let env = parse(&fixture("notification-v2.json")).unwrap();
+    let host = url::Url::parse(&env.signing_cert_url)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_string();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let pem = |name: &str, org: &str| crate::testing::sns_cert(&key, name, org).pem().into_bytes();
+    let self_signed = rcgen::CertificateParams::new(vec!["sns.amazonaws.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .pem()
+        .into_bytes();
+    let refused = |pem: &[u8], why: &str| match verify(&env, pem, SystemTime::now()) {
+        Err(SnsError::Certificate(m)) => assert!(m.contains(why), "{m}"),
+        other => panic!("{why}: {other:?}"),
+    };
+    let believed = |pem: &[u8]| {
+        assert_eq!(
+            verify(&env, pem, SystemTime::now()),
+            Err(SnsError::BadSignature)
+        )
+    };
+    believed(&pem("sns.amazonaws.com", "Amazon"));
+    believed(&pem("SNS.amazonaws.com", "Amazon"));
+    believed(&pem(&host, "Amazon"));
+    believed(&pem("sns-signing.us-west-2.amazonaws.com", "Amazon"));
+    refused(&pem("sqs.amazonaws.com", "Amazon"), "not sns.amazonaws.com");
+    refused(
+        &pem("sns.amazonaws.com.evil.example", "Amazon"),
+        "not sns.amazonaws.com",
+    );
+    refused(&pem("*.amazonaws.com", "Amazon"), "not sns.amazonaws.com");
+    refused(
+        &pem("sns.amazonaws.com", "Amazon Evil Inc"),
+        "not by Amazon",
+    );
+    refused(&pem("sns.amazonaws.com", "Let's Encrypt"), "not by Amazon");
+    refused(&self_signed, "not by Amazon");
+    // The names AWS's SDKs expect in other regions, and only for the region of the URL.
+    assert!(signing_names("sns.af-south-1.amazonaws.com")
+        .contains(&"sns-signing.af-south-1.amazonaws.com".to_string()));
+    assert!(signing_names("sns.us-gov-east-1.amazonaws.com")
+        .contains(&"sns-us-gov-west-1.amazonaws.com".to_string()));
+    assert!(signing_names("sns.cn-north-1.amazonaws.com.cn")
+        .contains(&"sns-cn-north-1.amazonaws.com.cn".to_string()));
+    assert!(!signing_names("sns.us-east-1.amazonaws.com")
+        .contains(&"sns-signing.af-south-1.amazonaws.com".to_string()));
+    assert_eq!(signing_names("sns.s3.amazonaws.com"), ["sns.amazonaws.com"]);
+    refused(
+        &pem("sns-signing.af-south-1.amazonaws.com", "Amazon"),
+        "not sns.amazonaws.com",
+    );
+    // The real one passes all of it (and its signature verifies).
+    verify(&env, &aws_cert(), fixture_clock()).unwrap();
 }

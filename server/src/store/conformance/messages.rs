@@ -133,6 +133,68 @@ pub async fn claims_are_exactly_once(store: &dyn MessageStore) {
     assert_eq!(store.message(&settled.id).await.unwrap(), settled);
 }
 
+/// A worker still sending renews its lease: a delivery after the first lease would have run
+/// out finds it busy, and one after the renewed lease takes over. Only the holder renews: a
+/// worker whose claim was taken over (or settled) is told so and extends nothing.
+pub async fn renewed_leases_hold_off_takeovers(store: &dyn MessageStore) {
+    let ses = unique("ses");
+    let m = message(&ses, "slow@mail.example.com", "2026-11-25T10:00:00.000Z");
+    assert!(matches!(
+        store
+            .claim(&m, "2026-11-25T10:01:00.000Z", "2026-11-25T10:00:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Mine(_)
+    ));
+    assert!(store
+        .renew(&m.id, 1, "2026-11-25T10:03:00.000Z")
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .claim(&m, "2026-11-25T10:04:00.000Z", "2026-11-25T10:02:00.000Z")
+            .await
+            .unwrap(),
+        Claim::Busy,
+        "the first lease ran out at 10:01, the renewed one holds until 10:03"
+    );
+    match store
+        .claim(&m, "2026-11-25T10:05:00.000Z", "2026-11-25T10:03:30.000Z")
+        .await
+        .unwrap()
+    {
+        Claim::Mine(r) => assert_eq!(r.attempts, 2),
+        other => panic!("expected a takeover, got {other:?}"),
+    }
+    // The first worker, late, cannot extend the new holder's claim.
+    assert!(!store
+        .renew(&m.id, 1, "2026-11-25T11:00:00.000Z")
+        .await
+        .unwrap());
+    assert!(
+        matches!(
+            store
+                .claim(&m, "2026-11-25T10:10:00.000Z", "2026-11-25T10:05:30.000Z")
+                .await
+                .unwrap(),
+            Claim::Mine(_)
+        ),
+        "the lease stayed at 10:05"
+    );
+    // A settled record stays settled.
+    let settled = app::model::MessageRecord {
+        outcome: app::model::Outcome::Forwarded,
+        attempts: 3,
+        ..m.clone()
+    };
+    store.settle(&settled).await.unwrap();
+    assert!(!store
+        .renew(&m.id, 3, "2026-11-25T11:00:00.000Z")
+        .await
+        .unwrap());
+    assert_eq!(store.message(&m.id).await.unwrap(), settled);
+}
+
 pub async fn concurrent_claims_have_one_winner(store: Arc<dyn MessageStore>) {
     let m = message(
         &unique("dup"),

@@ -2,7 +2,7 @@
 
 use super::messages::{message, settled};
 use super::unique;
-use crate::store::{MessageStore, RawStore, StoreError};
+use crate::store::{Kept, MessageStore, RawStore, StoreError};
 
 pub async fn retention_purges_settled_records_and_their_raw<S>(store: &S)
 where
@@ -65,10 +65,10 @@ where
     );
     assert_eq!(
         store.raw(&busy).await.unwrap(),
-        Some(format!("raw of {busy}").into_bytes())
+        Some(Kept::Bytes(format!("raw of {busy}").into_bytes()))
     );
     assert_eq!(
         store.raw(&new).await.unwrap(),
-        Some(format!("raw of {new}").into_bytes())
+        Some(Kept::Bytes(format!("raw of {new}").into_bytes()))
     );
 }

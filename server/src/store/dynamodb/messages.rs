@@ -141,6 +141,29 @@ impl MessageStore for DynamoStore {
         }
     }
 
+    async fn renew(&self, id: &str, attempts: u32, lease_until: &str) -> Result<bool, StoreError> {
+        let renewed = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .key("id", s(id))
+            .update_expression("SET lease_until = :until")
+            .condition_expression("outcome = :p AND attempts = :a")
+            .expression_attribute_values(":until", s(lease_until))
+            .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
+            .expression_attribute_values(
+                ":a",
+                aws_sdk_dynamodb::types::AttributeValue::N(attempts.to_string()),
+            )
+            .send()
+            .await;
+        match renewed {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
     async fn reopen(
         &self,
         id: &str,

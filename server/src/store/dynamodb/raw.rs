@@ -1,7 +1,8 @@
 //! `RawStore` on DynamoDB. An item holds at most 400 KB, and kept messages reach 40 MB, so a
 //! message is split into parts of `PART_BYTES` in the `-raw` table (`id`, `part` = 00000…).
 //! Part 0 also records how many parts the message has, so a shorter message stored over a
-//! longer one never picks up the longer one's stale tail.
+//! longer one never picks up the longer one's stale tail. A message kept as a reference to
+//! its S3 object is one part 0 with an `s3` attribute and no data.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -9,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 
 use super::item::{s, Item};
 use super::{sdk, unavailable, DynamoStore};
-use crate::store::{RawStore, StoreError};
+use crate::store::{Kept, RawStore, S3Object, StoreError};
 
 /// Leaves room under the 400 KB item limit for the keys and attribute names.
 const PART_BYTES: usize = 350 * 1024;
@@ -123,11 +124,42 @@ impl RawStore for DynamoStore {
         self.batch_write(vec![head]).await
     }
 
-    async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn put_raw_location(
+        &self,
+        id: &str,
+        object: &S3Object,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut item = Item::new();
+        item.insert("id".into(), s(id));
+        item.insert("part".into(), s(part_key(0)));
+        item.insert("s3".into(), s(object.url()));
+        item.insert("parts".into(), AttributeValue::N("0".into()));
+        item.insert("size".into(), AttributeValue::N("0".into()));
+        item.insert("created_at".into(), s(now));
+        // One put replaces part 0 whole; older parts past it are never read (`parts` is 0).
+        self.client
+            .put_item()
+            .table_name(&self.raw)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn raw(&self, id: &str) -> Result<Option<Kept>, StoreError> {
         let items = self.raw_items(id).await?;
         let Some(head) = items.first() else {
             return Ok(None);
         };
+        if let Some(url) = head.get("s3").and_then(|v| v.as_s().ok()) {
+            return S3Object::parse(url)
+                .map(|o| Some(Kept::S3(o)))
+                .ok_or_else(|| {
+                    unavailable(format!("raw message {id} has a bad location {url:?}"))
+                });
+        }
         let number = |k: &str| {
             head.get(k)
                 .and_then(|v| v.as_n().ok())
@@ -150,6 +182,6 @@ impl RawStore for DynamoStore {
                 out.len()
             )));
         }
-        Ok(Some(out))
+        Ok(Some(Kept::Bytes(out)))
     }
 }

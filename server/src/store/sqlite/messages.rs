@@ -173,6 +173,19 @@ impl MessageStore for SqliteStore {
         Ok(())
     }
 
+    async fn renew(&self, id: &str, attempts: u32, lease_until: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE messages SET lease_until = ? WHERE id = ? AND outcome = 'processing' AND attempts = ?",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(attempts)
+        .execute(self.writer())
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn reopen(
         &self,
         id: &str,

@@ -38,7 +38,8 @@ fn cert_url() -> String {
     format!("https://sns.us-east-1.amazonaws.com/{CERT_NAME}")
 }
 
-/// An RSA key and a self-signed certificate for it, made once per test process.
+/// An RSA key and a certificate for it as SNS's are named and issued (by a test CA whose
+/// organization is "Amazon"), made once per test process.
 struct Signer {
     key: RsaKeyPair,
     /// The same key for `openssl`, which signs SHA1withRSA (aws-lc-rs only verifies it).
@@ -50,10 +51,7 @@ fn signer() -> &'static Signer {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     SIGNER.get_or_init(|| {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["sns.amazonaws.com".to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
+        let cert = crate::testing::sns_cert(&key, "sns.amazonaws.com", "Amazon");
         let key_file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(key_file.path(), key.serialize_pem()).unwrap();
         Signer {
@@ -203,6 +201,7 @@ struct Running {
     token: String,
     outbox: std::path::PathBuf,
     stores: Stores,
+    service: Arc<crate::service::AppService>,
     confirmed: Arc<Recorder>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -277,7 +276,7 @@ async fn start_custom(
         Arc::new(SystemTime::now),
     );
     if let Some(s3) = s3 {
-        sns = sns.with_s3(s3);
+        state.core.pipeline.s3().use_client_of(&s3);
     }
     edit(&mut sns);
     state.sns = Arc::new(sns);
@@ -295,6 +294,7 @@ async fn start_custom(
         .await
         .unwrap();
     assert_eq!(mapping.mapping.address, format!("team@{DOMAIN}"));
+    let service = state.core.service.clone();
     tokio::spawn(crate::run(state, listener, std::future::pending()));
     Running {
         url: format!("http://{addr}"),
@@ -302,6 +302,7 @@ async fn start_custom(
         token: token.expose().to_string(),
         outbox,
         stores: state_stores,
+        service,
         confirmed,
         http: reqwest::Client::new(),
         _dir: dir,

@@ -32,6 +32,29 @@ impl Running {
         body["recipients"].as_array().unwrap().clone()
     }
 
+    /// Vends `name@DOMAIN` for `owner` straight in the store.
+    async fn vend_for(&self, name: &str, owner: &str) -> String {
+        self.stores
+            .mappings
+            .vend(&crate::store::VendSpec {
+                name: crate::store::NameSpec::Explicit {
+                    account_name: name.into(),
+                },
+                address: None,
+                domain: DOMAIN.into(),
+                account_type: "IT".into(),
+                owner: owner.into(),
+                tags: Default::default(),
+                idempotency_key: None,
+                actor: "test".into(),
+                now: "2026-11-25T00:00:00.000Z".into(),
+            })
+            .await
+            .unwrap()
+            .mapping
+            .address
+    }
+
     async fn patch_settings(&self, patch: Value) {
         let r = self
             .http
@@ -76,26 +99,7 @@ async fn forwarding_loop_a_forward_fed_back_is_rejected_as_a_loop_not_forwarded_
     assert_eq!(s.sent().len(), 1, "forwarded once, never again");
 
     // The same copy to another owner's address is not a loop: an owner may pass AWS's mail on.
-    let other = s
-        .stores
-        .mappings
-        .vend(&crate::store::VendSpec {
-            name: crate::store::NameSpec::Explicit {
-                account_name: "other".into(),
-            },
-            address: None,
-            domain: DOMAIN.into(),
-            account_type: "IT".into(),
-            owner: "someone-else@example.org".into(),
-            tags: Default::default(),
-            idempotency_key: None,
-            actor: "test".into(),
-            now: "2026-11-25T00:00:00.000Z".into(),
-        })
-        .await
-        .unwrap()
-        .mapping
-        .address;
+    let other = s.vend_for("other", "someone-else@example.org").await;
     let copy = s.sent()[0].1.clone();
     let passed_on = s.receive("loop-other", &[&other], copy).await;
     assert_eq!(outcome(&passed_on[0]), "forwarded", "{passed_on:?}");
@@ -105,6 +109,25 @@ async fn forwarding_loop_a_forward_fed_back_is_rejected_as_a_loop_not_forwarded_
     forged.extend_from_slice(&raw_mail("forged"));
     let honest = s.receive("loop-forged", &[&team], forged).await;
     assert_eq!(outcome(&honest[0]), "forwarded", "{honest:?}");
+}
+
+/// Item 1: two owners whose mailboxes pass mail to each other's vended address: the copy is
+/// forwarded to the second owner (passing AWS mail on is allowed), and stopped when it would
+/// reach the first owner again. Before earlier marks were kept, only the Received limit
+/// ended this.
+#[tokio::test]
+async fn forwarding_loop_between_two_owners_stops_when_it_comes_back() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let other = s.vend_for("pingpong", "second-owner@example.org").await;
+    let first = s.receive("pp-0", &[&team], raw_mail("pingpong")).await;
+    assert_eq!(outcome(&first[0]), "forwarded");
+    let to_second = s.receive("pp-1", &[&other], s.sent()[0].1.clone()).await;
+    assert_eq!(outcome(&to_second[0]), "forwarded", "{to_second:?}");
+    let back = s.receive("pp-2", &[&team], s.sent()[1].1.clone()).await;
+    assert_eq!(outcome(&back[0]), "rejected", "{back:?}");
+    assert!(detail(&back[0]).starts_with("loop:"), "{back:?}");
+    assert_eq!(s.sent().len(), 2);
 }
 
 /// Item 1: catch-all to an admin address that loops back, and robots answering robots.
@@ -171,26 +194,7 @@ async fn forwarding_loop_too_many_received_hops_are_rejected() {
 async fn fan_out_one_message_to_two_addresses_of_one_owner_reaches_the_mailbox_once() {
     let s = start(None, None).await;
     let team = format!("team@{DOMAIN}");
-    let second = s
-        .stores
-        .mappings
-        .vend(&crate::store::VendSpec {
-            name: crate::store::NameSpec::Explicit {
-                account_name: "team-second".into(),
-            },
-            address: None,
-            domain: DOMAIN.into(),
-            account_type: "IT".into(),
-            owner: OWNER.into(),
-            tags: Default::default(),
-            idempotency_key: None,
-            actor: "test".into(),
-            now: "2026-11-25T00:00:00.000Z".into(),
-        })
-        .await
-        .unwrap()
-        .mapping
-        .address;
+    let second = s.vend_for("team-second", OWNER).await;
     let reports = s.receive("fan-1", &[&team, &second], raw_mail("fan")).await;
     assert_eq!(
         reports.iter().map(outcome).collect::<Vec<_>>(),
@@ -516,11 +520,18 @@ async fn memory_exhaustion_mail_over_the_budget_in_flight_waits_with_a_503() {
         assert_eq!(answer["error"]["code"], "busy", "{answer}");
         refused += 1;
     }
-    assert_eq!(
-        s.log_size().await,
-        0,
-        "a 503 leaves no record: SNS will deliver again"
-    );
+    // Inline content is reserved before anything is logged; S3 content after its recipients
+    // are claimed (so that a redelivery never reads it twice), and the claim is given back.
+    let log = s
+        .stores
+        .messages
+        .messages(&Default::default(), 10, None)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].ses_message_id, "budget-s3");
+    assert_eq!(log[0].outcome, app::model::Outcome::Processing);
     assert!(s.sent().is_empty());
 
     // They finish; SNS's retries now get through, each message forwarded once.
@@ -579,5 +590,201 @@ async fn memory_exhaustion_a_redelivered_s3_message_is_not_fetched_again() {
     let (status, body) = s.post(notification(&message).to_string()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(outcome(&body["recipients"][0]), "duplicate", "{body}");
+    assert_eq!(s.sent().len(), 1);
+}
+
+/// Item 2: the recipients are claimed before S3 content is read, so a redelivery arriving
+/// while another delivery works on the message never reads the object (each read of a 40 MB
+/// message was another 40 MB in memory). The object does not exist here: reading it would
+/// answer `content_unavailable` (NoSuchKey); the claim answers first.
+#[tokio::test]
+async fn memory_exhaustion_a_redelivery_in_flight_does_not_read_the_s3_object() {
+    let (aws, _moto) = crate::testing::moto::sdk_config().await;
+    let s3 = moto_s3(&aws);
+    let bucket = format!("inbound-{:x}", rand::random::<u32>());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let s = start(None, Some(S3Mail::new(&aws))).await;
+    let team = format!("team@{DOMAIN}");
+    let message = ses_message(
+        "s3-in-flight",
+        &[&team],
+        Content::S3 {
+            bucket: bucket.clone(),
+            key: "mail/not-yet".into(),
+        },
+        "PASS",
+    );
+    // Another worker holds the claim, as while it sends.
+    let now = std::time::SystemTime::now();
+    let held = app::model::MessageRecord {
+        id: app::model::MessageRecord::id_for("s3-in-flight", &team),
+        ses_message_id: "s3-in-flight".into(),
+        recipient: team.clone(),
+        sender: "jane@sender.example".into(),
+        subject: None,
+        size: 0,
+        verdicts: String::new(),
+        outcome: app::model::Outcome::Processing,
+        delivered_to: None,
+        detail: "processing".into(),
+        mailer_message_id: None,
+        error: None,
+        attempts: 1,
+        received_at: crate::clock::rfc3339(now),
+        updated_at: crate::clock::rfc3339(now),
+    };
+    s.stores
+        .messages
+        .claim(
+            &held,
+            &crate::clock::rfc3339(now + std::time::Duration::from_secs(60)),
+            &crate::clock::rfc3339(now),
+        )
+        .await
+        .unwrap();
+    let (status, body) = s.post(notification(&message).to_string()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_ne!(
+        body["error"]["code"], "content_unavailable",
+        "the object was read: {body}"
+    );
+    assert_eq!(outcome(&body["recipients"][0]), "retry", "{body}");
+    assert!(s.sent().is_empty());
+}
+
+/// Item 2: undeliverable and dead-lettered mail that SES stored in S3 is kept as a reference
+/// to its object, not as a second copy of up to 40 MB; the message view reads its header
+/// block from S3, and a replay reads the content from there.
+#[tokio::test]
+async fn memory_exhaustion_kept_s3_mail_is_a_reference_not_a_copy() {
+    use std::sync::atomic::Ordering;
+    let (aws, _moto) = crate::testing::moto::sdk_config().await;
+    let s3 = moto_s3(&aws);
+    let bucket = format!("inbound-{:x}", rand::random::<u32>());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let raw = raw_mail_with("kept-by-reference", "utf-8", b"stored body\r\n");
+    for key in ["mail/unknown", "mail/failing"] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(raw.clone().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let outbox = tempfile::tempdir().unwrap();
+    let mailer = crate::testing::Faulty::new(outbox.path(), crate::testing::Fault::Permanent);
+    let mut s = start(Some(mailer.clone()), Some(S3Mail::new(&aws))).await;
+    s.outbox = outbox.path().to_path_buf();
+    let team = format!("team@{DOMAIN}");
+    let unknown = format!("nobody-here@{DOMAIN}");
+    let post = |id: &str, to: &str, key: &str| {
+        notification(&ses_message(
+            id,
+            &[to],
+            Content::S3 {
+                bucket: bucket.clone(),
+                key: key.into(),
+            },
+            "PASS",
+        ))
+        .to_string()
+    };
+    let object = |key: &str| crate::store::S3Object {
+        bucket: bucket.clone(),
+        key: key.into(),
+    };
+
+    let (status, body) = s.post(post("s3-unknown", &unknown, "mail/unknown")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(outcome(&body["recipients"][0]), "undeliverable", "{body}");
+    assert_eq!(
+        s.stores.raw.raw("s3-unknown").await.unwrap(),
+        Some(crate::store::Kept::S3(object("mail/unknown")))
+    );
+    let id = app::model::MessageRecord::id_for("s3-unknown", &unknown);
+    let detail = s
+        .service
+        .message_detail(&AdminCaller::console(), &id)
+        .await
+        .unwrap();
+    let headers = detail.headers.expect("read from S3");
+    assert!(headers.contains("kept-by-reference"), "{headers}");
+    assert!(!headers.contains("stored body"), "the header block only");
+
+    let (status, body) = s.post(post("s3-failing", &team, "mail/failing")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(outcome(&body["recipients"][0]), "dead_letter", "{body}");
+    assert_eq!(
+        s.stores.raw.raw("s3-failing").await.unwrap(),
+        Some(crate::store::Kept::S3(object("mail/failing")))
+    );
+    mailer.healthy.store(true, Ordering::SeqCst);
+    let (status, report) = s
+        .replay(&app::model::MessageRecord::id_for("s3-failing", &team))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["outcome"], "forwarded", "{report}");
+    let sent = s.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(head(&sent[0].1).contains("kept-by-reference"));
+    assert!(sent[0].1.ends_with(b"stored body\r\n"));
+}
+
+/// Item 2 (review): S3 content that cannot be read (deleted, forbidden) must not leave its
+/// recipients in `processing` for ever once SNS stops retrying: after
+/// `FETCH_ATTEMPTS` deliveries they are dead letters, kept by reference, and a replay reads
+/// the object once it is back.
+#[tokio::test]
+async fn memory_exhaustion_unreadable_s3_content_becomes_a_dead_letter_not_a_stuck_claim() {
+    let (aws, _moto) = crate::testing::moto::sdk_config().await;
+    let s3 = moto_s3(&aws);
+    let bucket = format!("inbound-{:x}", rand::random::<u32>());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let s = start(None, Some(S3Mail::new(&aws))).await;
+    let team = format!("team@{DOMAIN}");
+    let body = notification(&ses_message(
+        "s3-missing",
+        &[&team],
+        Content::S3 {
+            bucket: bucket.clone(),
+            key: "mail/missing".into(),
+        },
+        "PASS",
+    ))
+    .to_string();
+    let limit = crate::inbound::pipeline::FETCH_ATTEMPTS;
+    for n in 1..limit {
+        let (status, answer) = s.post(body.clone()).await;
+        assert_eq!(status, 503, "delivery {n}: {answer}");
+        assert_eq!(answer["error"]["code"], "content_unavailable", "{answer}");
+    }
+    let (status, answer) = s.post(body.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let report = &answer["recipients"][0];
+    assert_eq!(outcome(report), "dead_letter", "{answer}");
+    assert!(detail(report).contains("NoSuchKey"), "{answer}");
+    assert_eq!(
+        s.stores.raw.raw("s3-missing").await.unwrap(),
+        Some(crate::store::Kept::S3(crate::store::S3Object {
+            bucket: bucket.clone(),
+            key: "mail/missing".into()
+        }))
+    );
+    s3.put_object()
+        .bucket(&bucket)
+        .key("mail/missing")
+        .body(raw_mail_with("restored", "utf-8", b"body\r\n").into())
+        .send()
+        .await
+        .unwrap();
+    let (status, report) = s
+        .replay(&app::model::MessageRecord::id_for("s3-missing", &team))
+        .await;
+    assert_eq!(
+        (status, report["outcome"].as_str()),
+        (200, Some("forwarded")),
+        "{report}"
+    );
     assert_eq!(s.sent().len(), 1);
 }
