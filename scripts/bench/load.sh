@@ -11,12 +11,13 @@
 #
 #   scripts/bench/load.sh [sns-sqlite|sns-dynamodb|vend|mixed ...]   (default: the first three)
 # Knobs: MESSAGES (20000), MESSAGES_DYNAMODB (3000), CONCURRENCY (8), VENDS (20000), SECONDS_MIXED (60),
-#        BUDGET_MB (256), S3_MESSAGES (8), S3_SIZE (40000000).
+#        BUDGET_MB (128), S3_MESSAGES (8), S3_SIZE (40000000), MAILER (outbox; ses = SES v2 on moto).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . .tools/env.sh 2>/dev/null || true
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --quiet --release -p server --bin mailvend --example loadgen
+# SKIP_BUILD=1 runs the binaries already in $CARGO_TARGET_DIR/release (to compare two builds).
+[ -n "${SKIP_BUILD:-}" ] || cargo build --quiet --release -p server --bin mailvend --example loadgen
 bin="$target/release/mailvend" load="$target/release/examples/loadgen"
 work=$(mktemp -d)
 pid=""
@@ -35,7 +36,7 @@ trap 'stop; rm -rf "$work"' EXIT
 start() {
   local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   rm -rf "$work/data"; mkdir -p "$work/data"
-  export MAILVEND_STORE="$1" MAILVEND_MAILER="outbox://$work/data/outbox" \
+  export MAILVEND_STORE="$1" MAILVEND_MAILER="${MAILER_URL:-outbox://$work/data/outbox}" \
     MAILVEND_DOMAIN=aws.example.com MAILVEND_SNS_TOPIC_ARNS="arn:aws:sns:us-east-1:123456789012:mailvend-load" \
     MAILVEND_SNS_CERT_DIR="$work/certs" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
     MAILVEND_LOCAL_LOGIN_TOKEN=loadgen-local-login-token RUST_LOG=info
@@ -84,14 +85,21 @@ run() {
       stop ;;
     s3-memory)
       moto
-      export MAILVEND_S3_BUCKET=load-inbound MAILVEND_S3_PREFIX=inbound/ MAILVEND_INBOUND_BUDGET_MB="${BUDGET_MB:-256}"
+      export MAILVEND_S3_BUCKET=load-inbound MAILVEND_S3_PREFIX=inbound/ MAILVEND_INBOUND_BUDGET_MB="${BUDGET_MB:-128}"
+      if [ "${MAILER:-outbox}" = ses ]; then
+        # SES on moto: the From address must be a verified identity there, as in AWS.
+        curl -sf -X POST "$AWS_ENDPOINT_URL/" -H 'Content-Type: application/x-www-form-urlencoded' \
+          -H 'Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0' \
+          -d 'Action=VerifyEmailIdentity&Version=2010-12-01&EmailAddress=forwarder%40aws.example.com' >/dev/null
+        export MAILER_URL=ses MAILVEND_ADMIN_ADDRESS=ops@example.org
+      fi
       start "sqlite://$work/data/mailvend.db"
       "$load" s3 --url "$url" --cert-dir "$work/certs" --recipient "$recipient" \
         --s3-endpoint "$AWS_ENDPOINT_URL" --bucket load-inbound --prefix inbound/ \
         --messages "${S3_MESSAGES:-8}" --size "${S3_SIZE:-40000000}" --copies 2
-      echo "budget: ${BUDGET_MB:-256} MiB; server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status")" >&2
-      echo "outbox files: $(find "$work/data/outbox" -name '*.eml' | wc -l)" >&2
-      unset MAILVEND_S3_BUCKET MAILVEND_S3_PREFIX MAILVEND_INBOUND_BUDGET_MB
+      echo "mailer: ${MAILER:-outbox}; budget: ${BUDGET_MB:-128} MiB; server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status")" >&2
+      [ "${MAILER:-outbox}" = ses ] || echo "outbox files: $(find "$work/data/outbox" -name '*.eml' | wc -l)" >&2
+      unset MAILVEND_S3_BUCKET MAILVEND_S3_PREFIX MAILVEND_INBOUND_BUDGET_MB MAILER_URL MAILVEND_ADMIN_ADDRESS
       stop ;;
     *) echo "unknown benchmark $1" >&2; exit 2 ;;
   esac

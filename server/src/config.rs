@@ -53,9 +53,11 @@ const DEFAULT_SITE_ADDR: SocketAddr =
 /// `MAILVEND_SNS_MAX_AGE`'s default: a day, above SNS's retry window for HTTP endpoints.
 pub const DEFAULT_SNS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// `MAILVEND_INBOUND_BUDGET_MB`'s default: suits a 1 GiB task (a message is in memory a few
-/// times over while it is rewritten and sent).
-pub const DEFAULT_INBOUND_BUDGET_MB: u64 = 256;
+/// `MAILVEND_INBOUND_BUDGET_MB`'s default: suits a 1 GiB task. A message is in memory about
+/// twice while it is rewritten (content, rewritten copy) and SES's mailer adds about 2.4 times
+/// more while it sends (its request copy, base64): 128 MiB of content is about 560 MiB at worst
+/// (docs/benchmarks.md).
+pub const DEFAULT_INBOUND_BUDGET_MB: u64 = 128;
 
 /// `MAILVEND_` variables that are not configuration keys but are still ours.
 const ENV_ONLY: &[&str] = &["MAILVEND_CONFIG"];

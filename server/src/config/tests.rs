@@ -40,7 +40,7 @@ fn defaults_match_the_interface_contract() {
     assert_eq!(c.sns_max_age, std::time::Duration::from_secs(86_400));
     assert_eq!(c.sns_min_signature_version, 1);
     assert_eq!(c.s3_scope, None);
-    assert_eq!(c.inbound_budget_mb, 256);
+    assert_eq!(c.inbound_budget_mb, 128);
     assert!(
         c.hold_unscanned,
         "mail without a virus verdict is held by default"

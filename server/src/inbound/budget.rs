@@ -10,7 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A message is held in memory a few times over (its content, the rewritten copy, the
 /// mailer's request); the budget counts the content only, so it is sized well under the
-/// task's memory (the default, 256 MiB, suits a 1 GiB task).
+/// task's memory (the default, 128 MiB, suits a 1 GiB task; see `DEFAULT_INBOUND_BUDGET_MB`).
 #[derive(Debug)]
 pub struct Budget {
     permits: Arc<Semaphore>,
