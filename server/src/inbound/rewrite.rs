@@ -140,8 +140,11 @@ fn split(raw: &[u8]) -> (Vec<Field<'_>>, &[u8]) {
             }
             _ => {
                 let name_end = line.iter().position(|&b| b == b':').unwrap_or(0);
+                // Only trailing blanks are trimmed (`Subject :`): a line that starts with CR
+                // or another blank is no field (the caller drops it), or cleaning would make
+                // it a continuation of the field written before it.
                 fields.push(Field {
-                    name: line[..name_end].trim_ascii(),
+                    name: line[..name_end].trim_ascii_end(),
                     raw: line,
                 });
             }

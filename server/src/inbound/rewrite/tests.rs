@@ -559,3 +559,25 @@ fn earlier_loop_marks_are_kept_when_shaped_like_marks_and_few() {
     want.push("00112233445566778899aabbccddeeff".into());
     assert_eq!(marks, want);
 }
+
+/// Found by the rewrite fuzzer (2026-12-04): in a message whose lines end in LF, a line
+/// starting with CR (`\rCc: …`) was read as a `Cc` field; cleaning turned the CR into a space,
+/// so it became a continuation of our `From`, a second mailbox in it. Such a line is no field
+/// and is dropped.
+#[test]
+fn a_line_starting_with_cr_never_continues_our_from() {
+    let raw = b"From: \"A\" <a@x.example>\n\rCc: b@evil.example\n\rSubject: x\nTo: t@mail.example.com\n\nbody";
+    let out = run(raw);
+    let hs = headers(&out);
+    let from = header(&hs, "From");
+    assert_eq!(from.len(), 1, "{hs:?}");
+    assert!(!from[0].contains("evil"), "{from:?}");
+    assert!(
+        !String::from_utf8_lossy(&out).contains("evil"),
+        "dropped whole"
+    );
+    assert_eq!(
+        crate::testing::oracles::mailbox_count(from[0].as_bytes()),
+        1
+    );
+}
