@@ -68,6 +68,15 @@ impl Running {
     }
 }
 
+/// The SDK configuration for moto, an S3 client on it, and a new bucket of its own.
+async fn moto_bucket() -> (aws_config::SdkConfig, aws_sdk_s3::Client, String) {
+    let (aws, _) = crate::testing::moto::sdk_config().await;
+    let s3 = moto_s3(&aws);
+    let bucket = format!("inbound-{:x}", rand::random::<u32>());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    (aws, s3, bucket)
+}
+
 fn outcome(report: &Value) -> &str {
     report["outcome"].as_str().unwrap()
 }
@@ -474,10 +483,7 @@ async fn a_sha1_signature_is_refused_when_version_2_is_required() {
 /// content, and nothing is logged; once it is free, the same delivery goes through, once.
 #[tokio::test]
 async fn memory_exhaustion_mail_over_the_budget_in_flight_waits_with_a_503() {
-    let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = moto_s3(&aws);
-    let bucket = format!("inbound-{:x}", rand::random::<u32>());
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (aws, s3, bucket) = moto_bucket().await;
     let big = raw_mail_with("big", "utf-8", "x".repeat(60 * 1024).as_bytes());
     s3.put_object()
         .bucket(&bucket)
@@ -554,10 +560,7 @@ async fn memory_exhaustion_mail_over_the_budget_in_flight_waits_with_a_503() {
 /// after the first delivery: the redelivery is still answered, from the log.
 #[tokio::test]
 async fn memory_exhaustion_a_redelivered_s3_message_is_not_fetched_again() {
-    let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = moto_s3(&aws);
-    let bucket = format!("inbound-{:x}", rand::random::<u32>());
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (aws, s3, bucket) = moto_bucket().await;
     s3.put_object()
         .bucket(&bucket)
         .key("mail/once")
@@ -599,10 +602,7 @@ async fn memory_exhaustion_a_redelivered_s3_message_is_not_fetched_again() {
 /// answer `content_unavailable` (NoSuchKey); the claim answers first.
 #[tokio::test]
 async fn memory_exhaustion_a_redelivery_in_flight_does_not_read_the_s3_object() {
-    let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = moto_s3(&aws);
-    let bucket = format!("inbound-{:x}", rand::random::<u32>());
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (aws, _, bucket) = moto_bucket().await;
     let s = start(None, Some(S3Mail::new(&aws))).await;
     let team = format!("team@{DOMAIN}");
     let message = ses_message(
@@ -658,10 +658,7 @@ async fn memory_exhaustion_a_redelivery_in_flight_does_not_read_the_s3_object() 
 #[tokio::test]
 async fn memory_exhaustion_kept_s3_mail_is_a_reference_not_a_copy() {
     use std::sync::atomic::Ordering;
-    let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = moto_s3(&aws);
-    let bucket = format!("inbound-{:x}", rand::random::<u32>());
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (aws, s3, bucket) = moto_bucket().await;
     let raw = raw_mail_with("kept-by-reference", "utf-8", b"stored body\r\n");
     for key in ["mail/unknown", "mail/failing"] {
         s3.put_object()
@@ -737,10 +734,7 @@ async fn memory_exhaustion_kept_s3_mail_is_a_reference_not_a_copy() {
 /// the object once it is back.
 #[tokio::test]
 async fn memory_exhaustion_unreadable_s3_content_becomes_a_dead_letter_not_a_stuck_claim() {
-    let (aws, _moto) = crate::testing::moto::sdk_config().await;
-    let s3 = moto_s3(&aws);
-    let bucket = format!("inbound-{:x}", rand::random::<u32>());
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (aws, s3, bucket) = moto_bucket().await;
     let s = start(None, Some(S3Mail::new(&aws))).await;
     let team = format!("team@{DOMAIN}");
     let body = notification(&ses_message(
