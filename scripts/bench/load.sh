@@ -39,7 +39,7 @@ start() {
   export MAILVEND_STORE="$1" MAILVEND_MAILER="${MAILER_URL:-outbox://$work/data/outbox}" \
     MAILVEND_DOMAIN=aws.example.com MAILVEND_SNS_TOPIC_ARNS="arn:aws:sns:us-east-1:123456789012:mailvend-load" \
     MAILVEND_SNS_CERT_DIR="$work/certs" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-    MAILVEND_LOCAL_LOGIN_TOKEN=loadgen-local-login-token RUST_LOG=info
+    MAILVEND_LOCAL_LOGIN_TOKEN=loadgen-local-login-token-0123456789 RUST_LOG=info
   "$bin" migrate >/dev/null
   token=$("$bin" token create --name load --scope admin 2>/dev/null)
   "$bin" serve >"$work/server.log" 2>&1 &
@@ -81,7 +81,7 @@ run() {
     mixed)
       start "sqlite://$work/data/mailvend.db"
       "$load" mixed --url "$url" --cert-dir "$work/certs" --recipient "$recipient" --token "$token" \
-        --login-token loadgen-local-login-token --pid "$pid" --seconds "${SECONDS_MIXED:-60}" ${MIXED_ARGS:-}
+        --login-token loadgen-local-login-token-0123456789 --pid "$pid" --seconds "${SECONDS_MIXED:-60}" ${MIXED_ARGS:-}
       stop ;;
     s3-memory)
       moto

@@ -44,6 +44,13 @@ const KEYS: &[&str] = &[
     "s3_bucket",
     "s3_prefix",
     "inbound_budget_mb",
+    "reserved_addresses",
+    "vend_token_address_override",
+    "session_lifetime",
+    "metrics_addr",
+    "metrics_token",
+    "trusted_proxies",
+    "rate_limit",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -98,6 +105,20 @@ pub struct Config {
     pub s3_scope: Option<S3Scope>,
     /// MiB of inbound mail content in memory at once before `/sns` answers 503.
     pub inbound_budget_mb: u64,
+    /// Local parts nobody may vend besides the built-in role names (`MAILVEND_RESERVED_ADDRESSES`).
+    pub reserved_addresses: Vec<String>,
+    /// Whether a `vend`-scope token may choose the address (`MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE`).
+    pub vend_token_address_override: bool,
+    /// A session ends this long after sign-in, however active (`MAILVEND_SESSION_LIFETIME`).
+    pub session_lifetime: std::time::Duration,
+    /// `/metrics` on this listener only, instead of the main one (`MAILVEND_METRICS_ADDR`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `/metrics` on the main listener needs `Authorization: Bearer <this>` (`MAILVEND_METRICS_TOKEN`).
+    pub metrics_token: Option<Secret>,
+    /// Proxies whose `X-Forwarded-For` is believed (`MAILVEND_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Requests a minute one client may make to sign-in and the API (`MAILVEND_RATE_LIMIT`).
+    pub rate_limit: u32,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
 }
@@ -414,10 +435,60 @@ impl Config {
         }
         let local_login_token = r.get("local_login_token").map(Secret::new);
         if let Some(t) = &local_login_token {
-            if t.expose().len() < 16 {
-                r.error("local_login_token", "expected at least 16 characters");
+            if let Err(m) = strong_secret(t.expose()) {
+                r.error("local_login_token", m);
             }
         }
+        let reserved_addresses = r
+            .list("reserved_addresses")
+            .into_iter()
+            .filter_map(|v| match reserved_local_part(&v, &domain) {
+                Ok(l) => Some(l),
+                Err(m) => {
+                    r.error("reserved_addresses", m);
+                    None
+                }
+            })
+            .collect();
+        let vend_token_address_override = r.parse("vend_token_address_override", false, parse_bool);
+        let session_lifetime = r.parse(
+            "session_lifetime",
+            std::time::Duration::from_secs(12 * 3600),
+            |v| match humantime::parse_duration(v) {
+                Ok(d) if (300..=30 * 86_400).contains(&d.as_secs()) => Ok(d),
+                _ => Err(format!(
+                    "expected a duration from 5m to 30days, such as 12h, got {v:?}"
+                )),
+            },
+        );
+        let metrics_addr = r.parse("metrics_addr", None, |v| {
+            v.parse::<SocketAddr>()
+                .map(Some)
+                .map_err(|_| format!("expected IP:PORT such as 127.0.0.1:9100, got {v:?}"))
+        });
+        let metrics_token = r.get("metrics_token").map(Secret::new);
+        if let Some(t) = &metrics_token {
+            if let Err(m) = strong_secret(t.expose()) {
+                r.error("metrics_token", m);
+            }
+        }
+        let trusted_proxies = r
+            .list("trusted_proxies")
+            .into_iter()
+            .filter_map(|v| match parse_net(&v) {
+                Ok(n) => Some(n),
+                Err(m) => {
+                    r.error("trusted_proxies", m);
+                    None
+                }
+            })
+            .collect();
+        let rate_limit = r.parse("rate_limit", 120u32, |v| match v.parse::<u32>() {
+            Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "expected requests a minute from 1 to 100000, got {v:?}"
+            )),
+        });
         let retention_days = r.parse("retention_days", 30u32, |v| match v.parse::<u32>() {
             Ok(n) if (1..=3650).contains(&n) => Ok(n),
             _ => Err(format!(
@@ -599,6 +670,13 @@ impl Config {
             sns_min_signature_version,
             s3_scope,
             inbound_budget_mb,
+            reserved_addresses,
+            vend_token_address_override,
+            session_lifetime,
+            metrics_addr,
+            metrics_token,
+            trusted_proxies,
+            rate_limit,
             warnings,
         })
     }
@@ -705,6 +783,41 @@ fn is_loopback_http(u: &Url) -> bool {
         None => false,
     };
     u.scheme() == "http" && loopback
+}
+
+/// A secret someone could try to guess over the network: long, and not one repeated
+/// character (`aaaa…` passes a length rule).
+fn strong_secret(v: &str) -> Result<(), String> {
+    let distinct = v.chars().collect::<std::collections::BTreeSet<_>>().len();
+    if v.chars().count() < 32 || distinct < 10 {
+        return Err(
+            "expected at least 32 random characters (e.g. `openssl rand -base64 32`)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// A reserved name: a local part, or an address on the served domain.
+fn reserved_local_part(v: &str, domain: &str) -> Result<String, String> {
+    let address = if v.contains('@') {
+        v.to_string()
+    } else {
+        format!("{v}@{domain}")
+    };
+    let mailbox = parse_mailbox(&address)?;
+    match mailbox.rsplit_once('@') {
+        Some((local, d)) if d == domain => Ok(local.to_string()),
+        _ => Err(format!(
+            "{v} is not on {domain}: list local parts (billing) or addresses on the served domain"
+        )),
+    }
+}
+
+/// A proxy's address or network (`10.0.0.0/16`, `10.0.3.7`).
+fn parse_net(v: &str) -> Result<ipnet::IpNet, String> {
+    v.parse::<ipnet::IpNet>()
+        .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("expected an IP address or network such as 10.0.0.0/16, got {v:?}"))
 }
 
 fn parse_bool(v: &str) -> Result<bool, String> {

@@ -109,10 +109,14 @@ async fn the_sample_override_on_another_domain_is_refused_by_name() {
         v["error"]["message"].as_str().unwrap().contains(DOMAIN),
         "{v}"
     );
-    // On our domain the same overrides are kept.
+    // On our domain the same overrides are kept, for an admin: a vend-scope token may not
+    // choose the address unless MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE says so.
     let mut ours = body;
     ours["AccountEmail"] = json!(format!("custom-account-name@{DOMAIN}"));
-    let (status, v) = a.post("/vend", &a.vend, ours).await;
+    let (status, v) = a.post("/vend", &a.vend, ours.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(error_field(&v), "AccountEmail");
+    let (status, v) = a.post("/vend", &a.admin, ours).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     assert_eq!(v["AccountName"], "custom-account-name");
     assert_eq!(v["AccountEmail"], format!("custom-account-name@{DOMAIN}"));
@@ -469,41 +473,47 @@ async fn tokens_are_required_checked_and_revocable() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Writes a settled record to the message log, as the pipeline would have.
+async fn log_mail(a: &Api, i: usize, recipient: &str, outcome: app::model::Outcome) {
+    use app::model::MessageRecord;
+    let ses = format!("ses-{i}");
+    let record = MessageRecord {
+        id: MessageRecord::id_for(&ses, recipient),
+        ses_message_id: ses,
+        recipient: recipient.to_string(),
+        sender: "s@example.org".into(),
+        subject: Some(format!("message {i}")),
+        size: 100,
+        verdicts: "spam:PASS virus:PASS spf:PASS dkim:PASS dmarc:PASS".into(),
+        outcome,
+        delivered_to: Some("owner@example.org".into()),
+        detail: "test".into(),
+        mailer_message_id: None,
+        error: None,
+        attempts: 1,
+        received_at: format!("2026-11-25T10:00:0{i}.000Z"),
+        updated_at: format!("2026-11-25T10:00:0{i}.000Z"),
+    };
+    a.server
+        .state
+        .core
+        .stores
+        .messages
+        .settle(&record)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_message_log_is_admin_only_and_filtered() {
-    use app::model::{MessageRecord, Outcome};
+    use app::model::Outcome;
     let a = api().await;
     let recipient = format!("team-app-prod-001@{DOMAIN}");
     for (i, outcome) in [Outcome::Forwarded, Outcome::DeadLetter, Outcome::Forwarded]
         .into_iter()
         .enumerate()
     {
-        let ses = format!("ses-{i}");
-        let record = MessageRecord {
-            id: MessageRecord::id_for(&ses, &recipient),
-            ses_message_id: ses,
-            recipient: recipient.clone(),
-            sender: "s@example.org".into(),
-            subject: Some(format!("message {i}")),
-            size: 100,
-            verdicts: "spam:PASS virus:PASS spf:PASS dkim:PASS dmarc:PASS".into(),
-            outcome,
-            delivered_to: Some("owner@example.org".into()),
-            detail: "test".into(),
-            mailer_message_id: None,
-            error: None,
-            attempts: 1,
-            received_at: format!("2026-11-25T10:00:0{i}.000Z"),
-            updated_at: format!("2026-11-25T10:00:0{i}.000Z"),
-        };
-        a.server
-            .state
-            .core
-            .stores
-            .messages
-            .settle(&record)
-            .await
-            .unwrap();
+        log_mail(&a, i, &recipient, outcome).await;
     }
     let (status, _) = a.get("/messages", &a.vend).await;
     assert_eq!(
@@ -541,4 +551,180 @@ async fn the_message_log_is_admin_only_and_filtered() {
     assert_eq!(one["subject"], "message 1");
     let (status, _) = a.get("/messages/no-such-id", &a.admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn vend_body(extra: Value) -> Value {
+    let mut body = json!({
+        "owner": "outsider@elsewhere.example",
+        "account_type": "IT",
+        "business_unit": "attack",
+        "application": "claim",
+    });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    body
+}
+
+#[tokio::test]
+async fn a_leaked_vend_token_cannot_claim_role_addresses_or_the_from_address() {
+    let a = api().await;
+    // Reserved for everyone, admins included: these stay with the admin (catch-all).
+    for local in [
+        "admin",
+        "postmaster",
+        "abuse",
+        "hostmaster",
+        "webmaster",
+        "forwarder",
+    ] {
+        for token in [&a.vend, &a.admin] {
+            let (status, v) = a
+                .post(
+                    "/addresses",
+                    token,
+                    vend_body(json!({"address": format!("{local}@{DOMAIN}")})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{local}: {v}");
+            assert_eq!(error_field(&v), "address", "{v}");
+            assert!(
+                v["error"]["message"].as_str().unwrap().contains("reserved"),
+                "{v}"
+            );
+        }
+        let (status, v) = a
+            .post(
+                "/addresses",
+                &a.vend,
+                vend_body(json!({"account_name": local})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{local}: {v}");
+        assert_eq!(error_field(&v), "account_name", "{v}");
+    }
+    // The sample's route says it in the sample's words.
+    let (status, v) = a
+        .post(
+            "/vend",
+            &a.admin,
+            json!({"OwnerAddress": "o@elsewhere.example", "AccountType": "IT",
+                   "AccountName": "pm", "AccountEmail": format!("postmaster@{DOMAIN}")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(error_field(&v), "AccountEmail");
+}
+
+#[tokio::test]
+async fn a_leaked_vend_token_cannot_choose_an_address_unless_the_setting_allows_it() {
+    let a = api().await;
+    let body = vend_body(json!({"address": format!("chosen@{DOMAIN}"), "account_name": "chosen"}));
+    let (status, v) = a.post("/addresses", &a.vend, body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(error_field(&v), "address");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE"),
+        "{v}"
+    );
+    // A generated name is still the vend token's to ask for; an admin may choose.
+    let (status, v) = a.post("/addresses", &a.vend, vend_body(json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, v) = a.post("/addresses", &a.admin, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+
+    // With the setting on, a vend token may choose an address no mail has reached.
+    let on = common::start_with(
+        0,
+        vec![("MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE", "on".into())],
+    )
+    .await;
+    let token = on.token(Scope::Vend).await;
+    let r = client()
+        .post(format!("{}/api/v1/addresses", on.url))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_leaked_vend_token_cannot_claim_an_address_that_has_received_mail() {
+    use app::model::Outcome;
+    let a = api().await;
+    // An AWS account's root address, never vended, whose mail reaches the admin by catch-all.
+    let root = format!("legacy-root-7@{DOMAIN}");
+    log_mail(&a, 1, &root, Outcome::Forwarded).await;
+    let (status, v) = a
+        .post(
+            "/addresses",
+            &a.vend,
+            vend_body(json!({"account_name": "legacy-root-7"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(error_field(&v), "account_name");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("received mail"),
+        "{v}"
+    );
+    let (status, v) = a
+        .post(
+            "/addresses",
+            &a.admin,
+            vend_body(json!({"address": root, "account_name": "legacy-root-7"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "an admin may adopt it: {v}");
+}
+
+#[tokio::test]
+async fn a_leaked_vend_token_sees_only_what_it_vended_and_never_notes() {
+    let a = api().await;
+    let other = a.server.token(Scope::Vend).await;
+    let (_, mine) = a.post("/addresses", &a.vend, vend_body(json!({}))).await;
+    let (_, theirs) = a.post("/addresses", &other, vend_body(json!({}))).await;
+    let (_, admins) = a.post("/addresses", &a.admin, vend_body(json!({}))).await;
+    let mine = mine["address"].as_str().unwrap().to_string();
+    let theirs = theirs["address"].as_str().unwrap().to_string();
+    let admins = admins["address"].as_str().unwrap().to_string();
+    let (status, v) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/addresses/{mine}"),
+            &a.admin,
+            Some(json!({"notes": "owner is on leave; call +44 20 7946 0000"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    let (_, page) = a.get("/addresses?limit=500", &a.vend).await;
+    let listed: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![mine.as_str()], "{page}");
+    assert!(page["items"][0]["notes"].is_null(), "{page}");
+    let (status, one) = a.get(&format!("/addresses/{mine}"), &a.vend).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one["notes"].is_null(), "{one}");
+    for hidden in [&theirs, &admins] {
+        let (status, _) = a.get(&format!("/addresses/{hidden}"), &a.vend).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{hidden}");
+    }
+    // The admin sees everything, notes included.
+    let (_, all) = a.get("/addresses?limit=500", &a.admin).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 3);
+    let (_, one) = a.get(&format!("/addresses/{mine}"), &a.admin).await;
+    assert!(one["notes"].as_str().unwrap().contains("on leave"));
 }

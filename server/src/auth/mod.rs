@@ -192,11 +192,20 @@ mod tests {
 
     #[test]
     fn a_configured_local_token_works_until_restart_and_sso_has_no_link() {
-        let a = auth(&[("MAILVEND_LOCAL_LOGIN_TOKEN", "a-configured-token-123")]);
-        assert_eq!(a.accept_local("a-configured-token-123"), Ok(()));
-        assert_eq!(a.accept_local("a-configured-token-123"), Ok(()));
+        let a = auth(&[(
+            "MAILVEND_LOCAL_LOGIN_TOKEN",
+            "a-configured-token-0123456789abcdef",
+        )]);
         assert_eq!(
-            a.accept_local("a-configured-token-12"),
+            a.accept_local("a-configured-token-0123456789abcdef"),
+            Ok(())
+        );
+        assert_eq!(
+            a.accept_local("a-configured-token-0123456789abcdef"),
+            Ok(())
+        );
+        assert_eq!(
+            a.accept_local("a-configured-token-0123456789abcde"),
             Err("this sign-in link is not valid")
         );
         let sso = auth(&[

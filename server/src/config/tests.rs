@@ -79,7 +79,7 @@ fn every_key_is_read_from_the_environment() {
         ("MAILVEND_PUBLIC_URL", "https://mailvend.example.org"),
         ("MAILVEND_ADMIN_GROUPS", "cloud-admins,platform"),
         ("MAILVEND_ADMIN_EMAILS", "Alice@Example.org"),
-        ("MAILVEND_LOCAL_LOGIN_TOKEN", "0123456789abcdef0123"),
+        ("MAILVEND_LOCAL_LOGIN_TOKEN", "0123456789abcdef0123456789abcdef"),
         ("MAILVEND_RETENTION_DAYS", "90"),
         ("MAILVEND_LOG_FORMAT", "json"),
         ("MAILVEND_MAX_RECEIVED", "12"),
@@ -128,7 +128,7 @@ fn every_key_is_read_from_the_environment() {
     assert_eq!(c.admin_emails, vec!["alice@example.org"]);
     assert_eq!(
         c.local_login_token.as_ref().map(Secret::expose),
-        Some("0123456789abcdef0123")
+        Some("0123456789abcdef0123456789abcdef")
     );
     assert_eq!(c.retention_days, 90);
     assert_eq!(c.log_format, LogFormat::Json);
@@ -256,7 +256,7 @@ fn each_bad_value_is_named_with_what_is_expected() {
             "MAILVEND_LOCAL_LOGIN_TOKEN",
             "short",
             "MAILVEND_LOCAL_LOGIN_TOKEN",
-            "at least 16",
+            "at least 32 random",
         ),
         (
             "MAILVEND_RETENTION_DAYS",
@@ -453,9 +453,16 @@ fn sso_allows_listening_beyond_loopback() {
 
 #[test]
 fn secrets_never_print() {
-    let c = load(&[("MAILVEND_LOCAL_LOGIN_TOKEN", "super-secret-login-token")]).unwrap();
+    let c = load(&[(
+        "MAILVEND_LOCAL_LOGIN_TOKEN",
+        "super-secret-login-token-of-32-chars",
+    )])
+    .unwrap();
     let debug = format!("{c:?}");
-    assert!(!debug.contains("super-secret-login-token"), "{debug}");
+    assert!(
+        !debug.contains("super-secret-login-token-of-32-chars"),
+        "{debug}"
+    );
     assert!(debug.contains("Secret(***)"));
 }
 

@@ -13,6 +13,9 @@ use crate::tokens::{ApiToken, Scope};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendCaller {
     actor: String,
+    /// Set only by the admin proofs: what a `vend`-scope token may not do (choose an address
+    /// by override unless allowed, claim one that has received mail, read others' mappings).
+    admin: bool,
 }
 
 /// May do everything: a signed-in admin, an `admin`-scope API token, the console.
@@ -30,6 +33,7 @@ impl VendCaller {
     pub fn token(token: &ApiToken) -> Option<VendCaller> {
         token.revoked_at.is_none().then(|| VendCaller {
             actor: format!("token:{}:{}", token.id, token.name),
+            admin: token.scope == Scope::Admin,
         })
     }
 
@@ -37,12 +41,18 @@ impl VendCaller {
     pub fn actor(&self) -> &str {
         &self.actor
     }
+
+    /// Whether this caller is an admin (a signed-in admin, an admin token, the console).
+    pub fn is_admin(&self) -> bool {
+        self.admin
+    }
 }
 
 impl AdminCaller {
     pub fn signed_in(admin: &Admin) -> AdminCaller {
         AdminCaller(VendCaller {
             actor: format!("user:{}", admin.viewer().email),
+            admin: true,
         })
     }
 
@@ -58,6 +68,7 @@ impl AdminCaller {
     pub fn console() -> AdminCaller {
         AdminCaller(VendCaller {
             actor: "cli".to_string(),
+            admin: true,
         })
     }
 
@@ -104,6 +115,9 @@ mod tests {
         let vend = token(Scope::Vend, false);
         let admin = token(Scope::Admin, false);
         assert_eq!(VendCaller::token(&vend).unwrap().actor(), "token:tok1:ci");
+        assert!(!VendCaller::token(&vend).unwrap().is_admin());
+        assert!(VendCaller::token(&admin).unwrap().is_admin());
+        assert!(AdminCaller::console().as_vend().is_admin());
         assert!(
             AdminCaller::token(&vend).is_none(),
             "a vend token is not an admin"

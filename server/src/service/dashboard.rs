@@ -30,6 +30,8 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid { field, message } => AppError::Invalid { field, message },
             ServiceError::NotFound(what) => AppError::NotFound(what),
             ServiceError::Conflict(m) => AppError::Conflict(m),
+            // Only `vend`-scope tokens meet this; say why all the same.
+            ServiceError::Forbidden { field, message } => AppError::Invalid { field, message },
             ServiceError::Unavailable => AppError::Unavailable,
         }
     }

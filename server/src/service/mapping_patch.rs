@@ -133,6 +133,7 @@ mod tests {
     fn rules() -> VendRules {
         VendRules {
             domain: "example.com".into(),
+            reserved: Vec::new(),
             counter_width: 3,
             account_types: vec!["Sales".into(), "IT".into()],
         }

@@ -40,6 +40,9 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Allowed to some callers, not to this one (a `vend`-scope token choosing an address).
+    #[error("{field}: {message}")]
+    Forbidden { field: String, message: String },
     #[error("the store is unavailable; try again")]
     Unavailable,
 }
@@ -187,12 +190,26 @@ fn header_block(raw: &[u8]) -> String {
 
 const DAY: u64 = 86_400;
 
+/// A mapping as `caller` may see it: admins see everything; a `vend`-scope token never sees
+/// the admins' notes (issue 20 item 9).
+fn narrow(caller: &VendCaller, mut mapping: Mapping) -> Mapping {
+    if !caller.is_admin() {
+        mapping.notes = None;
+    }
+    mapping
+}
+
 impl AppService {
     pub fn new(config: Arc<Config>, stores: Stores, pipeline: Arc<Pipeline>) -> Self {
         let rules = VendRules {
             domain: config.domain.clone(),
             counter_width: config.counter_width,
             account_types: config.account_types.clone(),
+            reserved: vending::reserved_local_parts(
+                &config.domain,
+                &[&config.from_address, &config.admin_address],
+                &config.reserved_addresses,
+            ),
         };
         AppService {
             config,
@@ -221,6 +238,7 @@ impl AppService {
             query: given(&q.q),
             status,
             account_type,
+            vended_by: None,
         })
     }
 
@@ -299,35 +317,109 @@ impl AppService {
     ) -> Result<Vended, ServiceError> {
         let actor = caller.actor();
         let spec = vending::plan(req, &self.rules, actor, &now_rfc3339())?;
+        if let Some(address) = spec.chosen_address() {
+            self.may_claim(caller, &spec, &address).await?;
+        }
         let vended = self.stores.mappings.vend(&spec).await?;
         if vended.created {
             tracing::info!(address = %vended.mapping.address, %actor, "vended");
         }
-        Ok(vended)
+        Ok(Vended {
+            mapping: narrow(caller, vended.mapping),
+            created: vended.created,
+        })
+    }
+
+    /// Whether `caller` may take `address`, which the request chose (issue 20 item 1): a
+    /// `vend`-scope token chooses an address only where `MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE`
+    /// allows it, and never one that has received mail (an AWS account's root address that
+    /// reaches the admin through catch-all would be handed to whoever asks, with its next
+    /// password reset).
+    async fn may_claim(
+        &self,
+        caller: &VendCaller,
+        spec: &crate::store::VendSpec,
+        address: &str,
+    ) -> Result<(), ServiceError> {
+        if caller.is_admin() {
+            return Ok(());
+        }
+        if spec.address.is_some() && !self.config.vend_token_address_override {
+            return Err(ServiceError::Forbidden {
+                field: "address".into(),
+                message: "a vend-scope token may not choose the address \
+                          (MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE is off); leave it out, or ask an admin"
+                    .into(),
+            });
+        }
+        // Taken already: the store answers (a conflict, or the idempotent replay).
+        if self.stores.mappings.get(address).await.is_ok() {
+            return Ok(());
+        }
+        let received = MessageFilter {
+            recipient: Some(address.to_string()),
+            ..Default::default()
+        };
+        if !self
+            .stores
+            .messages
+            .messages(&received, 1, None)
+            .await?
+            .items
+            .is_empty()
+        {
+            let field = if spec.address.is_some() {
+                "address"
+            } else {
+                "account_name"
+            };
+            return Err(ServiceError::Forbidden {
+                field: field.into(),
+                message: format!(
+                    "{address} has received mail already (it is in the message log): only an admin may vend it"
+                ),
+            });
+        }
+        Ok(())
     }
 
     pub async fn mapping(
         &self,
-        _caller: &VendCaller,
+        caller: &VendCaller,
         address: &str,
     ) -> Result<Mapping, ServiceError> {
-        Ok(self
+        let mapping = self
             .stores
             .mappings
             .get(&EmailAddress::key(address))
-            .await?)
+            .await?;
+        // Another token's mapping does not exist as far as this one knows.
+        if !caller.is_admin() && mapping.created_by != caller.actor() {
+            return Err(ServiceError::NotFound(format!(
+                "the address {}",
+                EmailAddress::key(address)
+            )));
+        }
+        Ok(narrow(caller, mapping))
     }
 
     pub async fn mappings(
         &self,
-        _caller: &VendCaller,
+        caller: &VendCaller,
         mut filter: MappingFilter,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Mapping>, ServiceError> {
         let limit = page_limit(limit)?;
         filter.owner = filter.owner.map(|o| EmailAddress::key(&o));
-        Ok(self.stores.mappings.list(&filter, limit, cursor).await?)
+        if !caller.is_admin() {
+            filter.vended_by = Some(caller.actor().to_string());
+        }
+        let page = self.stores.mappings.list(&filter, limit, cursor).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|m| narrow(caller, m)).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// A mapping with its recent mail and its history.
@@ -535,7 +627,7 @@ impl AppService {
             Err(format!(
                 "MAILVEND_ADMIN_ADDRESS {admin} is on {}, the served domain, and {why}: \
                  catch-all mail sent there would come back (a forwarding loop); give a mailbox \
-                 elsewhere, or vend {admin} to an owner elsewhere first",
+                 elsewhere (the admin address is reserved, so it cannot be vended)",
                 self.config.domain
             ))
         };

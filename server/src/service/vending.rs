@@ -39,6 +39,74 @@ pub struct VendRules {
     pub domain: String,
     pub counter_width: u8,
     pub account_types: Vec<String>,
+    /// Local parts nobody may vend (lower-cased): see `reserved_local_parts`.
+    pub reserved: Vec<String>,
+}
+
+/// Role mailboxes of RFC 2142 and those certificate authorities and AWS send validation and
+/// account mail to: whoever holds one of these on the domain can pass domain validation or
+/// read mail meant for the people who run it, so they reach the admin (catch-all), never an
+/// owner.
+pub const RESERVED_LOCAL_PARTS: &[&str] = &[
+    // RFC 2142 §§ 3-5
+    "info",
+    "marketing",
+    "sales",
+    "support",
+    "abuse",
+    "noc",
+    "security",
+    "postmaster",
+    "hostmaster",
+    "usenet",
+    "news",
+    "webmaster",
+    "www",
+    "uucp",
+    "ftp",
+    // Domain validation (ACM, CA/B Forum baseline requirements 3.2.2.4.4) and the usual others
+    "admin",
+    "administrator",
+    "ssl-admin",
+    "root",
+    "noreply",
+    "no-reply",
+    "mailer-daemon",
+];
+
+/// Every reserved local part: the built-in list, the local parts of the from and admin
+/// addresses when they are on the domain, and `extra` (`MAILVEND_RESERVED_ADDRESSES`).
+pub fn reserved_local_parts(domain: &str, own: &[&str], extra: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = RESERVED_LOCAL_PARTS.iter().map(|s| s.to_string()).collect();
+    for a in own {
+        if let Some((local, d)) = a.rsplit_once('@') {
+            if d.eq_ignore_ascii_case(domain) {
+                all.push(local.to_ascii_lowercase());
+            }
+        }
+    }
+    all.extend(extra.iter().map(|e| e.to_ascii_lowercase()));
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Characters AWS refuses in an account email's local part that a mail address may hold
+/// (Organizations `CreateAccount`: no whitespace, `" ' ( ) < > [ ] : ; , \ | % &`).
+const AWS_REFUSED: &[char] = &['%', '&', '\'', '|'];
+
+/// Why AWS would not create an account with `address`, if it would not.
+pub fn aws_refuses(address: &str) -> Option<String> {
+    let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
+    if let Some(c) = local.chars().find(|c| AWS_REFUSED.contains(c)) {
+        return Some(format!(
+            "AWS refuses {c:?} in an account's email address; use letters, digits and . _ - +"
+        ));
+    }
+    if address.len() < 6 {
+        return Some("AWS needs an account's email address to be at least 6 characters".into());
+    }
+    None
 }
 
 /// Why `owner` cannot own an address on `domain`, if it cannot: mail forwarded to an owner on
@@ -66,6 +134,22 @@ impl VendRules {
     }
 
     /// The configured spelling of an account type given in any case.
+    /// Why nobody may vend `address`, if it is reserved. A `+label` is ignored: mail to
+    /// `postmaster+x@` may reach `postmaster@`'s reader.
+    pub fn reserved(&self, address: &str) -> Option<String> {
+        let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
+        let base = local.split_once('+').map_or(local, |(b, _)| b);
+        self.reserved
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(local) || r.eq_ignore_ascii_case(base))
+            .then(|| {
+                format!(
+                    "{address} is reserved (role and validation mailboxes, the from and admin \
+                     addresses, MAILVEND_RESERVED_ADDRESSES): its mail stays with the admin"
+                )
+            })
+    }
+
     pub fn account_type(&self, v: &str) -> Result<String, FieldError> {
         self.account_types
             .iter()
@@ -172,6 +256,9 @@ pub fn plan(
                     format!("must be at most {} characters", naming::MAX_ADDRESS),
                 ));
             }
+            if let Some(m) = aws_refuses(a.as_str()).or_else(|| rules.reserved(a.as_str())) {
+                return Err(field_error("address", m));
+            }
             Some(a.as_str().to_string())
         }
     };
@@ -196,6 +283,12 @@ pub fn plan(
                 Some(_) => naming::check_limits(&n, "", "account_name"),
             }
             .map_err(|e| field_error(e.field, e.message))?;
+            if address.is_none() {
+                let derived = format!("{n}@{}", rules.domain);
+                if let Some(m) = aws_refuses(&derived).or_else(|| rules.reserved(&derived)) {
+                    return Err(field_error("account_name", m));
+                }
+            }
             NameSpec::Explicit { account_name: n }
         }
         None => {

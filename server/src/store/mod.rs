@@ -131,6 +131,18 @@ fn edit_action(after: &Mapping) -> &'static str {
 const MAX_SKIPS: usize = 1000;
 
 impl VendSpec {
+    /// The address the caller chose, if they chose one: the override, or an explicit name on
+    /// the domain. `None` for a generated name, whose address the store picks.
+    pub fn chosen_address(&self) -> Option<String> {
+        match (&self.address, &self.name) {
+            (Some(a), _) => Some(a.clone()),
+            (None, NameSpec::Explicit { account_name }) => {
+                Some(format!("{account_name}@{}", self.domain))
+            }
+            (None, NameSpec::Generated { .. }) => None,
+        }
+    }
+
     /// The new mapping this vend writes under `account_name` and `address`.
     fn mapping(&self, account_name: String, address: String, counter: Option<u64>) -> Mapping {
         let base = match (&self.name, counter) {
@@ -202,6 +214,8 @@ pub struct MappingFilter {
     pub status: Option<MappingStatus>,
     /// Exactly this account type (as configured).
     pub account_type: Option<String>,
+    /// Only mappings vended by this actor (the audit log's name of the caller).
+    pub vended_by: Option<String>,
 }
 
 /// Address mappings, with their audit trail written in the same transaction as each change.

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 pub const DOMAIN: &str = "mail.test.example";
 /// The local-mode sign-in secret of test servers.
-pub const LOGIN_TOKEN: &str = "integration-test-login-token";
+pub const LOGIN_TOKEN: &str = "integration-test-login-token-0123456789";
 
 pub struct TestServer {
     pub state: AppState,

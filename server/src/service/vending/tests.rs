@@ -3,6 +3,11 @@ use super::*;
 fn rules() -> VendRules {
     VendRules {
         domain: "example.com".into(),
+        reserved: reserved_local_parts(
+            "example.com",
+            &["forwarder@example.com", "ops@elsewhere.org"],
+            &["billing".into()],
+        ),
         counter_width: 3,
         account_types: vec![
             "Sales".into(),
@@ -248,4 +253,70 @@ fn unknown_fields_are_refused_by_name() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+}
+
+fn with_address(address: &str) -> VendRequest {
+    VendRequest {
+        address: Some(address.into()),
+        account_name: Some("named".into()),
+        ..base_request()
+    }
+}
+
+#[test]
+fn reserved_addresses_cannot_be_vended_by_anyone() {
+    // Role mailboxes (RFC 2142), validation mailboxes, the from address, configured extras,
+    // in any case and with a +label; the admin address elsewhere reserves nothing here.
+    for (address, field) in [
+        ("postmaster@example.com", "address"),
+        ("Abuse@Example.com", "address"),
+        ("hostmaster+acm@example.com", "address"),
+        ("admin@example.com", "address"),
+        ("administrator@example.com", "address"),
+        ("webmaster@example.com", "address"),
+        ("ssl-admin@example.com", "address"),
+        ("root@example.com", "address"),
+        ("noreply@example.com", "address"),
+        ("forwarder@example.com", "address"),
+        ("billing@example.com", "address"),
+    ] {
+        let err = plan_err(&with_address(address));
+        assert_eq!(err.field, field, "{address}");
+        assert!(err.message.contains("is reserved"), "{address}: {err}");
+    }
+    // An explicit name becomes name@domain: the same rule.
+    let err = plan_err(&VendRequest {
+        account_name: Some("Hostmaster".into()),
+        ..base_request()
+    });
+    assert_eq!(err.field, "account_name");
+    assert!(err.message.contains("is reserved"), "{err}");
+    // Near misses are ordinary addresses.
+    for ok in [
+        "ops@example.com",
+        "postmasters@example.com",
+        "admin-team@example.com",
+    ] {
+        assert!(plan(&with_address(ok), &rules(), "t", "n").is_ok(), "{ok}");
+    }
+}
+
+#[test]
+fn overrides_follow_aws_rules_for_account_emails() {
+    for bad in [
+        "a%b@example.com",
+        "a&b@example.com",
+        "o'neil@example.com",
+        "a|b@example.com",
+    ] {
+        let err = plan_err(&with_address(bad));
+        assert_eq!(err.field, "address", "{bad}");
+        assert!(err.message.contains("AWS refuses"), "{bad}: {err}");
+    }
+    let short = VendRules {
+        domain: "x.y".into(),
+        ..rules()
+    };
+    let err = plan(&with_address("a@x.y"), &short, "t", "n").unwrap_err();
+    assert!(err.message.contains("at least 6"), "{err}");
 }

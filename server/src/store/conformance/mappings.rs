@@ -241,6 +241,41 @@ pub async fn listing_pages_and_filters(store: &dyn MappingStore) {
     ));
 }
 
+/// A `vend`-scope token lists only what it vended (issue 20 item 9): the filter by actor.
+pub async fn listing_filters_by_who_vended(store: &dyn MappingStore) {
+    let base = unique("byactor");
+    let mine = unique("token:mine");
+    let theirs = unique("token:theirs");
+    for actor in [&mine, &theirs, &mine] {
+        let mut s = spec(&base);
+        s.actor = actor.clone();
+        store.vend(&s).await.unwrap();
+    }
+    let list = |vended_by: &str| MappingFilter {
+        query: Some(base.clone()),
+        vended_by: Some(vended_by.to_string()),
+        ..Default::default()
+    };
+    let page = store.list(&list(&mine), 1, None).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let rest = store
+        .list(&list(&mine), 50, page.next_cursor.as_deref())
+        .await
+        .unwrap();
+    let all: Vec<_> = page.items.iter().chain(&rest.items).collect();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all.iter().all(|m| m.created_by == mine));
+    let theirs_page = store.list(&list(&theirs), 50, None).await.unwrap();
+    assert_eq!(theirs_page.items.len(), 1);
+    assert_eq!(theirs_page.items[0].created_by, theirs);
+    assert!(store
+        .list(&list("token:nobody"), 50, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
 pub async fn counts_types_and_the_whole_audit_log(store: &dyn MappingStore) {
     let before = store.counts().await.unwrap();
     let owner = format!("{}@example.org", unique("counts"));

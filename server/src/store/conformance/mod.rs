@@ -65,6 +65,7 @@ macro_rules! conformance_tests {
                 mappings::edits_change_only_what_they_name,
                 mappings::every_change_is_audited,
                 mappings::listing_pages_and_filters,
+                mappings::listing_filters_by_who_vended,
                 mappings::counts_types_and_the_whole_audit_log,
                 tokens::tokens_are_found_by_digest_and_revoked_once,
                 messages::claims_are_exactly_once,

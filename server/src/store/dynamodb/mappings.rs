@@ -204,6 +204,13 @@ impl DynamoStore {
             names.insert("#t".into(), "account_type".into());
             values.insert(":type".into(), s(t.clone()));
         }
+        if let Some(actor) = &filter.vended_by {
+            // A filter over the partition above: a token's listing reads the live mappings
+            // until it fills its page.
+            filters.push("#cb = :cb".to_string());
+            names.insert("#cb".into(), "created_by".into());
+            values.insert(":cb".into(), s(actor.clone()));
+        }
         if let Some(q) = filter
             .query
             .as_deref()

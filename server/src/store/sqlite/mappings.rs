@@ -307,6 +307,10 @@ impl MappingStore for SqliteStore {
             sql.push_str(" AND m.account_type = ?");
             binds.push(t.clone());
         }
+        if let Some(actor) = &filter.vended_by {
+            sql.push_str(" AND m.created_by = ?");
+            binds.push(actor.clone());
+        }
         if let Some(q) = filter
             .query
             .as_deref()

@@ -26,6 +26,7 @@ use crate::service::AppService;
         (status = 201, description = "Vended", body = Mapping),
         (status = 200, description = "An idempotency key replayed the first result", body = Mapping),
         (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, description = "A vend-scope token chose the address without MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE, or one that has received mail", body = ErrorResponse),
         (status = 409, body = ErrorResponse), (status = 415, body = ErrorResponse), (status = 422, body = ErrorResponse),
     ),
     security(("bearer" = []))

@@ -53,6 +53,10 @@ impl From<ServiceError> for ApiError {
                 format!("{what} was not found"),
             ),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::Forbidden { field, message } => ApiError {
+                field: Some(field),
+                ..ApiError::forbidden(message)
+            },
             ServiceError::Unavailable => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -96,7 +96,9 @@ fn sample_field(field: &str) -> &str {
     responses(
         (status = 201, description = "Vended", body = SampleVended),
         (status = 200, description = "An idempotency key replayed the first result", body = SampleVended),
-        (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 403, description = "A vend-scope token chose the address (AccountEmail) without MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE, or one that has received mail", body = ErrorResponse),
+        (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -110,6 +112,10 @@ pub async fn vend(
         .await
         .map_err(|e| match e {
             ServiceError::Invalid { field, message } => ServiceError::Invalid {
+                field: sample_field(&field).to_string(),
+                message,
+            },
+            ServiceError::Forbidden { field, message } => ServiceError::Forbidden {
                 field: sample_field(&field).to_string(),
                 message,
             },
