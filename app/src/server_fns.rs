@@ -246,6 +246,18 @@ pub async fn set_dmarc_policy(policy: String) -> Result<SettingsView, AppError> 
     Ok(view)
 }
 
+/// Ends every session (a departed admin, a leaked cookie); the caller signs in again too.
+#[server(prefix = "/fn", endpoint = "sign_everyone_out")]
+pub async fn sign_everyone_out() -> Result<(), AppError> {
+    let admin = require_admin()?;
+    use_service()?
+        .sign_everyone_out(&admin)
+        .await
+        .map_err(respond)?;
+    flash::redirect(crate::routes::LOGIN.path);
+    Ok(())
+}
+
 #[server(prefix = "/fn", endpoint = "tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     let admin = require_admin()?;

@@ -61,6 +61,9 @@ pub trait Service: Send + Sync + 'static {
     async fn revoke_token(&self, admin: &Admin, id: &str) -> Result<TokenView, AppError>;
 
     async fn audit(&self, admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError>;
+
+    /// Ends every session begun before now, the caller's own included.
+    async fn sign_everyone_out(&self, admin: &Admin) -> Result<(), AppError>;
 }
 
 /// How the service travels in Leptos context.

@@ -4,6 +4,7 @@
 // signs in as that address, verified, in no group.
 //
 //   node end2end/oidc/provider.mjs            # env: OIDC_PORT, OIDC_REDIRECT_URIS (comma-separated)
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT ?? 4444);
@@ -18,7 +19,17 @@ const people = {
   'unverified@corp.example': { name: 'Una Verified', groups: ['mailvend-admins'], verified: false },
 };
 
+// A signing key of its own each start, under a new key id: restarting the provider is how
+// the tests rotate its keys.
+const signingKey = {
+  ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+  kid: randomUUID(),
+  use: 'sig',
+  alg: 'RS256',
+};
+
 const provider = new Provider(issuer, {
+  jwks: { keys: [signingKey] },
   clients: [
     {
       client_id: 'mailvend',

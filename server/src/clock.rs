@@ -36,6 +36,14 @@ pub fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// Milliseconds since the epoch.
+pub fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,8 @@
 //! Run-time settings: what the store holds, over the configuration's initial values.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 pub use app::model::SettingsPatch;
 use app::model::{DmarcPolicy, Settings, SpamPolicy};
 
@@ -9,6 +12,62 @@ use crate::store::{SettingsStore, StoreError};
 const CATCH_ALL: &str = "catch_all";
 const SPAM_POLICY: &str = "spam_policy";
 const DMARC_POLICY: &str = "dmarc_policy";
+const SESSION_EPOCH: &str = "session_epoch";
+
+/// "Sign everyone out" (issue 20 item 3): sessions begun before this time are over. Read on
+/// every signed-in request, so it is cached here for `SessionEpoch::CACHE`; the server where
+/// an admin signs everyone out knows at once, the others within that time.
+pub struct SessionEpoch {
+    store: Arc<dyn SettingsStore>,
+    cached: Mutex<Option<(Instant, i64)>>,
+}
+
+impl SessionEpoch {
+    pub const CACHE: Duration = Duration::from_secs(10);
+
+    pub fn new(store: Arc<dyn SettingsStore>) -> SessionEpoch {
+        SessionEpoch {
+            store,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// Unix milliseconds before which sessions are void (0: never signed out). A store that does
+    /// not answer keeps the last value known.
+    pub async fn current(&self) -> i64 {
+        let last = *self.cached.lock().expect("epoch lock");
+        if let Some((read, epoch)) = last {
+            if read.elapsed() < Self::CACHE {
+                return epoch;
+            }
+        }
+        match self.store.setting(SESSION_EPOCH).await {
+            Ok(v) => {
+                let epoch = v.and_then(|v| v.parse().ok()).unwrap_or(0);
+                *self.cached.lock().expect("epoch lock") = Some((Instant::now(), epoch));
+                epoch
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the session epoch");
+                last.map_or(0, |(_, epoch)| epoch)
+            }
+        }
+    }
+
+    /// Ends every session begun before `now_ms` (unix milliseconds; audited like any setting).
+    pub async fn sign_everyone_out(
+        &self,
+        actor: &str,
+        now: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.store
+            .put_setting(SESSION_EPOCH, &now_ms.to_string(), actor, now)
+            .await?;
+        *self.cached.lock().expect("epoch lock") = Some((Instant::now(), now_ms));
+        Ok(())
+    }
+}
 
 /// The settings in force: stored values, else the configuration's.
 pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Settings, StoreError> {

@@ -88,13 +88,19 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub sns: Arc<SnsEndpoint>,
     pub auth: Arc<Auth>,
+    pub limiter: Arc<crate::web::limits::Limiter>,
 }
 
 impl AppState {
     pub fn new(core: Core, leptos_options: LeptosOptions) -> AppState {
         AppState {
             sns: Arc::new(SnsEndpoint::from_config(&core.config)),
-            auth: Arc::new(Auth::new(&core.config, core.stores.sessions.clone())),
+            auth: Arc::new(Auth::new(
+                &core.config,
+                core.stores.sessions.clone(),
+                core.service.session_epoch(),
+            )),
+            limiter: Arc::new(crate::web::limits::Limiter::new(&core.config)),
             core,
             leptos_options,
         }
@@ -128,5 +134,11 @@ impl FromRef<AppState> for Stores {
 impl FromRef<AppState> for Arc<Metrics> {
     fn from_ref(state: &AppState) -> Self {
         state.core.metrics.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<crate::config::Config> {
+    fn from_ref(state: &AppState) -> Self {
+        state.core.config.clone()
     }
 }

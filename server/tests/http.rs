@@ -288,3 +288,230 @@ async fn shutdown_lets_the_server_finish() {
         .unwrap();
     assert!(result.is_ok(), "{result:?}");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Attack: anyone on the internet reads `/metrics` through the load balancer (routes,
+/// volumes, outcomes). With a token it needs the token; with its own listener the public
+/// one has no `/metrics` at all.
+#[tokio::test]
+async fn metrics_are_not_public_behind_a_token_or_on_their_own_listener() {
+    let token = "metrics-token-0123456789-abcdefghijkl";
+    let s = common::start_with(0, vec![("MAILVEND_METRICS_TOKEN", token.into())]).await;
+    let get = |auth: Option<&str>| {
+        let mut r = client().get(format!("{}/metrics", s.url));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(None).await, 401);
+    assert_eq!(get(Some("Bearer wrong")).await, 401);
+    assert_eq!(get(Some(&format!("Bearer {token}x"))).await, 401);
+    assert_eq!(get(Some(&format!("Bearer {token}"))).await, 200);
+
+    let port = free_port();
+    let own = common::start_with(
+        0,
+        vec![("MAILVEND_METRICS_ADDR", format!("127.0.0.1:{port}"))],
+    )
+    .await;
+    let public = client()
+        .get(format!("{}/metrics", own.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "no /metrics on the public listener");
+    let mut scraped = None;
+    for _ in 0..50 {
+        if let Ok(r) = client()
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+        {
+            scraped = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let scraped = scraped.expect("the metrics listener answers");
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped
+        .text()
+        .await
+        .unwrap()
+        .contains("mailvend_http_requests_total"));
+    // Only /metrics is there.
+    let other = client()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}
+
+/// Attack: guessing API tokens and sign-in links as fast as the network allows, naming a
+/// new client address in `X-Forwarded-For` each time. Past the allowance every request is
+/// 429; the header counts only from a configured proxy.
+#[tokio::test]
+async fn a_guesser_is_rate_limited_and_cannot_spoof_its_address() {
+    let s = common::start_with(0, vec![("MAILVEND_RATE_LIMIT", "5".into())]).await;
+    let guess = |i: usize| {
+        client()
+            .get(format!("{}/api/v1/addresses", s.url))
+            .bearer_auth(format!("mvt_guess{i}"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        statuses.push(guess(i).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    let r = guess(9).await.unwrap();
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Sign-in links share the allowance; the probes and SNS do not.
+    let r = client()
+        .get(format!("{}/auth/local?token=guess", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let r = client()
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Behind a trusted proxy, each forwarded client has its own allowance.
+    let behind = common::start_with(
+        0,
+        vec![
+            ("MAILVEND_RATE_LIMIT", "2".into()),
+            ("MAILVEND_TRUSTED_PROXIES", "127.0.0.1/32".into()),
+        ],
+    )
+    .await;
+    let from = |client_ip: &'static str| {
+        client()
+            .get(format!("{}/api/v1/addresses", behind.url))
+            .header("x-forwarded-for", client_ip)
+            .send()
+    };
+    let mut got = Vec::new();
+    for ip in [
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.2",
+    ] {
+        got.push(from(ip).await.unwrap().status().as_u16());
+    }
+    assert_eq!(got, [401, 401, 429, 401]);
+}
+
+/// Attack: a page on another site posts a form to a server function, riding the admin's
+/// cookie (CSRF). Every registered server function refuses a foreign or missing Origin
+/// before it runs.
+#[tokio::test]
+async fn every_server_function_refuses_a_foreign_or_missing_origin() {
+    let s = start().await;
+    let admin = s.admin_client().await;
+    let mut registered: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+    registered.sort_by_key(|(path, _)| *path);
+    assert!(registered.len() >= 20, "{registered:?}");
+    let mut table = String::from(
+        "| server function | foreign Origin | no Origin | null |\n|---|---|---|---|\n",
+    );
+    for (path, _) in &registered {
+        let mut got = Vec::new();
+        for origin in [Some("https://evil.example"), None, Some("null")] {
+            let mut r = admin
+                .post(format!("{}{path}", s.url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("on=true&policy=reject&name=x&scope=admin&id=x&address=x");
+            if let Some(o) = origin {
+                r = r.header("origin", o);
+            }
+            got.push(r.send().await.unwrap().status().as_u16());
+        }
+        assert_eq!(got, [403, 403, 403], "POST {path}");
+        table.push_str(&format!(
+            "| POST {path} | {} | {} | {} |\n",
+            got[0], got[1], got[2]
+        ));
+    }
+    eprintln!("{table}");
+    // Nothing changed: the catch-all is still off, no token was made.
+    let settings = s
+        .state
+        .core
+        .service
+        .settings(&server::service::caller::AdminCaller::console())
+        .await
+        .unwrap();
+    assert!(!settings.catch_all);
+}
+
+/// Attack: an admin leaves (or a session cookie leaks); an admin signs everyone out, and
+/// every session begun before ends on its next request, theirs included.
+#[tokio::test]
+async fn sign_everyone_out_ends_every_session() {
+    let s = start().await;
+    // The local link is one per server; sign in twice with it (configured, so reusable).
+    let departed = s.admin_client().await;
+    let admin = s.admin_client().await;
+    let r = departed.get(format!("{}/", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = admin
+        .post(format!("{}/fn/sign_everyone_out", s.url))
+        .header("origin", s.origin())
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(r.headers()["location"], "/login");
+    for b in [&departed, &admin] {
+        let r = b.get(format!("{}/", s.url)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "signed out");
+        assert!(r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"));
+    }
+    // A sign-in after it works; the sign-out is in the audit log.
+    let again = s.admin_client().await;
+    let r = again.get(format!("{}/", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let audit = s
+        .state
+        .core
+        .service
+        .audit_log(&server::service::caller::AdminCaller::console(), None)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .items
+            .iter()
+            .any(|e| e.subject.contains("session_epoch")),
+        "{:?}",
+        audit.items
+    );
+}

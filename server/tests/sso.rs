@@ -37,12 +37,16 @@ fn free_port() -> u16 {
 }
 
 async fn provider(redirect: &str) -> Provider {
+    provider_on(free_port(), redirect).await
+}
+
+/// A provider on `port`, with a signing key of its own (a restart rotates the keys).
+async fn provider_on(port: u16, redirect: &str) -> Provider {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     assert!(
         root.join("node_modules/oidc-provider").exists(),
         "node_modules/oidc-provider is missing: run `scripts/bootstrap.sh test` (make test does)"
     );
-    let port = free_port();
     // Owned by `Provider` from the start, so every path (a panic included) stops it.
     let provider = Provider {
         child: Command::new("node")
@@ -74,20 +78,20 @@ struct Sso {
     _provider: Provider,
 }
 
+fn sso_vars(issuer: &str, admin_emails: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("MAILVEND_OIDC_ISSUER", issuer.to_string()),
+        ("MAILVEND_OIDC_CLIENT_ID", "mailvend".into()),
+        ("MAILVEND_OIDC_CLIENT_SECRET", "mailvend-test-secret".into()),
+        ("MAILVEND_ADMIN_GROUPS", "mailvend-admins".into()),
+        ("MAILVEND_ADMIN_EMAILS", admin_emails.to_string()),
+    ]
+}
+
 async fn start() -> Sso {
     let port = free_port();
     let provider = provider(&format!("http://127.0.0.1:{port}/auth/callback")).await;
-    let server = common::start_with(
-        port,
-        vec![
-            ("MAILVEND_OIDC_ISSUER", provider.url.clone()),
-            ("MAILVEND_OIDC_CLIENT_ID", "mailvend".into()),
-            ("MAILVEND_OIDC_CLIENT_SECRET", "mailvend-test-secret".into()),
-            ("MAILVEND_ADMIN_GROUPS", "mailvend-admins".into()),
-            ("MAILVEND_ADMIN_EMAILS", "Boss@Corp.Example".into()),
-        ],
-    )
-    .await;
+    let server = common::start_with(port, sso_vars(&provider.url, "Boss@Corp.Example")).await;
     Sso {
         server,
         _provider: provider,
@@ -198,10 +202,10 @@ async fn signed_in(s: &Sso, login: &str) -> reqwest::Client {
     let (callback, before) = through_provider_noting_cookie(&b, s, login).await;
     let r = b.get(&callback).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    // The sign-in gets a new session id (no fixation), in a strict cookie.
-    let (before, _) = before.expect("a session cookie while signing in");
-    let (after, header) = session_cookie(&r).expect("a session cookie after signing in");
-    assert_ne!(before, after, "the session id changes at sign-in");
+    // Starting a sign-in makes no session (it waits in a signed cookie); signing in makes
+    // one, in a strict cookie.
+    assert!(before.is_none(), "a session before sign-in: {before:?}");
+    let (_, header) = session_cookie(&r).expect("a session cookie after signing in");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(header.contains(attribute), "{attribute} missing: {header}");
     }
@@ -436,6 +440,8 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/create_token", ("name=&scope=vend".into(), [401, 403, 422])),
         ("/fn/revoke_token", ("id=nope".into(), [401, 403, 404])),
         ("/fn/audit", ("cursor=".into(), [401, 403, 200])),
+        // The admin's call ends every session, so it is made last (below).
+        ("/fn/sign_everyone_out", (String::new(), [401, 403, 0])),
     ]);
     let mut registered: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
     registered.sort_by_key(|(path, _)| *path);
@@ -454,6 +460,10 @@ async fn every_door_checks_who_is_knocking() {
         });
         let mut got = Vec::new();
         for b in [&anonymous, &owner, &admin] {
+            if path == "/fn/sign_everyone_out" && std::ptr::eq(b, &admin) {
+                got.push(0);
+                continue;
+            }
             let r = b
                 .post(format!("{url}{path}"))
                 .header("origin", s.server.origin())
@@ -566,11 +576,12 @@ async fn every_door_checks_who_is_knocking() {
             None,
             [401, 401, 200, 200],
         ),
+        // The admin vended it: a vend token sees only what it vended.
         (
             "GET",
             format!("/api/v1/addresses/{address}"),
             None,
-            [401, 401, 200, 200],
+            [401, 401, 404, 200],
         ),
         (
             "PATCH",
@@ -639,5 +650,145 @@ async fn every_door_checks_who_is_knocking() {
             got[0], got[1], got[2], got[3]
         ));
     }
+    // Last, the admin signs everyone out: it runs (a redirect to sign-in), and then neither
+    // session opens an admin or owner door.
+    let r = admin
+        .post(format!("{url}/fn/sign_everyone_out"))
+        .header("origin", s.server.origin())
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    table.push_str(&format!(
+        "| POST /fn/sign_everyone_out (admin, last) | {} |\n",
+        r.status().as_u16()
+    ));
+    assert_eq!(status(&admin, format!("{url}/settings")).await, 303);
+    assert_eq!(status(&owner, format!("{url}/me")).await, 303);
     eprintln!("{table}");
+}
+
+/// The session cookie's value from a `Set-Cookie`, for sending by hand to another server.
+async fn session_id_after_sign_in(s: &Sso, login: &str) -> String {
+    let b = browser();
+    let callback = through_provider(&b, s, login).await;
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    session_cookie(&r).expect("a session cookie").0
+}
+
+/// Attack: an admin listed in MAILVEND_ADMIN_EMAILS leaves and is taken off the list, but
+/// keeps a signed-in browser. On the next request after the configuration changes (here a
+/// second server on the same store without them), they are an owner.
+#[tokio::test]
+async fn an_admin_taken_off_the_list_is_an_owner_on_the_next_request() {
+    let s = start().await;
+    let boss = session_id_after_sign_in(&s, BOSS).await;
+    let by_group = session_id_after_sign_in(&s, ADMIN).await;
+    let call = |url: String, id: String| async move {
+        reqwest::Client::new()
+            .post(format!("{url}/fn/status"))
+            .header("cookie", format!("mailvend_session={id}"))
+            .header("origin", url.clone())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(call(s.server.url.clone(), boss.clone()).await, 200);
+    let port = free_port();
+    let after = common::start_in(
+        s.server.dir(),
+        port,
+        sso_vars(&s._provider.url, "someone-else@corp.example"),
+    )
+    .await;
+    assert_eq!(
+        call(after.url.clone(), boss.clone()).await,
+        403,
+        "no longer an admin"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/fn/my_addresses", after.url))
+        .header("cookie", format!("mailvend_session={boss}"))
+        .header("origin", after.url.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "still signed in, as an owner");
+    // An admin by group stays one (the group is re-read at the next sign-in).
+    assert_eq!(call(after.url.clone(), by_group).await, 200);
+}
+
+/// Attack: a loop of anonymous `GET /auth/login` used to write a session row each time.
+/// The sign-in in progress now waits in a signed cookie; the store sees nothing.
+#[tokio::test]
+async fn an_anonymous_sign_in_loop_writes_nothing_to_the_store() {
+    let s = start().await;
+    for _ in 0..50 {
+        let r = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("{}/auth/login?next=/addresses", s.server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookies: Vec<_> = r.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies.len(), 1, "{cookies:?}");
+        let c = cookies[0].to_str().unwrap();
+        assert!(c.starts_with("mailvend_login="), "{c}");
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"] {
+            assert!(c.contains(attribute), "{attribute}: {c}");
+        }
+    }
+    let db = s.server.dir().path().join("mailvend.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "anonymous sign-in starts wrote sessions");
+    // The sign-in still completes, and a forged or foreign pending cookie is refused.
+    signed_in(&s, OWNER).await;
+    let b = browser();
+    let callback = through_provider(&b, &s, OWNER).await;
+    let forged = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&callback)
+        .header("cookie", "mailvend_login=eyJsb2dpbiI6e319.AAAA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+}
+
+/// The identity provider rotates its signing keys while mailvend runs: the next sign-in,
+/// signed with a key id mailvend has not seen, reads the keys again instead of failing
+/// until a restart.
+#[tokio::test]
+async fn a_rotated_provider_key_does_not_break_sign_in() {
+    let mut s = start().await;
+    signed_in(&s, OWNER).await;
+    let port: u16 = s._provider.url.rsplit(':').next().unwrap().parse().unwrap();
+    let redirect = format!("{}/auth/callback", s.server.url);
+    drop(std::mem::replace(
+        &mut s._provider,
+        Provider {
+            child: Command::new("true").spawn().unwrap(),
+            url: String::new(),
+        },
+    ));
+    s._provider = provider_on(port, &redirect).await;
+    signed_in(&s, OWNER).await;
+    signed_in(&s, ADMIN).await;
 }

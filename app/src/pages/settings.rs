@@ -8,7 +8,9 @@ use crate::components::ui::{
 use crate::model::{DmarcPolicy, SettingsView, SpamPolicy};
 use crate::notices;
 use crate::routes::SETTINGS;
-use crate::server_fns::{get_settings, SetCatchAll, SetDmarcPolicy, SetSpamPolicy};
+use crate::server_fns::{
+    get_settings, SetCatchAll, SetDmarcPolicy, SetSpamPolicy, SignEveryoneOut,
+};
 
 #[component]
 pub fn Settings() -> impl IntoView {
@@ -34,6 +36,28 @@ pub fn Settings() -> impl IntoView {
         <Loaded data=view_ let:v>
             <SettingsCards v catch_all spam dmarc />
         </Loaded>
+        <SignEveryoneOutCard />
+    }
+}
+
+/// Ends every session at once: for an admin who left, or a cookie that leaked.
+#[component]
+fn SignEveryoneOutCard() -> impl IntoView {
+    let action = ServerAction::<SignEveryoneOut>::new();
+    let value = action.value();
+    view! {
+        <div class="mt-6">
+            <Card>
+                <h2 id="sessions-heading" class="text-base font-semibold">"Sessions"</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                    "Sessions end MAILVEND_SESSION_LIFETIME after sign-in (12 hours unless configured), and an admin listed by email loses admin rights on their next request once removed from MAILVEND_ADMIN_EMAILS. To end every session now, yours included (everyone signs in again; API tokens are not affected):"
+                </p>
+                <ActionForm action=action attr:class="mt-4" attr:aria-labelledby="sessions-heading">
+                    <button type="submit" class=class::DANGER disabled=move || action.pending().get()>"Sign everyone out"</button>
+                </ActionForm>
+                {move || form_error(&value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            </Card>
+        </div>
     }
 }
 

@@ -10,21 +10,58 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::VIEWER;
+use super::grant::{Grant, Verdict};
+use super::{GRANT, VIEWER};
 use std::sync::Arc;
 
 use super::Auth;
 
-pub async fn resolve_viewer(session: Session, mut req: Request<Body>, next: Next) -> Response {
+/// Puts the signed-in viewer in the request, with the role the configuration gives them now;
+/// ends sessions past their lifetime or signed out; keeps active sessions alive with at
+/// most one write a minute.
+pub async fn resolve_viewer(
+    State(auth): State<Arc<Auth>>,
+    session: Session,
+    mut req: Request<Body>,
+    next: Next,
+) -> Response {
     req.extensions_mut()
         .insert(app::flash::Flash(std::sync::Arc::new(SessionFlash(
             session.clone(),
         ))));
-    match session.get::<Viewer>(VIEWER).await {
-        Ok(Some(viewer)) => {
-            req.extensions_mut().insert(viewer);
+    let read = async {
+        let viewer = session.get::<Viewer>(VIEWER).await?;
+        let grant = session.get::<Grant>(GRANT).await?;
+        Ok::<_, tower_sessions::session::Error>((viewer, grant))
+    };
+    match read.await {
+        Ok((Some(viewer), Some(grant))) => match auth.judge(viewer, &grant).await {
+            Verdict::Valid { viewer, touch } => {
+                if touch {
+                    let touched = Grant {
+                        touched: crate::clock::unix_now_ms(),
+                        ..grant
+                    };
+                    if let Err(e) = session.insert(GRANT, touched).await {
+                        tracing::warn!(error = %e, "could not keep the session alive");
+                    }
+                }
+                req.extensions_mut().insert(viewer);
+            }
+            Verdict::Ended(why) => {
+                tracing::info!(why, "session ended");
+                if let Err(e) = session.flush().await {
+                    tracing::warn!(error = %e, "could not remove an ended session");
+                }
+            }
+        },
+        // Signed in before sessions carried a grant: sign in again.
+        Ok((Some(_), None)) => {
+            if let Err(e) = session.flush().await {
+                tracing::warn!(error = %e, "could not remove an old session");
+            }
         }
-        Ok(None) => {}
+        Ok(_) => {}
         Err(e) => {
             // A broken session store must not lock everyone out of /healthz or /sns.
             tracing::warn!(error = %e, "could not read the session");

@@ -3,8 +3,10 @@
 //! the guards that use it (pages, Origin checks). Server functions turn the viewer into
 //! `app::auth::Admin`/`Owner` proofs; the REST API uses bearer tokens instead (`api::auth`).
 
+pub mod grant;
 pub mod guard;
 pub mod oidc;
+pub mod pending;
 pub mod routes;
 pub mod sessions;
 
@@ -13,6 +15,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, OidcConfig};
 use crate::secret::Secret;
+use crate::settings::SessionEpoch;
 use crate::store::SessionStore;
 
 /// The CSP of the few plain pages sign-in serves itself (no script; our stylesheet only).
@@ -21,7 +24,7 @@ pub const PLAIN_PAGE_CSP: &str =
 
 /// Session keys.
 const VIEWER: &str = "viewer";
-const LOGIN: &str = "login";
+const GRANT: &str = "grant";
 
 /// How people sign in.
 pub enum Mode {
@@ -51,10 +54,15 @@ pub struct Auth {
     /// Who signs in through the local-mode link (`MAILVEND_ADMIN_ADDRESS`).
     pub local_admin: String,
     pub sessions: Arc<dyn SessionStore>,
+    /// `MAILVEND_SESSION_LIFETIME` in milliseconds.
+    pub lifetime_ms: i64,
+    pub epoch: Arc<SessionEpoch>,
+    /// Signs the pending sign-in cookie (SSO only).
+    pending: Option<pending::PendingKey>,
 }
 
 impl Auth {
-    pub fn new(config: &Config, sessions: Arc<dyn SessionStore>) -> Auth {
+    pub fn new(config: &Config, sessions: Arc<dyn SessionStore>, epoch: Arc<SessionEpoch>) -> Auth {
         let mode = match &config.oidc {
             Some(oidc) => Mode::Sso {
                 config: oidc.clone(),
@@ -82,7 +90,53 @@ impl Auth {
             admin_emails: config.admin_emails.clone(),
             local_admin: config.admin_address.clone(),
             sessions,
+            lifetime_ms: config.session_lifetime.as_millis() as i64,
+            epoch,
+            pending: config
+                .oidc
+                .as_ref()
+                .map(|o| pending::PendingKey::derive(o.client_secret.expose())),
         }
+    }
+
+    /// A cookie's name: with the `__Host-` prefix behind https, so that no other host of the
+    /// domain (nor plain http) can set or shadow it.
+    pub fn cookie_name(&self, base: &str) -> String {
+        if self.secure_cookies {
+            format!("__Host-{base}")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// The pending sign-in cookie's value (SSO only).
+    pub fn seal_pending(&self, login: &oidc::PendingLogin) -> Option<String> {
+        self.pending
+            .as_ref()
+            .map(|k| k.seal(login, crate::clock::unix_now()))
+    }
+
+    /// The sign-in a pending cookie holds, if this server signed it and it is fresh.
+    pub fn open_pending(&self, value: &str) -> Result<oidc::PendingLogin, &'static str> {
+        self.pending
+            .as_ref()
+            .ok_or("single sign-on is not configured")?
+            .open(value, crate::clock::unix_now())
+    }
+
+    /// What the current configuration makes of a signed-in session.
+    pub async fn judge(&self, viewer: app::auth::Viewer, grant: &grant::Grant) -> grant::Verdict {
+        let epoch = self.epoch.current().await;
+        grant::judge(
+            viewer,
+            grant,
+            &grant::Rules {
+                now: crate::clock::unix_now_ms(),
+                lifetime_ms: self.lifetime_ms,
+                epoch,
+                admin_emails: &self.admin_emails,
+            },
+        )
     }
 
     /// The local-mode sign-in link (`None` with SSO).
@@ -152,13 +206,15 @@ mod tests {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         // Sessions are not used here; any store will do.
-        let store = tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(crate::store::sqlite::SqliteStore::open(
-                &dir.path().join("a.db"),
-            ))
-            .unwrap();
-        Auth::new(&config, Arc::new(store))
+        let store = Arc::new(
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(crate::store::sqlite::SqliteStore::open(
+                    &dir.path().join("a.db"),
+                ))
+                .unwrap(),
+        );
+        Auth::new(&config, store.clone(), Arc::new(SessionEpoch::new(store)))
     }
 
     fn token_of(link: &str) -> String {
@@ -218,5 +274,11 @@ mod tests {
         assert!(sso.accept_local("anything").is_err());
         assert!(sso.secure_cookies);
         assert_eq!(sso.origin, "https://mailvend.example.com");
+        // Behind https the cookies take the __Host- prefix; on plain http they cannot.
+        assert_eq!(
+            sso.cookie_name("mailvend_session"),
+            "__Host-mailvend_session"
+        );
+        assert_eq!(a.cookie_name("mailvend_session"), "mailvend_session");
     }
 }

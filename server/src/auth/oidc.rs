@@ -6,9 +6,9 @@ use app::auth::{Role, Viewer};
 use base64::Engine as _;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,10 +48,40 @@ pub enum LoginError {
 }
 
 pub struct Oidc {
-    client: Client,
+    /// Replaced when the provider's keys change (see `finish`).
+    client: std::sync::RwLock<Client>,
+    config: OidcConfig,
+    redirect: url::Url,
     http: reqwest::Client,
     admin_groups: Vec<String>,
     admin_emails: Vec<String>,
+    /// When the keys were last read again, so a flood of unknown key ids reads them at most
+    /// once per `REFRESH_EVERY`.
+    refreshed: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// The least time between two reads of the provider's keys.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The provider's discovery document and keys, as a client.
+async fn client_for(
+    cfg: &OidcConfig,
+    redirect: &url::Url,
+    http: &reqwest::Client,
+) -> Result<Client, LoginError> {
+    let issuer = IssuerUrl::new(cfg.issuer.to_string().trim_end_matches('/').to_string())
+        .map_err(|e| LoginError::Provider(e.to_string()))?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, http)
+        .await
+        .map_err(|e| LoginError::Provider(format!("discovery: {e}")))?;
+    Ok(CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(cfg.client_id.clone()),
+        Some(ClientSecret::new(cfg.client_secret.expose().to_string())),
+    )
+    .set_redirect_uri(
+        RedirectUrl::new(redirect.to_string()).map_err(|e| LoginError::Provider(e.to_string()))?,
+    ))
 }
 
 impl Oidc {
@@ -68,22 +98,12 @@ impl Oidc {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| LoginError::Provider(e.to_string()))?;
-        let issuer = IssuerUrl::new(cfg.issuer.to_string().trim_end_matches('/').to_string())
-            .map_err(|e| LoginError::Provider(e.to_string()))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
-            .await
-            .map_err(|e| LoginError::Provider(format!("discovery: {e}")))?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(cfg.client_id.clone()),
-            Some(ClientSecret::new(cfg.client_secret.expose().to_string())),
-        )
-        .set_redirect_uri(
-            RedirectUrl::new(redirect.to_string())
-                .map_err(|e| LoginError::Provider(e.to_string()))?,
-        );
+        let client = client_for(cfg, &redirect, &http).await?;
         Ok(Oidc {
-            client,
+            client: std::sync::RwLock::new(client),
+            config: cfg.clone(),
+            redirect,
+            refreshed: std::sync::Mutex::new(None),
             http,
             admin_groups,
             admin_emails: admin_emails
@@ -93,11 +113,31 @@ impl Oidc {
         })
     }
 
+    fn client(&self) -> Client {
+        self.client.read().expect("client lock").clone()
+    }
+
+    /// Reads the provider's discovery document and keys again; false when they were read
+    /// less than `REFRESH_EVERY` ago.
+    async fn refresh(&self) -> Result<bool, LoginError> {
+        {
+            let mut last = self.refreshed.lock().expect("refresh lock");
+            if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+                return Ok(false);
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        tracing::info!("the id token names an unknown key; reading the provider's keys again");
+        let client = client_for(&self.config, &self.redirect, &self.http).await?;
+        *self.client.write().expect("client lock") = client;
+        Ok(true)
+    }
+
     /// The URL to send the browser to, and what to remember until it comes back.
     pub fn start(&self, next: String) -> (url::Url, PendingLogin) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = self
-            .client
+        let client = self.client();
+        let (url, state, nonce) = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -116,18 +156,20 @@ impl Oidc {
         (url, pending)
     }
 
-    /// Exchanges the code and checks the id token; the viewer it names.
+    /// Exchanges the code and checks the id token; the viewer it names, and whether an admin
+    /// group (rather than `MAILVEND_ADMIN_EMAILS`, which is re-read on every request) made
+    /// them an admin.
     pub async fn finish(
         &self,
         pending: PendingLogin,
         code: &str,
         state: &str,
-    ) -> Result<Viewer, LoginError> {
+    ) -> Result<(Viewer, bool), LoginError> {
         if !constant_time_eq(state.as_bytes(), pending.state.as_bytes()) {
             return Err(LoginError::State);
         }
-        let response = self
-            .client
+        let client = self.client();
+        let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| LoginError::Exchange(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
@@ -137,9 +179,24 @@ impl Oidc {
         let id_token = response
             .id_token()
             .ok_or_else(|| LoginError::IdToken("the token response has no id_token".into()))?;
-        let claims = id_token
-            .claims(&self.client.id_token_verifier(), &Nonce::new(pending.nonce))
-            .map_err(|e| LoginError::IdToken(e.to_string()))?;
+        let nonce = Nonce::new(pending.nonce);
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(c) => c.clone(),
+            // Signed with a key we have not seen: the provider rotated its keys. Read them
+            // again (at most every REFRESH_EVERY) and check once more.
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) if self.refresh().await? => {
+                let client = self.client();
+                let verifier = client.id_token_verifier();
+                let claims = id_token
+                    .claims(&verifier, &nonce)
+                    .map_err(|e| LoginError::IdToken(e.to_string()))?
+                    .clone();
+                claims
+            }
+            Err(e) => return Err(LoginError::IdToken(e.to_string())),
+        };
         let email = match (claims.email(), claims.email_verified()) {
             (Some(e), Some(true)) => e.as_str().trim().to_ascii_lowercase(),
             _ => return Err(LoginError::NoVerifiedEmail),
@@ -151,13 +208,16 @@ impl Oidc {
         // The id token is verified above, so its payload can be read for the groups claim,
         // which is not one openidconnect's standard claims carry.
         let groups = groups_of(&id_token.to_string());
-        let admin = self.admin_emails.contains(&email)
-            || groups.iter().any(|g| self.admin_groups.contains(g));
-        Ok(Viewer {
-            email,
-            name,
-            role: if admin { Role::Admin } else { Role::Owner },
-        })
+        let by_group = groups.iter().any(|g| self.admin_groups.contains(g));
+        let admin = self.admin_emails.contains(&email) || by_group;
+        Ok((
+            Viewer {
+                email,
+                name,
+                role: if admin { Role::Admin } else { Role::Owner },
+            },
+            by_group,
+        ))
     }
 }
 

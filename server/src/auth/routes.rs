@@ -7,8 +7,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::oidc::{LoginError, PendingLogin};
-use super::{Mode, LOGIN, VIEWER};
+use super::grant::Grant;
+use super::oidc::LoginError;
+use super::{Mode, GRANT, VIEWER};
 use std::sync::Arc;
 
 use super::Auth;
@@ -50,11 +51,7 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-pub async fn login(
-    State(auth): State<Arc<Auth>>,
-    session: Session,
-    Query(q): Query<LoginQuery>,
-) -> Response {
+pub async fn login(State(auth): State<Arc<Auth>>, Query(q): Query<LoginQuery>) -> Response {
     let next = app::next::safe_next(q.next.as_deref());
     if let Mode::Local { .. } = auth.mode {
         return Redirect::to("/login").into_response();
@@ -67,10 +64,46 @@ pub async fn login(
         }
     };
     let (url, pending) = oidc.start(next);
-    if let Err(e) = session.insert(LOGIN, pending).await {
-        return session_failed(e);
-    }
-    Redirect::to(url.as_str()).into_response()
+    let Some(sealed) = auth.seal_pending(&pending) else {
+        return problem(StatusCode::NOT_FOUND, "single sign-on is not configured");
+    };
+    // Nothing is written to the store: the sign-in waits in the browser, signed.
+    let cookie = pending_cookie(&auth, sealed, super::pending::MAX_AGE_SECS);
+    (
+        [(axum::http::header::SET_COOKIE, cookie)],
+        Redirect::to(url.as_str()),
+    )
+        .into_response()
+}
+
+/// The name of the cookie holding a sign-in in progress.
+const PENDING: &str = "mailvend_login";
+
+/// `Set-Cookie` for the pending sign-in: HttpOnly, Lax (the identity provider's redirect
+/// back is a top-level navigation, which Lax lets through), `Path=/` (the `__Host-` prefix
+/// requires it), Secure behind https; `max_age` 0 removes it.
+fn pending_cookie(auth: &Auth, value: String, max_age: i64) -> String {
+    tower_sessions::cookie::Cookie::build((auth.cookie_name(PENDING), value))
+        .http_only(true)
+        .same_site(tower_sessions::cookie::SameSite::Lax)
+        .secure(auth.secure_cookies)
+        .path("/")
+        .max_age(tower_sessions::cookie::time::Duration::seconds(max_age))
+        .build()
+        .to_string()
+}
+
+/// The pending sign-in cookie the browser sent, if any.
+fn pending_value(auth: &Auth, headers: &axum::http::HeaderMap) -> Option<String> {
+    let name = auth.cookie_name(PENDING);
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
 }
 
 #[derive(Deserialize)]
@@ -84,20 +117,41 @@ pub struct CallbackQuery {
 pub async fn callback(
     State(auth): State<Arc<Auth>>,
     session: Session,
+    headers: axum::http::HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    // One use only: a replayed callback finds nothing pending.
-    let pending = match session.remove::<PendingLogin>(LOGIN).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            tracing::warn!("sign-in callback without a sign-in in progress");
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "no sign-in is in progress in this browser (or this response was already used); start again",
-            );
+    // Whatever happens, the pending sign-in is spent: the answer removes its cookie.
+    let clear = [(
+        axum::http::header::SET_COOKIE,
+        pending_cookie(&auth, String::new(), 0),
+    )];
+    let pending = match pending_value(&auth, &headers).map(|v| auth.open_pending(&v)) {
+        Some(Ok(p)) => p,
+        Some(Err(why)) => {
+            tracing::warn!(why, "sign-in callback with a bad pending sign-in");
+            return (clear, problem(StatusCode::BAD_REQUEST, why)).into_response();
         }
-        Err(e) => return session_failed(e),
+        None => {
+            tracing::warn!("sign-in callback without a sign-in in progress");
+            return (
+                clear,
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    "no sign-in is in progress in this browser (or this response was already used); start again",
+                ),
+            )
+                .into_response();
+        }
     };
+    (clear, finish_callback(&auth, &session, q, pending).await).into_response()
+}
+
+async fn finish_callback(
+    auth: &Auth,
+    session: &Session,
+    q: CallbackQuery,
+    pending: super::oidc::PendingLogin,
+) -> Response {
     if let Some(error) = q.error {
         tracing::warn!(%error, "the identity provider refused the sign-in");
         let detail = q.error_description.unwrap_or(error);
@@ -115,7 +169,7 @@ pub async fn callback(
     };
     let next = pending.next.clone();
     match oidc.finish(pending, &code, &st).await {
-        Ok(viewer) => sign_in(&session, viewer, &next).await,
+        Ok((viewer, by_group)) => sign_in(session, viewer, by_group, false, &next).await,
         Err(e) => {
             tracing::warn!(error = %e, "sign-in refused");
             let status = match e {
@@ -130,7 +184,13 @@ pub async fn callback(
 
 /// A fresh session id for the signed-in person (no fixation), then on to `next` — or, for
 /// an owner headed to an admin page (the overview, by default), to their own addresses.
-async fn sign_in(session: &Session, viewer: Viewer, next: &str) -> Response {
+async fn sign_in(
+    session: &Session,
+    viewer: Viewer,
+    admin_by_group: bool,
+    local: bool,
+    next: &str,
+) -> Response {
     let next = if viewer.role == Role::Owner
         && super::guard::page_access(next.split('?').next().unwrap_or("/"))
             == super::guard::PageAccess::Admin
@@ -144,6 +204,16 @@ async fn sign_in(session: &Session, viewer: Viewer, next: &str) -> Response {
     }
     tracing::info!(email = %viewer.email, role = ?viewer.role, "signed in");
     if let Err(e) = session.insert(VIEWER, viewer).await {
+        return session_failed(e);
+    }
+    let now = crate::clock::unix_now_ms();
+    let grant = Grant {
+        at: now,
+        touched: now,
+        admin_by_group,
+        local,
+    };
+    if let Err(e) = session.insert(GRANT, grant).await {
         return session_failed(e);
     }
     Redirect::to(next).into_response()
@@ -172,7 +242,7 @@ pub async fn local(
         name: Some("Local admin".into()),
         role: Role::Admin,
     };
-    sign_in(&session, viewer, "/").await
+    sign_in(&session, viewer, false, true, "/").await
 }
 
 pub async fn logout(session: Session) -> Response {

@@ -206,6 +206,13 @@ impl app::service::Service for Dashboard {
         Ok((token_view(token), secret.expose().to_string()))
     }
 
+    async fn sign_everyone_out(&self, admin: &Admin) -> Result<(), AppError> {
+        Ok(self
+            .0
+            .sign_everyone_out(&AdminCaller::signed_in(admin))
+            .await?)
+    }
+
     async fn revoke_token(&self, admin: &Admin, id: &str) -> Result<TokenView, AppError> {
         Ok(token_view(
             self.0

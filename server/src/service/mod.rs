@@ -82,6 +82,7 @@ pub struct AppService {
     pipeline: Arc<Pipeline>,
     rules: VendRules,
     started: Instant,
+    epoch: Arc<crate::settings::SessionEpoch>,
 }
 
 /// A listing's page size: 50 by default, at most `MAX_PAGE`.
@@ -212,6 +213,7 @@ impl AppService {
             ),
         };
         AppService {
+            epoch: Arc::new(crate::settings::SessionEpoch::new(stores.settings.clone())),
             config,
             stores,
             pipeline,
@@ -682,6 +684,22 @@ impl AppService {
             "settings changed"
         );
         Ok(after)
+    }
+
+    /// The sign-out time every signed-in request is checked against.
+    pub fn session_epoch(&self) -> Arc<crate::settings::SessionEpoch> {
+        self.epoch.clone()
+    }
+
+    /// Ends every session begun before now, the caller's own included: for a departed admin
+    /// or a leaked cookie.
+    pub async fn sign_everyone_out(&self, caller: &AdminCaller) -> Result<(), ServiceError> {
+        let actor = caller.actor();
+        self.epoch
+            .sign_everyone_out(actor, &now_rfc3339(), crate::clock::unix_now_ms())
+            .await?;
+        tracing::warn!(%actor, "signed everyone out");
+        Ok(())
     }
 
     // --- API tokens and the audit log --------------------------------------------------

@@ -25,6 +25,7 @@ use crate::service::dashboard::Dashboard;
 use crate::state::AppState;
 
 pub mod api;
+pub mod limits;
 pub mod ops;
 pub mod serve;
 pub mod sns;
@@ -33,15 +34,16 @@ pub mod sns;
 /// dashboard or the API takes comes close to this.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Server-side sessions in the configured store: cookie `mailvend_session`, HttpOnly,
-/// SameSite=Lax, Secure behind https, ending after 12 hours without use.
+/// Server-side sessions in the configured store: cookie `mailvend_session` (`__Host-` prefixed
+/// behind https), HttpOnly, SameSite=Lax, Secure behind https, ending after 12 hours without
+/// use (and at `MAILVEND_SESSION_LIFETIME` after sign-in: `auth::grant`).
 fn session_layer(
     state: &AppState,
 ) -> tower_sessions::SessionManagerLayer<crate::auth::sessions::StoredSessions> {
     tower_sessions::SessionManagerLayer::new(crate::auth::sessions::StoredSessions(
         state.auth.sessions.clone(),
     ))
-    .with_name("mailvend_session")
+    .with_name(state.auth.cookie_name("mailvend_session"))
     .with_http_only(true)
     .with_same_site(tower_sessions::cookie::SameSite::Lax)
     .with_secure(state.auth.secure_cookies)
@@ -61,9 +63,12 @@ pub fn router(state: AppState) -> Router {
     };
     let options = state.leptos_options.clone();
 
-    let router = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
+    let mut router = Router::new().route("/healthz", get(ops::healthz));
+    // With a metrics listener of its own, the public one has no /metrics at all.
+    if state.core.config.metrics_addr.is_none() {
+        router = router.route("/metrics", get(ops::metrics));
+    }
+    let router = router
         .route("/sns", axum::routing::post(sns::receive))
         .route("/auth/login", get(crate::auth::routes::login))
         .route("/auth/callback", get(crate::auth::routes::callback))
@@ -85,8 +90,15 @@ pub fn router(state: AppState) -> Router {
             crate::auth::guard::check_origin,
         ))
         .layer(middleware::from_fn(crate::auth::guard::guard_pages))
-        .layer(middleware::from_fn(crate::auth::guard::resolve_viewer))
+        .layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::guard::resolve_viewer,
+        ))
         .layer(session_layer(&state))
+        .layer(middleware::from_fn_with_state(
+            state.limiter.clone(),
+            limits::rate_limit,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics));
     with_security_headers(router, &state.core.config)
         .layer(middleware::from_fn(no_store))
@@ -142,6 +154,13 @@ fn with_security_headers(router: Router<AppState>, config: &Config) -> Router<Ap
             HeaderValue::from_static(value),
         ))
     })
+}
+
+/// The metrics listener's router (`MAILVEND_METRICS_ADDR`): `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
 }
 
 async fn track_metrics(

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Stores;
 
@@ -25,7 +26,32 @@ pub async fn healthz(State(stores): State<Stores>) -> Response {
     }
 }
 
-pub async fn metrics(State(metrics): State<Arc<Metrics>>) -> Response {
+/// Metrics name routes, outcomes and volumes: for the operator only. On the main listener
+/// with `MAILVEND_METRICS_TOKEN` set they need that bearer token; on a listener of their own
+/// (`MAILVEND_METRICS_ADDR`) the network is the guard, as Prometheus expects.
+pub async fn metrics(
+    State(metrics): State<Arc<Metrics>>,
+    State(config): State<Arc<Config>>,
+    headers: HeaderMap,
+) -> Response {
+    if let (Some(token), None) = (&config.metrics_token, config.metrics_addr) {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !crate::auth::oidc::constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"mailvend metrics\"",
+                )],
+                "send MAILVEND_METRICS_TOKEN as Authorization: Bearer <token>\n",
+            )
+                .into_response();
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

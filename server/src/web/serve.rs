@@ -50,14 +50,32 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let retention = tokio::spawn(crate::store::retention::run(
-        state.core.stores.clone(),
-        state.core.config.retention_days,
-    ));
-    let served = axum::serve(listener, super::router(state).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await;
-    retention.abort();
+    let mut beside = vec![
+        tokio::spawn(crate::store::retention::run(
+            state.core.stores.clone(),
+            state.core.config.retention_days,
+        )),
+        tokio::spawn(super::limits::forget_idle(state.limiter.clone())),
+    ];
+    if let Some(addr) = state.core.config.metrics_addr {
+        let metrics = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %metrics.local_addr()?, "metrics listener");
+        let router = super::metrics_router(state.clone());
+        beside.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router.into_make_service()).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        }));
+    }
+    let served = axum::serve(
+        listener,
+        super::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    for task in beside {
+        task.abort();
+    }
     served?;
     Ok(())
 }

@@ -23,7 +23,7 @@ pub struct TestServer {
     pub store: Arc<SqliteStore>,
     pub stop: Option<oneshot::Sender<()>>,
     pub done: tokio::task::JoinHandle<Result<(), server::ServeError>>,
-    _dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
 }
 
 pub async fn start() -> TestServer {
@@ -32,7 +32,16 @@ pub async fn start() -> TestServer {
 
 /// A server on `port` (0: any) with these configuration variables added.
 pub async fn start_with(port: u16, extra: Vec<(&str, String)>) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(Arc::new(tempfile::tempdir().unwrap()), port, extra).await
+}
+
+/// Like `start_with`, on the store (and outbox) in `dir`: a second server beside a first, or
+/// the same store restarted with other configuration.
+pub async fn start_in(
+    dir: Arc<tempfile::TempDir>,
+    port: u16,
+    extra: Vec<(&str, String)>,
+) -> TestServer {
     let db = dir.path().join("mailvend.db");
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -79,7 +88,7 @@ pub async fn start_with(port: u16, extra: Vec<(&str, String)>) -> TestServer {
         store,
         stop: Some(tx),
         done,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -91,6 +100,11 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestServer {
+    /// The directory of this server's store, for another server on the same data.
+    pub fn dir(&self) -> Arc<tempfile::TempDir> {
+        self.dir.clone()
+    }
+
     /// A client signed in as the admin through the local-mode link, with a cookie jar.
     pub async fn admin_client(&self) -> reqwest::Client {
         let c = reqwest::Client::builder()
