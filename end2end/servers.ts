@@ -28,6 +28,8 @@ export const serverEnv: Record<string, string> = {
   MAILVEND_DOMAIN: domain,
   MAILVEND_PUBLIC_URL: baseURL,
   MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
+  // Every spec signs in from 127.0.0.1: one client as far as the rate limit can tell.
+  MAILVEND_RATE_LIMIT: '6000',
   RUST_LOG: 'warn',
 };
 
@@ -42,6 +44,7 @@ export const ssoEnv: Record<string, string> = {
   MAILVEND_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
   MAILVEND_OIDC_CLIENT_ID: 'mailvend',
   MAILVEND_OIDC_CLIENT_SECRET: 'mailvend-test-secret',
+  MAILVEND_RATE_LIMIT: '6000',
   MAILVEND_ADMIN_GROUPS: 'mailvend-admins',
   RUST_LOG: 'warn',
 };

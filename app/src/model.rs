@@ -329,12 +329,35 @@ pub struct SettingsPatch {
     pub dmarc_policy: Option<DmarcPolicy>,
 }
 
-/// An owner's own view: their addresses and the latest mail to them.
+/// An owner's own view: their addresses and the latest mail to them, in types of its own
+/// so that nothing meant for admins (notes, who edited, SES error text, the admin address
+/// when catch-all took the mail) can reach an owner by being added to the admin's types.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyAddresses {
-    pub mappings: Vec<Mapping>,
-    /// Newest first, at most 50.
-    pub messages: Vec<MessageRecord>,
+    pub mappings: Vec<OwnedAddress>,
+    /// Newest first, at most 50; only mail from since the address became theirs.
+    pub messages: Vec<OwnedMessage>,
+}
+
+/// One of an owner's addresses, as the owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedAddress {
+    pub address: String,
+    pub account_name: String,
+    pub account_type: String,
+    pub status: MappingStatus,
+    pub aws_account_id: Option<String>,
+}
+
+/// Mail to one of an owner's addresses, as the owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedMessage {
+    pub received_at: String,
+    pub recipient: String,
+    pub sender: String,
+    pub subject: Option<String>,
+    /// `forwarded` only when it was forwarded to them; otherwise why not, in a word.
+    pub outcome: Outcome,
 }
 
 /// How many mappings are in each status.

@@ -39,7 +39,8 @@ start() {
   export MAILVEND_STORE="$1" MAILVEND_MAILER="${MAILER_URL:-outbox://$work/data/outbox}" \
     MAILVEND_DOMAIN=aws.example.com MAILVEND_SNS_TOPIC_ARNS="arn:aws:sns:us-east-1:123456789012:mailvend-load" \
     MAILVEND_SNS_CERT_DIR="$work/certs" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-    MAILVEND_LOCAL_LOGIN_TOKEN=loadgen-local-login-token-0123456789 RUST_LOG=info
+    MAILVEND_LOCAL_LOGIN_TOKEN=loadgen-local-login-token-0123456789 RUST_LOG=info \
+    MAILVEND_RATE_LIMIT=100000 # one client (the load generator) makes every request
   "$bin" migrate >/dev/null
   token=$("$bin" token create --name load --scope admin 2>/dev/null)
   "$bin" serve >"$work/server.log" 2>&1 &

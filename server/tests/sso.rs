@@ -792,3 +792,111 @@ async fn a_rotated_provider_key_does_not_break_sign_in() {
     signed_in(&s, OWNER).await;
     signed_in(&s, ADMIN).await;
 }
+
+/// Attack: an owner who is handed an address reads the mail sent to it before it was
+/// theirs, the SES error text, or the admin address that caught mail meant for them. The
+/// owner's view has types of its own and starts when the address became theirs.
+#[tokio::test]
+async fn an_owner_sees_only_their_own_mail_since_the_address_became_theirs() {
+    use app::model::{MessageRecord, Outcome};
+    let s = start().await;
+    let url = s.server.url.clone();
+    let admin_token = s.server.token(Scope::Admin).await;
+    let api = reqwest::Client::new();
+    let r = api
+        .post(format!("{url}/api/v1/addresses"))
+        .bearer_auth(&admin_token)
+        .json(&serde_json::json!({"owner": "previous@corp.example", "account_type": "IT", "business_unit": "hand", "application": "over", "environment": "dev"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let address = r.json::<serde_json::Value>().await.unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let log = |id: &str, at: String, error: Option<&str>, to: &str| MessageRecord {
+        id: MessageRecord::id_for(id, &address),
+        ses_message_id: id.into(),
+        recipient: address.clone(),
+        sender: "no-reply@signin.aws".into(),
+        subject: Some(format!("subject of {id}")),
+        size: 10,
+        verdicts: "spam:PASS virus:PASS spf:PASS dkim:PASS dmarc:PASS".into(),
+        outcome: Outcome::Forwarded,
+        delivered_to: Some(to.into()),
+        detail: "forwarded".into(),
+        mailer_message_id: Some(format!("mailer-{id}")),
+        error: error.map(String::from),
+        attempts: 1,
+        received_at: at.clone(),
+        updated_at: at,
+    };
+    let messages = &s.server.state.core.stores.messages;
+    messages
+        .settle(&log(
+            "before-handover",
+            server::clock::now_rfc3339(),
+            None,
+            "previous@corp.example",
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let r = api
+        .patch(format!("{url}/api/v1/addresses/{address}"))
+        .bearer_auth(&admin_token)
+        .json(&serde_json::json!({"owner": OWNER, "notes": "private admin note"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    messages
+        .settle(&log(
+            "to-the-admin",
+            server::clock::now_rfc3339(),
+            Some("554 Message rejected: secret SES detail"),
+            "admin@corp.example",
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    messages
+        .settle(&log("to-them", server::clock::now_rfc3339(), None, OWNER))
+        .await
+        .unwrap();
+
+    let owner = signed_in(&s, OWNER).await;
+    let r = owner
+        .post(format!("{url}/fn/my_addresses"))
+        .header("origin", s.server.origin())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    for hidden in [
+        "before-handover",
+        "previous@corp.example",
+        "private admin note",
+        "secret SES detail",
+        "admin@corp.example",
+        "mailer-",
+    ] {
+        assert!(
+            !text.contains(hidden),
+            "{hidden} shown to the owner: {text}"
+        );
+    }
+    let mine: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let subjects: Vec<&str> = mine["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["subject of to-them", "subject of to-the-admin"]);
+    assert_eq!(mine["messages"][1]["outcome"], "undeliverable");
+}

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::components::data_table::{Column, DataTable};
 use crate::components::loaded::Loaded;
 use crate::components::ui::{EmptyState, PageHeader};
-use crate::model::{Mapping, MessageRecord, MyAddresses};
+use crate::model::{MyAddresses, OwnedAddress, OwnedMessage};
 use crate::routes::ME;
 use crate::server_fns::get_my_addresses;
 
@@ -31,20 +31,20 @@ fn Mine(mine: MyAddresses) -> impl IntoView {
     let addresses = vec![
         Column::new(
             "Address",
-            |m: &Mapping| view! { <code>{m.address.clone()}</code> },
+            |m: &OwnedAddress| view! { <code>{m.address.clone()}</code> },
         ),
-        Column::new("Account", |m: &Mapping| m.account_name.clone()),
-        Column::new("Status", |m: &Mapping| m.status.as_str()),
+        Column::new("Account", |m: &OwnedAddress| m.account_name.clone()),
+        Column::new("Status", |m: &OwnedAddress| m.status.as_str()),
     ];
     // Senders and subjects are untrusted text, rendered as text.
     let mail = vec![
-        Column::new("Received", |r: &MessageRecord| r.received_at.clone()),
-        Column::new("To", |r: &MessageRecord| r.recipient.clone()),
-        Column::new("From", |r: &MessageRecord| r.sender.clone()),
-        Column::new("Subject", |r: &MessageRecord| {
+        Column::new("Received", |r: &OwnedMessage| r.received_at.clone()),
+        Column::new("To", |r: &OwnedMessage| r.recipient.clone()),
+        Column::new("From", |r: &OwnedMessage| r.sender.clone()),
+        Column::new("Subject", |r: &OwnedMessage| {
             r.subject.clone().unwrap_or_default()
         }),
-        Column::new("Outcome", |r: &MessageRecord| r.outcome.as_str()),
+        Column::new("Outcome", |r: &OwnedMessage| r.outcome.as_str()),
     ];
     view! {
         <DataTable caption="Your addresses" columns=addresses rows=mine.mappings compact=true />

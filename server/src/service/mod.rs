@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod dashboard;
 pub mod mapping_patch;
+pub mod owner;
 pub mod text;
 pub mod vending;
 
@@ -476,8 +477,9 @@ impl AppService {
         Ok(deleted)
     }
 
-    /// What a signed-in owner may see: the mappings owned by their verified address and the
-    /// latest mail to them.
+    /// What a signed-in owner may see (issue 20 item 7): the mappings owned by their verified
+    /// address, and the latest mail to them since each became theirs, in the owner's own
+    /// narrow types.
     pub async fn my_addresses(&self, caller: &OwnerCaller) -> Result<MyAddresses, ServiceError> {
         let filter = MappingFilter {
             owner: Some(caller.email().to_string()),
@@ -491,21 +493,27 @@ impl AppService {
             .items;
         let mut messages = Vec::new();
         for m in &mappings {
+            let trail = self.stores.mappings.audit_trail(&m.address).await?;
+            let since = owner::owner_since(&trail, &m.owner, &m.created_at);
             let filter = MessageFilter {
                 recipient: Some(m.address.clone()),
+                since: Some(since.clone()),
                 ..Default::default()
             };
+            let page = self.stores.messages.messages(&filter, 50, None).await?;
             messages.extend(
-                self.stores
-                    .messages
-                    .messages(&filter, 50, None)
-                    .await?
-                    .items,
+                page.items
+                    .into_iter()
+                    .filter(|r| r.received_at >= since)
+                    .map(|r| owner::owned_message(r, &m.owner)),
             );
         }
         messages.sort_by(|a, b| b.received_at.cmp(&a.received_at));
         messages.truncate(50);
-        Ok(MyAddresses { mappings, messages })
+        Ok(MyAddresses {
+            mappings: mappings.into_iter().map(owner::owned_address).collect(),
+            messages,
+        })
     }
 
     // --- the message log ---------------------------------------------------------------
