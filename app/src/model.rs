@@ -521,6 +521,10 @@ pub struct TokenView {
     pub created_at: String,
     pub created_by: String,
     pub revoked_at: Option<String>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// To the minute.
+    pub last_used_at: Option<String>,
 }
 
 /// The settings page: what an admin may change and the configuration around it.

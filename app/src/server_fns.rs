@@ -266,10 +266,14 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 
 /// The new token and its secret (shown once).
 #[server(prefix = "/fn", endpoint = "create_token")]
-pub async fn create_token(name: String, scope: String) -> Result<(TokenView, String), AppError> {
+pub async fn create_token(
+    name: String,
+    scope: String,
+    #[server(default)] expires_days: String,
+) -> Result<(TokenView, String), AppError> {
     let admin = require_admin()?;
     let created = use_service()?
-        .create_token(&admin, &name, &scope)
+        .create_token(&admin, &name, &scope, &expires_days)
         .await
         .map_err(respond)?;
     flash::notify(notices::token_created(&created)).await;

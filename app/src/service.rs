@@ -57,6 +57,7 @@ pub trait Service: Send + Sync + 'static {
         admin: &Admin,
         name: &str,
         scope: &str,
+        expires_days: &str,
     ) -> Result<(TokenView, String), AppError>;
     async fn revoke_token(&self, admin: &Admin, id: &str) -> Result<TokenView, AppError>;
 

@@ -36,6 +36,11 @@ pub fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// Now plus `span`, as RFC 3339 (a token's expiry).
+pub fn later(span: Duration) -> String {
+    rfc3339(SystemTime::now() + span)
+}
+
 /// Milliseconds since the epoch.
 pub fn unix_now_ms() -> i64 {
     SystemTime::now()

@@ -88,7 +88,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub sns: Arc<SnsEndpoint>,
     pub auth: Arc<Auth>,
-    pub limiter: Arc<crate::web::limits::Limiter>,
+    pub limiter: Arc<crate::auth::limits::Limiter>,
 }
 
 impl AppState {
@@ -100,7 +100,7 @@ impl AppState {
                 core.stores.sessions.clone(),
                 core.service.session_epoch(),
             )),
-            limiter: Arc::new(crate::web::limits::Limiter::new(&core.config)),
+            limiter: Arc::new(crate::auth::limits::Limiter::new(&core.config)),
             core,
             leptos_options,
         }

@@ -45,6 +45,19 @@ pub struct ApiToken {
     pub created_at: String,
     pub created_by: String,
     pub revoked_at: Option<String>,
+    /// RFC 3339; past it the token proves nothing.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// RFC 3339, to the minute: written at most once a minute per token.
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+}
+
+impl ApiToken {
+    /// Neither revoked nor expired at `now` (RFC 3339, UTC: compared as text).
+    pub fn usable(&self, now: &str) -> bool {
+        self.revoked_at.is_none() && self.expires_at.as_deref().is_none_or(|e| now < e)
+    }
 }
 
 const PREFIX: &str = "mvt_";

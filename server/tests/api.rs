@@ -396,7 +396,12 @@ async fn invisible_characters_are_refused_in_tags_notes_and_token_names() {
         .state
         .core
         .service
-        .create_token(&AdminCaller::console(), "deploy\u{2066}bot", Scope::Vend)
+        .create_token(
+            &AdminCaller::console(),
+            "deploy\u{2066}bot",
+            Scope::Vend,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("U+2066"), "{refused}");
@@ -422,7 +427,10 @@ async fn tokens_are_required_checked_and_revocable() {
     ] {
         let (status, v) = a.get("/addresses", bad).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
-        assert_eq!(v["error"]["message"], "the API token is invalid or revoked");
+        assert_eq!(
+            v["error"]["message"],
+            "the API token is invalid, revoked or expired"
+        );
     }
     let r = client()
         .get(a.url("/addresses"))
@@ -727,4 +735,67 @@ async fn a_leaked_vend_token_sees_only_what_it_vended_and_never_notes() {
     assert_eq!(all["items"].as_array().unwrap().len(), 3);
     let (_, one) = a.get(&format!("/addresses/{mine}"), &a.admin).await;
     assert!(one["notes"].as_str().unwrap().contains("on leave"));
+}
+
+/// Attack: a token copied into a CI log years ago still works. Tokens may now expire; the
+/// Tokens page shows when each was last used, so a forgotten one stands out.
+#[tokio::test]
+async fn an_expired_token_proves_nothing_and_each_use_is_recorded() {
+    use server::tokens::{self, ApiToken};
+    let a = api().await;
+    let (id, secret) = tokens::generate();
+    let expired = ApiToken {
+        id: id.clone(),
+        name: "old-ci".into(),
+        scope: Scope::Admin,
+        created_at: "2024-01-01T00:00:00.000Z".into(),
+        created_by: "cli".into(),
+        revoked_at: None,
+        expires_at: Some("2025-01-01T00:00:00.000Z".into()),
+        last_used_at: None,
+    };
+    let store = &a.server.state.core.stores.tokens;
+    store
+        .create_token(&expired, &tokens::digest(secret.expose()))
+        .await
+        .unwrap();
+    let (status, v) = a.get("/addresses", secret.expose()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("expired"));
+
+    // A token made to expire in a day works, and its use is recorded once a minute at most.
+    let (made, secret) = a
+        .server
+        .state
+        .core
+        .service
+        .create_token(&AdminCaller::console(), "short", Scope::Vend, Some(1))
+        .await
+        .unwrap();
+    assert!(made.expires_at.as_deref().unwrap() > server::clock::now_rfc3339().as_str());
+    assert_eq!(made.last_used_at, None);
+    let (status, _) = a.get("/addresses", secret.expose()).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = store.list_tokens().await.unwrap();
+    let used = listed.iter().find(|t| t.id == made.id).unwrap();
+    let first_use = used.last_used_at.clone().expect("the use is recorded");
+    let (status, _) = a.get("/addresses", secret.expose()).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = store.list_tokens().await.unwrap();
+    let again = listed.iter().find(|t| t.id == made.id).unwrap();
+    assert_eq!(
+        again.last_used_at.as_deref(),
+        Some(first_use.as_str()),
+        "one write a minute"
+    );
+    // The expiry is bounded.
+    let err = a
+        .server
+        .state
+        .core
+        .service
+        .create_token(&AdminCaller::console(), "forever-ish", Scope::Vend, Some(0))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("expires_days"), "{err}");
 }

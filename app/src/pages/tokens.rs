@@ -30,7 +30,7 @@ pub fn Tokens() -> impl IntoView {
         <PageHeader title=TOKENS.title subtitle="Bearer tokens for vending pipelines and scripts. A token's secret is shown once, when it is created." />
         <Card>
             <h2 class="text-base font-semibold">"Create a token"</h2>
-            <ActionForm action=create attr:class="mt-4 grid grid-cols-1 items-start gap-4 sm:grid-cols-[2fr_1fr_auto]" attr:aria-label="Create a token">
+            <ActionForm action=create attr:class="mt-4 grid grid-cols-1 items-start gap-4 sm:grid-cols-[2fr_1fr_1fr_auto]" attr:aria-label="Create a token">
                 <Field id="token-name" label="Name" hint="Who or what uses it, e.g. the pipeline's name." error=err("name")>
                     <input id="token-name" name="name" type="text" required maxlength="100" autocomplete="off"
                         aria-describedby="token-name-hint token-name-error" aria-invalid=invalid("name") class=class::INPUT />
@@ -41,11 +41,15 @@ pub fn Tokens() -> impl IntoView {
                         <option value="admin">"admin: everything"</option>
                     </select>
                 </Field>
+                <Field id="token-expires" label="Expires after (days)" hint="Empty: never." error=err("expires_days")>
+                    <input id="token-expires" name="expires_days" type="number" min="1" max="3650" inputmode="numeric"
+                        aria-describedby="token-expires-hint token-expires-error" aria-invalid=invalid("expires_days") class=class::INPUT />
+                </Field>
                 <div class="sm:pt-6">
                     <button type="submit" class=class::PRIMARY disabled=move || create.pending().get()>"Create token"</button>
                 </div>
             </ActionForm>
-            {move || form_error(&value.get(), &["name", "scope"]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            {move || form_error(&value.get(), &["name", "scope", "expires_days"]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
             {move || match value.get() {
                 // Shown in place, not as a toast: the secret must stay until it is copied.
                 Some(Ok(created)) => Some(view! {
@@ -77,9 +81,14 @@ fn TokenTable(list: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl I
         Column::new("Scope", |t: &TokenView| t.scope.clone()),
         Column::new("Created", |t: &TokenView| format!("{} by {}", when(&t.created_at), t.created_by))
             .class("text-slate-500"),
-        Column::new("State", |t: &TokenView| match &t.revoked_at {
-            Some(at) => view! { <Badge text="revoked" tone="slate" /><p class="mt-1 text-xs text-slate-500">{when(at)}</p> }.into_any(),
-            None => view! { <Badge text="active" tone="green" /> }.into_any(),
+        Column::new("Last used", |t: &TokenView| {
+            t.last_used_at.as_deref().map(when).unwrap_or_else(|| "never".into())
+        })
+        .class("text-slate-500"),
+        Column::new("State", |t: &TokenView| match (&t.revoked_at, &t.expires_at) {
+            (Some(at), _) => view! { <Badge text="revoked" tone="slate" /><p class="mt-1 text-xs text-slate-500">{when(at)}</p> }.into_any(),
+            (None, Some(at)) => view! { <Badge text="expires" tone="amber" /><p class="mt-1 text-xs text-slate-500">{when(at)}</p> }.into_any(),
+            (None, None) => view! { <Badge text="active" tone="green" /> }.into_any(),
         }),
         Column::new("Actions", move |t: &TokenView| {
             let revoke_label = format!("Revoke {}", t.name);

@@ -5,6 +5,7 @@
 
 pub mod grant;
 pub mod guard;
+pub mod limits;
 pub mod oidc;
 pub mod pending;
 pub mod routes;

@@ -234,10 +234,14 @@ async fn import(config: Config, table: String, dry_run: bool) -> Result<(), Serv
 async fn token(config: Config, cmd: TokenCommand) -> Result<(), ServeError> {
     let (service, caller) = console(config).await?;
     match cmd {
-        TokenCommand::Create { name, scope } => {
+        TokenCommand::Create {
+            name,
+            scope,
+            expires_days,
+        } => {
             let scope = crate::tokens::Scope::parse(&scope).expect("clap checked the scope");
             let (token, secret) = service
-                .create_token(&caller, &name, scope)
+                .create_token(&caller, &name, scope, expires_days)
                 .await
                 .map_err(command_error)?;
             eprintln!(

@@ -73,6 +73,9 @@ pub enum TokenCommand {
         name: String,
         #[arg(long, value_parser = ["vend", "admin"])]
         scope: String,
+        /// Days until the token stops working (1 to 3650); by default it never expires.
+        #[arg(long)]
+        expires_days: Option<u32>,
     },
     /// List tokens (never their secrets).
     List,

@@ -29,9 +29,10 @@ pub struct OwnerCaller {
 }
 
 impl VendCaller {
-    /// A token the store found by its digest. Revoked tokens prove nothing.
-    pub fn token(token: &ApiToken) -> Option<VendCaller> {
-        token.revoked_at.is_none().then(|| VendCaller {
+    /// A token the store found by its digest, at `now`. Revoked and expired tokens prove
+    /// nothing.
+    pub fn token(token: &ApiToken, now: &str) -> Option<VendCaller> {
+        token.usable(now).then(|| VendCaller {
             actor: format!("token:{}:{}", token.id, token.name),
             admin: token.scope == Scope::Admin,
         })
@@ -56,10 +57,10 @@ impl AdminCaller {
         })
     }
 
-    /// An unrevoked token of scope `admin`.
-    pub fn token(token: &ApiToken) -> Option<AdminCaller> {
+    /// A usable token of scope `admin`.
+    pub fn token(token: &ApiToken, now: &str) -> Option<AdminCaller> {
         (token.scope == Scope::Admin)
-            .then(|| VendCaller::token(token))
+            .then(|| VendCaller::token(token, now))
             .flatten()
             .map(AdminCaller)
     }
@@ -107,32 +108,58 @@ mod tests {
             created_at: "2026-01-01T00:00:00.000Z".into(),
             created_by: "cli".into(),
             revoked_at: revoked.then(|| "2026-01-02T00:00:00.000Z".into()),
+            expires_at: Some("2026-06-01T00:00:00.000Z".into()),
+            last_used_at: None,
         }
+    }
+
+    const NOW: &str = "2026-03-01T00:00:00.000Z";
+
+    #[test]
+    fn expired_tokens_prove_nothing() {
+        let t = token(Scope::Admin, false);
+        assert!(AdminCaller::token(&t, NOW).is_some());
+        assert!(
+            VendCaller::token(&t, "2026-06-01T00:00:00.000Z").is_none(),
+            "at expiry"
+        );
+        assert!(AdminCaller::token(&t, "2026-07-01T00:00:00.000Z").is_none());
+        let forever = ApiToken {
+            expires_at: None,
+            ..t
+        };
+        assert!(VendCaller::token(&forever, "2099-01-01T00:00:00.000Z").is_some());
     }
 
     #[test]
     fn tokens_prove_only_their_scope() {
         let vend = token(Scope::Vend, false);
         let admin = token(Scope::Admin, false);
-        assert_eq!(VendCaller::token(&vend).unwrap().actor(), "token:tok1:ci");
-        assert!(!VendCaller::token(&vend).unwrap().is_admin());
-        assert!(VendCaller::token(&admin).unwrap().is_admin());
+        assert_eq!(
+            VendCaller::token(&vend, NOW).unwrap().actor(),
+            "token:tok1:ci"
+        );
+        assert!(!VendCaller::token(&vend, NOW).unwrap().is_admin());
+        assert!(VendCaller::token(&admin, NOW).unwrap().is_admin());
         assert!(AdminCaller::console().as_vend().is_admin());
         assert!(
-            AdminCaller::token(&vend).is_none(),
+            AdminCaller::token(&vend, NOW).is_none(),
             "a vend token is not an admin"
         );
-        assert_eq!(AdminCaller::token(&admin).unwrap().actor(), "token:tok1:ci");
         assert_eq!(
-            AdminCaller::token(&admin).unwrap().as_vend().actor(),
+            AdminCaller::token(&admin, NOW).unwrap().actor(),
+            "token:tok1:ci"
+        );
+        assert_eq!(
+            AdminCaller::token(&admin, NOW).unwrap().as_vend().actor(),
             "token:tok1:ci"
         );
     }
 
     #[test]
     fn revoked_tokens_prove_nothing() {
-        assert!(VendCaller::token(&token(Scope::Vend, true)).is_none());
-        assert!(AdminCaller::token(&token(Scope::Admin, true)).is_none());
+        assert!(VendCaller::token(&token(Scope::Vend, true), NOW).is_none());
+        assert!(AdminCaller::token(&token(Scope::Admin, true), NOW).is_none());
     }
 
     #[test]

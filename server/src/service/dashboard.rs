@@ -45,6 +45,8 @@ fn token_view(t: ApiToken) -> TokenView {
         created_at: t.created_at,
         created_by: t.created_by,
         revoked_at: t.revoked_at,
+        expires_at: t.expires_at,
+        last_used_at: t.last_used_at,
     }
 }
 
@@ -196,12 +198,22 @@ impl app::service::Service for Dashboard {
         admin: &Admin,
         name: &str,
         scope: &str,
+        expires_days: &str,
     ) -> Result<(TokenView, String), AppError> {
         let scope =
             Scope::parse(scope.trim()).ok_or_else(|| invalid("scope", "expected vend or admin"))?;
+        let expires_days = match expires_days.trim() {
+            "" => None,
+            d => Some(d.parse::<u32>().map_err(|_| {
+                invalid(
+                    "expires_days",
+                    "expected a whole number of days, or nothing",
+                )
+            })?),
+        };
         let (token, secret) = self
             .0
-            .create_token(&AdminCaller::signed_in(admin), name, scope)
+            .create_token(&AdminCaller::signed_in(admin), name, scope, expires_days)
             .await?;
         Ok((token_view(token), secret.expose().to_string()))
     }

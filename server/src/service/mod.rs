@@ -712,12 +712,14 @@ impl AppService {
 
     // --- API tokens and the audit log --------------------------------------------------
 
-    /// Creates a token; the secret is in the result and nowhere else.
+    /// Creates a token, good for `expires_days` if given; the secret is in the result and
+    /// nowhere else.
     pub async fn create_token(
         &self,
         caller: &AdminCaller,
         name: &str,
         scope: Scope,
+        expires_days: Option<u32>,
     ) -> Result<(ApiToken, Secret), ServiceError> {
         let actor = caller.actor();
         let name = name.trim();
@@ -733,8 +735,17 @@ impl AppService {
                 ),
             ));
         }
+        let expires_at = match expires_days {
+            None => None,
+            Some(d @ 1..=3650) => {
+                Some(crate::clock::later(Duration::from_secs(u64::from(d) * DAY)))
+            }
+            Some(_) => return Err(invalid("expires_days", "expected 1 to 3650 days, or none")),
+        };
         let (id, secret) = tokens::generate();
         let token = ApiToken {
+            expires_at,
+            last_used_at: None,
             id,
             name: name.to_string(),
             scope,

@@ -438,7 +438,7 @@ fn message_sort_key(r: &MessageRecord) -> String {
 
 /// What the audit log records of a new token (never anything of its secret).
 fn token_audit_record(t: &ApiToken) -> String {
-    serde_json::json!({"id": t.id, "name": t.name, "scope": t.scope.as_str()}).to_string()
+    serde_json::json!({"id": t.id, "name": t.name, "scope": t.scope.as_str(), "expires_at": t.expires_at}).to_string()
 }
 
 /// API tokens. Only digests of secrets are stored; creating and revoking are audited.
@@ -449,6 +449,8 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn token_by_digest(&self, secret_digest: &str) -> Result<Option<ApiToken>, StoreError>;
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
     async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError>;
+    /// Records that the token was used at `at` (not audited: it is not a change of rights).
+    async fn token_used(&self, id: &str, at: &str) -> Result<(), StoreError>;
 }
 
 /// Server-side sign-in sessions. The data is opaque here (the session layer serializes it);

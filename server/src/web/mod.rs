@@ -25,7 +25,6 @@ use crate::service::dashboard::Dashboard;
 use crate::state::AppState;
 
 pub mod api;
-pub mod limits;
 pub mod ops;
 pub mod serve;
 pub mod sns;
@@ -97,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(
             state.limiter.clone(),
-            limits::rate_limit,
+            crate::auth::limits::rate_limit,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics));
     with_security_headers(router, &state.core.config)

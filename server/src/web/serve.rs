@@ -55,7 +55,7 @@ pub async fn run(
             state.core.stores.clone(),
             state.core.config.retention_days,
         )),
-        tokio::spawn(super::limits::forget_idle(state.limiter.clone())),
+        tokio::spawn(crate::auth::limits::forget_idle(state.limiter.clone())),
     ];
     if let Some(addr) = state.core.config.metrics_addr {
         let metrics = TcpListener::bind(addr).await?;

@@ -132,7 +132,7 @@ impl TestServer {
             .state
             .core
             .service
-            .create_token(&AdminCaller::console(), "integration", scope)
+            .create_token(&AdminCaller::console(), "integration", scope, None)
             .await
             .unwrap();
         secret.expose().to_string()

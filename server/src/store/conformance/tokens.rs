@@ -16,6 +16,8 @@ where
         created_at: "2026-11-25T00:00:00.000Z".into(),
         created_by: "admin:conformance".into(),
         revoked_at: None,
+        expires_at: Some("2027-01-01T00:00:00.000Z".into()),
+        last_used_at: None,
     };
     let digest = format!("digest-{id}");
     store.create_token(&token, &digest).await.unwrap();
@@ -25,6 +27,21 @@ where
     );
     assert_eq!(store.token_by_digest("no-such-digest").await.unwrap(), None);
     assert!(store.list_tokens().await.unwrap().contains(&token));
+    // Use is recorded without touching anything else.
+    store
+        .token_used(&id, "2026-11-25T00:30:00.000Z")
+        .await
+        .unwrap();
+    let used = store.token_by_digest(&digest).await.unwrap().unwrap();
+    assert_eq!(
+        used.last_used_at.as_deref(),
+        Some("2026-11-25T00:30:00.000Z")
+    );
+    assert_eq!(used.expires_at, token.expires_at);
+    assert!(matches!(
+        store.token_used("no-such-token", "t").await,
+        Err(StoreError::NotFound(_))
+    ));
     let revoked = store
         .revoke_token(&id, "admin:x", "2026-11-25T01:00:00.000Z")
         .await

@@ -15,8 +15,14 @@ fn token_item(t: &ApiToken) -> Item {
     item.insert("scope".into(), s(t.scope.as_str()));
     item.insert("created_at".into(), s(t.created_at.clone()));
     item.insert("created_by".into(), s(t.created_by.clone()));
-    if let Some(r) = &t.revoked_at {
-        item.insert("revoked_at".into(), s(r.clone()));
+    for (k, v) in [
+        ("revoked_at", &t.revoked_at),
+        ("expires_at", &t.expires_at),
+        ("last_used_at", &t.last_used_at),
+    ] {
+        if let Some(v) = v {
+            item.insert(k.into(), s(v.clone()));
+        }
     }
     item
 }
@@ -31,6 +37,8 @@ fn token_from(item: &Item) -> Result<ApiToken, StoreError> {
         created_at: field("created_at")?,
         created_by: field("created_by")?,
         revoked_at: get_s(item, "revoked_at"),
+        expires_at: get_s(item, "expires_at"),
+        last_used_at: get_s(item, "last_used_at"),
     })
 }
 
@@ -104,6 +112,30 @@ impl TokenStore for DynamoStore {
             .collect::<Result<Vec<_>, _>>()?;
         tokens.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         Ok(tokens)
+    }
+
+    async fn token_used(&self, id: &str, at: &str) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key("id", s(id))
+            .update_expression("SET #u = :u")
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_names("#u", "last_used_at")
+            .expression_attribute_values(":u", s(at))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound(format!("the token {id}")))
+            }
+            Err(e) => Err(sdk(e)),
+        }
     }
 
     async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError> {

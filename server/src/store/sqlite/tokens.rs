@@ -12,6 +12,8 @@ struct Row {
     created_at: String,
     created_by: String,
     revoked_at: Option<String>,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
 }
 
 impl Row {
@@ -24,11 +26,14 @@ impl Row {
             created_at: self.created_at,
             created_by: self.created_by,
             revoked_at: self.revoked_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
         })
     }
 }
 
-const COLUMNS: &str = "id, name, scope, created_at, created_by, revoked_at";
+const COLUMNS: &str =
+    "id, name, scope, created_at, created_by, revoked_at, expires_at, last_used_at";
 
 #[async_trait]
 impl TokenStore for SqliteStore {
@@ -39,8 +44,8 @@ impl TokenStore for SqliteStore {
             .await
             .map_err(unavailable)?;
         sqlx::query(
-            "INSERT INTO api_tokens (id, name, scope, secret_hash, created_at, created_by, revoked_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_tokens (id, name, scope, secret_hash, created_at, created_by, revoked_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&t.id)
         .bind(&t.name)
@@ -49,6 +54,7 @@ impl TokenStore for SqliteStore {
         .bind(&t.created_at)
         .bind(&t.created_by)
         .bind(&t.revoked_at)
+        .bind(&t.expires_at)
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
@@ -86,6 +92,20 @@ impl TokenStore for SqliteStore {
         .into_iter()
         .map(Row::into_token)
         .collect()
+    }
+
+    async fn token_used(&self, id: &str, at: &str) -> Result<(), StoreError> {
+        let updated = sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(self.writer())
+            .await
+            .map_err(unavailable)?
+            .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound(format!("the token {id}")));
+        }
+        Ok(())
     }
 
     async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError> {

@@ -26,7 +26,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiToken, ApiEr
         .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer mvt_…"))?;
     // One message for malformed, unknown and revoked tokens: the answer reveals nothing
     // about which tokens exist.
-    let invalid = || ApiError::unauthorized("the API token is invalid or revoked");
+    let invalid = || ApiError::unauthorized("the API token is invalid, revoked or expired");
     if !tokens::well_formed(token) {
         return Err(invalid());
     }
@@ -44,9 +44,29 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiToken, ApiEr
                 "the store is unavailable; try again",
             )
         })?;
+    let now = crate::clock::now_rfc3339();
     match found {
-        Some(t) if t.revoked_at.is_none() => Ok(t),
+        Some(t) if t.usable(&now) => {
+            record_use(state, &t, &now).await;
+            Ok(t)
+        }
         _ => Err(invalid()),
+    }
+}
+
+/// Writes the token's last use, at most once a minute (so a busy pipeline costs one write a
+/// minute, not one per request). A failure is logged: it never refuses the request.
+async fn record_use(state: &AppState, token: &ApiToken, now: &str) {
+    let minute_ago = crate::clock::ago(std::time::Duration::from_secs(60));
+    if token
+        .last_used_at
+        .as_deref()
+        .is_some_and(|last| last > minute_ago.as_str())
+    {
+        return;
+    }
+    if let Err(e) = state.core.stores.tokens.token_used(&token.id, now).await {
+        tracing::warn!(error = %e, token = %token.id, "could not record the token's use");
     }
 }
 
@@ -55,8 +75,8 @@ impl FromRequestParts<AppState> for VendCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authenticate(parts, state).await?;
-        VendCaller::token(&token)
-            .ok_or_else(|| ApiError::unauthorized("the API token is invalid or revoked"))
+        VendCaller::token(&token, &crate::clock::now_rfc3339())
+            .ok_or_else(|| ApiError::unauthorized("the API token is invalid, revoked or expired"))
     }
 }
 
@@ -65,7 +85,7 @@ impl FromRequestParts<AppState> for AdminCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authenticate(parts, state).await?;
-        AdminCaller::token(&token).ok_or_else(|| {
+        AdminCaller::token(&token, &crate::clock::now_rfc3339()).ok_or_else(|| {
             ApiError::forbidden("this needs a token with scope admin; this token has scope vend")
         })
     }

@@ -264,7 +264,12 @@ async fn start_custom(
     let (_, token) = state
         .core
         .service
-        .create_token(&AdminCaller::console(), "e2e", crate::tokens::Scope::Admin)
+        .create_token(
+            &AdminCaller::console(),
+            "e2e",
+            crate::tokens::Scope::Admin,
+            None,
+        )
         .await
         .unwrap();
     let confirmed = Arc::new(Recorder::default());

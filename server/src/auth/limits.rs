@@ -21,7 +21,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
 
-use super::api::error::ApiError;
 use crate::config::Config;
 
 pub struct Limiter {
@@ -124,12 +123,12 @@ pub async fn rate_limit(
         Ok(()) => next.run(req).await,
         Err(wait) => {
             tracing::warn!(%client, path, "rate limited");
-            let mut res = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many requests from {client}; try again in {wait} s"),
-            )
-            .into_response();
+            // The REST API's error shape (`web::api::error`), which sign-in's callers can read too.
+            let body = serde_json::json!({"error": {
+                "code": "rate_limited",
+                "message": format!("too many requests from {client}; try again in {wait} s"),
+            }});
+            let mut res = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             res
