@@ -523,6 +523,8 @@ pub struct TokenView {
     pub revoked_at: Option<String>,
     /// When it stops working, if ever.
     pub expires_at: Option<String>,
+    /// Past `expires_at` when the list was made.
+    pub expired: bool,
     /// To the minute.
     pub last_used_at: Option<String>,
 }

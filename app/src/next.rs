@@ -10,7 +10,8 @@
 /// link both use this, so the two cannot disagree.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if is_local_path(n) => n.to_string(),
+        // Long enough for any page's query; a longer one would not fit the sign-in cookie.
+        Some(n) if is_local_path(n) && n.len() <= 1024 => n.to_string(),
         _ => "/".to_string(),
     }
 }

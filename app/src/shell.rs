@@ -9,9 +9,9 @@ use crate::components::layout::Layout;
 use crate::pages;
 
 /// The HTML document. Rendered on the server only; `App` is what hydrates.
+/// Its Content-Security-Policy header, with the nonce the hydration script carries, is set
+/// by the server around the render (`server::web::page_csp`), not from inside it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full">
@@ -28,28 +28,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
-    }
-}
-
-/// The one inline script a page may run is Leptos's hydration bootstrap, which carries this
-/// response's nonce; WebAssembly needs `wasm-unsafe-eval`. Styles come only from our own
-/// stylesheet, so no `unsafe-inline` anywhere.
-#[cfg(feature = "ssr")]
-fn set_content_security_policy() {
-    use http::header::{HeaderValue, CONTENT_SECURITY_POLICY};
-    let Some(nonce) = leptos::nonce::use_nonce() else {
-        return;
-    };
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    );
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        response.insert_header(CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -33,23 +33,25 @@ impl SessionEpoch {
     }
 
     /// Unix milliseconds before which sessions are void (0: never signed out). A store that does
-    /// not answer keeps the last value known.
-    pub async fn current(&self) -> i64 {
+    /// not answer keeps the last value known; with none known, `None`: the caller must not
+    /// take a session for valid (a signed-out session must not come back because the store
+    /// blinked after a restart).
+    pub async fn current(&self) -> Option<i64> {
         let last = *self.cached.lock().expect("epoch lock");
         if let Some((read, epoch)) = last {
             if read.elapsed() < Self::CACHE {
-                return epoch;
+                return Some(epoch);
             }
         }
         match self.store.setting(SESSION_EPOCH).await {
             Ok(v) => {
                 let epoch = v.and_then(|v| v.parse().ok()).unwrap_or(0);
                 *self.cached.lock().expect("epoch lock") = Some((Instant::now(), epoch));
-                epoch
+                Some(epoch)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the session epoch");
-                last.map_or(0, |(_, epoch)| epoch)
+                last.map(|(_, epoch)| epoch)
             }
         }
     }

@@ -330,11 +330,12 @@ async fn bad_requests_get_the_right_status_and_name_the_field() {
 
     let explicit =
         json!({"owner": "a@example.org", "account_type": "IT", "account_name": "fixed-name"});
+    // An explicit name is an admin's choice (a vend token may not choose the address).
     assert_eq!(
-        a.post("/addresses", &a.vend, explicit.clone()).await.0,
+        a.post("/addresses", &a.admin, explicit.clone()).await.0,
         StatusCode::CREATED
     );
-    let (status, v) = a.post("/addresses", &a.vend, explicit).await;
+    let (status, v) = a.post("/addresses", &a.admin, explicit).await;
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
 
     let (status, v) = a.get("/addresses?cursor=%25%25", &a.vend).await;
@@ -482,7 +483,7 @@ async fn tokens_are_required_checked_and_revocable() {
 }
 
 /// Writes a settled record to the message log, as the pipeline would have.
-async fn log_mail(a: &Api, i: usize, recipient: &str, outcome: app::model::Outcome) {
+async fn log_mail(server: &TestServer, i: usize, recipient: &str, outcome: app::model::Outcome) {
     use app::model::MessageRecord;
     let ses = format!("ses-{i}");
     let record = MessageRecord {
@@ -502,7 +503,7 @@ async fn log_mail(a: &Api, i: usize, recipient: &str, outcome: app::model::Outco
         received_at: format!("2026-11-25T10:00:0{i}.000Z"),
         updated_at: format!("2026-11-25T10:00:0{i}.000Z"),
     };
-    a.server
+    server
         .state
         .core
         .stores
@@ -521,7 +522,7 @@ async fn the_message_log_is_admin_only_and_filtered() {
         .into_iter()
         .enumerate()
     {
-        log_mail(&a, i, &recipient, outcome).await;
+        log_mail(&a.server, i, &recipient, outcome).await;
     }
     let (status, _) = a.get("/messages", &a.vend).await;
     assert_eq!(
@@ -638,6 +639,16 @@ async fn a_leaked_vend_token_cannot_choose_an_address_unless_the_setting_allows_
             .contains("MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE"),
         "{v}"
     );
+    // An account name chooses the address as surely (name@domain).
+    let (status, v) = a
+        .post(
+            "/addresses",
+            &a.vend,
+            vend_body(json!({"account_name": "chosen-name"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(error_field(&v), "account_name");
     // A generated name is still the vend token's to ask for; an admin may choose.
     let (status, v) = a.post("/addresses", &a.vend, vend_body(json!({}))).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
@@ -664,34 +675,67 @@ async fn a_leaked_vend_token_cannot_choose_an_address_unless_the_setting_allows_
 #[tokio::test]
 async fn a_leaked_vend_token_cannot_claim_an_address_that_has_received_mail() {
     use app::model::Outcome;
-    let a = api().await;
-    // An AWS account's root address, never vended, whose mail reaches the admin by catch-all.
+    // Even where vend tokens may choose addresses, not one that mail has reached: an AWS
+    // account's root address, never vended, whose mail reaches the admin by catch-all.
+    let on = common::start_with(
+        0,
+        vec![("MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE", "on".into())],
+    )
+    .await;
+    let vend = on.token(Scope::Vend).await;
+    let admin = on.token(Scope::Admin).await;
     let root = format!("legacy-root-7@{DOMAIN}");
-    log_mail(&a, 1, &root, Outcome::Forwarded).await;
-    let (status, v) = a
-        .post(
-            "/addresses",
-            &a.vend,
-            vend_body(json!({"account_name": "legacy-root-7"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
-    assert_eq!(error_field(&v), "account_name");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("received mail"),
-        "{v}"
+    log_mail(&on, 1, &root, Outcome::Forwarded).await;
+    let post = |token: &str, body: Value| {
+        client()
+            .post(format!("{}/api/v1/addresses", on.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    for body in [
+        vend_body(json!({"account_name": "legacy-root-7"})),
+        vend_body(json!({"address": root, "account_name": "legacy-root-7"})),
+    ] {
+        let r = post(&vend, body).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("received mail"),
+            "{v}"
+        );
+    }
+    let r = post(
+        &admin,
+        vend_body(json!({"address": root, "account_name": "legacy-root-7"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "an admin may adopt it");
+}
+
+/// Attack: a leaked vend token replays another pipeline's idempotency key (`run-42`) and
+/// is handed that pipeline's mapping. Keys are each caller's own.
+#[tokio::test]
+async fn a_leaked_vend_token_cannot_replay_another_tokens_idempotency_key() {
+    let a = api().await;
+    let other = a.server.token(Scope::Vend).await;
+    let body = vend_body(json!({"idempotency_key": "run-42"}));
+    let (status, first) = a.post("/addresses", &a.vend, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = a.post("/addresses", &a.vend, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "the same token replays its own key");
+    assert_eq!(again["address"], first["address"]);
+    let (status, theirs) = a.post("/addresses", &other, body).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "another token's key is not this one's: {theirs}"
     );
-    let (status, v) = a
-        .post(
-            "/addresses",
-            &a.admin,
-            vend_body(json!({"address": root, "account_name": "legacy-root-7"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "an admin may adopt it: {v}");
+    assert_ne!(theirs["address"], first["address"]);
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use crate::components::ui::class;
 /// The query parameter `key` of the current URL, or "".
 pub fn param(key: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
     let query = use_query_map();
-    move || query.with(|q| q.get(key).unwrap_or_default())
+    // `try_with`: read at the end of a server render, the query may already be gone.
+    move || query.try_with(|q| q.get(key)).flatten().unwrap_or_default()
 }
 
 /// "Next page" and "First page" links that keep the page's other query parameters.

@@ -18,7 +18,14 @@ use crate::server_fns::{get_address, get_vend_options, DeleteAddress, EditAddres
 #[component]
 pub fn AddressPage() -> impl IntoView {
     let params = use_params_map();
-    let address = move || params.with(|p| p.get("address").unwrap_or_default());
+    // `try_with`: the route's params may be gone by the time the page's title or error
+    // heading is read at the end of a server render (a panic there dropped the connection).
+    let address = move || {
+        params
+            .try_with(|p| p.get("address"))
+            .flatten()
+            .unwrap_or_default()
+    };
     let edit = ServerAction::<EditAddress>::new();
     let delete = ServerAction::<DeleteAddress>::new();
     toast_on_success(edit, notices::saved);

@@ -83,7 +83,13 @@ pub fn Messages() -> impl IntoView {
 #[component]
 pub fn MessagePage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    // As on the address page: the params may be gone when the title is read.
+    let id = move || {
+        params
+            .try_with(|p| p.get("id"))
+            .flatten()
+            .unwrap_or_default()
+    };
     let replay = ServerAction::<ReplayMessage>::new();
     toast_on_success(replay, notices::replayed);
     let detail = Resource::new(

@@ -87,7 +87,8 @@ fn TokenTable(list: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl I
         .class("text-slate-500"),
         Column::new("State", |t: &TokenView| match (&t.revoked_at, &t.expires_at) {
             (Some(at), _) => view! { <Badge text="revoked" tone="slate" /><p class="mt-1 text-xs text-slate-500">{when(at)}</p> }.into_any(),
-            (None, Some(at)) => view! { <Badge text="expires" tone="amber" /><p class="mt-1 text-xs text-slate-500">{when(at)}</p> }.into_any(),
+            (None, Some(at)) if t.expired => view! { <Badge text="expired" tone="slate" /><p class="mt-1 text-xs text-slate-500">{when(at)}</p> }.into_any(),
+            (None, Some(at)) => view! { <Badge text="active" tone="green" /><p class="mt-1 text-xs text-slate-500">{format!("until {}", when(at))}</p> }.into_any(),
             (None, None) => view! { <Badge text="active" tone="green" /> }.into_any(),
         }),
         Column::new("Actions", move |t: &TokenView| {

@@ -42,6 +42,9 @@ pub struct Rules<'a> {
     /// Sessions begun before this (unix milliseconds) were signed out by an admin.
     pub epoch: i64,
     pub admin_emails: &'a [String],
+    /// Local mode's admin address; `None` with single sign-on, where a local grant (from
+    /// before the switch) makes nobody an admin.
+    pub local_admin: Option<&'a str>,
 }
 
 pub fn judge(viewer: Viewer, grant: &Grant, rules: &Rules) -> Verdict {
@@ -54,7 +57,11 @@ pub fn judge(viewer: Viewer, grant: &Grant, rules: &Rules) -> Verdict {
     if grant.at < rules.epoch {
         return Verdict::Ended("an admin signed everyone out");
     }
-    let admin = grant.local
+    let local = grant.local
+        && rules
+            .local_admin
+            .is_some_and(|a| a.eq_ignore_ascii_case(&viewer.email));
+    let admin = local
         || grant.admin_by_group
         || rules
             .admin_emails
@@ -172,6 +179,7 @@ mod tests {
                 lifetime_ms: 12 * HOUR,
                 epoch,
                 admin_emails: &emails,
+                local_admin: Some("boss@corp.example"),
             };
             // The role stored at sign-in is ignored: re-derived every time.
             assert_eq!(
@@ -183,6 +191,35 @@ mod tests {
     }
 
     #[test]
+    fn a_local_sign_in_counts_only_in_local_mode_for_its_admin() {
+        let emails = vec![];
+        let role = |local_admin| {
+            let rules = Rules {
+                now: SIGNED_IN + HOUR,
+                lifetime_ms: 12 * HOUR,
+                epoch: 0,
+                admin_emails: &emails,
+                local_admin,
+            };
+            match judge(
+                viewer("ops@corp.example", Role::Admin),
+                &grant(false, true),
+                &rules,
+            ) {
+                Verdict::Valid { viewer, .. } => viewer.role,
+                Verdict::Ended(why) => panic!("{why}"),
+            }
+        };
+        assert_eq!(role(Some("ops@corp.example")), Role::Admin);
+        assert_eq!(
+            role(Some("other@corp.example")),
+            Role::Owner,
+            "another admin address now"
+        );
+        assert_eq!(role(None), Role::Owner, "switched to single sign-on");
+    }
+
+    #[test]
     fn a_session_is_written_back_at_most_once_a_minute() {
         let emails = vec![];
         let at = |now| {
@@ -191,6 +228,7 @@ mod tests {
                 lifetime_ms: 12 * HOUR,
                 epoch: 0,
                 admin_emails: &emails,
+                local_admin: None,
             };
             match judge(
                 viewer("o@x.example", Role::Owner),

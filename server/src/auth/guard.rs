@@ -36,7 +36,8 @@ pub async fn resolve_viewer(
     };
     match read.await {
         Ok((Some(viewer), Some(grant))) => match auth.judge(viewer, &grant).await {
-            Verdict::Valid { viewer, touch } => {
+            None => tracing::warn!("the session cannot be checked now; treated as signed out"),
+            Some(Verdict::Valid { viewer, touch }) => {
                 if touch {
                     let touched = Grant {
                         touched: crate::clock::unix_now_ms(),
@@ -48,7 +49,7 @@ pub async fn resolve_viewer(
                 }
                 req.extensions_mut().insert(viewer);
             }
-            Verdict::Ended(why) => {
+            Some(Verdict::Ended(why)) => {
                 tracing::info!(why, "session ended");
                 if let Err(e) = session.flush().await {
                     tracing::warn!(error = %e, "could not remove an ended session");

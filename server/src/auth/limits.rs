@@ -52,6 +52,9 @@ impl Limiter {
 /// address that proxy saw, read from the right of `X-Forwarded-For` past every trusted hop.
 /// An entry that is not an address ends the walk at the last hop believed.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    // On a dual-stack listener IPv4 peers arrive as ::ffff:a.b.c.d; compare and key them as
+    // the IPv4 addresses they are.
+    let peer = peer.to_canonical();
     let believed = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !believed(&peer) {
         return peer;
@@ -65,7 +68,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) => {
                 client = ip;
                 if !believed(&ip) {
@@ -189,6 +192,18 @@ mod tests {
                 "garbage ends the walk at the last believed hop",
             ),
             ("10.0.3.7", vec!["2001:db8::1"], "2001:db8::1", "IPv6"),
+            (
+                "::ffff:10.0.3.7",
+                vec!["::ffff:198.51.100.20"],
+                "198.51.100.20",
+                "IPv4 on a dual-stack listener is IPv4",
+            ),
+            (
+                "::ffff:203.0.113.9",
+                vec![],
+                "203.0.113.9",
+                "an IPv4 client is not keyed as the IPv6 /64 ::",
+            ),
         ] {
             let got = client_ip(ip(peer), &xff(&headers), &proxies);
             assert_eq!(got, ip(want), "{why}");

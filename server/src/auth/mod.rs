@@ -126,9 +126,19 @@ impl Auth {
     }
 
     /// What the current configuration makes of a signed-in session.
-    pub async fn judge(&self, viewer: app::auth::Viewer, grant: &grant::Grant) -> grant::Verdict {
-        let epoch = self.epoch.current().await;
-        grant::judge(
+    /// `None` when that cannot be known now (the store does not answer): the request goes on
+    /// signed out, and the session is kept for when it does.
+    pub async fn judge(
+        &self,
+        viewer: app::auth::Viewer,
+        grant: &grant::Grant,
+    ) -> Option<grant::Verdict> {
+        let epoch = self.epoch.current().await?;
+        let local_admin = match self.mode {
+            Mode::Local { .. } => Some(self.local_admin.as_str()),
+            Mode::Sso { .. } => None,
+        };
+        Some(grant::judge(
             viewer,
             grant,
             &grant::Rules {
@@ -136,8 +146,9 @@ impl Auth {
                 lifetime_ms: self.lifetime_ms,
                 epoch,
                 admin_emails: &self.admin_emails,
+                local_admin,
             },
-        )
+        ))
     }
 
     /// The local-mode sign-in link (`None` with SSO).

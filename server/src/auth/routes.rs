@@ -167,7 +167,8 @@ async fn finish_callback(
         Ok(o) => o,
         Err(e) => return problem(StatusCode::BAD_GATEWAY, &e.to_string()),
     };
-    let next = pending.next.clone();
+    // Checked when the sign-in began; checked again, since the cookie carried it meanwhile.
+    let next = app::next::safe_next(Some(&pending.next));
     match oidc.finish(pending, &code, &st).await {
         Ok((viewer, by_group)) => sign_in(session, viewer, by_group, false, &next).await,
         Err(e) => {

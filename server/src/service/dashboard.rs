@@ -38,7 +38,9 @@ impl From<ServiceError> for AppError {
 }
 
 fn token_view(t: ApiToken) -> TokenView {
+    let expired = t.revoked_at.is_none() && !t.usable(&crate::clock::now_rfc3339());
     TokenView {
+        expired,
         id: t.id,
         name: t.name,
         scope: t.scope.as_str().to_string(),

@@ -319,7 +319,10 @@ impl AppService {
         req: &VendRequest,
     ) -> Result<Vended, ServiceError> {
         let actor = caller.actor();
-        let spec = vending::plan(req, &self.rules, actor, &now_rfc3339())?;
+        let mut spec = vending::plan(req, &self.rules, actor, &now_rfc3339())?;
+        // Each caller's keys are its own: another token's key (guessed, or the same
+        // `run-42` in two pipelines) must not replay that token's mapping to this one.
+        spec.idempotency_key = spec.idempotency_key.map(|k| format!("{actor}#{k}"));
         if let Some(address) = spec.chosen_address() {
             self.may_claim(caller, &spec, &address).await?;
         }
@@ -347,12 +350,19 @@ impl AppService {
         if caller.is_admin() {
             return Ok(());
         }
-        if spec.address.is_some() && !self.config.vend_token_address_override {
+        // An explicit account name chooses the address as surely as an address does.
+        let field = if spec.address.is_some() {
+            "address"
+        } else {
+            "account_name"
+        };
+        if !self.config.vend_token_address_override {
             return Err(ServiceError::Forbidden {
-                field: "address".into(),
-                message: "a vend-scope token may not choose the address \
-                          (MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE is off); leave it out, or ask an admin"
-                    .into(),
+                field: field.into(),
+                message: format!(
+                    "a vend-scope token may not choose the address or account name \
+                     (MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE is off); leave {field} out, or ask an admin"
+                ),
             });
         }
         // Taken already: the store answers (a conflict, or the idempotent replay).
@@ -371,11 +381,6 @@ impl AppService {
             .items
             .is_empty()
         {
-            let field = if spec.address.is_some() {
-                "address"
-            } else {
-                "account_name"
-            };
             return Err(ServiceError::Forbidden {
                 field: field.into(),
                 message: format!(

@@ -133,7 +133,6 @@ impl VendRules {
         }
     }
 
-    /// The configured spelling of an account type given in any case.
     /// Why nobody may vend `address`, if it is reserved. A `+label` is ignored: mail to
     /// `postmaster+x@` may reach `postmaster@`'s reader.
     pub fn reserved(&self, address: &str) -> Option<String> {
@@ -150,6 +149,7 @@ impl VendRules {
             })
     }
 
+    /// The configured spelling of an account type given in any case.
     pub fn account_type(&self, v: &str) -> Result<String, FieldError> {
         self.account_types
             .iter()

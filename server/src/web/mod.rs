@@ -59,6 +59,13 @@ pub fn router(state: AppState) -> Router {
     let context = move || {
         provide_context(service.clone());
         provide_context(sso);
+        // The nonce `page_csp` put in the header, for the hydration script (replacing the
+        // one leptos_axum made, which no header would carry).
+        if let Some(nonce) = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PageNonce>().cloned())
+        {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
     };
     let options = state.leptos_options.clone();
 
@@ -98,7 +105,8 @@ pub fn router(state: AppState) -> Router {
             state.limiter.clone(),
             crate::auth::limits::rate_limit,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), track_metrics));
+        .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
+        .layer(middleware::from_fn(page_csp));
     with_security_headers(router, &state.core.config)
         .layer(middleware::from_fn(no_store))
         .layer(TraceLayer::new_for_http())
@@ -153,6 +161,44 @@ fn with_security_headers(router: Router<AppState>, config: &Config) -> Router<Ap
             HeaderValue::from_static(value),
         ))
     })
+}
+
+/// This request's CSP nonce, made before the page renders.
+#[derive(Clone)]
+struct PageNonce(String);
+
+/// Pages get a policy whose one allowed inline script is Leptos's hydration bootstrap, which
+/// carries this response's nonce; WebAssembly needs `wasm-unsafe-eval`; styles come only
+/// from our stylesheet, so no `unsafe-inline` anywhere.
+fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Makes the nonce before the page renders (the render takes it from the request, see
+/// `router`'s context) and sets the page policy on every HTML answer that has no policy of
+/// its own (the sign-in pages set a stricter one). Set here, around the render, it cannot be
+/// lost: set from inside the render through Leptos's response options it sometimes was, and
+/// the page went out under the no-script fallback policy, unstyled and dead (issue 15).
+async fn page_csp(mut req: Request<Body>, next: Next) -> Response {
+    let nonce = crate::tokens::random_text(16);
+    req.extensions_mut().insert(PageNonce(nonce.clone()));
+    let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !res.headers().contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
+            res.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    res
 }
 
 /// The metrics listener's router (`MAILVEND_METRICS_ADDR`): `/metrics` and nothing else.
