@@ -56,15 +56,15 @@ pub fn Messages() -> impl IntoView {
             </div>
             <div>
                 <label for="filter-address" class=class::LABEL>"Address"</label>
-                <input id="filter-address" name="address" type="email" prop:value=address placeholder="a vended address" class=format!("mt-1 {}", class::INPUT) />
+                <input id="filter-address" name="address" type="email" value=address prop:value=address placeholder="a vended address" class=format!("mt-1 {}", class::INPUT) />
             </div>
             <div>
                 <label for="filter-from" class=class::LABEL>"From (UTC)"</label>
-                <input id="filter-from" name="from" type="date" prop:value=from class=format!("mt-1 {}", class::INPUT) />
+                <input id="filter-from" name="from" type="date" value=from prop:value=from class=format!("mt-1 {}", class::INPUT) />
             </div>
             <div>
                 <label for="filter-to" class=class::LABEL>"To (UTC)"</label>
-                <input id="filter-to" name="to" type="date" prop:value=to class=format!("mt-1 {}", class::INPUT) />
+                <input id="filter-to" name="to" type="date" value=to prop:value=to class=format!("mt-1 {}", class::INPUT) />
             </div>
             <div class="flex gap-2">
                 <button type="submit" class=class::SECONDARY>"Filter"</button>
