@@ -345,6 +345,7 @@ pub fn plan(
         idempotency_key,
         actor: actor.to_string(),
         now: now.to_string(),
+        reserved: rules.reserved.clone(),
     })
 }
 

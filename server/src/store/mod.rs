@@ -68,6 +68,9 @@ pub struct VendSpec {
     pub idempotency_key: Option<String>,
     pub actor: String,
     pub now: String,
+    /// Local parts a generated name must never land on (the reserved ones): skipped like
+    /// names already taken.
+    pub reserved: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +178,11 @@ impl VendSpec {
     }
 
     /// Only a counter grown past its width can break a limit the service already checked.
+    /// Whether a generated `name` would make a reserved address, so the counter moves on.
+    fn skips(&self, name: &str) -> bool {
+        self.address.is_none() && self.reserved.iter().any(|r| r.eq_ignore_ascii_case(name))
+    }
+
     fn check_generated(&self, name: &str) -> Result<(), StoreError> {
         let domain = if self.address.is_some() {
             ""

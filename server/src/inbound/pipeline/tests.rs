@@ -79,6 +79,7 @@ impl Fixture {
             idempotency_key: None,
             actor: "test".into(),
             now: "2026-11-25T00:00:00.000Z".into(),
+            reserved: Vec::new(),
         };
         self.store.vend(&spec).await.unwrap().mapping.address
     }

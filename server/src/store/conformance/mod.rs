@@ -41,6 +41,7 @@ pub fn spec(base: &str) -> VendSpec {
         idempotency_key: None,
         actor: "admin:conformance".into(),
         now: "2026-11-25T00:00:00.000Z".into(),
+        reserved: Vec::new(),
     }
 }
 

@@ -90,6 +90,11 @@ pub async fn generated_names_skip_names_taken_by_overrides(store: &dyn MappingSt
     store.vend(&taken).await.unwrap();
     let next = store.vend(&spec(&base)).await.unwrap().mapping;
     assert_eq!(next.account_name, format!("{base}-002"));
+    // A reserved name (MAILVEND_RESERVED_ADDRESSES) is skipped the same way.
+    let mut reserved = spec(&base);
+    reserved.reserved = vec![format!("{base}-003").to_uppercase()];
+    let after = store.vend(&reserved).await.unwrap().mapping;
+    assert_eq!(after.account_name, format!("{base}-004"));
 }
 
 pub async fn explicit_names_and_addresses_conflict_cleanly(store: &dyn MappingStore) {

@@ -304,6 +304,9 @@ impl MappingStore for DynamoStore {
                     let counter = self.next_counter(base).await?;
                     let name = naming::account_name(base, counter, *width);
                     spec.check_generated(&name)?;
+                    if spec.skips(&name) {
+                        continue;
+                    }
                     let address = spec.address_for(&name);
                     let m = spec.mapping(name, address.clone(), Some(counter));
                     match self.try_insert(spec, &m).await? {

@@ -202,6 +202,9 @@ impl MappingStore for SqliteStore {
                     let name = naming::account_name(base, counter, *width);
                     // On error the rollback returns the number.
                     spec.check_generated(&name)?;
+                    if spec.skips(&name) {
+                        continue;
+                    }
                     let address = spec.address_for(&name);
                     match find_taken(&mut tx, &address, &name).await? {
                         None => {

@@ -48,6 +48,7 @@ impl Running {
                 idempotency_key: None,
                 actor: "test".into(),
                 now: "2026-11-25T00:00:00.000Z".into(),
+                reserved: Vec::new(),
             })
             .await
             .unwrap()
