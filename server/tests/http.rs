@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{client, start};
+use common::{client, free_port, start};
 
 #[tokio::test]
 async fn healthz_answers_when_the_store_does_and_503_when_it_does_not() {
@@ -287,14 +287,6 @@ async fn shutdown_lets_the_server_finish() {
         .expect("server stops after the shutdown signal")
         .unwrap();
     assert!(result.is_ok(), "{result:?}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Attack: anyone on the internet reads `/metrics` through the load balancer (routes,

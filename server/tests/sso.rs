@@ -8,6 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 
+use common::{client, free_port};
 use server::tokens::Scope;
 
 const ADMIN: &str = "admin@corp.example";
@@ -26,14 +27,6 @@ impl Drop for Provider {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn provider(redirect: &str) -> Provider {
@@ -730,10 +723,7 @@ async fn an_admin_taken_off_the_list_is_an_owner_on_the_next_request() {
 async fn an_anonymous_sign_in_loop_writes_nothing_to_the_store() {
     let s = start().await;
     for _ in 0..50 {
-        let r = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        let r = client()
             .get(format!("{}/auth/login?next=/addresses", s.server.url))
             .send()
             .await
@@ -760,10 +750,7 @@ async fn an_anonymous_sign_in_loop_writes_nothing_to_the_store() {
     signed_in(&s, OWNER).await;
     let b = browser();
     let callback = through_provider(&b, &s, OWNER).await;
-    let forged = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let forged = client()
         .get(&callback)
         .header("cookie", "mailvend_login=eyJsb2dpbiI6e319.AAAA")
         .send()
