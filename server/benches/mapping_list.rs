@@ -74,6 +74,7 @@ async fn seeded_store() -> Arc<SqliteStore> {
                 idempotency_key: None,
                 actor: "bench".into(),
                 now: "2026-11-25T00:00:00.000Z".into(),
+                reserved: Vec::new(),
             };
             let m = store.vend(&spec).await.unwrap().mapping;
             if i % 100 == 7 {
