@@ -24,7 +24,7 @@ use super::{addresses, error, messages, sample, settings};
         settings::patch,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &RateLimited),
     tags(
         (name = "addresses", description = "Vended addresses and their mappings"),
         (name = "messages", description = "The log of received mail, one record per recipient"),
@@ -51,6 +51,57 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every API route may answer 429 (`auth::limits`): said once here for all of them, so no
+/// route can be added without it.
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, ResponseBuilder, Type,
+        };
+        let response = ResponseBuilder::new()
+            .description(
+                "Too many requests from this client (MAILVEND_RATE_LIMIT a minute); try again \
+                 after Retry-After seconds",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                    .build(),
+            )
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    )
+                    .description(Some("Seconds until a request may succeed"))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .insert("429".into(), response.clone().into());
+            }
+        }
+    }
+}
+
 /// Public: the description holds no data, and clients need it before they have a token.
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
@@ -59,6 +110,21 @@ pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_operation_says_it_may_be_rate_limited() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let r = &op["responses"]["429"];
+                assert!(r.is_object(), "{method} {path} has no 429");
+                assert!(r["headers"]["Retry-After"].is_object(), "{method} {path}");
+                operations += 1;
+            }
+        }
+        assert_eq!(operations, 11);
+    }
 
     #[test]
     fn every_route_and_schema_is_described() {
