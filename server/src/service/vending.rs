@@ -133,20 +133,20 @@ impl VendRules {
         }
     }
 
-    /// Why nobody may vend `address`, if it is reserved. A `+label` is ignored: mail to
-    /// `postmaster+x@` may reach `postmaster@`'s reader.
+    /// Why `address` may not be vended, if it may not: AWS would refuse it, or it is reserved.
+    pub fn refuses(&self, address: &str) -> Option<String> {
+        aws_refuses(address).or_else(|| self.reserved(address))
+    }
+
+    /// Why nobody may vend `address`, if it is reserved (`store::is_reserved`).
     pub fn reserved(&self, address: &str) -> Option<String> {
         let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
-        let base = local.split_once('+').map_or(local, |(b, _)| b);
-        self.reserved
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(local) || r.eq_ignore_ascii_case(base))
-            .then(|| {
-                format!(
-                    "{address} is reserved (role and validation mailboxes, the from and admin \
+        crate::store::is_reserved(&self.reserved, local).then(|| {
+            format!(
+                "{address} is reserved (role and validation mailboxes, the from and admin \
                      addresses, MAILVEND_RESERVED_ADDRESSES): its mail stays with the admin"
-                )
-            })
+            )
+        })
     }
 
     /// The configured spelling of an account type given in any case.
@@ -256,7 +256,7 @@ pub fn plan(
                     format!("must be at most {} characters", naming::MAX_ADDRESS),
                 ));
             }
-            if let Some(m) = aws_refuses(a.as_str()).or_else(|| rules.reserved(a.as_str())) {
+            if let Some(m) = rules.refuses(a.as_str()) {
                 return Err(field_error("address", m));
             }
             Some(a.as_str().to_string())
@@ -285,7 +285,7 @@ pub fn plan(
             .map_err(|e| field_error(e.field, e.message))?;
             if address.is_none() {
                 let derived = format!("{n}@{}", rules.domain);
-                if let Some(m) = aws_refuses(&derived).or_else(|| rules.reserved(&derived)) {
+                if let Some(m) = rules.refuses(&derived) {
                     return Err(field_error("account_name", m));
                 }
             }

@@ -133,6 +133,15 @@ fn edit_action(after: &Mapping) -> &'static str {
 /// of turn by overrides, so this is never reached in practice.
 const MAX_SKIPS: usize = 1000;
 
+/// Whether `local` (a local part) is one of `reserved`, in any case; a `+label` is ignored,
+/// since mail to `postmaster+x@` may reach `postmaster@`'s reader.
+pub fn is_reserved(reserved: &[String], local: &str) -> bool {
+    let base = local.split_once('+').map_or(local, |(b, _)| b);
+    reserved
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(local) || r.eq_ignore_ascii_case(base))
+}
+
 impl VendSpec {
     /// The address the caller chose, if they chose one: the override, or an explicit name on
     /// the domain. `None` for a generated name, whose address the store picks.
@@ -180,7 +189,7 @@ impl VendSpec {
     /// Only a counter grown past its width can break a limit the service already checked.
     /// Whether a generated `name` would make a reserved address, so the counter moves on.
     fn skips(&self, name: &str) -> bool {
-        self.address.is_none() && self.reserved.iter().any(|r| r.eq_ignore_ascii_case(name))
+        self.address.is_none() && is_reserved(&self.reserved, name)
     }
 
     fn check_generated(&self, name: &str) -> Result<(), StoreError> {

@@ -26,9 +26,8 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiToken, ApiEr
         .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer mvt_…"))?;
     // One message for malformed, unknown and revoked tokens: the answer reveals nothing
     // about which tokens exist.
-    let invalid = || ApiError::unauthorized("the API token is invalid, revoked or expired");
     if !tokens::well_formed(token) {
-        return Err(invalid());
+        return Err(invalid_token());
     }
     let found = state
         .core
@@ -50,8 +49,13 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiToken, ApiEr
             record_use(state, &t, &now).await;
             Ok(t)
         }
-        _ => Err(invalid()),
+        _ => Err(invalid_token()),
     }
+}
+
+/// One answer for malformed, unknown, revoked and expired tokens.
+fn invalid_token() -> ApiError {
+    ApiError::unauthorized("the API token is invalid, revoked or expired")
 }
 
 /// Writes the token's last use, at most once a minute (so a busy pipeline costs one write a
@@ -75,8 +79,7 @@ impl FromRequestParts<AppState> for VendCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authenticate(parts, state).await?;
-        VendCaller::token(&token, &crate::clock::now_rfc3339())
-            .ok_or_else(|| ApiError::unauthorized("the API token is invalid, revoked or expired"))
+        VendCaller::token(&token, &crate::clock::now_rfc3339()).ok_or_else(invalid_token)
     }
 }
 
