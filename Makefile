@@ -40,12 +40,13 @@ e2e: test-tools site
 	scripts/e2e.sh
 
 ## make test: every check — the clone reads nothing outside itself, lint (Rust and the CloudFormation template), unit and integration
-## tests, browser tests with and without JavaScript
+## tests, the API against its OpenAPI description (schemathesis), browser tests with and without JavaScript
 test: test-tools
 	scripts/self-contained.sh
 	scripts/lint.sh
 	.venv-moto/bin/cfn-lint deploy/cloudformation.yaml
 	$(MAKE) --no-print-directory unit
+	scripts/api-contract.sh
 	scripts/e2e.sh
 
 ## make bench: the benchmarks of docs/benchmarks.md (release build; a few minutes, quiet machine)

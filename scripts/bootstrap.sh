@@ -125,6 +125,11 @@ if [ "$want" = test ]; then
     say "cfn-lint (CloudFormation linter)"
     .venv-moto/bin/pip install -q 'cfn-lint==1.*'
   fi
+  # make test checks the API against its OpenAPI description (scripts/api-contract.sh).
+  if [ ! -x .venv-moto/bin/st ]; then
+    say "schemathesis (API contract tests)"
+    .venv-moto/bin/pip install -q 'schemathesis==4.32.*'
+  fi
   # The SMTP relay mailer's tests deliver to an aiosmtpd sink (scripts/smtp_sink.py).
   if [ ! -x .venv-moto/bin/aiosmtpd ]; then
     say "aiosmtpd (SMTP sink for tests)"

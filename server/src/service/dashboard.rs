@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use super::caller::{AdminCaller, OwnerCaller};
 use super::mapping_patch::MappingPatch;
 use super::vending::VendRequest;
-use super::{given, invalid, message_filter, AppService, ServiceError};
+use super::{check_range, given, invalid, message_filter, AppService, ServiceError};
 use crate::settings::SettingsPatch;
 use crate::tokens::{ApiToken, Scope};
 
@@ -142,6 +142,7 @@ impl app::service::Service for Dashboard {
         admin: &Admin,
         q: &MessageQuery,
     ) -> Result<Page<MessageRecord>, AppError> {
+        check_range(q)?;
         let filter = message_filter(q)?;
         let cursor = given(&q.cursor);
         Ok(self

@@ -17,16 +17,30 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Present means a value: `null` is refused (it would read as "clear", which these fields
+/// cannot be), so a field is either left out or given.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingPatch {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
     pub owner: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
     pub account_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = BTreeMap<String, String>)]
     pub tags: Option<BTreeMap<String, String>>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
@@ -182,5 +196,15 @@ mod tests {
         }
         let e = serde_json::from_str::<MappingPatch>(r#"{"colour": 1}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `colour`"));
+        // Only the clearable fields take null; elsewhere null is refused, not read as absent.
+        for json in [
+            r#"{"owner": null, "notes": "x"}"#,
+            r#"{"status": null}"#,
+            r#"{"account_type": null}"#,
+            r#"{"tags": null}"#,
+        ] {
+            let e = serde_json::from_str::<MappingPatch>(json).unwrap_err();
+            assert!(e.to_string().contains("invalid type: null"), "{json}: {e}");
+        }
     }
 }

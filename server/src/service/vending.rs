@@ -149,6 +149,24 @@ impl VendRules {
         })
     }
 
+    /// The most characters each of `business_unit` and `application` may have: half of what
+    /// the name's limits leave once `-env-NNN` is counted, so any two that fit their own limit
+    /// fit together (a rule a generic client can read from the OpenAPI description, unlike a
+    /// limit on their sum).
+    pub fn part_limit(&self) -> usize {
+        let name = self.name_limit();
+        // `-` between the parts, `-` + the longest environment (`eval`), `-` + the counter.
+        let fixed = 1 + 1 + 4 + 1 + usize::from(self.counter_width);
+        (name.saturating_sub(fixed) / 2).max(1)
+    }
+
+    /// The longest account name whose address on the domain AWS and RFC 5321 accept.
+    pub fn name_limit(&self) -> usize {
+        naming::MAX_ACCOUNT_NAME
+            .min(naming::MAX_ADDRESS.saturating_sub(1 + self.domain.len()))
+            .min(naming::MAX_LOCAL_PART)
+    }
+
     /// The configured spelling of an account type given in any case.
     pub fn account_type(&self, v: &str) -> Result<String, FieldError> {
         self.account_types
@@ -278,16 +296,13 @@ pub fn plan(
                     "use letters, digits and - _ . + only (it may become the address's local part)",
                 ));
             }
-            match &address {
-                None => naming::check_limits(&n, &rules.domain, "account_name"),
-                Some(_) => naming::check_limits(&n, "", "account_name"),
-            }
-            .map_err(|e| field_error(e.field, e.message))?;
-            if address.is_none() {
-                let derived = format!("{n}@{}", rules.domain);
-                if let Some(m) = rules.refuses(&derived) {
-                    return Err(field_error("account_name", m));
-                }
+            // Checked as the address's local part even when an address override is given, so
+            // the rule does not depend on another field (and the name stays usable as one).
+            naming::check_limits(&n, &rules.domain, "account_name")
+                .map_err(|e| field_error(e.field, e.message))?;
+            let derived = format!("{n}@{}", rules.domain);
+            if let Some(m) = rules.refuses(&derived) {
+                return Err(field_error("account_name", m));
             }
             NameSpec::Explicit { account_name: n }
         }
@@ -298,6 +313,18 @@ pub fn plan(
             let app = non_empty(&req.application).ok_or_else(|| {
                 field_error("application", "required unless account_name is given")
             })?;
+            let limit = rules.part_limit();
+            for (field, v) in [("business_unit", bu), ("application", app)] {
+                if v.chars().count() > limit {
+                    return Err(field_error(
+                        field,
+                        format!(
+                            "at most {limit} characters (so that the name \
+                             business_unit-application-env-NNN fits AWS's limits)"
+                        ),
+                    ));
+                }
+            }
             let env = Environment::parse(req.environment.as_deref().unwrap_or_default())
                 .map_err(|e| field_error(e.field, e.message))?;
             let base =

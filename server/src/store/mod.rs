@@ -4,7 +4,7 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod dynamodb;
-mod paging;
+pub(crate) mod paging;
 pub mod retention;
 pub mod sqlite;
 

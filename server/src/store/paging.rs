@@ -32,18 +32,58 @@ fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
-/// The sort key after which the next page starts (empty for the first page).
+/// The sort key after which the next page starts (empty for the first page). Any string of
+/// the base64url alphabet of a decodable length is a position (the OpenAPI description says
+/// so, and a position no item has simply starts the page at the next one), so trailing bits
+/// are allowed and bytes that are not UTF-8 are replaced rather than refused.
 pub(super) fn decode_cursor(cursor: Option<&str>) -> Result<String, StoreError> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     use base64::Engine as _;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
     let Some(cursor) = cursor else {
         return Ok(String::new());
     };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+    LENIENT
         .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or(StoreError::Invalid {
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|_| StoreError::Invalid {
             field: "cursor",
             message: "not a cursor this server handed out".into(),
         })
+}
+
+/// What the OpenAPI description says a cursor is: `decode_cursor` accepts exactly these.
+pub const CURSOR_PATTERN: &str = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_any_well_formed_one_is_a_position() {
+        for key in ["", "a", "2026-12-04T10:00:00Z#msg/x@example.com", "é"] {
+            let c = encode_cursor(key);
+            assert_eq!(decode_cursor(Some(&c)).unwrap(), key);
+        }
+        let pattern = regex::Regex::new(CURSOR_PATTERN).unwrap();
+        for (cursor, ok) in [
+            ("", true),
+            ("YQ", true),
+            ("YR", true), // trailing bits set
+            ("_w", true), // not UTF-8 once decoded
+            ("abcd", true),
+            ("abcde", false), // no length of base64 is 1 mod 4
+            ("ab+d", false),
+            ("ab=", false),
+            ("ab cd", false),
+        ] {
+            assert_eq!(pattern.is_match(cursor), ok, "{cursor:?} pattern");
+            assert_eq!(decode_cursor(Some(cursor)).is_ok(), ok, "{cursor:?} decode");
+        }
+    }
 }

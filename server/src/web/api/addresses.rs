@@ -20,14 +20,14 @@ use crate::service::AppService;
 #[utoipa::path(
     post,
     path = "/api/v1/addresses",
+    operation_id = "vendAddress",
     tag = "addresses",
     request_body = VendRequest,
     responses(
         (status = 201, description = "Vended", body = Mapping),
         (status = 200, description = "An idempotency key replayed the first result", body = Mapping),
-        (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, description = "A vend-scope token chose the address without MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE, or one that has received mail", body = ErrorResponse),
-        (status = 409, body = ErrorResponse), (status = 415, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 409, description = "The address is taken, or the idempotency key was used with another request", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -54,10 +54,12 @@ pub struct ListQuery {
     /// A substring of the address, account name or owner.
     q: Option<String>,
     /// `active`, `suspended` or `deleted`; by default active and suspended.
+    #[param(pattern = "^(|active|suspended|deleted)$")]
     status: Option<String>,
     /// Only this account type.
     account_type: Option<String>,
-    /// 1 to 500, default 50.
+    /// Items per page, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -66,9 +68,10 @@ pub struct ListQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/addresses",
+    operation_id = "listAddresses",
     tag = "addresses",
     params(ListQuery),
-    responses((status = 200, body = Page<Mapping>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)),
+    responses((status = 200, body = Page<Mapping>), (status = 422, description = "A query parameter is invalid (named in `field`)", body = ErrorResponse)),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -93,9 +96,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/addresses/{address}",
+    operation_id = "getAddress",
     tag = "addresses",
     params(("address" = String, Path, description = "The address, in any case")),
-    responses((status = 200, body = Mapping), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    responses(
+        (status = 200, body = Mapping),
+        (status = 404, description = "No mapping has this address, or it was deleted (its address stays reserved)", body = ErrorResponse),
+    ),
     security(("bearer" = []))
 )]
 pub async fn get(
@@ -103,18 +110,33 @@ pub async fn get(
     caller: VendCaller,
     Path(address): Path<String>,
 ) -> Result<Json<Mapping>, ApiError> {
-    Ok(Json(service.mapping(&caller, &address).await?))
+    let mapping = service.mapping(&caller, &address).await?;
+    // After DELETE the resource is gone for a client, as REST clients expect (404, as for
+    // any address without a mapping), though the address stays reserved and the record stays
+    // listed under `status=deleted`.
+    if mapping.status == app::model::MappingStatus::Deleted {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "{} was deleted at {}; its address stays reserved (list it with status=deleted)",
+                mapping.address, mapping.updated_at
+            ),
+        ));
+    }
+    Ok(Json(mapping))
 }
 
 #[utoipa::path(
     patch,
     path = "/api/v1/addresses/{address}",
+    operation_id = "patchAddress",
     tag = "addresses",
-    params(("address" = String, Path)),
+    params(("address" = String, Path, description = "The address, in any case")),
     request_body = MappingPatch,
     responses(
-        (status = 200, body = Mapping), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 200, body = Mapping), (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 409, description = "The mapping was deleted", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -131,10 +153,11 @@ pub async fn patch(
 #[utoipa::path(
     delete,
     path = "/api/v1/addresses/{address}",
+    operation_id = "deleteAddress",
     tag = "addresses",
-    params(("address" = String, Path)),
+    params(("address" = String, Path, description = "The address, in any case")),
     responses(
-        (status = 200, body = Mapping), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 200, body = Mapping), (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
     ),
     security(("bearer" = []))

@@ -17,14 +17,17 @@ use crate::service::AppService;
 #[serde(deny_unknown_fields)]
 pub struct MessageQuery {
     /// `forwarded`, `undeliverable`, `rejected`, `dead_letter` or `processing`.
+    #[param(pattern = "^(|forwarded|undeliverable|rejected|dead_letter|processing)$")]
     outcome: Option<String>,
     /// Only mail to this vended address.
     address: Option<String>,
     /// Received on or after this UTC day (`YYYY-MM-DD`).
     from: Option<String>,
-    /// Received on or before this UTC day (`YYYY-MM-DD`).
+    /// Received on or before this UTC day (`YYYY-MM-DD`); a range that ends before it begins
+    /// holds no mail.
     to: Option<String>,
-    /// 1 to 500, default 50.
+    /// Items per page, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -33,11 +36,13 @@ pub struct MessageQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/messages",
+    operation_id = "listMessages",
     tag = "messages",
     params(MessageQuery),
     responses(
-        (status = 200, body = Page<MessageRecord>), (status = 401, body = ErrorResponse),
-        (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 200, body = Page<MessageRecord>),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 422, description = "A query parameter is invalid (named in `field`)", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -64,11 +69,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/messages/{id}",
+    operation_id = "getMessage",
     tag = "messages",
     params(("id" = String, Path, description = "`<SES message id>/<recipient>`, URL-encoded")),
     responses(
-        (status = 200, body = MessageRecord), (status = 401, body = ErrorResponse),
-        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 200, body = MessageRecord),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -84,11 +91,12 @@ pub async fn get(
 #[utoipa::path(
     post,
     path = "/api/v1/messages/{id}/replay",
+    operation_id = "replayMessage",
     tag = "messages",
     params(("id" = String, Path, description = "`<SES message id>/<recipient>`, URL-encoded")),
     responses(
         (status = 200, body = Report, description = "where the message ended up this time"),
-        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
         (status = 404, body = ErrorResponse),
         (status = 409, body = ErrorResponse, description = "not a dead letter (or being replayed)"),
     ),

@@ -3,6 +3,7 @@
 
 mod addresses;
 pub mod auth;
+pub mod contract;
 pub mod error;
 pub mod json;
 mod messages;

@@ -1,11 +1,12 @@
 //! `GET /api/v1/openapi.json`, generated from the handlers' annotations and the types they
-//! use, so the description cannot drift from the code.
+//! use, so the description cannot drift from the code; `contract` adds the request rules.
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{addresses, error, messages, sample, settings};
+use crate::service::AppService;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,7 +25,7 @@ use super::{addresses, error, messages, sample, settings};
         settings::patch,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
-    modifiers(&BearerAuth, &RateLimited),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "addresses", description = "Vended addresses and their mappings"),
         (name = "messages", description = "The log of received mail, one record per recipient"),
@@ -51,38 +52,72 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Every API route may answer 429 (`auth::limits`): said once here for all of them, so no
-/// route can be added without it.
-struct RateLimited;
+/// What any route may answer, said once here so no route can be added without it: 401 and 429
+/// (`auth::limits`) and 503 (the store is unavailable) everywhere; 400, 413, 415 and 422 where
+/// a JSON body is read (`json::ApiJson`).
+struct CommonResponses;
 
-impl Modify for RateLimited {
+impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{
             ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, ResponseBuilder, Type,
         };
-        let response = ResponseBuilder::new()
-            .description(
-                "Too many requests from this client (MAILVEND_RATE_LIMIT a minute); try again \
-                 after Retry-After seconds",
-            )
-            .content(
+        let error = |description: &str| {
+            ResponseBuilder::new().description(description).content(
                 "application/json",
                 ContentBuilder::new()
                     .schema(Some(Ref::from_schema_name("ErrorResponse")))
                     .build(),
             )
-            .header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(
-                        ObjectBuilder::new()
-                            .schema_type(Type::Integer)
-                            .minimum(Some(1)),
+        };
+        let seconds = |description: &str| {
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                )
+                .description(Some(description))
+                .build()
+        };
+        let everywhere = [
+            (
+                "401",
+                error("No token, or one that is invalid, revoked or expired")
+                    .header(
+                        "WWW-Authenticate",
+                        HeaderBuilder::new()
+                            .schema(ObjectBuilder::new().schema_type(Type::String))
+                            .build(),
                     )
-                    .description(Some("Seconds until a request may succeed"))
                     .build(),
-            )
-            .build();
+            ),
+            (
+                "429",
+                error(
+                    "Too many requests from this client (MAILVEND_RATE_LIMIT a minute); try \
+                     again after Retry-After seconds",
+                )
+                .header(
+                    "Retry-After",
+                    seconds("Seconds until a request may succeed"),
+                )
+                .build(),
+            ),
+            ("503", error("The store is unavailable; try again").build()),
+        ];
+        let with_body = [
+            ("400", error("The body is not valid JSON").build()),
+            ("413", error("The body is too large").build()),
+            (
+                "415",
+                error("The body is not sent as Content-Type: application/json").build(),
+            ),
+            (
+                "422",
+                error("The body breaks a rule of its schema; `field` names where").build(),
+            ),
+        ];
         for item in openapi.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -94,17 +129,26 @@ impl Modify for RateLimited {
             .into_iter()
             .flatten()
             {
-                op.responses
-                    .responses
-                    .insert("429".into(), response.clone().into());
+                let reads_body = op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                for (status, response) in &everywhere {
+                    responses.insert(status.to_string(), response.clone().into());
+                }
+                if reads_body {
+                    for (status, response) in &with_body {
+                        responses.insert(status.to_string(), response.clone().into());
+                    }
+                }
             }
         }
     }
 }
 
 /// Public: the description holds no data, and clients need it before they have a token.
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn serve(
+    axum::extract::State(service): axum::extract::State<std::sync::Arc<AppService>>,
+) -> Json<serde_json::Value> {
+    Json(super::contract::document(service.vend_rules()))
 }
 
 #[cfg(test)]
@@ -112,14 +156,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_operation_says_it_may_be_rate_limited() {
+    fn every_operation_lists_the_common_answers() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let mut operations = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
-                let r = &op["responses"]["429"];
-                assert!(r.is_object(), "{method} {path} has no 429");
-                assert!(r["headers"]["Retry-After"].is_object(), "{method} {path}");
+                let r = &op["responses"];
+                assert!(
+                    r["429"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+                assert!(
+                    r["401"]["headers"]["WWW-Authenticate"].is_object(),
+                    "{method} {path}"
+                );
+                assert!(r["503"].is_object(), "{method} {path}");
+                let body = op["requestBody"].is_object();
+                for status in ["400", "413", "415", "422"] {
+                    assert!(!body || r[status].is_object(), "{method} {path} {status}");
+                }
                 operations += 1;
             }
         }

@@ -52,6 +52,20 @@ pub struct SampleVended {
 }
 
 impl SampleVend {
+    /// Tag keys follow the tag rules even when their value is null (and dropped), so what the
+    /// OpenAPI description says of `Tags`' keys holds for every key.
+    fn check_keys(&self) -> Result<(), ServiceError> {
+        let keys: BTreeMap<String, String> = self
+            .tags
+            .keys()
+            .map(|k| (k.clone(), String::new()))
+            .collect();
+        crate::service::vending::check_tags(&keys).map_err(|e| ServiceError::Invalid {
+            field: e.field.to_string(),
+            message: e.message,
+        })
+    }
+
     fn into_request(self) -> VendRequest {
         let tags: BTreeMap<String, String> = self
             .tags
@@ -91,14 +105,14 @@ fn sample_field(field: &str) -> &str {
 #[utoipa::path(
     post,
     path = "/api/v1/vend",
+    operation_id = "vendSample",
     tag = "addresses",
     request_body = SampleVend,
     responses(
         (status = 201, description = "Vended", body = SampleVended),
         (status = 200, description = "An idempotency key replayed the first result", body = SampleVended),
-        (status = 401, body = ErrorResponse),
         (status = 403, description = "A vend-scope token chose the address (AccountEmail) without MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE, or one that has received mail", body = ErrorResponse),
-        (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 409, description = "The address is taken, or the idempotency key was used with another request", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -107,20 +121,22 @@ pub async fn vend(
     caller: VendCaller,
     ApiJson(body): ApiJson<SampleVend>,
 ) -> Result<Response, ApiError> {
-    let vended = service
-        .vend(&caller, &body.into_request())
-        .await
-        .map_err(|e| match e {
-            ServiceError::Invalid { field, message } => ServiceError::Invalid {
-                field: sample_field(&field).to_string(),
-                message,
-            },
-            ServiceError::Forbidden { field, message } => ServiceError::Forbidden {
-                field: sample_field(&field).to_string(),
-                message,
-            },
-            other => other,
-        })?;
+    let vended = async {
+        body.check_keys()?;
+        service.vend(&caller, &body.into_request()).await
+    }
+    .await
+    .map_err(|e| match e {
+        ServiceError::Invalid { field, message } => ServiceError::Invalid {
+            field: sample_field(&field).to_string(),
+            message,
+        },
+        ServiceError::Forbidden { field, message } => ServiceError::Forbidden {
+            field: sample_field(&field).to_string(),
+            message,
+        },
+        other => other,
+    })?;
     let m = vended.mapping;
     let status = if vended.created {
         StatusCode::CREATED

@@ -15,10 +15,11 @@ use crate::settings::SettingsPatch;
 #[utoipa::path(
     get,
     path = "/api/v1/settings",
+    operation_id = "getSettings",
     tag = "settings",
     responses(
-        (status = 200, body = Settings), (status = 401, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
+        (status = 200, body = Settings),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -33,11 +34,12 @@ pub async fn get(
 #[utoipa::path(
     patch,
     path = "/api/v1/settings",
+    operation_id = "patchSettings",
     tag = "settings",
     request_body = SettingsPatch,
     responses(
-        (status = 200, body = Settings), (status = 401, body = ErrorResponse),
-        (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 200, body = Settings),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
