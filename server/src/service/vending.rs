@@ -149,15 +149,13 @@ impl VendRules {
         })
     }
 
-    /// The most characters each of `business_unit` and `application` may have: half of what
-    /// the name's limits leave once `-env-NNN` is counted, so any two that fit their own limit
-    /// fit together (a rule a generic client can read from the OpenAPI description, unlike a
-    /// limit on their sum).
-    pub fn part_limit(&self) -> usize {
-        let name = self.name_limit();
-        // `-` between the parts, `-` + the longest environment (`eval`), `-` + the counter.
+    /// The most characters `business_unit` and `application` may have together: what the
+    /// name's limits leave once `-`, `-env-` (the longest environment, `eval`) and the counter
+    /// are counted. Counted on the text as given, not on its slug, so the rule is one a generic
+    /// client can read from the OpenAPI description.
+    pub fn parts_limit(&self) -> usize {
         let fixed = 1 + 1 + 4 + 1 + usize::from(self.counter_width);
-        (name.saturating_sub(fixed) / 2).max(1)
+        self.name_limit().saturating_sub(fixed).max(2)
     }
 
     /// The longest account name whose address on the domain AWS and RFC 5321 accept.
@@ -313,17 +311,17 @@ pub fn plan(
             let app = non_empty(&req.application).ok_or_else(|| {
                 field_error("application", "required unless account_name is given")
             })?;
-            let limit = rules.part_limit();
-            for (field, v) in [("business_unit", bu), ("application", app)] {
-                if v.chars().count() > limit {
-                    return Err(field_error(
-                        field,
-                        format!(
-                            "at most {limit} characters (so that the name \
-                             business_unit-application-env-NNN fits AWS's limits)"
-                        ),
-                    ));
-                }
+            let limit = rules.parts_limit();
+            let given = bu.chars().count() + app.chars().count();
+            if given > limit {
+                return Err(field_error(
+                    "business_unit",
+                    format!(
+                        "business_unit and application have {given} characters together; at most \
+                         {limit} fit the name business_unit-application-env-NNN within AWS's \
+                         limits, so shorten the business unit or application"
+                    ),
+                ));
             }
             let env = Environment::parse(req.environment.as_deref().unwrap_or_default())
                 .map_err(|e| field_error(e.field, e.message))?;

@@ -185,7 +185,7 @@ fn each_bad_input_names_its_field() {
         (
             "business_unit",
             Box::new(|r| r.business_unit = Some("b".repeat(40))),
-            "at most 20 characters",
+            "shorten the business unit",
         ),
         (
             "tags",
@@ -231,31 +231,28 @@ fn each_bad_input_names_its_field() {
 
 #[test]
 fn names_at_the_limit_pass_and_one_past_fails() {
-    // Each part gets half of what a 50-character name leaves after `-`, `-eval-` and the
-    // 3-digit counter: (50 - 10) / 2 = 20, so two parts at their limit still make a valid name.
+    // Business unit and application share what a 50-character name leaves after `-`,
+    // `-eval-` and the 3-digit counter: 50 - 10 = 40, so any split of 40 still makes a valid
+    // name, and 41 is refused whatever the split.
     let rules = VendRules {
         domain: "x.io".into(),
         ..rules()
     };
-    assert_eq!(rules.part_limit(), 20);
-    let mut req = base_request();
-    req.business_unit = Some("b".repeat(20));
-    req.application = Some("a".repeat(20));
-    req.environment = Some("EVALUATION".into());
-    let spec = plan(&req, &rules, "t", "n").unwrap();
-    let NameSpec::Generated { base, width } = spec.name else {
-        panic!("generated")
-    };
-    assert_eq!(naming::account_name(&base, 999, width).len(), 50);
-    for field in ["business_unit", "application"] {
-        let mut req = req.clone();
-        match field {
-            "business_unit" => req.business_unit = Some("b".repeat(21)),
-            _ => req.application = Some("a".repeat(21)),
-        }
+    assert_eq!(rules.parts_limit(), 40);
+    for split in [1, 20, 39] {
+        let mut req = base_request();
+        req.business_unit = Some("b".repeat(split));
+        req.application = Some("a".repeat(40 - split));
+        req.environment = Some("EVALUATION".into());
+        let spec = plan(&req, &rules, "t", "n").unwrap();
+        let NameSpec::Generated { base, width } = spec.name else {
+            panic!("generated")
+        };
+        assert_eq!(naming::account_name(&base, 999, width).len(), 50);
+        req.application = Some("a".repeat(41 - split));
         let err = plan(&req, &rules, "t", "n").unwrap_err();
-        assert_eq!(err.field, field);
-        assert!(err.message.contains("at most 20"), "{err}");
+        assert_eq!(err.field, "business_unit");
+        assert!(err.message.contains("41 characters together"), "{err}");
     }
 }
 

@@ -133,7 +133,7 @@ pub struct Patterns {
     pub tag_key: String,
     pub tag_value: String,
     pub notes: String,
-    pub part_limit: usize,
+    pub parts_limit: usize,
     pub name_limit: usize,
 }
 
@@ -166,7 +166,7 @@ impl Patterns {
             tag_key: format!("^[^{hidden}]*[^{hidden}{}][^{hidden}]*$", blank_class()),
             tag_value: format!("^[^{hidden}]*$"),
             notes: format!("^[^{}]*$", hidden_class(&['\n', '\t'])),
-            part_limit: rules.part_limit(),
+            parts_limit: rules.parts_limit(),
             name_limit: rules.name_limit(),
         }
     }
@@ -233,7 +233,20 @@ impl Patterns {
 
     /// `business_unit` / `application` when the name is generated from them.
     fn part(&self) -> Value {
-        json!({"type": "string", "maxLength": self.part_limit, "pattern": "[A-Za-z0-9]"})
+        json!({"type": "string", "maxLength": self.parts_limit - 1, "pattern": "[A-Za-z0-9]"})
+    }
+
+    /// Their limit together, as the splits of `parts_limit` (JSON Schema cannot add lengths).
+    fn parts_fit(&self, first: &str, second: &str) -> Value {
+        let splits: Vec<Value> = (1..self.parts_limit)
+            .map(|n| {
+                json!({"properties": {
+                    first: {"maxLength": n},
+                    second: {"maxLength": self.parts_limit - n},
+                }})
+            })
+            .collect();
+        Value::Array(splits)
     }
 
     fn environment(&self) -> Value {
@@ -292,8 +305,9 @@ pub fn document(rules: &VendRules) -> Value {
     props["tags"] = p.tags(false);
     props["idempotency_key"] = Patterns::idempotency_key();
     props["business_unit"]["description"] = json!(format!(
-        "Required unless `account_name` is given: at most {} characters, with a letter or digit.",
-        p.part_limit
+        "Required unless `account_name` is given: with a letter or digit; business_unit and \
+         application together at most {} characters.",
+        p.parts_limit
     ));
     props["application"]["description"] = props["business_unit"]["description"].clone();
     props["environment"]["description"] = json!(
@@ -309,6 +323,7 @@ pub fn document(rules: &VendRules) -> Value {
                 "application": p.part(),
                 "environment": p.environment(),
             },
+            "anyOf": p.parts_fit("business_unit", "application"),
         }),
     );
 
@@ -343,6 +358,7 @@ pub fn document(rules: &VendRules) -> Value {
                     "ApplicationName": part,
                     "Environment": p.environment(),
                 },
+                "anyOf": p.parts_fit("BusinessUnit", "ApplicationName"),
             }},
         }),
     );

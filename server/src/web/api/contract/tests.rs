@@ -150,38 +150,44 @@ fn name_pattern_is_the_name_rule() {
 }
 
 #[test]
-fn parts_fit_together_whenever_each_fits_its_limit() {
+fn parts_fit_together_exactly_when_a_split_allows_them() {
     let p = Patterns::new(&rules());
-    let k = p.part_limit;
-    assert_eq!(k, 20, "(50 - len(\"--eval-\") - 3) / 2");
-    for (bu, app, ok) in [
-        ("a".repeat(k), "b".repeat(k), true),
-        ("a".repeat(k + 1), "b".into(), false),
-        ("b".into(), "a".repeat(k + 1), false),
-        ("Ünïcödé ünit".into(), "x".into(), true),
-        ("!!!".into(), "x".into(), false),
+    let k = p.parts_limit;
+    assert_eq!(k, 40, "50 - len(\"--eval-\") - 3");
+    let splits = p.parts_fit("business_unit", "application");
+    let schema_fits = |bu: &str, app: &str| {
+        splits.as_array().unwrap().iter().any(|s| {
+            let max = |f: &str| s["properties"][f]["maxLength"].as_u64().unwrap() as usize;
+            bu.chars().count() <= max("business_unit") && app.chars().count() <= max("application")
+        })
+    };
+    for (bu, app) in [
+        ("a".repeat(20), "b".repeat(20)),
+        ("a".repeat(39), "b".into()),
+        ("b".into(), "a".repeat(39)),
+        ("a".repeat(21), "b".repeat(20)),
+        ("a".repeat(40), "b".into()),
+        ("Ünïcödé ünit".into(), "x".into()),
+        ("Ünïcödé ünit".repeat(4), "x".into()),
+        ("!!!".into(), "x".into()),
     ] {
-        let schema = bu.chars().count() <= k
-            && app.chars().count() <= k
-            && is("[A-Za-z0-9]", &bu)
-            && is("[A-Za-z0-9]", &app);
-        assert_eq!(schema, ok, "{bu:?} {app:?}");
+        let schema = schema_fits(&bu, &app) && is("[A-Za-z0-9]", &bu) && is("[A-Za-z0-9]", &app);
         for env in ["EVALUATION", "prod", "Qa", ""] {
             let server = vends(&request(|r| {
                 r.business_unit = Some(bu.clone());
                 r.application = Some(app.clone());
                 r.environment = Some(env.into());
             }));
-            assert_eq!(server, ok, "{bu:?} {app:?} {env:?}");
+            assert_eq!(schema, server, "{bu:?} {app:?} {env:?}");
         }
     }
     // A long domain leaves less room, and the limit follows it.
     let mut long = rules();
     long.domain = "accounts.mail.example-corporation.com".into();
-    let k = long.part_limit();
-    let name = format!("{}-{}-eval-999", "a".repeat(k), "b".repeat(k));
+    let k = long.parts_limit();
+    let name = format!("{}-{}-eval-999", "a".repeat(k - 1), "b");
     assert!(app::naming::check_limits(&name, &long.domain, "x").is_ok());
-    let name = format!("{}-{}-eval-999", "a".repeat(k + 1), "b".repeat(k + 1));
+    let name = format!("{}-{}-eval-999", "a".repeat(k), "b");
     assert!(app::naming::check_limits(&name, &long.domain, "x").is_err());
 }
 
