@@ -217,6 +217,17 @@ async fn vend_read_list_edit_delete() {
         .get("/addresses?owner=owner@example.org&status=deleted", &a.vend)
         .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    // Gone for a REST client (what a generic client's use-after-free check expects), with the
+    // reason in the message.
+    let (status, gone) = a.get(&format!("/addresses/{address}"), &a.vend).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{gone}");
+    assert!(
+        gone["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("was deleted"),
+        "{gone}"
+    );
 
     // The address stays reserved: the next vend for the same base takes the next number.
     let (status, next) = a

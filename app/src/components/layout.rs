@@ -29,7 +29,7 @@ fn NavLink(page: &'static Page, nav: &'static Nav) -> impl IntoView {
 fn NavSection(section: Section) -> impl IntoView {
     view! {
         <div>
-            <p class="px-3 pb-2 text-xs font-semibold uppercase tracking-wider text-slate-500">{section.title()}</p>
+            <p class="px-3 pb-2 text-xs font-semibold uppercase tracking-wider text-slate-400">{section.title()}</p>
             <ul class="space-y-1">
                 {routes::nav(section).map(|(page, nav)| view! { <li><NavLink page nav /></li> }).collect_view()}
             </ul>

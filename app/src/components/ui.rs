@@ -28,7 +28,8 @@ pub fn Stat(label: &'static str, value: String, #[prop(optional)] hint: String) 
         <div class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
             <dt class="text-sm font-medium text-slate-500 dark:text-slate-400">{label}</dt>
             <dd class="mt-2 text-2xl font-semibold tracking-tight">{value}</dd>
-            {(!hint.is_empty()).then(|| view! { <p class="mt-1 text-xs text-slate-500">{hint}</p> })}
+            // A second `dd`, not a `p`: a `div` in a `dl` may hold only `dt` and `dd`.
+            {(!hint.is_empty()).then(|| view! { <dd class="mt-1 text-xs text-slate-600 dark:text-slate-400">{hint}</dd> })}
         </div>
     }
 }
