@@ -339,6 +339,20 @@ pub async fn the_log_filters_by_time_and_counts_per_day(store: &dyn MessageStore
         }
     }
     assert_eq!(seen, vec![ids[3].clone(), ids[2].clone(), ids[1].clone()]);
+    // A cursor is any position (the API takes any base64url string): one before the range's
+    // start, or a range that ends before it begins, holds nothing, and is no error (DynamoDB
+    // refuses a BETWEEN whose bounds are inverted).
+    use base64::Engine as _;
+    let early = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("2031-03-01T00");
+    let page = store.messages(&day, 5, Some(&early)).await.unwrap();
+    assert!(page.items.is_empty() && page.next_cursor.is_none());
+    let inverted = MessageFilter {
+        since: Some("2031-03-03".into()),
+        until: Some("2031-03-02~".into()),
+        ..day.clone()
+    };
+    let page = store.messages(&inverted, 5, None).await.unwrap();
+    assert!(page.items.is_empty() && page.next_cursor.is_none());
     // Open-ended on either side, across every recipient.
     let since = store
         .messages(

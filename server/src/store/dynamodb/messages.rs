@@ -239,6 +239,14 @@ impl MessageStore for DynamoStore {
             .min();
         let lower = filter.since.clone();
         match (&lower, &upper) {
+            // Nothing lies in a range that ends before it starts (a cursor from before the
+            // filter's start, or inverted days), and DynamoDB refuses such a BETWEEN.
+            (Some(lo), Some(hi)) if hi < lo => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                })
+            }
             (Some(lo), Some(hi)) => {
                 key_condition.push_str(" AND #sk BETWEEN :lo AND :hi");
                 values.insert(":lo".into(), s(lo.clone()));
