@@ -2,8 +2,8 @@ import { test, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ready, signIn, unique } from './session';
-import { cli, data, serverEnv, ssoEnv, ssoURL } from '../servers';
+import { deliver, ready, signIn, signInThroughProvider, unique } from './session';
+import { cli, serverEnv, ssoEnv, ssoURL } from '../servers';
 
 // axe-core on every page, as an admin and as an owner, on a desktop and a phone viewport:
 // no serious or critical violation of WCAG 2.1 A/AA. axe reads the DOM, which is the same
@@ -43,14 +43,7 @@ async function seed(page: Page, baseURL: string, env: Record<string, string>, ow
   });
   expect(r.status()).toBe(201);
   const address = (await r.json()).address as string;
-  const file = path.join(data, `${unique('a11y').replace(/\W/g, '')}.eml`);
-  fs.writeFileSync(
-    file,
-    ['From: pat@sender.example', `To: ${address}`, 'Subject: accessibility check', '', 'Hello.', ''].join('\r\n'),
-  );
-  const out = cli(['deliver', '--recipient', address, file], env);
-  const id = JSON.parse(out.trim().split('\n')[0]).message_id as string;
-  return { address, id };
+  return { address, id: deliver(address, 'accessibility check', env).message_id };
 }
 
 for (const [name, viewport] of Object.entries(viewports)) {
@@ -88,12 +81,7 @@ for (const [name, viewport] of Object.entries(viewports)) {
     await page.setViewportSize(viewport);
     const owner = `a11y.${name}@corp.example`;
     const { address } = await seed(page, ssoURL, ssoEnv, owner);
-    await page.goto(`${ssoURL}/`);
-    await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
-    await page.locator('input[name="login"]').fill(owner);
-    await page.locator('input[name="password"]').fill('any password');
-    await page.locator('button[type="submit"]').click();
-    await page.locator('button[type="submit"]').click();
+    await signInThroughProvider(page, owner);
     await expect(page).toHaveURL(`${ssoURL}/me`);
     await ready(page, true);
     await expect(page.getByRole('cell', { name: address }).first()).toBeVisible();

@@ -1,7 +1,7 @@
 import { test, expect, type APIRequestContext } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { collectErrors, ready, signIn, unique } from './session';
+import { collectErrors, deliver, ready, signIn, unique } from './session';
 import { cli, data, domain, serverEnv } from '../servers';
 
 test.beforeEach(async ({ page }) => {
@@ -24,26 +24,6 @@ async function vend(request: APIRequestContext, bu: string): Promise<string> {
   return (await r.json()).address;
 }
 
-/** Runs a message through the server's pipeline with `mailvend deliver`; the outcome. */
-function deliver(recipient: string, subject: string, env: Record<string, string> = {}): string {
-  const file = path.join(data, `${unique('msg').replace(/\W/g, '')}.eml`);
-  fs.writeFileSync(
-    file,
-    [
-      'From: "Pat Sender" <pat@sender.example>',
-      `To: ${recipient}`,
-      `Subject: ${subject}`,
-      `Message-ID: <${unique('id').replace(/\W/g, '')}@sender.example>`,
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'Hello from the browser tests.',
-      '',
-    ].join('\r\n'),
-  );
-  const out = cli(['deliver', '--recipient', recipient, file], { ...serverEnv, ...env });
-  return JSON.parse(out.trim().split('\n')[0]).outcome;
-}
-
 test('forwarded and dead-lettered mail appears in Messages, and replay sends it', async ({
   page,
   request,
@@ -52,9 +32,11 @@ test('forwarded and dead-lettered mail appears in Messages, and replay sends it'
   const errors = collectErrors(page);
   const address = await vend(request, unique(`msgs ${info.project.name}`));
   const subjects = { ok: unique('Quarterly report'), dead: unique('Invoice <script>alert(1)</script>') };
-  expect(deliver(address, subjects.ok)).toBe('forwarded');
+  expect(deliver(address, subjects.ok).outcome).toBe('forwarded');
   // An outbox that cannot be written makes every send fail: the message becomes a dead letter.
-  expect(deliver(address, subjects.dead, { MAILVEND_MAILER: 'outbox:///dev/null/outbox' })).toBe('dead_letter');
+  expect(deliver(address, subjects.dead, { ...serverEnv, MAILVEND_MAILER: 'outbox:///dev/null/outbox' }).outcome).toBe(
+    'dead_letter',
+  );
 
   await page.goto(`/messages?address=${encodeURIComponent(address)}`);
   await ready(page, javaScriptEnabled);
@@ -101,14 +83,14 @@ test('the catch-all toggle changes what the pipeline does', async ({ page, brows
   await ready(page, true);
   const state = page.getByTestId('catch-all-state');
   await expect(state).toHaveText('Off');
-  expect(deliver(stranger(), 'to nobody, catch-all off')).toBe('undeliverable');
+  expect(deliver(stranger(), 'to nobody, catch-all off').outcome).toBe('undeliverable');
 
   await page.getByRole('button', { name: 'Turn catch-all on' }).click();
   await expect(state).toHaveText('On');
   await expect(page.getByRole('status').filter({ hasText: 'Catch-all is on.' }).first()).toBeVisible();
   await page.screenshot({ path: 'screenshots/settings.png', fullPage: true });
   const to = stranger();
-  expect(deliver(to, 'to nobody, catch-all on')).toBe('forwarded');
+  expect(deliver(to, 'to nobody, catch-all on').outcome).toBe('forwarded');
   await page.goto(`/messages?address=${encodeURIComponent(to)}`);
   await page.getByRole('row').filter({ hasText: 'catch-all on' }).getByRole('link').click();
   await expect(page.getByRole('main').getByText(`admin@${domain}`)).toBeVisible(); // delivered to the admin
@@ -121,7 +103,7 @@ test('the catch-all toggle changes what the pipeline does', async ({ page, brows
   await expect(nojs.getByTestId('catch-all-state')).toHaveText('Off');
   await expect(nojs.getByRole('status').filter({ hasText: 'Catch-all is off.' })).toBeVisible();
   await plain.close();
-  expect(deliver(stranger(), 'to nobody, catch-all off again')).toBe('undeliverable');
+  expect(deliver(stranger(), 'to nobody, catch-all off again').outcome).toBe('undeliverable');
 });
 
 test('the spam and DMARC policies are saved', async ({ page, javaScriptEnabled }) => {

@@ -1,5 +1,8 @@
 import { expect, type Page } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loginToken } from '../constants';
+import { cli, data, serverEnv, ssoURL } from '../servers';
 
 /** Signs the page's browser context in as the admin through the local-mode link. */
 export async function signIn(page: Page) {
@@ -32,4 +35,46 @@ export function collectErrors(page: Page): string[] {
 /** A name no other test (or earlier run against the same server) has used. */
 export function unique(prefix: string): string {
   return `${prefix} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/**
+ * Signs the page in on the SSO test server through the identity provider's own login and
+ * consent forms, as a person would.
+ */
+export async function signInThroughProvider(page: Page, login: string) {
+  await page.goto(`${ssoURL}/`);
+  await expect(page).toHaveURL(/\/login\?next=%2F$/);
+  await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+  // The provider's own pages.
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.locator('button[type="submit"]').click();
+  await page.locator('button[type="submit"]').click(); // consent: "Continue"
+}
+
+/**
+ * Runs a message through the pipeline of the server whose environment is `env` with
+ * `mailvend deliver`; the report for its recipient.
+ */
+export function deliver(
+  recipient: string,
+  subject: string,
+  env: Record<string, string> = serverEnv,
+): { outcome: string; message_id: string } {
+  const file = path.join(data, `${unique('msg').replace(/\W/g, '')}.eml`);
+  fs.writeFileSync(
+    file,
+    [
+      'From: "Pat Sender" <pat@sender.example>',
+      `To: ${recipient}`,
+      `Subject: ${subject}`,
+      `Message-ID: <${unique('id').replace(/\W/g, '')}@sender.example>`,
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Hello from the browser tests.',
+      '',
+    ].join('\r\n'),
+  );
+  const out = cli(['deliver', '--recipient', recipient, file], env);
+  return JSON.parse(out.trim().split('\n')[0]);
 }

@@ -1,23 +1,11 @@
-import { test, expect, type Page } from '@playwright/test';
-import { ready, unique } from './session';
-import { cli, ssoEnv } from '../servers';
+import { test, expect } from '@playwright/test';
+import { ready, signInThroughProvider, unique } from './session';
+import { cli, ssoEnv, ssoURL } from '../servers';
 
 // The second test server signs in through a real OIDC provider (oidc-provider); its
 // built-in login and consent forms are what a person would see at their identity provider.
-const ssoURL = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3457) + 1}`;
 
 test.skip(!!process.env.E2E_URL, 'needs the SSO test server Playwright starts');
-
-async function signInThroughProvider(page: Page, login: string) {
-  await page.goto(`${ssoURL}/`);
-  await expect(page).toHaveURL(/\/login\?next=%2F$/);
-  await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
-  // The provider's own pages.
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('any password');
-  await page.locator('button[type="submit"]').click();
-  await page.locator('button[type="submit"]').click(); // consent: "Continue"
-}
 
 test('an admin signs in through the identity provider and lands on the overview', async ({
   page,

@@ -142,8 +142,8 @@ impl app::service::Service for Dashboard {
         admin: &Admin,
         q: &MessageQuery,
     ) -> Result<Page<MessageRecord>, AppError> {
-        check_range(q)?;
         let filter = message_filter(q)?;
+        check_range(&filter)?;
         let cursor = given(&q.cursor);
         Ok(self
             .0

@@ -7,11 +7,14 @@
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
+/// Whether no reader would see `c`: a control or a format character.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || c.general_category() == GeneralCategory::Format
+}
+
 /// The first character of `text` that no reader would see, other than those in `allowed`.
 pub fn hidden_char(text: &str, allowed: &[char]) -> Option<char> {
-    text.chars().find(|c| {
-        !allowed.contains(c) && (c.is_control() || c.general_category() == GeneralCategory::Format)
-    })
+    text.chars().find(|c| !allowed.contains(c) && is_hidden(*c))
 }
 
 /// What to tell the person who typed `c`.

@@ -10,10 +10,9 @@
 
 use std::sync::OnceLock;
 
-use serde_json::{json, Value};
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-
+use crate::service::text::is_hidden;
 use crate::service::vending::VendRules;
+use serde_json::{json, Value};
 
 /// A literal matched in any ASCII case, as the server compares it.
 fn ci(s: &str) -> String {
@@ -57,9 +56,7 @@ const BLANK: &str = "^ *$";
 /// class body; computed once from the same Unicode tables.
 fn hidden_class(allowed: &[char]) -> String {
     static ALL: OnceLock<Vec<(char, char)>> = OnceLock::new();
-    let ranges = ALL.get_or_init(|| {
-        ranges_where(|c| c.is_control() || c.general_category() == GeneralCategory::Format)
-    });
+    let ranges = ALL.get_or_init(|| ranges_where(is_hidden));
     class_body(ranges, allowed)
 }
 
@@ -67,12 +64,7 @@ fn hidden_class(allowed: &[char]) -> String {
 /// blank.
 fn blank_class() -> String {
     static ALL: OnceLock<Vec<(char, char)>> = OnceLock::new();
-    let ranges = ALL.get_or_init(|| {
-        ranges_where(|c| {
-            c.is_whitespace()
-                && !(c.is_control() || c.general_category() == GeneralCategory::Format)
-        })
-    });
+    let ranges = ALL.get_or_init(|| ranges_where(|c| c.is_whitespace() && !is_hidden(c)));
     class_body(ranges, &[])
 }
 
