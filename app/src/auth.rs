@@ -74,10 +74,21 @@ fn refuse(e: crate::error::AppError) -> crate::error::AppError {
 // no other function builds one, so holding an `Admin` means this check passed.
 #[cfg(feature = "ssr")]
 pub fn require_admin() -> Result<Admin, crate::error::AppError> {
+    admin_among(viewer()).map_err(refuse)
+}
+
+/// `require_admin` for a plain server route (a download link), from its request's parts.
+#[cfg(feature = "ssr")]
+pub fn admin_of(parts: &http::request::Parts) -> Result<Admin, crate::error::AppError> {
+    admin_among(parts.extensions.get::<Viewer>().cloned())
+}
+
+#[cfg(feature = "ssr")]
+fn admin_among(viewer: Option<Viewer>) -> Result<Admin, crate::error::AppError> {
     use crate::error::AppError;
-    let viewer = viewer().ok_or_else(|| refuse(AppError::Unauthorized))?;
+    let viewer = viewer.ok_or(AppError::Unauthorized)?;
     if viewer.role != Role::Admin {
-        return Err(refuse(AppError::Forbidden));
+        return Err(AppError::Forbidden);
     }
     Ok(Admin(viewer))
 }

@@ -18,6 +18,7 @@ use app::model::{
     MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts, OverviewStats, Page,
     Settings, SettingsView, StoreCheck, SystemStatus, VendOptions,
 };
+use futures_util::Stream;
 
 use crate::clock::{ago, now_rfc3339, unix_now};
 use crate::config::Config;
@@ -87,7 +88,7 @@ pub struct AppService {
 }
 
 /// A listing's page size: 50 by default, at most `MAX_PAGE`.
-fn page_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
     match limit {
         None => Ok(50),
         Some(n @ 1..=MAX_PAGE) => Ok(n),
@@ -204,6 +205,33 @@ const DAY: u64 = 86_400;
 
 /// A mapping as `caller` may see it: admins see everything; a `vend`-scope token never sees
 /// the admins' notes (issue 20 item 9).
+/// The items of every page `fetch` returns, following cursors from `cursor` to the last
+/// page. The first page is read here; a later page that fails ends the stream with its error.
+async fn every_page<T, F, Fut>(
+    cursor: Option<String>,
+    mut fetch: F,
+) -> Result<impl Stream<Item = Result<Vec<T>, ServiceError>> + Send, ServiceError>
+where
+    T: Send,
+    F: FnMut(Option<String>) -> Fut + Send,
+    Fut: std::future::Future<Output = Result<Page<T>, ServiceError>> + Send,
+{
+    use futures_util::StreamExt as _;
+    let first = fetch(cursor).await?;
+    // The state's `None` is "done"; `Some(cursor)` is the next page to read.
+    let rest = futures_util::stream::try_unfold(
+        (fetch, first.next_cursor.map(Some)),
+        |(mut fetch, next)| async move {
+            let Some(cursor) = next else {
+                return Ok(None);
+            };
+            let page = fetch(cursor).await?;
+            Ok(Some((page.items, (fetch, page.next_cursor.map(Some)))))
+        },
+    );
+    Ok(futures_util::stream::iter([Ok(first.items)]).chain(rest))
+}
+
 fn narrow(caller: &VendCaller, mut mapping: Mapping) -> Mapping {
     if !caller.is_admin() {
         mapping.notes = None;
@@ -445,6 +473,29 @@ impl AppService {
         })
     }
 
+    /// Every mapping the filter matches from `cursor` on (from the first when `None`), with
+    /// the checks and narrowing of `mappings`, one store page at a time: what an export
+    /// streams, so its memory is one page whatever the count. The first page is read before
+    /// this returns, so a bad cursor or an unavailable store is an error, not a cut stream.
+    pub async fn all_mappings(
+        self: &Arc<Self>,
+        caller: &VendCaller,
+        filter: MappingFilter,
+        cursor: Option<String>,
+    ) -> Result<impl Stream<Item = Result<Vec<Mapping>, ServiceError>> + Send + 'static, ServiceError>
+    {
+        let (service, caller) = (self.clone(), caller.clone());
+        every_page(cursor, move |cursor| {
+            let (service, caller, filter) = (service.clone(), caller.clone(), filter.clone());
+            async move {
+                service
+                    .mappings(&caller, filter, Some(MAX_PAGE), cursor.as_deref())
+                    .await
+            }
+        })
+        .await
+    }
+
     /// A mapping with its recent mail and its history.
     pub async fn address_detail(
         &self,
@@ -552,6 +603,28 @@ impl AppService {
             .messages
             .messages(&filter, limit, cursor)
             .await?)
+    }
+
+    /// Every record the filter matches from `cursor` on, as `all_mappings` streams mappings.
+    pub async fn all_messages(
+        self: &Arc<Self>,
+        caller: &AdminCaller,
+        filter: MessageFilter,
+        cursor: Option<String>,
+    ) -> Result<
+        impl Stream<Item = Result<Vec<MessageRecord>, ServiceError>> + Send + 'static,
+        ServiceError,
+    > {
+        let (service, caller) = (self.clone(), caller.clone());
+        every_page(cursor, move |cursor| {
+            let (service, caller, filter) = (service.clone(), caller.clone(), filter.clone());
+            async move {
+                service
+                    .messages(&caller, filter, Some(MAX_PAGE), cursor.as_deref())
+                    .await
+            }
+        })
+        .await
     }
 
     pub async fn message(

@@ -25,6 +25,7 @@ use crate::service::dashboard::Dashboard;
 use crate::state::AppState;
 
 pub mod api;
+pub mod export;
 pub mod ops;
 pub mod serve;
 pub mod sns;
@@ -83,6 +84,8 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(crate::auth::routes::logout),
         )
         .route("/auth/local", get(crate::auth::routes::local))
+        .route("/export/addresses.csv", get(export::addresses))
+        .route("/export/messages.csv", get(export::messages))
         .nest("/api/v1", api::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

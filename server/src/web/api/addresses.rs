@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use app::model::{Mapping, Page};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use crate::service::caller::{AdminCaller, VendCaller};
 use crate::service::mapping_patch::MappingPatch;
 use crate::service::vending::VendRequest;
 use crate::service::AppService;
+use crate::web::export::{self, format::Format};
 
 /// 201 with the new mapping; 200 with the first one when an idempotency key replays.
 #[utoipa::path(
@@ -61,8 +62,12 @@ pub struct ListQuery {
     /// Items per page, default 50.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (a CSV export starts there).
     cursor: Option<String>,
+    /// `json` (pages) or `csv` (every matching mapping from `cursor` on, streamed; `limit`
+    /// is checked but does not apply). Without it, `Accept: text/csv` asks for CSV.
+    #[param(pattern = "^(|json|csv)$")]
+    format: Option<String>,
 }
 
 #[utoipa::path(
@@ -71,15 +76,23 @@ pub struct ListQuery {
     operation_id = "listAddresses",
     tag = "addresses",
     params(ListQuery),
-    responses((status = 200, body = Page<Mapping>), (status = 422, description = "A query parameter is invalid (named in `field`)", body = ErrorResponse)),
+    responses(
+        (status = 200, description = "A page of JSON, or as CSV every matching mapping: a header row, then one row per mapping (docs/api.md, Exports)", content(
+            (Page<Mapping> = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 422, description = "A query parameter is invalid (named in `field`)", body = ErrorResponse),
+    ),
     security(("bearer" = []))
 )]
 pub async fn list(
     State(service): State<Arc<AppService>>,
     caller: VendCaller,
+    headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Page<Mapping>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let format = answer_format(query.format.as_deref(), &headers)?;
     let filter = service.mapping_filter(&app::model::AddressQuery {
         q: query.q.unwrap_or_default(),
         owner: query.owner.unwrap_or_default(),
@@ -87,10 +100,22 @@ pub async fn list(
         account_type: query.account_type.unwrap_or_default(),
         cursor: String::new(),
     })?;
+    if format == Format::Csv {
+        // A request valid for one format is valid for the other.
+        crate::service::page_limit(query.limit)?;
+        let pages = service.all_mappings(&caller, filter, query.cursor).await?;
+        return Ok(export::csv("addresses", pages));
+    }
     let page = service
         .mappings(&caller, filter, query.limit, query.cursor.as_deref())
         .await?;
-    Ok(Json(page))
+    Ok(Json(page).into_response())
+}
+
+/// The format a list answers in, from its `format` parameter and `Accept` header.
+pub(super) fn answer_format(format: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    export::format::choose(format, accept).map_err(|m| ApiError::invalid("format", m))
 }
 
 #[utoipa::path(

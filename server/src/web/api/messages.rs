@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use app::model::{MessageRecord, Page};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
@@ -11,6 +13,7 @@ use super::error::{ApiError, ErrorResponse};
 use crate::inbound::Report;
 use crate::service::caller::AdminCaller;
 use crate::service::AppService;
+use crate::web::export::{self, format::Format};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -29,8 +32,12 @@ pub struct MessageQuery {
     /// Items per page, default 50.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (a CSV export starts there).
     cursor: Option<String>,
+    /// `json` (pages) or `csv` (every matching record from `cursor` on, streamed; `limit` is
+    /// checked but does not apply). Without it, `Accept: text/csv` asks for CSV.
+    #[param(pattern = "^(|json|csv)$")]
+    format: Option<String>,
 }
 
 #[utoipa::path(
@@ -40,7 +47,10 @@ pub struct MessageQuery {
     tag = "messages",
     params(MessageQuery),
     responses(
-        (status = 200, body = Page<MessageRecord>),
+        (status = 200, description = "A page of JSON, or as CSV every matching record: a header row, then one row per record (docs/api.md, Exports)", content(
+            (Page<MessageRecord> = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
         (status = 422, description = "A query parameter is invalid (named in `field`)", body = ErrorResponse),
     ),
@@ -49,9 +59,11 @@ pub struct MessageQuery {
 pub async fn list(
     State(service): State<Arc<AppService>>,
     caller: AdminCaller,
+    headers: HeaderMap,
     query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Page<MessageRecord>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let format = super::addresses::answer_format(q.format.as_deref(), &headers)?;
     let filter = crate::service::message_filter(&app::model::MessageQuery {
         outcome: q.outcome.unwrap_or_default(),
         address: q.address.unwrap_or_default(),
@@ -59,11 +71,15 @@ pub async fn list(
         to: q.to.unwrap_or_default(),
         cursor: String::new(),
     })?;
-    Ok(Json(
-        service
-            .messages(&caller, filter, q.limit, q.cursor.as_deref())
-            .await?,
-    ))
+    if format == Format::Csv {
+        crate::service::page_limit(q.limit)?;
+        let pages = service.all_messages(&caller, filter, q.cursor).await?;
+        return Ok(export::csv("messages", pages));
+    }
+    let page = service
+        .messages(&caller, filter, q.limit, q.cursor.as_deref())
+        .await?;
+    Ok(Json(page).into_response())
 }
 
 #[utoipa::path(

@@ -1,0 +1,148 @@
+//! CSV exports of the address list and the message log, with the list's filters: from the
+//! API (`?format=csv` or `Accept: text/csv` on the list routes) and from the pages' "Export
+//! CSV" links (`/export/addresses.csv`, `/export/messages.csv`, for a signed-in admin).
+//! Streamed a store page at a time, so an export of any size holds one page in memory.
+
+mod cells;
+pub mod format;
+
+use std::sync::Arc;
+
+use app::model::{AddressQuery, MessageQuery};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, StreamExt as _, TryStreamExt as _};
+use serde::Deserialize;
+
+use crate::service::caller::AdminCaller;
+use crate::service::{AppService, ServiceError};
+use cells::Row;
+
+/// The media type of every export; `header=present` (RFC 4180) says the first row names the
+/// columns.
+pub const CSV: &str = "text/csv; charset=utf-8; header=present";
+
+/// A `200` whose body is the header row, then each page's rows as the store yields them.
+/// Once the status is sent a store error can only cut the body short: the connection then
+/// closes without the chunked body's end, so no client takes a cut export for a whole one.
+pub fn csv<T: Row + Send + 'static>(
+    name: &str,
+    pages: impl Stream<Item = Result<Vec<T>, ServiceError>> + Send + 'static,
+) -> Response {
+    let header_row = futures_util::stream::iter([Ok(cells::encode::<T>(&[], true))]);
+    let rows = pages.map_ok(|page| cells::encode(&page, false));
+    let body = header_row
+        .chain(rows)
+        .map_ok(Bytes::from)
+        .map_err(|e: ServiceError| {
+            tracing::error!(error = %e, "a CSV export stopped part way: the client gets a cut body");
+            std::io::Error::other(e.to_string())
+        });
+    let day = &crate::clock::now_rfc3339()[..10];
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, CSV.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"mailvend-{name}-{day}.csv\""),
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// A signed-in admin, for the pages' download links (which the session authenticates, not a
+/// token). `guard_pages` has already sent everyone else to sign in or refused them; this is
+/// the proof the service asks for, made by the same check the server functions use.
+pub struct SignedInAdmin(AdminCaller);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedInAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        app::auth::admin_of(parts)
+            .map(|admin| SignedInAdmin(AdminCaller::signed_in(&admin)))
+            .map_err(|_| {
+                (StatusCode::FORBIDDEN, "exports are for signed-in admins").into_response()
+            })
+    }
+}
+
+/// A download link's refusal: plain text naming what was wrong, since a person reads it.
+fn refused(e: ServiceError) -> Response {
+    let e = super::api::error::ApiError::from(e);
+    let what = e.field.map(|f| format!("{f}: ")).unwrap_or_default();
+    (e.status, format!("{what}{}", e.message)).into_response()
+}
+
+/// The Addresses page's filters, as its URL carries them (other parameters are ignored: the
+/// link is built from the page's own query).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AddressFilters {
+    q: String,
+    owner: String,
+    status: String,
+    account_type: String,
+}
+
+/// `GET /export/addresses.csv`: the Addresses page's list, every page of it.
+pub async fn addresses(
+    State(service): State<Arc<AppService>>,
+    SignedInAdmin(admin): SignedInAdmin,
+    Query(f): Query<AddressFilters>,
+) -> Response {
+    let query = AddressQuery {
+        q: f.q,
+        owner: f.owner,
+        status: f.status,
+        account_type: f.account_type,
+        cursor: String::new(),
+    };
+    let filter = match service.mapping_filter(&query) {
+        Ok(filter) => filter,
+        Err(e) => return refused(e),
+    };
+    match service.all_mappings(admin.as_vend(), filter, None).await {
+        Ok(pages) => csv("addresses", pages),
+        Err(e) => refused(e),
+    }
+}
+
+/// The Messages page's filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MessageFilters {
+    outcome: String,
+    address: String,
+    from: String,
+    to: String,
+}
+
+/// `GET /export/messages.csv`: the Messages page's log, every page of it.
+pub async fn messages(
+    State(service): State<Arc<AppService>>,
+    SignedInAdmin(admin): SignedInAdmin,
+    Query(f): Query<MessageFilters>,
+) -> Response {
+    let query = MessageQuery {
+        outcome: f.outcome,
+        address: f.address,
+        from: f.from,
+        to: f.to,
+        cursor: String::new(),
+    };
+    let filter = match crate::service::message_filter(&query) {
+        Ok(filter) => filter,
+        Err(e) => return refused(e),
+    };
+    match service.all_messages(&admin, filter, None).await {
+        Ok(pages) => csv("messages", pages),
+        Err(e) => refused(e),
+    }
+}
