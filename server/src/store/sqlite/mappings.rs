@@ -120,7 +120,7 @@ async fn audit(
     Ok(())
 }
 
-async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(), StoreError> {
+pub(super) async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO mappings (address, account_name, base, counter, account_type, owner, tags, status, \
          aws_account_id, notes, created_at, created_by, updated_at, updated_by) \
@@ -147,7 +147,7 @@ async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(), StoreErr
 }
 
 impl SqliteStore {
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.writer()
             .begin_with("BEGIN IMMEDIATE")
             .await

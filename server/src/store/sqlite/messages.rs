@@ -72,7 +72,7 @@ async fn write(
 
 /// Writes `r` with `verb` (`INSERT OR REPLACE INTO` or `INSERT OR IGNORE INTO`); how many rows
 /// it wrote.
-async fn upsert(
+pub(super) async fn upsert(
     conn: &mut sqlx::SqliteConnection,
     r: &MessageRecord,
     lease_until: Option<&str>,

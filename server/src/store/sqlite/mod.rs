@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 
 use super::{Store, StoreError};
 
+mod bulk;
 mod mappings;
 mod messages;
 mod raw;
