@@ -52,6 +52,17 @@ test('forwarded and dead-lettered mail appears in Messages, and replay sends it'
   await expect(page).toHaveURL(/outcome=dead_letter/);
   await expect(rows).toHaveCount(2);
 
+  // Export CSV takes the filters in the URL: the dead letter, not the forwarded mail.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export CSV' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^mailvend-messages-\d{4}-\d{2}-\d{2}\.csv$/);
+  const csv = fs.readFileSync(await download.path(), 'utf8');
+  expect(csv.split('\r\n')[0]).toMatch(/^received_at,recipient,sender,subject,outcome,/);
+  expect(csv).toContain(subjects.dead);
+  expect(csv).not.toContain(subjects.ok);
+
   // Its page: headers of the kept raw message, then the replay.
   await rows.filter({ hasText: subjects.dead }).getByRole('link').click();
   await expect(page.getByRole('heading', { level: 1, name: subjects.dead })).toBeVisible();

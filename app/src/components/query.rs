@@ -19,26 +19,11 @@ pub fn Pager(next: Option<String>, has_cursor: bool) -> impl IntoView {
     let query = use_query_map();
     let location = leptos_router::hooks::use_location();
     let href = move |cursor: Option<&str>| {
-        let mut pairs: Vec<(String, String)> = query
-            .get_untracked()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .filter(|(k, v)| k != "cursor" && !k.starts_with("__") && !v.is_empty())
-            .collect();
-        if let Some(c) = cursor {
-            pairs.push(("cursor".into(), c.to_string()));
-        }
-        let q = pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let path = location.pathname.get_untracked();
-        if q.is_empty() {
-            path
-        } else {
-            format!("{path}?{q}")
-        }
+        with_filters(
+            &location.pathname.get_untracked(),
+            query.get_untracked(),
+            cursor,
+        )
     };
     let first = has_cursor.then(|| href(None));
     let next = next.map(|c| href(Some(&c)));
@@ -48,6 +33,44 @@ pub fn Pager(next: Option<String>, has_cursor: bool) -> impl IntoView {
             <div>{next.map(|h| view! { <a href=h class=class::SECONDARY>"Next page →"</a> })}</div>
         </nav>
     })
+}
+
+/// `path` with the page's filters from `query` (not its cursor, nor the router's own `__`
+/// parameters), and `cursor` when given.
+fn with_filters(
+    path: &str,
+    query: leptos_router::params::ParamsMap,
+    cursor: Option<&str>,
+) -> String {
+    let mut pairs: Vec<(String, String)> = query
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .filter(|(k, v)| k != "cursor" && !k.starts_with("__") && !v.is_empty())
+        .collect();
+    if let Some(c) = cursor {
+        pairs.push(("cursor".into(), c.to_string()));
+    }
+    let q = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{q}")
+    }
+}
+
+/// "Export CSV": a download of the list at `export` with the page's current filters, every
+/// page of it (the server streams it; `download` keeps the router from treating it as a page).
+#[component]
+pub fn ExportLink(export: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    let href = move || with_filters(export, query.get(), None);
+    view! {
+        <a href=href download="" rel="external" class=class::SECONDARY>"Export CSV"</a>
+    }
 }
 
 /// Percent-encodes every byte of `v` that `keep` does not allow as it is.

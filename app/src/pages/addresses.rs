@@ -4,7 +4,7 @@ use leptos_router::components::{Form, A};
 
 use crate::components::data_table::{Column, DataTable};
 use crate::components::loaded::Loaded;
-use crate::components::query::{param, Pager};
+use crate::components::query::{param, ExportLink, Pager};
 use crate::components::ui::{
     class, field_error, form_error, status_badge, toast_on_success, when, Card, CopyButton,
     EmptyState, ErrorNotice, Field, PageHeader,
@@ -95,6 +95,7 @@ fn Filters(options: VendOptions) -> impl IntoView {
             <div class="flex gap-2">
                 <button type="submit" class=class::SECONDARY>"Filter"</button>
                 {move || filtered().then(|| view! { <A href="/addresses" attr:class=class::SECONDARY>"Clear"</A> })}
+                <ExportLink export="/export/addresses.csv" />
             </div>
         </Form>
     }

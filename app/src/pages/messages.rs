@@ -5,7 +5,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::loaded::Loaded;
 use crate::components::message_table::MessageTable;
-use crate::components::query::{param, Pager};
+use crate::components::query::{param, ExportLink, Pager};
 use crate::components::ui::{
     class, form_error, outcome_badge, toast_on_success, when, Card, ErrorNotice, PageHeader,
 };
@@ -69,6 +69,7 @@ pub fn Messages() -> impl IntoView {
             <div class="flex gap-2">
                 <button type="submit" class=class::SECONDARY>"Filter"</button>
                 {move || filtered().then(|| view! { <A href="/messages" attr:class=class::SECONDARY>"Clear"</A> })}
+                <ExportLink export="/export/messages.csv" />
             </div>
         </Form>
         <div class="mt-6">

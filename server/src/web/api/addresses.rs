@@ -28,7 +28,7 @@ use crate::web::export::{self, format::Format};
         (status = 201, description = "Vended", body = Mapping),
         (status = 200, description = "An idempotency key replayed the first result", body = Mapping),
         (status = 403, description = "A vend-scope token chose the address without MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE, or one that has received mail", body = ErrorResponse),
-        (status = 409, description = "The address is taken, or the idempotency key was used with another request", body = ErrorResponse),
+        (status = 409, description = "The chosen address or account name is taken (an idempotency key never conflicts: a repeat returns the first mapping, whatever the rest of the body says)", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]

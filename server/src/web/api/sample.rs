@@ -112,7 +112,7 @@ fn sample_field(field: &str) -> &str {
         (status = 201, description = "Vended", body = SampleVended),
         (status = 200, description = "An idempotency key replayed the first result", body = SampleVended),
         (status = 403, description = "A vend-scope token chose the address (AccountEmail) without MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE, or one that has received mail", body = ErrorResponse),
-        (status = 409, description = "The address is taken, or the idempotency key was used with another request", body = ErrorResponse),
+        (status = 409, description = "The chosen address or account name is taken (an idempotency key never conflicts: a repeat returns the first mapping, whatever the rest of the body says)", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]

@@ -146,3 +146,59 @@ pub async fn messages(
         Err(e) => refused(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use app::model::MessageRecord;
+
+    use super::*;
+
+    fn records(n: usize) -> Vec<MessageRecord> {
+        (0..n)
+            .map(|i| MessageRecord {
+                id: format!("m-{i}/a@example.com"),
+                ses_message_id: format!("m-{i}"),
+                recipient: "a@example.com".into(),
+                sender: "b@example.org".into(),
+                subject: Some(format!("subject {i}")),
+                size: 1,
+                verdicts: String::new(),
+                outcome: app::model::Outcome::Forwarded,
+                delivered_to: None,
+                detail: String::new(),
+                mailer_message_id: None,
+                error: None,
+                attempts: 1,
+                received_at: "2026-12-04T10:00:00Z".into(),
+                updated_at: "2026-12-04T10:00:00Z".into(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_body_is_the_header_then_every_page_in_order() {
+        let pages = futures_util::stream::iter([Ok(records(2)), Ok(Vec::new()), Ok(records(1))]);
+        let response = csv("messages", pages);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], CSV);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        let lines: Vec<&str> = text.split_terminator("\r\n").collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("received_at,"));
+        assert!(lines[1].contains("subject 0") && lines[2].contains("subject 1"));
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_after_the_first_rows_fails_the_body_instead_of_ending_it() {
+        let pages = futures_util::stream::iter([Ok(records(3)), Err(ServiceError::Unavailable)]);
+        let body = csv("messages", pages).into_body();
+        let read = axum::body::to_bytes(body, usize::MAX).await;
+        assert!(
+            read.is_err(),
+            "a cut export must not read as a complete one"
+        );
+    }
+}
