@@ -24,16 +24,18 @@ fn mapping(i: usize) -> Mapping {
         account_name: name,
         base: None,
         counter: None,
-        account_type: if i % 2 == 0 { "IT" } else { "Sales" }.into(),
+        account_type: if i.is_multiple_of(2) { "IT" } else { "Sales" }.into(),
         owner: format!("owner{}@corp.example", i % 100),
         tags: BTreeMap::from([("CostCentre".to_string(), format!("{}", i % 7))]),
-        status: if i % 10 == 0 {
+        status: if i.is_multiple_of(10) {
             MappingStatus::Suspended
         } else {
             MappingStatus::Active
         },
         aws_account_id: None,
-        notes: (i % 1000 == 0).then(|| "-1+1 from the old spreadsheet, \"quoted\"".to_string()),
+        notes: i
+            .is_multiple_of(1000)
+            .then(|| "-1+1 from the old spreadsheet, \"quoted\"".to_string()),
         created_at: at.clone(),
         created_by: "bulk".into(),
         updated_at: at,
@@ -46,7 +48,7 @@ fn day_of(i: usize) -> usize {
     1 + i % 28
 }
 fn outcome_of(i: usize) -> Outcome {
-    if i % 20 == 0 {
+    if i.is_multiple_of(20) {
         Outcome::DeadLetter
     } else {
         Outcome::Forwarded
