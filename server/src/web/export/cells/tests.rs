@@ -20,6 +20,10 @@ fn cells_that_start_like_a_formula_are_escaped_and_others_are_kept() {
         ("\n=1+1", "'\n=1+1"),
         ("   =1+1", "'   =1+1"),
         ("\u{FF1D}1+1", "'\u{FF1D}1+1"),
+        ("\u{A0}=1+1", "'\u{A0}=1+1"),
+        ("\u{FEFF}=1+1", "'\u{FEFF}=1+1"),
+        ("\u{3000}+1", "'\u{3000}+1"),
+        ("\tplain", "'\tplain"),
         ("\u{FF20}x", "'\u{FF20}x"),
         // Ordinary text, including the signs anywhere but first.
         ("", ""),
@@ -29,6 +33,7 @@ fn cells_that_start_like_a_formula_are_escaped_and_others_are_kept() {
         ("'=already quoted", "'=already quoted"),
         ("2026-12-04T10:00:00Z", "2026-12-04T10:00:00Z"),
         ("   plain", "   plain"),
+        ("\u{A0}plain", "\u{A0}plain"),
     ] {
         assert_eq!(safe_cell(cell), want, "{cell:?}");
     }
