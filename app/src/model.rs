@@ -215,6 +215,66 @@ impl Outcome {
     }
 }
 
+/// What became of a forwarded message after the mailer took it, from the mailer's delivery
+/// events (SES: the configuration set's event destination). Ordered: a record only ever moves
+/// to a later state (docs/api.md, Delivery events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// The mailer accepted it; no event yet.
+    Sent,
+    /// The receiving server has not taken it yet; the mailer keeps trying.
+    Delayed,
+    /// The receiving server took it.
+    Delivered,
+    /// It came back (permanent or transient; the detail says which and why), or the mailer
+    /// refused it.
+    Bounced,
+    /// The recipient marked it as spam.
+    Complained,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 5] = [
+        DeliveryState::Sent,
+        DeliveryState::Delayed,
+        DeliveryState::Delivered,
+        DeliveryState::Bounced,
+        DeliveryState::Complained,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Sent => "sent",
+            DeliveryState::Delayed => "delayed",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Bounced => "bounced",
+            DeliveryState::Complained => "complained",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<DeliveryState> {
+        DeliveryState::ALL.into_iter().find(|s| s.as_str() == v)
+    }
+
+    /// Its place in the order, as the stores keep it for their conditional writes.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A forwarded record's delivery: its state, what the last event said, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeliveryStatus {
+    pub state: DeliveryState,
+    /// The event in words (bounce type and diagnostic, SMTP response, complaint type…).
+    pub detail: String,
+    /// When the event happened (RFC 3339, UTC), as the mailer reported it.
+    pub at: String,
+}
+
 /// The message log: one record per recipient of every received message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -239,6 +299,10 @@ pub struct MessageRecord {
     /// RFC 3339, UTC.
     pub received_at: String,
     pub updated_at: String,
+    /// For a forwarded record: what became of the send (absent before forwarding, and for
+    /// records forwarded before delivery events were kept).
+    #[serde(default)]
+    pub delivery: Option<DeliveryStatus>,
 }
 
 impl MessageRecord {

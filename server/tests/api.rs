@@ -513,6 +513,7 @@ async fn log_mail(server: &TestServer, i: usize, recipient: &str, outcome: app::
         attempts: 1,
         received_at: format!("2026-11-25T10:00:0{i}.000Z"),
         updated_at: format!("2026-11-25T10:00:0{i}.000Z"),
+        delivery: None,
     };
     server
         .state

@@ -91,6 +91,7 @@ fn record(i: usize) -> MessageRecord {
         attempts: 1,
         received_at: at.clone(),
         updated_at: at,
+        delivery: None,
     }
 }
 

@@ -818,6 +818,7 @@ async fn an_owner_sees_only_their_own_mail_since_the_address_became_theirs() {
         attempts: 1,
         received_at: at.clone(),
         updated_at: at,
+        delivery: None,
     };
     let messages = &s.server.state.core.stores.messages;
     messages

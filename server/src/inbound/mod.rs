@@ -8,6 +8,7 @@ use serde::Serialize;
 
 pub mod budget;
 pub mod decide;
+pub mod feedback;
 pub mod local;
 pub mod pipeline;
 pub mod rewrite;

@@ -420,6 +420,7 @@ impl Pipeline {
             attempts: 1,
             received_at: msg.received_at.clone(),
             updated_at: rfc3339(now),
+            delivery: None,
         };
         self.stores
             .messages

@@ -134,6 +134,7 @@ mod tests {
             attempts: 1,
             received_at: "2026-01-01T00:00:00.000Z".into(),
             updated_at: "2026-01-01T00:00:00.000Z".into(),
+            delivery: None,
         };
         let seen = owned_message(record.clone(), "owner@corp.example");
         assert_eq!(

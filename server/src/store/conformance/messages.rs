@@ -27,6 +27,7 @@ pub(super) fn message(
         attempts: 1,
         received_at: received_at.into(),
         updated_at: received_at.into(),
+        delivery: None,
     }
 }
 

@@ -51,6 +51,7 @@ impl Row {
                 attempts: self.attempts as u32,
                 received_at: self.received_at,
                 updated_at: self.updated_at,
+                delivery: None,
             },
             self.lease_until,
         ))

@@ -171,6 +171,7 @@ mod tests {
                 attempts: 1,
                 received_at: "2026-12-04T10:00:00Z".into(),
                 updated_at: "2026-12-04T10:00:00Z".into(),
+                delivery: None,
             })
             .collect()
     }

@@ -78,6 +78,7 @@ fn hostile_message() -> MessageRecord {
         attempts: 1,
         received_at: "2026-12-04T10:00:00Z".into(),
         updated_at: "2026-12-04T10:00:01Z".into(),
+        delivery: None,
     }
 }
 

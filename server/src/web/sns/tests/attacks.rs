@@ -633,6 +633,7 @@ async fn memory_exhaustion_a_redelivery_in_flight_does_not_read_the_s3_object() 
         attempts: 1,
         received_at: crate::clock::rfc3339(now),
         updated_at: crate::clock::rfc3339(now),
+        delivery: None,
     };
     s.stores
         .messages
