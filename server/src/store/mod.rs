@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use app::model::{
-    AuditEntry, DayVolume, Mapping, MappingCounts, MappingStatus, MessageRecord, Outcome, Page,
+    AuditEntry, DayVolume, DeliveryStatus, Mapping, MappingCounts, MappingStatus, MessageRecord,
+    Outcome, Page,
 };
 use async_trait::async_trait;
 
@@ -338,12 +339,29 @@ pub trait MessageStore: Send + Sync + 'static {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<MessageRecord>, StoreError>;
+    /// Gives every record the send `mailer_message_id` carried (one send can carry several
+    /// vended recipients' records) the delivery `status`, where it is later in
+    /// `DeliveryState`'s order than the record's own (none counts as earliest): a duplicate or
+    /// out-of-order event changes nothing. Counts the records it changed and those it left.
+    async fn record_delivery(
+        &self,
+        mailer_message_id: &str,
+        status: &DeliveryStatus,
+    ) -> Result<DeliveryUpdate, StoreError>;
     /// How many records were received per UTC day and outcome since `since` (RFC 3339),
     /// oldest day first; days without mail are absent.
     async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError>;
     /// Deletes settled records received before `cutoff` (RFC 3339) and the raw messages kept
     /// for them; returns how many records went. Claims in progress are never purged.
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError>;
+}
+
+/// What a delivery event did: the records it moved on, and those already at its state or a
+/// later one. Both zero: no record carries that send (an unknown id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryUpdate {
+    pub updated: u64,
+    pub unchanged: u64,
 }
 
 /// Where SES's S3 action stored a message.

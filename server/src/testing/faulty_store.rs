@@ -176,6 +176,17 @@ impl MessageStore for FaultyStore {
         self.inner.messages.messages(filter, limit, cursor).await
     }
 
+    async fn record_delivery(
+        &self,
+        mailer_message_id: &str,
+        status: &app::model::DeliveryStatus,
+    ) -> Result<crate::store::DeliveryUpdate, StoreError> {
+        self.inner
+            .messages
+            .record_delivery(mailer_message_id, status)
+            .await
+    }
+
     async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
         self.inner.messages.volume(since).await
     }

@@ -488,3 +488,124 @@ pub async fn dead_letters_reopen_once(store: Arc<dyn MessageStore>) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+pub async fn delivery_events_move_records_forward_only(store: &dyn MessageStore) {
+    use crate::store::DeliveryUpdate;
+    use app::model::{DeliveryState, DeliveryStatus, Outcome};
+    let status = |state, detail: &str| DeliveryStatus {
+        state,
+        detail: detail.into(),
+        at: "2031-05-01T10:00:05.000Z".into(),
+    };
+    // One send carried two vended recipients' records (they share the owner); another send
+    // carried a third. Both start `sent`, as the pipeline settles them.
+    let (ses, shared, other) = (unique("dv"), unique("mx"), unique("mx"));
+    let mut ids = Vec::new();
+    for (i, mailer) in [&shared, &shared, &other].into_iter().enumerate() {
+        let m = settled(
+            store,
+            &ses,
+            &format!("r{i}@mail.test"),
+            "2031-05-01T10:00:00.000Z",
+            Outcome::Processing,
+        )
+        .await;
+        let forwarded = app::model::MessageRecord {
+            outcome: Outcome::Forwarded,
+            mailer_message_id: Some(mailer.clone()),
+            delivery: Some(status(DeliveryState::Sent, "accepted by the mailer")),
+            ..m
+        };
+        store.settle(&forwarded).await.unwrap();
+        assert_eq!(
+            store.message(&forwarded.id).await.unwrap(),
+            forwarded,
+            "the delivery round-trips"
+        );
+        ids.push(forwarded.id);
+    }
+    let state = |id: String| async move { store.message(&id).await.unwrap().delivery.unwrap() };
+    let apply = |s: DeliveryStatus| {
+        let shared = shared.clone();
+        async move { store.record_delivery(&shared, &s).await.unwrap() }
+    };
+    let both = |updated, unchanged| DeliveryUpdate { updated, unchanged };
+
+    assert_eq!(
+        apply(status(DeliveryState::Delayed, "delayed")).await,
+        both(2, 0)
+    );
+    assert_eq!(
+        apply(status(DeliveryState::Delayed, "delayed again")).await,
+        both(0, 2),
+        "a duplicate changes nothing"
+    );
+    assert_eq!(state(ids[0].clone()).await.detail, "delayed");
+    assert_eq!(
+        apply(status(DeliveryState::Bounced, "permanent bounce")).await,
+        both(2, 0)
+    );
+    assert_eq!(
+        apply(status(DeliveryState::Delivered, "delivered late")).await,
+        both(0, 2),
+        "an earlier state arriving late does not move the record back"
+    );
+    assert_eq!(
+        apply(status(DeliveryState::Sent, "send event")).await,
+        both(0, 2)
+    );
+    for id in &ids[..2] {
+        let d = state(id.clone()).await;
+        assert_eq!(
+            (d.state, d.detail.as_str()),
+            (DeliveryState::Bounced, "permanent bounce")
+        );
+        assert_eq!(d.at, "2031-05-01T10:00:05.000Z");
+    }
+    assert_eq!(
+        apply(status(DeliveryState::Complained, "spam")).await,
+        both(2, 0)
+    );
+    assert_eq!(
+        state(ids[2].clone()).await.state,
+        DeliveryState::Sent,
+        "the other send's record is untouched"
+    );
+    assert_eq!(
+        store
+            .record_delivery(
+                &unique("no-such-send"),
+                &status(DeliveryState::Delivered, "x")
+            )
+            .await
+            .unwrap(),
+        both(0, 0),
+        "an unknown id changes nothing and says so"
+    );
+    // A record forwarded before delivery events were kept takes its first event.
+    let plain = settled(
+        store,
+        &unique("dv"),
+        "old@mail.test",
+        "2031-05-01T09:00:00.000Z",
+        Outcome::Processing,
+    )
+    .await;
+    let old_mailer = unique("mx");
+    store
+        .settle(&app::model::MessageRecord {
+            outcome: Outcome::Forwarded,
+            mailer_message_id: Some(old_mailer.clone()),
+            ..plain.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .record_delivery(&old_mailer, &status(DeliveryState::Delivered, "ok"))
+            .await
+            .unwrap(),
+        both(1, 0)
+    );
+    assert_eq!(state(plain.id).await.state, DeliveryState::Delivered);
+}

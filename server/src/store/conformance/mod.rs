@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
                 messages::renewed_leases_hold_off_takeovers,
                 messages::the_log_lists_newest_first_with_filters,
                 messages::the_log_filters_by_time_and_counts_per_day,
+                messages::delivery_events_move_records_forward_only,
                 raw::raw_messages_round_trip,
                 raw::raw_messages_kept_as_s3_locations,
                 settings::settings_are_kept_and_audited,

@@ -3,19 +3,27 @@
 
 use std::collections::HashMap;
 
-use app::model::{DayVolume, MessageRecord, Outcome, Page};
+use app::model::{DayVolume, DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{get_s, s, Item};
 use super::{collect, condition_failed, sdk, unavailable, DynamoStore};
 use crate::store::paging::{decode_cursor, page_of};
 use crate::store::{
-    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, MessageFilter,
-    MessageStore, StoreError,
+    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
+    MessageFilter, MessageStore, StoreError,
 };
 
 fn message_item(r: &MessageRecord, lease_until: Option<&str>) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(r).map_err(unavailable)?;
+    // The key of the `by_mailer_id` index must be a string or absent, never null.
+    if r.mailer_message_id.is_none() {
+        item.remove("mailer_message_id");
+    }
+    if let Some(d) = &r.delivery {
+        item.insert("delivery_rank".into(), rank(d.state));
+    }
     item.insert("sort_key".into(), s(message_sort_key(r)));
     item.insert("list_pk".into(), s("m"));
     if let Some(l) = lease_until {
@@ -29,6 +37,10 @@ fn message_from(item: Item) -> Result<(MessageRecord, Option<String>), StoreErro
     let record = serde_dynamo::from_item(item)
         .map_err(|e| unavailable(format!("corrupt message item: {e}")))?;
     Ok((record, lease))
+}
+
+fn rank(state: DeliveryState) -> AttributeValue {
+    AttributeValue::N(state.rank().to_string())
 }
 
 impl DynamoStore {
@@ -120,6 +132,51 @@ impl MessageStore for DynamoStore {
             .await
             .map_err(sdk)?;
         Ok(())
+    }
+
+    async fn record_delivery(
+        &self,
+        mailer_message_id: &str,
+        status: &DeliveryStatus,
+    ) -> Result<DeliveryUpdate, StoreError> {
+        let carried: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.messages)
+            .index_name("by_mailer_id")
+            .key_condition_expression("mailer_message_id = :m")
+            .expression_attribute_values(":m", s(mailer_message_id))
+            .projection_expression("id")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk)?;
+        let delivery: AttributeValue =
+            serde_dynamo::to_attribute_value(status).map_err(unavailable)?;
+        let mut done = DeliveryUpdate::default();
+        for id in carried.iter().filter_map(|item| get_s(item, "id")) {
+            let updated = self
+                .client
+                .update_item()
+                .table_name(&self.messages)
+                .key("id", s(id))
+                .update_expression("SET delivery = :d, delivery_rank = :r")
+                .condition_expression(
+                    "attribute_exists(id) AND (attribute_not_exists(delivery_rank) OR delivery_rank < :r)",
+                )
+                .expression_attribute_values(":d", delivery.clone())
+                .expression_attribute_values(":r", rank(status.state))
+                .send()
+                .await;
+            match updated {
+                Ok(_) => done.updated += 1,
+                Err(e) if condition_failed(&e) => done.unchanged += 1,
+                Err(e) => return Err(sdk(e)),
+            }
+        }
+        Ok(done)
     }
 
     async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {

@@ -88,12 +88,21 @@ impl DynamoStore {
             },
             TableSpec {
                 table: &self.messages,
-                attributes: vec!["id", "list_pk", "sort_key", "recipient", "outcome"],
+                attributes: vec![
+                    "id",
+                    "list_pk",
+                    "sort_key",
+                    "recipient",
+                    "outcome",
+                    "mailer_message_id",
+                ],
                 key: vec![key("id", KeyType::Hash)?],
                 indexes: vec![
                     gsi("by_time", "list_pk", Some("sort_key"))?,
                     gsi("by_recipient", "recipient", Some("sort_key"))?,
                     gsi("by_outcome", "outcome", Some("sort_key"))?,
+                    // Sparse: only forwarded records carry a mailer id (delivery events).
+                    gsi("by_mailer_id", "mailer_message_id", None)?,
                 ],
             },
             TableSpec {

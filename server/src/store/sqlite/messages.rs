@@ -1,13 +1,13 @@
 //! `MessageStore` on SQLite: claims and the log in one table, changed under `BEGIN IMMEDIATE`.
 
-use app::model::{DayVolume, MessageRecord, Outcome, Page};
+use app::model::{DayVolume, DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 
 use super::{unavailable, SqliteStore};
 use crate::store::paging::{decode_cursor, page_of};
 use crate::store::{
-    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, MessageFilter,
-    MessageStore, StoreError,
+    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
+    MessageFilter, MessageStore, StoreError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -28,12 +28,25 @@ struct Row {
     received_at: String,
     updated_at: String,
     lease_until: Option<String>,
+    delivery_state: Option<String>,
+    delivery_detail: Option<String>,
+    delivery_at: Option<String>,
 }
 
 impl Row {
     fn into_record(self) -> Result<(MessageRecord, Option<String>), StoreError> {
         let outcome = Outcome::parse(&self.outcome)
             .ok_or_else(|| unavailable(format!("corrupt outcome for {}", self.id)))?;
+        let delivery = match self.delivery_state {
+            None => None,
+            Some(state) => Some(DeliveryStatus {
+                state: DeliveryState::parse(&state).ok_or_else(|| {
+                    unavailable(format!("corrupt delivery state for {}", self.id))
+                })?,
+                detail: self.delivery_detail.unwrap_or_default(),
+                at: self.delivery_at.unwrap_or_default(),
+            }),
+        };
         Ok((
             MessageRecord {
                 id: self.id,
@@ -51,7 +64,7 @@ impl Row {
                 attempts: self.attempts as u32,
                 received_at: self.received_at,
                 updated_at: self.updated_at,
-                delivery: None,
+                delivery,
             },
             self.lease_until,
         ))
@@ -60,7 +73,8 @@ impl Row {
 
 const COLUMNS: &str = "id, ses_message_id, recipient, sender, subject, size, verdicts, outcome, \
                        delivered_to, detail, mailer_message_id, error, attempts, received_at, \
-                       updated_at, lease_until";
+                       updated_at, lease_until, delivery_state, delivery_detail, delivery_at, \
+                       delivery_rank";
 
 async fn write(
     conn: &mut sqlx::SqliteConnection,
@@ -81,7 +95,7 @@ pub(super) async fn upsert(
 ) -> Result<u64, StoreError> {
     let done = sqlx::query(&format!(
         "{verb} messages ({COLUMNS}, sort_key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&r.id)
     .bind(&r.ses_message_id)
@@ -99,6 +113,10 @@ pub(super) async fn upsert(
     .bind(&r.received_at)
     .bind(&r.updated_at)
     .bind(lease_until)
+    .bind(r.delivery.as_ref().map(|d| d.state.as_str()))
+    .bind(r.delivery.as_ref().map(|d| d.detail.as_str()))
+    .bind(r.delivery.as_ref().map(|d| d.at.as_str()))
+    .bind(r.delivery.as_ref().map(|d| i64::from(d.state.rank())))
     .bind(message_sort_key(r))
     .execute(conn)
     .await
@@ -269,6 +287,45 @@ impl MessageStore for SqliteStore {
             .map(|r| r.into_record().map(|(m, _)| m))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, limit, message_sort_key))
+    }
+
+    async fn record_delivery(
+        &self,
+        mailer_message_id: &str,
+        status: &DeliveryStatus,
+    ) -> Result<DeliveryUpdate, StoreError> {
+        let mut tx = self
+            .writer()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let rank = i64::from(status.state.rank());
+        let updated = sqlx::query(
+            "UPDATE messages SET delivery_state = ?, delivery_detail = ?, delivery_at = ?, \
+             delivery_rank = ? WHERE mailer_message_id = ? \
+             AND (delivery_rank IS NULL OR delivery_rank < ?)",
+        )
+        .bind(status.state.as_str())
+        .bind(&status.detail)
+        .bind(&status.at)
+        .bind(rank)
+        .bind(mailer_message_id)
+        .bind(rank)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .rows_affected();
+        let (carried,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM messages WHERE mailer_message_id = ?")
+                .bind(mailer_message_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(DeliveryUpdate {
+            updated,
+            unchanged: carried as u64 - updated,
+        })
     }
 
     async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
