@@ -24,6 +24,7 @@ const KEYS: &[&str] = &[
     "counter_width",
     "store",
     "mailer",
+    "ses_configuration_set",
     "sns_topic_arns",
     "sns_cert_dir",
     "public_url",
@@ -81,6 +82,9 @@ pub struct Config {
     pub account_types: Vec<String>,
     pub store: StoreUrl,
     pub mailer: MailerUrl,
+    /// The SES configuration set sends carry (`MAILVEND_SES_CONFIGURATION_SET`), whose event
+    /// destination posts delivery events to `/sns`.
+    pub ses_configuration_set: Option<String>,
     pub sns_topic_arns: Vec<String>,
     pub sns_cert_dir: Option<PathBuf>,
     pub public_url: Url,
@@ -394,6 +398,25 @@ impl Config {
             MailerUrl::Outbox(PathBuf::from("data/outbox")),
             parse_mailer,
         );
+        // SES's rule for configuration set names.
+        let ses_configuration_set = r.parse("ses_configuration_set", None, |v| {
+            if (1..=64).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                Ok(Some(v.to_string()))
+            } else {
+                Err(format!(
+                    "expected an SES configuration set name (1 to 64 letters, digits, _ and -), got {v:?}"
+                ))
+            }
+        });
+        if ses_configuration_set.is_some() && mailer != MailerUrl::Ses {
+            warnings.push(
+                "MAILVEND_SES_CONFIGURATION_SET is set but the mailer is not SES: sends carry no \
+                 configuration set, and no delivery events will come"
+                    .to_string(),
+            );
+        }
         // Catch-all and the forwarder's own mail go to the admin address: on the served domain,
         // a mailer that really sends hands them back to SES, a forwarding loop (issue 22).
         let admin_on_domain = admin_address
@@ -653,6 +676,7 @@ impl Config {
             account_types,
             store,
             mailer,
+            ses_configuration_set,
             sns_topic_arns,
             sns_cert_dir,
             public_url,

@@ -45,6 +45,14 @@ pub struct SnsLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedbackLabels {
+    /// SES's event type (Bounce, Complaint, Delivery, DeliveryDelay, Reject, Send), or other.
+    pub event: String,
+    /// updated, unchanged (duplicate or late), unknown (no record carries that send), ignored.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -56,6 +64,7 @@ pub struct Metrics {
     pub deliveries: Family<DeliveryLabels, Counter>,
     pub send_retries: Counter,
     pub sns_messages: Family<SnsLabels, Counter>,
+    pub delivery_events: Family<FeedbackLabels, Counter>,
 }
 
 impl Metrics {
@@ -93,6 +102,12 @@ impl Metrics {
             "Messages posted to /sns, by what was done with them",
             sns_messages.clone(),
         );
+        let delivery_events = Family::<FeedbackLabels, Counter>::default();
+        registry.register(
+            "delivery_events",
+            "SES delivery events received, by event and what they did to the message log",
+            delivery_events.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -107,6 +122,7 @@ impl Metrics {
             deliveries,
             send_retries,
             sns_messages,
+            delivery_events,
         }
     }
 
@@ -122,6 +138,30 @@ impl Metrics {
     pub fn sns(&self, result: &str) {
         self.sns_messages
             .get_or_create(&SnsLabels {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
+    /// One delivery event; event names outside SES's list count as `other`, so the label set
+    /// stays small whatever a message says.
+    pub fn delivery_event(&self, event: &str, result: &str) {
+        const KNOWN: &[&str] = &[
+            "Bounce",
+            "Complaint",
+            "Delivery",
+            "DeliveryDelay",
+            "Reject",
+            "Send",
+        ];
+        let event = if KNOWN.contains(&event) {
+            event
+        } else {
+            "other"
+        };
+        self.delivery_events
+            .get_or_create(&FeedbackLabels {
+                event: event.to_string(),
                 result: result.to_string(),
             })
             .inc();

@@ -44,7 +44,7 @@ impl Core {
     /// Opens the configured store and mailer and wires the rest.
     pub async fn open(config: Config) -> Result<Core, ServeError> {
         let stores = crate::store::open(&config.store).await?;
-        let mailer = crate::mailer::open(&config.mailer)
+        let mailer = crate::mailer::open(&config.mailer, config.ses_configuration_set.as_deref())
             .await
             .map_err(ServeError::Command)?;
         Ok(Core::new(

@@ -6,19 +6,20 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use app::model::{MessageRecord, Outcome};
+use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome};
 
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::inbound::budget::Budget;
 use crate::inbound::decide::{decide, Decision, Policy, Reason, Tags};
+use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
 use crate::inbound::s3::{FetchError, S3Mail, MAX_MESSAGE_BYTES};
 use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Delivery, Inbound, Report, Verdicts};
 use crate::mailer::{Mailer, Outgoing, SendError};
 use crate::metrics::Metrics;
-use crate::store::{Claim, Kept, S3Object, StoreError, Stores};
+use crate::store::{Claim, DeliveryUpdate, Kept, S3Object, StoreError, Stores};
 
 /// How many times a settle is tried before the recipient is left to the next delivery.
 pub const SETTLE_TRIES: u32 = 3;
@@ -700,6 +701,11 @@ impl Pipeline {
                         detail: reason.describe().into(),
                         mailer_message_id: Some(mailer_id.clone()),
                         error: None,
+                        delivery: Some(DeliveryStatus {
+                            state: DeliveryState::Sent,
+                            detail: format!("accepted by the mailer for {to}"),
+                            at: rfc3339(SystemTime::now()),
+                        }),
                         ..record
                     },
                     Err(e) => MessageRecord {
@@ -717,6 +723,38 @@ impl Pipeline {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(StoreError::Unavailable("not decided".into()))))
             .collect()
+    }
+
+    /// Applies SES delivery feedback to the records its send carried (`record_delivery`),
+    /// counted by event and result. A store failure is an error, so `/sns` asks for the
+    /// event again; an event no record matches is counted and logged, never an error.
+    pub async fn feedback(&self, f: &Feedback) -> Result<&'static str, StoreError> {
+        let result = match &f.status {
+            None => "ignored",
+            Some(status) => {
+                let done = self
+                    .stores
+                    .messages
+                    .record_delivery(&f.mailer_message_id, status)
+                    .await?;
+                match done {
+                    DeliveryUpdate {
+                        updated: 0,
+                        unchanged: 0,
+                    } => "unknown",
+                    DeliveryUpdate { updated: 0, .. } => "unchanged",
+                    _ => "updated",
+                }
+            }
+        };
+        self.metrics.delivery_event(&f.event, result);
+        let state = f.status.as_ref().map(|s| s.state.as_str()).unwrap_or("-");
+        if result == "unknown" {
+            tracing::warn!(event = %f.event, mailer_id = %f.mailer_message_id, "delivery event for a send no record carries");
+        } else {
+            tracing::info!(event = %f.event, mailer_id = %f.mailer_message_id, state, result, "delivery event");
+        }
+        Ok(result)
     }
 
     /// Settles a decided record, logs it, and reports it.

@@ -39,8 +39,11 @@ pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, msg: &Outgoing) -> Result<String, SendError>;
 }
 
-/// The mailer `MAILVEND_MAILER` names.
-pub async fn open(url: &crate::config::MailerUrl) -> Result<std::sync::Arc<dyn Mailer>, String> {
+/// The mailer `MAILVEND_MAILER` names; SES sends carry `configuration_set` when given.
+pub async fn open(
+    url: &crate::config::MailerUrl,
+    configuration_set: Option<&str>,
+) -> Result<std::sync::Arc<dyn Mailer>, String> {
     use crate::config::MailerUrl;
     Ok(match url {
         MailerUrl::Outbox(dir) => std::sync::Arc::new(outbox::Outbox::new(dir.clone())),
@@ -48,7 +51,9 @@ pub async fn open(url: &crate::config::MailerUrl) -> Result<std::sync::Arc<dyn M
             let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .load()
                 .await;
-            std::sync::Arc::new(ses::SesMailer::new(&config))
+            std::sync::Arc::new(
+                ses::SesMailer::new(&config).with_configuration_set(configuration_set),
+            )
         }
         MailerUrl::Smtp { host, port } => std::sync::Arc::new(smtp::SmtpMailer::new(host, *port)?),
     })

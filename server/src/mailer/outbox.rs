@@ -1,5 +1,6 @@
 //! The default mailer: each message becomes `<dir>/<id>.eml` (the exact bytes that would go to
-//! SES) and `<dir>/<id>.json` (`from`, `to`, `source_message_id`, `recipient`). The `.json` is
+//! SES) and `<dir>/<id>.json` (`message_id`: the id it returns, which delivery events name as
+//! SES's would; `from`, `to`, `source_message_id`, `recipient`). The `.json` is
 //! written last, and both by rename, so a reader that sees it can read a complete `.eml`.
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ pub struct Outbox {
 
 #[derive(Serialize)]
 struct Meta<'a> {
+    message_id: &'a str,
     from: &'a str,
     to: &'a [String],
     source_message_id: &'a str,
@@ -50,6 +52,7 @@ impl Mailer for Outbox {
             |e: std::io::Error| SendError::Transient(format!("outbox {}: {e}", self.dir.display()));
         let id = new_id();
         let meta = serde_json::to_vec(&Meta {
+            message_id: &id,
             from: &msg.from,
             to: &msg.to,
             source_message_id: &msg.source_message_id,
@@ -100,6 +103,7 @@ mod tests {
         assert_eq!(
             meta,
             serde_json::json!({
+                "message_id": id,
                 "from": "forwarder@mail.example.com",
                 "to": ["owner@example.org"],
                 "source_message_id": "d6iitobk75ur44p8kdnnp7g2n800",

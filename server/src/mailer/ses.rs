@@ -10,12 +10,22 @@ use super::{Mailer, Outgoing, SendError};
 
 pub struct SesMailer {
     client: Client,
+    /// Names the configuration set whose event destination reports each send's delivery.
+    configuration_set: Option<String>,
 }
 
 impl SesMailer {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         SesMailer {
             client: Client::new(config),
+            configuration_set: None,
+        }
+    }
+
+    pub fn with_configuration_set(self, name: Option<&str>) -> Self {
+        SesMailer {
+            configuration_set: name.map(str::to_string),
+            ..self
         }
     }
 }
@@ -47,6 +57,7 @@ impl Mailer for SesMailer {
                     .build(),
             )
             .content(EmailContent::builder().raw(raw).build())
+            .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await;
         match result {

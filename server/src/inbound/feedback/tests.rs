@@ -192,3 +192,32 @@ fn the_states_are_ordered_as_the_table_says() {
         assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
     }
 }
+
+#[test]
+fn aws_example_records_parse_to_their_states() {
+    use DeliveryState::*;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ses-events");
+    for (file, state, permanent) in [
+        ("event-bounce", Some(Bounced), true),
+        ("event-complaint", Some(Complained), false),
+        ("event-delivery", Some(Delivered), false),
+        ("event-deliverydelay", Some(Delayed), false),
+        ("event-reject", Some(Bounced), false),
+        ("event-send", None, false),
+        ("legacy-bounce", Some(Bounced), true),
+        ("legacy-complaint", Some(Complained), false),
+        ("legacy-delivery", Some(Delivered), false),
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{file}.json"))).unwrap();
+        assert!(is_feedback(&text), "{file}");
+        let f = parse(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!f.mailer_message_id.is_empty(), "{file}");
+        assert_eq!(f.status.as_ref().map(|s| s.state), state, "{file}");
+        assert_eq!(f.permanent, permanent, "{file}");
+        assert!(!f.recipients.is_empty(), "{file}");
+        if let Some(s) = f.status {
+            assert!(s.at.starts_with("20"), "{file}: the event's time, {}", s.at);
+            assert!(!s.detail.is_empty(), "{file}");
+        }
+    }
+}

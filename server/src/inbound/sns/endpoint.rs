@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::inbound::budget::Budget;
+use crate::inbound::feedback;
 use crate::inbound::pipeline::Pipeline;
 use crate::inbound::s3::FetchError;
 use crate::inbound::ses::{self, Content, SesError};
@@ -209,7 +210,43 @@ async fn confirm(sns: &SnsEndpoint, env: &Envelope) -> Answer {
     }
 }
 
+/// SES delivery feedback (an event of the configuration set's SNS destination, or an older
+/// bounce/complaint/delivery notification): applied to the records its send carried. SNS is
+/// asked for it again only when the store could not be reached.
+async fn feedback(pipeline: &Pipeline, message: &str) -> Answer {
+    let event = match feedback::parse(message) {
+        Ok(f) => f,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "bad_ses_event",
+                e.to_string(),
+            )
+        }
+    };
+    match pipeline.feedback(&event).await {
+        Ok(result) => handled(
+            "delivery_event",
+            json!({"status": result, "event": event.event, "mailer_message_id": event.mailer_message_id}),
+        ),
+        Err(e) => {
+            // The store's own words go to the log, not into a response.
+            tracing::error!(error = %e, mailer_id = %event.mailer_message_id, "a delivery event could not be recorded");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "retry",
+                "unavailable",
+                "the delivery event could not be recorded; SNS will deliver it again".into(),
+            )
+        }
+    }
+}
+
 async fn notification(sns: &SnsEndpoint, pipeline: &Pipeline, env: &Envelope) -> Answer {
+    if feedback::is_feedback(&env.message) {
+        return feedback(pipeline, &env.message).await;
+    }
     let received = match ses::parse(&env.message) {
         Ok(r) => r,
         Err(SesError::NotReceived(kind)) => {

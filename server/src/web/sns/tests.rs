@@ -401,8 +401,15 @@ async fn signed_notifications_are_forwarded_once_and_byte_for_byte() {
     assert_eq!(outcomes, ["forwarded", "undeliverable"]);
     let sent = s.sent();
     assert_eq!(sent.len(), 1);
+    let mut meta = sent[0].0.clone();
+    let returned = meta
+        .as_object_mut()
+        .unwrap()
+        .remove("message_id")
+        .expect("the outbox records the id it returned");
+    assert!(returned.as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(
-        sent[0].0,
+        meta,
         json!({"from": format!("forwarder@{DOMAIN}"), "to": [OWNER], "source_message_id": "ses-1", "recipient": team})
     );
     check_forwarded(&sent[0].1, "one");
@@ -698,10 +705,17 @@ async fn subscriptions_are_confirmed_only_for_allowed_topics_on_sns_hosts() {
         "only the allowed one was visited"
     );
 
-    // Other SES notifications on the topic are acknowledged and ignored.
+    // Other SES notifications on the topic are acknowledged and ignored; delivery feedback
+    // without what it must name is refused by name (issue 16 reads it).
+    let other = notification(
+        &json!({"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "ok"}).to_string(),
+    );
+    let (status, body) = s.post(other.to_string()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ignored")));
     let bounce = notification(&json!({"notificationType": "Bounce", "bounce": {}}).to_string());
     let (status, body) = s.post(bounce.to_string()).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("ignored")));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad_ses_event");
 }
 
 /// The production wiring against moto: DynamoDB store, S3-action content in, SES v2 out.
@@ -1099,3 +1113,4 @@ async fn under_load_with_store_and_mailer_faults_every_recipient_ends_once() {
 
 /// Issue 22: attacks on the inbound path, over the real server.
 mod attacks;
+mod feedback;
