@@ -5,7 +5,7 @@ use leptos_router::components::A;
 
 use crate::components::data_table::{Column, DataTable};
 use crate::components::query::percent_encode;
-use crate::components::ui::{class, outcome_badge, when, EmptyState};
+use crate::components::ui::{class, delivery_badge, outcome_badge, when, EmptyState};
 use crate::model::MessageRecord;
 
 /// The page of one message-log record. Ids are `<SES message id>/<recipient>`; the route
@@ -34,6 +34,10 @@ pub fn MessageTable(records: Vec<MessageRecord>, empty: &'static str) -> impl In
         })
         .class("max-w-72 truncate"),
         Column::new("Outcome", |r: &MessageRecord| outcome_badge(r.outcome)),
+        // A forwarded record's delivery, as the mailer's events report it.
+        Column::new("Delivery", |r: &MessageRecord| {
+            r.delivery.as_ref().map(|d| delivery_badge(d.state))
+        }),
     ];
     view! {
         <DataTable

@@ -168,6 +168,18 @@ pub fn outcome_badge(outcome: crate::model::Outcome) -> impl IntoView {
     view! { <Badge text=outcome.label() tone /> }
 }
 
+/// What became of a forwarded message after the mailer took it.
+pub fn delivery_badge(state: crate::model::DeliveryState) -> impl IntoView {
+    use crate::model::DeliveryState::*;
+    let tone = match state {
+        Sent => "blue",
+        Delayed => "amber",
+        Delivered => "green",
+        Bounced | Complained => "red",
+    };
+    view! { <Badge text=state.as_str() tone /> }
+}
+
 /// Copies `text` to the clipboard. It needs JavaScript, so it stays invisible (keeping its
 /// place, so nothing moves) until the page has hydrated; the text itself is always
 /// selectable.

@@ -7,7 +7,8 @@ use crate::components::loaded::Loaded;
 use crate::components::message_table::MessageTable;
 use crate::components::query::{param, ExportLink, Pager};
 use crate::components::ui::{
-    class, form_error, outcome_badge, toast_on_success, when, Card, ErrorNotice, PageHeader,
+    class, delivery_badge, form_error, outcome_badge, toast_on_success, when, Card, ErrorNotice,
+    PageHeader,
 };
 use crate::model::{MessageDetail, MessageQuery, Outcome};
 use crate::notices;
@@ -146,6 +147,13 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
                 <div><dt class=dt>"To"</dt><dd class=dd><A href=mapping_href attr:class=format!("font-mono {}", class::LINK)>{r.recipient.clone()}</A></dd></div>
                 <div><dt class=dt>"From"</dt><dd class=dd>{r.sender.clone()}</dd></div>
                 <div><dt class=dt>"Delivered to"</dt><dd class=dd>{r.delivered_to.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt class=dt>"Delivery"</dt><dd class=dd>{match r.delivery.clone() {
+                    Some(d) => view! { {delivery_badge(d.state)}" "<span class="text-slate-600 dark:text-slate-400">{when(&d.at)}</span> }.into_any(),
+                    None => view! { "—" }.into_any(),
+                }}</dd></div>
+                {r.delivery.clone().map(|d| view! {
+                    <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"What the mailer reported"</dt><dd class=dd>{d.detail}</dd></div>
+                })}
                 <div><dt class=dt>"Size"</dt><dd class=dd>{format!("{} bytes", r.size)}</dd></div>
                 <div><dt class=dt>"Attempts"</dt><dd class=dd>{r.attempts}</dd></div>
                 <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"Decision"</dt><dd class=dd>{r.detail.clone()}</dd></div>
