@@ -78,12 +78,18 @@ VEND2=$("$BIN" token create --name terraform-accounts --scope vend 2>/dev/null)
 secrets+=("$VEND2")
 export VEND2
 cat <<'MD'
-**Rotating the token starts a new key space.** After `mailvend token create` of a new token
-for the same pipeline (`$VEND2` below) and revoking the old one, the first call with an old
-key vends a **new** address. That is why the Terraform examples pin the first answer in state
+**Rotating the token starts a new key space.** With a new token for the same pipeline
+(`$VEND2` below; revoke the old one once nothing uses it), the first call with an old key
+vends a **new** address. That is why the Terraform examples pin the first answer in state
 (`terraform_data` with `ignore_changes`): the account keeps its address, and the extra mapping
 shows in the Addresses list (vended by the new token, never receiving mail) for an admin to
-delete.
+delete. Listings follow the token too: the new token lists only what it vended; an admin
+token (or the Addresses page) sees everything.
+
+**Plans have side effects.** The `http` data source runs on every plan, speculative and
+pull-request plans included: each needs the token, and a request that is new to mailvend
+vends its address at plan time. A token that expires makes every later plan fail, so give a
+Terraform token no expiry or rotate it before it ends (and see above for what rotation does).
 
 MD
 run "The same key with a new token: a new address (201)" <<'CMD'
@@ -159,7 +165,11 @@ In GitHub Actions:
     BUSINESS_UNIT: ${{ inputs.business_unit }}
     APPLICATION: ${{ inputs.application }}
     ENVIRONMENT: ${{ inputs.environment }}
-  run: echo "address=$(examples/ci/vend-root-email.sh)" >> "$GITHUB_OUTPUT"
+  # Two lines: in `echo "address=$(…)"` the step's status would be echo's, and a refused
+  # request would pass with an empty address.
+  run: |
+    address=$(examples/ci/vend-root-email.sh)
+    echo "address=$address" >> "$GITHUB_OUTPUT"
 ```
 
 MD

@@ -12,10 +12,12 @@ body=$(jq -n \
     environment: $env, tags: {AccountRequest: $key}, idempotency_key: $key}')
 # The idempotency key makes the POST safe to retry (curl retries timeouts, 408, 429 and 5xx):
 # a retry after a lost answer, or a re-run of the whole job, gets the same address.
+# The token goes in through a file descriptor, not the command line, where `ps` would show it.
 if ! response=$(curl --silent --show-error --fail-with-body --retry 5 --retry-connrefused \
-  --max-time 30 -H "Authorization: Bearer $MAILVEND_TOKEN" \
+  --max-time 30 -H @<(printf 'Authorization: Bearer %s\n' "$MAILVEND_TOKEN") \
   -H "Content-Type: application/json" --data "$body" "$MAILVEND_API/addresses"); then
   echo "mailvend refused the request: $response" >&2
   exit 1
 fi
-jq -r .address <<<"$response"
+# -e: an answer without an address fails the step instead of printing "null".
+jq -er .address <<<"$response"

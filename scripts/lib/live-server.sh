@@ -16,7 +16,12 @@ VEND=$("$bin" token create --name "${VEND_NAME:-docs-pipeline}" --scope vend 2>/
 "$bin" serve >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid; rm -rf "$data"' EXIT
+# The server must be ours and up: a port taken by another server would answer in its place.
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+if ! kill -0 "$pid" 2>/dev/null || ! curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then
+  echo "mailvend did not start on port $port (taken? set PORT)" >&2
+  exit 1
+fi
 export API="http://127.0.0.1:$port/api/v1" ADMIN VEND BIN=$bin DATA=$data
 
 # Tokens made later (a rotation) are hidden the same way once listed here.

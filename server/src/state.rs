@@ -89,7 +89,13 @@ pub struct AppState {
     pub sns: Arc<SnsEndpoint>,
     pub auth: Arc<Auth>,
     pub limiter: Arc<crate::auth::limits::Limiter>,
+    /// The slots of the CSV exports running at once (`web::export::ExportSlots`).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many exports one server streams at once: each holds a store reader for as long as its
+/// client takes to read, so a few slow or hostile downloads must not take every reader.
+pub const MAX_EXPORTS: usize = 4;
 
 impl AppState {
     pub fn new(core: Core, leptos_options: LeptosOptions) -> AppState {
@@ -101,6 +107,7 @@ impl AppState {
                 core.service.session_epoch(),
             )),
             limiter: Arc::new(crate::auth::limits::Limiter::new(&core.config)),
+            exports: Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
             core,
             leptos_options,
         }

@@ -395,6 +395,24 @@ async fn exports_of_100000_rows_stream_whole_filtered_and_escaped_in_bounded_mem
         .to_str()
         .unwrap()
         .starts_with("/login?next=%2Fexport%2Faddresses.csv"));
+    // Another site cannot start a download in the admin's browser.
+    let r = session
+        .get(format!("{}/export/messages.csv", server.url))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a cross-site navigation");
+    let r = session
+        .get(format!(
+            "{}/export/messages.csv?outcome=rejected",
+            server.url
+        ))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "our own page's link");
     let r = client()
         .get(format!("{}/export/addresses.csv", server.url))
         .bearer_auth(&admin)

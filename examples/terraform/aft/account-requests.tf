@@ -2,6 +2,13 @@
 # a root email vended by mailvend. The request's module key is its identity, so the
 # idempotency key "aft:<key>" returns the same address on every run of the AFT pipeline.
 
+terraform {
+  required_version = ">= 1.4" # terraform_data
+  required_providers {
+    http = { source = "hashicorp/http", version = ">= 3.4" } # retry, POST bodies
+  }
+}
+
 variable "mailvend_api" {
   type    = string
   default = "https://mailvend.example.com/api/v1"

@@ -104,8 +104,8 @@ pub async fn forget_idle(limiter: Arc<Limiter>) {
     }
 }
 
-/// Answers 429 with `Retry-After` once a client has spent its allowance on `/auth/*` or
-/// `/api/*`; every other path passes untouched (`/sns` has its own checks, pages need a
+/// Answers 429 with `Retry-After` once a client has spent its allowance on `/auth/*`,
+/// `/api/*` or `/export/*`; every other path passes untouched (`/sns` has its own checks, pages need a
 /// session whose id cannot be guessed).
 pub async fn rate_limit(
     State(limiter): State<Arc<Limiter>>,
@@ -113,7 +113,10 @@ pub async fn rate_limit(
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    if !(path.starts_with("/auth/") || path.starts_with("/api/")) {
+    if !["/auth/", "/api/", "/export/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
         return next.run(req).await;
     }
     let peer = req

@@ -203,8 +203,6 @@ fn header_block(raw: &[u8]) -> String {
 
 const DAY: u64 = 86_400;
 
-/// A mapping as `caller` may see it: admins see everything; a `vend`-scope token never sees
-/// the admins' notes (issue 20 item 9).
 /// The items of every page `fetch` returns, following cursors from `cursor` to the last
 /// page. The first page is read here; a later page that fails ends the stream with its error.
 async fn every_page<T, F, Fut>(
@@ -225,13 +223,20 @@ where
             let Some(cursor) = next else {
                 return Ok(None);
             };
-            let page = fetch(cursor).await?;
+            let page = fetch(cursor.clone()).await?;
+            // A store that handed back the cursor it was given would loop for ever.
+            if page.next_cursor.is_some() && page.next_cursor == cursor {
+                tracing::error!("a store page handed back its own cursor; the listing stops");
+                return Err(ServiceError::Unavailable);
+            }
             Ok(Some((page.items, (fetch, page.next_cursor.map(Some)))))
         },
     );
     Ok(futures_util::stream::iter([Ok(first.items)]).chain(rest))
 }
 
+/// A mapping as `caller` may see it: admins see everything; a `vend`-scope token never sees
+/// the admins' notes (issue 20 item 9).
 fn narrow(caller: &VendCaller, mut mapping: Mapping) -> Mapping {
     if !caller.is_admin() {
         mapping.notes = None;

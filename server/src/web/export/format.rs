@@ -13,7 +13,7 @@ pub enum Format {
 /// no header answers JSON, as before). An `Accept` naming neither answers JSON too, rather
 /// than 406: every client of this API reads JSON.
 pub fn choose(format: Option<&str>, accept: Option<&str>) -> Result<Format, String> {
-    match format.map(str::trim) {
+    match format {
         Some("csv") => return Ok(Format::Csv),
         Some("json") => return Ok(Format::Json),
         None | Some("") => {}
@@ -44,7 +44,12 @@ fn quality(accept: &str, kind: &str, sub: &str) -> u32 {
             _ => continue,
         };
         let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").map(str::to_string))
+            .filter_map(|p| {
+                let (name, value) = p.split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("q")
+                    .then(|| value.trim().to_string())
+            })
             .next()
             .map_or(1000, |q| thousandths(&q));
         if best.is_none_or(|(b, _)| specificity > b) {
@@ -95,6 +100,8 @@ mod tests {
             (None, Some("application/xml"), Json),
             (None, Some("garbage"), Json),
             (None, Some("text/csv;q=abc"), Json),
+            (None, Some("text/csv;Q=0.1, application/json"), Json),
+            (None, Some("text/csv ; q = 0.1, application/json"), Json),
             (Some(""), Some("text/csv"), Csv),
             (Some("csv"), None, Csv),
             (Some("csv"), Some("application/json"), Csv),
@@ -108,6 +115,10 @@ mod tests {
     fn an_unknown_format_is_refused_by_name() {
         let err = choose(Some("xlsx"), None).unwrap_err();
         assert!(err.contains("json or csv") && err.contains("xlsx"), "{err}");
+        // Exactly as the OpenAPI pattern says: no case folding, no spaces.
+        for other in ["CSV", " csv", "csv "] {
+            assert!(choose(Some(other), None).is_err(), "{other:?}");
+        }
     }
 
     #[test]

@@ -25,15 +25,66 @@ use cells::Row;
 /// columns.
 pub const CSV: &str = "text/csv; charset=utf-8; header=present";
 
+pub use crate::state::MAX_EXPORTS;
+
+/// The export slots of one server; a running export holds one until its body is dropped.
+#[derive(Clone)]
+pub struct ExportSlots(Arc<tokio::sync::Semaphore>);
+
+impl Default for ExportSlots {
+    fn default() -> Self {
+        ExportSlots(Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)))
+    }
+}
+
+impl axum::extract::FromRef<crate::state::AppState> for ExportSlots {
+    fn from_ref(state: &crate::state::AppState) -> Self {
+        ExportSlots(state.exports.clone())
+    }
+}
+
+/// A slot taken for one export; giving it back is dropping it.
+pub struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl ExportSlots {
+    /// A free slot, if there is one.
+    pub fn take(&self) -> Option<Slot> {
+        let taken = self.0.clone().try_acquire_owned().ok()?;
+        Some(Slot { _permit: taken })
+    }
+}
+
+/// The `429` when every slot is taken: JSON for the API, text for the pages' links.
+pub fn busy(json: bool) -> Response {
+    let message =
+        format!("{MAX_EXPORTS} exports are running on this server; try again in a few seconds");
+    let mut res = if json {
+        super::api::error::ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", message)
+            .into_response()
+    } else {
+        (StatusCode::TOO_MANY_REQUESTS, message).into_response()
+    };
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(5));
+    res
+}
+
 /// A `200` whose body is the header row, then each page's rows as the store yields them.
 /// Once the status is sent a store error can only cut the body short: the connection then
 /// closes without the chunked body's end, so no client takes a cut export for a whole one.
 pub fn csv<T: Row + Send + 'static>(
     name: &str,
+    slot: Slot,
     pages: impl Stream<Item = Result<Vec<T>, ServiceError>> + Send + 'static,
 ) -> Response {
     let header_row = futures_util::stream::iter([Ok(cells::encode::<T>(&[], true))]);
-    let rows = pages.map_ok(|page| cells::encode(&page, false));
+    // The slot goes with the body: freed when the last row is sent or the client leaves.
+    let rows = pages.map_ok(move |page| {
+        let _held = &slot;
+        cells::encode(&page, false)
+    });
     let body = header_row
         .chain(rows)
         .map_ok(Bytes::from)
@@ -91,12 +142,34 @@ pub struct AddressFilters {
     account_type: String,
 }
 
+/// Another site may navigate an admin's browser to a download link (the session cookie is
+/// `SameSite=Lax`) to plant a file it helped fill; only our own pages, or the admin typing
+/// the address, may start one. Browsers without `Sec-Fetch-Site` are let through.
+fn cross_site(headers: &axum::http::HeaderMap) -> Option<Response> {
+    let site = headers
+        .get("sec-fetch-site")?
+        .to_str()
+        .unwrap_or("cross-site");
+    (!matches!(site, "same-origin" | "none")).then(|| {
+        (
+            StatusCode::FORBIDDEN,
+            "exports start from mailvend's own pages",
+        )
+            .into_response()
+    })
+}
+
 /// `GET /export/addresses.csv`: the Addresses page's list, every page of it.
 pub async fn addresses(
     State(service): State<Arc<AppService>>,
+    State(slots): State<ExportSlots>,
     SignedInAdmin(admin): SignedInAdmin,
+    headers: axum::http::HeaderMap,
     Query(f): Query<AddressFilters>,
 ) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     let query = AddressQuery {
         q: f.q,
         owner: f.owner,
@@ -108,8 +181,12 @@ pub async fn addresses(
         Ok(filter) => filter,
         Err(e) => return refused(e),
     };
+    let Some(slot) = slots.take() else {
+        return busy(false);
+    };
+    tracing::info!(actor = admin.actor(), ?filter, "addresses exported");
     match service.all_mappings(admin.as_vend(), filter, None).await {
-        Ok(pages) => csv("addresses", pages),
+        Ok(pages) => csv("addresses", slot, pages),
         Err(e) => refused(e),
     }
 }
@@ -127,9 +204,14 @@ pub struct MessageFilters {
 /// `GET /export/messages.csv`: the Messages page's log, every page of it.
 pub async fn messages(
     State(service): State<Arc<AppService>>,
+    State(slots): State<ExportSlots>,
     SignedInAdmin(admin): SignedInAdmin,
+    headers: axum::http::HeaderMap,
     Query(f): Query<MessageFilters>,
 ) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     let query = MessageQuery {
         outcome: f.outcome,
         address: f.address,
@@ -141,8 +223,12 @@ pub async fn messages(
         Ok(filter) => filter,
         Err(e) => return refused(e),
     };
+    let Some(slot) = slots.take() else {
+        return busy(false);
+    };
+    tracing::info!(actor = admin.actor(), ?filter, "message log exported");
     match service.all_messages(&admin, filter, None).await {
-        Ok(pages) => csv("messages", pages),
+        Ok(pages) => csv("messages", slot, pages),
         Err(e) => refused(e),
     }
 }
@@ -179,7 +265,7 @@ mod tests {
     #[tokio::test]
     async fn the_body_is_the_header_then_every_page_in_order() {
         let pages = futures_util::stream::iter([Ok(records(2)), Ok(Vec::new()), Ok(records(1))]);
-        let response = csv("messages", pages);
+        let response = csv("messages", ExportSlots::default().take().unwrap(), pages);
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], CSV);
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -193,9 +279,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_slot_is_held_until_the_body_is_dropped() {
+        let slots = ExportSlots::default();
+        let bodies: Vec<Response> = (0..MAX_EXPORTS)
+            .map(|_| {
+                let pages = futures_util::stream::iter([Ok(records(1))]);
+                csv("messages", slots.take().unwrap(), pages)
+            })
+            .collect();
+        assert!(slots.take().is_none(), "every slot is taken");
+        let answer = busy(true);
+        assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(answer.headers()[header::RETRY_AFTER], "5");
+        drop(bodies);
+        assert!(slots.take().is_some(), "dropped bodies free their slots");
+    }
+
+    #[tokio::test]
     async fn a_store_failure_after_the_first_rows_fails_the_body_instead_of_ending_it() {
         let pages = futures_util::stream::iter([Ok(records(3)), Err(ServiceError::Unavailable)]);
-        let body = csv("messages", pages).into_body();
+        let body = csv("messages", ExportSlots::default().take().unwrap(), pages).into_body();
         let read = axum::body::to_bytes(body, usize::MAX).await;
         assert!(
             read.is_err(),

@@ -15,23 +15,40 @@ fn cells_that_start_like_a_formula_are_escaped_and_others_are_kept() {
             "=HYPERLINK(\"https://evil.example\",\"Open\")",
             "'=HYPERLINK(\"https://evil.example\",\"Open\")",
         ),
-        ("\t=1+1", "'\t=1+1"),
-        ("\r=1+1", "'\r=1+1"),
-        ("\n=1+1", "'\n=1+1"),
-        ("   =1+1", "'   =1+1"),
-        ("\u{FF1D}1+1", "'\u{FF1D}1+1"),
-        ("\u{A0}=1+1", "'\u{A0}=1+1"),
-        ("\u{FEFF}=1+1", "'\u{FEFF}=1+1"),
-        ("\u{3000}+1", "'\u{3000}+1"),
+        // A leading tab or line break, and the sign after it (a tab import splits there).
+        ("\t=1+1", "'\t'=1+1"),
+        ("\r=1+1", "'\r'=1+1"),
+        ("\n=1+1", "'\n'=1+1"),
         ("\tplain", "'\tplain"),
+        // After what an import may drop: spaces, no-break and ideographic spaces, a byte-order
+        // mark, a zero-width space, a soft hyphen.
+        ("   =1+1", "   '=1+1"),
+        ("\u{A0}=1+1", "\u{A0}'=1+1"),
+        ("\u{3000}+1", "\u{3000}'+1"),
+        ("\u{FEFF}=1+1", "\u{FEFF}'=1+1"),
+        ("\u{200B}=1+1", "\u{200B}'=1+1"),
+        ("\u{AD}@x", "\u{AD}'@x"),
+        // Full-width and small forms.
+        ("\u{FF1D}1+1", "'\u{FF1D}1+1"),
         ("\u{FF20}x", "'\u{FF20}x"),
-        // Ordinary text, including the signs anywhere but first.
+        ("\u{FE66}1", "'\u{FE66}1"),
+        ("\u{FE63}1", "'\u{FE63}1"),
+        // Where a semicolon-locale Excel or a tab import starts a new cell inside ours.
+        (
+            "Invoice;=HYPERLINK(CHAR(104))",
+            "Invoice;'=HYPERLINK(CHAR(104))",
+        ),
+        ("a; +1;b;-2", "a; '+1;b;'-2"),
+        ("first line\r\n@cmd", "first line\r\n'@cmd"),
+        ("x\t=1", "x\t'=1"),
+        // Ordinary text, including the signs anywhere a cell cannot start.
         ("", ""),
         ("Your AWS password reset", "Your AWS password reset"),
         ("a=b", "a=b"),
         ("x-y-z@mail.test.example", "x-y-z@mail.test.example"),
         ("'=already quoted", "'=already quoted"),
         ("2026-12-04T10:00:00Z", "2026-12-04T10:00:00Z"),
+        ("a;b, c-d", "a;b, c-d"),
         ("   plain", "   plain"),
         ("\u{A0}plain", "\u{A0}plain"),
     ] {
@@ -160,5 +177,5 @@ fn every_row_has_as_many_cells_as_the_header_and_later_chunks_have_no_header() {
     );
     let chunk = encode(&[hostile_message()], false);
     assert!(!chunk.starts_with(b"received_at"));
-    assert_eq!(encode::<MessageRecord>(&[], true), b"received_at,recipient,sender,subject,outcome,delivered_to,detail,error,attempts,size,verdicts,id,ses_message_id,mailer_message_id,updated_at\r\n");
+    assert_eq!(encode::<MessageRecord>(&[], true), b"received_at,recipient,sender,subject,outcome,delivered_to,detail,error,attempts,size,verdicts,id,ses_message_id,mailer_message_id,updated_at,delivery_state,delivery_detail,delivery_at\r\n");
 }
