@@ -38,3 +38,21 @@ run "Deliver a message while the mailer is broken (an outbox that cannot be writ
 run "Dead letters in the message log" 'curl -s "$API/messages?outcome=dead_letter" -H "Authorization: Bearer $ADMIN"'
 run "Replay it through the API (the server's own mailer works)" 'id=$(curl -s "$API/messages?outcome=dead_letter" -H "Authorization: Bearer $ADMIN" | sed -E "s/.*\"id\":\"([^\"]*)\".*/\1/; s|/|%2F|"); curl -s -X POST "$API/messages/$id/replay" -H "Authorization: Bearer $ADMIN"'
 run "Replaying it again: 409" 'curl -s -X POST "$API/messages/$(curl -s "$API/messages?outcome=forwarded" -H "Authorization: Bearer $ADMIN" | sed -E "s/.*\"id\":\"([^\"]*)\".*/\1/; s|/|%2F|")/replay" -H "Authorization: Bearer $ADMIN"'
+
+echo '## Delivery events'
+echo
+echo 'What became of a forwarded message, as SES reports it (docs/api.md, Delivery events). In production SNS posts the events to `/sns`; here `mailvend delivery-event` applies the same records by hand (AWS-shaped examples from `server/tests/fixtures/ses-events/`, with `mail.messageId` set to the id the outbox returned for the send).'
+echo
+run "A forwarded record starts sent" 'curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN" | jq -c ".items[0] | {id, mailer_message_id, delivery}"'
+cat > "$DATA/event.sh" <<'SH'
+# event NAME: the fixture NAME with the latest forward's mailer id, applied by hand.
+sent=$(curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN" | jq -r ".items[0].mailer_message_id")
+jq --arg id "$sent" '.mail.messageId = $id' "$REPO/server/tests/fixtures/ses-events/$1.json" | "$BIN" delivery-event - 2>/dev/null
+SH
+export EVENT="$data/event.sh"
+printf '`$EVENT` is this script:\n\n```sh\n%s\n```\n\n' "$(cat "$EVENT")"
+run "SES reports the delivery" 'bash "$EVENT" event-delivery'
+run "Then the mailbox bounces it (a permanent bounce arriving after the delivery)" 'bash "$EVENT" event-bounce'
+run "The same delivery event again, late: nothing moves back" 'bash "$EVENT" event-delivery'
+run "The record says bounced, with the receiving server's words" 'curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN" | jq -c ".items[0].delivery"'
+

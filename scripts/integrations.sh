@@ -8,7 +8,7 @@ set -euo pipefail
 VEND_NAME=terraform-accounts ADMIN_NAME=docs-admin
 . "$(dirname "$0")/lib/live-server.sh"
 examples=$root/examples
-export REPO=$root
+
 export EXAMPLES=$examples
 # Answers saved by the examples (r.json) land in the server's scratch directory.
 cd "$DATA"

@@ -7,6 +7,7 @@
 # $API (the API's base URL), $ADMIN and $VEND (the tokens), $BIN, $DATA.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${MAILVEND_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/mailvend}
+[ -x "$bin" ] || { echo "no $bin: build it first (make site), or set MAILVEND_BIN" >&2; exit 1; }
 data=$(mktemp -d)
 port=${PORT:-3911}
 export MAILVEND_STORE="sqlite://$data/mailvend.db" MAILVEND_MAILER="outbox://$data/outbox" MAILVEND_DOMAIN=aws.example.com LEPTOS_SITE_ADDR="127.0.0.1:$port"
@@ -22,7 +23,7 @@ if ! kill -0 "$pid" 2>/dev/null || ! curl -sf "http://127.0.0.1:$port/healthz" >
   echo "mailvend did not start on port $port (taken? set PORT)" >&2
   exit 1
 fi
-export API="http://127.0.0.1:$port/api/v1" ADMIN VEND BIN=$bin DATA=$data
+export API="http://127.0.0.1:$port/api/v1" ADMIN VEND BIN=$bin DATA=$data REPO=$root
 
 # Tokens made later (a rotation) are hidden the same way once listed here.
 secrets=("$ADMIN" "$VEND")

@@ -164,3 +164,85 @@ fn serve_refuses_an_admin_address_on_the_served_domain_with_a_sending_mailer() {
         );
     }
 }
+
+#[test]
+fn delivery_event_applies_an_ses_event_to_the_send_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let eml = dir.path().join("in.eml");
+    std::fs::write(
+        &eml,
+        b"From: Ann <ann@sender.example>\r\nSubject: Hi\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let out = mailvend(
+        dir.path(),
+        &[
+            "deliver",
+            "--recipient",
+            &format!("forwarder@{DOMAIN}"),
+            eml.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The outbox's .json names the id it returned: the id SES events would name.
+    let meta = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension() == Some("json".as_ref()))
+        .unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(meta).unwrap()).unwrap();
+    let sent_id = meta["message_id"].as_str().unwrap().to_string();
+
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ses-events");
+    let event_file = |name: &str, id: &str| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixtures.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        v["mail"]["messageId"] = serde_json::json!(id);
+        let path = dir.path().join(format!("{name}-{id}.json"));
+        std::fs::write(&path, v.to_string()).unwrap();
+        path
+    };
+    let apply = |path: std::path::PathBuf| {
+        let out = mailvend(dir.path(), &["delivery-event", path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out).remove(0)
+    };
+    let first = apply(event_file("event-delivery", &sent_id));
+    assert_eq!(first["status"], "updated");
+    assert_eq!(first["event"], "Delivery");
+    assert_eq!(first["mailer_message_id"], sent_id.as_str());
+    assert_eq!(
+        apply(event_file("event-delivery", &sent_id))["status"],
+        "unchanged"
+    );
+    assert_eq!(
+        apply(event_file("event-bounce", &sent_id))["status"],
+        "updated"
+    );
+    assert_eq!(
+        apply(event_file("event-delivery", &sent_id))["status"],
+        "unchanged",
+        "a late delivery does not undo the bounce"
+    );
+    assert_eq!(
+        apply(event_file("event-bounce", "no-such-send"))["status"],
+        "unknown"
+    );
+
+    // Received mail is not delivery feedback: refused by name, exit status 1.
+    let other = dir.path().join("received.json");
+    std::fs::write(&other, r#"{"notificationType": "Received"}"#).unwrap();
+    let out = mailvend(dir.path(), &["delivery-event", other.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not SES delivery feedback"));
+}

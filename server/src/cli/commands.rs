@@ -43,6 +43,7 @@ pub async fn run(cli: Cli, started: Instant) -> ExitCode {
             sender,
             file,
         } => deliver(config, recipients, sender, file).await,
+        Command::DeliveryEvent { file } => delivery_event(config, file).await,
         Command::Replay { id, dead_letters } => replay(config, id, dead_letters).await,
         Command::Import { table, dry_run } => import(config, table, dry_run).await,
         Command::Healthcheck => unreachable!("handled before the configuration is read"),
@@ -109,20 +110,49 @@ fn print_json(value: &impl serde::Serialize) {
     );
 }
 
+/// The bytes of `file`, or of standard input for `-`.
+fn read_input(file: &std::path::Path) -> Result<Vec<u8>, ServeError> {
+    if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(file)
+            .map_err(|e| ServeError::Command(format!("cannot read {}: {e}", file.display())))
+    }
+}
+
+async fn delivery_event(config: Config, file: std::path::PathBuf) -> Result<(), ServeError> {
+    let text = String::from_utf8(read_input(&file)?)
+        .map_err(|_| ServeError::Command(format!("{} is not UTF-8 text", file.display())))?;
+    if !crate::inbound::feedback::is_feedback(&text) {
+        return Err(ServeError::Command(format!(
+            "{} is not SES delivery feedback (an object with eventType, or notificationType Bounce, Complaint or Delivery)",
+            file.display()
+        )));
+    }
+    let event =
+        crate::inbound::feedback::parse(&text).map_err(|e| ServeError::Command(e.to_string()))?;
+    let (service, caller) = console(config).await?;
+    let status = service
+        .delivery_event(&caller, &event)
+        .await
+        .map_err(command_error)?;
+    print_json(&serde_json::json!({
+        "status": status,
+        "event": event.event,
+        "mailer_message_id": event.mailer_message_id,
+    }));
+    Ok(())
+}
+
 async fn deliver(
     config: Config,
     recipients: Vec<String>,
     sender: Option<String>,
     file: std::path::PathBuf,
 ) -> Result<(), ServeError> {
-    let raw = if file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
-        buf
-    } else {
-        std::fs::read(&file)
-            .map_err(|e| ServeError::Command(format!("cannot read {}: {e}", file.display())))?
-    };
+    let raw = read_input(&file)?;
     let inbound = crate::inbound::local::inbound(&raw, recipients, sender);
     let (service, caller) = console(config).await?;
     let mut unfinished = false;

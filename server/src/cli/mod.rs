@@ -37,6 +37,14 @@ pub enum Command {
         /// The message, as an .eml file (`-` reads standard input).
         file: std::path::PathBuf,
     },
+    /// Apply one SES delivery event (the `Message` text SNS would post: an event-publishing
+    /// record or a bounce/complaint/delivery notification) to the records its send carried,
+    /// as if SNS had posted it; prints what it did. With the outbox mailer, the send's id is
+    /// the `message_id` in its `.json`.
+    DeliveryEvent {
+        /// The event, as JSON (`-` reads standard input).
+        file: std::path::PathBuf,
+    },
     /// Import the AWS sample's DynamoDB table (AccountEmail, AccountName, Enum, OwnerAddress,
     /// AccountType, Tags) into the configured store, keeping every address and number; prints
     /// one JSON object per item. Safe to run again.

@@ -679,6 +679,17 @@ impl AppService {
         self.pipeline.process_by_hand(inbound).await
     }
 
+    /// Applies an SES delivery event the operator hands in (`mailvend delivery-event`), as
+    /// `/sns` would: what it did (`updated`, `unchanged`, `unknown`, `ignored`).
+    pub async fn delivery_event(
+        &self,
+        caller: &AdminCaller,
+        event: &crate::inbound::feedback::Feedback,
+    ) -> Result<&'static str, ServiceError> {
+        tracing::info!(mailer_id = %event.mailer_message_id, actor = caller.actor(), "delivery event by hand");
+        Ok(self.pipeline.feedback(event).await?)
+    }
+
     /// The ids of every dead letter, newest first.
     pub async fn dead_letters(&self, _caller: &AdminCaller) -> Result<Vec<String>, ServiceError> {
         let filter = MessageFilter {
