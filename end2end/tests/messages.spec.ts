@@ -2,7 +2,7 @@ import { test, expect, type APIRequestContext } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectErrors, deliver, ready, signIn, unique } from './session';
-import { cli, data, domain, serverEnv } from '../servers';
+import { cli, data, domain, root, serverEnv } from '../servers';
 
 test.beforeEach(async ({ page }) => {
   await signIn(page);
@@ -82,6 +82,42 @@ test('forwarded and dead-lettered mail appears in Messages, and replay sends it'
     .filter((m) => m.recipient === address);
   expect(sent).toHaveLength(2);
   expect(sent.every((m) => m.to.includes('mail.owner@corp.example'))).toBe(true);
+  expect(errors).toEqual([]);
+});
+
+test('a bounce reported by SES shows on the message log and the message page', async ({
+  page,
+  request,
+  javaScriptEnabled,
+}, info) => {
+  const errors = collectErrors(page);
+  const address = await vend(request, unique(`bounce ${info.project.name}`));
+  const subject = unique('Root password reset');
+  const { outcome, message_id } = deliver(address, subject);
+  expect(outcome).toBe('forwarded');
+  const id = `${message_id}/${address}`;
+  const record = await request.get(`/api/v1/messages/${encodeURIComponent(id)}`, {
+    headers: { Authorization: `Bearer ${adminToken()}` },
+  });
+  const sent = (await record.json()).mailer_message_id as string;
+  // SES's bounce event for that send (AWS's example record), applied as /sns would apply it.
+  const event = JSON.parse(
+    fs.readFileSync(path.join(root, 'server/tests/fixtures/ses-events/event-bounce.json'), 'utf8'),
+  );
+  event.mail.messageId = sent;
+  const file = path.join(data, `${unique('bounce').replace(/\W/g, '')}.json`);
+  fs.writeFileSync(file, JSON.stringify(event));
+  expect(JSON.parse(cli(['delivery-event', file])).status).toBe('updated');
+
+  await page.goto(`/messages?address=${encodeURIComponent(address)}`);
+  await ready(page, javaScriptEnabled);
+  const row = page.getByRole('row').filter({ hasText: subject });
+  await expect(row.getByText('forwarded')).toBeVisible();
+  await expect(row.getByText('bounced')).toBeVisible();
+  await row.getByRole('link').click();
+  await expect(page.getByRole('heading', { level: 1, name: subject })).toBeVisible();
+  await expect(page.getByText('permanent bounce (General)')).toBeVisible();
+  await page.screenshot({ path: 'screenshots/message-delivery.png', fullPage: true });
   expect(errors).toEqual([]);
 });
 

@@ -95,6 +95,9 @@ fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
+        // A request the server never answers fails naming its URL, instead of hanging the
+        // suite (it did once, 2026-12-04, in every_door_checks_who_is_knocking; not understood).
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap()
 }
