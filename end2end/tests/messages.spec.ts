@@ -95,7 +95,7 @@ test('a bounce reported by SES shows on the message log and the message page', a
   const subject = unique('Root password reset');
   const { outcome, message_id } = deliver(address, subject);
   expect(outcome).toBe('forwarded');
-  const id = `${message_id}/${address}`;
+  const id = message_id; // the log id, `<SES message id>/<recipient>`
   const record = await request.get(`/api/v1/messages/${encodeURIComponent(id)}`, {
     headers: { Authorization: `Bearer ${adminToken()}` },
   });
