@@ -696,20 +696,16 @@ impl AppService {
             outcome: Some(Outcome::DeadLetter),
             ..Default::default()
         };
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .stores
-                .messages
-                .messages(&filter, MAX_PAGE, cursor.as_deref())
-                .await?;
-            ids.extend(page.items.into_iter().map(|m| m.id));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(ids),
-            }
-        }
+        use futures_util::TryStreamExt as _;
+        let (filter, messages) = (&filter, &self.stores.messages);
+        let pages = every_page(None, |cursor| async move {
+            Ok(messages
+                .messages(filter, MAX_PAGE, cursor.as_deref())
+                .await?)
+        })
+        .await?;
+        let pages: Vec<Vec<MessageRecord>> = pages.try_collect().await?;
+        Ok(pages.into_iter().flatten().map(|m| m.id).collect())
     }
 
     /// Sends a dead letter again (see `Pipeline::replay`).
