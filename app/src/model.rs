@@ -142,6 +142,27 @@ pub struct Mapping {
     pub created_by: String,
     pub updated_at: String,
     pub updated_by: String,
+    /// The recipients of this address whose mailbox bounced permanently or complained, as
+    /// the service reads them for a view (never stored with the mapping).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<Unreachable>,
+}
+
+/// A recipient mailbox that stopped taking mail: a permanent bounce or a complaint the mailer
+/// reported. While it stands, mail for its addresses also goes to the fallback address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Unreachable {
+    /// The mailbox (lower-cased), as the owner or recipient of mappings.
+    pub recipient: String,
+    /// `bounced` (permanent) or `complained`.
+    pub reason: DeliveryState,
+    /// What the mailer said (bounce type and diagnostic, complaint type).
+    pub detail: String,
+    /// When the event that marked it happened (RFC 3339, UTC).
+    pub since: String,
+    /// The send the event was about (the mailer's message id).
+    pub mailer_message_id: String,
 }
 
 /// One page of a listing; `next_cursor` is opaque and absent on the last page.
@@ -537,6 +558,9 @@ pub struct AddressQuery {
     pub status: String,
     #[serde(default)]
     pub account_type: String,
+    /// `true`: only mappings with an unreachable recipient.
+    #[serde(default)]
+    pub unreachable: String,
     #[serde(default)]
     pub cursor: String,
 }

@@ -19,6 +19,7 @@ const KEYS: &[&str] = &[
     "domain",
     "from_address",
     "admin_address",
+    "fallback_address",
     "catch_all",
     "header_value",
     "counter_width",
@@ -75,6 +76,9 @@ pub struct Config {
     pub domain: String,
     pub from_address: String,
     pub admin_address: String,
+    /// Where mail for an address whose recipient is marked unreachable also goes
+    /// (`MAILVEND_FALLBACK_ADDRESS`, the admin address unless set; `none` turns it off).
+    pub fallback_address: Option<String>,
     pub catch_all: bool,
     pub header_value: String,
     pub counter_width: u8,
@@ -436,6 +440,28 @@ impl Config {
                 );
             }
         }
+        let fallback_address = r.parse(
+            "fallback_address",
+            Some(admin_address.clone()),
+            |v| match v {
+                "none" => Ok(None),
+                v => parse_mailbox(v)
+                    .map(Some)
+                    .map_err(|e| format!("{e} (or none, to send nowhere else)")),
+            },
+        );
+        if let Some(fallback) = &fallback_address {
+            let on_domain = fallback.rsplit_once('@').is_some_and(|(_, d)| d == domain);
+            if on_domain && r.get("fallback_address").is_some() && !matches!(mailer, MailerUrl::Outbox(_)) {
+                r.error(
+                    "fallback_address",
+                    format!(
+                        "is on {domain}, the served domain: mail sent there would come back (a \
+                         forwarding loop); give a mailbox elsewhere, or none"
+                    ),
+                );
+            }
+        }
         let sns_topic_arns = r.list("sns_topic_arns");
         for arn in &sns_topic_arns {
             if let Err(m) = parse_topic_arn(arn) {
@@ -670,6 +696,7 @@ impl Config {
             domain,
             from_address,
             admin_address,
+            fallback_address,
             catch_all,
             header_value,
             counter_width,

@@ -6,7 +6,7 @@ use crate::components::data_table::{Column, DataTable};
 use crate::components::loaded::Loaded;
 use crate::components::query::{param, ExportLink, Pager};
 use crate::components::ui::{
-    class, field_error, form_error, status_badge, toast_on_success, when, Card, CopyButton,
+    class, field_error, form_error, status_badge, Badge, toast_on_success, when, Card, CopyButton,
     EmptyState, ErrorNotice, Field, PageHeader,
 };
 use crate::model::{AddressQuery, Mapping, VendOptions};
@@ -19,11 +19,12 @@ use crate::server_fns::{get_vend_options, list_addresses, VendAddress};
 pub fn Addresses() -> impl IntoView {
     let vend = ServerAction::<VendAddress>::new();
     toast_on_success(vend, notices::vended);
-    let (q, owner, status, account_type, cursor) = (
+    let (q, owner, status, account_type, unreachable, cursor) = (
         param("q"),
         param("owner"),
         param("status"),
         param("account_type"),
+        param("unreachable"),
         param("cursor"),
     );
     let query = move || AddressQuery {
@@ -31,6 +32,7 @@ pub fn Addresses() -> impl IntoView {
         owner: owner(),
         status: status(),
         account_type: account_type(),
+        unreachable: unreachable(),
         cursor: cursor(),
     };
     let page = Resource::new(
@@ -54,14 +56,19 @@ pub fn Addresses() -> impl IntoView {
 
 #[component]
 fn Filters(options: VendOptions) -> impl IntoView {
-    let (q, owner, status, account_type) = (
+    let (q, owner, status, account_type, unreachable) = (
         param("q"),
         param("owner"),
         param("status"),
         param("account_type"),
+        param("unreachable"),
     );
     let filtered = move || {
-        !(q().is_empty() && owner().is_empty() && status().is_empty() && account_type().is_empty())
+        !(q().is_empty()
+            && owner().is_empty()
+            && status().is_empty()
+            && account_type().is_empty()
+            && unreachable().is_empty())
     };
     view! {
         <Form method="get" action="/addresses" attr:role="search" attr:aria-label="Filter addresses" attr:class="mt-8 grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_2fr_1fr_1fr_auto]">
@@ -92,7 +99,11 @@ fn Filters(options: VendOptions) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
-            <div class="flex gap-2">
+            <div class="flex flex-wrap items-center gap-2">
+                <label class="inline-flex items-center gap-2 text-sm text-slate-700">
+                    <input type="checkbox" name="unreachable" value="true" checked=unreachable() == "true" class="h-4 w-4 rounded border-slate-300" />
+                    "Unreachable owners only"
+                </label>
                 <button type="submit" class=class::SECONDARY>"Filter"</button>
                 {move || filtered().then(|| view! { <A href="/addresses" attr:class=class::SECONDARY>"Clear"</A> })}
                 <ExportLink export="/export/addresses.csv" />
@@ -115,7 +126,12 @@ fn AddressTable(rows: Vec<Mapping>, next: Option<String>, later_page: bool) -> i
                 <p class="mt-0.5 text-xs text-slate-500">{m.account_name.clone()}</p>
             }
         }),
-        Column::new("Owner", |m: &Mapping| m.owner.clone()),
+        Column::new("Owner", |m: &Mapping| {
+            let unreachable = (!m.unreachable.is_empty()).then(|| {
+                view! { <span class="ml-2"><Badge text="unreachable" tone="red" /></span> }
+            });
+            view! { {m.owner.clone()} {unreachable} }
+        }),
         Column::new("Type", |m: &Mapping| m.account_type.clone()),
         Column::new("Status", |m: &Mapping| status_badge(m.status)),
         Column::new("Created", |m: &Mapping| when(&m.created_at))

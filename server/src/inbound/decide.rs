@@ -230,6 +230,7 @@ mod tests {
             created_by: "a".into(),
             updated_at: "t".into(),
             updated_by: "a".into(),
+            unreachable: Vec::new(),
         }
     }
 

@@ -37,6 +37,13 @@ pub enum SendError {
 pub trait Mailer: Send + Sync + 'static {
     /// Sends `msg`; returns the sender's id for it (for the message log).
     async fn send(&self, msg: &Outgoing) -> Result<String, SendError>;
+
+    /// Why the mailer will drop whatever is sent to `to` without trying (SES's account-level
+    /// suppression list), if it will; `None` for mailers without such a list. An error is a
+    /// failure to ask, which the caller takes for "not known".
+    async fn suppressed(&self, _to: &str) -> Result<Option<String>, SendError> {
+        Ok(None)
+    }
 }
 
 /// The mailer `MAILVEND_MAILER` names; SES sends carry `configuration_set` when given.

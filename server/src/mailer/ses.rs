@@ -1,8 +1,12 @@
 //! Production sending: SES v2 `SendEmail` with raw content, exactly the rewritten bytes.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::primitives::{Blob, DateTimeFormat};
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use aws_sdk_sesv2::Client;
 
@@ -12,13 +16,23 @@ pub struct SesMailer {
     client: Client,
     /// Names the configuration set whose event destination reports each send's delivery.
     configuration_set: Option<String>,
+    /// Recent answers of the suppression list, so that a busy mailbox costs one lookup every
+    /// `SUPPRESSION_TTL` rather than one per message (the API's rate is a few per second).
+    suppression: Mutex<HashMap<String, (Instant, Option<String>)>>,
 }
+
+/// How long an answer of the suppression list is trusted.
+const SUPPRESSION_TTL: Duration = Duration::from_secs(300);
+
+/// The most answers kept; past it the cache starts again (it is only a saving).
+const SUPPRESSION_CACHE: usize = 10_000;
 
 impl SesMailer {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         SesMailer {
             client: Client::new(config),
             configuration_set: None,
+            suppression: Mutex::new(HashMap::new()),
         }
     }
 
@@ -77,6 +91,47 @@ impl Mailer for SesMailer {
                 aws_sdk_sesv2::error::DisplayErrorContext(other)
             ))),
         }
+    }
+
+    /// SES v2 `GetSuppressedDestination`: found means SES drops mail to `to` unsent.
+    async fn suppressed(&self, to: &str) -> Result<Option<String>, SendError> {
+        let key = to.to_ascii_lowercase();
+        if let Some((at, answer)) = self.suppression.lock().expect("not poisoned").get(&key) {
+            if at.elapsed() < SUPPRESSION_TTL {
+                return Ok(answer.clone());
+            }
+        }
+        let answer = match self
+            .client
+            .get_suppressed_destination()
+            .email_address(to)
+            .send()
+            .await
+        {
+            Ok(out) => out.suppressed_destination().map(|d| {
+                let since = d
+                    .last_update_time()
+                    .fmt(DateTimeFormat::DateTime)
+                    .unwrap_or_default();
+                format!(
+                    "on the SES account's suppression list ({}) since {since}",
+                    d.reason().as_str()
+                )
+            }),
+            Err(SdkError::ServiceError(se)) if se.err().is_not_found_exception() => None,
+            Err(e) => {
+                return Err(SendError::Transient(format!(
+                    "{}",
+                    aws_sdk_sesv2::error::DisplayErrorContext(e)
+                )))
+            }
+        };
+        let mut cache = self.suppression.lock().expect("not poisoned");
+        if cache.len() >= SUPPRESSION_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, (Instant::now(), answer.clone()));
+        Ok(answer)
     }
 }
 

@@ -76,7 +76,7 @@ impl app::service::Service for Dashboard {
 
     async fn addresses(&self, admin: &Admin, q: &AddressQuery) -> Result<Page<Mapping>, AppError> {
         let caller = AdminCaller::signed_in(admin);
-        let filter = self.0.mapping_filter(q)?;
+        let filter = self.0.mapping_filter(q).await?;
         let cursor = given(&q.cursor);
         Ok(self
             .0

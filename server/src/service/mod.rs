@@ -16,7 +16,7 @@ use app::address::EmailAddress;
 use app::model::{
     AddressDetail, AddressQuery, AuditEntry, DayVolume, Mapping, MappingStatus, MessageDetail,
     MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts, OverviewStats, Page,
-    Settings, SettingsView, StoreCheck, SystemStatus, VendOptions,
+    Settings, SettingsView, StoreCheck, SystemStatus, Unreachable, VendOptions,
 };
 use futures_util::Stream;
 
@@ -266,8 +266,9 @@ impl AppService {
         }
     }
 
-    /// The filter for a page of mappings, from the page's or the API's query.
-    pub fn mapping_filter(&self, q: &AddressQuery) -> Result<MappingFilter, ServiceError> {
+    /// The filter for a page of mappings, from the page's or the API's query. `unreachable`
+    /// reads the marks, so that the stores filter on their owners.
+    pub async fn mapping_filter(&self, q: &AddressQuery) -> Result<MappingFilter, ServiceError> {
         let status = match given(&q.status) {
             None => None,
             Some(s) => Some(
@@ -279,13 +280,65 @@ impl AppService {
             None => None,
             Some(t) => Some(self.rules.account_type(&t)?),
         };
+        let owners = match given(&q.unreachable).as_deref() {
+            None | Some("false") => None,
+            Some("true") => Some(
+                self.stores
+                    .reachability
+                    .unreachable()
+                    .await?
+                    .into_iter()
+                    .map(|m| m.recipient)
+                    .collect(),
+            ),
+            Some(_) => return Err(invalid("unreachable", "expected true or false")),
+        };
         Ok(MappingFilter {
             owner: given(&q.owner),
             query: given(&q.q),
             status,
             account_type,
             vended_by: None,
+            owners,
         })
+    }
+
+    /// `mappings` with the marks of their unreachable recipients, read once for all of them.
+    async fn with_reachability(&self, mut mappings: Vec<Mapping>) -> Result<Vec<Mapping>, ServiceError> {
+        let marks = self.stores.reachability.unreachable().await?;
+        if marks.is_empty() {
+            return Ok(mappings);
+        }
+        for m in &mut mappings {
+            m.unreachable = marks.iter().filter(|u| u.recipient == m.owner).cloned().collect();
+        }
+        Ok(mappings)
+    }
+
+    /// Every recipient mailbox marked unreachable, by mailbox.
+    pub async fn unreachable(&self, _caller: &AdminCaller) -> Result<Vec<Unreachable>, ServiceError> {
+        Ok(self.stores.reachability.unreachable().await?)
+    }
+
+    /// An admin says `recipient`'s mailbox is fixed: its mark goes (audited), and its mail
+    /// goes to it alone again.
+    pub async fn mark_reachable(
+        &self,
+        caller: &AdminCaller,
+        recipient: &str,
+    ) -> Result<Unreachable, ServiceError> {
+        let recipient = EmailAddress::key(recipient);
+        let actor = caller.actor();
+        let cleared = self
+            .stores
+            .reachability
+            .clear_unreachable(&recipient, None, actor, &now_rfc3339())
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("an unreachable mark on {recipient}"))
+            })?;
+        tracing::info!(%recipient, %actor, "recipient marked reachable");
+        Ok(cleared)
     }
 
     // --- the system --------------------------------------------------------------------
@@ -451,6 +504,7 @@ impl AppService {
                 EmailAddress::key(address)
             )));
         }
+        let mapping = self.with_reachability(vec![mapping]).await?.remove(0);
         Ok(narrow(caller, mapping))
     }
 
@@ -472,8 +526,9 @@ impl AppService {
             filter.vended_by = Some(caller.actor().to_string());
         }
         let page = self.stores.mappings.list(&filter, limit, cursor).await?;
+        let items = self.with_reachability(page.items).await?;
         Ok(Page {
-            items: page.items.into_iter().map(|m| narrow(caller, m)).collect(),
+            items: items.into_iter().map(|m| narrow(caller, m)).collect(),
             next_cursor: page.next_cursor,
         })
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use app::model::{
     AuditEntry, DayVolume, DeliveryStatus, Mapping, MappingCounts, MappingStatus, MessageRecord,
-    Outcome, Page,
+    Outcome, Page, Unreachable,
 };
 use async_trait::async_trait;
 
@@ -177,6 +177,7 @@ impl VendSpec {
             created_by: self.actor.clone(),
             updated_at: self.now.clone(),
             updated_by: self.actor.clone(),
+            unreachable: Vec::new(),
         }
     }
 
@@ -234,7 +235,13 @@ pub struct MappingFilter {
     pub account_type: Option<String>,
     /// Only mappings vended by this actor (the audit log's name of the caller).
     pub vended_by: Option<String>,
+    /// Only mappings whose owner is one of these (lower-cased mailboxes); an empty list
+    /// matches nothing. At most `MAX_OWNERS_FILTER`.
+    pub owners: Option<Vec<String>>,
 }
+
+/// The most owners one listing filters on (DynamoDB's filter expressions are at most 4 KB).
+pub const MAX_OWNERS_FILTER: usize = 300;
 
 /// Address mappings, with their audit trail written in the same transaction as each change.
 #[async_trait]
@@ -362,6 +369,53 @@ pub trait MessageStore: Send + Sync + 'static {
 pub struct DeliveryUpdate {
     pub updated: u64,
     pub unchanged: u64,
+}
+
+/// How many recipients may be marked unreachable at once. Marks are people who left or whose
+/// mailbox broke, which an admin clears as they fix them; past this many something else is
+/// wrong (the mailer's feedback, a mass bounce) and a mark is refused rather than grown
+/// without bound.
+pub const MAX_UNREACHABLE: usize = MAX_OWNERS_FILTER;
+
+/// Recipient mailboxes that stopped taking mail (`Unreachable`). Marking and clearing are
+/// audited (subject `recipient:<mailbox>`, actions `unreachable` and `reachable`) in the same
+/// write as the change.
+#[async_trait]
+pub trait ReachabilityStore: Send + Sync + 'static {
+    /// Marks `mark.recipient` unreachable; `Ok(false)` when it already was (the first mark,
+    /// which says since when, is kept). `Invalid` past `MAX_UNREACHABLE` marks.
+    async fn mark_unreachable(
+        &self,
+        mark: &Unreachable,
+        actor: &str,
+        now: &str,
+    ) -> Result<bool, StoreError>;
+    /// Clears the mark on `recipient`, only if it was made before `before` when that is given
+    /// (a delivery reported late must not clear a later bounce). The mark it cleared, if any.
+    async fn clear_unreachable(
+        &self,
+        recipient: &str,
+        before: Option<&str>,
+        actor: &str,
+        now: &str,
+    ) -> Result<Option<Unreachable>, StoreError>;
+    /// Every mark, by recipient.
+    async fn unreachable(&self) -> Result<Vec<Unreachable>, StoreError>;
+}
+
+/// Why one more mark is refused.
+fn too_many_marks() -> StoreError {
+    StoreError::Invalid {
+        field: "recipient",
+        message: format!(
+            "{MAX_UNREACHABLE} recipients are already marked unreachable; mark some fixed first"
+        ),
+    }
+}
+
+/// What the audit log records of a mark.
+fn mark_record(mark: &Unreachable) -> String {
+    serde_json::to_string(mark).expect("marks serialize")
 }
 
 /// Where SES's S3 action stored a message.
@@ -519,11 +573,19 @@ pub struct Stores {
     pub raw: Arc<dyn RawStore>,
     pub settings: Arc<dyn SettingsStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub reachability: Arc<dyn ReachabilityStore>,
 }
 
 impl Stores {
     pub fn from_backend<
-        B: Store + MappingStore + TokenStore + MessageStore + RawStore + SettingsStore + SessionStore,
+        B: Store
+            + MappingStore
+            + TokenStore
+            + MessageStore
+            + RawStore
+            + SettingsStore
+            + SessionStore
+            + ReachabilityStore,
     >(
         backend: Arc<B>,
     ) -> Stores {
@@ -534,7 +596,8 @@ impl Stores {
             messages: backend.clone(),
             raw: backend.clone(),
             settings: backend.clone(),
-            sessions: backend,
+            sessions: backend.clone(),
+            reachability: backend,
         }
     }
 }

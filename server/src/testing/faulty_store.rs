@@ -63,6 +63,7 @@ impl FaultyStore {
             raw: self.clone(),
             settings: self.clone(),
             sessions: self.inner.sessions.clone(),
+            reachability: self.inner.reachability.clone(),
         }
     }
 

@@ -371,3 +371,40 @@ pub async fn counts_types_and_the_whole_audit_log(store: &dyn MappingStore) {
         })
     ));
 }
+
+pub async fn listing_filters_by_a_set_of_owners(store: &dyn MappingStore) {
+    let base = unique("owners");
+    let owners: Vec<String> = (0..3)
+        .map(|i| format!("{}@example.org", unique(&format!("o{i}"))))
+        .collect();
+    for owner in &owners {
+        let mut s = spec(&base);
+        s.owner = owner.clone();
+        store.vend(&s).await.unwrap();
+    }
+    let list = |owners: Vec<String>| MappingFilter {
+        query: Some(base.clone()),
+        owners: Some(owners),
+        ..Default::default()
+    };
+    let picked = vec![owners[0].clone(), owners[2].clone(), "nobody@example.org".into()];
+    let page = store.list(&list(picked), 50, None).await.unwrap();
+    let mut got: Vec<&str> = page.items.iter().map(|m| m.owner.as_str()).collect();
+    got.sort();
+    let mut want = vec![owners[0].as_str(), owners[2].as_str()];
+    want.sort();
+    assert_eq!(got, want);
+    // More owners than one IN takes (DynamoDB's limit is 100 operands).
+    let mut many: Vec<String> = (0..250).map(|i| format!("x{i}@example.org")).collect();
+    many.push(owners[1].clone());
+    let page = store.list(&list(many), 50, None).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].owner, owners[1]);
+    // An empty set matches nothing (not everything).
+    assert!(store
+        .list(&list(Vec::new()), 50, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}

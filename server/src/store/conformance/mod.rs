@@ -6,6 +6,7 @@
 pub mod mappings;
 pub mod messages;
 pub mod raw;
+pub mod reachability;
 pub mod retention;
 pub mod sessions;
 pub mod settings;
@@ -67,6 +68,7 @@ macro_rules! conformance_tests {
                 mappings::every_change_is_audited,
                 mappings::listing_pages_and_filters,
                 mappings::listing_filters_by_who_vended,
+                mappings::listing_filters_by_a_set_of_owners,
                 mappings::counts_types_and_the_whole_audit_log,
                 tokens::tokens_are_found_by_digest_and_revoked_once,
                 messages::claims_are_exactly_once,
@@ -76,6 +78,7 @@ macro_rules! conformance_tests {
                 messages::delivery_events_move_records_forward_only,
                 raw::raw_messages_round_trip,
                 raw::raw_messages_kept_as_s3_locations,
+                reachability::unreachable_marks_are_kept_cleared_in_order_and_audited,
                 settings::settings_are_kept_and_audited,
                 sessions::sessions_expire_and_ids_are_never_shared,
                 retention::retention_purges_settled_records_and_their_raw,

@@ -13,7 +13,7 @@ use super::{collect, condition_failed, sdk, unavailable, DynamoStore};
 use crate::store::paging::{decode_cursor, keyed_page, page_of};
 use crate::store::{
     edit_action, taken, MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, Taken,
-    VendSpec, Vended, MAX_SKIPS,
+    VendSpec, Vended, MAX_OWNERS_FILTER, MAX_SKIPS,
 };
 
 fn state_of(status: MappingStatus) -> &'static str {
@@ -210,6 +210,35 @@ impl DynamoStore {
             filters.push("#cb = :cb".to_string());
             names.insert("#cb".into(), "created_by".into());
             values.insert(":cb".into(), s(actor.clone()));
+        }
+        if let Some(owners) = &filter.owners {
+            if owners.is_empty() {
+                return Ok(Vec::new());
+            }
+            if owners.len() > MAX_OWNERS_FILTER {
+                return Err(StoreError::Invalid {
+                    field: "owners",
+                    message: format!("at most {MAX_OWNERS_FILTER} owners at once"),
+                });
+            }
+            // IN takes at most 100 operands; more are ORed chunks of it.
+            let chunks: Vec<String> = owners
+                .chunks(100)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let names: Vec<String> = chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, owner)| {
+                            let name = format!(":o{}", c * 100 + i);
+                            values.insert(name.clone(), s(owner.clone()));
+                            name
+                        })
+                        .collect();
+                    format!("#o IN ({})", names.join(", "))
+                })
+                .collect();
+            filters.push(format!("({})", chunks.join(" OR ")));
         }
         if let Some(q) = filter
             .query

@@ -24,6 +24,7 @@ mod item;
 mod mappings;
 mod messages;
 mod raw;
+mod reachability;
 mod schema;
 mod sessions;
 mod settings;

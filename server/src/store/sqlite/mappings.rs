@@ -55,6 +55,7 @@ impl Row {
             created_by: self.created_by,
             updated_at: self.updated_at,
             updated_by: self.updated_by,
+            unreachable: Vec::new(),
         })
     }
 }
@@ -313,6 +314,11 @@ impl MappingStore for SqliteStore {
         if let Some(actor) = &filter.vended_by {
             sql.push_str(" AND m.created_by = ?");
             binds.push(actor.clone());
+        }
+        if let Some(owners) = &filter.owners {
+            // One bound JSON array, however many owners.
+            sql.push_str(" AND m.owner IN (SELECT value FROM json_each(?))");
+            binds.push(serde_json::to_string(owners).expect("strings serialize"));
         }
         if let Some(q) = filter
             .query

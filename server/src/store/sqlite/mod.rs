@@ -13,6 +13,7 @@ mod bulk;
 mod mappings;
 mod messages;
 mod raw;
+mod reachability;
 mod sessions;
 mod settings;
 mod tokens;

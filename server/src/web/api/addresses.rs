@@ -59,6 +59,9 @@ pub struct ListQuery {
     status: Option<String>,
     /// Only this account type.
     account_type: Option<String>,
+    /// `true`: only mappings with a recipient marked unreachable (a permanent bounce or a
+    /// complaint; see `GET /api/v1/unreachable`).
+    unreachable: Option<bool>,
     /// Items per page, default 50.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
@@ -99,8 +102,13 @@ pub async fn list(
         owner: query.owner.unwrap_or_default(),
         status: query.status.unwrap_or_default(),
         account_type: query.account_type.unwrap_or_default(),
+        unreachable: query
+            .unreachable
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
         cursor: String::new(),
-    })?;
+    })
+    .await?;
     if format == Format::Csv {
         // A request valid for one format is valid for the other.
         crate::service::page_limit(query.limit)?;

@@ -140,6 +140,7 @@ pub struct AddressFilters {
     owner: String,
     status: String,
     account_type: String,
+    unreachable: String,
 }
 
 /// Another site may navigate an admin's browser to a download link (the session cookie is
@@ -175,9 +176,10 @@ pub async fn addresses(
         owner: f.owner,
         status: f.status,
         account_type: f.account_type,
+        unreachable: f.unreachable,
         cursor: String::new(),
     };
-    let filter = match service.mapping_filter(&query) {
+    let filter = match service.mapping_filter(&query).await {
         Ok(filter) => filter,
         Err(e) => return refused(e),
     };

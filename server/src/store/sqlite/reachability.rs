@@ -1,0 +1,136 @@
+//! `ReachabilityStore` on SQLite: the `unreachable_recipients` table, audited in the same
+//! transaction as each change.
+
+use app::model::{DeliveryState, Unreachable};
+use async_trait::async_trait;
+
+use super::{unavailable, SqliteStore};
+use crate::store::{mark_record, too_many_marks, ReachabilityStore, StoreError, MAX_UNREACHABLE};
+
+type Row = (String, String, String, String, String);
+
+const COLUMNS: &str = "recipient, reason, detail, since, mailer_message_id";
+
+fn mark_of((recipient, reason, detail, since, mailer_message_id): Row) -> Result<Unreachable, StoreError> {
+    let reason = DeliveryState::parse(&reason)
+        .ok_or_else(|| unavailable(format!("corrupt unreachable reason {reason:?}")))?;
+    Ok(Unreachable {
+        recipient,
+        reason,
+        detail,
+        since,
+        mailer_message_id,
+    })
+}
+
+#[async_trait]
+impl ReachabilityStore for SqliteStore {
+    async fn mark_unreachable(
+        &self,
+        mark: &Unreachable,
+        actor: &str,
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self
+            .writer()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let (marked, present): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(recipient = ?), 0) FROM unreachable_recipients",
+        )
+        .bind(&mark.recipient)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if present > 0 {
+            return Ok(false);
+        }
+        if marked as usize >= MAX_UNREACHABLE {
+            return Err(too_many_marks());
+        }
+        sqlx::query(&format!(
+            "INSERT INTO unreachable_recipients ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+        ))
+        .bind(&mark.recipient)
+        .bind(mark.reason.as_str())
+        .bind(&mark.detail)
+        .bind(&mark.since)
+        .bind(&mark.mailer_message_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        audit(&mut tx, actor, "unreachable", &mark.recipient, now, None, Some(mark)).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(true)
+    }
+
+    async fn clear_unreachable(
+        &self,
+        recipient: &str,
+        before: Option<&str>,
+        actor: &str,
+        now: &str,
+    ) -> Result<Option<Unreachable>, StoreError> {
+        let mut tx = self
+            .writer()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM unreachable_recipients WHERE recipient = ?"
+        ))
+        .bind(recipient)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let Some(mark) = row.map(mark_of).transpose()? else {
+            return Ok(None);
+        };
+        if before.is_some_and(|b| mark.since.as_str() >= b) {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM unreachable_recipients WHERE recipient = ?")
+            .bind(recipient)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        audit(&mut tx, actor, "reachable", recipient, now, Some(&mark), None).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(Some(mark))
+    }
+
+    async fn unreachable(&self) -> Result<Vec<Unreachable>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM unreachable_recipients ORDER BY recipient"
+        ))
+        .fetch_all(self.reader())
+        .await
+        .map_err(unavailable)?;
+        rows.into_iter().map(mark_of).collect()
+    }
+}
+
+async fn audit(
+    tx: &mut sqlx::SqliteConnection,
+    actor: &str,
+    action: &str,
+    recipient: &str,
+    at: &str,
+    before: Option<&Unreachable>,
+    after: Option<&Unreachable>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(at)
+    .bind(actor)
+    .bind(action)
+    .bind(format!("recipient:{recipient}"))
+    .bind(before.map(mark_record))
+    .bind(after.map(mark_record))
+    .execute(tx)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
