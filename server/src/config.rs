@@ -452,7 +452,10 @@ impl Config {
         );
         if let Some(fallback) = &fallback_address {
             let on_domain = fallback.rsplit_once('@').is_some_and(|(_, d)| d == domain);
-            if on_domain && r.get("fallback_address").is_some() && !matches!(mailer, MailerUrl::Outbox(_)) {
+            if on_domain
+                && r.get("fallback_address").is_some()
+                && !matches!(mailer, MailerUrl::Outbox(_))
+            {
                 r.error(
                     "fallback_address",
                     format!(

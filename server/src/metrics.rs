@@ -53,6 +53,12 @@ pub struct FeedbackLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReachabilityLabels {
+    /// unreachable (a recipient was marked) or reachable (a delivery cleared its mark).
+    pub change: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -65,6 +71,7 @@ pub struct Metrics {
     pub send_retries: Counter,
     pub sns_messages: Family<SnsLabels, Counter>,
     pub delivery_events: Family<FeedbackLabels, Counter>,
+    pub reachability: Family<ReachabilityLabels, Counter>,
 }
 
 impl Metrics {
@@ -108,6 +115,12 @@ impl Metrics {
             "SES delivery events received, by event and what they did to the message log",
             delivery_events.clone(),
         );
+        let reachability = Family::<ReachabilityLabels, Counter>::default();
+        registry.register(
+            "recipient_reachability_changes",
+            "Recipients marked unreachable by a bounce or complaint, or cleared by a delivery",
+            reachability.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -123,6 +136,7 @@ impl Metrics {
             send_retries,
             sns_messages,
             delivery_events,
+            reachability,
         }
     }
 
@@ -163,6 +177,14 @@ impl Metrics {
             .get_or_create(&FeedbackLabels {
                 event: event.to_string(),
                 result: result.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn reachability(&self, change: &str) {
+        self.reachability
+            .get_or_create(&ReachabilityLabels {
+                change: change.to_string(),
             })
             .inc();
     }

@@ -6,7 +6,7 @@ use crate::components::data_table::{Column, DataTable};
 use crate::components::loaded::Loaded;
 use crate::components::query::{param, ExportLink, Pager};
 use crate::components::ui::{
-    class, field_error, form_error, status_badge, Badge, toast_on_success, when, Card, CopyButton,
+    class, field_error, form_error, status_badge, toast_on_success, when, Badge, Card, CopyButton,
     EmptyState, ErrorNotice, Field, PageHeader,
 };
 use crate::model::{AddressQuery, Mapping, VendOptions};

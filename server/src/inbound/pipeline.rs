@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome};
+use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Unreachable};
 
 use crate::clock::rfc3339;
 use crate::config::Config;
@@ -93,6 +93,55 @@ struct Batch {
     tags: Tags,
     /// (slot in the results, the claimed record, why it goes to `to`).
     records: Vec<(usize, MessageRecord, Reason)>,
+}
+
+/// Where one batch goes once the health of its destination is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Route {
+    /// Where the records' copy goes: the decided destination, or the fallback address.
+    to: String,
+    /// A second, best-effort copy to the decided destination while it is marked unreachable,
+    /// so that its next delivery (reported by the mailer) shows the mailbox works again.
+    also: Option<String>,
+    /// Why the mail did not simply go to the decided destination.
+    why: Option<String>,
+}
+
+/// Where mail decided for `to` goes, given its mark, what the mailer says of it
+/// (`suppressed`), and the fallback address: a mailbox that is known not to take mail has
+/// the fallback take it instead, so nothing is handed to a black hole (issue 16).
+fn route(
+    to: &str,
+    mark: Option<&Unreachable>,
+    suppressed: Option<&str>,
+    fallback: Option<&str>,
+) -> Route {
+    let plain = Route {
+        to: to.to_string(),
+        also: None,
+        why: None,
+    };
+    let Some(fallback) = fallback.filter(|f| !f.eq_ignore_ascii_case(to)) else {
+        return plain;
+    };
+    match (suppressed, mark) {
+        // The mailer would drop it: nothing is sent there.
+        (Some(why), _) => Route {
+            to: fallback.to_string(),
+            also: None,
+            why: Some(format!("{to} is {why}: sent to the fallback {fallback} instead")),
+        },
+        (None, Some(mark)) => Route {
+            to: fallback.to_string(),
+            also: Some(to.to_string()),
+            why: Some(format!(
+                "{to} is unreachable ({} since {}): sent to the fallback {fallback}, and to {to} too",
+                mark.reason.as_str(),
+                mark.since
+            )),
+        },
+        (None, None) => plain,
+    }
 }
 
 /// Who asked for a message to be processed: SES through SNS, or an admin (`mailvend deliver`,
@@ -627,6 +676,23 @@ impl Pipeline {
         // A batch starts only with most of a lease ahead of it: past a tenth of a lease since
         // the claims were made or last renewed, every claim still to be sent is renewed, and
         // one that is no longer ours is left to the delivery that took it over.
+        let marks = if sends.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.stores.reachability.unreachable().await
+        };
+        let marks = match marks {
+            Ok(marks) => marks,
+            Err(e) => {
+                for (i, _, _) in sends.iter().flat_map(|b| &b.records) {
+                    results[*i] = Some(Err(StoreError::Unavailable(e.to_string())));
+                }
+                Vec::new()
+            }
+        };
+        if results.iter().any(|r| matches!(r, Some(Err(_)))) {
+            sends.retain(|b| b.records.iter().all(|(i, _, _)| results[*i].is_none()));
+        }
         let mut renewed = claimed_at;
         let mut sends = std::collections::VecDeque::from(sends);
         while let Some(Batch {
@@ -663,28 +729,39 @@ impl Pipeline {
             let first = &group[0].1;
             let vended: Vec<&str> = group.iter().map(|(_, r, _)| r.recipient.as_str()).collect();
             let vended = vended.join(", ");
-            let mark = self.loop_key.mark(&to);
-            let authentication = verdicts.authentication_results();
-            let out = Outgoing {
-                from: self.config.from_address.clone(),
-                to: vec![to.clone()],
-                raw: rewrite(
-                    raw,
-                    &vended,
-                    &first.sender,
-                    tags.subject_tag(),
-                    &RewriteConfig {
-                        from_address: &self.config.from_address,
-                        processed_by: &self.config.header_value,
-                        loop_mark: &mark,
-                        authserv_id: &self.config.domain,
-                        authentication: Some(&authentication),
-                    },
-                ),
-                source_message_id: first.ses_message_id.clone(),
-                recipient: vended,
+            let route = self.route(&to, &marks).await;
+            let outgoing = |dest: &str| {
+                let mark = self.loop_key.mark(dest);
+                let authentication = verdicts.authentication_results();
+                Outgoing {
+                    from: self.config.from_address.clone(),
+                    to: vec![dest.to_string()],
+                    raw: rewrite(
+                        raw,
+                        &vended,
+                        &first.sender,
+                        tags.subject_tag(),
+                        &RewriteConfig {
+                            from_address: &self.config.from_address,
+                            processed_by: &self.config.header_value,
+                            loop_mark: &mark,
+                            authserv_id: &self.config.domain,
+                            authentication: Some(&authentication),
+                        },
+                    ),
+                    source_message_id: first.ses_message_id.clone(),
+                    recipient: vended.clone(),
+                }
             };
-            let sent = self.send(&out).await;
+            let sent = self.send(&outgoing(&route.to)).await;
+            if let (Ok(_), Some(also)) = (&sent, &route.also) {
+                // Best effort: the fallback has the mail; this only shows whether the
+                // mailbox works again.
+                if let Err(e) = self.send(&outgoing(also)).await {
+                    tracing::warn!(error = %e, to = %also, "the copy to an unreachable recipient failed");
+                }
+            }
+            let to = route.to;
             if sent.is_err() {
                 if let Err(e) = self.keep_raw(first, raw, stored).await {
                     for (i, _, _) in group {
@@ -698,7 +775,10 @@ impl Pipeline {
                     Ok(mailer_id) => MessageRecord {
                         outcome: Outcome::Forwarded,
                         delivered_to: Some(to.clone()),
-                        detail: reason.describe().into(),
+                        detail: match &route.why {
+                            Some(why) => format!("{}; {why}", reason.describe()),
+                            None => reason.describe().into(),
+                        },
                         mailer_message_id: Some(mailer_id.clone()),
                         error: None,
                         delivery: Some(DeliveryStatus {
@@ -725,6 +805,69 @@ impl Pipeline {
             .collect()
     }
 
+    /// Where a batch decided for `to` goes: `route` with `to`'s mark and what the mailer
+    /// says of it. A mailer that cannot answer now is taken for "not suppressed".
+    async fn route(&self, to: &str, marks: &[Unreachable]) -> Route {
+        let mark = marks.iter().find(|m| m.recipient.eq_ignore_ascii_case(to));
+        let fallback = self.config.fallback_address.as_deref();
+        let suppressed = if fallback.is_some() {
+            match tokio::time::timeout(SEND_TIMEOUT, self.mailer.suppressed(to)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, %to, "the suppression list could not be read; sending");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!(%to, "the suppression list did not answer; sending");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        route(to, mark, suppressed.as_deref(), fallback)
+    }
+
+    /// Marks the recipients of a permanent bounce or a complaint unreachable, and clears the
+    /// marks a later delivery disproves. Done for every event, matched to a record or not: a
+    /// copy sent to an unreachable recipient has no record, and its delivery is what shows the
+    /// mailbox works again.
+    async fn health(&self, f: &Feedback, status: &DeliveryStatus) -> Result<(), StoreError> {
+        let now = rfc3339(SystemTime::now());
+        let reachability = &self.stores.reachability;
+        for recipient in &f.recipients {
+            let recipient = app::address::EmailAddress::key(recipient);
+            match status.state {
+                DeliveryState::Bounced if !f.permanent => {}
+                DeliveryState::Bounced | DeliveryState::Complained => {
+                    let mark = Unreachable {
+                        recipient: recipient.clone(),
+                        reason: status.state,
+                        detail: status.detail.clone(),
+                        since: status.at.clone(),
+                        mailer_message_id: f.mailer_message_id.clone(),
+                    };
+                    if reachability.mark_unreachable(&mark, "mailer", &now).await? {
+                        self.metrics.reachability("unreachable");
+                        tracing::warn!(%recipient, state = status.state.as_str(), "recipient marked unreachable");
+                    }
+                }
+                DeliveryState::Delivered => {
+                    if reachability
+                        .clear_unreachable(&recipient, Some(&status.at), "mailer", &now)
+                        .await?
+                        .is_some()
+                    {
+                        self.metrics.reachability("reachable");
+                        tracing::info!(%recipient, "recipient reachable again (delivered)");
+                    }
+                }
+                DeliveryState::Sent | DeliveryState::Delayed => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Applies SES delivery feedback to the records its send carried (`record_delivery`),
     /// counted by event and result. A store failure is an error, so `/sns` asks for the
     /// event again; an event no record matches is counted and logged, never an error.
@@ -737,6 +880,7 @@ impl Pipeline {
                     .messages
                     .record_delivery(&f.mailer_message_id, status)
                     .await?;
+                self.health(f, status).await?;
                 match done {
                     DeliveryUpdate {
                         updated: 0,

@@ -304,19 +304,29 @@ impl AppService {
     }
 
     /// `mappings` with the marks of their unreachable recipients, read once for all of them.
-    async fn with_reachability(&self, mut mappings: Vec<Mapping>) -> Result<Vec<Mapping>, ServiceError> {
+    async fn with_reachability(
+        &self,
+        mut mappings: Vec<Mapping>,
+    ) -> Result<Vec<Mapping>, ServiceError> {
         let marks = self.stores.reachability.unreachable().await?;
         if marks.is_empty() {
             return Ok(mappings);
         }
         for m in &mut mappings {
-            m.unreachable = marks.iter().filter(|u| u.recipient == m.owner).cloned().collect();
+            m.unreachable = marks
+                .iter()
+                .filter(|u| u.recipient == m.owner)
+                .cloned()
+                .collect();
         }
         Ok(mappings)
     }
 
     /// Every recipient mailbox marked unreachable, by mailbox.
-    pub async fn unreachable(&self, _caller: &AdminCaller) -> Result<Vec<Unreachable>, ServiceError> {
+    pub async fn unreachable(
+        &self,
+        _caller: &AdminCaller,
+    ) -> Result<Vec<Unreachable>, ServiceError> {
         Ok(self.stores.reachability.unreachable().await?)
     }
 
@@ -334,9 +344,7 @@ impl AppService {
             .reachability
             .clear_unreachable(&recipient, None, actor, &now_rfc3339())
             .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("an unreachable mark on {recipient}"))
-            })?;
+            .ok_or_else(|| ServiceError::NotFound(format!("an unreachable mark on {recipient}")))?;
         tracing::info!(%recipient, %actor, "recipient marked reachable");
         Ok(cleared)
     }

@@ -470,3 +470,311 @@ async fn under_random_send_failures_every_recipient_is_accounted_for() {
         sent.len()
     );
 }
+
+#[test]
+fn mail_for_a_mailbox_known_not_to_take_it_goes_to_the_fallback() {
+    let mark = Unreachable {
+        recipient: "gone@example.org".into(),
+        reason: DeliveryState::Bounced,
+        detail: "Permanent/General".into(),
+        since: "2026-12-01T10:00:00.000Z".into(),
+        mailer_message_id: "s1".into(),
+    };
+    let fb = Some("admin@example.net");
+    let cases: Vec<(
+        Option<&Unreachable>,
+        Option<&str>,
+        Option<&str>,
+        &str,
+        Option<&str>,
+    )> = vec![
+        // (mark, suppressed, fallback) -> (to, also)
+        (None, None, fb, "gone@example.org", None),
+        (
+            Some(&mark),
+            None,
+            fb,
+            "admin@example.net",
+            Some("gone@example.org"),
+        ),
+        (None, Some("suppressed"), fb, "admin@example.net", None),
+        (
+            Some(&mark),
+            Some("suppressed"),
+            fb,
+            "admin@example.net",
+            None,
+        ),
+        // No fallback: nowhere else to send.
+        (
+            Some(&mark),
+            Some("suppressed"),
+            None,
+            "gone@example.org",
+            None,
+        ),
+        // The fallback is the destination itself (catch-all mail to the admin).
+        (
+            Some(&mark),
+            None,
+            Some("GONE@example.org"),
+            "gone@example.org",
+            None,
+        ),
+    ];
+    for (mark, suppressed, fallback, to, also) in cases {
+        let r = route("gone@example.org", mark, suppressed, fallback);
+        assert_eq!(
+            (r.to.as_str(), r.also.as_deref()),
+            (to, also),
+            "{mark:?} {suppressed:?} {fallback:?}"
+        );
+        assert_eq!(r.why.is_some(), to != "gone@example.org");
+    }
+    let why = route("gone@example.org", Some(&mark), None, fb)
+        .why
+        .unwrap();
+    assert!(
+        why.contains("unreachable (bounced since 2026-12-01T10:00:00.000Z)"),
+        "{why}"
+    );
+}
+
+/// The outbox, with a suppression list as SES keeps one.
+struct Suppressing {
+    outbox: Outbox,
+    list: Vec<String>,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Suppressing {
+    async fn send(&self, msg: &crate::mailer::Outgoing) -> Result<String, SendError> {
+        self.outbox.send(msg).await
+    }
+
+    async fn suppressed(&self, to: &str) -> Result<Option<String>, SendError> {
+        Ok(self
+            .list
+            .iter()
+            .any(|s| s == to)
+            .then(|| "on the test suppression list".to_string()))
+    }
+}
+
+#[tokio::test]
+async fn unreachable_and_suppressed_owners_have_their_mail_sent_to_the_fallback() {
+    let (mut f, _) = fixture(None, FAST).await;
+    let config = Config::load(vec![("MAILVEND_DOMAIN".into(), DOMAIN.into())], None).unwrap();
+    let admin = config.admin_address.clone();
+    f.pipeline = Pipeline::new(
+        Arc::new(config),
+        Stores::from_backend(f.store.clone()),
+        Arc::new(Suppressing {
+            outbox: Outbox::new(&f.outbox),
+            list: vec!["gone@example.org".into()],
+        }),
+        Arc::new(Metrics::new()),
+        FAST,
+    );
+    let team = f.mapping("health-team").await;
+    let left = f.mapping_for("health-left", "left@example.org").await;
+    let gone = f.mapping_for("health-gone", "gone@example.org").await;
+    let mark = Unreachable {
+        recipient: "left@example.org".into(),
+        reason: DeliveryState::Bounced,
+        detail: "Permanent/General: 550 user unknown".into(),
+        since: "2026-12-01T10:00:00.000Z".into(),
+        mailer_message_id: "earlier".into(),
+    };
+    use crate::store::ReachabilityStore as _;
+    f.store
+        .mark_unreachable(&mark, "mailer", "2026-12-01T10:00:01.000Z")
+        .await
+        .unwrap();
+
+    let reports = f
+        .pipeline
+        .process(&inbound("h1", &[&team, &left, &gone]))
+        .await;
+    assert!(
+        reports.iter().all(|r| r.outcome == Delivery::Forwarded),
+        "{reports:?}"
+    );
+    let record = |i: usize| f.store.message(&reports[i].message_id);
+    let (team_r, left_r, gone_r) = (
+        record(0).await.unwrap(),
+        record(1).await.unwrap(),
+        record(2).await.unwrap(),
+    );
+    assert_eq!(team_r.delivered_to.as_deref(), Some(OWNER));
+    assert_eq!(left_r.delivered_to.as_deref(), Some(admin.as_str()));
+    assert!(
+        left_r.detail.contains("left@example.org is unreachable"),
+        "{}",
+        left_r.detail
+    );
+    assert_eq!(gone_r.delivered_to.as_deref(), Some(admin.as_str()));
+    assert!(
+        gone_r.detail.contains("suppression list"),
+        "{}",
+        gone_r.detail
+    );
+
+    // Who got what: nothing was handed to the suppressed mailbox; the unreachable one got a
+    // copy, whose delivery would show it works again.
+    let sent: Vec<(String, String, String)> = f
+        .sent()
+        .iter()
+        .map(|(m, _)| {
+            (
+                m["to"][0].as_str().unwrap().to_string(),
+                m["recipient"].as_str().unwrap().to_string(),
+                m["message_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut to: Vec<(&str, &str)> = sent
+        .iter()
+        .map(|(t, r, _)| (t.as_str(), r.as_str()))
+        .collect();
+    to.sort();
+    let mut want = vec![
+        (OWNER, team.as_str()),
+        (admin.as_str(), left.as_str()),
+        ("left@example.org", left.as_str()),
+        (admin.as_str(), gone.as_str()),
+    ];
+    want.sort();
+    assert_eq!(to, want);
+    // The record follows the fallback's send (its delivery events are the ones that count).
+    let fallback_send = sent
+        .iter()
+        .find(|(t, r, _)| *t == admin && *r == left)
+        .unwrap();
+    assert_eq!(
+        left_r.mailer_message_id.as_deref(),
+        Some(fallback_send.2.as_str())
+    );
+}
+
+fn feedback(
+    event: &str,
+    id: &str,
+    to: &str,
+    state: DeliveryState,
+    at: &str,
+    permanent: bool,
+) -> Feedback {
+    Feedback {
+        mailer_message_id: id.into(),
+        event: event.into(),
+        recipients: vec![to.into()],
+        status: Some(DeliveryStatus {
+            state,
+            detail: format!("{event} for {to}"),
+            at: at.into(),
+        }),
+        permanent,
+    }
+}
+
+#[tokio::test]
+async fn bounces_and_complaints_mark_recipients_and_only_a_later_delivery_clears_them() {
+    let (f, _) = fixture(None, FAST).await;
+    use crate::store::ReachabilityStore as _;
+    let marked = || async {
+        f.store
+            .unreachable()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.recipient)
+            .collect::<Vec<_>>()
+    };
+    let p = &f.pipeline;
+    p.feedback(&feedback(
+        "Bounce",
+        "s1",
+        "Hard@Example.org",
+        DeliveryState::Bounced,
+        "2026-12-01T10:00:00.000Z",
+        true,
+    ))
+    .await
+    .unwrap();
+    p.feedback(&feedback(
+        "Bounce",
+        "s2",
+        "soft@example.org",
+        DeliveryState::Bounced,
+        "2026-12-01T10:00:00.000Z",
+        false,
+    ))
+    .await
+    .unwrap();
+    p.feedback(&feedback(
+        "Complaint",
+        "s3",
+        "angry@example.org",
+        DeliveryState::Complained,
+        "2026-12-01T10:00:00.000Z",
+        false,
+    ))
+    .await
+    .unwrap();
+    p.feedback(&feedback(
+        "DeliveryDelay",
+        "s4",
+        "slow@example.org",
+        DeliveryState::Delayed,
+        "2026-12-01T10:00:00.000Z",
+        false,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        marked().await,
+        vec!["angry@example.org", "hard@example.org"]
+    );
+
+    // A delivery from before the bounce, reported late, does not clear it; a later one does.
+    p.feedback(&feedback(
+        "Delivery",
+        "s0",
+        "hard@example.org",
+        DeliveryState::Delivered,
+        "2026-12-01T09:00:00.000Z",
+        false,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        marked().await,
+        vec!["angry@example.org", "hard@example.org"]
+    );
+    p.feedback(&feedback(
+        "Delivery",
+        "s5",
+        "hard@example.org",
+        DeliveryState::Delivered,
+        "2026-12-01T11:00:00.000Z",
+        false,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(marked().await, vec!["angry@example.org"]);
+
+    let trail = f
+        .store
+        .audit_trail("recipient:hard@example.org")
+        .await
+        .unwrap();
+    let actions: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![("unreachable", "mailer"), ("reachable", "mailer")]
+    );
+}

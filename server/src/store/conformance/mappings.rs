@@ -387,7 +387,11 @@ pub async fn listing_filters_by_a_set_of_owners(store: &dyn MappingStore) {
         owners: Some(owners),
         ..Default::default()
     };
-    let picked = vec![owners[0].clone(), owners[2].clone(), "nobody@example.org".into()];
+    let picked = vec![
+        owners[0].clone(),
+        owners[2].clone(),
+        "nobody@example.org".into(),
+    ];
     let page = store.list(&list(picked), 50, None).await.unwrap();
     let mut got: Vec<&str> = page.items.iter().map(|m| m.owner.as_str()).collect();
     got.sort();

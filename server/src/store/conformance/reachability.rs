@@ -42,7 +42,10 @@ pub async fn unreachable_marks_are_kept_cleared_in_order_and_audited<
         .clear_unreachable(&gone, Some(&first.since), "ses", now)
         .await
         .unwrap();
-    assert_eq!(cleared, None, "a delivery at the same instant does not clear it");
+    assert_eq!(
+        cleared, None,
+        "a delivery at the same instant does not clear it"
+    );
     // One after it clears it, once.
     let cleared = store
         .clear_unreachable(&gone, Some("2026-12-01T12:00:00.000Z"), "ses", now)

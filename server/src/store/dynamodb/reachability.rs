@@ -83,7 +83,14 @@ fn audited(
     after: Option<&Unreachable>,
     recipient: &str,
 ) -> Item {
-    let mut audit = audit_item(now, actor, action, &format!("recipient:{recipient}"), None, None);
+    let mut audit = audit_item(
+        now,
+        actor,
+        action,
+        &format!("recipient:{recipient}"),
+        None,
+        None,
+    );
     if let Some(b) = before {
         audit.insert("before".into(), s(mark_record(b)));
     }

@@ -11,7 +11,9 @@ type Row = (String, String, String, String, String);
 
 const COLUMNS: &str = "recipient, reason, detail, since, mailer_message_id";
 
-fn mark_of((recipient, reason, detail, since, mailer_message_id): Row) -> Result<Unreachable, StoreError> {
+fn mark_of(
+    (recipient, reason, detail, since, mailer_message_id): Row,
+) -> Result<Unreachable, StoreError> {
     let reason = DeliveryState::parse(&reason)
         .ok_or_else(|| unavailable(format!("corrupt unreachable reason {reason:?}")))?;
     Ok(Unreachable {
@@ -60,7 +62,16 @@ impl ReachabilityStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-        audit(&mut tx, actor, "unreachable", &mark.recipient, now, None, Some(mark)).await?;
+        audit(
+            &mut tx,
+            actor,
+            "unreachable",
+            &mark.recipient,
+            now,
+            None,
+            Some(mark),
+        )
+        .await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(true)
     }
@@ -95,7 +106,16 @@ impl ReachabilityStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        audit(&mut tx, actor, "reachable", recipient, now, Some(&mark), None).await?;
+        audit(
+            &mut tx,
+            actor,
+            "reachable",
+            recipient,
+            now,
+            Some(&mark),
+            None,
+        )
+        .await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(Some(mark))
     }

@@ -97,18 +97,16 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let format = answer_format(query.format.as_deref(), &headers)?;
-    let filter = service.mapping_filter(&app::model::AddressQuery {
-        q: query.q.unwrap_or_default(),
-        owner: query.owner.unwrap_or_default(),
-        status: query.status.unwrap_or_default(),
-        account_type: query.account_type.unwrap_or_default(),
-        unreachable: query
-            .unreachable
-            .map(|u| u.to_string())
-            .unwrap_or_default(),
-        cursor: String::new(),
-    })
-    .await?;
+    let filter = service
+        .mapping_filter(&app::model::AddressQuery {
+            q: query.q.unwrap_or_default(),
+            owner: query.owner.unwrap_or_default(),
+            status: query.status.unwrap_or_default(),
+            account_type: query.account_type.unwrap_or_default(),
+            unreachable: query.unreachable.map(|u| u.to_string()).unwrap_or_default(),
+            cursor: String::new(),
+        })
+        .await?;
     if format == Format::Csv {
         // A request valid for one format is valid for the other.
         crate::service::page_limit(query.limit)?;

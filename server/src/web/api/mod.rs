@@ -10,6 +10,7 @@ mod messages;
 pub mod openapi;
 mod sample;
 mod settings;
+mod unreachable;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,6 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{id}", get(messages::get))
         .route("/messages/{id}/replay", post(messages::replay))
         .route("/settings", get(settings::get).patch(settings::patch))
+        .route("/unreachable", get(unreachable::list))
+        .route(
+            "/unreachable/{recipient}",
+            axum::routing::delete(unreachable::clear),
+        )
         .route("/openapi.json", get(openapi::serve))
         .fallback(|| async {
             ApiError::new(

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{addresses, error, messages, sample, settings};
+use super::{addresses, error, messages, sample, settings, unreachable};
 use crate::service::AppService;
 
 #[derive(OpenApi)]
@@ -23,13 +23,16 @@ use crate::service::AppService;
         messages::replay,
         settings::get,
         settings::patch,
+        unreachable::list,
+        unreachable::clear,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "addresses", description = "Vended addresses and their mappings"),
         (name = "messages", description = "The log of received mail, one record per recipient"),
-        (name = "settings", description = "Run-time settings: catch-all and spam policy")
+        (name = "settings", description = "Run-time settings: catch-all and spam policy"),
+        (name = "recipients", description = "Recipient mailboxes marked unreachable by a bounce or complaint")
     )
 )]
 pub struct ApiDoc;
@@ -178,7 +181,7 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 11);
+        assert_eq!(operations, 13);
     }
 
     #[test]
@@ -195,6 +198,8 @@ mod tests {
             ("/api/v1/messages/{id}", &["get"][..]),
             ("/api/v1/messages/{id}/replay", &["post"][..]),
             ("/api/v1/settings", &["get", "patch"][..]),
+            ("/api/v1/unreachable", &["get"][..]),
+            ("/api/v1/unreachable/{recipient}", &["delete"][..]),
         ] {
             for m in methods {
                 assert!(doc["paths"][path][m].is_object(), "{m} {path} missing");
@@ -211,6 +216,7 @@ mod tests {
             "SettingsPatch",
             "Report",
             "ErrorResponse",
+            "Unreachable",
         ] {
             assert!(schemas[name].is_object(), "schema {name} missing");
         }
