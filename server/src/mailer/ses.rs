@@ -140,6 +140,95 @@ mod tests {
     use super::*;
     use crate::testing::moto;
 
+    /// moto has no suppression list, so this is a small server speaking SES v2's REST protocol
+    /// for `GetSuppressedDestination`, behind the SDK's endpoint setting: the real client code
+    /// runs. `gone@` is suppressed, `flaky@` fails, anyone else is not on the list.
+    async fn suppression_list() -> (
+        aws_config::SdkConfig,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use axum::extract::Path;
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = asked.clone();
+        let app = axum::Router::new().route(
+            "/v2/email/suppression/addresses/{email}",
+            axum::routing::get(move |Path(email): Path<String>| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    match email.as_str() {
+                        "gone@example.org" => axum::Json(serde_json::json!({
+                            "SuppressedDestination": {
+                                "EmailAddress": email,
+                                "Reason": "BOUNCE",
+                                "LastUpdateTime": 1_764_583_200,
+                            }
+                        }))
+                        .into_response(),
+                        "flaky@example.org" => (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            [("x-amzn-ErrorType", "TooManyRequestsException")],
+                            r#"{"message":"Rate exceeded"}"#,
+                        )
+                            .into_response(),
+                        _ => (
+                            StatusCode::NOT_FOUND,
+                            [("x-amzn-ErrorType", "NotFoundException")],
+                            r#"{"message":"Email address is not on the suppression list"}"#,
+                        )
+                            .into_response(),
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://{addr}"))
+            .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+                "testing", "testing", None, None, "stand-in",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        (config, asked)
+    }
+
+    #[tokio::test]
+    async fn the_suppression_list_is_asked_once_per_mailbox_and_its_answer_read() {
+        let (config, asked) = suppression_list().await;
+        let mailer = SesMailer::new(&config);
+        let gone = mailer
+            .suppressed("gone@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            gone,
+            "on the SES account's suppression list (BOUNCE) since 2025-12-01T10:00:00Z"
+        );
+        assert_eq!(mailer.suppressed("fine@example.org").await.unwrap(), None);
+        // Answers are kept a while: a busy mailbox is not looked up per message.
+        assert!(mailer
+            .suppressed("GONE@example.org")
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(mailer.suppressed("fine@example.org").await.unwrap(), None);
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A failure to ask is an error (the pipeline sends anyway), and is not kept.
+        assert!(matches!(
+            mailer.suppressed("flaky@example.org").await,
+            Err(SendError::Transient(_))
+        ));
+        assert!(mailer.suppressed("flaky@example.org").await.is_err());
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
+
     #[tokio::test]
     async fn sends_raw_bytes_through_ses_and_rejects_unverified_senders() {
         let (config, endpoint) = moto::sdk_config().await;

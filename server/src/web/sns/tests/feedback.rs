@@ -201,3 +201,133 @@ async fn a_bounce_for_a_send_through_ses_reaches_its_record_in_dynamodb() {
         "a delivery after the bounce does not undo it"
     );
 }
+
+/// `record` with its event's time set to `at` (AWS's examples are from 2016 and 2017).
+fn at(record: String, at: &str) -> String {
+    let mut v: Value = serde_json::from_str(&record).unwrap();
+    for object in ["bounce", "complaint", "delivery", "deliveryDelay"] {
+        if let Some(o) = v.get_mut(object) {
+            o["timestamp"] = json!(at);
+        }
+    }
+    v.to_string()
+}
+
+/// Issue 16's loop end to end: a hard bounce marks the owner unreachable, the next mail for
+/// the address reaches the fallback (the admin address) as well, the API shows and lists it,
+/// and a delivery to the owner after the bounce clears the mark.
+#[tokio::test]
+async fn a_hard_bounced_owners_next_mail_also_reaches_the_admin() {
+    let s = start(None, None).await;
+    let admin = format!("admin@{DOMAIN}");
+    let team = format!("team@{DOMAIN}");
+    let forward = |id: &str| ses_message(id, &[&team], Content::Inline(raw_mail(id)), "PASS");
+    let (status, _) = s.post(notification(&forward("ub-1")).to_string()).await;
+    assert_eq!(status, 200);
+    let first = s.record(&format!("ub-1/{team}")).await;
+    let mailer_id = first["mailer_message_id"].as_str().unwrap().to_string();
+
+    let bounce = at(
+        event("event-bounce", &mailer_id, OWNER),
+        "2026-12-04T10:00:00.000Z",
+    );
+    let (status, body) = s.event(&bounce).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("updated")),
+        "{body}"
+    );
+
+    let api = |path: String| {
+        let (http, token) = (s.http.clone(), s.token.clone());
+        async move {
+            let r = http.get(path).bearer_auth(token).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, marks) = api(format!("{}/api/v1/unreachable", s.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(marks[0]["recipient"], OWNER, "{marks}");
+    assert_eq!(marks[0]["reason"], "bounced");
+    assert_eq!(marks[0]["mailer_message_id"], mailer_id.as_str());
+    let (_, mapping) = api(format!("{}/api/v1/addresses/{team}", s.url)).await;
+    assert_eq!(mapping["unreachable"][0]["recipient"], OWNER, "{mapping}");
+    let (_, listed) = api(format!("{}/api/v1/addresses?unreachable=true", s.url)).await;
+    let listed: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["address"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&team.as_str()), "{listed:?}");
+    let (status, _) = api(format!("{}/api/v1/addresses?unreachable=maybe", s.url)).await;
+    assert_eq!(status, 422);
+
+    // The next mail: the admin has it (the record says so), and the owner gets a copy.
+    let before = s.sent().len();
+    let (status, _) = s.post(notification(&forward("ub-2")).to_string()).await;
+    assert_eq!(status, 200);
+    let second = s.record(&format!("ub-2/{team}")).await;
+    assert_eq!(second["outcome"], "forwarded");
+    assert_eq!(second["delivered_to"], admin.as_str(), "{second}");
+    assert!(
+        second["detail"].as_str().unwrap().contains("unreachable"),
+        "{second}"
+    );
+    let sent = s.sent();
+    let mut to: Vec<&str> = sent[before..]
+        .iter()
+        .map(|(m, _)| m["to"][0].as_str().unwrap())
+        .collect();
+    to.sort();
+    assert_eq!(to, vec![admin.as_str(), OWNER]);
+    let copy_id = sent[before..]
+        .iter()
+        .find(|(m, _)| m["to"][0] == OWNER)
+        .map(|(m, _)| m["message_id"].as_str().unwrap().to_string())
+        .unwrap();
+
+    // The copy is delivered after the bounce: the mailbox works again.
+    let delivered = at(
+        event("event-delivery", &copy_id, OWNER),
+        "2026-12-04T11:00:00.000Z",
+    );
+    let (status, body) = s.event(&delivered).await;
+    // No record carries the copy's send; the mark clears all the same.
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("unknown")),
+        "{body}"
+    );
+    let (_, marks) = api(format!("{}/api/v1/unreachable", s.url)).await;
+    assert_eq!(marks, json!([]));
+
+    // An admin marking it fixed: a complaint marks it again, DELETE clears it, once.
+    let complaint = at(
+        event("event-complaint", &mailer_id, OWNER),
+        "2026-12-04T12:00:00.000Z",
+    );
+    s.event(&complaint).await;
+    let clear = |who: String| {
+        let (http, token, url) = (s.http.clone(), s.token.clone(), s.url.clone());
+        async move {
+            let r = http
+                .delete(format!("{url}/api/v1/unreachable/{who}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, cleared) = clear(OWNER.to_uppercase()).await;
+    assert_eq!(status, 200, "{cleared}");
+    assert_eq!(cleared["reason"], "complained");
+    let (status, again) = clear(OWNER.to_string()).await;
+    assert_eq!(status, 404, "{again}");
+    let before = s.sent().len();
+    s.post(notification(&forward("ub-3")).to_string()).await;
+    let third = s.record(&format!("ub-3/{team}")).await;
+    assert_eq!(third["delivered_to"], OWNER);
+    assert_eq!(s.sent().len(), before + 1, "to the owner alone again");
+}
