@@ -503,6 +503,9 @@ pub struct OverviewStats {
     pub last_24h: OutcomeCounts,
     /// The last 14 UTC days, oldest first, every day present (zeros included).
     pub daily: Vec<DayVolume>,
+    /// Recipient mailboxes marked unreachable, by mailbox.
+    #[serde(default)]
+    pub unreachable: Vec<Unreachable>,
 }
 
 /// What the vend form needs to know to validate and preview as the user types.

@@ -2,7 +2,7 @@
 //! the server function keeps it for the next page (`crate::flash`). Both read it from here, so
 //! the two paths cannot drift apart.
 
-use crate::model::{Mapping, MessageRecord, Notice, SettingsView, TokenView, Tone};
+use crate::model::{Mapping, MessageRecord, Notice, SettingsView, TokenView, Tone, Unreachable};
 
 pub fn vended(m: &Mapping) -> Notice {
     Notice::success(format!("Vended {}.", m.address))
@@ -16,6 +16,13 @@ pub fn deleted(m: &Mapping) -> Notice {
     Notice::success(format!(
         "Deleted {}. The address stays reserved and is never vended again.",
         m.address
+    ))
+}
+
+pub fn reachable(u: &Unreachable) -> Notice {
+    Notice::success(format!(
+        "Marked {} fixed: its mail goes to it alone again.",
+        u.recipient
     ))
 }
 

@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::model::{
     AddressDetail, AddressQuery, AuditEntry, Mapping, MessageDetail, MessageQuery, MessageRecord,
     MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus, TokenView,
-    VendOptions,
+    Unreachable, VendOptions,
 };
 
 #[cfg(feature = "ssr")]
@@ -154,6 +154,17 @@ pub async fn delete_address(address: String) -> Result<Mapping, AppError> {
         flash::redirect("/addresses");
     }
     Ok(mapping)
+}
+
+#[server(prefix = "/fn", endpoint = "mark_reachable")]
+pub async fn mark_reachable(recipient: String) -> Result<Unreachable, AppError> {
+    let admin = require_admin()?;
+    let mark = use_service()?
+        .mark_reachable(&admin, &recipient)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::reachable(&mark)).await;
+    Ok(mark)
 }
 
 #[server(prefix = "/fn", endpoint = "messages")]

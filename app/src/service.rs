@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::model::{
     AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
     MessageRecord, MyAddresses, OverviewStats, Page, SettingsPatch, SettingsView, StoreCheck,
-    SystemStatus, TokenView, VendForm, VendOptions,
+    SystemStatus, TokenView, Unreachable, VendForm, VendOptions,
 };
 
 /// Every method takes the caller's proof of role (`crate::auth`), so none can be reached
@@ -33,6 +33,8 @@ pub trait Service: Send + Sync + 'static {
         form: &EditForm,
     ) -> Result<Mapping, AppError>;
     async fn delete(&self, admin: &Admin, address: &str) -> Result<Mapping, AppError>;
+    async fn mark_reachable(&self, admin: &Admin, recipient: &str)
+        -> Result<Unreachable, AppError>;
 
     async fn messages(
         &self,

@@ -10,10 +10,10 @@ use crate::components::ui::{
     class, field_error, form_error, status_badge, toast_on_success, use_toaster, when, Card,
     CopyButton, ErrorNotice, Field,
 };
-use crate::model::{format_tags, AddressDetail, Mapping, MappingStatus, VendOptions};
+use crate::model::{format_tags, AddressDetail, Mapping, MappingStatus, Unreachable, VendOptions};
 use crate::notices;
 use crate::routes::ADDRESSES;
-use crate::server_fns::{get_address, get_vend_options, DeleteAddress, EditAddress};
+use crate::server_fns::{get_address, get_vend_options, DeleteAddress, EditAddress, MarkReachable};
 
 #[component]
 pub fn AddressPage() -> impl IntoView {
@@ -28,7 +28,9 @@ pub fn AddressPage() -> impl IntoView {
     };
     let edit = ServerAction::<EditAddress>::new();
     let delete = ServerAction::<DeleteAddress>::new();
+    let fixed = ServerAction::<MarkReachable>::new();
     toast_on_success(edit, notices::saved);
+    toast_on_success(fixed, notices::reachable);
     let toaster = use_toaster();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
@@ -38,8 +40,8 @@ pub fn AddressPage() -> impl IntoView {
         }
     });
     let detail = Resource::new(
-        move || (address(), edit.version().get()),
-        |(address, _)| get_address(address),
+        move || (address(), edit.version().get(), fixed.version().get()),
+        |(address, _, _)| get_address(address),
     );
     let options = Resource::new(|| (), |_| get_vend_options());
     view! {
@@ -49,7 +51,7 @@ pub fn AddressPage() -> impl IntoView {
             <A href=ADDRESSES.path attr:class=class::LINK>"← Addresses"</A>
         </nav>
         <Loaded data=(detail, options) error_heading=Signal::derive(address) let:loaded>
-            <Detail detail=loaded.0 options=loaded.1 edit delete />
+            <Detail detail=loaded.0 options=loaded.1 edit delete fixed />
         </Loaded>
     }
 }
@@ -60,6 +62,7 @@ fn Detail(
     options: VendOptions,
     edit: ServerAction<EditAddress>,
     delete: ServerAction<DeleteAddress>,
+    fixed: ServerAction<MarkReachable>,
 ) -> impl IntoView {
     let AddressDetail {
         mapping: m,
@@ -89,6 +92,7 @@ fn Detail(
             <CopyButton text=m.address.clone() />
             {status_badge(m.status)}
         </header>
+        {m.unreachable.iter().cloned().map(|u| view! { <UnreachableNotice mark=u fixed /> }).collect_view()}
         <div class="grid grid-cols-1 gap-6 xl:grid-cols-2">
             <Card>
                 <h2 class="text-base font-semibold">"Mapping"</h2>
@@ -126,6 +130,37 @@ fn Detail(
                 </li>
             }).collect_view()}
         </ol>
+    }
+}
+
+/// A recipient of this address whose mailbox stopped taking mail, and the way to say it is
+/// fixed (a plain form, so it works without JavaScript).
+#[component]
+fn UnreachableNotice(mark: Unreachable, fixed: ServerAction<MarkReachable>) -> impl IntoView {
+    let value = fixed.value();
+    let reason = match mark.reason {
+        crate::model::DeliveryState::Complained => "marked our mail as spam",
+        _ => "bounced permanently",
+    };
+    view! {
+        <section aria-labelledby="unreachable-heading" class="mb-8 rounded-lg border border-red-200 bg-red-50 p-4 dark:border-red-900 dark:bg-red-950">
+            <div class="flex flex-wrap items-start justify-between gap-4">
+                <div class="min-w-0">
+                    <h2 id="unreachable-heading" class="text-sm font-semibold text-red-800 dark:text-red-300">
+                        {format!("Owner unreachable: {} {reason}", mark.recipient)}
+                    </h2>
+                    <p class="mt-1 text-sm text-red-800 dark:text-red-300">
+                        {format!("Since {}. Mail for this address also goes to the fallback address until the mailbox is fixed, or a delivery to it succeeds.", when(&mark.since))}
+                    </p>
+                    <p class="mt-1 break-words font-mono text-xs text-red-700 dark:text-red-400">{mark.detail.clone()}</p>
+                </div>
+                <ActionForm action=fixed attr:aria-label="Mark the owner's mailbox fixed">
+                    <input type="hidden" name="recipient" value=mark.recipient.clone() />
+                    <button type="submit" class=class::SECONDARY disabled=move || fixed.pending().get()>"Mark fixed"</button>
+                </ActionForm>
+            </div>
+            {move || form_error(&value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+        </section>
     }
 }
 

@@ -2,10 +2,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::loaded::Loaded;
-use crate::components::ui::{Card, ErrorNotice, PageHeader, Stat};
+use crate::components::ui::{class, when, Card, ErrorNotice, PageHeader, Stat};
 use crate::model::{uptime_label, DayVolume, OverviewStats, SystemStatus};
 use crate::routes::OVERVIEW;
 use crate::server_fns::{get_overview, get_status, CheckStore};
+use leptos_router::components::A;
 
 #[component]
 pub fn Overview() -> impl IntoView {
@@ -94,8 +95,31 @@ fn Traffic(stats: OverviewStats) -> impl IntoView {
         mappings,
         last_24h,
         daily,
+        unreachable,
     } = stats;
+    let unreachable_count = unreachable.len();
     view! {
+        {(unreachable_count > 0).then(|| view! {
+            <Card class="mt-8 border-red-200 dark:border-red-900">
+                <div class="flex flex-wrap items-baseline justify-between gap-2">
+                    <h2 class="text-base font-semibold text-red-800 dark:text-red-300">
+                        {format!("{unreachable_count} unreachable recipient{}", if unreachable_count == 1 { "" } else { "s" })}
+                    </h2>
+                    <A href="/addresses?unreachable=true" attr:class=class::LINK>"Their addresses"</A>
+                </div>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                    "These mailboxes bounced permanently or complained. Their mail also goes to the fallback address until they are fixed."
+                </p>
+                <ul class="mt-3 divide-y divide-slate-200 text-sm dark:divide-slate-800">
+                    {unreachable.into_iter().map(|u| view! {
+                        <li class="flex flex-wrap justify-between gap-2 py-2">
+                            <span class="font-mono">{u.recipient.clone()}</span>
+                            <span class="text-slate-500">{format!("{} since {}", u.reason.as_str(), when(&u.since))}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </Card>
+        })}
         <h2 class="mt-10 mb-3 text-base font-semibold">"Addresses"</h2>
         <dl class="grid grid-cols-1 gap-4 sm:grid-cols-3">
             <Stat label="Active" value=mappings.active.to_string() hint="forwarded to their owners".to_string() />

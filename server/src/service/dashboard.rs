@@ -10,7 +10,7 @@ use app::error::AppError;
 use app::model::{
     AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
     MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus,
-    TokenView, VendForm, VendOptions,
+    TokenView, Unreachable, VendForm, VendOptions,
 };
 use async_trait::async_trait;
 
@@ -134,6 +134,17 @@ impl app::service::Service for Dashboard {
         Ok(self
             .0
             .delete(&AdminCaller::signed_in(admin), address)
+            .await?)
+    }
+
+    async fn mark_reachable(
+        &self,
+        admin: &Admin,
+        recipient: &str,
+    ) -> Result<Unreachable, AppError> {
+        Ok(self
+            .0
+            .mark_reachable(&AdminCaller::signed_in(admin), recipient)
             .await?)
     }
 

@@ -404,6 +404,7 @@ impl AppService {
             mappings,
             last_24h,
             daily: fill_days(14, daily),
+            unreachable: self.stores.reachability.unreachable().await?,
         })
     }
 
