@@ -45,9 +45,15 @@ echo 'What became of a forwarded message, as SES reports it (docs/api.md, Delive
 echo
 run "A forwarded record starts sent" 'curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN" | jq -c ".items[0] | {id, mailer_message_id, delivery}"'
 cat > "$DATA/event.sh" <<'SH'
-# event NAME: the fixture NAME with the latest forward's mailer id, applied by hand.
-sent=$(curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN" | jq -r ".items[0].mailer_message_id")
-jq --arg id "$sent" '.mail.messageId = $id' "$REPO/server/tests/fixtures/ses-events/$1.json" | "$BIN" delivery-event - 2>/dev/null
+# event NAME: the fixture NAME about the latest forward (its mailer id, and the mailbox it was
+# sent to as every recipient the event names), applied by hand.
+last=$(curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN")
+sent=$(jq -r ".items[0].mailer_message_id" <<<"$last")
+to=$(jq -r ".items[0].delivered_to" <<<"$last")
+jq --arg id "$sent" --arg to "$to" '.mail.messageId = $id
+  | if .bounce then .bounce.bouncedRecipients |= map(.emailAddress = $to) else . end
+  | if .delivery then .delivery.recipients = [$to] else . end' \
+  "$REPO/server/tests/fixtures/ses-events/$1.json" | "$BIN" delivery-event - 2>/dev/null
 SH
 export EVENT="$data/event.sh"
 printf '`$EVENT` is this script:\n\n```sh\n%s\n```\n\n' "$(cat "$EVENT")"
@@ -56,3 +62,15 @@ run "Then the mailbox bounces it (a permanent bounce arriving after the delivery
 run "The same delivery event again, late: nothing moves back" 'bash "$EVENT" event-delivery'
 run "The record says bounced, with the receiving server's words" 'curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN" | jq -c ".items[0].delivery"'
 
+echo '## Owner health: an unreachable owner and the fallback'
+echo
+echo 'The permanent bounce above marked the owner unreachable (docs/api.md, Owner health). Mail for their addresses now also goes to the fallback address (`MAILVEND_FALLBACK_ADDRESS`, here the default: the admin address), so nothing is lost while their mailbox is broken.'
+echo
+run "The owner is marked unreachable, with SES's words" 'curl -s "$API/unreachable" -H "Authorization: Bearer $ADMIN" | jq -c .'
+run "Their addresses, listed by the filter; each carries the mark" 'curl -s "$API/addresses?unreachable=true" -H "Authorization: Bearer $ADMIN" | jq -c "[.items[] | {address, owner, unreachable: [.unreachable[].reason]}]"'
+printf 'From: "Ann" <ann@sender.example>\r\nSubject: Your password reset\r\n\r\nbody\r\n' > "$data/reset.eml"
+run "The next message for the address" '"$BIN" deliver --recipient blue-origin-space-cube-z-prod-002@aws.example.com "$DATA/reset.eml" 2>/dev/null'
+run "Its record went to the fallback, and says why" 'curl -s "$API/messages?outcome=forwarded&limit=1" -H "Authorization: Bearer $ADMIN" | jq -c ".items[0] | {delivered_to, detail}"'
+run "The outbox: the fallback got it, and the owner a copy (its delivery would clear the mark)" 'ls -t "$DATA"/outbox/*.json | head -2 | xargs jq -c "{to, recipient}" | sort'
+run "An admin marks the mailbox fixed (audited)" 'curl -s -X DELETE "$API/unreachable/JDoe@example.com" -H "Authorization: Bearer $ADMIN" | jq -c "{recipient, reason}"'
+run "Marking it again: 404" 'curl -s -X DELETE "$API/unreachable/jdoe@example.com" -H "Authorization: Bearer $ADMIN"'

@@ -15,10 +15,10 @@ function adminToken(): string {
   return token;
 }
 
-async function vend(request: APIRequestContext, bu: string): Promise<string> {
+async function vend(request: APIRequestContext, bu: string, owner = 'mail.owner@corp.example'): Promise<string> {
   const r = await request.post('/api/v1/addresses', {
     headers: { Authorization: `Bearer ${adminToken()}` },
-    data: { owner: 'mail.owner@corp.example', account_type: 'IT', business_unit: bu, application: 'inbox', environment: 'dev' },
+    data: { owner, account_type: 'IT', business_unit: bu, application: 'inbox', environment: 'dev' },
   });
   expect(r.status()).toBe(201);
   return (await r.json()).address;
@@ -118,6 +118,51 @@ test('a bounce reported by SES shows on the message log and the message page', a
   await expect(page.getByRole('heading', { level: 1, name: subject })).toBeVisible();
   await expect(page.getByText('permanent bounce (General)')).toBeVisible();
   await page.screenshot({ path: 'screenshots/message-delivery.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
+
+test('an owner whose mailbox bounced is marked unreachable until an admin marks it fixed', async ({
+  page,
+  request,
+  javaScriptEnabled,
+}, info) => {
+  const errors = collectErrors(page);
+  const owner = `${unique('leaver').replace(/\W/g, '')}@corp.example`;
+  const address = await vend(request, unique(`gone ${info.project.name}`), owner);
+  const { outcome, message_id } = deliver(address, unique('Root password reset'));
+  expect(outcome).toBe('forwarded');
+  const record = await request.get(`/api/v1/messages/${encodeURIComponent(message_id)}`, {
+    headers: { Authorization: `Bearer ${adminToken()}` },
+  });
+  // SES's permanent bounce of that send, from the owner's mailbox.
+  const event = JSON.parse(
+    fs.readFileSync(path.join(root, 'server/tests/fixtures/ses-events/event-bounce.json'), 'utf8'),
+  );
+  event.mail.messageId = (await record.json()).mailer_message_id;
+  event.bounce.bouncedRecipients[0].emailAddress = owner;
+  const file = path.join(data, `${unique('leaver').replace(/\W/g, '')}.json`);
+  fs.writeFileSync(file, JSON.stringify(event));
+  expect(JSON.parse(cli(['delivery-event', file])).status).toBe('updated');
+
+  // The Addresses filter finds it, with its badge.
+  await page.goto(`/addresses?unreachable=true&q=${encodeURIComponent(address)}`);
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByRole('checkbox', { name: 'Unreachable owners only' })).toBeChecked();
+  const row = page.getByRole('row').filter({ hasText: address });
+  await expect(row.getByText('unreachable')).toBeVisible();
+
+  await row.getByRole('link', { name: address }).click();
+  const warning = page.getByRole('heading', { name: `Owner unreachable: ${owner} bounced permanently` });
+  await expect(warning).toBeVisible();
+  await expect(page.getByText('Mail for this address also goes to the fallback address')).toBeVisible();
+  if (javaScriptEnabled) {
+    await page.screenshot({ path: 'screenshots/address-unreachable.png', fullPage: true });
+  }
+  await page.getByRole('button', { name: 'Mark fixed' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Marked ${owner} fixed` }).first()).toBeVisible();
+  await expect(warning).toHaveCount(0);
+  const marks = await request.get('/api/v1/unreachable', { headers: { Authorization: `Bearer ${adminToken()}` } });
+  expect((await marks.json()).map((m: { recipient: string }) => m.recipient)).not.toContain(owner);
   expect(errors).toEqual([]);
 });
 
