@@ -579,6 +579,9 @@ pub struct MessageQuery {
     pub from: String,
     #[serde(default)]
     pub to: String,
+    /// Only forwarded mail whose delivery is in this state (`DeliveryState::as_str`).
+    #[serde(default)]
+    pub delivery: String,
     #[serde(default)]
     pub cursor: String,
 }

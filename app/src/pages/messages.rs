@@ -10,18 +10,19 @@ use crate::components::ui::{
     class, delivery_badge, form_error, outcome_badge, toast_on_success, when, Card, ErrorNotice,
     PageHeader,
 };
-use crate::model::{MessageDetail, MessageQuery, Outcome};
+use crate::model::{DeliveryState, MessageDetail, MessageQuery, Outcome};
 use crate::notices;
 use crate::routes::{MESSAGE, MESSAGES};
 use crate::server_fns::{get_message, list_messages, ReplayMessage};
 
 #[component]
 pub fn Messages() -> impl IntoView {
-    let (outcome, address, from, to, cursor) = (
+    let (outcome, address, from, to, delivery, cursor) = (
         param("outcome"),
         param("address"),
         param("from"),
         param("to"),
+        param("delivery"),
         param("cursor"),
     );
     let query = move || MessageQuery {
@@ -29,11 +30,16 @@ pub fn Messages() -> impl IntoView {
         address: address(),
         from: from(),
         to: to(),
+        delivery: delivery(),
         cursor: cursor(),
     };
     let page = Resource::new(query, list_messages);
     let filtered = move || {
-        !(outcome().is_empty() && address().is_empty() && from().is_empty() && to().is_empty())
+        !(outcome().is_empty()
+            && address().is_empty()
+            && from().is_empty()
+            && to().is_empty()
+            && delivery().is_empty())
     };
     let outcomes = [
         Outcome::Forwarded,
@@ -45,13 +51,22 @@ pub fn Messages() -> impl IntoView {
     view! {
         <Title text=MESSAGES.title />
         <PageHeader title=MESSAGES.title subtitle="Every recipient of every received message, and where it ended up." />
-        <Form method="get" action="/messages" attr:role="search" attr:aria-label="Filter messages" attr:class="grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[1fr_2fr_1fr_1fr_auto]">
+        <Form method="get" action="/messages" attr:role="search" attr:aria-label="Filter messages" attr:class="grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[1fr_1fr_2fr_1fr_1fr_auto]">
             <div>
                 <label for="filter-outcome" class=class::LABEL>"Outcome"</label>
                 <select id="filter-outcome" name="outcome" class=format!("mt-1 {}", class::INPUT)>
                     <option value="" selected=move || outcome().is_empty()>"Any"</option>
                     {outcomes.into_iter().map(|o| view! {
                         <option value=o.as_str() selected=move || outcome() == o.as_str()>{o.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="filter-delivery" class=class::LABEL>"Delivery"</label>
+                <select id="filter-delivery" name="delivery" class=format!("mt-1 {}", class::INPUT)>
+                    <option value="" selected=move || delivery().is_empty()>"Any"</option>
+                    {DeliveryState::ALL.into_iter().map(|d| view! {
+                        <option value=d.as_str() selected=move || delivery() == d.as_str()>{d.as_str()}</option>
                     }).collect_view()}
                 </select>
             </div>

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use app::address::EmailAddress;
 use app::model::{
-    AddressDetail, AddressQuery, AuditEntry, DayVolume, Mapping, MappingStatus, MessageDetail,
-    MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts, OverviewStats, Page,
-    Settings, SettingsView, StoreCheck, SystemStatus, Unreachable, VendOptions,
+    AddressDetail, AddressQuery, AuditEntry, DayVolume, DeliveryState, Mapping, MappingStatus,
+    MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts, OverviewStats,
+    Page, Settings, SettingsView, StoreCheck, SystemStatus, Unreachable, VendOptions,
 };
 use futures_util::Stream;
 
@@ -164,8 +164,18 @@ pub fn message_filter(q: &MessageQuery) -> Result<MessageFilter, ServiceError> {
     };
     let since = day("from", &q.from)?;
     let to = day("to", &q.to)?;
+    let delivery = match given(&q.delivery) {
+        None => None,
+        Some(d) => Some(DeliveryState::parse(&d).ok_or_else(|| {
+            invalid(
+                "delivery",
+                "expected sent, delayed, delivered, bounced or complained",
+            )
+        })?),
+    };
     Ok(MessageFilter {
         outcome,
+        delivery,
         recipient: given(&q.address).map(|a| EmailAddress::key(&a)),
         since,
         // Sort keys are `received_at#id`; every time on that day sorts below `day~`.

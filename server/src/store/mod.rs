@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use app::model::{
-    AuditEntry, DayVolume, DeliveryStatus, Mapping, MappingCounts, MappingStatus, MessageRecord,
-    Outcome, Page, Unreachable,
+    AuditEntry, DayVolume, DeliveryState, DeliveryStatus, Mapping, MappingCounts, MappingStatus,
+    MessageRecord, Outcome, Page, Unreachable,
 };
 use async_trait::async_trait;
 
@@ -306,6 +306,8 @@ pub struct MessageFilter {
     pub since: Option<String>,
     /// Only records whose sort key is below this (exclusive).
     pub until: Option<String>,
+    /// Only forwarded records whose delivery is in this state.
+    pub delivery: Option<DeliveryState>,
 }
 
 /// The message log, which is also what makes forwarding exactly-once per recipient.

@@ -608,4 +608,37 @@ pub async fn delivery_events_move_records_forward_only(store: &dyn MessageStore)
         both(1, 0)
     );
     assert_eq!(state(plain.id).await.state, DeliveryState::Delivered);
+
+    // The log filters on the delivery state, alone or with the other filters.
+    let window = |delivery, recipient: Option<&str>| crate::store::MessageFilter {
+        delivery: Some(delivery),
+        recipient: recipient.map(str::to_string),
+        since: Some("2031-05-01T10:00:00".into()),
+        until: Some("2031-05-01T10:00:01".into()),
+        ..Default::default()
+    };
+    let prefix = format!("{ses}/");
+    let prefix = &prefix;
+    let ids_of = |f: crate::store::MessageFilter| async move {
+        let page = store.messages(&f, 500, None).await.unwrap();
+        page.items
+            .into_iter()
+            .map(|r| r.id)
+            .filter(|id| id.starts_with(prefix.as_str()))
+            .collect::<Vec<_>>()
+    };
+    let mut complained = ids_of(window(DeliveryState::Complained, None)).await;
+    complained.sort();
+    assert_eq!(complained, ids[..2].to_vec());
+    assert_eq!(
+        ids_of(window(DeliveryState::Sent, None)).await,
+        vec![ids[2].clone()]
+    );
+    assert_eq!(
+        ids_of(window(DeliveryState::Complained, Some("r1@mail.test"))).await,
+        vec![ids[1].clone()]
+    );
+    assert!(ids_of(window(DeliveryState::Delivered, None))
+        .await
+        .is_empty());
 }

@@ -321,14 +321,19 @@ impl MessageStore for DynamoStore {
                 names.remove("#sk");
             }
         }
-        let filter_expression = match (&filter.recipient, filter.outcome) {
-            (Some(_), Some(o)) => {
-                values.insert(":o".into(), s(o.as_str()));
-                names.insert("#o".into(), "outcome".into());
-                Some("#o = :o".to_string())
-            }
-            _ => None,
-        };
+        let mut filters = Vec::new();
+        if let (Some(_), Some(o)) = (&filter.recipient, filter.outcome) {
+            values.insert(":o".into(), s(o.as_str()));
+            names.insert("#o".into(), "outcome".into());
+            filters.push("#o = :o");
+        }
+        if let Some(state) = filter.delivery {
+            // The rank names the state one to one, and is what the conditional write keeps.
+            values.insert(":ds".into(), rank(state));
+            names.insert("#dr".into(), "delivery_rank".into());
+            filters.push("#dr = :ds");
+        }
+        let filter_expression = (!filters.is_empty()).then(|| filters.join(" AND "));
         let query = self
             .client
             .query()

@@ -265,6 +265,10 @@ impl MessageStore for SqliteStore {
             sql.push_str(" AND recipient = ?");
             binds.push(r.clone());
         }
+        if let Some(state) = filter.delivery {
+            sql.push_str(" AND delivery_state = ?");
+            binds.push(state.as_str().to_string());
+        }
         if let Some(since) = &filter.since {
             sql.push_str(" AND sort_key >= ?");
             binds.push(since.clone());

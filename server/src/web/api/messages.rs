@@ -24,6 +24,9 @@ pub struct MessageQuery {
     outcome: Option<String>,
     /// Only mail to this vended address.
     address: Option<String>,
+    /// Only forwarded mail whose delivery is in this state (SES's delivery events).
+    #[param(pattern = "^(|sent|delayed|delivered|bounced|complained)$")]
+    delivery: Option<String>,
     /// Received on or after this UTC day (`YYYY-MM-DD`).
     from: Option<String>,
     /// Received on or before this UTC day (`YYYY-MM-DD`); a range that ends before it begins
@@ -70,6 +73,7 @@ pub async fn list(
         address: q.address.unwrap_or_default(),
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(),
+        delivery: q.delivery.unwrap_or_default(),
         cursor: String::new(),
     })?;
     if format == Format::Csv {

@@ -201,6 +201,7 @@ pub struct MessageFilters {
     address: String,
     from: String,
     to: String,
+    delivery: String,
 }
 
 /// `GET /export/messages.csv`: the Messages page's log, every page of it.
@@ -219,6 +220,7 @@ pub async fn messages(
         address: f.address,
         from: f.from,
         to: f.to,
+        delivery: f.delivery,
         cursor: String::new(),
     };
     let filter = match crate::service::message_filter(&query) {

@@ -262,6 +262,21 @@ async fn a_hard_bounced_owners_next_mail_also_reaches_the_admin() {
     assert!(listed.contains(&team.as_str()), "{listed:?}");
     let (status, _) = api(format!("{}/api/v1/addresses?unreachable=maybe", s.url)).await;
     assert_eq!(status, 422);
+    // The log filters on the delivery state.
+    let (_, bounced) = api(format!("{}/api/v1/messages?delivery=bounced", s.url)).await;
+    let ids: Vec<&str> = bounced["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![format!("ub-1/{team}").as_str()]);
+    let (status, body) = api(format!("{}/api/v1/messages?delivery=lost", s.url)).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("delivery")),
+        "{body}"
+    );
 
     // The next mail: the admin has it (the record says so), and the owner gets a copy.
     let before = s.sent().len();
