@@ -165,6 +165,22 @@ pub struct Unreachable {
     pub mailer_message_id: String,
 }
 
+/// What a bulk action on one owner's mappings did (or, as a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BulkChange {
+    /// The owner whose mappings it is about (lower-cased).
+    pub owner: String,
+    /// `reassign` (to `to`) or `suspend` (every active mapping).
+    pub action: String,
+    /// The new owner, for a reassign.
+    pub to: Option<String>,
+    /// The mappings it changed (or would change), by address.
+    pub addresses: Vec<String>,
+    /// True when nothing was changed: a preview.
+    pub dry_run: bool,
+}
+
 /// One page of a listing; `next_cursor` is opaque and absent on the last page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

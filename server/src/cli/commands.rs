@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Cli, Command, TokenCommand};
+use super::{Cli, Command, OwnerCommand, TokenCommand};
 use crate::config::Config;
 use crate::service::caller::AdminCaller;
 use crate::service::{AppService, ServiceError};
@@ -38,6 +38,7 @@ pub async fn run(cli: Cli, started: Instant) -> ExitCode {
             })
             .map_err(ServeError::from),
         Command::Token(cmd) => token(config, cmd).await,
+        Command::Owner(cmd) => owner(config, cmd).await,
         Command::Deliver {
             recipients,
             sender,
@@ -165,6 +166,23 @@ async fn deliver(
             "some recipients could not be processed (see the log); run the command again".into(),
         ));
     }
+    Ok(())
+}
+
+async fn owner(config: Config, cmd: OwnerCommand) -> Result<(), ServeError> {
+    use crate::service::BulkAction;
+    let (owner, action, dry_run) = match cmd {
+        OwnerCommand::Reassign { owner, to, dry_run } => {
+            (owner, BulkAction::Reassign { to }, dry_run)
+        }
+        OwnerCommand::Suspend { owner, dry_run } => (owner, BulkAction::Suspend, dry_run),
+    };
+    let (service, caller) = console(config).await?;
+    let done = service
+        .bulk_owner(&caller, &owner, &action, dry_run)
+        .await
+        .map_err(command_error)?;
+    print_json(&done);
     Ok(())
 }
 

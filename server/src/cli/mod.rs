@@ -25,6 +25,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Act on every mapping of one owner at once (people leave); prints what changed.
+    #[command(subcommand)]
+    Owner(OwnerCommand),
     /// Run one raw message through the forwarding pipeline, as if SES had received it;
     /// prints one JSON object per recipient.
     Deliver {
@@ -70,6 +73,25 @@ pub enum Command {
         /// Every dead letter in the log.
         #[arg(long)]
         dead_letters: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Move every live mapping of OWNER to TO (audited on each mapping and as a whole).
+    Reassign {
+        owner: String,
+        to: String,
+        /// Only say what would move.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Suspend every active mapping of OWNER.
+    Suspend {
+        owner: String,
+        /// Only say what would be suspended.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use app::address::EmailAddress;
 use app::model::{
-    AddressDetail, AddressQuery, AuditEntry, DayVolume, DeliveryState, Mapping, MappingStatus,
-    MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts, OverviewStats,
-    Page, Settings, SettingsView, StoreCheck, SystemStatus, Unreachable, VendOptions,
+    AddressDetail, AddressQuery, AuditEntry, BulkChange, DayVolume, DeliveryState, Mapping,
+    MappingStatus, MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts,
+    OverviewStats, Page, Settings, SettingsView, StoreCheck, SystemStatus, Unreachable,
+    VendOptions,
 };
 use futures_util::Stream;
 
@@ -73,6 +74,15 @@ impl From<StoreError> for ServiceError {
             }
         }
     }
+}
+
+/// What a bulk action does to an owner's mappings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkAction {
+    /// Every live mapping moves to this owner.
+    Reassign { to: String },
+    /// Every active mapping is suspended.
+    Suspend,
 }
 
 /// The largest page a listing returns.
@@ -612,6 +622,123 @@ impl AppService {
         Ok(after)
     }
 
+    /// People leave: every live mapping of `owner` moves to a new owner, or every active one
+    /// is suspended (issue 16). Each mapping's change is audited as an edit, and the whole as
+    /// one entry (subject `owner:<owner>`, action `reassign_owner` or `suspend_owner`) listing
+    /// them. A dry run changes nothing and says what would change (the preview). Not one
+    /// transaction (an owner may have thousands): a run cut short has moved some, and running
+    /// it again moves the rest.
+    pub async fn bulk_owner(
+        &self,
+        caller: &AdminCaller,
+        owner: &str,
+        action: &BulkAction,
+        dry_run: bool,
+    ) -> Result<BulkChange, ServiceError> {
+        use futures_util::TryStreamExt as _;
+        let owner = app::address::parse_mailbox(owner.trim())
+            .map(|o| EmailAddress::key(&o))
+            .map_err(|m| invalid("owner", m))?;
+        let (change, name, to) = match action {
+            BulkAction::Reassign { to } => {
+                let patch = MappingPatch {
+                    owner: Some(to.clone()),
+                    ..MappingPatch::default()
+                };
+                let change = patch
+                    .validate(&self.rules)
+                    .map_err(|e| invalid("to", e.message))?;
+                let to = change.owner.clone().unwrap_or_default();
+                if to == owner {
+                    return Err(invalid("to", "is the owner already"));
+                }
+                (change, "reassign", Some(to))
+            }
+            BulkAction::Suspend => (
+                crate::store::MappingChange {
+                    status: Some(MappingStatus::Suspended),
+                    ..Default::default()
+                },
+                "suspend",
+                None,
+            ),
+        };
+        let filter = MappingFilter {
+            owner: Some(owner.clone()),
+            ..Default::default()
+        };
+        let (stores, filter) = (&self.stores, &filter);
+        let pages = every_page(None, |cursor| async move {
+            Ok(stores
+                .mappings
+                .list(filter, MAX_PAGE, cursor.as_deref())
+                .await?)
+        })
+        .await?;
+        let pages: Vec<Vec<Mapping>> = pages.try_collect().await?;
+        let matching: Vec<Mapping> = pages
+            .into_iter()
+            .flatten()
+            .filter(|m| {
+                m.owner == owner
+                    && (matches!(action, BulkAction::Reassign { .. })
+                        || m.status == MappingStatus::Active)
+            })
+            .collect();
+        let mut done = BulkChange {
+            owner: owner.clone(),
+            action: name.to_string(),
+            to,
+            addresses: matching.iter().map(|m| m.address.clone()).collect(),
+            dry_run,
+        };
+        if dry_run {
+            return Ok(done);
+        }
+        let actor = caller.actor();
+        let now = now_rfc3339();
+        done.addresses.clear();
+        for m in matching {
+            match self
+                .stores
+                .mappings
+                .update(&m.address, &change, actor, &now)
+                .await
+            {
+                Ok(after) => done.addresses.push(after.address),
+                // Deleted or changed meanwhile: left as the other change made it.
+                Err(StoreError::NotFound(_) | StoreError::Conflict(_)) => {}
+                Err(e) => {
+                    // What moved so far stays moved, and says so.
+                    self.audit_bulk(actor, &now, &done).await?;
+                    return Err(e.into());
+                }
+            }
+        }
+        self.audit_bulk(actor, &now, &done).await?;
+        tracing::info!(%owner, action = name, count = done.addresses.len(), %actor, "bulk owner change");
+        Ok(done)
+    }
+
+    async fn audit_bulk(
+        &self,
+        actor: &str,
+        now: &str,
+        done: &BulkChange,
+    ) -> Result<(), ServiceError> {
+        let entry = AuditEntry {
+            at: now.to_string(),
+            actor: actor.to_string(),
+            action: format!("{}_owner", done.action),
+            subject: format!("owner:{}", done.owner),
+            before: None,
+            after: Some(
+                serde_json::json!({"to": done.to, "addresses": done.addresses}).to_string(),
+            ),
+        };
+        Ok(self.stores.mappings.append_audit(&entry).await?)
+    }
+
     pub async fn delete(
         &self,
         caller: &AdminCaller,
@@ -967,3 +1094,6 @@ impl AppService {
         Ok(self.stores.mappings.audit_log(50, cursor).await?)
     }
 }
+
+#[cfg(test)]
+mod tests;

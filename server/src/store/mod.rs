@@ -280,6 +280,9 @@ pub trait MappingStore: Send + Sync + 'static {
     ) -> Result<Page<AuditEntry>, StoreError>;
     /// How many mappings there are in each status.
     async fn counts(&self) -> Result<MappingCounts, StoreError>;
+    /// Records an action that is not one write of its own (a bulk reassign: each mapping's
+    /// change is audited with it, and this says what the whole was).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// Writes a mapping made elsewhere (`mailvend import`) as it is, audited as `import`, and
     /// makes its base's counter continue after its number. `Ok(false)` when the address is
     /// already here (imports can run again); a name held by another address is a conflict.

@@ -246,6 +246,10 @@ impl MappingStore for FaultyStore {
         self.inner.mappings.counts().await
     }
 
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.mappings.append_audit(entry).await
+    }
+
     async fn import(&self, mapping: &Mapping, actor: &str, now: &str) -> Result<bool, StoreError> {
         self.inner.mappings.import(mapping, actor, now).await
     }

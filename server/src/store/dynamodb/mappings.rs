@@ -455,6 +455,24 @@ impl MappingStore for DynamoStore {
         items.iter().map(audit_entry).collect()
     }
 
+    async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        let mut item = audit_item(&e.at, &e.actor, &e.action, &e.subject, None, None);
+        if let Some(b) = &e.before {
+            item.insert("before".into(), s(b.clone()));
+        }
+        if let Some(a) = &e.after {
+            item.insert("after".into(), s(a.clone()));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.audit)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
     async fn audit_log(
         &self,
         limit: u32,

@@ -440,6 +440,22 @@ impl MappingStore for SqliteStore {
         ))
     }
 
+    async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.subject)
+        .bind(&e.before)
+        .bind(&e.after)
+        .execute(self.writer())
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn counts(&self) -> Result<MappingCounts, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, count(*) FROM mappings GROUP BY status")

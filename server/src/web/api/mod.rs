@@ -8,6 +8,7 @@ pub mod error;
 pub mod json;
 mod messages;
 pub mod openapi;
+mod owners;
 mod sample;
 mod settings;
 mod unreachable;
@@ -32,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{id}", get(messages::get))
         .route("/messages/{id}/replay", post(messages::replay))
         .route("/settings", get(settings::get).patch(settings::patch))
+        .route("/owners/{owner}/reassign", post(owners::reassign))
+        .route("/owners/{owner}/suspend", post(owners::suspend))
         .route("/unreachable", get(unreachable::list))
         .route(
             "/unreachable/{recipient}",

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{addresses, error, messages, sample, settings, unreachable};
+use super::{addresses, error, messages, owners, sample, settings, unreachable};
 use crate::service::AppService;
 
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::service::AppService;
         settings::patch,
         unreachable::list,
         unreachable::clear,
+        owners::reassign,
+        owners::suspend,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -32,7 +34,8 @@ use crate::service::AppService;
         (name = "addresses", description = "Vended addresses and their mappings"),
         (name = "messages", description = "The log of received mail, one record per recipient"),
         (name = "settings", description = "Run-time settings: catch-all and spam policy"),
-        (name = "recipients", description = "Recipient mailboxes marked unreachable by a bounce or complaint")
+        (name = "recipients", description = "Recipient mailboxes marked unreachable by a bounce or complaint"),
+        (name = "owners", description = "Bulk actions on every mapping of one owner, for when people leave")
     )
 )]
 pub struct ApiDoc;
@@ -181,7 +184,7 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 13);
+        assert_eq!(operations, 15);
     }
 
     #[test]
@@ -200,6 +203,8 @@ mod tests {
             ("/api/v1/settings", &["get", "patch"][..]),
             ("/api/v1/unreachable", &["get"][..]),
             ("/api/v1/unreachable/{recipient}", &["delete"][..]),
+            ("/api/v1/owners/{owner}/reassign", &["post"][..]),
+            ("/api/v1/owners/{owner}/suspend", &["post"][..]),
         ] {
             for m in methods {
                 assert!(doc["paths"][path][m].is_object(), "{m} {path} missing");
@@ -217,6 +222,7 @@ mod tests {
             "Report",
             "ErrorResponse",
             "Unreachable",
+            "BulkChange",
         ] {
             assert!(schemas[name].is_object(), "schema {name} missing");
         }

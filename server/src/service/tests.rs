@@ -1,0 +1,194 @@
+//! Use cases that span several store calls, run on both stores: the service over SQLite in a
+//! temporary file and over DynamoDB in moto.
+
+use std::sync::Arc;
+
+use app::model::MappingStatus;
+
+use super::*;
+use crate::mailer::outbox::Outbox;
+use crate::metrics::Metrics;
+use crate::service::vending::VendRequest;
+
+const DOMAIN: &str = "mail.example.com";
+
+fn service_on(stores: Stores, outbox: &std::path::Path) -> AppService {
+    let config =
+        Arc::new(Config::load(vec![("MAILVEND_DOMAIN".into(), DOMAIN.into())], None).unwrap());
+    let pipeline = Arc::new(Pipeline::new(
+        config.clone(),
+        stores.clone(),
+        Arc::new(Outbox::new(outbox)),
+        Arc::new(Metrics::new()),
+        Default::default(),
+    ));
+    AppService::new(config, stores, pipeline)
+}
+
+async fn vend_for(service: &AppService, owner: &str, app: &str) -> Mapping {
+    let req = VendRequest {
+        owner: owner.into(),
+        account_type: "IT".into(),
+        business_unit: Some("bulk".into()),
+        application: Some(app.into()),
+        environment: Some("dev".into()),
+        tags: Default::default(),
+        account_name: None,
+        address: None,
+        idempotency_key: None,
+    };
+    service
+        .vend(AdminCaller::console().as_vend(), &req)
+        .await
+        .unwrap()
+        .mapping
+}
+
+/// People leave: a preview changes nothing; the reassign moves every live mapping of the
+/// owner and nobody else's, audited on each mapping and once as a whole; suspending touches
+/// only active mappings; bad input names its field.
+async fn bulk_owner_changes(stores: Stores) {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service_on(stores.clone(), dir.path());
+    let admin = AdminCaller::console();
+    let tag = format!("{:x}", rand::random::<u32>());
+    let leaver = format!("leaver-{tag}@example.org");
+    let heir = format!("heir-{tag}@example.org");
+    let bystander = format!("other-{tag}@example.org");
+    let mut theirs = Vec::new();
+    for i in 0..3 {
+        theirs.push(
+            vend_for(&service, &leaver, &format!("a{tag}{i}"))
+                .await
+                .address,
+        );
+    }
+    let kept = vend_for(&service, &bystander, &format!("b{tag}"))
+        .await
+        .address;
+    // A deleted mapping is not moved: it forwards nothing, and its history stays as it was.
+    let gone = vend_for(&service, &leaver, &format!("d{tag}"))
+        .await
+        .address;
+    service.delete(&admin, &gone).await.unwrap();
+    theirs.sort();
+
+    let reassign = BulkAction::Reassign {
+        to: heir.to_uppercase(),
+    };
+    let preview = service
+        .bulk_owner(&admin, &leaver.to_uppercase(), &reassign, true)
+        .await
+        .unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(preview.owner, leaver);
+    assert_eq!(preview.to.as_deref(), Some(heir.as_str()));
+    let mut previewed = preview.addresses.clone();
+    previewed.sort();
+    assert_eq!(previewed, theirs);
+    assert_eq!(
+        stores.mappings.get(&theirs[0]).await.unwrap().owner,
+        leaver,
+        "a preview changes nothing"
+    );
+
+    let done = service
+        .bulk_owner(&admin, &leaver, &reassign, false)
+        .await
+        .unwrap();
+    let mut moved = done.addresses.clone();
+    moved.sort();
+    assert_eq!(moved, theirs);
+    for a in &theirs {
+        let m = stores.mappings.get(a).await.unwrap();
+        assert_eq!(
+            (m.owner.as_str(), m.updated_by.as_str()),
+            (heir.as_str(), admin.actor())
+        );
+        let trail = stores.mappings.audit_trail(a).await.unwrap();
+        assert_eq!(trail.last().unwrap().action, "update");
+    }
+    assert_eq!(stores.mappings.get(&kept).await.unwrap().owner, bystander);
+    assert_eq!(stores.mappings.get(&gone).await.unwrap().owner, leaver);
+    let whole = stores
+        .mappings
+        .audit_trail(&format!("owner:{leaver}"))
+        .await
+        .unwrap();
+    assert_eq!(whole.len(), 1);
+    assert_eq!(whole[0].action, "reassign_owner");
+    let listed: serde_json::Value =
+        serde_json::from_str(whole[0].after.as_deref().unwrap()).unwrap();
+    assert_eq!(listed["to"], heir.as_str());
+    assert_eq!(listed["addresses"].as_array().unwrap().len(), 3);
+    // Running it again finds nothing left to move.
+    let again = service
+        .bulk_owner(&admin, &leaver, &reassign, false)
+        .await
+        .unwrap();
+    assert!(again.addresses.is_empty());
+
+    // Suspending: only what is active.
+    service
+        .edit(
+            &admin,
+            &theirs[0],
+            &mapping_patch::MappingPatch {
+                status: Some("suspended".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let suspended = service
+        .bulk_owner(&admin, &heir, &BulkAction::Suspend, false)
+        .await
+        .unwrap();
+    let mut got = suspended.addresses.clone();
+    got.sort();
+    assert_eq!(got, theirs[1..].to_vec());
+    for a in &theirs {
+        assert_eq!(
+            stores.mappings.get(a).await.unwrap().status,
+            MappingStatus::Suspended
+        );
+    }
+
+    for (owner, action, field) in [
+        ("not an address", reassign.clone(), "owner"),
+        (
+            leaver.as_str(),
+            BulkAction::Reassign {
+                to: "Jane <j@x.org>".into(),
+            },
+            "to",
+        ),
+        (
+            heir.as_str(),
+            BulkAction::Reassign { to: heir.clone() },
+            "to",
+        ),
+    ] {
+        match service.bulk_owner(&admin, owner, &action, false).await {
+            Err(ServiceError::Invalid { field: f, .. }) => {
+                assert_eq!(f, field, "{owner} {action:?}")
+            }
+            other => panic!("{owner} {action:?}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bulk_owner_changes_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("s.db"))
+        .await
+        .unwrap();
+    bulk_owner_changes(Stores::from_backend(Arc::new(store))).await;
+}
+
+#[tokio::test]
+async fn bulk_owner_changes_on_dynamodb() {
+    let store = crate::store::dynamodb::tests::store().await;
+    bulk_owner_changes(Stores::from_backend(Arc::new(store))).await;
+}
