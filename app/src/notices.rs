@@ -2,7 +2,9 @@
 //! the server function keeps it for the next page (`crate::flash`). Both read it from here, so
 //! the two paths cannot drift apart.
 
-use crate::model::{Mapping, MessageRecord, Notice, SettingsView, TokenView, Tone, Unreachable};
+use crate::model::{
+    BulkChange, Mapping, MessageRecord, Notice, SettingsView, TokenView, Tone, Unreachable,
+};
 
 pub fn vended(m: &Mapping) -> Notice {
     Notice::success(format!("Vended {}.", m.address))
@@ -17,6 +19,15 @@ pub fn deleted(m: &Mapping) -> Notice {
         "Deleted {}. The address stays reserved and is never vended again.",
         m.address
     ))
+}
+
+pub fn bulk(b: &BulkChange) -> Notice {
+    let n = b.addresses.len();
+    let mappings = if n == 1 { "mapping" } else { "mappings" };
+    Notice::success(match &b.to {
+        Some(to) => format!("Moved {n} {mappings} from {} to {to}.", b.owner),
+        None => format!("Suspended {n} {mappings} of {}.", b.owner),
+    })
 }
 
 pub fn reachable(u: &Unreachable) -> Notice {

@@ -12,9 +12,9 @@ use leptos::prelude::*;
 use crate::auth::SessionInfo;
 use crate::error::AppError;
 use crate::model::{
-    AddressDetail, AddressQuery, AuditEntry, Mapping, MessageDetail, MessageQuery, MessageRecord,
-    MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus, TokenView,
-    Unreachable, VendOptions,
+    AddressDetail, AddressQuery, AuditEntry, BulkChange, Mapping, MessageDetail, MessageQuery,
+    MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus,
+    TokenView, Unreachable, VendOptions,
 };
 
 #[cfg(feature = "ssr")]
@@ -154,6 +154,43 @@ pub async fn delete_address(address: String) -> Result<Mapping, AppError> {
         flash::redirect("/addresses");
     }
     Ok(mapping)
+}
+
+/// What a bulk action on `owner`'s mappings would do: the preview before confirming.
+#[server(prefix = "/fn", endpoint = "preview_bulk")]
+pub async fn preview_bulk(
+    owner: String,
+    action: String,
+    to: String,
+) -> Result<BulkChange, AppError> {
+    let admin = require_admin()?;
+    use_service()?
+        .bulk_owner(&admin, &owner, &action, &to, true)
+        .await
+        .map_err(respond)
+}
+
+#[server(prefix = "/fn", endpoint = "bulk_owner")]
+pub async fn bulk_owner(owner: String, action: String, to: String) -> Result<BulkChange, AppError> {
+    let admin = require_admin()?;
+    let done = use_service()?
+        .bulk_owner(&admin, &owner, &action, &to, false)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::bulk(&done)).await;
+    if flash::is_form_post() {
+        flash::redirect(&bulk_landing(&done));
+    }
+    Ok(done)
+}
+
+/// Where a bulk action leaves the admin: the list of the mappings' owner now.
+pub fn bulk_landing(done: &BulkChange) -> String {
+    let owner = done.to.as_deref().unwrap_or(&done.owner);
+    format!(
+        "/addresses?owner={}",
+        crate::components::query::urlencode(owner)
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "mark_reachable")]

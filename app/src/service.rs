@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::auth::{Admin, Owner};
 use crate::error::AppError;
 use crate::model::{
-    AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
-    MessageRecord, MyAddresses, OverviewStats, Page, SettingsPatch, SettingsView, StoreCheck,
-    SystemStatus, TokenView, Unreachable, VendForm, VendOptions,
+    AddressDetail, AddressQuery, AuditEntry, BulkChange, EditForm, Mapping, MessageDetail,
+    MessageQuery, MessageRecord, MyAddresses, OverviewStats, Page, SettingsPatch, SettingsView,
+    StoreCheck, SystemStatus, TokenView, Unreachable, VendForm, VendOptions,
 };
 
 /// Every method takes the caller's proof of role (`crate::auth`), so none can be reached
@@ -35,6 +35,16 @@ pub trait Service: Send + Sync + 'static {
     async fn delete(&self, admin: &Admin, address: &str) -> Result<Mapping, AppError>;
     async fn mark_reachable(&self, admin: &Admin, recipient: &str)
         -> Result<Unreachable, AppError>;
+    /// A bulk action on every mapping of `owner`: `action` is `reassign` (to `to`) or
+    /// `suspend`; a dry run is its preview.
+    async fn bulk_owner(
+        &self,
+        admin: &Admin,
+        owner: &str,
+        action: &str,
+        to: &str,
+        dry_run: bool,
+    ) -> Result<BulkChange, AppError>;
 
     async fn messages(
         &self,

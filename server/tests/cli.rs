@@ -246,3 +246,45 @@ fn delivery_event_applies_an_ses_event_to_the_send_it_names() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not SES delivery feedback"));
 }
+
+#[test]
+fn owner_reassign_and_suspend_answer_in_json_and_name_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mailvend(
+        dir.path(),
+        &[
+            "owner",
+            "reassign",
+            "Left@Example.org",
+            "heir@example.org",
+            "--dry-run",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = &json_lines(&out)[0];
+    assert_eq!(done["owner"], "left@example.org");
+    assert_eq!(done["action"], "reassign");
+    assert_eq!(done["to"], "heir@example.org");
+    assert_eq!(done["dry_run"], true);
+    assert_eq!(done["addresses"], serde_json::json!([]));
+
+    let out = mailvend(dir.path(), &["owner", "suspend", "left@example.org"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_lines(&out)[0]["action"], "suspend");
+
+    let out = mailvend(
+        dir.path(),
+        &["owner", "reassign", "left@example.org", "not an address"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("to:"), "{err}");
+}

@@ -6,14 +6,16 @@ use crate::components::data_table::{Column, DataTable};
 use crate::components::loaded::Loaded;
 use crate::components::query::{param, ExportLink, Pager};
 use crate::components::ui::{
-    class, field_error, form_error, status_badge, toast_on_success, when, Badge, Card, CopyButton,
-    EmptyState, ErrorNotice, Field, PageHeader,
+    class, field_error, form_error, status_badge, toast_on_success, use_toaster, when, Badge, Card,
+    CopyButton, EmptyState, ErrorNotice, Field, PageHeader,
 };
-use crate::model::{AddressQuery, Mapping, VendOptions};
+use crate::model::{AddressQuery, BulkChange, Mapping, VendOptions};
 use crate::naming::Environment;
 use crate::notices;
 use crate::routes::ADDRESSES;
-use crate::server_fns::{get_vend_options, list_addresses, VendAddress};
+use crate::server_fns::{
+    bulk_landing, get_vend_options, list_addresses, preview_bulk, BulkOwner, VendAddress,
+};
 
 #[component]
 pub fn Addresses() -> impl IntoView {
@@ -48,6 +50,7 @@ pub fn Addresses() -> impl IntoView {
             <VendPanel vend options=options.clone() />
             <Filters options />
         </Loaded>
+        {move || (!owner().is_empty()).then(|| view! { <OwnerBulk owner=owner() /> })}
         <Loaded data=page let:page>
             <AddressTable rows=page.items next=page.next_cursor later_page=!cursor().is_empty() />
         </Loaded>
@@ -109,6 +112,102 @@ fn Filters(options: VendOptions) -> impl IntoView {
                 <ExportLink export="/export/addresses.csv" />
             </div>
         </Form>
+    }
+}
+
+/// For when someone leaves: every mapping of the owner the list is filtered on moves to
+/// someone else, or is suspended. A plain GET form asks for the preview (so it works without
+/// JavaScript), which says exactly what would change; only its confirmation changes anything.
+#[component]
+fn OwnerBulk(owner: String) -> impl IntoView {
+    let (bulk, to) = (param("bulk"), param("to"));
+    let run = ServerAction::<BulkOwner>::new();
+    let toaster = use_toaster();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(done)) = run.value().get() {
+            toaster.push(notices::bulk(&done));
+            navigate(&bulk_landing(&done), Default::default());
+        }
+    });
+    let who = owner.clone();
+    let preview = Resource::new(
+        move || (who.clone(), bulk(), to(), run.version().get()),
+        |(owner, bulk, to, _)| async move {
+            if bulk.is_empty() {
+                Ok(None)
+            } else {
+                preview_bulk(owner, bulk, to).await.map(Some)
+            }
+        },
+    );
+    let chosen = move |a: &str| bulk() == a || (bulk().is_empty() && a == "reassign");
+    view! {
+        <details class="mt-6 rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900" open=move || !bulk().is_empty()>
+            <summary class="cursor-pointer text-sm font-semibold">{format!("Every mapping of {owner}…")}</summary>
+            <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">
+                "When someone leaves: move all of their addresses to someone else, or suspend them. You see what would change before anything does; each mapping's history records the change."
+            </p>
+            <Form method="get" action="/addresses" attr:aria-label="Preview a bulk change" attr:class="mt-3 grid grid-cols-1 items-end gap-3 sm:grid-cols-[1fr_2fr_auto]">
+                <input type="hidden" name="owner" value=owner.clone() />
+                <div>
+                    <label for="bulk-action" class=class::LABEL>"Action"</label>
+                    <select id="bulk-action" name="bulk" class=format!("mt-1 {}", class::INPUT)>
+                        <option value="reassign" selected=chosen("reassign")>"Reassign to a new owner"</option>
+                        <option value="suspend" selected=chosen("suspend")>"Suspend every active one"</option>
+                    </select>
+                </div>
+                <div>
+                    <label for="bulk-to" class=class::LABEL>"New owner (to reassign)"</label>
+                    <input id="bulk-to" name="to" type="email" value=to() placeholder="someone.else@example.com" class=format!("mt-1 {}", class::INPUT) />
+                </div>
+                <button type="submit" class=class::SECONDARY>"Preview"</button>
+            </Form>
+            <Loaded data=preview let:preview>
+                {preview.map(|b| view! { <BulkConfirm change=b run /> })}
+            </Loaded>
+        </details>
+    }
+}
+
+/// What a bulk action would change, and the button that does it.
+#[component]
+fn BulkConfirm(change: BulkChange, run: ServerAction<BulkOwner>) -> impl IntoView {
+    let n = change.addresses.len();
+    let mappings = if n == 1 { "mapping" } else { "mappings" };
+    let (summary, label) = match &change.to {
+        Some(to) => (
+            format!("{n} {mappings} of {} would move to {to}:", change.owner),
+            format!("Move {n} {mappings}"),
+        ),
+        None => (
+            format!(
+                "{n} active {mappings} of {} would be suspended:",
+                change.owner
+            ),
+            format!("Suspend {n} {mappings}"),
+        ),
+    };
+    let value = run.value();
+    const SHOWN: usize = 20;
+    let more = n.saturating_sub(SHOWN);
+    view! {
+        <section aria-label="Bulk change preview" class="mt-4 rounded-md bg-slate-50 p-4 text-sm dark:bg-slate-800">
+            <p class="font-medium">{summary}</p>
+            <ul class="mt-2 list-inside list-disc font-mono text-xs">
+                {change.addresses.iter().take(SHOWN).map(|a| view! { <li>{a.clone()}</li> }).collect_view()}
+            </ul>
+            {(more > 0).then(|| view! { <p class="mt-1 text-xs text-slate-500">{format!("and {more} more")}</p> })}
+            {(n > 0).then(|| view! {
+                <ActionForm action=run attr:class="mt-3" attr:aria-label="Confirm the bulk change">
+                    <input type="hidden" name="owner" value=change.owner.clone() />
+                    <input type="hidden" name="action" value=change.action.clone() />
+                    <input type="hidden" name="to" value=change.to.clone().unwrap_or_default() />
+                    <button type="submit" class=class::DANGER disabled=move || run.pending().get()>{label.clone()}</button>
+                </ActionForm>
+            })}
+            {move || form_error(&value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+        </section>
     }
 }
 

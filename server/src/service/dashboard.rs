@@ -8,9 +8,9 @@ use std::sync::Arc;
 use app::auth::{Admin, Owner};
 use app::error::AppError;
 use app::model::{
-    AddressDetail, AddressQuery, AuditEntry, EditForm, Mapping, MessageDetail, MessageQuery,
-    MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, StoreCheck, SystemStatus,
-    TokenView, Unreachable, VendForm, VendOptions,
+    AddressDetail, AddressQuery, AuditEntry, BulkChange, EditForm, Mapping, MessageDetail,
+    MessageQuery, MessageRecord, MyAddresses, OverviewStats, Page, SettingsView, StoreCheck,
+    SystemStatus, TokenView, Unreachable, VendForm, VendOptions,
 };
 use async_trait::async_trait;
 
@@ -134,6 +134,25 @@ impl app::service::Service for Dashboard {
         Ok(self
             .0
             .delete(&AdminCaller::signed_in(admin), address)
+            .await?)
+    }
+
+    async fn bulk_owner(
+        &self,
+        admin: &Admin,
+        owner: &str,
+        action: &str,
+        to: &str,
+        dry_run: bool,
+    ) -> Result<BulkChange, AppError> {
+        let action = match action {
+            "reassign" => super::BulkAction::Reassign { to: to.to_string() },
+            "suspend" => super::BulkAction::Suspend,
+            _ => return Err(invalid("action", "expected reassign or suspend").into()),
+        };
+        Ok(self
+            .0
+            .bulk_owner(&AdminCaller::signed_in(admin), owner, &action, dry_run)
             .await?)
     }
 
