@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { collectErrors, ready, signIn, unique } from './session';
-import { domain } from '../servers';
+import { cli, domain } from '../servers';
 
 test.beforeEach(async ({ page }) => {
   await signIn(page);
@@ -94,4 +94,56 @@ test('the overview counts addresses and draws the daily volume', async ({ page }
   const today = new Date().toISOString().slice(0, 10);
   await expect(page.getByRole('rowheader', { name: today, includeHidden: true })).toHaveCount(1);
   await page.screenshot({ path: 'screenshots/overview.png', fullPage: true });
+});
+
+test('everything of an owner who leaves moves to someone else, after a preview', async ({
+  page,
+  request,
+  javaScriptEnabled,
+}, info) => {
+  const errors = collectErrors(page);
+  const token = cli(['token', 'create', '--name', unique('e2e bulk'), '--scope', 'admin']).trim();
+  const leaver = `${unique('leaver').replace(/\W/g, '')}@corp.example`;
+  const heir = `${unique('heir').replace(/\W/g, '')}@corp.example`;
+  const bu = unique(`bulk ${info.project.name}`);
+  for (const app of ['one', 'two', 'three']) {
+    const r = await request.post('/api/v1/addresses', {
+      headers: { Authorization: `Bearer ${token}` },
+      data: { owner: leaver, account_type: 'IT', business_unit: bu, application: app, environment: 'dev' },
+    });
+    expect(r.status()).toBe(201);
+  }
+
+  await page.goto(`/addresses?owner=${encodeURIComponent(leaver)}`);
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByRole('row').filter({ hasText: leaver })).toHaveCount(3);
+  await page.getByText(`Every mapping of ${leaver}…`).click();
+  const ask = page.getByRole('form', { name: 'Preview a bulk change' });
+  await ask.getByLabel('Action').selectOption('reassign');
+  await ask.getByLabel('New owner (to reassign)').fill(heir);
+  await ask.getByRole('button', { name: 'Preview' }).click();
+  const preview = page.getByRole('region', { name: 'Bulk change preview' });
+  await expect(preview).toContainText(`3 mappings of ${leaver} would move to ${heir}:`);
+  await expect(preview.getByRole('listitem')).toHaveCount(3);
+  // Nothing has changed yet.
+  await expect(page.getByRole('row').filter({ hasText: leaver })).toHaveCount(3);
+  if (javaScriptEnabled) {
+    await page.screenshot({ path: 'screenshots/bulk-reassign.png', fullPage: true });
+  }
+  await preview.getByRole('button', { name: 'Move 3 mappings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Moved 3 mappings from ${leaver} to ${heir}.` }).first()).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`owner=${encodeURIComponent(heir)}`));
+  await expect(page.getByRole('row').filter({ hasText: heir })).toHaveCount(3);
+  await expect(page.getByRole('textbox', { name: 'Owner', exact: true })).toHaveValue(heir);
+
+  // Then suspend them all.
+  await ready(page, javaScriptEnabled);
+  await page.getByText(`Every mapping of ${heir}…`).click();
+  await ask.getByLabel('Action').selectOption('suspend');
+  await ask.getByRole('button', { name: 'Preview' }).click();
+  await expect(preview).toContainText(`3 active mappings of ${heir} would be suspended:`);
+  await preview.getByRole('button', { name: 'Suspend 3 mappings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Suspended 3 mappings of ${heir}.` }).first()).toBeVisible();
+  await expect(page.getByRole('row').filter({ hasText: 'suspended' })).toHaveCount(3);
+  expect(errors).toEqual([]);
 });

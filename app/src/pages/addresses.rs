@@ -37,9 +37,21 @@ pub fn Addresses() -> impl IntoView {
         unreachable: unreachable(),
         cursor: cursor(),
     };
+    // A bulk change may leave the page on the same query: its runs refresh the list too.
+    // Its result is handled here, once: the panel is made afresh on every navigation, and
+    // would see the last result again each time.
+    let bulk = ServerAction::<BulkOwner>::new();
+    let toaster = use_toaster();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(done)) = bulk.value().get() {
+            toaster.push(notices::bulk(&done));
+            navigate(&bulk_landing(&done), Default::default());
+        }
+    });
     let page = Resource::new(
-        move || (query(), vend.version().get()),
-        |(query, _)| list_addresses(query),
+        move || (query(), vend.version().get(), bulk.version().get()),
+        |(query, _, _)| list_addresses(query),
     );
     let options = Resource::new(|| (), |_| get_vend_options());
 
@@ -50,7 +62,7 @@ pub fn Addresses() -> impl IntoView {
             <VendPanel vend options=options.clone() />
             <Filters options />
         </Loaded>
-        {move || (!owner().is_empty()).then(|| view! { <OwnerBulk owner=owner() /> })}
+        {move || (!owner().is_empty()).then(|| view! { <OwnerBulk owner=owner() run=bulk /> })}
         <Loaded data=page let:page>
             <AddressTable rows=page.items next=page.next_cursor later_page=!cursor().is_empty() />
         </Loaded>
@@ -77,11 +89,11 @@ fn Filters(options: VendOptions) -> impl IntoView {
         <Form method="get" action="/addresses" attr:role="search" attr:aria-label="Filter addresses" attr:class="mt-8 grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_2fr_1fr_1fr_auto]">
             <div>
                 <label for="filter-q" class=class::LABEL>"Search"</label>
-                <input id="filter-q" name="q" type="search" value=q() placeholder="address, account name or owner" class=format!("mt-1 {}", class::INPUT) />
+                <input id="filter-q" name="q" type="search" value=q prop:value=q placeholder="address, account name or owner" class=format!("mt-1 {}", class::INPUT) />
             </div>
             <div>
                 <label for="filter-owner" class=class::LABEL>"Owner"</label>
-                <input id="filter-owner" name="owner" type="email" value=owner() placeholder="jdoe@example.com" class=format!("mt-1 {}", class::INPUT) />
+                <input id="filter-owner" name="owner" type="email" value=owner prop:value=owner placeholder="jdoe@example.com" class=format!("mt-1 {}", class::INPUT) />
             </div>
             <div>
                 <label for="filter-status" class=class::LABEL>"Status"</label>
@@ -104,7 +116,7 @@ fn Filters(options: VendOptions) -> impl IntoView {
             </div>
             <div class="flex flex-wrap items-center gap-2">
                 <label class="inline-flex items-center gap-2 text-sm text-slate-700">
-                    <input type="checkbox" name="unreachable" value="true" checked=unreachable() == "true" class="h-4 w-4 rounded border-slate-300" />
+                    <input type="checkbox" name="unreachable" value="true" checked=move || unreachable() == "true" prop:checked=move || unreachable() == "true" class="h-4 w-4 rounded border-slate-300" />
                     "Unreachable owners only"
                 </label>
                 <button type="submit" class=class::SECONDARY>"Filter"</button>
@@ -119,17 +131,8 @@ fn Filters(options: VendOptions) -> impl IntoView {
 /// someone else, or is suspended. A plain GET form asks for the preview (so it works without
 /// JavaScript), which says exactly what would change; only its confirmation changes anything.
 #[component]
-fn OwnerBulk(owner: String) -> impl IntoView {
+fn OwnerBulk(owner: String, run: ServerAction<BulkOwner>) -> impl IntoView {
     let (bulk, to) = (param("bulk"), param("to"));
-    let run = ServerAction::<BulkOwner>::new();
-    let toaster = use_toaster();
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(done)) = run.value().get() {
-            toaster.push(notices::bulk(&done));
-            navigate(&bulk_landing(&done), Default::default());
-        }
-    });
     let who = owner.clone();
     let preview = Resource::new(
         move || (who.clone(), bulk(), to(), run.version().get()),
