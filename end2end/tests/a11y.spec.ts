@@ -53,6 +53,9 @@ for (const [name, viewport] of Object.entries(viewports)) {
     const paths = [
       '/',
       '/addresses',
+      // The bulk panel open on its preview.
+      '/addresses?owner=a11y.owner%40corp.example&bulk=reassign&to=heir.a11y%40corp.example',
+      '/messages?delivery=bounced',
       `/addresses/${encodeURIComponent(address)}`,
       '/messages',
       `/messages/${id}`,
