@@ -481,13 +481,15 @@ fn mail_for_a_mailbox_known_not_to_take_it_goes_to_the_fallback() {
         mailer_message_id: "s1".into(),
     };
     let fb = Some("admin@example.net");
-    let cases: Vec<(
-        Option<&Unreachable>,
-        Option<&str>,
-        Option<&str>,
-        &str,
-        Option<&str>,
-    )> = vec![
+    // (mark, suppressed, fallback) -> (to, also)
+    type Case<'a> = (
+        Option<&'a Unreachable>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         // (mark, suppressed, fallback) -> (to, also)
         (None, None, fb, "gone@example.org", None),
         (
