@@ -133,6 +133,10 @@ pub struct Mapping {
     pub counter: Option<u64>,
     pub account_type: String,
     pub owner: String,
+    /// Up to `MAX_RECIPIENTS` more mailboxes (lower-cased) that get every message too, each
+    /// its own copy and record, so one bad mailbox neither fails nor hides the others.
+    #[serde(default)]
+    pub recipients: Vec<String>,
     pub tags: std::collections::BTreeMap<String, String>,
     pub status: MappingStatus,
     pub aws_account_id: Option<String>,
@@ -146,6 +150,19 @@ pub struct Mapping {
     /// the service reads them for a view (never stored with the mapping).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreachable: Vec<Unreachable>,
+}
+
+/// How many recipients a mapping may have besides its owner.
+pub const MAX_RECIPIENTS: usize = 4;
+
+/// The recipients a form's textarea lists: one address a line (commas and spaces too),
+/// blank lines ignored.
+pub fn parse_recipients(text: &str) -> Vec<String> {
+    text.split(|c: char| c == '\n' || c == ',' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A recipient mailbox that stopped taking mail: a permanent bounce or a complaint the mailer
@@ -346,6 +363,23 @@ impl MessageRecord {
     pub fn id_for(ses_message_id: &str, recipient: &str) -> String {
         format!("{ses_message_id}/{recipient}")
     }
+
+    /// The record of one of a mapping's other recipients (`destination`) for the mail to
+    /// `recipient`: each destination has its own, so it is delivered, dead-lettered and
+    /// replayed on its own.
+    pub fn id_for_destination(ses_message_id: &str, recipient: &str, destination: &str) -> String {
+        format!("{ses_message_id}/{recipient}/{destination}")
+    }
+
+    /// The destination an `id_for_destination` id names; `None` for the record of the
+    /// address itself. (A local part may hold a `/`, a domain may not: the destination starts
+    /// after the first `/` past the recipient's `@`.)
+    pub fn destination_of(id: &str) -> Option<&str> {
+        let (_, rest) = id.split_once('/')?;
+        let at = rest.find('@')?;
+        let slash = rest[at..].find('/')? + at;
+        Some(&rest[slash + 1..]).filter(|d| !d.is_empty())
+    }
 }
 
 /// What to do with mail whose spam verdict is FAIL.
@@ -536,6 +570,9 @@ pub struct VendOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendForm {
     pub owner: String,
+    /// Other recipients, one address a line.
+    #[serde(default)]
+    pub recipients: String,
     pub account_type: String,
     #[serde(default)]
     pub business_unit: String,
@@ -556,6 +593,9 @@ pub struct VendForm {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EditForm {
     pub owner: String,
+    /// Other recipients, one address a line (empty: the owner alone).
+    #[serde(default)]
+    pub recipients: String,
     pub status: String,
     pub account_type: String,
     #[serde(default)]

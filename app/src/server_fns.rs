@@ -97,10 +97,12 @@ pub async fn vend_address(
     tags: String,
     account_name: String,
     address: String,
+    #[server(default)] recipients: String,
 ) -> Result<Mapping, AppError> {
     let admin = require_admin()?;
     let form = VendForm {
         owner,
+        recipients,
         account_type,
         business_unit,
         application,
@@ -123,10 +125,12 @@ pub async fn edit_address(
     tags: String,
     aws_account_id: String,
     notes: String,
+    #[server(default)] recipients: String,
 ) -> Result<Mapping, AppError> {
     let admin = require_admin()?;
     let form = EditForm {
         owner,
+        recipients,
         status,
         account_type,
         tags,

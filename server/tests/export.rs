@@ -40,6 +40,7 @@ fn mapping(i: usize) -> Mapping {
         created_by: "bulk".into(),
         updated_at: at,
         updated_by: "bulk".into(),
+        recipients: Vec::new(),
         unreachable: Vec::new(),
     }
 }

@@ -86,6 +86,7 @@ pub fn mapping_of(item: &Item, domain: &str, table: &str, now: &str) -> Result<M
         created_by: "import".into(),
         updated_at: now.to_string(),
         updated_by: "import".into(),
+        recipients: Vec::new(),
         unreachable: Vec::new(),
     })
 }

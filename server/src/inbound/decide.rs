@@ -28,6 +28,11 @@ pub struct Policy {
 pub enum Reason {
     /// An active mapping: the owner gets it.
     Owner,
+    /// An active mapping: one of its other recipients gets it (its own record).
+    Recipient,
+    /// The record of one of the mapping's other recipients, which the mapping no longer lists
+    /// or no longer forwards to (the address's own record says where the mail went).
+    NotARecipient,
     /// No active mapping, catch-all on: the admin gets it.
     CatchAll,
     /// Mail to the forwarder's own address (bounces, replies to it): the admin gets it.
@@ -55,6 +60,10 @@ impl Reason {
     pub fn describe(self) -> &'static str {
         match self {
             Reason::Owner => "forwarded to the mapping's owner",
+            Reason::Recipient => "forwarded to one of the mapping's recipients",
+            Reason::NotARecipient => {
+                "not one of the mapping's recipients now; the address's own record says where it went"
+            }
             Reason::CatchAll => "no active mapping; catch-all sent it to the admin address",
             Reason::ToForwarder => {
                 "sent to the forwarder's own address; passed to the admin address"
@@ -125,6 +134,22 @@ pub fn decide(
     trail: &Trail,
     policy: &Policy,
 ) -> Decision {
+    decide_for(recipient, None, mapping, verdicts, trail, policy)
+}
+
+/// `decide` for the copy that goes to `destination`, one of the mapping's other recipients
+/// (`None`: the address's own record, which goes to the owner). Every rule applies alike,
+/// the loop mark is the destination's own, and a destination the active mapping does not
+/// list (any more) gets nothing: catch-all and the forwarder's mail are the address's own
+/// record's to send.
+pub fn decide_for(
+    recipient: &str,
+    destination: Option<&str>,
+    mapping: Option<&Mapping>,
+    verdicts: &Verdicts,
+    trail: &Trail,
+    policy: &Policy,
+) -> Decision {
     let recipient = app::address::EmailAddress::key(recipient);
     let on_domain = recipient
         .rsplit_once('@')
@@ -167,6 +192,19 @@ pub fn decide(
                     return Decision::Undeliverable { reason: miss };
                 }
                 (policy.admin_address.clone(), Reason::CatchAll)
+            }
+        }
+    };
+    let (to, reason) = match (destination, reason, mapping) {
+        (None, ..) => (to, reason),
+        (Some(d), Reason::Owner, Some(m))
+            if m.recipients.iter().any(|r| r.eq_ignore_ascii_case(d)) =>
+        {
+            (d.to_ascii_lowercase(), Reason::Recipient)
+        }
+        (Some(_), ..) => {
+            return Decision::Undeliverable {
+                reason: Reason::NotARecipient,
             }
         }
     };
@@ -230,6 +268,7 @@ mod tests {
             created_by: "a".into(),
             updated_at: "t".into(),
             updated_by: "a".into(),
+            recipients: Vec::new(),
             unreachable: Vec::new(),
         }
     }
@@ -404,6 +443,73 @@ mod tests {
                 "case {i}: {recipient}"
             );
         }
+    }
+
+    /// Issue 16: the copy for one of the mapping's other recipients.
+    #[test]
+    fn a_recipients_copy_goes_to_it_only_while_the_active_mapping_lists_it() {
+        use MappingStatus::*;
+        let rcpt = "team-app-prod-001@mail.example.com";
+        let listing = |status| Mapping {
+            recipients: vec!["list@example.org".into()],
+            ..mapping(status)
+        };
+        let (active, suspended) = (listing(Active), listing(Suspended));
+        let pass = verdicts(Verdict::Pass, Verdict::Pass);
+        let p = policy(true, SpamPolicy::Tag);
+        let marked = Trail::read(
+            format!(
+                "X-Mailvend-Loop: {}\r\n\r\nbody",
+                p.loop_key.mark("list@example.org")
+            )
+            .as_bytes(),
+            "a@b.example",
+        );
+        let plain = Trail::default();
+        let not_listed = Decision::Undeliverable {
+            reason: Reason::NotARecipient,
+        };
+        let cases: Vec<(&str, Option<&Mapping>, &Trail, Decision)> = vec![
+            (
+                "LIST@example.org",
+                Some(&active),
+                &plain,
+                forward("list@example.org", Reason::Recipient, false),
+            ),
+            (
+                "other@example.org",
+                Some(&active),
+                &plain,
+                not_listed.clone(),
+            ),
+            // Catch-all's copy is the address's own record's to send, not every recipient's.
+            (
+                "list@example.org",
+                Some(&suspended),
+                &plain,
+                not_listed.clone(),
+            ),
+            ("list@example.org", None, &plain, not_listed),
+            // The destination's own loop mark, not the owner's.
+            (
+                "list@example.org",
+                Some(&active),
+                &marked,
+                reject(Reason::Loop),
+            ),
+        ];
+        for (i, (dest, m, trail, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                decide_for(rcpt, Some(dest), m, &pass, trail, &p),
+                want,
+                "case {i}: {dest}"
+            );
+        }
+        // The owner's copy is not affected by the owner's mark on a recipient's copy.
+        assert_eq!(
+            decide(rcpt, Some(&active), &pass, &marked, &p),
+            forward(OWNER, Reason::Owner, false)
+        );
     }
 
     /// Issue 22 item 1: what a loop looks like to one recipient's decision.

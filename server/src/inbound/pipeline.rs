@@ -11,7 +11,7 @@ use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Unreacha
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::inbound::budget::Budget;
-use crate::inbound::decide::{decide, Decision, Policy, Reason, Tags};
+use crate::inbound::decide::{decide_for, Decision, Policy, Reason, Tags};
 use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
 use crate::inbound::s3::{FetchError, S3Mail, MAX_MESSAGE_BYTES};
@@ -341,7 +341,7 @@ impl Pipeline {
                 reports[i] = Some(store_failed(&msg.ses_message_id, recipient, e));
                 continue;
             }
-            match self.claim(msg, recipient).await {
+            match self.claim(msg, recipient, None).await {
                 Ok(Claim::Mine(record)) => mine.push((i, record)),
                 Ok(Claim::Done(record)) => {
                     reports[i] = Some(Report {
@@ -360,6 +360,57 @@ impl Pipeline {
                     })
                 }
                 Err(e) => reports[i] = Some(store_failed(&msg.ses_message_id, recipient, &e)),
+            }
+        }
+        // Each of an active mapping's other recipients has a record of its own, claimed
+        // whatever became of the address's own (a delivery cut short after settling that one
+        // finds its copies still to send).
+        if plan.is_ok() {
+            for recipient in &recipients {
+                let extra = match self.stores.mappings.get(recipient).await {
+                    Ok(m) if m.status == app::model::MappingStatus::Active => m
+                        .recipients
+                        .into_iter()
+                        .filter(|d| *d != m.owner)
+                        .collect::<Vec<_>>(),
+                    Ok(_) | Err(StoreError::NotFound(_)) => Vec::new(),
+                    Err(e) => {
+                        reports.push(Some(store_failed(&msg.ses_message_id, recipient, &e)));
+                        continue;
+                    }
+                };
+                for d in extra {
+                    let slot = reports.len();
+                    reports.push(None);
+                    match self.claim(msg, recipient, Some(&d)).await {
+                        Ok(Claim::Mine(record)) => mine.push((slot, record)),
+                        Ok(Claim::Done(record)) => {
+                            reports[slot] = Some(Report {
+                                recipient: record.recipient.clone(),
+                                outcome: Delivery::Duplicate,
+                                detail: Some(format!("already {}", record.outcome.as_str())),
+                                message_id: record.id,
+                            })
+                        }
+                        Ok(Claim::Busy) => {
+                            reports[slot] = Some(Report {
+                                recipient: recipient.clone(),
+                                outcome: Delivery::Retry,
+                                detail: Some(
+                                    "another delivery of this message is being processed".into(),
+                                ),
+                                message_id: MessageRecord::id_for_destination(
+                                    &msg.ses_message_id,
+                                    recipient,
+                                    &d,
+                                ),
+                            })
+                        }
+                        Err(e) => {
+                            reports[slot] = Some(store_failed(&msg.ses_message_id, recipient, &e))
+                        }
+                    }
+                }
             }
         }
         Claimed {
@@ -451,11 +502,21 @@ impl Pipeline {
         })
     }
 
-    /// Takes `recipient` of `msg` for this delivery, exactly once however often SNS delivers.
-    async fn claim(&self, msg: &Inbound, recipient: &str) -> Result<Claim, StoreError> {
+    /// Takes `recipient` of `msg` (its copy for `destination`, one of the mapping's other
+    /// recipients, when given) for this delivery, exactly once however often SNS delivers.
+    async fn claim(
+        &self,
+        msg: &Inbound,
+        recipient: &str,
+        destination: Option<&str>,
+    ) -> Result<Claim, StoreError> {
         let now = SystemTime::now();
+        let id = match destination {
+            None => MessageRecord::id_for(&msg.ses_message_id, recipient),
+            Some(d) => MessageRecord::id_for_destination(&msg.ses_message_id, recipient, d),
+        };
         let record = MessageRecord {
-            id: MessageRecord::id_for(&msg.ses_message_id, recipient),
+            id,
             ses_message_id: msg.ses_message_id.clone(),
             recipient: recipient.to_string(),
             sender: msg.sender.clone(),
@@ -618,8 +679,10 @@ impl Pipeline {
                     continue;
                 }
             };
-            let decision = match decide(
+            let destination = MessageRecord::destination_of(&record.id);
+            let decision = match decide_for(
                 &record.recipient,
+                destination,
                 mapping.as_ref(),
                 verdicts,
                 &trail,
@@ -630,8 +693,9 @@ impl Pipeline {
                         hold_unscanned: false,
                         ..policy.clone()
                     };
-                    decide(
+                    decide_for(
                         &record.recipient,
+                        destination,
                         mapping.as_ref(),
                         verdicts,
                         &trail,

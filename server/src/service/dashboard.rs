@@ -96,6 +96,7 @@ impl app::service::Service for Dashboard {
         let tags = app::model::parse_tags(&form.tags).map_err(|m| invalid("tags", m))?;
         let req = VendRequest {
             owner: form.owner.clone(),
+            recipients: app::model::parse_recipients(&form.recipients),
             account_type: form.account_type.clone(),
             business_unit: given(&form.business_unit),
             application: given(&form.application),
@@ -117,6 +118,7 @@ impl app::service::Service for Dashboard {
         let tags = app::model::parse_tags(&form.tags).map_err(|m| invalid("tags", m))?;
         let patch = MappingPatch {
             owner: Some(form.owner.clone()),
+            recipients: Some(app::model::parse_recipients(&form.recipients)),
             status: Some(form.status.clone()),
             account_type: Some(form.account_type.clone()),
             tags: Some(tags),

@@ -33,6 +33,11 @@ pub struct MappingPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String)]
     pub owner: Option<String>,
+    /// The whole list of other recipients (up to four), replacing the one before; `[]`
+    /// leaves the owner alone.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<String>)]
+    pub recipients: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String)]
     pub status: Option<String>,
@@ -83,6 +88,11 @@ impl MappingPatch {
             None => None,
             Some(o) => Some(rules.owner(o)?.as_str().to_string()),
         };
+        // Against the owner named here; the service checks it against the stored one too.
+        let recipients = match &self.recipients {
+            None => None,
+            Some(list) => Some(rules.recipients(list, owner.as_deref().unwrap_or(""))?),
+        };
         let status = match self.status.as_deref() {
             None => None,
             Some("active") => Some(MappingStatus::Active),
@@ -127,6 +137,7 @@ impl MappingPatch {
         };
         let change = MappingChange {
             owner,
+            recipients,
             status,
             account_type,
             tags: self.tags.clone(),
@@ -134,7 +145,7 @@ impl MappingPatch {
             notes,
         };
         if change == MappingChange::default() {
-            return Err(err("body", "nothing to change: give at least one of owner, status, account_type, tags, aws_account_id, notes"));
+            return Err(err("body", "nothing to change: give at least one of owner, recipients, status, account_type, tags, aws_account_id, notes"));
         }
         Ok(change)
     }

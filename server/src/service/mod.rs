@@ -320,6 +320,7 @@ impl AppService {
             account_type,
             vended_by: None,
             owners,
+            member: None,
         })
     }
 
@@ -613,10 +614,21 @@ impl AppService {
     ) -> Result<Mapping, ServiceError> {
         let actor = caller.actor();
         let change = patch.validate(&self.rules)?;
+        let address = EmailAddress::key(address);
+        if change.recipients.is_some() && change.owner.is_none() {
+            // The owner this change keeps: a recipient may not repeat it.
+            let owner = self.stores.mappings.get(&address).await?.owner;
+            if let Some(r) = change.recipients.iter().flatten().find(|r| **r == owner) {
+                return Err(invalid(
+                    "recipients",
+                    format!("{r} is the owner, who gets the mail already"),
+                ));
+            }
+        }
         let after = self
             .stores
             .mappings
-            .update(&EmailAddress::key(address), &change, actor, &now_rfc3339())
+            .update(&address, &change, actor, &now_rfc3339())
             .await?;
         tracing::info!(address = %after.address, %actor, "mapping edited");
         Ok(after)

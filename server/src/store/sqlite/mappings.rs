@@ -24,6 +24,7 @@ struct Row {
     counter: Option<i64>,
     account_type: String,
     owner: String,
+    recipients: String,
     tags: String,
     status: String,
     aws_account_id: Option<String>,
@@ -38,6 +39,8 @@ impl Row {
     fn into_mapping(self) -> Result<Mapping, StoreError> {
         let tags: BTreeMap<String, String> = serde_json::from_str(&self.tags)
             .map_err(|e| unavailable(format!("corrupt tags for {}: {e}", self.address)))?;
+        let recipients: Vec<String> = serde_json::from_str(&self.recipients)
+            .map_err(|e| unavailable(format!("corrupt recipients for {}: {e}", self.address)))?;
         let status = MappingStatus::parse(&self.status)
             .ok_or_else(|| unavailable(format!("corrupt status for {}", self.address)))?;
         Ok(Mapping {
@@ -47,6 +50,7 @@ impl Row {
             counter: self.counter.map(|c| c as u64),
             account_type: self.account_type,
             owner: self.owner,
+            recipients,
             tags,
             status,
             aws_account_id: self.aws_account_id,
@@ -61,7 +65,7 @@ impl Row {
 }
 
 const COLUMNS: &str = "m.address, m.account_name, m.base, m.counter, m.account_type, m.owner, \
-                       m.tags, m.status, m.aws_account_id, m.notes, m.created_at, m.created_by, \
+                       m.recipients, m.tags, m.status, m.aws_account_id, m.notes, m.created_at, m.created_by, \
                        m.updated_at, m.updated_by";
 
 async fn fetch(conn: &mut SqliteConnection, address: &str) -> Result<Option<Mapping>, StoreError> {
@@ -123,9 +127,9 @@ async fn audit(
 
 pub(super) async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO mappings (address, account_name, base, counter, account_type, owner, tags, status, \
-         aws_account_id, notes, created_at, created_by, updated_at, updated_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO mappings (address, account_name, base, counter, account_type, owner, recipients, \
+         tags, status, aws_account_id, notes, created_at, created_by, updated_at, updated_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&m.address)
     .bind(&m.account_name)
@@ -133,6 +137,7 @@ pub(super) async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(
     .bind(m.counter.map(|c| c as i64))
     .bind(&m.account_type)
     .bind(&m.owner)
+    .bind(serde_json::to_string(&m.recipients).expect("recipients serialize"))
     .bind(serde_json::to_string(&m.tags).expect("tags serialize"))
     .bind(m.status.as_str())
     .bind(&m.aws_account_id)
@@ -317,8 +322,20 @@ impl MappingStore for SqliteStore {
         }
         if let Some(owners) = &filter.owners {
             // One bound JSON array, however many owners.
-            sql.push_str(" AND m.owner IN (SELECT value FROM json_each(?))");
-            binds.push(serde_json::to_string(owners).expect("strings serialize"));
+            sql.push_str(
+                " AND (m.owner IN (SELECT value FROM json_each(?)) OR EXISTS (SELECT 1 FROM \
+                 json_each(m.recipients) r WHERE r.value IN (SELECT value FROM json_each(?))))",
+            );
+            let owners = serde_json::to_string(owners).expect("strings serialize");
+            binds.push(owners.clone());
+            binds.push(owners);
+        }
+        if let Some(member) = &filter.member {
+            sql.push_str(
+                " AND (m.owner = ? OR EXISTS (SELECT 1 FROM json_each(m.recipients) r WHERE r.value = ?))",
+            );
+            binds.push(member.clone());
+            binds.push(member.clone());
         }
         if let Some(q) = filter
             .query
@@ -373,10 +390,11 @@ impl MappingStore for SqliteStore {
         }
         let after = change.apply(&before, actor, now);
         sqlx::query(
-            "UPDATE mappings SET owner = ?, status = ?, account_type = ?, tags = ?, aws_account_id = ?, \
-             notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
+            "UPDATE mappings SET owner = ?, recipients = ?, status = ?, account_type = ?, tags = ?, \
+             aws_account_id = ?, notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
         )
         .bind(&after.owner)
+        .bind(serde_json::to_string(&after.recipients).expect("recipients serialize"))
         .bind(after.status.as_str())
         .bind(&after.account_type)
         .bind(serde_json::to_string(&after.tags).expect("tags serialize"))

@@ -74,6 +74,7 @@ impl SampleVend {
             .collect();
         VendRequest {
             owner: self.owner,
+            recipients: Vec::new(),
             account_type: self.account_type,
             business_unit: tags.get("BusinessUnit").cloned(),
             application: tags.get("ApplicationName").cloned(),

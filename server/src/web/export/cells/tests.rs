@@ -75,6 +75,7 @@ fn hostile_mapping() -> Mapping {
         created_by: "token:1:pipeline".into(),
         updated_at: "2026-12-04T10:00:00Z".into(),
         updated_by: "token:1:pipeline".into(),
+        recipients: Vec::new(),
         unreachable: Vec::new(),
     }
 }

@@ -44,6 +44,7 @@ impl Running {
                 domain: DOMAIN.into(),
                 account_type: "IT".into(),
                 owner: owner.into(),
+                recipients: Vec::new(),
                 tags: Default::default(),
                 idempotency_key: None,
                 actor: "test".into(),
