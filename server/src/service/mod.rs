@@ -76,6 +76,36 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+/// A bulk `change` as it applies to `m` for `person`: a reassign moves the owner when they
+/// own it, and puts the new person in their place among the other recipients when they are
+/// one (once, and never beside themselves as owner).
+fn change_for(
+    m: &Mapping,
+    person: &str,
+    change: &crate::store::MappingChange,
+) -> crate::store::MappingChange {
+    let Some(to) = change.owner.as_deref() else {
+        return change.clone();
+    };
+    let owner = if m.owner == person {
+        to
+    } else {
+        m.owner.as_str()
+    };
+    let mut recipients: Vec<String> = Vec::with_capacity(m.recipients.len());
+    for r in &m.recipients {
+        let r = if r == person { to } else { r.as_str() };
+        if r != owner && !recipients.iter().any(|x| x == r) {
+            recipients.push(r.to_string());
+        }
+    }
+    crate::store::MappingChange {
+        owner: (m.owner == person).then(|| to.to_string()),
+        recipients: (recipients != m.recipients).then_some(recipients),
+        ..Default::default()
+    }
+}
+
 /// What a bulk action does to an owner's mappings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BulkAction {
@@ -336,7 +366,7 @@ impl AppService {
         for m in &mut mappings {
             m.unreachable = marks
                 .iter()
-                .filter(|u| u.recipient == m.owner)
+                .filter(|u| u.recipient == m.owner || m.recipients.contains(&u.recipient))
                 .cloned()
                 .collect();
         }
@@ -675,8 +705,12 @@ impl AppService {
                 None,
             ),
         };
+        // A reassign takes the person off every mapping they get mail for (as owner or as
+        // one of the other recipients); a suspension only the mappings they own.
+        let reassigning = matches!(action, BulkAction::Reassign { .. });
         let filter = MappingFilter {
-            owner: Some(owner.clone()),
+            owner: (!reassigning).then(|| owner.clone()),
+            member: reassigning.then(|| owner.clone()),
             ..Default::default()
         };
         let (stores, filter) = (&self.stores, &filter);
@@ -692,9 +726,11 @@ impl AppService {
             .into_iter()
             .flatten()
             .filter(|m| {
-                m.owner == owner
-                    && (matches!(action, BulkAction::Reassign { .. })
-                        || m.status == MappingStatus::Active)
+                if reassigning {
+                    m.owner == owner || m.recipients.contains(&owner)
+                } else {
+                    m.owner == owner && m.status == MappingStatus::Active
+                }
             })
             .collect();
         let mut done = BulkChange {
@@ -714,7 +750,7 @@ impl AppService {
             match self
                 .stores
                 .mappings
-                .update(&m.address, &change, actor, &now)
+                .update(&m.address, &change_for(&m, &owner, &change), actor, &now)
                 .await
             {
                 Ok(after) => done.addresses.push(after.address),
@@ -771,7 +807,7 @@ impl AppService {
     /// narrow types.
     pub async fn my_addresses(&self, caller: &OwnerCaller) -> Result<MyAddresses, ServiceError> {
         let filter = MappingFilter {
-            owner: Some(caller.email().to_string()),
+            member: Some(caller.email().to_string()),
             ..Default::default()
         };
         let mappings = self
@@ -783,7 +819,7 @@ impl AppService {
         let mut messages = Vec::new();
         for m in &mappings {
             let trail = self.stores.mappings.audit_trail(&m.address).await?;
-            let since = owner::owner_since(&trail, &m.owner, &m.created_at);
+            let since = owner::member_since(&trail, caller.email(), &m.created_at);
             let filter = MessageFilter {
                 recipient: Some(m.address.clone()),
                 since: Some(since.clone()),
@@ -793,8 +829,10 @@ impl AppService {
             messages.extend(
                 page.items
                     .into_iter()
-                    .filter(|r| r.received_at >= since)
-                    .map(|r| owner::owned_message(r, &m.owner)),
+                    .filter(|r| {
+                        r.received_at >= since && owner::is_their_copy(r, caller.email(), &m.owner)
+                    })
+                    .map(|r| owner::owned_message(r, caller.email())),
             );
         }
         messages.sort_by(|a, b| b.received_at.cmp(&a.received_at));

@@ -29,21 +29,38 @@ pub fn owned_message(r: MessageRecord, owner: &str) -> OwnedMessage {
     }
 }
 
-/// When `owner` last became the owner of the address whose audit trail is `trail`: the
-/// latest change that made them owner (or the vend), else `created_at`. Mail from before is
-/// someone else's.
-pub fn owner_since(trail: &[AuditEntry], owner: &str, created_at: &str) -> String {
-    let owner_in = |json: &Option<String>| -> Option<String> {
-        let v: serde_json::Value = serde_json::from_str(json.as_deref()?).ok()?;
-        v.get("owner")?.as_str().map(str::to_ascii_lowercase)
+/// Whether `r` is the copy `member` would call theirs: the one sent to them as one of the
+/// mapping's other recipients, or, for its owner, the address's own record. (Every copy is
+/// logged under the address; the others are someone else's.)
+pub fn is_their_copy(r: &MessageRecord, member: &str, owner: &str) -> bool {
+    match MessageRecord::destination_of(&r.id) {
+        Some(d) => d.eq_ignore_ascii_case(member),
+        None => owner.eq_ignore_ascii_case(member),
+    }
+}
+
+/// When `member` last started getting the address's mail, as its owner or as one of its
+/// other recipients: the latest change that listed them where the one before did not (or
+/// the vend), else `created_at`. Mail from before is someone else's.
+pub fn member_since(trail: &[AuditEntry], member: &str, created_at: &str) -> String {
+    let member = member.to_ascii_lowercase();
+    let listed = |json: &Option<String>| -> bool {
+        let Some(v) = json
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        else {
+            return false;
+        };
+        let is =
+            |x: &serde_json::Value| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&member));
+        v.get("owner").is_some_and(is)
+            || v.get("recipients")
+                .and_then(|r| r.as_array())
+                .is_some_and(|r| r.iter().any(is))
     };
-    let owner = owner.to_ascii_lowercase();
     trail
         .iter()
-        .filter(|e| {
-            owner_in(&e.after).as_deref() == Some(owner.as_str())
-                && owner_in(&e.before).as_deref() != Some(owner.as_str())
-        })
+        .filter(|e| listed(&e.after) && !listed(&e.before))
         .map(|e| e.at.clone())
         .max()
         .unwrap_or_else(|| created_at.to_string())
@@ -112,7 +129,7 @@ mod tests {
                 "2026-05-01T00:00:00.000Z",
             ),
         ] {
-            assert_eq!(owner_since(&trail, owner, created), want, "{why}");
+            assert_eq!(member_since(&trail, owner, created), want, "{why}");
         }
     }
 
@@ -154,5 +171,50 @@ mod tests {
             owned_message(to_them, "owner@corp.example").outcome,
             Outcome::Forwarded
         );
+    }
+
+    #[test]
+    fn a_recipient_is_a_member_from_when_the_list_named_them() {
+        let json = |recipients: &[&str]| {
+            Some(serde_json::json!({"owner": "o@x.org", "recipients": recipients}).to_string())
+        };
+        let entry = |at: &str, before: Option<String>, after: Option<String>| AuditEntry {
+            at: at.into(),
+            actor: "a".into(),
+            action: "update".into(),
+            subject: "s".into(),
+            before,
+            after,
+        };
+        let trail = vec![
+            entry("t1", None, json(&[])),
+            entry("t2", json(&[]), json(&["B@x.org"])),
+            entry("t3", json(&["b@x.org"]), json(&["b@x.org", "c@x.org"])),
+        ];
+        assert_eq!(member_since(&trail, "b@x.org", "t0"), "t2");
+        assert_eq!(member_since(&trail, "c@x.org", "t0"), "t3");
+        assert_eq!(member_since(&trail, "o@x.org", "t0"), "t1");
+        let r = |id: &str| MessageRecord {
+            id: id.into(),
+            ses_message_id: "s".into(),
+            recipient: "a@d.x".into(),
+            sender: "x@y.z".into(),
+            subject: None,
+            size: 1,
+            verdicts: String::new(),
+            outcome: Outcome::Forwarded,
+            delivered_to: None,
+            detail: String::new(),
+            mailer_message_id: None,
+            error: None,
+            attempts: 1,
+            received_at: "t".into(),
+            updated_at: "t".into(),
+            delivery: None,
+        };
+        assert!(is_their_copy(&r("s/a@d.x/b@x.org"), "B@x.org", "o@x.org"));
+        assert!(!is_their_copy(&r("s/a@d.x/b@x.org"), "o@x.org", "o@x.org"));
+        assert!(is_their_copy(&r("s/a@d.x"), "o@x.org", "o@x.org"));
+        assert!(!is_their_copy(&r("s/a@d.x"), "b@x.org", "o@x.org"));
     }
 }

@@ -67,6 +67,21 @@ async fn bulk_owner_changes(stores: Stores) {
     let kept = vend_for(&service, &bystander, &format!("b{tag}"))
         .await
         .address;
+    // A mapping they get mail for as one of its other recipients.
+    let shared = vend_for(&service, &bystander, &format!("s{tag}"))
+        .await
+        .address;
+    service
+        .edit(
+            &admin,
+            &shared,
+            &mapping_patch::MappingPatch {
+                recipients: Some(vec![leaver.clone(), "team@example.org".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     // A deleted mapping is not moved: it forwards nothing, and its history stays as it was.
     let gone = vend_for(&service, &leaver, &format!("d{tag}"))
         .await
@@ -86,7 +101,10 @@ async fn bulk_owner_changes(stores: Stores) {
     assert_eq!(preview.to.as_deref(), Some(heir.as_str()));
     let mut previewed = preview.addresses.clone();
     previewed.sort();
-    assert_eq!(previewed, theirs);
+    let mut touched = theirs.clone();
+    touched.push(shared.clone());
+    touched.sort();
+    assert_eq!(previewed, touched);
     assert_eq!(
         stores.mappings.get(&theirs[0]).await.unwrap().owner,
         leaver,
@@ -99,7 +117,13 @@ async fn bulk_owner_changes(stores: Stores) {
         .unwrap();
     let mut moved = done.addresses.clone();
     moved.sort();
-    assert_eq!(moved, theirs);
+    assert_eq!(moved, touched);
+    let shared_now = stores.mappings.get(&shared).await.unwrap();
+    assert_eq!(shared_now.owner, bystander, "only their place changes");
+    assert_eq!(
+        shared_now.recipients,
+        vec![heir.clone(), "team@example.org".to_string()]
+    );
     for a in &theirs {
         let m = stores.mappings.get(a).await.unwrap();
         assert_eq!(
@@ -121,7 +145,7 @@ async fn bulk_owner_changes(stores: Stores) {
     let listed: serde_json::Value =
         serde_json::from_str(whole[0].after.as_deref().unwrap()).unwrap();
     assert_eq!(listed["to"], heir.as_str());
-    assert_eq!(listed["addresses"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["addresses"].as_array().unwrap().len(), 4);
     // Running it again finds nothing left to move.
     let again = service
         .bulk_owner(&admin, &leaver, &reassign, false)
