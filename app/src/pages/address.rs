@@ -86,6 +86,11 @@ fn Detail(
     let changed = format!("{} by {}", when(&m.updated_at), m.updated_by);
     let account_id = m.aws_account_id.clone().unwrap_or_else(|| "—".into());
     let notes = m.notes.clone().unwrap_or_else(|| "—".into());
+    let also = if m.recipients.is_empty() {
+        "—".to_string()
+    } else {
+        m.recipients.join(", ")
+    };
     view! {
         <header class="mb-8 flex flex-wrap items-center gap-3">
             <h1 class="font-mono text-2xl font-semibold tracking-tight break-all">{m.address.clone()}</h1>
@@ -98,7 +103,8 @@ fn Detail(
                 <h2 class="text-base font-semibold">"Mapping"</h2>
                 <dl class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2">
                     <div><dt class=dt>"Account name"</dt><dd class=dd>{m.account_name.clone()}</dd></div>
-                    <div><dt class=dt>"Owner"</dt><dd class=dd>{m.owner.clone()}</dd></div>
+                    <div><dt class=dt>"Owner"</dt><dd class=format!("{dd} break-all")>{m.owner.clone()}</dd></div>
+                    <div class="sm:col-span-2"><dt class=dt>"Also sent to"</dt><dd class=format!("{dd} break-all")>{also}</dd></div>
                     <div><dt class=dt>"Account type"</dt><dd class=dd>{m.account_type.clone()}</dd></div>
                     <div><dt class=dt>"AWS account"</dt><dd class=dd>{account_id}</dd></div>
                     <div class="sm:col-span-2"><dt class=dt>"Tags"</dt><dd class=dd>{tags}</dd></div>
@@ -166,6 +172,7 @@ fn UnreachableNotice(mark: Unreachable, fixed: ServerAction<MarkReachable>) -> i
 
 const EDIT_FIELDS: &[&str] = &[
     "owner",
+    "recipients",
     "status",
     "account_type",
     "tags",
@@ -193,6 +200,7 @@ fn EditCard(
     let account_id = mapping.aws_account_id.clone().unwrap_or_default();
     let status = mapping.status;
     let owner = mapping.owner.clone();
+    let recipients = mapping.recipients.join("\n");
     view! {
         <Card>
             <h2 class="text-base font-semibold">"Edit"</h2>
@@ -220,6 +228,13 @@ fn EditCard(
                     <input id="edit-account" name="aws_account_id" type="text" inputmode="numeric" value=account_id
                         aria-describedby="edit-account-hint edit-account-error" aria-invalid=invalid("aws_account_id") class=class::INPUT />
                 </Field>
+                <div class="sm:col-span-2">
+                    <Field id="edit-recipients" label="Also send to" hint="Up to 4 more mailboxes, one a line; each gets its own copy. Empty: the owner alone." error=err("recipients")>
+                        <textarea id="edit-recipients" name="recipients" rows="2" aria-describedby="edit-recipients-hint edit-recipients-error" aria-invalid=invalid("recipients") class=format!("{} font-mono", class::INPUT)>
+                            {recipients}
+                        </textarea>
+                    </Field>
+                </div>
                 <div class="sm:col-span-2">
                     <Field id="edit-tags" label="Tags" hint="One key=value a line." error=err("tags")>
                         <textarea id="edit-tags" name="tags" rows="3" aria-describedby="edit-tags-hint edit-tags-error" aria-invalid=invalid("tags") class=format!("{} font-mono", class::INPUT)>

@@ -232,7 +232,11 @@ fn AddressTable(rows: Vec<Mapping>, next: Option<String>, later_page: bool) -> i
             let unreachable = (!m.unreachable.is_empty()).then(|| {
                 view! { <span class="ml-2"><Badge text="unreachable" tone="red" /></span> }
             });
-            view! { {m.owner.clone()} {unreachable} }
+            let more = (!m.recipients.is_empty()).then(|| {
+                let n = m.recipients.len();
+                view! { <span class="ml-1 text-xs text-slate-500" title=m.recipients.join(", ")>{format!("+{n}")}</span> }
+            });
+            view! { {m.owner.clone()} {more} {unreachable} }
         }),
         Column::new("Type", |m: &Mapping| m.account_type.clone()),
         Column::new("Status", |m: &Mapping| status_badge(m.status)),
@@ -257,6 +261,7 @@ fn AddressTable(rows: Vec<Mapping>, next: Option<String>, later_page: bool) -> i
 
 const VEND_FIELDS: &[&str] = &[
     "owner",
+    "recipients",
     "account_type",
     "business_unit",
     "application",
@@ -329,6 +334,9 @@ fn VendPanel(vend: ServerAction<VendAddress>, options: VendOptions) -> impl Into
                 </Field>
                 <Field id="vend-tags" label="Tags" hint="One key=value a line (optional)." error=err("tags")>
                     <textarea id="vend-tags" name="tags" rows="2" aria-describedby="vend-tags-hint vend-tags-error" aria-invalid=invalid("tags") class=input("font-mono")></textarea>
+                </Field>
+                <Field id="vend-recipients" label="Also send to" hint="Up to 4 more mailboxes, one a line (a team list, a backup); optional." error=err("recipients")>
+                    <textarea id="vend-recipients" name="recipients" rows="2" aria-describedby="vend-recipients-hint vend-recipients-error" aria-invalid=invalid("recipients") class=input("font-mono")></textarea>
                 </Field>
                 // Open when an override was refused, so its error is in view.
                 <details class="md:col-span-2" open=move || field_error(&value.get(), "address").is_some() || field_error(&value.get(), "account_name").is_some()>

@@ -94,6 +94,7 @@ impl Row for Mapping {
         "address",
         "account_name",
         "owner",
+        "recipients",
         "status",
         "account_type",
         "aws_account_id",
@@ -112,6 +113,8 @@ impl Row for Mapping {
             Cow::Borrowed(&self.address),
             Cow::Borrowed(&self.account_name),
             Cow::Borrowed(&self.owner),
+            // The other recipients, space-separated (addresses hold no spaces).
+            Cow::Owned(self.recipients.join(" ")),
             Cow::Borrowed(self.status.as_str()),
             Cow::Borrowed(&self.account_type),
             optional(&self.aws_account_id),
