@@ -74,3 +74,15 @@ run "Its record went to the fallback, and says why" 'curl -s "$API/messages?outc
 run "The outbox: the fallback got it, and the owner a copy (its delivery would clear the mark)" 'ls -t "$DATA"/outbox/*.json | head -2 | xargs jq -c "{to, recipient}" | sort'
 run "An admin marks the mailbox fixed (audited)" 'curl -s -X DELETE "$API/unreachable/JDoe@example.com" -H "Authorization: Bearer $ADMIN" | jq -c "{recipient, reason}"'
 run "Marking it again: 404" 'curl -s -X DELETE "$API/unreachable/jdoe@example.com" -H "Authorization: Bearer $ADMIN"'
+
+echo '## Several recipients, and people leaving'
+echo
+echo 'An address can send to up to four more mailboxes besides its owner, each with its own copy and record (docs/api.md, Several recipients). When someone leaves, every mapping they get mail for moves in one audited action (People leave).'
+echo
+run "Add a team list and a backup to an address" 'curl -s -X PATCH "$API/addresses/blue-origin-space-cube-z-prod-003@aws.example.com" -H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json" -d '"'"'{"recipients":["cube-team@example.com","Backup@Example.com"]}'"'"' | jq -c "{address, owner, recipients}"'
+run "A fifth recipient is refused, naming the field" 'curl -s -X PATCH "$API/addresses/blue-origin-space-cube-z-prod-003@aws.example.com" -H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json" -d '"'"'{"recipients":["a@example.com","b@example.com","c@example.com","d@example.com","e@example.com"]}'"'"''
+printf 'From: "Ann" <ann@sender.example>\r\nSubject: Your verification code\r\n\r\nbody\r\n' > "$data/code.eml"
+run "A message to it: one record per destination" '"$BIN" deliver --recipient blue-origin-space-cube-z-prod-003@aws.example.com "$DATA/code.eml" 2>/dev/null | jq -c "{message_id, outcome}"'
+run "Preview moving everything of jdoe@example.com to jane@example.com" 'curl -s -X POST "$API/owners/jdoe@example.com/reassign" -H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json" -d '"'"'{"to":"jane@example.com","dry_run":true}'"'"''
+run "Do it (audited on each mapping, and once as a whole)" 'curl -s -X POST "$API/owners/jdoe@example.com/reassign" -H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json" -d '"'"'{"to":"jane@example.com"}'"'"' | jq -c "{owner, action, to, moved: (.addresses | length)}"'
+run "jane@example.com has them now" 'curl -s "$API/addresses?owner=jane@example.com" -H "Authorization: Bearer $ADMIN" | jq -c "[.items[] | {address, owner, recipients}]"'

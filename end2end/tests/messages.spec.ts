@@ -154,7 +154,7 @@ test('an owner whose mailbox bounced is marked unreachable until an admin marks 
   await row.getByRole('link', { name: address }).click();
   const warning = page.getByRole('heading', { name: `Owner unreachable: ${owner} bounced permanently` });
   await expect(warning).toBeVisible();
-  await expect(page.getByText('Mail for this address also goes to the fallback address')).toBeVisible();
+  await expect(page.getByText('Its mail from this address also goes to the fallback address')).toBeVisible();
   if (javaScriptEnabled) {
     await page.screenshot({ path: 'screenshots/address-unreachable.png', fullPage: true });
   }

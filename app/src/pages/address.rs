@@ -97,7 +97,10 @@ fn Detail(
             <CopyButton text=m.address.clone() />
             {status_badge(m.status)}
         </header>
-        {m.unreachable.iter().cloned().map(|u| view! { <UnreachableNotice mark=u fixed /> }).collect_view()}
+        {m.unreachable.iter().cloned().map(|u| {
+            let owner = u.recipient == m.owner;
+            view! { <UnreachableNotice mark=u owner fixed /> }
+        }).collect_view()}
         <div class="grid grid-cols-1 gap-6 xl:grid-cols-2">
             <Card>
                 <h2 class="text-base font-semibold">"Mapping"</h2>
@@ -142,21 +145,27 @@ fn Detail(
 /// A recipient of this address whose mailbox stopped taking mail, and the way to say it is
 /// fixed (a plain form, so it works without JavaScript).
 #[component]
-fn UnreachableNotice(mark: Unreachable, fixed: ServerAction<MarkReachable>) -> impl IntoView {
+fn UnreachableNotice(
+    mark: Unreachable,
+    /// Whether the mailbox is the owner's (else one of the other recipients').
+    owner: bool,
+    fixed: ServerAction<MarkReachable>,
+) -> impl IntoView {
+    let who = if owner { "Owner" } else { "Recipient" };
     let value = fixed.value();
     let reason = match mark.reason {
         crate::model::DeliveryState::Complained => "marked our mail as spam",
         _ => "bounced permanently",
     };
     view! {
-        <section aria-labelledby="unreachable-heading" class="mb-8 rounded-lg border border-red-200 bg-red-50 p-4 dark:border-red-900 dark:bg-red-950">
+        <section aria-label=format!("{who} unreachable: {}", mark.recipient) class="mb-8 rounded-lg border border-red-200 bg-red-50 p-4 dark:border-red-900 dark:bg-red-950">
             <div class="flex flex-wrap items-start justify-between gap-4">
                 <div class="min-w-0">
-                    <h2 id="unreachable-heading" class="text-sm font-semibold text-red-800 dark:text-red-300">
-                        {format!("Owner unreachable: {} {reason}", mark.recipient)}
+                    <h2 class="text-sm font-semibold text-red-800 dark:text-red-300">
+                        {format!("{who} unreachable: {} {reason}", mark.recipient)}
                     </h2>
                     <p class="mt-1 text-sm text-red-800 dark:text-red-300">
-                        {format!("Since {}. Mail for this address also goes to the fallback address until the mailbox is fixed, or a delivery to it succeeds.", when(&mark.since))}
+                        {format!("Since {}. Its mail from this address also goes to the fallback address until the mailbox is fixed, or a delivery to it succeeds.", when(&mark.since))}
                     </p>
                     <p class="mt-1 break-words font-mono text-xs text-red-700 dark:text-red-400">{mark.detail.clone()}</p>
                 </div>
