@@ -152,13 +152,14 @@ fn UnreachableNotice(
     fixed: ServerAction<MarkReachable>,
 ) -> impl IntoView {
     let who = if owner { "Owner" } else { "Recipient" };
+    let label = format!("{who} unreachable: {}", mark.recipient);
     let value = fixed.value();
     let reason = match mark.reason {
         crate::model::DeliveryState::Complained => "marked our mail as spam",
         _ => "bounced permanently",
     };
     view! {
-        <section aria-label=format!("{who} unreachable: {}", mark.recipient) class="mb-8 rounded-lg border border-red-200 bg-red-50 p-4 dark:border-red-900 dark:bg-red-950">
+        <section aria-label=label class="mb-8 rounded-lg border border-red-200 bg-red-50 p-4 dark:border-red-900 dark:bg-red-950">
             <div class="flex flex-wrap items-start justify-between gap-4">
                 <div class="min-w-0">
                     <h2 class="text-sm font-semibold text-red-800 dark:text-red-300">
