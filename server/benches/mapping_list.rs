@@ -70,6 +70,7 @@ async fn seeded_store() -> Arc<SqliteStore> {
                 domain: "example.com".into(),
                 account_type: "IT".into(),
                 owner: format!("owner{:03}@example.org", i % OWNERS),
+                recipients: Vec::new(),
                 tags: BTreeMap::new(),
                 idempotency_key: None,
                 actor: "bench".into(),

@@ -811,7 +811,7 @@ struct OneBadMailbox {
 #[async_trait::async_trait]
 impl Mailer for OneBadMailbox {
     async fn send(&self, msg: &crate::mailer::Outgoing) -> Result<String, SendError> {
-        if self.broken.load(Ordering::SeqCst) && msg.to.iter().any(|t| *t == self.bad) {
+        if self.broken.load(Ordering::SeqCst) && msg.to.contains(&self.bad) {
             return Err(SendError::Permanent(format!(
                 "550 {} mailbox full",
                 self.bad
