@@ -436,6 +436,19 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/create_token", ("name=&scope=vend".into(), [401, 403, 422])),
         ("/fn/revoke_token", ("id=nope".into(), [401, 403, 404])),
         ("/fn/audit", ("cursor=".into(), [401, 403, 200])),
+        (
+            "/fn/mark_reachable",
+            ("recipient=nobody%40x.example".into(), [401, 403, 404]),
+        ),
+        (
+            "/fn/preview_bulk",
+            ("owner=nobody%40x.example&action=suspend&to=".into(), [401, 403, 200]),
+        ),
+        // A bogus action: the admin is told so, and nothing changes.
+        (
+            "/fn/bulk_owner",
+            ("owner=nobody%40x.example&action=bogus&to=".into(), [401, 403, 422]),
+        ),
         // The admin's call ends every session, so it is made last (below).
         ("/fn/sign_everyone_out", (String::new(), [401, 403, 0])),
     ]);

@@ -496,3 +496,32 @@ pub async fn recipients_are_kept_and_found_like_owners(store: &dyn MappingStore)
         .iter()
         .all(|x| x.address != m.address));
 }
+
+pub async fn appended_audit_entries_are_listed_with_their_subject(store: &dyn MappingStore) {
+    let subject = format!("owner:{}@example.org", unique("leaver"));
+    let entry = app::model::AuditEntry {
+        at: "2026-12-04T10:00:00.000Z".into(),
+        actor: "admin:bulk".into(),
+        action: "reassign_owner".into(),
+        subject: subject.clone(),
+        before: None,
+        after: Some(r#"{"to":"heir@example.org","addresses":["a@example.com"]}"#.into()),
+    };
+    store.append_audit(&entry).await.unwrap();
+    assert_eq!(
+        store.audit_trail(&subject).await.unwrap(),
+        vec![entry.clone()]
+    );
+    // And in the whole log, newest first, with the others.
+    let mut cursor: Option<String> = None;
+    let mut found = false;
+    for _ in 0..100 {
+        let page = store.audit_log(100, cursor.as_deref()).await.unwrap();
+        found |= page.items.contains(&entry);
+        cursor = page.next_cursor;
+        if found || cursor.is_none() {
+            break;
+        }
+    }
+    assert!(found, "the appended entry is in the audit log");
+}

@@ -71,6 +71,7 @@ macro_rules! conformance_tests {
                 mappings::listing_filters_by_who_vended,
                 mappings::listing_filters_by_a_set_of_owners,
                 mappings::recipients_are_kept_and_found_like_owners,
+                mappings::appended_audit_entries_are_listed_with_their_subject,
                 mappings::counts_types_and_the_whole_audit_log,
                 tokens::tokens_are_found_by_digest_and_revoked_once,
                 messages::claims_are_exactly_once,
