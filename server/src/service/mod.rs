@@ -645,15 +645,11 @@ impl AppService {
         let actor = caller.actor();
         let change = patch.validate(&self.rules)?;
         let address = EmailAddress::key(address);
-        if change.recipients.is_some() && change.owner.is_none() {
-            // The owner this change keeps: a recipient may not repeat it.
+        let mut change = change;
+        if let (Some(list), None) = (&mut change.recipients, &change.owner) {
+            // The owner this change keeps gets the mail already: not listed again.
             let owner = self.stores.mappings.get(&address).await?.owner;
-            if let Some(r) = change.recipients.iter().flatten().find(|r| **r == owner) {
-                return Err(invalid(
-                    "recipients",
-                    format!("{r} is the owner, who gets the mail already"),
-                ));
-            }
+            list.retain(|r| *r != owner);
         }
         let after = self
             .stores
@@ -691,9 +687,7 @@ impl AppService {
                     .validate(&self.rules)
                     .map_err(|e| invalid("to", e.message))?;
                 let to = change.owner.clone().unwrap_or_default();
-                if to == owner {
-                    return Err(invalid("to", "is the owner already"));
-                }
+                // To themselves: nothing moves (answered so below, not refused).
                 (change, "reassign", Some(to))
             }
             BulkAction::Suspend => (
@@ -705,6 +699,15 @@ impl AppService {
                 None,
             ),
         };
+        if to.as_deref() == Some(owner.as_str()) {
+            return Ok(BulkChange {
+                owner,
+                action: name.to_string(),
+                to,
+                addresses: Vec::new(),
+                dry_run,
+            });
+        }
         // A reassign takes the person off every mapping they get mail for (as owner or as
         // one of the other recipients); a suspension only the mappings they own.
         let reassigning = matches!(action, BulkAction::Reassign { .. });

@@ -136,9 +136,9 @@ impl VendRules {
         }
     }
 
-    /// A mapping's other recipients besides `owner`: each one mailbox by the owner's rules,
-    /// lower-cased, at most `MAX_RECIPIENTS`, none twice and none the owner (who gets the mail
-    /// already).
+    /// A mapping's other recipients besides `owner`: at most `MAX_RECIPIENTS`, each one
+    /// mailbox by the owner's rules, lower-cased. A repeat or the owner is dropped: they get
+    /// the mail already, and nothing is lost by leaving them out.
     pub fn recipients(&self, list: &[String], owner: &str) -> Result<Vec<String>, FieldError> {
         if list.len() > app::model::MAX_RECIPIENTS {
             return Err(field_error(
@@ -157,16 +157,9 @@ impl VendRules {
                 .map_err(|e| field_error("recipients", e.message))?
                 .as_str()
                 .to_string();
-            if r.eq_ignore_ascii_case(owner) {
-                return Err(field_error(
-                    "recipients",
-                    format!("{r} is the owner, who gets the mail already"),
-                ));
+            if !r.eq_ignore_ascii_case(owner) && !out.contains(&r) {
+                out.push(r);
             }
-            if out.contains(&r) {
-                return Err(field_error("recipients", format!("{r} is listed twice")));
-            }
-            out.push(r);
         }
         Ok(out)
     }

@@ -196,6 +196,18 @@ impl Patterns {
         })
     }
 
+    /// A mapping's other recipients: up to four mailboxes by the owner's rules.
+    fn recipients(&self) -> Value {
+        json!({
+            "type": "array",
+            "maxItems": app::model::MAX_RECIPIENTS,
+            "items": self.owner(),
+            "description": "Up to four more mailboxes that get every message too, each its own \
+                            copy and record. Lower-cased; a repeat, or the owner, is dropped \
+                            (they get the mail already).",
+        })
+    }
+
     fn account_name(&self) -> Value {
         let mut named = json!({
             "type": "string",
@@ -291,6 +303,7 @@ pub fn document(rules: &VendRules) -> Value {
     let vend = &mut schemas["VendRequest"];
     let props = &mut vend["properties"];
     props["owner"] = p.owner();
+    props["recipients"] = p.recipients();
     props["account_type"] = p.account_type();
     props["address"] = p.address();
     props["account_name"] = p.account_name();
@@ -359,6 +372,9 @@ pub fn document(rules: &VendRules) -> Value {
     patch["minProperties"] = json!(1);
     let props = &mut patch["properties"];
     props["owner"] = p.owner();
+    props["recipients"] = p.recipients();
+    props["recipients"]["description"] =
+        json!("Replaces the whole list (`[]`: the owner alone). Up to four mailboxes.");
     props["account_type"] = p.account_type();
     props["status"] = json!({"type": "string", "enum": ["active", "suspended"],
         "description": "To delete, use DELETE."});
@@ -371,11 +387,13 @@ pub fn document(rules: &VendRules) -> Value {
     props["notes"]["maxLength"] = json!(2000);
     props["notes"]["pattern"] = json!(p.notes);
 
-    for item in doc["paths"]
+    schemas["Reassign"]["properties"]["to"] = p.owner();
+    for (path, item) in doc["paths"]
         .as_object_mut()
         .into_iter()
-        .flat_map(|p| p.values_mut())
+        .flat_map(|p| p.iter_mut())
     {
+        let bulk = path.starts_with("/api/v1/owners/");
         for op in item
             .as_object_mut()
             .into_iter()
@@ -383,6 +401,15 @@ pub fn document(rules: &VendRules) -> Value {
         {
             let params = op.get_mut("parameters").and_then(Value::as_array_mut);
             for param in params.into_iter().flatten() {
+                if bulk && param["name"] == "owner" {
+                    // Any one mailbox (a leaver may have been on the served domain).
+                    param["schema"] = json!({
+                        "type": "string",
+                        "pattern": p.mailbox,
+                        "allOf": [{"pattern": LOCAL_AT_MOST_64}, {"pattern": DOMAIN_AT_MOST_253}],
+                    });
+                    continue;
+                }
                 let pattern = match param["name"].as_str() {
                     Some("cursor") => crate::store::paging::CURSOR_PATTERN.to_string(),
                     Some("from" | "to") => crate::service::DAY_PATTERN.to_string(),
