@@ -187,7 +187,7 @@ pub fn parse(message: &str) -> Result<Feedback, FeedbackError> {
             feedback(
                 emails(&b.bounced_recipients),
                 status(DeliveryState::Bounced, detail, at(&b.timestamp)),
-                kind == "Permanent",
+                kind == "Permanent" && mailbox_gone(sub, &b.bounced_recipients),
             )
         }
         "Complaint" => {
@@ -277,6 +277,23 @@ fn bounded(detail: &str) -> String {
     match detail.char_indices().nth(MAX_DETAIL) {
         Some((cut, _)) => format!("{}…", &detail[..cut]),
         None => detail.to_string(),
+    }
+}
+
+/// Whether a permanent bounce says the mailbox itself is gone (no such user, suppressed),
+/// rather than that this one message was refused: only that marks a recipient unreachable.
+/// Anyone can send mail a receiving server refuses for its content, and that must not take
+/// an owner off their own mail.
+fn mailbox_gone(sub: &str, recipients: &[RawRecipient]) -> bool {
+    match sub {
+        "NoEmail" | "Suppressed" | "OnAccountSuppressionList" => true,
+        // General: only an enhanced status saying the address is bad (RFC 3463 X.1.x).
+        _ => recipients.iter().any(|r| {
+            r.status.as_deref().is_some_and(|s| s.starts_with("5.1."))
+                || r.diagnostic_code
+                    .as_deref()
+                    .is_some_and(|d| d.contains(" 5.1."))
+        }),
     }
 }
 

@@ -818,13 +818,12 @@ impl Pipeline {
                 }
             };
             let sent = self.send(&outgoing(&route.to)).await;
-            if let (Ok(_), Some(also)) = (&sent, &route.also) {
-                // Best effort: the fallback has the mail; this only shows whether the
-                // mailbox works again.
-                if let Err(e) = self.send(&outgoing(also)).await {
-                    tracing::warn!(error = %e, to = %also, "the copy to an unreachable recipient failed");
-                }
-            }
+            // Sent after the records are settled (below), once and without retries: it must
+            // not keep the claims past their lease.
+            let also = match (&sent, &route.also) {
+                (Ok(_), Some(also)) => Some(outgoing(also)),
+                _ => None,
+            };
             let to = route.to;
             if sent.is_err() {
                 if let Err(e) = self.keep_raw(first, raw, stored).await {
@@ -861,6 +860,14 @@ impl Pipeline {
                     },
                 };
                 results[i] = Some(self.settled(settled).await);
+            }
+            if let Some(copy) = also {
+                // Best effort: the fallback has the mail; this only shows whether the
+                // mailbox works again.
+                let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(&copy)).await;
+                if !matches!(sent, Ok(Ok(_))) {
+                    tracing::warn!(to = ?copy.to, "the copy to an unreachable recipient failed");
+                }
             }
         }
         results

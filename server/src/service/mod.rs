@@ -750,6 +750,16 @@ impl AppService {
         let now = now_rfc3339();
         done.addresses.clear();
         for m in matching {
+            // Worked out from the mapping as it is now, not as the listing saw it: an edit made
+            // meanwhile is kept, and one that took the person off it leaves it alone.
+            let m = match self.stores.mappings.get(&m.address).await {
+                Ok(fresh) if fresh.owner == owner || fresh.recipients.contains(&owner) => fresh,
+                Ok(_) | Err(StoreError::NotFound(_)) => continue,
+                Err(e) => {
+                    self.audit_bulk(actor, &now, &done).await?;
+                    return Err(e.into());
+                }
+            };
             match self
                 .stores
                 .mappings

@@ -101,8 +101,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A request the server never answers fails the test naming it, instead of hanging the
+/// run (one page render hung once, idle, in a full `make test`; see docs/architecture.md).
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .timeout(ANSWER_WITHIN)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -117,6 +122,7 @@ impl TestServer {
     /// A client signed in as the admin through the local-mode link, with a cookie jar.
     pub async fn admin_client(&self) -> reqwest::Client {
         let c = reqwest::Client::builder()
+            .timeout(ANSWER_WITHIN)
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .build()

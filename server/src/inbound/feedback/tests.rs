@@ -221,3 +221,44 @@ fn aws_example_records_parse_to_their_states() {
         }
     }
 }
+
+#[test]
+fn only_a_bounce_that_says_the_mailbox_is_gone_marks_it() {
+    let bounce = |kind: &str, sub: &str, status: &str, diagnostic: &str| {
+        serde_json::json!({
+            "eventType": "Bounce",
+            "mail": {"messageId": "m1", "timestamp": "2026-12-04T10:00:00.000Z"},
+            "bounce": {
+                "bounceType": kind, "bounceSubType": sub, "timestamp": "2026-12-04T10:00:01.000Z",
+                "bouncedRecipients": [{"emailAddress": "o@x.org", "status": status, "diagnosticCode": diagnostic}],
+            },
+        })
+        .to_string()
+    };
+    for (kind, sub, status, diagnostic, marks) in [
+        (
+            "Permanent",
+            "General",
+            "5.1.1",
+            "smtp; 550 5.1.1 user unknown",
+            true,
+        ),
+        ("Permanent", "NoEmail", "5.0.0", "", true),
+        ("Permanent", "Suppressed", "5.1.1", "", true),
+        ("Permanent", "OnAccountSuppressionList", "", "", true),
+        // A refusal of this message's content, which anyone sending to the address can cause.
+        (
+            "Permanent",
+            "General",
+            "5.7.1",
+            "smtp; 550 5.7.1 message content rejected",
+            false,
+        ),
+        ("Permanent", "General", "", "", false),
+        ("Transient", "MailboxFull", "5.1.1", "", false),
+        ("Undetermined", "Undetermined", "5.1.1", "", false),
+    ] {
+        let f = parse(&bounce(kind, sub, status, diagnostic)).unwrap();
+        assert_eq!(f.permanent, marks, "{kind}/{sub} {status} {diagnostic}");
+    }
+}
