@@ -176,7 +176,8 @@ pub struct Unreachable {
     pub reason: DeliveryState,
     /// What the mailer said (bounce type and diagnostic, complaint type).
     pub detail: String,
-    /// When the event that marked it happened (RFC 3339, UTC).
+    /// When the latest bounce or complaint that marked it happened (RFC 3339, UTC): a later
+    /// one moves it on, so only a delivery after the latest clears the mark.
     pub since: String,
     /// The send the event was about (the mailer's message id).
     pub mailer_message_id: String,

@@ -166,7 +166,7 @@ fn UnreachableNotice(
                         {format!("{who} unreachable: {} {reason}", mark.recipient)}
                     </h2>
                     <p class="mt-1 text-sm text-red-800 dark:text-red-300">
-                        {format!("Since {}. Its mail from this address also goes to the fallback address until the mailbox is fixed, or a delivery to it succeeds.", when(&mark.since))}
+                        {format!("Last reported {}. Its mail from this address also goes to the fallback address until the mailbox is fixed, or a delivery to it succeeds.", when(&mark.since))}
                     </p>
                     <p class="mt-1 break-words font-mono text-xs text-red-700 dark:text-red-400">{mark.detail.clone()}</p>
                 </div>

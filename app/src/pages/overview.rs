@@ -114,7 +114,7 @@ fn Traffic(stats: OverviewStats) -> impl IntoView {
                     {unreachable.into_iter().map(|u| view! {
                         <li class="flex flex-wrap justify-between gap-2 py-2">
                             <span class="font-mono">{u.recipient.clone()}</span>
-                            <span class="text-slate-500">{format!("{} since {}", u.reason.as_str(), when(&u.since))}</span>
+                            <span class="text-slate-500">{format!("{}, last reported {}", u.reason.as_str(), when(&u.since))}</span>
                         </li>
                     }).collect_view()}
                 </ul>

@@ -399,8 +399,9 @@ pub const MAX_UNREACHABLE: usize = MAX_OWNERS_FILTER;
 /// write as the change.
 #[async_trait]
 pub trait ReachabilityStore: Send + Sync + 'static {
-    /// Marks `mark.recipient` unreachable; `Ok(false)` when it already was (the first mark,
-    /// which says since when, is kept). `Invalid` past `MAX_UNREACHABLE` marks.
+    /// Marks `mark.recipient` unreachable; `Ok(false)` when it already was. A mark from a
+    /// later event replaces the one there (audited too), so that a delivery reported late,
+    /// from between the two, does not clear it. `Invalid` past `MAX_UNREACHABLE` marks.
     async fn mark_unreachable(
         &self,
         mark: &Unreachable,

@@ -25,12 +25,25 @@ pub async fn unreachable_marks_are_kept_cleared_in_order_and_audited<
     let first = mark(&gone, "2026-12-01T10:00:00.000Z");
     let now = "2026-12-01T10:00:01.000Z";
     assert!(store.mark_unreachable(&first, "ses", now).await.unwrap());
-    // A second bounce keeps the first mark (it says since when).
-    let later = mark(&gone, "2026-12-01T11:00:00.000Z");
-    assert!(!store.mark_unreachable(&later, "ses", now).await.unwrap());
+    // An older bounce, reported late, changes nothing.
+    let older = mark(&gone, "2026-12-01T09:00:00.000Z");
+    assert!(!store.mark_unreachable(&older, "ses", now).await.unwrap());
     let marks = store.unreachable().await.unwrap();
     let kept: Vec<&Unreachable> = marks.iter().filter(|m| m.recipient == gone).collect();
     assert_eq!(kept, vec![&first]);
+    // A later bounce moves the mark on: a delivery from between the two (reported after the
+    // second) must not clear it.
+    let later = mark(&gone, "2026-12-01T10:30:00.000Z");
+    assert!(!store.mark_unreachable(&later, "ses", now).await.unwrap());
+    let cleared = store
+        .clear_unreachable(&gone, Some("2026-12-01T10:15:00.000Z"), "ses", now)
+        .await
+        .unwrap();
+    assert_eq!(cleared, None);
+    let marks = store.unreachable().await.unwrap();
+    let kept: Vec<&Unreachable> = marks.iter().filter(|m| m.recipient == gone).collect();
+    assert_eq!(kept, vec![&later]);
+    let first = later;
 
     // A delivery that happened before the bounce (reported late) leaves the mark.
     let cleared = store

@@ -114,8 +114,23 @@ impl ReachabilityStore for DynamoStore {
     ) -> Result<bool, StoreError> {
         for _ in 0..TRIES {
             let Marks { mut marks, version } = self.marks().await?;
-            if marks.iter().any(|m| m.recipient == mark.recipient) {
-                return Ok(false);
+            if let Some(at) = marks.iter().position(|m| m.recipient == mark.recipient) {
+                if marks[at].since >= mark.since {
+                    return Ok(false);
+                }
+                let before = std::mem::replace(&mut marks[at], mark.clone());
+                let audit = audited(
+                    now,
+                    actor,
+                    "unreachable",
+                    Some(&before),
+                    Some(mark),
+                    &mark.recipient,
+                );
+                if self.write_marks(version, &marks, audit).await? {
+                    return Ok(false);
+                }
+                continue;
             }
             if marks.len() >= MAX_UNREACHABLE {
                 return Err(too_many_marks());

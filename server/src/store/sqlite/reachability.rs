@@ -46,6 +46,40 @@ impl ReachabilityStore for SqliteStore {
         .await
         .map_err(unavailable)?;
         if present > 0 {
+            let before: Row = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM unreachable_recipients WHERE recipient = ?"
+            ))
+            .bind(&mark.recipient)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+            let before = mark_of(before)?;
+            if before.since.as_str() < mark.since.as_str() {
+                sqlx::query(
+                    "UPDATE unreachable_recipients SET reason = ?, detail = ?, since = ?, \
+                     mailer_message_id = ? WHERE recipient = ?",
+                )
+                .bind(mark.reason.as_str())
+                .bind(&mark.detail)
+                .bind(&mark.since)
+                .bind(&mark.mailer_message_id)
+                .bind(&mark.recipient)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                let action = "unreachable";
+                audit(
+                    &mut tx,
+                    actor,
+                    action,
+                    &mark.recipient,
+                    now,
+                    Some(&before),
+                    Some(mark),
+                )
+                .await?;
+                tx.commit().await.map_err(unavailable)?;
+            }
             return Ok(false);
         }
         if marked as usize >= MAX_UNREACHABLE {
