@@ -341,26 +341,8 @@ impl Pipeline {
                 reports[i] = Some(store_failed(&msg.ses_message_id, recipient, e));
                 continue;
             }
-            match self.claim(msg, recipient, None).await {
-                Ok(Claim::Mine(record)) => mine.push((i, record)),
-                Ok(Claim::Done(record)) => {
-                    reports[i] = Some(Report {
-                        recipient: record.recipient.clone(),
-                        outcome: Delivery::Duplicate,
-                        detail: Some(format!("already {}", record.outcome.as_str())),
-                        message_id: record.id,
-                    })
-                }
-                Ok(Claim::Busy) => {
-                    reports[i] = Some(Report {
-                        recipient: recipient.clone(),
-                        outcome: Delivery::Retry,
-                        detail: Some("another delivery of this message is being processed".into()),
-                        message_id: MessageRecord::id_for(&msg.ses_message_id, recipient),
-                    })
-                }
-                Err(e) => reports[i] = Some(store_failed(&msg.ses_message_id, recipient, &e)),
-            }
+            self.take(msg, recipient, None, i, &mut reports, &mut mine)
+                .await;
         }
         // Each of an active mapping's other recipients has a record of its own, claimed
         // whatever became of the address's own (a delivery cut short after settling that one
@@ -382,34 +364,8 @@ impl Pipeline {
                 for d in extra {
                     let slot = reports.len();
                     reports.push(None);
-                    match self.claim(msg, recipient, Some(&d)).await {
-                        Ok(Claim::Mine(record)) => mine.push((slot, record)),
-                        Ok(Claim::Done(record)) => {
-                            reports[slot] = Some(Report {
-                                recipient: record.recipient.clone(),
-                                outcome: Delivery::Duplicate,
-                                detail: Some(format!("already {}", record.outcome.as_str())),
-                                message_id: record.id,
-                            })
-                        }
-                        Ok(Claim::Busy) => {
-                            reports[slot] = Some(Report {
-                                recipient: recipient.clone(),
-                                outcome: Delivery::Retry,
-                                detail: Some(
-                                    "another delivery of this message is being processed".into(),
-                                ),
-                                message_id: MessageRecord::id_for_destination(
-                                    &msg.ses_message_id,
-                                    recipient,
-                                    &d,
-                                ),
-                            })
-                        }
-                        Err(e) => {
-                            reports[slot] = Some(store_failed(&msg.ses_message_id, recipient, &e))
-                        }
-                    }
+                    self.take(msg, recipient, Some(&d), slot, &mut reports, &mut mine)
+                        .await;
                 }
             }
         }
@@ -502,6 +458,38 @@ impl Pipeline {
         })
     }
 
+    /// Claims one record of `msg` (the address's own, or its copy for `destination`) for
+    /// `slot`: the record this delivery works on, or the report of why it need not.
+    async fn take(
+        &self,
+        msg: &Inbound,
+        recipient: &str,
+        destination: Option<&str>,
+        slot: usize,
+        reports: &mut [Option<Report>],
+        mine: &mut Vec<(usize, MessageRecord)>,
+    ) {
+        reports[slot] = match self.claim(msg, recipient, destination).await {
+            Ok(Claim::Mine(record)) => {
+                mine.push((slot, record));
+                return;
+            }
+            Ok(Claim::Done(record)) => Some(Report {
+                recipient: record.recipient.clone(),
+                outcome: Delivery::Duplicate,
+                detail: Some(format!("already {}", record.outcome.as_str())),
+                message_id: record.id,
+            }),
+            Ok(Claim::Busy) => Some(Report {
+                recipient: recipient.to_string(),
+                outcome: Delivery::Retry,
+                detail: Some("another delivery of this message is being processed".into()),
+                message_id: record_id(&msg.ses_message_id, recipient, destination),
+            }),
+            Err(e) => Some(store_failed(&msg.ses_message_id, recipient, &e)),
+        };
+    }
+
     /// Takes `recipient` of `msg` (its copy for `destination`, one of the mapping's other
     /// recipients, when given) for this delivery, exactly once however often SNS delivers.
     async fn claim(
@@ -511,12 +499,8 @@ impl Pipeline {
         destination: Option<&str>,
     ) -> Result<Claim, StoreError> {
         let now = SystemTime::now();
-        let id = match destination {
-            None => MessageRecord::id_for(&msg.ses_message_id, recipient),
-            Some(d) => MessageRecord::id_for_destination(&msg.ses_message_id, recipient, d),
-        };
         let record = MessageRecord {
-            id,
+            id: record_id(&msg.ses_message_id, recipient, destination),
             ses_message_id: msg.ses_message_id.clone(),
             recipient: recipient.to_string(),
             sender: msg.sender.clone(),
@@ -1057,6 +1041,15 @@ impl Pipeline {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// The log id of `recipient`'s record of a message: the address's own, or its copy for
+/// `destination`.
+fn record_id(ses_message_id: &str, recipient: &str, destination: Option<&str>) -> String {
+    match destination {
+        None => MessageRecord::id_for(ses_message_id, recipient),
+        Some(d) => MessageRecord::id_for_destination(ses_message_id, recipient, d),
     }
 }
 

@@ -421,6 +421,18 @@ pub trait ReachabilityStore: Send + Sync + 'static {
     async fn unreachable(&self) -> Result<Vec<Unreachable>, StoreError>;
 }
 
+/// Whether `new` (a bounce or complaint) replaces the standing mark `old`: it happened later.
+/// Both stores decide by this.
+fn supersedes(new: &Unreachable, old: &Unreachable) -> bool {
+    old.since < new.since
+}
+
+/// Whether a clearing lifts `mark`: a delivery at `before` only when it happened after the
+/// mark's latest event; an admin's (`None`) always.
+fn lifted_by(mark: &Unreachable, before: Option<&str>) -> bool {
+    before.is_none_or(|b| mark.since.as_str() < b)
+}
+
 /// Why one more mark is refused.
 fn too_many_marks() -> StoreError {
     StoreError::Invalid {

@@ -9,7 +9,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::item::{audit_item, get_s, put, s, Item};
 use super::{unavailable, DynamoStore};
-use crate::store::{mark_record, too_many_marks, ReachabilityStore, StoreError, MAX_UNREACHABLE};
+use crate::store::{
+    lifted_by, mark_record, supersedes, too_many_marks, ReachabilityStore, StoreError,
+    MAX_UNREACHABLE,
+};
 
 const KEY: &str = "unreachable";
 
@@ -115,7 +118,7 @@ impl ReachabilityStore for DynamoStore {
         for _ in 0..TRIES {
             let Marks { mut marks, version } = self.marks().await?;
             if let Some(at) = marks.iter().position(|m| m.recipient == mark.recipient) {
-                if marks[at].since >= mark.since {
+                if !supersedes(mark, &marks[at]) {
                     return Ok(false);
                 }
                 let before = std::mem::replace(&mut marks[at], mark.clone());
@@ -157,7 +160,7 @@ impl ReachabilityStore for DynamoStore {
             let Some(at) = marks.iter().position(|m| m.recipient == recipient) else {
                 return Ok(None);
             };
-            if before.is_some_and(|b| marks[at].since.as_str() >= b) {
+            if !lifted_by(&marks[at], before) {
                 return Ok(None);
             }
             let cleared = marks.remove(at);

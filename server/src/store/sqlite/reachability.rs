@@ -5,7 +5,10 @@ use app::model::{DeliveryState, Unreachable};
 use async_trait::async_trait;
 
 use super::{unavailable, SqliteStore};
-use crate::store::{mark_record, too_many_marks, ReachabilityStore, StoreError, MAX_UNREACHABLE};
+use crate::store::{
+    lifted_by, mark_record, supersedes, too_many_marks, ReachabilityStore, StoreError,
+    MAX_UNREACHABLE,
+};
 
 type Row = (String, String, String, String, String);
 
@@ -25,6 +28,21 @@ fn mark_of(
     })
 }
 
+/// The mark on `recipient`, read inside the change's transaction.
+async fn standing(
+    tx: &mut sqlx::SqliteConnection,
+    recipient: &str,
+) -> Result<Option<Unreachable>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM unreachable_recipients WHERE recipient = ?"
+    ))
+    .bind(recipient)
+    .fetch_optional(tx)
+    .await
+    .map_err(unavailable)?;
+    row.map(mark_of).transpose()
+}
+
 #[async_trait]
 impl ReachabilityStore for SqliteStore {
     async fn mark_unreachable(
@@ -33,28 +51,9 @@ impl ReachabilityStore for SqliteStore {
         actor: &str,
         now: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
-        let (marked, present): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(recipient = ?), 0) FROM unreachable_recipients",
-        )
-        .bind(&mark.recipient)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        if present > 0 {
-            let before: Row = sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM unreachable_recipients WHERE recipient = ?"
-            ))
-            .bind(&mark.recipient)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-            let before = mark_of(before)?;
-            if before.since.as_str() < mark.since.as_str() {
+        let mut tx = self.write_tx().await?;
+        if let Some(before) = standing(&mut tx, &mark.recipient).await? {
+            if supersedes(mark, &before) {
                 sqlx::query(
                     "UPDATE unreachable_recipients SET reason = ?, detail = ?, since = ?, \
                      mailer_message_id = ? WHERE recipient = ?",
@@ -67,21 +66,25 @@ impl ReachabilityStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(unavailable)?;
-                let action = "unreachable";
+                let (subject, after) = (&mark.recipient, Some(mark));
                 audit(
                     &mut tx,
                     actor,
-                    action,
-                    &mark.recipient,
+                    "unreachable",
+                    subject,
                     now,
                     Some(&before),
-                    Some(mark),
+                    after,
                 )
                 .await?;
                 tx.commit().await.map_err(unavailable)?;
             }
             return Ok(false);
         }
+        let marked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM unreachable_recipients")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(unavailable)?;
         if marked as usize >= MAX_UNREACHABLE {
             return Err(too_many_marks());
         }
@@ -117,22 +120,11 @@ impl ReachabilityStore for SqliteStore {
         actor: &str,
         now: &str,
     ) -> Result<Option<Unreachable>, StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM unreachable_recipients WHERE recipient = ?"
-        ))
-        .bind(recipient)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        let Some(mark) = row.map(mark_of).transpose()? else {
+        let mut tx = self.write_tx().await?;
+        let Some(mark) = standing(&mut tx, recipient).await? else {
             return Ok(None);
         };
-        if before.is_some_and(|b| mark.since.as_str() >= b) {
+        if !lifted_by(&mark, before) {
             return Ok(None);
         }
         sqlx::query("DELETE FROM unreachable_recipients WHERE recipient = ?")
