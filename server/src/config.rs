@@ -53,6 +53,9 @@ const KEYS: &[&str] = &[
     "metrics_token",
     "trusted_proxies",
     "rate_limit",
+    "claim_lease",
+    "drain",
+    "shutdown_grace",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -67,6 +70,10 @@ pub const DEFAULT_SNS_MAX_AGE: std::time::Duration = std::time::Duration::from_s
 /// more while it sends (its request copy, base64): 128 MiB of content is about 560 MiB at worst
 /// (docs/benchmarks.md).
 pub const DEFAULT_INBOUND_BUDGET_MB: u64 = 128;
+
+/// `MAILVEND_CLAIM_LEASE`'s default: longer than the slowest send with its retries, short
+/// enough that SNS's retries find the claim free after a crash.
+pub const DEFAULT_CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `MAILVEND_` variables that are not configuration keys but are still ours.
 const ENV_ONLY: &[&str] = &["MAILVEND_CONFIG"];
@@ -127,6 +134,15 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests a minute one client may make to sign-in and the API (`MAILVEND_RATE_LIMIT`).
     pub rate_limit: u32,
+    /// How long a delivery's claim on a record holds before another server may take it over
+    /// (`MAILVEND_CLAIM_LEASE`): after a crash, the mail it held waits this long.
+    pub claim_lease: std::time::Duration,
+    /// After SIGTERM, how long `/healthz` fails and `/sns` answers 503 before the listener
+    /// closes, so the load balancer stops sending first (`MAILVEND_DRAIN`).
+    pub drain: std::time::Duration,
+    /// After the listener closes, how long requests in flight may take to finish before the
+    /// process exits anyway (`MAILVEND_SHUTDOWN_GRACE`).
+    pub shutdown_grace: std::time::Duration,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
 }
@@ -541,6 +557,15 @@ impl Config {
                 "expected requests a minute from 1 to 100000, got {v:?}"
             )),
         });
+        let claim_lease = r.parse("claim_lease", DEFAULT_CLAIM_LEASE, |v| {
+            duration_within(v, 15, 3600, "15s to 1h, such as 60s")
+        });
+        let drain = r.parse("drain", std::time::Duration::from_secs(5), |v| {
+            duration_within(v, 0, 300, "0s to 5m, such as 5s")
+        });
+        let shutdown_grace = r.parse("shutdown_grace", std::time::Duration::from_secs(20), |v| {
+            duration_within(v, 1, 600, "1s to 10m, such as 20s")
+        });
         let retention_days = r.parse("retention_days", 30u32, |v| match v.parse::<u32>() {
             Ok(n) if (1..=3650).contains(&n) => Ok(n),
             _ => Err(format!(
@@ -731,8 +756,29 @@ impl Config {
             metrics_token,
             trusted_proxies,
             rate_limit,
+            claim_lease,
+            drain,
+            shutdown_grace,
             warnings,
         })
+    }
+}
+
+/// A duration from `min` to `max` seconds, or the error naming the range (`expected`).
+fn duration_within(
+    v: &str,
+    min: u64,
+    max: u64,
+    expected: &str,
+) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(v) {
+        Ok(d)
+            if d >= std::time::Duration::from_secs(min)
+                && d <= std::time::Duration::from_secs(max) =>
+        {
+            Ok(d)
+        }
+        _ => Err(format!("expected a duration from {expected}, got {v:?}")),
     }
 }
 

@@ -91,6 +91,8 @@ pub struct AppState {
     pub limiter: Arc<crate::auth::limits::Limiter>,
     /// The slots of the CSV exports running at once (`web::export::ExportSlots`).
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// Set on SIGTERM: the health check fails and `/sns` turns notifications away.
+    pub drain: crate::web::drain::Drain,
 }
 
 /// How many exports one server streams at once: each holds a store reader for as long as its
@@ -108,6 +110,7 @@ impl AppState {
             )),
             limiter: Arc::new(crate::auth::limits::Limiter::new(&core.config)),
             exports: Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
+            drain: Default::default(),
             core,
             leptos_options,
         }
@@ -117,6 +120,12 @@ impl AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::web::drain::Drain {
+    fn from_ref(state: &AppState) -> Self {
+        state.drain.clone()
     }
 }
 

@@ -62,6 +62,13 @@ pub enum Command {
     /// Exit 0 when the server on this machine (PORT or LEPTOS_SITE_ADDR) answers /healthz;
     /// the container's health check.
     Healthcheck,
+    /// Copy the SQLite store to FILE while the server runs (a consistent snapshot, checked
+    /// before it is kept; readable by its owner only); prints what the copy holds. For
+    /// DynamoDB, use its point-in-time recovery instead.
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Send dead-lettered messages again; prints one JSON object per message.
     Replay {
         /// A message log id (`<SES message id>/<recipient>`).

@@ -41,6 +41,9 @@ fn defaults_match_the_interface_contract() {
     assert_eq!(c.sns_min_signature_version, 1);
     assert_eq!(c.s3_scope, None);
     assert_eq!(c.inbound_budget_mb, 128);
+    assert_eq!(c.claim_lease, std::time::Duration::from_secs(60));
+    assert_eq!(c.drain, std::time::Duration::from_secs(5));
+    assert_eq!(c.shutdown_grace, std::time::Duration::from_secs(20));
     assert!(
         c.hold_unscanned,
         "mail without a virus verdict is held by default"
@@ -530,4 +533,32 @@ fn the_sns_max_age_never_outlives_the_dedupe_records() {
     ])
     .unwrap();
     assert_eq!(c.sns_max_age.as_secs(), 48 * 3600);
+}
+
+/// The shutdown and lease timings: within their ranges, or an error naming the variable and
+/// the range (a lease shorter than a send would let a second server send the mail again).
+#[test]
+fn shutdown_and_lease_timings_are_bounded() {
+    let c = load(&[
+        ("MAILVEND_CLAIM_LEASE", "15s"),
+        ("MAILVEND_DRAIN", "0s"),
+        ("MAILVEND_SHUTDOWN_GRACE", "10m"),
+    ])
+    .unwrap();
+    assert_eq!(c.claim_lease, std::time::Duration::from_secs(15));
+    assert_eq!(c.drain, std::time::Duration::ZERO);
+    assert_eq!(c.shutdown_grace, std::time::Duration::from_secs(600));
+    for (key, value, expected) in [
+        ("MAILVEND_CLAIM_LEASE", "14s", "15s to 1h"),
+        ("MAILVEND_CLAIM_LEASE", "61m", "15s to 1h"),
+        ("MAILVEND_CLAIM_LEASE", "soon", "15s to 1h"),
+        ("MAILVEND_DRAIN", "5m 1s", "0s to 5m"),
+        ("MAILVEND_SHUTDOWN_GRACE", "0s", "1s to 10m"),
+        ("MAILVEND_SHUTDOWN_GRACE", "600500ms", "1s to 10m"),
+    ] {
+        let (name, message) = first_error(&[(key, value)]);
+        assert_eq!(name, key, "{value}");
+        assert!(message.contains(expected), "{key}={value}: {message}");
+        assert!(message.contains(value), "{key}={value}: {message}");
+    }
 }

@@ -44,17 +44,13 @@ impl Default for Retry {
     }
 }
 
-/// How long a claim is held before another delivery may take it over: longer than the
-/// slowest send with all its retries (`SEND_TIMEOUT` × attempts plus the waits), short enough
-/// for SNS's retries to find it free. A fan-out to several destinations renews it.
-const LEASE: Duration = Duration::from_secs(60);
-
 /// After this many deliveries of an S3-action message whose content could not be read, its
 /// recipients are kept as dead letters (with the object's location, for a replay) instead of
 /// waiting for a next delivery that SNS may never make.
 pub const FETCH_ATTEMPTS: u32 = 10;
 
-/// A send that has not answered by then counts as a transient failure.
+/// A send that has not answered by then counts as a transient failure (at most: a short
+/// claim lease shortens it, `Pipeline::send_timeout`).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What happens to every recipient of one message.
@@ -171,6 +167,10 @@ pub struct Pipeline {
     loop_key: LoopKey,
     s3: S3Mail,
     lease: Duration,
+    /// How long one send may take: a fifth of the configured lease at most, so the default
+    /// four attempts and the waits between them end before the claim could pass to another
+    /// server.
+    send_timeout: Duration,
 }
 
 impl Pipeline {
@@ -187,9 +187,14 @@ impl Pipeline {
             metrics,
             retry,
             loop_key: LoopKey::new(config.loop_key.expose().as_bytes()),
-            config,
             s3: S3Mail::from_environment(),
-            lease: LEASE,
+            // How long a claim holds before another delivery may take it over
+            // (`MAILVEND_CLAIM_LEASE`): longer than the slowest send with all its retries
+            // (`send_timeout`), short enough for SNS's retries to find it free after a crash.
+            // A fan-out to several destinations renews it between batches.
+            lease: config.claim_lease,
+            send_timeout: SEND_TIMEOUT.min(config.claim_lease / 5),
+            config,
         }
     }
 
@@ -848,7 +853,7 @@ impl Pipeline {
             if let Some(copy) = also {
                 // Best effort: the fallback has the mail; this only shows whether the
                 // mailbox works again.
-                let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(&copy)).await;
+                let sent = tokio::time::timeout(self.send_timeout, self.mailer.send(&copy)).await;
                 if !matches!(sent, Ok(Ok(_))) {
                     tracing::warn!(to = ?copy.to, "the copy to an unreachable recipient failed");
                 }
@@ -866,7 +871,7 @@ impl Pipeline {
         let mark = marks.iter().find(|m| m.recipient.eq_ignore_ascii_case(to));
         let fallback = self.config.fallback_address.as_deref();
         let suppressed = if fallback.is_some() {
-            match tokio::time::timeout(SEND_TIMEOUT, self.mailer.suppressed(to)).await {
+            match tokio::time::timeout(self.send_timeout, self.mailer.suppressed(to)).await {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, %to, "the suppression list could not be read; sending");
@@ -1020,12 +1025,12 @@ impl Pipeline {
         let mut delay = self.retry.first_delay;
         let mut attempt = 1;
         loop {
-            let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(out))
+            let sent = tokio::time::timeout(self.send_timeout, self.mailer.send(out))
                 .await
                 .unwrap_or_else(|_| {
                     Err(SendError::Transient(format!(
                         "no answer from the mailer within {} s",
-                        SEND_TIMEOUT.as_secs()
+                        self.send_timeout.as_secs()
                     )))
                 });
             match sent {

@@ -25,6 +25,7 @@ use crate::service::dashboard::Dashboard;
 use crate::state::AppState;
 
 pub mod api;
+pub mod drain;
 pub mod export;
 pub mod ops;
 pub mod serve;

@@ -1,5 +1,5 @@
 //! Operational endpoints: `/healthz` for load balancers and container probes (the store must
-//! answer), `/metrics` for Prometheus.
+//! answer, and the server must not be draining), `/metrics` for Prometheus.
 
 use std::sync::Arc;
 
@@ -11,8 +11,16 @@ use axum::Json;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Stores;
+use crate::web::drain::Drain;
 
-pub async fn healthz(State(stores): State<Stores>) -> Response {
+pub async fn healthz(State(stores): State<Stores>, State(drain): State<Drain>) -> Response {
+    if drain.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "draining"})),
+        )
+            .into_response();
+    }
     match stores.health.ping().await {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(e) => {

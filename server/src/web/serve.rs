@@ -1,7 +1,7 @@
 //! Running the HTTP server: Leptos's settings, the listen loop with the retention task beside
 //! it, and the signals that end it.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
@@ -33,7 +33,8 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// Runs the server on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Runs the server on `listener` until `shutdown` resolves, then drains and lets in-flight
+/// requests finish (`web::drain`).
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -44,7 +45,8 @@ pub async fn serve(
     run(state, listener, shutdown).await
 }
 
-/// Routes `state` on `listener` until `shutdown` resolves.
+/// Routes `state` on `listener` until `shutdown` resolves, then drains for `MAILVEND_DRAIN`
+/// and gives requests in flight `MAILVEND_SHUTDOWN_GRACE`.
 pub async fn run(
     state: AppState,
     listener: TcpListener,
@@ -67,16 +69,58 @@ pub async fn run(
             }
         }));
     }
+    let drain = state.drain.clone();
+    let (drain_for, grace) = (state.core.config.drain, state.core.config.shutdown_grace);
+    let (closed, listener_closed) = tokio::sync::oneshot::channel::<()>();
+    // Drain first (health fails, `/sns` turns new notifications away), then close the
+    // listener; axum then waits for the connections still open.
+    let close = {
+        let drain = drain.clone();
+        async move {
+            shutdown.await;
+            drain.start();
+            tracing::info!(
+                drain_ms = drain_for.as_millis() as u64,
+                in_flight = drain.in_flight(),
+                "draining: the health check fails and new notifications are turned away"
+            );
+            tokio::time::sleep(drain_for).await;
+            tracing::info!(
+                grace_ms = grace.as_millis() as u64,
+                in_flight = drain.in_flight(),
+                "the listener is closed; finishing the requests in flight"
+            );
+            let _ = closed.send(());
+        }
+    };
     let served = axum::serve(
         listener,
         super::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    .with_graceful_shutdown(close)
+    .into_future();
+    let served = tokio::select! {
+        served = served => served,
+        // A delivery still running past the grace is cut short: its claims stay until their
+        // lease runs out, and SNS's next delivery finishes it on another server.
+        () = async {
+            if listener_closed.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(
+                in_flight = drain.in_flight(),
+                "requests still in flight after MAILVEND_SHUTDOWN_GRACE; stopping anyway"
+            );
+            Ok(())
+        }
+    };
     for task in beside {
         task.abort();
     }
     served?;
+    tracing::info!("stopped");
     Ok(())
 }
 

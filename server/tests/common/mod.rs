@@ -47,6 +47,10 @@ pub async fn start_in(
     let addr = listener.local_addr().unwrap();
     let mut vars: Vec<(String, String)> =
         extra.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    // Stopping a test server closes its listener at once unless a test asks for a drain.
+    if !vars.iter().any(|(k, _)| k == "MAILVEND_DRAIN") {
+        vars.push(("MAILVEND_DRAIN".to_string(), "0s".to_string()));
+    }
     let sso = vars.iter().any(|(k, _)| k == "MAILVEND_OIDC_ISSUER");
     if !sso {
         vars.push((

@@ -7,8 +7,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use backup::BackupSummary;
+
 use super::{Store, StoreError};
 
+mod backup;
 mod bulk;
 mod mappings;
 mod messages;

@@ -1,0 +1,207 @@
+//! An online copy of the embedded store (`mailvend backup FILE`), made while the server runs.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+use super::{unavailable, SqliteStore};
+use crate::store::StoreError;
+
+/// What a backup holds, read back from the copy itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BackupSummary {
+    pub bytes: u64,
+    pub mappings: i64,
+    pub message_records: i64,
+    pub audit_entries: i64,
+}
+
+impl SqliteStore {
+    /// Writes a consistent copy of the database to `to`. `VACUUM INTO` reads one snapshot (in
+    /// WAL mode writers go on meanwhile) into a new, compacted file. The copy is made beside
+    /// `to`, checked (`PRAGMA integrity_check`) and only then renamed into place, so `to` is
+    /// either absent or a whole, checked database. An existing `to` is refused: a backup never
+    /// overwrites another one.
+    pub async fn backup(&self, to: &Path) -> Result<BackupSummary, StoreError> {
+        if to.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} already exists; a backup does not overwrite a file",
+                to.display()
+            )));
+        }
+        let dir = to
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = to
+            .file_name()
+            .ok_or_else(|| StoreError::Invalid {
+                field: "file",
+                message: format!("{} names no file", to.display()),
+            })?
+            .to_string_lossy();
+        let partial = dir.join(format!(
+            ".{name}.partial-{}-{:x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let written = match create_private(&partial) {
+            Ok(()) => self.write_copy(&partial).await,
+            Err(e) => return Err(e),
+        };
+        let summary = match written {
+            Ok(()) => check(&partial).await,
+            Err(e) => Err(e),
+        };
+        let summary = summary.and_then(|s| {
+            std::fs::rename(&partial, to)
+                .map(|()| s)
+                .map_err(|e| unavailable(format!("cannot move the copy to {}: {e}", to.display())))
+        });
+        if summary.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        summary
+    }
+
+    async fn write_copy(&self, partial: &Path) -> Result<(), StoreError> {
+        let target = partial
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid {
+                field: "file",
+                message: format!("{} is not UTF-8", partial.display()),
+            })?
+            .to_string();
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(self.reader())
+            .await
+            .map_err(|e| unavailable(format!("the copy failed: {e}")))?;
+        Ok(())
+    }
+}
+
+/// The copy holds raw mail and token digests: the empty file is made readable by its owner
+/// only before anything is written to it (`VACUUM INTO` fills an empty file it is given and
+/// keeps its mode).
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|e| unavailable(format!("cannot create {}: {e}", path.display())))
+}
+
+/// Opens the copy read-only, checks it page by page and counts what it holds.
+async fn check(copy: &Path) -> Result<BackupSummary, StoreError> {
+    let mut conn = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(unavailable)?
+        .filename(copy)
+        .read_only(true)
+        .connect()
+        .await
+        .map_err(|e| unavailable(format!("the copy does not open: {e}")))?;
+    let verdict: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(unavailable)?;
+    if verdict.len() != 1 || verdict[0].0 != "ok" {
+        let problems: Vec<String> = verdict.into_iter().map(|(v,)| v).take(5).collect();
+        return Err(unavailable(format!(
+            "the copy failed its integrity check: {}",
+            problems.join("; ")
+        )));
+    }
+    let mut count = async |table: &str| -> Result<i64, StoreError> {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .map_err(unavailable)
+    };
+    let summary = BackupSummary {
+        mappings: count("mappings").await?,
+        message_records: count("messages").await?,
+        audit_entries: count("audit_log").await?,
+        bytes: 0,
+    };
+    conn.close().await.map_err(unavailable)?;
+    let bytes = std::fs::metadata(copy).map_err(unavailable)?.len();
+    Ok(BackupSummary { bytes, ..summary })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::tests::fresh;
+    use super::*;
+    use crate::store::conformance::spec;
+    use crate::store::MappingStore;
+
+    async fn vend(store: &SqliteStore, n: usize) {
+        for _ in 0..n {
+            store.vend(&spec("backup")).await.unwrap();
+        }
+    }
+
+    async fn mappings_in(path: &Path) -> usize {
+        let copy = SqliteStore::open(path).await.unwrap();
+        copy.list(&Default::default(), 1000, None)
+            .await
+            .unwrap()
+            .items
+            .len()
+    }
+
+    /// A copy taken while another task keeps vending opens, passes the integrity check and
+    /// holds at least every mapping vended before it began; no partial file is left; a second
+    /// backup to the same file is refused and leaves the first alone.
+    #[tokio::test]
+    async fn a_backup_under_writes_is_whole_and_never_overwrites() {
+        let (dir, store) = fresh().await;
+        vend(&store, 100).await;
+        let writing = tokio::spawn({
+            let store: Arc<SqliteStore> = store.clone();
+            async move { vend(&store, 200).await }
+        });
+        let backups = dir.path().join("backups");
+        std::fs::create_dir_all(&backups).unwrap();
+        let to = backups.join("copy.db");
+        let summary = store.backup(&to).await.unwrap();
+        writing.await.unwrap();
+        assert!(
+            (100..=300).contains(&summary.mappings),
+            "{summary:?}"
+        );
+        assert_eq!(
+            summary.audit_entries, summary.mappings,
+            "each vend and its audit entry are in the copy together"
+        );
+        assert_eq!(std::fs::metadata(&to).unwrap().len(), summary.bytes);
+        let left: Vec<_> = std::fs::read_dir(&backups)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["copy.db"], "no partial file is left");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&to).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "raw mail is in the copy: {mode:o}");
+        }
+        assert_eq!(mappings_in(&to).await as i64, summary.mappings);
+
+        let again = store.backup(&to).await.unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        assert_eq!(
+            mappings_in(&to).await as i64,
+            summary.mappings,
+            "the first backup is untouched"
+        );
+    }
+}
