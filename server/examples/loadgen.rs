@@ -19,15 +19,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mailvend-load";
-const CERT_NAME: &str = "SimpleNotificationService-mailvendload.pem";
+// Signed notifications and the certificate they are checked with, shared with the tests.
+#[path = "../tests/common/sns.rs"]
+mod sns;
+
+use sns::{make_cert, raw_message, ses_notification, Content, Signer};
 
 #[derive(Parser)]
 struct Cli {
@@ -186,121 +187,10 @@ async fn main() {
     std::process::exit(if ok { 0 } else { 1 });
 }
 
-fn make_cert(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    // The server believes only a certificate named for SNS and issued by "Amazon": a
-    // throwaway CA of that name issues this one.
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::OrganizationName, "Amazon");
-    let issuer = rcgen::Issuer::new(ca, rcgen::KeyPair::generate().unwrap());
-    let cert = rcgen::CertificateParams::new(vec!["sns.amazonaws.com".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    std::fs::write(dir.join(CERT_NAME), cert.pem()).unwrap();
-    std::fs::write(dir.join("signing-key.der"), key.serialize_der()).unwrap();
-}
-
-/// Signs notifications as SNS does (SignatureVersion 2).
-struct Signer(RsaKeyPair);
-
-impl Signer {
-    fn load(dir: &Path) -> Signer {
-        let der = std::fs::read(dir.join("signing-key.der"))
-            .unwrap_or_else(|e| panic!("{}: {e} (run `loadgen cert` first)", dir.display()));
-        Signer(RsaKeyPair::from_pkcs8(&der).unwrap())
-    }
-
-    fn notification(&self, message: &str, n: usize) -> String {
-        let mut fields = json!({
-            "Type": "Notification",
-            "MessageId": format!("load-{n}-{:x}", rand::random::<u64>()),
-            "TopicArn": TOPIC,
-            "Subject": "Amazon SES Email Receipt Notification",
-            "Message": message,
-            // Now, as SNS stamps it: the server refuses old notifications as replays.
-            "Timestamp": server::clock::now_rfc3339(),
-            "SignatureVersion": "2",
-            "SigningCertURL": format!("https://sns.us-east-1.amazonaws.com/{CERT_NAME}"),
-            "Signature": "placeholder",
-        });
-        let env = server::inbound::sns::parse(fields.to_string().as_bytes()).unwrap();
-        let canonical = server::inbound::sns::canonical_string(&env).unwrap();
-        let mut sig = vec![0; self.0.public_modulus_len()];
-        self.0
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                canonical.as_bytes(),
-                &mut sig,
-            )
-            .unwrap();
-        fields["Signature"] = json!(STANDARD.encode(sig));
-        fields.to_string()
-    }
-}
-
-/// A plain-text message of exactly `size` bytes (given room for its headers).
-fn raw_message(id: &str, recipient: &str, size: usize) -> Vec<u8> {
-    let head = format!(
-        "Return-Path: <bounce@sender.example>\r\nDKIM-Signature: v=1; a=rsa-sha256; d=sender.example; s=s1;\r\n\th=from:to:subject; b=AbCdEf0123456789\r\nFrom: \"Jane Sender\" <jane@sender.example>\r\nTo: {recipient}\r\nSubject: Load {id}\r\nMessage-ID: <{id}@sender.example>\r\nDate: Wed, 2 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    );
-    let line = "Quarterly numbers, a line of an ordinary text message, caf\u{e9} cr\u{e8}me.\r\n";
-    let head_len = head.len();
-    let mut raw = head.into_bytes();
-    while raw.len() < size {
-        raw.extend_from_slice(line.as_bytes());
-    }
-    raw.truncate(size.max(head_len));
-    raw
-}
-
-/// An SES "Received" notification for `id`; `content` is the message inline (SNS action) or
-/// where the S3 action stored it.
-fn ses_notification(id: &str, recipient: &str, content: Content) -> String {
-    let mut message = json!({
-        "notificationType": "Received",
-        "mail": {
-            "timestamp": "2026-12-02T09:00:00.000Z",
-            "source": "bounce@sender.example",
-            "messageId": id,
-            "destination": [recipient],
-            "commonHeaders": {"subject": format!("Load {id}")}
-        },
-        "receipt": {
-            "timestamp": "2026-12-02T09:00:00.000Z",
-            "recipients": [recipient],
-            "spamVerdict": {"status": "PASS"},
-            "virusVerdict": {"status": "PASS"},
-            "spfVerdict": {"status": "PASS"},
-            "dkimVerdict": {"status": "PASS"},
-            "dmarcVerdict": {"status": "PASS"},
-            "action": {"type": "SNS", "topicArn": TOPIC, "encoding": "BASE64"}
-        },
-    });
-    match content {
-        Content::Inline(raw) => message["content"] = json!(STANDARD.encode(raw)),
-        Content::S3 { bucket, key } => {
-            message["receipt"]["action"] = json!({
-                "type": "S3", "topicArn": TOPIC, "bucketName": bucket, "objectKey": key
-            })
-        }
-    }
-    message.to_string()
-}
-
-enum Content<'a> {
-    Inline(&'a [u8]),
-    S3 { bucket: &'a str, key: &'a str },
-}
-
 /// A plain-text message of exactly `size` bytes, as SES would notify it: inline, base64.
 fn ses_message(id: &str, recipient: &str, size: usize) -> String {
     let raw = raw_message(id, recipient, size);
-    ses_notification(id, recipient, Content::Inline(&raw))
+    ses_notification(id, &[recipient], Content::Inline(&raw))
 }
 
 /// `count` signed notifications, signed on every core (RSA signing is the slow part).
@@ -500,7 +390,7 @@ async fn s3(url: &str, cert_dir: &Path, recipient: &str, run: S3Run) -> bool {
             bucket: &run.bucket,
             key: &key,
         };
-        bodies.push(signer.notification(&ses_notification(&id, recipient, content), n));
+        bodies.push(signer.notification(&ses_notification(&id, &[recipient], content), n));
     }
     eprintln!(
         "stored {} messages of {} bytes in s3://{}/{}",

@@ -13,6 +13,9 @@ use server::tokens::Scope;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub mod fleet;
+pub mod sns;
+
 pub const DOMAIN: &str = "mail.test.example";
 /// The local-mode sign-in secret of test servers.
 pub const LOGIN_TOKEN: &str = "integration-test-login-token-0123456789";

@@ -92,6 +92,7 @@ macro_rules! conformance_tests {
                 vend::concurrent_vends_with_one_key_make_one_mapping,
                 messages::concurrent_claims_have_one_winner,
                 messages::dead_letters_reopen_once,
+                retention::purges_on_two_servers_delete_each_record_once,
             ];
         }
     };

@@ -72,3 +72,49 @@ where
         Some(Kept::Bytes(format!("raw of {new}").into_bytes()))
     );
 }
+
+/// Every server runs the retention purge (issue 19): two at once delete each record once
+/// between them (their counts add up to the records there were, not more), and every raw
+/// message goes although each purge may have deleted only some of its records.
+pub async fn purges_on_two_servers_delete_each_record_once<S>(store: std::sync::Arc<S>)
+where
+    S: MessageStore + RawStore,
+{
+    use app::model::Outcome;
+    let long_ago = "2001-01-01T00:00:00.000Z";
+    let messages: Vec<String> = (0..6).map(|_| unique("twice")).collect();
+    let mut records = 0u64;
+    for ses in &messages {
+        for n in 0..4 {
+            settled(
+                &*store,
+                ses,
+                &format!("r{n}@mail.example.com"),
+                long_ago,
+                Outcome::Forwarded,
+            )
+            .await;
+            records += 1;
+        }
+        store
+            .put_raw(ses, format!("raw of {ses}").as_bytes(), long_ago)
+            .await
+            .unwrap();
+    }
+    let purge = |store: std::sync::Arc<S>| {
+        tokio::spawn(async move { store.purge("2001-06-01T00:00:00.000Z").await.unwrap() })
+    };
+    let (a, b) = (purge(store.clone()), purge(store.clone()));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!(a + b, records, "each record counted once: {a} + {b}");
+    for ses in &messages {
+        for n in 0..4 {
+            let id = app::model::MessageRecord::id_for(ses, &format!("r{n}@mail.example.com"));
+            assert!(matches!(
+                store.message(&id).await,
+                Err(StoreError::NotFound(_))
+            ));
+        }
+        assert_eq!(store.raw(ses).await.unwrap(), None, "the raw of {ses}");
+    }
+}

@@ -385,17 +385,21 @@ impl MessageStore for DynamoStore {
                 continue;
             };
             ses_ids.insert(ses_id.clone());
+            // Every server purges: a record another one deleted first is not counted again
+            // (nothing comes back), and is no reason to keep its raw message.
             let deleted = self
                 .client
                 .delete_item()
                 .table_name(&self.messages)
                 .key("id", s(id))
-                .condition_expression("outcome <> :p")
+                .condition_expression("attribute_not_exists(id) OR outcome <> :p")
                 .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
                 .send()
                 .await;
             match deleted {
-                Ok(_) => gone += 1,
+                Ok(out) if out.attributes().is_some_and(|a| !a.is_empty()) => gone += 1,
+                Ok(_) => {}
                 Err(e) if condition_failed(&e) => {
                     busy.insert(ses_id);
                 }
