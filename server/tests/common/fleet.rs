@@ -33,6 +33,44 @@ impl Drop for Proc {
     }
 }
 
+/// The SMTP sink (scripts/smtp_sink.py) on a free port, writing into `dir`, answering each
+/// message `delay` after its data arrives; its port.
+pub async fn smtp_sink(dir: &Path, delay: Duration) -> (Proc, u16) {
+    let python = repo().join(".venv-moto/bin/python");
+    assert!(
+        repo().join(".venv-moto/bin/aiosmtpd").exists(),
+        "aiosmtpd is missing: run `scripts/bootstrap.sh test` (make test does)"
+    );
+    let port = super::free_port();
+    let child = Command::new(python)
+        .arg(repo().join("scripts/smtp_sink.py"))
+        .args(["127.0.0.1", &port.to_string()])
+        .arg(dir)
+        .arg(delay.as_secs_f64().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = Proc(child);
+    wait_for_port(port, "the SMTP sink").await;
+    (proc, port)
+}
+
+/// For each message tag (`Load <tag>` subjects), the files in `dir` (an outbox or the SMTP
+/// sink's directory) that carry it.
+pub fn delivered_files(dir: &Path) -> BTreeMap<String, usize> {
+    let mut tags = BTreeMap::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().extension().is_some_and(|x| x == "eml") {
+            let text = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned();
+            if let Some(tag) = text.lines().find_map(|l| l.strip_prefix("Subject: Load ")) {
+                *tags.entry(tag.trim().to_string()).or_default() += 1;
+            }
+        }
+    }
+    tags
+}
+
 pub async fn wait_for_port(port: u16, what: &str) {
     for _ in 0..400 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -148,22 +186,30 @@ pub struct World {
 
 impl World {
     /// Servers on `store` sending with `mailer`, trusting a certificate made here; `extra`
-    /// adds or overrides variables.
+    /// adds or overrides variables. `{dir}` in `store` and `mailer` is the world's directory.
     pub fn new(store: &str, mailer: &str, extra: Vec<(String, String)>) -> World {
         let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().display().to_string();
+        let (store, mailer) = (
+            store.replace("{dir}", &here),
+            mailer.replace("{dir}", &here),
+        );
         let certs = dir.path().join("certs");
         sns::make_cert(&certs);
         let mut env: BTreeMap<String, String> = [
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("MAILVEND_DOMAIN", DOMAIN.into()),
-            ("MAILVEND_STORE", store.into()),
-            ("MAILVEND_MAILER", mailer.into()),
+            ("MAILVEND_STORE", store),
+            ("MAILVEND_MAILER", mailer),
             ("MAILVEND_ADMIN_ADDRESS", ADMIN.into()),
             ("MAILVEND_SNS_TOPIC_ARNS", sns::TOPIC.into()),
             ("MAILVEND_SNS_CERT_DIR", certs.display().to_string()),
             ("MAILVEND_LOCAL_LOGIN_TOKEN", LOGIN_TOKEN.into()),
             // The same key on every server, as docs/deployment.md asks.
-            ("MAILVEND_LOOP_KEY", "fleet-loop-key-0123456789abcdefghijkl".into()),
+            (
+                "MAILVEND_LOOP_KEY",
+                "fleet-loop-key-0123456789abcdefghijkl".into(),
+            ),
             ("MAILVEND_RATE_LIMIT", "100000".into()),
             ("MAILVEND_LOG_FORMAT", "json".into()),
             // The retention task says at debug level that it found nothing to purge.
@@ -399,7 +445,11 @@ pub async fn deliver_all(
     let urls = Arc::new(urls);
     let mut tasks = tokio::task::JoinSet::new();
     for (n, body) in bodies.into_iter().enumerate() {
-        let copies = if redeliver.is_some_and(|k| n % k == 0) { 2 } else { 1 };
+        let copies = if redeliver.is_some_and(|k| n % k == 0) {
+            2
+        } else {
+            1
+        };
         for copy in 0..copies {
             let permit = slots.clone().acquire_owned().await.unwrap();
             let (http, urls, body) = (http.clone(), urls.clone(), body.clone());

@@ -174,10 +174,7 @@ mod tests {
         let to = backups.join("copy.db");
         let summary = store.backup(&to).await.unwrap();
         writing.await.unwrap();
-        assert!(
-            (100..=300).contains(&summary.mappings),
-            "{summary:?}"
-        );
+        assert!((100..=300).contains(&summary.mappings), "{summary:?}");
         assert_eq!(
             summary.audit_entries, summary.mappings,
             "each vend and its audit entry are in the copy together"
