@@ -699,3 +699,202 @@ async fn integrity(path: &std::path::Path) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// One row of the cost table: what `n` requests of one kind cost, per request.
+fn cost_row(label: &str, n: usize, calls: BTreeMap<String, usize>) -> (String, f64, f64, String) {
+    let per = |service: &str| {
+        calls
+            .iter()
+            .filter(|(k, _)| k.starts_with(service))
+            .map(|(_, v)| *v)
+            .sum::<usize>() as f64
+            / n as f64
+    };
+    let detail = calls
+        .iter()
+        .map(|(k, v)| format!("{k} {}", *v as f64 / n as f64))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (
+        label.to_string(),
+        per("dynamodb "),
+        per("ses POST /v2/email/outbound-emails"),
+        detail,
+    )
+}
+
+/// What each kind of request costs in AWS calls, counted by a proxy in front of moto that the
+/// server's SDK clients go through (docs/architecture.md, "Scaling"). The bounds are today's
+/// figures: a change that adds calls to these paths fails here and updates the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_calls_per_request_are_counted() {
+    let moto = Moto::start().await;
+    moto.verify_sender().await;
+    let counter = fleet::CallCounter::start(&moto.url).await;
+    let mut env = moto.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL".into(), counter.url.clone()));
+    let world = World::new(&format!("dynamodb://calls{}", run_tag()), "ses", env);
+    world.command(&["migrate"]);
+    let token = world.token();
+    let node = world.serve("calls", 0, &[]).await;
+    let one = vend(&node.url, &token, "calls-one", "ann@owners.example", &[]).await;
+    let three = vend(
+        &node.url,
+        &token,
+        "calls-three",
+        "bob@owners.example",
+        &["cat@owners.example", "dan@owners.example"],
+    )
+    .await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = browser
+        .get(format!(
+            "{}/auth/local?token={}",
+            node.url,
+            fleet::LOGIN_TOKEN
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let post = |body: String| {
+        common::client()
+            .post(format!("{}/sns", node.url))
+            .header("content-type", "text/plain; charset=UTF-8")
+            .body(body)
+            .send()
+    };
+    let run = run_tag();
+    // Warm-up: the first message and page fill what the server caches.
+    assert_eq!(
+        post(world.notification(&format!("{run}-w"), &[&one], 0))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let _ = browser.get(format!("{}/", node.url)).send().await.unwrap();
+    counter.take();
+
+    let n = 10;
+    let mut rows = Vec::new();
+    let mut first = Vec::new();
+    for i in 0..n {
+        let body = world.notification(&format!("{run}-a{i}"), &[&one], i);
+        assert_eq!(post(body.clone()).await.unwrap().status(), 200);
+        first.push(body);
+    }
+    rows.push(cost_row(
+        "forward a message to one address (one owner)",
+        n,
+        counter.take(),
+    ));
+    for i in 0..n {
+        let body = world.notification(&format!("{run}-b{i}"), &[&three], i);
+        assert_eq!(post(body).await.unwrap().status(), 200);
+    }
+    rows.push(cost_row(
+        "forward a message to an address with 2 more recipients",
+        n,
+        counter.take(),
+    ));
+    for body in &first {
+        assert_eq!(post(body.clone()).await.unwrap().status(), 200);
+    }
+    rows.push(cost_row(
+        "a redelivery of a message already forwarded",
+        n,
+        counter.take(),
+    ));
+    for i in 0..n {
+        vend(
+            &node.url,
+            &token,
+            &format!("calls-v{i}"),
+            "eve@owners.example",
+            &[],
+        )
+        .await;
+    }
+    rows.push(cost_row("vend (POST /api/v1/addresses)", n, counter.take()));
+    for (label, path) in [
+        (
+            "GET /api/v1/addresses (a page of 50)",
+            "/api/v1/addresses".to_string(),
+        ),
+        (
+            "GET /api/v1/messages (a page of 50)",
+            "/api/v1/messages".to_string(),
+        ),
+        (
+            "GET /api/v1/addresses/{address}",
+            format!("/api/v1/addresses/{one}"),
+        ),
+    ] {
+        for _ in 0..5 {
+            let r = common::client()
+                .get(format!("{}{path}", node.url))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+        }
+        rows.push(cost_row(label, 5, counter.take()));
+    }
+    for (label, path) in [
+        ("page / (overview)", "/".to_string()),
+        ("page /addresses", "/addresses".to_string()),
+        ("page /addresses/{address}", format!("/addresses/{one}")),
+        ("page /messages", "/messages".to_string()),
+    ] {
+        for _ in 0..5 {
+            let r = browser
+                .get(format!("{}{path}", node.url))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+        }
+        rows.push(cost_row(label, 5, counter.take()));
+    }
+
+    let mut table = String::from(
+        "| request | DynamoDB calls | SES sends | every call, by operation (per request) |\n|---|---|---|---|\n",
+    );
+    for (label, dynamo, ses, detail) in &rows {
+        table.push_str(&format!("| {label} | {dynamo} | {ses} | {detail} |\n"));
+    }
+    println!("{table}");
+    let dynamo = |label: &str| rows.iter().find(|r| r.0.starts_with(label)).unwrap().1;
+    let ses = |label: &str| rows.iter().find(|r| r.0.starts_with(label)).unwrap().2;
+    // One send per mailbox. (Each send also asks SES's suppression list: once per mailbox
+    // per 5 minutes in AWS, every time here, as moto has no such API and a failed lookup is
+    // not kept.)
+    assert_eq!(ses("forward a message to one address"), 1.0);
+    assert_eq!(ses("forward a message to an address with 2"), 3.0);
+    assert_eq!(ses("a redelivery"), 0.0, "a redelivery sends nothing");
+    // Today's DynamoDB figures, as regression bounds (see docs/architecture.md).
+    for (label, bound) in BOUNDS {
+        assert!(
+            dynamo(label) <= *bound,
+            "{label}: {} DynamoDB calls, more than the documented {bound}\n{table}",
+            dynamo(label)
+        );
+    }
+}
+
+/// DynamoDB calls per request, at most (docs/architecture.md, "Scaling").
+const BOUNDS: &[(&str, f64)] = &[
+    ("forward a message to one address", 9.0),
+    ("forward a message to an address with 2", 17.0),
+    ("a redelivery", 5.0),
+    ("vend", 3.0),
+    // A page also reads the sign-out epoch once its 10 s cache runs out.
+    ("page / ", 12.0),
+];

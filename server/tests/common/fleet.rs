@@ -519,3 +519,94 @@ pub async fn vend(url: &str, token: &str, name: &str, owner: &str, recipients: &
     assert_eq!(status, 201, "vend {name}: {body}");
     body["address"].as_str().unwrap().to_string()
 }
+
+/// A pass-through proxy in front of moto that counts the AWS calls made through it, by
+/// service and operation (`dynamodb Query`, `ses POST /v2/email/outbound-emails`): what a
+/// request costs, measured on the real client code.
+pub struct CallCounter {
+    pub url: String,
+    counts: Arc<std::sync::Mutex<BTreeMap<String, usize>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl CallCounter {
+    pub async fn start(upstream: &str) -> CallCounter {
+        use axum::body::{to_bytes, Body};
+        use axum::extract::{Request, State};
+        use axum::response::Response;
+
+        type Shared = (
+            String,
+            reqwest::Client,
+            Arc<std::sync::Mutex<BTreeMap<String, usize>>>,
+        );
+        async fn pass(State((upstream, http, counts)): State<Shared>, req: Request) -> Response {
+            let (parts, body) = req.into_parts();
+            let body = to_bytes(body, usize::MAX).await.unwrap();
+            let header = |name: &str| {
+                parts
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            // The service is in the signature's credential scope: <key>/<date>/<region>/<service>/.
+            let auth = header("authorization");
+            let service = auth.split('/').nth(3).unwrap_or("?").to_string();
+            let op = match header("x-amz-target").rsplit_once('.') {
+                Some((_, op)) => op.to_string(),
+                None => {
+                    let path: Vec<&str> = parts.uri.path().split('/').take(4).collect();
+                    format!("{} {}", parts.method, path.join("/"))
+                }
+            };
+            *counts
+                .lock()
+                .unwrap()
+                .entry(format!("{service} {op}"))
+                .or_default() += 1;
+            let mut out = http.request(
+                parts.method.clone(),
+                format!("{upstream}{}", parts.uri.path_and_query().unwrap()),
+            );
+            for (k, v) in &parts.headers {
+                if k != "host" {
+                    out = out.header(k, v);
+                }
+            }
+            let answer = out.body(body).send().await.unwrap();
+            let mut response = Response::builder().status(answer.status());
+            for (k, v) in answer.headers() {
+                if k != "transfer-encoding" && k != "content-length" {
+                    response = response.header(k, v);
+                }
+            }
+            response
+                .body(Body::from(answer.bytes().await.unwrap()))
+                .unwrap()
+        }
+
+        let counts = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+        let app = axum::Router::new().fallback(pass).with_state((
+            upstream.to_string(),
+            reqwest::Client::new(),
+            counts.clone(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        CallCounter {
+            url,
+            counts,
+            _task: task,
+        }
+    }
+
+    /// The calls counted since the last `take`, and a fresh count.
+    pub fn take(&self) -> BTreeMap<String, usize> {
+        std::mem::take(&mut *self.counts.lock().unwrap())
+    }
+}
