@@ -9,7 +9,7 @@ DEV_RUSTFLAGS := --cfg erase_components
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 LEPTOS_ARGS = $${LEPTOS_LIB_CARGO_ARGS:+--lib-cargo-args=$$LEPTOS_LIB_CARGO_ARGS}
 
-.PHONY: run test build lint unit e2e site tools test-tools clean bench soak fuzz
+.PHONY: run test build lint unit e2e site tools test-tools clean bench soak soak-fleet fuzz
 
 tools:
 	@scripts/bootstrap.sh build
@@ -58,6 +58,12 @@ bench: test-tools
 ## make soak: 60 s of webhook + dashboard + API load at once; fails on any error or memory growth
 soak: test-tools
 	scripts/bench/load.sh mixed
+
+## make soak-fleet: the real-process runs of server/tests/processes.rs (two servers on one
+## DynamoDB, kill -9, SIGTERM drain, SQLite restart and backup) with FLEET_MESSAGES (2000) each
+soak-fleet: test-tools site
+	. .tools/env.sh && FLEET_MESSAGES=$${FLEET_MESSAGES:-2000} RUSTFLAGS="$(DEV_RUSTFLAGS)" LEPTOS_OUTPUT_NAME=mailvend \
+		cargo test -p server --locked --test processes -- --nocapture --test-threads 1
 
 ## make fuzz: every fuzz target for FUZZ_SECONDS (600) each, corpus kept in fuzz/corpus
 fuzz: tools
