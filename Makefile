@@ -39,12 +39,14 @@ unit: site
 e2e: test-tools site
 	scripts/e2e.sh
 
-## make test: every check — the clone reads nothing outside itself, lint (Rust and the CloudFormation template), unit and integration
-## tests, the API against its OpenAPI description (schemathesis), browser tests with and without JavaScript
+## make test: every check — the clone reads nothing outside itself, lint (Rust, and the CloudFormation template with cfn-lint
+## and checkov's security checks, each skip justified inline), unit and integration tests, the API against its OpenAPI
+## description (schemathesis), browser tests with and without JavaScript
 test: test-tools
 	scripts/self-contained.sh
 	scripts/lint.sh
 	.venv-moto/bin/cfn-lint deploy/cloudformation.yaml
+	.venv-checkov/bin/checkov -f deploy/cloudformation.yaml --framework cloudformation --quiet --compact --skip-download
 	$(MAKE) --no-print-directory unit
 	scripts/api-contract.sh
 	scripts/e2e.sh

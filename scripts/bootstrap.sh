@@ -4,7 +4,7 @@
 # so a warm machine is done in a second or two.
 #
 #   scripts/bootstrap.sh build   # Rust toolchain for wasm, cargo-leptos, wasm-bindgen, npm tools
-#   scripts/bootstrap.sh test    # the above, plus Chromium and the moto server + aiosmtpd venv
+#   scripts/bootstrap.sh test    # the above, plus Chromium, the moto server + aiosmtpd venv and the checkov venv
 set -euo pipefail
 
 want=${1:-build}
@@ -124,6 +124,13 @@ if [ "$want" = test ]; then
   if [ ! -x .venv-moto/bin/cfn-lint ]; then
     say "cfn-lint (CloudFormation linter)"
     .venv-moto/bin/pip install -q 'cfn-lint==1.*'
+  fi
+  # ... and runs checkov's security checks on it, from a venv of its own (its dependencies
+  # would fight moto's and schemathesis's).
+  if [ ! -x .venv-checkov/bin/checkov ]; then
+    say "checkov (CloudFormation security checks)"
+    python3 -m venv .venv-checkov
+    .venv-checkov/bin/pip install -q 'checkov==3.3.30'
   fi
   # make test checks the API against its OpenAPI description (scripts/api-contract.sh).
   if [ ! -x .venv-moto/bin/st ]; then
