@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod drain;
 pub mod inbound;
 pub mod mailer;
 pub mod metrics;

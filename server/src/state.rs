@@ -92,7 +92,7 @@ pub struct AppState {
     /// The slots of the CSV exports running at once (`web::export::ExportSlots`).
     pub exports: Arc<tokio::sync::Semaphore>,
     /// Set on SIGTERM: the health check fails and `/sns` turns notifications away.
-    pub drain: crate::web::drain::Drain,
+    pub drain: crate::drain::Drain,
 }
 
 /// How many exports one server streams at once: each holds a store reader for as long as its
@@ -123,7 +123,7 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-impl FromRef<AppState> for crate::web::drain::Drain {
+impl FromRef<AppState> for crate::drain::Drain {
     fn from_ref(state: &AppState) -> Self {
         state.drain.clone()
     }

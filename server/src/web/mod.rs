@@ -25,7 +25,6 @@ use crate::service::dashboard::Dashboard;
 use crate::state::AppState;
 
 pub mod api;
-pub mod drain;
 pub mod export;
 pub mod ops;
 pub mod serve;

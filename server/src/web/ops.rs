@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::store::Stores;
-use crate::web::drain::Drain;
 
 pub async fn healthz(State(stores): State<Stores>, State(drain): State<Drain>) -> Response {
     if drain.is_draining() {

@@ -34,7 +34,7 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
 }
 
 /// Runs the server on `listener` until `shutdown` resolves, then drains and lets in-flight
-/// requests finish (`web::drain`).
+/// requests finish (`crate::drain`).
 pub async fn serve(
     config: Config,
     listener: TcpListener,
