@@ -156,10 +156,10 @@ async fn backup(config: Config, file: std::path::PathBuf) -> Result<(), ServeErr
             config.store.kind()
         )));
     };
-    let store = crate::store::sqlite::SqliteStore::open(path).await?;
-    let summary = store.backup(&file).await?;
+    let summary = crate::store::sqlite::backup(path, &file).await?;
     print_json(&serde_json::json!({
-        "file": file,
+        "file": file.display().to_string(),
+        "source": path.display().to_string(),
         "bytes": summary.bytes,
         "mappings": summary.mappings,
         "message_records": summary.message_records,

@@ -167,9 +167,7 @@ pub struct Pipeline {
     loop_key: LoopKey,
     s3: S3Mail,
     lease: Duration,
-    /// How long one send may take: a fifth of the configured lease at most, so the default
-    /// four attempts and the waits between them end before the claim could pass to another
-    /// server.
+    /// How long one send (or suppression lookup) may take: `send_timeout_within` the lease.
     send_timeout: Duration,
 }
 
@@ -193,7 +191,7 @@ impl Pipeline {
             // (`send_timeout`), short enough for SNS's retries to find it free after a crash.
             // A fan-out to several destinations renews it between batches.
             lease: config.claim_lease,
-            send_timeout: SEND_TIMEOUT.min(config.claim_lease / 5),
+            send_timeout: send_timeout_within(config.claim_lease, &retry),
             config,
         }
     }
@@ -1047,6 +1045,24 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// How long one mailer call may take so a whole batch ends before its claim could pass to
+/// another server: a batch starts with at least nine tenths of the lease left (claims are
+/// renewed once a tenth has passed), and spends it on the suppression lookup, every attempt of
+/// the send, the waits between attempts (with their jitter) and, kept back, a second for the
+/// settle. At most `SEND_TIMEOUT`.
+fn send_timeout_within(lease: Duration, retry: &Retry) -> Duration {
+    let mut waits = Duration::ZERO;
+    let mut delay = retry.first_delay;
+    for _ in 1..retry.attempts {
+        waits += delay.mul_f64(1.5);
+        delay = (delay * 2).min(retry.max_delay);
+    }
+    let budget = lease
+        .mul_f64(0.9)
+        .saturating_sub(waits + Duration::from_secs(1));
+    SEND_TIMEOUT.min(budget / (retry.attempts + 1))
 }
 
 /// The log id of `recipient`'s record of a message: the address's own, or its copy for

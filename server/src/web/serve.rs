@@ -81,13 +81,13 @@ pub async fn run(
             drain.start();
             tracing::info!(
                 drain_ms = drain_for.as_millis() as u64,
-                in_flight = drain.in_flight(),
+                sns_in_flight = drain.in_flight(),
                 "draining: the health check fails and new notifications are turned away"
             );
             tokio::time::sleep(drain_for).await;
             tracing::info!(
                 grace_ms = grace.as_millis() as u64,
-                in_flight = drain.in_flight(),
+                sns_in_flight = drain.in_flight(),
                 "the listener is closed; finishing the requests in flight"
             );
             let _ = closed.send(());
@@ -110,7 +110,7 @@ pub async fn run(
             tokio::time::sleep(grace).await;
         } => {
             tracing::warn!(
-                in_flight = drain.in_flight(),
+                sns_in_flight = drain.in_flight(),
                 "requests still in flight after MAILVEND_SHUTDOWN_GRACE; stopping anyway"
             );
             Ok(())

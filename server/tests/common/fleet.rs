@@ -522,7 +522,9 @@ pub async fn vend(url: &str, token: &str, name: &str, owner: &str, recipients: &
 
 /// A pass-through proxy in front of moto that counts the AWS calls made through it, by
 /// service and operation (`dynamodb Query`, `ses POST /v2/email/outbound-emails`): what a
-/// request costs, measured on the real client code.
+/// request costs, measured on the real client code. It can also hold each SES send's answer
+/// back after moto took the send, widening the window in which a server has sent a copy and
+/// not yet recorded it.
 pub struct CallCounter {
     pub url: String,
     counts: Arc<std::sync::Mutex<BTreeMap<String, usize>>>,
@@ -531,6 +533,11 @@ pub struct CallCounter {
 
 impl CallCounter {
     pub async fn start(upstream: &str) -> CallCounter {
+        Self::start_with(upstream, Duration::ZERO).await
+    }
+
+    /// Like `start`, answering each SES send `hold` after moto took it.
+    pub async fn start_with(upstream: &str, hold: Duration) -> CallCounter {
         use axum::body::{to_bytes, Body};
         use axum::extract::{Request, State};
         use axum::response::Response;
@@ -539,8 +546,12 @@ impl CallCounter {
             String,
             reqwest::Client,
             Arc<std::sync::Mutex<BTreeMap<String, usize>>>,
+            Duration,
         );
-        async fn pass(State((upstream, http, counts)): State<Shared>, req: Request) -> Response {
+        async fn pass(
+            State((upstream, http, counts, hold)): State<Shared>,
+            req: Request,
+        ) -> Response {
             let (parts, body) = req.into_parts();
             let body = to_bytes(body, usize::MAX).await.unwrap();
             let header = |name: &str| {
@@ -576,6 +587,9 @@ impl CallCounter {
                 }
             }
             let answer = out.body(body).send().await.unwrap();
+            if op.ends_with("/outbound-emails") {
+                tokio::time::sleep(hold).await;
+            }
             let mut response = Response::builder().status(answer.status());
             for (k, v) in answer.headers() {
                 if k != "transfer-encoding" && k != "content-length" {
@@ -592,6 +606,7 @@ impl CallCounter {
             upstream.to_string(),
             reqwest::Client::new(),
             counts.clone(),
+            hold,
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

@@ -940,3 +940,24 @@ async fn each_recipient_of_an_address_gets_its_own_copy_and_record() {
         "the address and its one remaining recipient: {reports:?}"
     );
 }
+
+/// A lease short or long, a batch's worst case (the suppression lookup and every attempt timing
+/// out, the longest waits between them, a second for the settle) ends within the nine tenths of
+/// the lease a batch may start with, so no other server can take the claim over mid-send.
+#[test]
+fn every_attempt_of_a_send_fits_in_the_claim_lease() {
+    let retry = Retry::default();
+    for (lease, want) in [
+        (15, Duration::from_millis(2_080)),
+        (30, Duration::from_millis(4_780)),
+        (60, Duration::from_secs(10)),
+        (3600, Duration::from_secs(10)),
+    ] {
+        let lease = Duration::from_secs(lease);
+        let timeout = super::send_timeout_within(lease, &retry);
+        assert_eq!(timeout, want, "{lease:?}");
+        let waits = Duration::from_millis((200 + 400 + 800) * 3 / 2);
+        let worst = timeout * (retry.attempts + 1) + waits + Duration::from_secs(1);
+        assert!(worst <= lease.mul_f64(0.9), "{lease:?}: {worst:?}");
+    }
+}

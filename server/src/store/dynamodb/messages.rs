@@ -44,6 +44,37 @@ fn rank(state: DeliveryState) -> AttributeValue {
 }
 
 impl DynamoStore {
+    /// Deletes the settled records `ids` of one message, then its raw message unless one of
+    /// them is still being delivered; how many records this call deleted.
+    async fn purge_message(&self, ses_id: &str, ids: &[String]) -> Result<u64, StoreError> {
+        let mut gone = 0;
+        let mut busy = false;
+        for id in ids {
+            // Every server purges: a record another one deleted first is not counted again
+            // (nothing comes back), and is no reason to keep its raw message.
+            let deleted = self
+                .client
+                .delete_item()
+                .table_name(&self.messages)
+                .key("id", s(id.clone()))
+                .condition_expression("attribute_not_exists(id) OR outcome <> :p")
+                .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await;
+            match deleted {
+                Ok(out) if out.attributes().is_some_and(|a| !a.is_empty()) => gone += 1,
+                Ok(_) => {}
+                Err(e) if condition_failed(&e) => busy = true,
+                Err(e) => return Err(sdk(e)),
+            }
+        }
+        if !busy {
+            self.delete_raw(ses_id).await?;
+        }
+        Ok(gone)
+    }
+
     /// The `projection` of every message-log record whose sort key is `op` (`<`, `>=`) `bound`,
     /// read from the `by_time` index.
     async fn log_range(
@@ -372,42 +403,25 @@ impl MessageStore for DynamoStore {
     }
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
-        let old = self
-            .log_range("<", cutoff, "id, ses_message_id, outcome")
-            .await?;
-        let mut gone = 0;
-        // SES ids with a claim still in progress keep their raw message.
-        let mut busy = std::collections::HashSet::new();
-        let mut ses_ids = std::collections::BTreeSet::new();
+        let old = self.log_range("<", cutoff, "id, ses_message_id").await?;
+        let mut by_message: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for item in &old {
-            let (Some(id), Some(ses_id)) = (get_s(item, "id"), get_s(item, "ses_message_id"))
-            else {
-                continue;
-            };
-            ses_ids.insert(ses_id.clone());
-            // Every server purges: a record another one deleted first is not counted again
-            // (nothing comes back), and is no reason to keep its raw message.
-            let deleted = self
-                .client
-                .delete_item()
-                .table_name(&self.messages)
-                .key("id", s(id))
-                .condition_expression("attribute_not_exists(id) OR outcome <> :p")
-                .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-                .send()
-                .await;
-            match deleted {
-                Ok(out) if out.attributes().is_some_and(|a| !a.is_empty()) => gone += 1,
-                Ok(_) => {}
-                Err(e) if condition_failed(&e) => {
-                    busy.insert(ses_id);
-                }
-                Err(e) => return Err(sdk(e)),
+            if let (Some(id), Some(ses_id)) = (get_s(item, "id"), get_s(item, "ses_message_id")) {
+                by_message.entry(ses_id).or_default().push(id);
             }
         }
-        for ses_id in ses_ids.difference(&busy.into_iter().collect()) {
-            self.delete_raw(ses_id).await?;
+        // Message by message: each raw message goes right after its own records, and a
+        // failure (throttling past the SDK's retries, a shutdown) leaves the messages already
+        // done whole rather than their raw messages behind with no record to find them by.
+        let mut gone = 0;
+        for (ses_id, ids) in by_message {
+            match self.purge_message(&ses_id, &ids).await {
+                Ok(n) => gone += n,
+                Err(e) => {
+                    tracing::warn!(purged = gone, error = %e, "retention: stopped part-way; the rest waits for the next purge");
+                    return Err(e);
+                }
+            }
         }
         Ok(gone)
     }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-use super::{unavailable, SqliteStore};
+use super::unavailable;
 use crate::store::StoreError;
 
 /// What a backup holds, read back from the copy itself.
@@ -18,69 +18,115 @@ pub struct BackupSummary {
     pub audit_entries: i64,
 }
 
-impl SqliteStore {
-    /// Writes a consistent copy of the database to `to`. `VACUUM INTO` reads one snapshot (in
-    /// WAL mode writers go on meanwhile) into a new, compacted file. The copy is made beside
-    /// `to`, checked (`PRAGMA integrity_check`) and only then renamed into place, so `to` is
-    /// either absent or a whole, checked database. An existing `to` is refused: a backup never
-    /// overwrites another one.
-    pub async fn backup(&self, to: &Path) -> Result<BackupSummary, StoreError> {
-        if to.exists() {
-            return Err(StoreError::Conflict(format!(
-                "{} already exists; a backup does not overwrite a file",
-                to.display()
-            )));
-        }
-        let dir = to
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = to
-            .file_name()
-            .ok_or_else(|| StoreError::Invalid {
-                field: "file",
-                message: format!("{} names no file", to.display()),
-            })?
-            .to_string_lossy();
-        let partial = dir.join(format!(
-            ".{name}.partial-{}-{:x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        let written = match create_private(&partial) {
-            Ok(()) => self.write_copy(&partial).await,
-            Err(e) => return Err(e),
-        };
-        let summary = match written {
-            Ok(()) => check(&partial).await,
-            Err(e) => Err(e),
-        };
-        let summary = summary.and_then(|s| {
-            std::fs::rename(&partial, to)
-                .map(|()| s)
-                .map_err(|e| unavailable(format!("cannot move the copy to {}: {e}", to.display())))
-        });
-        if summary.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        summary
+/// Writes a consistent copy of the database at `source` to `to`, while a server may be
+/// writing to it. `source` must exist and is neither created nor migrated (a mistyped path
+/// must not back up an empty new database, and a newer binary must not change the schema
+/// under a running server). `VACUUM INTO` reads one snapshot (in WAL mode writers go on
+/// meanwhile) into a new, compacted file made beside `to`, readable by its owner only. Sign-in
+/// sessions are wiped from the copy (their ids are bearer credentials). The copy is checked
+/// (`PRAGMA integrity_check`), synced, and linked into place only if `to` does not exist: a
+/// backup never overwrites a file.
+pub async fn backup(source: &Path, to: &Path) -> Result<BackupSummary, StoreError> {
+    if !source.is_file() {
+        return Err(StoreError::NotFound(format!(
+            "the database {}",
+            source.display()
+        )));
     }
+    if to.exists() {
+        return Err(StoreError::Conflict(format!(
+            "{} already exists; a backup does not overwrite a file",
+            to.display()
+        )));
+    }
+    let dir = to
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = to
+        .file_name()
+        .ok_or_else(|| StoreError::Invalid {
+            field: "file",
+            message: format!("{} names no file", to.display()),
+        })?
+        .to_string_lossy();
+    let partial = dir.join(format!(
+        ".{name}.partial-{}-{:x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    create_private(&partial)?;
+    let summary = async {
+        write_copy(source, &partial).await?;
+        let summary = check(&partial).await?;
+        keep(&partial, to, dir)?;
+        Ok(summary)
+    }
+    .await;
+    let _ = std::fs::remove_file(&partial);
+    summary
+}
 
-    async fn write_copy(&self, partial: &Path) -> Result<(), StoreError> {
-        let target = partial
-            .to_str()
-            .ok_or_else(|| StoreError::Invalid {
-                field: "file",
-                message: format!("{} is not UTF-8", partial.display()),
-            })?
-            .to_string();
-        sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(self.reader())
+async fn connect(path: &Path) -> Result<sqlx::SqliteConnection, StoreError> {
+    SqliteConnectOptions::from_str("sqlite://")
+        .map_err(unavailable)?
+        .filename(path)
+        .create_if_missing(false)
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))
+}
+
+/// The snapshot into `partial`, then the sessions wiped from it (zeroed on disk, not only
+/// unlinked from the tree, and the file compacted again).
+async fn write_copy(source: &Path, partial: &Path) -> Result<(), StoreError> {
+    let target = partial
+        .to_str()
+        .ok_or_else(|| StoreError::Invalid {
+            field: "file",
+            message: format!("{} is not UTF-8", partial.display()),
+        })?
+        .to_string();
+    let mut from = connect(source).await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(&mut from)
+        .await
+        .map_err(|e| unavailable(format!("the copy failed: {e}")))?;
+    from.close().await.map_err(unavailable)?;
+    let mut copy = connect(partial).await?;
+    for statement in [
+        "PRAGMA secure_delete = ON",
+        "DELETE FROM sessions",
+        "VACUUM",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut copy)
             .await
-            .map_err(|e| unavailable(format!("the copy failed: {e}")))?;
-        Ok(())
+            .map_err(|e| unavailable(format!("wiping sessions from the copy: {e}")))?;
     }
+    copy.close().await.map_err(unavailable)
+}
+
+/// Syncs the checked copy and links it in as `to`, which must still not exist (a link, unlike
+/// a rename, fails rather than replace a file that appeared meanwhile).
+fn keep(partial: &Path, to: &Path, dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(partial)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| unavailable(format!("cannot sync the copy: {e}")))?;
+    std::fs::hard_link(partial, to).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => StoreError::Conflict(format!(
+            "{} already exists; a backup does not overwrite a file",
+            to.display()
+        )),
+        _ => unavailable(format!("cannot create {}: {e}", to.display())),
+    })?;
+    // The new name is durable once its directory is.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// The copy holds raw mail and token digests: the empty file is made readable by its owner
@@ -139,9 +185,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::super::tests::fresh;
+    use super::super::SqliteStore;
     use super::*;
     use crate::store::conformance::spec;
-    use crate::store::MappingStore;
+    use crate::store::{MappingStore, SessionStore};
 
     async fn vend(store: &SqliteStore, n: usize) {
         for _ in 0..n {
@@ -159,12 +206,18 @@ mod tests {
     }
 
     /// A copy taken while another task keeps vending opens, passes the integrity check and
-    /// holds at least every mapping vended before it began; no partial file is left; a second
-    /// backup to the same file is refused and leaves the first alone.
+    /// holds at least every mapping vended before it began, but no sign-in session (not even in
+    /// its free pages); no partial file is left; a second backup to the same file is refused
+    /// and leaves the first alone.
     #[tokio::test]
     async fn a_backup_under_writes_is_whole_and_never_overwrites() {
         let (dir, store) = fresh().await;
         vend(&store, 100).await;
+        let session = "session-id-that-is-a-bearer-credential-0123";
+        store
+            .create_session(session, "{}", 4_000_000_000)
+            .await
+            .unwrap();
         let writing = tokio::spawn({
             let store: Arc<SqliteStore> = store.clone();
             async move { vend(&store, 200).await }
@@ -172,7 +225,8 @@ mod tests {
         let backups = dir.path().join("backups");
         std::fs::create_dir_all(&backups).unwrap();
         let to = backups.join("copy.db");
-        let summary = store.backup(&to).await.unwrap();
+        let source = dir.path().join("c.db");
+        let summary = backup(&source, &to).await.unwrap();
         writing.await.unwrap();
         assert!((100..=300).contains(&summary.mappings), "{summary:?}");
         assert_eq!(
@@ -191,14 +245,34 @@ mod tests {
             let mode = std::fs::metadata(&to).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "raw mail is in the copy: {mode:o}");
         }
+        let bytes = std::fs::read(&to).unwrap();
+        assert!(
+            !bytes
+                .windows(session.len())
+                .any(|w| w == session.as_bytes()),
+            "a session id is in the copy"
+        );
         assert_eq!(mappings_in(&to).await as i64, summary.mappings);
 
-        let again = store.backup(&to).await.unwrap_err();
+        let again = backup(&source, &to).await.unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
         assert_eq!(
             mappings_in(&to).await as i64,
             summary.mappings,
             "the first backup is untouched"
         );
+    }
+
+    /// A mistyped store path is refused, not created, migrated and backed up empty.
+    #[tokio::test]
+    async fn a_missing_database_is_refused_and_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("typo/mailvend.db");
+        let e = backup(&source, &dir.path().join("copy.db"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+        assert!(!source.exists() && !source.parent().unwrap().exists());
+        assert!(!dir.path().join("copy.db").exists());
     }
 }

@@ -7,7 +7,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use backup::BackupSummary;
+pub use backup::{backup, BackupSummary};
 
 use super::{Store, StoreError};
 
