@@ -73,20 +73,22 @@ impl SessionEpoch {
 
 /// The settings in force: stored values, else the configuration's.
 pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Settings, StoreError> {
-    let catch_all = match store.setting(CATCH_ALL).await?.as_deref() {
+    // One read for all three: the pipeline asks for every message.
+    let stored = store
+        .settings(&[CATCH_ALL, SPAM_POLICY, DMARC_POLICY])
+        .await?;
+    let catch_all = match stored.get(CATCH_ALL).map(String::as_str) {
         Some("true") => true,
         Some("false") => false,
         _ => config.catch_all,
     };
-    let spam_policy = store
-        .setting(SPAM_POLICY)
-        .await?
-        .and_then(|v| SpamPolicy::parse(&v))
+    let spam_policy = stored
+        .get(SPAM_POLICY)
+        .and_then(|v| SpamPolicy::parse(v))
         .unwrap_or_default();
-    let dmarc_policy = store
-        .setting(DMARC_POLICY)
-        .await?
-        .and_then(|v| DmarcPolicy::parse(&v))
+    let dmarc_policy = stored
+        .get(DMARC_POLICY)
+        .and_then(|v| DmarcPolicy::parse(v))
         .unwrap_or_default();
     Ok(Settings {
         catch_all,

@@ -500,6 +500,12 @@ pub trait RawStore: Send + Sync + 'static {
 #[async_trait]
 pub trait SettingsStore: Send + Sync + 'static {
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// The values of those of `keys` that are set, read together (one request on DynamoDB:
+    /// the pipeline reads the settings for every message).
+    async fn settings(
+        &self,
+        keys: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError>;
     /// Writes the value and an audit entry (subject `setting:<key>`) in one transaction.
     async fn put_setting(
         &self,

@@ -284,6 +284,14 @@ impl SettingsStore for FaultyStore {
             .await
     }
 
+    async fn settings(
+        &self,
+        keys: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        self.faulted("read settings", self.inner.settings.settings(keys))
+            .await
+    }
+
     async fn put_setting(
         &self,
         key: &str,

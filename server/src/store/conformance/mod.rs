@@ -83,6 +83,7 @@ macro_rules! conformance_tests {
                 raw::raw_messages_kept_as_s3_locations,
                 reachability::unreachable_marks_are_kept_cleared_in_order_and_audited,
                 settings::settings_are_kept_and_audited,
+                settings::settings_are_read_together,
                 sessions::sessions_expire_and_ids_are_never_shared,
                 retention::retention_purges_settled_records_and_their_raw,
             ];

@@ -39,3 +39,31 @@ where
         ]
     );
 }
+
+/// Several settings read together: those set, with their latest values; unset ones absent;
+/// no keys, nothing.
+pub async fn settings_are_read_together<S>(store: &S)
+where
+    S: SettingsStore,
+{
+    let (a, b, unset) = (unique("a"), unique("b"), unique("unset"));
+    store
+        .put_setting(&a, "1", "admin:a", "2026-11-25T00:00:00.000Z")
+        .await
+        .unwrap();
+    store
+        .put_setting(&b, "2", "admin:a", "2026-11-25T00:00:00.000Z")
+        .await
+        .unwrap();
+    store
+        .put_setting(&b, "3", "admin:a", "2026-11-25T00:00:01.000Z")
+        .await
+        .unwrap();
+    let read = store.settings(&[&a, &b, &unset, &a]).await.unwrap();
+    assert_eq!(
+        read,
+        std::collections::BTreeMap::from([(a.clone(), "1".to_string()), (b, "3".to_string())])
+    );
+    assert!(store.settings(&[]).await.unwrap().is_empty());
+    assert!(store.settings(&[&unset]).await.unwrap().is_empty());
+}

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::item::{audit_item, get_s, key_item, put, s};
-use super::DynamoStore;
+use super::{sdk, unavailable, DynamoStore};
 use crate::store::{SettingsStore, StoreError};
 
 fn setting_key(key: &str) -> String {
@@ -18,6 +18,59 @@ impl SettingsStore for DynamoStore {
             .get_item(&self.keys, "key", &setting_key(key))
             .await?
             .and_then(|item| get_s(&item, "value")))
+    }
+
+    async fn settings(
+        &self,
+        keys: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Default::default());
+        }
+        let wanted: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+        let mut request =
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder().consistent_read(true);
+        for key in &wanted {
+            request = request.keys(std::collections::HashMap::from([(
+                "key".to_string(),
+                s(setting_key(key)),
+            )]));
+        }
+        let mut pending = std::collections::HashMap::from([(
+            self.keys.clone(),
+            request.build().map_err(unavailable)?,
+        )]);
+        let mut found = std::collections::BTreeMap::new();
+        // A batch may come back in part (throttling): ask again for what is left, a few times.
+        for attempt in 0..5 {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(&self.keys))
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(key), Some(value)) = (get_s(item, "key"), get_s(item, "value")) {
+                    if let Some(name) = key.strip_prefix("setting#") {
+                        found.insert(name.to_string(), value);
+                    }
+                }
+            }
+            pending = out.unprocessed_keys.unwrap_or_default();
+            if pending.values().all(|k| k.keys().is_empty()) {
+                return Ok(found);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        Err(StoreError::Unavailable(
+            "the settings could not all be read (throttled)".into(),
+        ))
     }
 
     async fn put_setting(

@@ -15,6 +15,21 @@ impl SettingsStore for SqliteStore {
             .map_err(unavailable)
     }
 
+    async fn settings(
+        &self,
+        keys: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let wanted = serde_json::to_string(keys).map_err(unavailable)?;
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))",
+        )
+        .bind(wanted)
+        .fetch_all(self.reader())
+        .await
+        .map(|rows| rows.into_iter().collect())
+        .map_err(unavailable)
+    }
+
     async fn put_setting(
         &self,
         key: &str,
