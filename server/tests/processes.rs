@@ -917,8 +917,8 @@ async fn aws_calls_per_request_are_counted() {
 
 /// DynamoDB calls per request, at most (docs/architecture.md, "Scaling").
 const BOUNDS: &[(&str, f64)] = &[
-    ("forward a message to one address", 7.0),
-    ("forward a message to an address with 2", 15.0),
+    ("forward a message to one address", 6.0),
+    ("forward a message to an address with 2", 12.0),
     ("a redelivery", 3.0),
     ("vend", 3.0),
     // A page also reads the sign-out epoch once its 10 s cache runs out.

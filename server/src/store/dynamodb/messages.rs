@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use app::model::{DayVolume, DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{get_s, s, Item};
@@ -108,50 +109,58 @@ impl MessageStore for DynamoStore {
         lease_until: &str,
         now: &str,
     ) -> Result<Claim, StoreError> {
-        // Two rounds at most: a claim that loses the race to create re-reads the winner.
-        for _ in 0..2 {
-            let existing = self
-                .get_item(&self.messages, "id", &record.id)
-                .await?
-                .map(message_from)
-                .transpose()?;
-            match existing {
-                None => {
-                    let item = message_item(record, Some(lease_until))?;
+        // Most claims are of a message not seen before: create the record first, and read
+        // the one already there only when the create fails (the failed condition hands it
+        // back where the backend supports that; otherwise it is read). One call on the
+        // common path instead of a read and a write.
+        let created = self
+            .client
+            .put_item()
+            .table_name(&self.messages)
+            .set_item(Some(message_item(record, Some(lease_until))?))
+            .condition_expression("attribute_not_exists(id)")
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        let returned = match created {
+            Ok(_) => return Ok(Claim::Mine(record.clone())),
+            Err(e) if condition_failed(&e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    c.item().filter(|i| !i.is_empty()).cloned()
+                }
+                _ => None,
+            },
+            Err(e) => return Err(sdk(e)),
+        };
+        let existing = match returned {
+            Some(item) => Some(item),
+            None => self.get_item(&self.messages, "id", &record.id).await?,
+        };
+        // Gone again meanwhile (purged): SNS's next delivery creates it.
+        let Some((current, lease)) = existing.map(message_from).transpose()? else {
+            return Ok(Claim::Busy);
+        };
+        match (current, lease) {
+            (current, _) if current.outcome != Outcome::Processing => Ok(Claim::Done(current)),
+            (current, Some(lease)) if lease.as_str() < now => {
+                let taken = taken_over(current, now);
+                let item = message_item(&taken, Some(lease_until))?;
+                let values = Item::from([(":old".to_string(), s(lease))]);
+                Ok(
                     if self
-                        .put_if(
-                            &self.messages,
-                            item,
-                            "attribute_not_exists(id)",
-                            Item::new(),
-                        )
+                        .put_if(&self.messages, item, "lease_until = :old", values)
                         .await?
                     {
-                        return Ok(Claim::Mine(record.clone()));
-                    }
-                }
-                Some((current, _)) if current.outcome != Outcome::Processing => {
-                    return Ok(Claim::Done(current))
-                }
-                Some((current, Some(lease))) if lease.as_str() < now => {
-                    let taken = taken_over(current, now);
-                    let item = message_item(&taken, Some(lease_until))?;
-                    let values = Item::from([(":old".to_string(), s(lease))]);
-                    return Ok(
-                        if self
-                            .put_if(&self.messages, item, "lease_until = :old", values)
-                            .await?
-                        {
-                            Claim::Mine(taken)
-                        } else {
-                            Claim::Busy
-                        },
-                    );
-                }
-                Some(_) => return Ok(Claim::Busy),
+                        Claim::Mine(taken)
+                    } else {
+                        Claim::Busy
+                    },
+                )
             }
+            _ => Ok(Claim::Busy),
         }
-        Ok(Claim::Busy)
     }
 
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
