@@ -108,18 +108,7 @@ async fn two_servers_on_one_dynamodb_send_each_copy_once_and_share_sessions_toke
     .await;
 
     // A session made by signing in on A works on B (cookies name the host, not the port).
-    let signed_in = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let r = signed_in
-        .get(format!("{}/auth/local?token={}", a.url, fleet::LOGIN_TOKEN))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "local sign-in on A");
+    let signed_in = fleet::signed_in(&a.url).await;
     let server_fn = |client: &reqwest::Client, url: &str, path: &str, body: &str| {
         client
             .post(format!("{url}{path}"))
@@ -219,21 +208,9 @@ async fn two_servers_on_one_dynamodb_send_each_copy_once_and_share_sessions_toke
     // Catch-all switched on through A is honoured by B from its next message: settings are
     // read from the store for each message, not cached.
     let stray = format!("nobody-{run}@{DOMAIN}");
-    let post = |url: String, body: String| async move {
-        let r = common::client()
-            .post(format!("{url}/sns"))
-            .header("content-type", "text/plain; charset=UTF-8")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap();
-        (status, body["recipients"][0]["outcome"].clone())
-    };
     let before = world.notification(&format!("{run}-stray-1"), &[&stray], 0);
     assert_eq!(
-        post(b.url.clone(), before).await,
+        fleet::post_once(b.url.clone(), before).await,
         (200, json!("undeliverable"))
     );
     let r = common::client()
@@ -245,7 +222,10 @@ async fn two_servers_on_one_dynamodb_send_each_copy_once_and_share_sessions_toke
         .unwrap();
     assert_eq!(r.status(), 200);
     let after = world.notification(&format!("{run}-stray-2"), &[&stray], 1);
-    assert_eq!(post(b.url.clone(), after).await, (200, json!("forwarded")));
+    assert_eq!(
+        fleet::post_once(b.url.clone(), after).await,
+        (200, json!("forwarded"))
+    );
     let sends = Sends::of(&moto, &run).await;
     assert_eq!(
         sends
@@ -456,19 +436,7 @@ async fn sigterm_drains_first_and_finishes_the_deliveries_in_flight() {
     let in_flight: Vec<_> = (0..3)
         .map(|n| {
             let body = world.notification(&format!("{run}-{n}"), &[&address], n);
-            let url = node.url.clone();
-            tokio::spawn(async move {
-                let r = common::client()
-                    .post(format!("{url}/sns"))
-                    .header("content-type", "text/plain; charset=UTF-8")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                let status = r.status().as_u16();
-                let body: Value = r.json().await.unwrap();
-                (status, body["recipients"][0]["outcome"].clone())
-            })
+            tokio::spawn(fleet::post_once(node.url.clone(), body))
         })
         .collect();
     // Time for the three to be read and handed to the relay (8 s there).
@@ -485,9 +453,7 @@ async fn sigterm_drains_first_and_finishes_the_deliveries_in_flight() {
     assert_eq!(health.status(), 503, "the load balancer is told first");
     assert_eq!(health.json::<Value>().await.unwrap()["status"], "draining");
     let late = world.notification(&format!("{run}-late"), &[&address], 9);
-    let refused = common::client()
-        .post(format!("{}/sns", node.url))
-        .body(late.clone())
+    let refused = fleet::sns_post(&common::client(), &node.url, late.clone())
         .send()
         .await
         .unwrap();
@@ -561,9 +527,7 @@ async fn sigterm_drains_first_and_finishes_the_deliveries_in_flight() {
     // The refused notification was not lost: SNS delivers it again, here to the restarted
     // server, and it is forwarded then.
     let node = world.serve("drain", node.port, &[]).await;
-    let again = common::client()
-        .post(format!("{}/sns", node.url))
-        .body(late)
+    let again = fleet::sns_post(&common::client(), &node.url, late)
         .send()
         .await
         .unwrap();
@@ -590,9 +554,7 @@ async fn sigterm_drains_first_and_finishes_the_deliveries_in_flight() {
     let body = world.notification(&format!("{run}-cut"), &[&address], 10);
     let url = node.url.clone();
     let cut_short = tokio::spawn(async move {
-        common::client()
-            .post(format!("{url}/sns"))
-            .body(body)
+        fleet::sns_post(&common::client(), &url, body)
             .send()
             .await
             .map(|r| r.status().as_u16())
@@ -773,28 +735,8 @@ async fn aws_calls_per_request_are_counted() {
         &["cat@owners.example", "dan@owners.example"],
     )
     .await;
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = browser
-        .get(format!(
-            "{}/auth/local?token={}",
-            node.url,
-            fleet::LOGIN_TOKEN
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let post = |body: String| {
-        common::client()
-            .post(format!("{}/sns", node.url))
-            .header("content-type", "text/plain; charset=UTF-8")
-            .body(body)
-            .send()
-    };
+    let browser = fleet::signed_in(&node.url).await;
+    let post = |body: String| fleet::sns_post(&common::client(), &node.url, body).send();
     let run = run_tag();
     // Warm-up: the first message and page fill what the server caches.
     assert_eq!(

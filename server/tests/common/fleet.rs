@@ -143,12 +143,20 @@ impl Moto {
     /// What moto's SES sent: for each message tag (`Load <tag>` subjects), how many copies
     /// went to each mailbox off the served domain.
     pub async fn sends(&self) -> BTreeMap<(String, String), usize> {
-        let data: Value = reqwest::get(format!("{}/moto-api/data.json", self.url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        // moto builds this dump from live state and now and then fails (a 500) when it is
+        // asked while sends are being recorded: ask again.
+        let mut data = Value::Null;
+        for _ in 0..20 {
+            let answer = reqwest::get(format!("{}/moto-api/data.json", self.url)).await;
+            if let Ok(Ok(v)) = answer.map(|r| r.error_for_status()) {
+                if let Ok(v) = v.json::<Value>().await {
+                    data = v;
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(!data.is_null(), "moto's data.json never answered");
         let mut sends = BTreeMap::new();
         for m in data["ses"]["RawMessage"].as_array().into_iter().flatten() {
             let raw = m["raw_data"].as_str().unwrap_or_default();
@@ -391,6 +399,44 @@ impl Posting {
     }
 }
 
+/// A client signed in as the admin on the server at `url` (the local-mode link), whose
+/// cookie jar then serves any server on this host.
+pub async fn signed_in(url: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{url}/auth/local?token={LOGIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "local sign-in on {url}");
+    client
+}
+
+/// `body` posted to the `/sns` of the server at `url`, as SNS posts a notification.
+pub fn sns_post(
+    http: &reqwest::Client,
+    url: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::RequestBuilder {
+    http.post(format!("{url}/sns"))
+        .header("content-type", "text/plain; charset=UTF-8")
+        .header("x-amz-sns-message-type", "Notification")
+        .body(body)
+}
+
+/// Posts one notification once: the answer's status and its first recipient's outcome.
+pub async fn post_once(url: String, body: String) -> (u16, Value) {
+    let r = sns_post(&super::client(), &url, body).send().await.unwrap();
+    let status = r.status().as_u16();
+    let answer: Value = r.json().await.unwrap();
+    (status, answer["recipients"][0]["outcome"].clone())
+}
+
 /// Posts `body` as SNS does until a 2xx: first to `urls[first]`, each retry (after `pause`)
 /// to the next server, as the load balancer spreads them; gives up at `deadline`.
 pub async fn deliver(
@@ -405,11 +451,7 @@ pub async fn deliver(
     let mut i = first;
     loop {
         posting.posts += 1;
-        let status = http
-            .post(format!("{}/sns", urls[i % urls.len()]))
-            .header("content-type", "text/plain; charset=UTF-8")
-            .header("x-amz-sns-message-type", "Notification")
-            .body(body.to_string())
+        let status = sns_post(http, &urls[i % urls.len()], body.to_string())
             .send()
             .await
             .map_or(0, |r| r.status().as_u16());

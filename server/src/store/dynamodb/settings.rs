@@ -27,13 +27,15 @@ impl SettingsStore for DynamoStore {
         if keys.is_empty() {
             return Ok(Default::default());
         }
-        let wanted: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+        // Item key → setting name, each asked for once.
+        let wanted: std::collections::BTreeMap<String, &str> =
+            keys.iter().map(|k| (setting_key(k), *k)).collect();
         let mut request =
             aws_sdk_dynamodb::types::KeysAndAttributes::builder().consistent_read(true);
-        for key in &wanted {
+        for key in wanted.keys() {
             request = request.keys(std::collections::HashMap::from([(
                 "key".to_string(),
-                s(setting_key(key)),
+                s(key.clone()),
             )]));
         }
         let mut pending = std::collections::HashMap::from([(
@@ -56,10 +58,9 @@ impl SettingsStore for DynamoStore {
                 .into_iter()
                 .flatten()
             {
-                if let (Some(key), Some(value)) = (get_s(item, "key"), get_s(item, "value")) {
-                    if let Some(name) = key.strip_prefix("setting#") {
-                        found.insert(name.to_string(), value);
-                    }
+                let name = get_s(item, "key").and_then(|k| wanted.get(&k).copied());
+                if let (Some(name), Some(value)) = (name, get_s(item, "value")) {
+                    found.insert(name.to_string(), value);
                 }
             }
             pending = out.unprocessed_keys.unwrap_or_default();

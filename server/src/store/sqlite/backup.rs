@@ -34,10 +34,7 @@ pub async fn backup(source: &Path, to: &Path) -> Result<BackupSummary, StoreErro
         )));
     }
     if to.exists() {
-        return Err(StoreError::Conflict(format!(
-            "{} already exists; a backup does not overwrite a file",
-            to.display()
-        )));
+        return Err(already_there(to));
     }
     let dir = to
         .parent()
@@ -45,10 +42,7 @@ pub async fn backup(source: &Path, to: &Path) -> Result<BackupSummary, StoreErro
         .unwrap_or(Path::new("."));
     let name = to
         .file_name()
-        .ok_or_else(|| StoreError::Invalid {
-            field: "file",
-            message: format!("{} names no file", to.display()),
-        })?
+        .ok_or_else(|| bad_file(format!("{} names no file", to.display())))?
         .to_string_lossy();
     let partial = dir.join(format!(
         ".{name}.partial-{}-{:x}",
@@ -67,11 +61,27 @@ pub async fn backup(source: &Path, to: &Path) -> Result<BackupSummary, StoreErro
     summary
 }
 
-async fn connect(path: &Path) -> Result<sqlx::SqliteConnection, StoreError> {
+fn already_there(to: &Path) -> StoreError {
+    StoreError::Conflict(format!(
+        "{} already exists; a backup does not overwrite a file",
+        to.display()
+    ))
+}
+
+fn bad_file(message: String) -> StoreError {
+    StoreError::Invalid {
+        field: "file",
+        message,
+    }
+}
+
+/// A connection to the existing database at `path` (never created).
+async fn connect(path: &Path, read_only: bool) -> Result<sqlx::SqliteConnection, StoreError> {
     SqliteConnectOptions::from_str("sqlite://")
         .map_err(unavailable)?
         .filename(path)
         .create_if_missing(false)
+        .read_only(read_only)
         .busy_timeout(std::time::Duration::from_secs(5))
         .connect()
         .await
@@ -83,19 +93,16 @@ async fn connect(path: &Path) -> Result<sqlx::SqliteConnection, StoreError> {
 async fn write_copy(source: &Path, partial: &Path) -> Result<(), StoreError> {
     let target = partial
         .to_str()
-        .ok_or_else(|| StoreError::Invalid {
-            field: "file",
-            message: format!("{} is not UTF-8", partial.display()),
-        })?
+        .ok_or_else(|| bad_file(format!("{} is not UTF-8", partial.display())))?
         .to_string();
-    let mut from = connect(source).await?;
+    let mut from = connect(source, false).await?;
     sqlx::query("VACUUM INTO ?")
         .bind(target)
         .execute(&mut from)
         .await
         .map_err(|e| unavailable(format!("the copy failed: {e}")))?;
     from.close().await.map_err(unavailable)?;
-    let mut copy = connect(partial).await?;
+    let mut copy = connect(partial, false).await?;
     for statement in [
         "PRAGMA secure_delete = ON",
         "DELETE FROM sessions",
@@ -116,10 +123,7 @@ fn keep(partial: &Path, to: &Path, dir: &Path) -> Result<(), StoreError> {
         .and_then(|f| f.sync_all())
         .map_err(|e| unavailable(format!("cannot sync the copy: {e}")))?;
     std::fs::hard_link(partial, to).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => StoreError::Conflict(format!(
-            "{} already exists; a backup does not overwrite a file",
-            to.display()
-        )),
+        std::io::ErrorKind::AlreadyExists => already_there(to),
         _ => unavailable(format!("cannot create {}: {e}", to.display())),
     })?;
     // The new name is durable once its directory is.
@@ -145,13 +149,7 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
 
 /// Opens the copy read-only, checks it page by page and counts what it holds.
 async fn check(copy: &Path) -> Result<BackupSummary, StoreError> {
-    let mut conn = SqliteConnectOptions::from_str("sqlite://")
-        .map_err(unavailable)?
-        .filename(copy)
-        .read_only(true)
-        .connect()
-        .await
-        .map_err(|e| unavailable(format!("the copy does not open: {e}")))?;
+    let mut conn = connect(copy, true).await?;
     let verdict: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
         .fetch_all(&mut conn)
         .await
