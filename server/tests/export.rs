@@ -468,33 +468,48 @@ async fn exports_of_100000_rows_stream_whole_filtered_and_escaped_in_bounded_mem
     assert!(rows[0][column(&header, "address")].as_str() > first);
 }
 
-/// Downloads an export a second time (the first warmed SQLite's page caches, up to 2 MB for
-/// each reader connection, which a cold export's peak would count) and reports its time and
-/// how far it raised this process's peak memory: held whole, an export raises it by at least
-/// its own size; streamed, by about a page (500 rows) and the buffers around it.
+/// Downloads an export twice more (the first download warmed SQLite's page caches, up to
+/// 2 MB for each reader connection, which a cold export's peak would count) and reports the
+/// time and how far each run raised this process's peak memory. Held whole, an export raises
+/// it by at least its own size on every run; streamed, by about a page (500 rows) and the
+/// buffers around it, plus whatever a run touches for the first time: another of the pool's
+/// eight reader connections warming its own cache, another worker thread's allocator arena.
+/// One run has measured 5.0 MB for a 16.6 MB export where others measured 0.3, so the test
+/// takes the smaller of two runs and bounds it by half the export: above that noise, far
+/// below what holding the export costs.
 async fn measure(what: &str, rows: usize, req: reqwest::RequestBuilder) {
-    let measured = reset_peak();
-    let before = status_kb("VmRSS:");
-    let t = Instant::now();
-    let d = download(req).await;
-    let took = t.elapsed();
-    let growth_kb = measured.then(|| status_kb("VmHWM:").saturating_sub(before));
-    assert_eq!(d.status, StatusCode::OK);
-    let bytes = d.bytes;
-    eprintln!(
-        "export {what}: {rows} rows, {:.1} MB in {:.2} s ({:.0} rows/s); peak memory growth {}",
-        bytes as f64 / 1e6,
-        took.as_secs_f64(),
-        rows as f64 / took.as_secs_f64(),
-        growth_kb.map_or(
-            "not measured (clear_refs not allowed)".into(),
-            |kb| format!("{:.1} MB", kb as f64 / 1e3)
-        ),
-    );
-    if let Some(kb) = growth_kb {
-        assert!(
-            (kb * 1000) < bytes / 4,
-            "{what}: the peak grew by {kb} kB for a {bytes}-byte export: is it buffered?"
+    let mut least: Option<u64> = None;
+    for run in 1..=2 {
+        let req = req.try_clone().expect("a request without a streamed body");
+        let measured = reset_peak();
+        let before = status_kb("VmRSS:");
+        let t = Instant::now();
+        let d = download(req).await;
+        let took = t.elapsed();
+        let growth_kb = measured.then(|| status_kb("VmHWM:").saturating_sub(before));
+        assert_eq!(d.status, StatusCode::OK);
+        eprintln!(
+            "export {what} (run {run}): {rows} rows, {:.1} MB in {:.2} s ({:.0} rows/s); \
+             peak memory growth {}",
+            d.bytes as f64 / 1e6,
+            took.as_secs_f64(),
+            rows as f64 / took.as_secs_f64(),
+            growth_kb.map_or(
+                "not measured (clear_refs not allowed)".into(),
+                |kb| format!("{:.1} MB", kb as f64 / 1e3)
+            ),
         );
+        let Some(kb) = growth_kb else { return };
+        least = Some(least.map_or(kb, |l| l.min(kb)));
+        if (least.unwrap() * 1000) < d.bytes / 2 {
+            return;
+        }
+        if run == 2 {
+            panic!(
+                "{what}: the peak grew by at least {} kB for a {}-byte export: is it buffered?",
+                least.unwrap(),
+                d.bytes
+            );
+        }
     }
 }
