@@ -70,17 +70,24 @@ struct Claimed {
     plan: Result<Plan, StoreError>,
     reports: Vec<Option<Report>>,
     mine: Vec<(usize, MessageRecord)>,
+    /// The mappings of the message's recipients as read while claiming (`None`: no such
+    /// address), so that deciding does not read them again.
+    mappings: Mappings,
     /// When the claims were made: their lease runs from then.
     at: std::time::Instant,
 }
 
-/// A message's content as deciding and sending need it: the bytes, SES's verdicts, and where
-/// S3 holds it (kept as a reference instead of a copy).
+/// Recipients' mappings already read, by address.
+type Mappings = std::collections::HashMap<String, Option<app::model::Mapping>>;
+
+/// A message's content as deciding and sending need it: the bytes, SES's verdicts, where S3
+/// holds it (kept as a reference instead of a copy), and the mappings already read.
 #[derive(Clone, Copy)]
 struct Body<'a> {
     raw: &'a [u8],
     verdicts: &'a Verdicts,
     stored: Option<&'a S3Object>,
+    mappings: &'a Mappings,
 }
 
 /// The records of one message forwarded to one destination with the same tags: one send.
@@ -350,20 +357,27 @@ impl Pipeline {
         // Each of an active mapping's other recipients has a record of its own, claimed
         // whatever became of the address's own (a delivery cut short after settling that one
         // finds its copies still to send).
+        let mut mappings = Mappings::new();
         if plan.is_ok() {
             for recipient in &recipients {
-                let extra = match self.stores.mappings.get(recipient).await {
-                    Ok(m) if m.status == app::model::MappingStatus::Active => m
-                        .recipients
-                        .into_iter()
-                        .filter(|d| *d != m.owner)
-                        .collect::<Vec<_>>(),
-                    Ok(_) | Err(StoreError::NotFound(_)) => Vec::new(),
+                let mapping = match self.stores.mappings.get(recipient).await {
+                    Ok(m) => Some(m),
+                    Err(StoreError::NotFound(_)) => None,
                     Err(e) => {
                         reports.push(Some(store_failed(&msg.ses_message_id, recipient, &e)));
                         continue;
                     }
                 };
+                let extra = match &mapping {
+                    Some(m) if m.status == app::model::MappingStatus::Active => m
+                        .recipients
+                        .iter()
+                        .filter(|d| **d != m.owner)
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                    _ => Vec::new(),
+                };
+                mappings.insert(recipient.clone(), mapping);
                 for d in extra {
                     let slot = reports.len();
                     reports.push(None);
@@ -376,6 +390,7 @@ impl Pipeline {
             plan,
             reports,
             mine,
+            mappings,
             at,
         }
     }
@@ -394,6 +409,7 @@ impl Pipeline {
             plan,
             mut reports,
             mine,
+            mappings,
             at: claimed_at,
         } = claimed;
         let (slots, records): (Vec<usize>, Vec<MessageRecord>) = mine.into_iter().unzip();
@@ -403,6 +419,7 @@ impl Pipeline {
                     raw,
                     verdicts,
                     stored,
+                    mappings: &mappings,
                 };
                 self.finish(records.clone(), body, policy, origin, claimed_at)
                     .await
@@ -612,6 +629,7 @@ impl Pipeline {
                         raw: &raw,
                         verdicts: &verdicts,
                         stored: stored.as_ref(),
+                        mappings: &Mappings::new(),
                     },
                     &policy,
                     Origin::ByHand,
@@ -649,6 +667,7 @@ impl Pipeline {
             raw,
             verdicts,
             stored,
+            mappings,
         } = body;
         let trail = records
             .first()
@@ -658,9 +677,16 @@ impl Pipeline {
             records.iter().map(|_| None).collect();
         let mut sends: Vec<Batch> = Vec::new();
         for (i, record) in records.into_iter().enumerate() {
-            let mapping = match self.stores.mappings.get(&record.recipient).await {
-                Ok(m) => Some(m),
-                Err(StoreError::NotFound(_)) => None,
+            let read = match mappings.get(&record.recipient) {
+                Some(known) => Ok(known.clone()),
+                None => match self.stores.mappings.get(&record.recipient).await {
+                    Ok(m) => Ok(Some(m)),
+                    Err(StoreError::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                },
+            };
+            let mapping = match read {
+                Ok(mapping) => mapping,
                 Err(e) => {
                     results[i] = Some(Err(e));
                     continue;

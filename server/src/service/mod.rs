@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 use app::address::EmailAddress;
 use app::model::{
     AddressDetail, AddressQuery, AuditEntry, BulkChange, DayVolume, DeliveryState, Mapping,
-    MappingStatus, MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome, OutcomeCounts,
-    OverviewStats, Page, Settings, SettingsView, StoreCheck, SystemStatus, Unreachable,
-    VendOptions,
+    MappingStatus, MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome, OverviewStats,
+    Page, Settings, SettingsView, StoreCheck, SystemStatus, Unreachable, VendOptions,
 };
 use futures_util::Stream;
 
-use crate::clock::{ago, now_rfc3339, unix_now};
+use crate::clock::{before, now_rfc3339, unix_now};
 use crate::config::Config;
 use crate::inbound::pipeline::{Pipeline, ReplayError};
 use crate::inbound::{Inbound, Report};
@@ -224,17 +223,32 @@ pub fn message_filter(q: &MessageQuery) -> Result<MessageFilter, ServiceError> {
 }
 
 /// The last `n` UTC days, oldest first, each present (zero when no mail came).
-fn fill_days(n: u64, volume: Vec<DayVolume>) -> Vec<DayVolume> {
-    (0..n)
+/// The buckets the overview reads at `now`: the last 14 UTC days (`YYYY-MM-DD`, oldest
+/// first, today last) and, for "the last 24 hours", the UTC hour 24 hours ago through the
+/// current one (`YYYY-MM-DDTHH`, 25 of them). Counts are kept per hour, so the window covers
+/// between 24 and 25 hours: all of the last 24, never less.
+fn overview_buckets(now: std::time::SystemTime) -> (Vec<String>, Vec<String>) {
+    let days = (0..14)
         .rev()
-        .map(|i| {
-            let day = ago(Duration::from_secs(i * DAY))[..10].to_string();
-            let counts = volume
+        .map(|i| before(now, Duration::from_secs(i * DAY))[..10].to_string())
+        .collect();
+    let hours = (0..=24)
+        .rev()
+        .map(|i| before(now, Duration::from_secs(i * 3600))[..13].to_string())
+        .collect();
+    (days, hours)
+}
+
+/// Every day of `days` with its counts, zeros where there was no mail.
+fn fill_days(days: &[String], volume: Vec<DayVolume>) -> Vec<DayVolume> {
+    days.iter()
+        .map(|day| DayVolume {
+            day: day.clone(),
+            counts: volume
                 .iter()
-                .find(|v| v.day == day)
+                .find(|v| v.day == *day)
                 .map(|v| v.counts)
-                .unwrap_or_default();
-            DayVolume { day, counts }
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -437,24 +451,12 @@ impl AppService {
 
     pub async fn overview(&self, _caller: &AdminCaller) -> Result<OverviewStats, ServiceError> {
         let mappings = self.stores.mappings.counts().await?;
-        let mut last_24h = OutcomeCounts::default();
-        for day in self
-            .stores
-            .messages
-            .volume(&ago(Duration::from_secs(DAY)))
-            .await?
-        {
-            last_24h.merge(&day.counts);
-        }
-        let daily = self
-            .stores
-            .messages
-            .volume(&ago(Duration::from_secs(13 * DAY))[..10])
-            .await?;
+        let (days, hours) = overview_buckets(std::time::SystemTime::now());
+        let volume = self.stores.messages.volume(&days, &hours).await?;
         Ok(OverviewStats {
             mappings,
-            last_24h,
-            daily: fill_days(14, daily),
+            last_24h: volume.hours,
+            daily: fill_days(&days, volume.days),
             unreachable: self.stores.reachability.unreachable().await?,
         })
     }

@@ -226,3 +226,53 @@ async fn bulk_owner_changes_on_dynamodb() {
     let store = crate::store::dynamodb::tests::store().await;
     bulk_owner_changes(Stores::from_backend(Arc::new(store))).await;
 }
+
+#[test]
+fn the_overview_reads_fourteen_days_and_the_hours_of_the_last_day() {
+    use std::time::{Duration, UNIX_EPOCH};
+    // (now, first day, last day, first hour, last hour)
+    let cases = [
+        // 2026-12-04T10:30:00Z
+        (
+            1_796_380_200,
+            "2026-11-21",
+            "2026-12-04",
+            "2026-12-03T10",
+            "2026-12-04T10",
+        ),
+        // Just after midnight: the day before is still in the hours.
+        (
+            1_796_342_401,
+            "2026-11-21",
+            "2026-12-04",
+            "2026-12-03T00",
+            "2026-12-04T00",
+        ),
+        // Across a month and a year.
+        (
+            1_798_761_600,
+            "2026-12-19",
+            "2027-01-01",
+            "2026-12-31T00",
+            "2027-01-01T00",
+        ),
+    ];
+    for (secs, first_day, last_day, first_hour, last_hour) in cases {
+        let now = UNIX_EPOCH + Duration::from_secs(secs);
+        let (days, hours) = overview_buckets(now);
+        assert_eq!(days.len(), 14, "{secs}");
+        assert_eq!(
+            (days[0].as_str(), days[13].as_str()),
+            (first_day, last_day),
+            "{secs}"
+        );
+        assert_eq!(hours.len(), 25, "{secs}");
+        assert_eq!(
+            (hours[0].as_str(), hours[24].as_str()),
+            (first_hour, last_hour),
+            "{secs}"
+        );
+        assert!(days.windows(2).all(|w| w[0] < w[1]));
+        assert!(hours.windows(2).all(|w| w[0] < w[1]));
+    }
+}

@@ -1,6 +1,7 @@
 //! Storage. Each capability gets its own trait (mappings, messages, settings and audit,
 //! sessions and tokens) as it is built, with one conformance suite run against every backend.
 
+pub mod cached;
 #[cfg(test)]
 pub mod conformance;
 pub mod dynamodb;
@@ -336,7 +337,10 @@ pub trait MessageStore: Send + Sync + 'static {
         lease_until: &str,
         now: &str,
     ) -> Result<Claim, StoreError>;
-    /// Writes the final state of a claimed record.
+    /// Writes the final state of a claimed record. Only a record still `processing` (or gone,
+    /// purged meanwhile) is written: one another worker settled first, or an earlier try of
+    /// this same settle that landed though its answer was lost, is left as it is, so the
+    /// outcome counts move once per record.
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError>;
     /// Gives up a claim that could not be finished, so the next delivery takes it over at
     /// once instead of waiting out the lease. Does nothing to a settled record.
@@ -372,12 +376,22 @@ pub trait MessageStore: Send + Sync + 'static {
         mailer_message_id: &str,
         status: &DeliveryStatus,
     ) -> Result<DeliveryUpdate, StoreError>;
-    /// How many records were received per UTC day and outcome since `since` (RFC 3339),
-    /// oldest day first; days without mail are absent.
-    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError>;
+    /// How many records were received, by outcome, on each UTC day of `days` (`YYYY-MM-DD`)
+    /// and in all during the UTC hours `hours` (`YYYY-MM-DDTHH`). Read from counts the store
+    /// keeps as it writes records (claims, settles, reopens and purges move them in the same
+    /// write), never from the log itself, so it costs the same however long the log is.
+    /// Days come back oldest first; days without mail are absent.
+    async fn volume(&self, days: &[String], hours: &[String]) -> Result<Volume, StoreError>;
     /// Deletes settled records received before `cutoff` (RFC 3339) and the raw messages kept
     /// for them; returns how many records went. Claims in progress are never purged.
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError>;
+}
+
+/// Mail received per day and over some hours, by outcome (`MessageStore::volume`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Volume {
+    pub days: Vec<DayVolume>,
+    pub hours: app::model::OutcomeCounts,
 }
 
 /// What a delivery event did: the records it moved on, and those already at its state or a
@@ -545,15 +559,30 @@ fn not_a_dead_letter(r: &MessageRecord) -> StoreError {
 }
 
 /// Folds (received_at, outcome) pairs into per-day volumes, oldest day first.
-fn fold_volume(rows: impl IntoIterator<Item = (String, Outcome, u64)>) -> Vec<DayVolume> {
-    let mut days: BTreeMap<String, app::model::OutcomeCounts> = BTreeMap::new();
-    for (received_at, outcome, n) in rows {
-        let day = received_at.get(..10).unwrap_or(&received_at).to_string();
-        days.entry(day).or_default().add(outcome, n);
+/// The volume from counted rows (`(bucket, outcome, n)`, a bucket being a day or an hour):
+/// `days` per day, oldest first, days without mail absent; `hours` summed.
+fn fold_volume(
+    rows: impl IntoIterator<Item = (String, Outcome, u64)>,
+    days: &[String],
+    hours: &[String],
+) -> Volume {
+    let mut per_day: BTreeMap<String, app::model::OutcomeCounts> = BTreeMap::new();
+    let mut volume = Volume::default();
+    for (bucket, outcome, n) in rows {
+        if n == 0 {
+            continue;
+        }
+        if days.contains(&bucket) {
+            per_day.entry(bucket).or_default().add(outcome, n);
+        } else if hours.contains(&bucket) {
+            volume.hours.add(outcome, n);
+        }
     }
-    days.into_iter()
+    volume.days = per_day
+        .into_iter()
         .map(|(day, counts)| DayVolume { day, counts })
-        .collect()
+        .collect();
+    volume
 }
 
 /// The log's sort key: newest first when read in descending order, unique per record.
@@ -639,13 +668,18 @@ impl Stores {
 }
 
 /// Opens the configured store and brings its schema up to date.
+/// The stores the server runs on, the settings and marks read through `cached::Cached`.
 pub async fn open(url: &StoreUrl) -> Result<Stores, StoreError> {
-    match url {
-        StoreUrl::Sqlite(path) => Ok(Stores::from_backend(Arc::new(
-            sqlite::SqliteStore::open(path).await?,
-        ))),
-        StoreUrl::DynamoDb { table_prefix } => Ok(Stores::from_backend(Arc::new(
-            dynamodb::DynamoStore::open(table_prefix).await?,
-        ))),
-    }
+    let mut stores = match url {
+        StoreUrl::Sqlite(path) => {
+            Stores::from_backend(Arc::new(sqlite::SqliteStore::open(path).await?))
+        }
+        StoreUrl::DynamoDb { table_prefix } => {
+            Stores::from_backend(Arc::new(dynamodb::DynamoStore::open(table_prefix).await?))
+        }
+    };
+    let cached = cached::Cached::new(stores.settings.clone(), stores.reachability.clone());
+    stores.settings = cached.clone();
+    stores.reachability = cached;
+    Ok(stores)
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use app::model::{AuditEntry, DayVolume, Mapping, MappingCounts, MessageRecord, Page};
+use app::model::{AuditEntry, Mapping, MappingCounts, MessageRecord, Page};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use crate::inbound::pipeline::SETTLE_TRIES;
 use crate::store::{
     Claim, Kept, MappingChange, MappingFilter, MappingStore, MessageFilter, MessageStore, RawStore,
-    S3Object, SettingsStore, StoreError, Stores, VendSpec, Vended,
+    S3Object, SettingsStore, StoreError, Stores, VendSpec, Vended, Volume,
 };
 
 pub struct FaultyStore {
@@ -188,8 +188,8 @@ impl MessageStore for FaultyStore {
             .await
     }
 
-    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
-        self.inner.messages.volume(since).await
+    async fn volume(&self, days: &[String], hours: &[String]) -> Result<Volume, StoreError> {
+        self.inner.messages.volume(days, hours).await
     }
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {

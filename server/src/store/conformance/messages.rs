@@ -394,8 +394,16 @@ pub async fn the_log_filters_by_time_and_counts_per_day(store: &dyn MessageStore
         dead_letter: d,
         processing: 0,
     };
+    let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let volume = store
+        .volume(
+            &list(&["2031-03-02", "2031-03-03", "2031-03-04"]),
+            &list(&["2031-03-01T10", "2031-03-02T09", "2031-03-02T10"]),
+        )
+        .await
+        .unwrap();
     assert_eq!(
-        store.volume("2031-03-01T12:00:00.000Z").await.unwrap(),
+        volume.days,
         vec![
             DayVolume {
                 day: "2031-03-02".into(),
@@ -405,9 +413,140 @@ pub async fn the_log_filters_by_time_and_counts_per_day(store: &dyn MessageStore
                 day: "2031-03-03".into(),
                 counts: counts(0, 0, 1, 0)
             },
-        ]
+        ],
+        "the days asked for that had mail, oldest first"
     );
-    assert_eq!(store.volume("2031-03-04").await.unwrap(), vec![]);
+    assert_eq!(
+        volume.hours,
+        counts(1, 0, 0, 1),
+        "the hours asked for, summed"
+    );
+    let none = store
+        .volume(&list(&["2031-03-05"]), &list(&["2031-03-05T00"]))
+        .await
+        .unwrap();
+    assert_eq!(none, crate::store::Volume::default());
+}
+
+pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
+    use app::model::{DayVolume, Outcome, OutcomeCounts};
+    // May 2032 belongs to this test alone.
+    let days = ["2032-05-01".to_string(), "2032-05-02".to_string()];
+    let hours = ["2032-05-02T09".to_string(), "2032-05-02T10".to_string()];
+    let check = |want_days: Vec<(&'static str, OutcomeCounts)>, want_hours: OutcomeCounts| {
+        let (days, hours) = (days.clone(), hours.clone());
+        async move {
+            let v = store.volume(&days, &hours).await.unwrap();
+            let want: Vec<DayVolume> = want_days
+                .into_iter()
+                .map(|(day, counts)| DayVolume {
+                    day: day.into(),
+                    counts,
+                })
+                .collect();
+            (v.days == want && v.hours == want_hours)
+                .then_some(())
+                .ok_or(format!(
+                    "days {:?}\n  wanted {want:?}\nhours {:?}\n  wanted {want_hours:?}",
+                    v.days, v.hours
+                ))
+        }
+    };
+    let c = |forwarded, rejected, dead_letter, processing| OutcomeCounts {
+        forwarded,
+        undeliverable: 0,
+        rejected,
+        dead_letter,
+        processing,
+    };
+    let lease = "2999-01-01T00:00:00.000Z";
+    // A claim in progress counts as processing.
+    let at = "2032-05-02T09:15:00.000Z";
+    let m = message(&unique("count"), "c@mail.example.com", at);
+    assert!(matches!(
+        store.claim(&m, lease, at).await,
+        Ok(Claim::Mine(_))
+    ));
+    check(vec![("2032-05-02", c(0, 0, 0, 1))], c(0, 0, 0, 1))
+        .await
+        .unwrap();
+    // A duplicate delivery's claim counts nothing more.
+    assert!(matches!(store.claim(&m, lease, at).await, Ok(Claim::Busy)));
+    let forwarded = app::model::MessageRecord {
+        outcome: Outcome::Forwarded,
+        ..m.clone()
+    };
+    store.settle(&forwarded).await.unwrap();
+    check(vec![("2032-05-02", c(1, 0, 0, 0))], c(1, 0, 0, 0))
+        .await
+        .unwrap();
+    // A settle tried again (its first answer was lost) or a late one from a worker whose
+    // claim was taken over moves nothing, and does not change the record.
+    store.settle(&forwarded).await.unwrap();
+    let late = app::model::MessageRecord {
+        outcome: Outcome::DeadLetter,
+        ..m.clone()
+    };
+    store.settle(&late).await.unwrap();
+    check(vec![("2032-05-02", c(1, 0, 0, 0))], c(1, 0, 0, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.message(&m.id).await.unwrap().outcome,
+        Outcome::Forwarded,
+        "the first settle stands"
+    );
+    // A dead letter replayed: out of dead_letter while it is reopened, then forwarded.
+    let dead = settled(
+        store,
+        &unique("count"),
+        "d@mail.example.com",
+        "2032-05-02T10:59:59.999Z",
+        Outcome::DeadLetter,
+    )
+    .await;
+    check(vec![("2032-05-02", c(1, 0, 1, 0))], c(1, 0, 1, 0))
+        .await
+        .unwrap();
+    let open = store
+        .reopen(&dead.id, lease, "2032-05-03T00:00:00.000Z")
+        .await
+        .unwrap();
+    check(vec![("2032-05-02", c(1, 0, 0, 1))], c(1, 0, 0, 1))
+        .await
+        .unwrap();
+    store
+        .settle(&app::model::MessageRecord {
+            outcome: Outcome::Forwarded,
+            ..open
+        })
+        .await
+        .unwrap();
+    check(vec![("2032-05-02", c(2, 0, 0, 0))], c(2, 0, 0, 0))
+        .await
+        .unwrap();
+    // Another day, outside the hours asked for.
+    settled(
+        store,
+        &unique("count"),
+        "e@mail.example.com",
+        "2032-05-01T23:00:00.000Z",
+        Outcome::Rejected,
+    )
+    .await;
+    check(
+        vec![("2032-05-01", c(0, 1, 0, 0)), ("2032-05-02", c(2, 0, 0, 0))],
+        c(2, 0, 0, 0),
+    )
+    .await
+    .unwrap();
+    // Retention takes what it deletes out of the counts, day by day.
+    store.purge("2032-05-02T00:00:00.000Z").await.unwrap();
+    check(vec![("2032-05-02", c(2, 0, 0, 0))], c(2, 0, 0, 0))
+        .await
+        .unwrap();
+    store.purge("2032-05-03T00:00:00.000Z").await.unwrap();
+    check(vec![], c(0, 0, 0, 0)).await.unwrap();
 }
 
 /// A settled record in `outcome`, claimed and settled through the store.

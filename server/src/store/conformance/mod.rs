@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
                 messages::renewed_leases_hold_off_takeovers,
                 messages::the_log_lists_newest_first_with_filters,
                 messages::the_log_filters_by_time_and_counts_per_day,
+                messages::counts_move_once_with_each_write,
                 messages::delivery_events_move_records_forward_only,
                 raw::raw_messages_round_trip,
                 raw::raw_messages_kept_as_s3_locations,

@@ -37,6 +37,25 @@ pub(super) fn put(
         .build())
 }
 
+/// `put` with values for its condition's placeholders (`(":p", "processing")`).
+pub(super) fn put_where(
+    table: &str,
+    item: Item,
+    condition: &str,
+    values: &[(&str, &str)],
+) -> Result<TransactWriteItem, StoreError> {
+    let mut p = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition);
+    for (name, value) in values {
+        p = p.expression_attribute_values(*name, s(*value));
+    }
+    Ok(TransactWriteItem::builder()
+        .put(p.build().map_err(unavailable)?)
+        .build())
+}
+
 pub(super) fn audit_item(
     at: &str,
     actor: &str,

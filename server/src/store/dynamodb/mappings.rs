@@ -45,29 +45,6 @@ fn mapping_from(item: Item) -> Result<Mapping, StoreError> {
 }
 
 impl DynamoStore {
-    /// Counts what a query matches, page by page, without reading the items.
-    async fn count(
-        &self,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-    ) -> Result<u64, StoreError> {
-        let mut total = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = query
-                .clone()
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk)?;
-            total += u64::try_from(out.count()).unwrap_or_default();
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(total),
-            }
-        }
-    }
-
     async fn next_counter(&self, base: &str) -> Result<u64, StoreError> {
         let out = self
             .client
@@ -140,6 +117,7 @@ impl DynamoStore {
             audit_item(&spec.now, &spec.actor, "vend", &m.address, None, Some(m)),
             None,
         )?);
+        items.extend(self.mapping_count_move(None, Some(m.status))?);
         let Err(failed) = self.transact(items).await? else {
             return Ok(Ok(Vended {
                 mapping: m.clone(),
@@ -296,7 +274,7 @@ impl DynamoStore {
             .condition_expression("#v = :v")
             .expression_attribute_names("#v", "version")
             .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .put(p.build().map_err(unavailable)?)
                 .build(),
@@ -313,6 +291,7 @@ impl DynamoStore {
                 None,
             )?,
         ];
+        items.extend(self.mapping_count_move(Some(before.status), Some(after.status))?);
         Ok(self.transact(items).await?.is_ok())
     }
 }
@@ -388,6 +367,7 @@ impl MappingStore for DynamoStore {
             audit_item(now, actor, "import", &m.address, None, Some(m)),
             None,
         )?);
+        items.extend(self.mapping_count_move(None, Some(m.status))?);
         match self.transact(items).await? {
             Ok(()) => Ok(true),
             Err(failed) if failed.first().copied().unwrap_or(false) => Ok(false),
@@ -514,27 +494,7 @@ impl MappingStore for DynamoStore {
     }
 
     async fn counts(&self) -> Result<MappingCounts, StoreError> {
-        let by_state = |state: &str| {
-            self.client
-                .query()
-                .table_name(&self.mappings)
-                .index_name("by_state")
-                .key_condition_expression("#st = :st")
-                .expression_attribute_names("#st", "state")
-                .expression_attribute_values(":st", s(state))
-        };
-        let live_with = |status: MappingStatus| {
-            by_state(state_of(status))
-                .filter_expression("#s = :s")
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":s", s(status.as_str()))
-        };
-        Ok(MappingCounts {
-            active: self.count(live_with(MappingStatus::Active)).await?,
-            suspended: self.count(live_with(MappingStatus::Suspended)).await?,
-            deleted: self
-                .count(by_state(state_of(MappingStatus::Deleted)))
-                .await?,
-        })
+        // Kept in one item as mappings are written (`counts`), not counted from the table.
+        self.mapping_counts().await
     }
 }

@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 
-use app::model::{DayVolume, DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
+use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
-use super::item::{get_s, s, Item};
+use super::item::{get_s, put_where, s, Item};
 use super::{collect, condition_failed, sdk, unavailable, DynamoStore};
 use crate::store::paging::{decode_cursor, page_of};
 use crate::store::{
-    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
-    MessageFilter, MessageStore, StoreError,
+    message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
+    MessageFilter, MessageStore, StoreError, Volume,
 };
 
 fn message_item(r: &MessageRecord, lease_until: Option<&str>) -> Result<Item, StoreError> {
@@ -44,30 +44,44 @@ fn rank(state: DeliveryState) -> AttributeValue {
     AttributeValue::N(state.rank().to_string())
 }
 
+/// A record as retention lists it.
+struct Listed {
+    id: String,
+    outcome: Outcome,
+    received_at: String,
+}
+
 impl DynamoStore {
-    /// Deletes the settled records `ids` of one message, then its raw message unless one of
-    /// them is still being delivered; how many records this call deleted.
-    async fn purge_message(&self, ses_id: &str, ids: &[String]) -> Result<u64, StoreError> {
+    /// Deletes the settled records of one message (each with the outcome and time the log
+    /// listed), then its raw message unless one of them is still being delivered; how many
+    /// records this call deleted.
+    async fn purge_message(&self, ses_id: &str, records: &[Listed]) -> Result<u64, StoreError> {
         let mut gone = 0;
         let mut busy = false;
-        for id in ids {
-            // Every server purges: a record another one deleted first is not counted again
-            // (nothing comes back), and is no reason to keep its raw message.
-            let deleted = self
-                .client
-                .delete_item()
+        for r in records {
+            if r.outcome == Outcome::Processing {
+                busy = true;
+                continue;
+            }
+            // Deleted only in the outcome listed, with its count, in one transaction.
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
                 .table_name(&self.messages)
-                .key("id", s(id.clone()))
-                .condition_expression("attribute_not_exists(id) OR outcome <> :p")
-                .expression_attribute_values(":p", s(Outcome::Processing.as_str()))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-                .send()
-                .await;
-            match deleted {
-                Ok(out) if out.attributes().is_some_and(|a| !a.is_empty()) => gone += 1,
-                Ok(_) => {}
-                Err(e) if condition_failed(&e) => busy = true,
-                Err(e) => return Err(sdk(e)),
+                .key("id", s(r.id.clone()))
+                .condition_expression("outcome = :o")
+                .expression_attribute_values(":o", s(r.outcome.as_str()))
+                .build()
+                .map_err(unavailable)?;
+            let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+            items.extend(self.count_move(&r.id, &r.received_at, Some(r.outcome), None)?);
+            if self.transact(items).await?.is_ok() {
+                gone += 1;
+                continue;
+            }
+            // Every server purges: a record another one deleted first is not counted again,
+            // and is no reason to keep its raw message; one that changed since it was listed
+            // (replayed) waits for the next purge.
+            if self.get_item(&self.messages, "id", &r.id).await?.is_some() {
+                busy = true;
             }
         }
         if !busy {
@@ -78,7 +92,7 @@ impl DynamoStore {
 
     /// The `projection` of every message-log record whose sort key is `op` (`<`, `>=`) `bound`,
     /// read from the `by_time` index.
-    async fn log_range(
+    pub(super) async fn log_range(
         &self,
         op: &str,
         bound: &str,
@@ -164,13 +178,20 @@ impl MessageStore for DynamoStore {
     }
 
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.messages)
-            .set_item(Some(message_item(record, None)?))
-            .send()
-            .await
-            .map_err(sdk)?;
+        let mut items = vec![put_where(
+            &self.messages,
+            message_item(record, None)?,
+            "attribute_not_exists(id) OR outcome = :p",
+            &[(":p", Outcome::Processing.as_str())],
+        )?];
+        items.extend(self.count_move(
+            &record.id,
+            &record.received_at,
+            Some(Outcome::Processing),
+            Some(record.outcome),
+        )?);
+        // A failed condition: settled already (another worker, or this settle's earlier try).
+        self.transact(items).await?.ok();
         Ok(())
     }
 
@@ -273,19 +294,22 @@ impl MessageStore for DynamoStore {
         }
         let open = reopened(current.clone(), now);
         // Conditional on what was read, so of two concurrent replays only one reopens it.
-        let values = Item::from([
-            (":dl".to_string(), s(Outcome::DeadLetter.as_str())),
-            (":at".to_string(), s(current.updated_at.clone())),
-        ]);
-        if self
-            .put_if(
-                &self.messages,
-                message_item(&open, Some(lease_until))?,
-                "outcome = :dl AND updated_at = :at",
-                values,
-            )
-            .await?
-        {
+        let mut items = vec![put_where(
+            &self.messages,
+            message_item(&open, Some(lease_until))?,
+            "outcome = :dl AND updated_at = :at",
+            &[
+                (":dl", Outcome::DeadLetter.as_str()),
+                (":at", &current.updated_at),
+            ],
+        )?];
+        items.extend(self.count_move(
+            &current.id,
+            &current.received_at,
+            Some(Outcome::DeadLetter),
+            Some(open.outcome),
+        )?);
+        if self.transact(items).await?.is_ok() {
             Ok(open)
         } else {
             Err(StoreError::Conflict(format!(
@@ -395,28 +419,28 @@ impl MessageStore for DynamoStore {
         Ok(page_of(found, limit, message_sort_key))
     }
 
-    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
-        let items = self.log_range(">=", since, "received_at, outcome").await?;
-        let rows = items
-            .iter()
-            .map(|item| {
-                let at = get_s(item, "received_at")
-                    .ok_or_else(|| unavailable("message item without received_at"))?;
-                let outcome = get_s(item, "outcome")
-                    .and_then(|o| Outcome::parse(&o))
-                    .ok_or_else(|| unavailable("message item without a known outcome"))?;
-                Ok((at, outcome, 1))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(fold_volume(rows))
+    async fn volume(&self, days: &[String], hours: &[String]) -> Result<Volume, StoreError> {
+        self.read_volume(days, hours).await
     }
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
-        let old = self.log_range("<", cutoff, "id, ses_message_id").await?;
-        let mut by_message: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let old = self
+            .log_range("<", cutoff, "id, ses_message_id, outcome, received_at")
+            .await?;
+        let mut by_message: std::collections::BTreeMap<String, Vec<Listed>> = Default::default();
         for item in &old {
-            if let (Some(id), Some(ses_id)) = (get_s(item, "id"), get_s(item, "ses_message_id")) {
-                by_message.entry(ses_id).or_default().push(id);
+            let listed = (
+                get_s(item, "id"),
+                get_s(item, "ses_message_id"),
+                get_s(item, "outcome").and_then(|o| Outcome::parse(&o)),
+                get_s(item, "received_at"),
+            );
+            if let (Some(id), Some(ses_id), Some(outcome), Some(received_at)) = listed {
+                by_message.entry(ses_id).or_default().push(Listed {
+                    id,
+                    outcome,
+                    received_at,
+                });
             }
         }
         // Message by message: each raw message goes right after its own records, and a

@@ -20,6 +20,7 @@
 //! Here: the client, error mapping and the calls every capability makes; `schema` creates the
 //! tables, `item` builds items, and each trait has its own file.
 
+mod counts;
 mod item;
 mod mappings;
 mod messages;
@@ -77,14 +78,17 @@ fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
 }
 
-/// Which transaction items failed their condition, by position.
-fn cancelled(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<bool>> {
+/// Why each item of a cancelled transaction was cancelled, by position (`ConditionalCheckFailed`,
+/// `TransactionConflict`, `None`…).
+fn cancelled(
+    e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+) -> Option<Vec<Option<String>>> {
     match e {
         SdkError::ServiceError(se) => match se.err() {
             TransactWriteItemsError::TransactionCanceledException(tc) => Some(
                 tc.cancellation_reasons()
                     .iter()
-                    .map(|r: &CancellationReason| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|r: &CancellationReason| r.code().map(String::from))
                     .collect(),
             ),
             _ => None,
@@ -92,6 +96,10 @@ fn cancelled(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Opt
         _ => None,
     }
 }
+
+/// How often a transaction that lost a race for an item (another transaction was writing it:
+/// the shared count items) is tried again.
+const CONFLICT_TRIES: u32 = 5;
 
 impl DynamoStore {
     /// Connects with the standard AWS configuration chain (`AWS_REGION`, `AWS_ENDPOINT_URL`,
@@ -125,22 +133,43 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// Runs one transaction. `Ok(Err(failed))` says which items' conditions failed, by position.
+    /// A transaction cancelled only because another one was writing the same item is tried
+    /// again, a few times, after a short random wait.
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Result<(), Vec<bool>>, StoreError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Ok(())),
-            Err(e) => match cancelled(&e) {
-                Some(failed) => Ok(Err(failed)),
-                None => Err(sdk(e)),
-            },
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let e = match sent {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) => e,
+            };
+            let Some(reasons) = cancelled(&e) else {
+                return Err(sdk(e));
+            };
+            let failed: Vec<bool> = reasons
+                .iter()
+                .map(|r| r.as_deref() == Some("ConditionalCheckFailed"))
+                .collect();
+            let raced = reasons
+                .iter()
+                .any(|r| r.as_deref() == Some("TransactionConflict"));
+            if failed.contains(&true) || !raced {
+                return Ok(Err(failed));
+            }
+            if tries == CONFLICT_TRIES {
+                return Err(sdk(e));
+            }
+            let wait = rand::random::<u64>() % (20 << tries);
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
         }
     }
 

@@ -1,13 +1,13 @@
 //! `MessageStore` on SQLite: claims and the log in one table, changed under `BEGIN IMMEDIATE`.
 
-use app::model::{DayVolume, DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
+use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 
 use super::{unavailable, SqliteStore};
 use crate::store::paging::{decode_cursor, page_of};
 use crate::store::{
     fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
-    MessageFilter, MessageStore, StoreError,
+    MessageFilter, MessageStore, StoreError, Volume,
 };
 
 #[derive(sqlx::FromRow)]
@@ -76,26 +76,56 @@ const COLUMNS: &str = "id, ses_message_id, recipient, sender, subject, size, ver
                        updated_at, lease_until, delivery_state, delivery_detail, delivery_at, \
                        delivery_rank";
 
+/// Writes `r` over the record with its id (or as a new one). An update, not a replace: the
+/// counting triggers (migration 0012) see the outcome it had and the one it gets.
 async fn write(
     conn: &mut sqlx::SqliteConnection,
     r: &MessageRecord,
     lease_until: Option<&str>,
 ) -> Result<(), StoreError> {
-    upsert(conn, r, lease_until, "INSERT OR REPLACE INTO").await?;
+    upsert(conn, r, lease_until, "INSERT INTO").await?;
     Ok(())
 }
 
-/// Writes `r` with `verb` (`INSERT OR REPLACE INTO` or `INSERT OR IGNORE INTO`); how many rows
-/// it wrote.
+/// Every column but the key, set from the row a write offered (`ON CONFLICT … DO UPDATE`).
+const UPDATE_ALL: &str = "ses_message_id = excluded.ses_message_id, \
+    recipient = excluded.recipient, sender = excluded.sender, subject = excluded.subject, \
+    size = excluded.size, verdicts = excluded.verdicts, outcome = excluded.outcome, \
+    delivered_to = excluded.delivered_to, detail = excluded.detail, \
+    mailer_message_id = excluded.mailer_message_id, error = excluded.error, \
+    attempts = excluded.attempts, received_at = excluded.received_at, \
+    updated_at = excluded.updated_at, lease_until = excluded.lease_until, \
+    delivery_state = excluded.delivery_state, delivery_detail = excluded.delivery_detail, \
+    delivery_at = excluded.delivery_at, delivery_rank = excluded.delivery_rank, \
+    sort_key = excluded.sort_key";
+
+/// Writes `r` with `verb` (`INSERT INTO`, which updates a record already there, or `INSERT OR
+/// IGNORE INTO`, which leaves it); how many rows it wrote.
 pub(super) async fn upsert(
     conn: &mut sqlx::SqliteConnection,
     r: &MessageRecord,
     lease_until: Option<&str>,
     verb: &str,
 ) -> Result<u64, StoreError> {
+    upsert_where(conn, r, lease_until, verb, "").await
+}
+
+/// `upsert`, with a `WHERE` on the update of a record already there (empty: always).
+async fn upsert_where(
+    conn: &mut sqlx::SqliteConnection,
+    r: &MessageRecord,
+    lease_until: Option<&str>,
+    verb: &str,
+    condition: &str,
+) -> Result<u64, StoreError> {
+    let on_conflict = if verb == "INSERT INTO" {
+        format!(" ON CONFLICT (id) DO UPDATE SET {UPDATE_ALL}{condition}")
+    } else {
+        String::new()
+    };
     let done = sqlx::query(&format!(
         "{verb} messages ({COLUMNS}, sort_key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){on_conflict}"
     ))
     .bind(&r.id)
     .bind(&r.ses_message_id)
@@ -179,7 +209,15 @@ impl MessageStore for SqliteStore {
 
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
         let mut conn = self.writer().acquire().await.map_err(unavailable)?;
-        write(&mut conn, record, None).await
+        upsert_where(
+            &mut conn,
+            record,
+            None,
+            "INSERT INTO",
+            " WHERE messages.outcome = 'processing'",
+        )
+        .await?;
+        Ok(())
     }
 
     async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {
@@ -332,24 +370,28 @@ impl MessageStore for SqliteStore {
         })
     }
 
-    async fn volume(&self, since: &str) -> Result<Vec<DayVolume>, StoreError> {
+    async fn volume(&self, days: &[String], hours: &[String]) -> Result<Volume, StoreError> {
+        // The buckets asked for, as JSON arrays: one statement whatever their number.
+        let json = |list: &[String]| serde_json::to_string(list).map_err(unavailable);
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT substr(received_at, 1, 10) AS day, outcome, count(*) FROM messages \
-             WHERE received_at >= ? GROUP BY day, outcome",
+            "SELECT bucket, outcome, n FROM message_volume \
+             WHERE (span = 'day' AND bucket IN (SELECT value FROM json_each(?))) \
+             OR (span = 'hour' AND bucket IN (SELECT value FROM json_each(?)))",
         )
-        .bind(since)
+        .bind(json(days)?)
+        .bind(json(hours)?)
         .fetch_all(self.reader())
         .await
         .map_err(unavailable)?;
         let rows = rows
             .into_iter()
-            .map(|(day, outcome, n)| {
+            .map(|(bucket, outcome, n)| {
                 let outcome = Outcome::parse(&outcome)
                     .ok_or_else(|| unavailable(format!("unknown outcome {outcome:?}")))?;
-                Ok((day, outcome, u64::try_from(n).unwrap_or_default()))
+                Ok((bucket, outcome, u64::try_from(n).unwrap_or_default()))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(fold_volume(rows))
+        Ok(fold_volume(rows, days, hours))
     }
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
