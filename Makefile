@@ -15,7 +15,7 @@ tools:
 	@scripts/bootstrap.sh build
 
 test-tools:
-	@scripts/bootstrap.sh test
+	@scripts/phase.sh bootstrap scripts/bootstrap.sh test
 
 ## make run: build and serve the dashboard on http://127.0.0.1:3000 (embedded defaults)
 run: tools
@@ -43,13 +43,14 @@ e2e: test-tools site
 ## and checkov's security checks, each skip justified inline), unit and integration tests, the API against its OpenAPI
 ## description (schemathesis), browser tests with and without JavaScript
 test: test-tools
-	scripts/self-contained.sh
-	scripts/lint.sh
-	.venv-moto/bin/cfn-lint deploy/cloudformation.yaml
-	.venv-checkov/bin/checkov -f deploy/cloudformation.yaml --framework cloudformation --quiet --compact --skip-download
-	$(MAKE) --no-print-directory unit
-	scripts/api-contract.sh
-	scripts/e2e.sh
+	scripts/phase.sh self-contained scripts/self-contained.sh
+	scripts/phase.sh lint scripts/lint.sh
+	scripts/phase.sh cfn-lint .venv-moto/bin/cfn-lint deploy/cloudformation.yaml
+	scripts/phase.sh checkov .venv-checkov/bin/checkov -f deploy/cloudformation.yaml --framework cloudformation --quiet --compact --skip-download
+	scripts/phase.sh site $(MAKE) --no-print-directory site
+	scripts/phase.sh unit $(MAKE) --no-print-directory unit
+	scripts/phase.sh api-contract scripts/api-contract.sh
+	scripts/phase.sh e2e scripts/e2e.sh
 
 ## make bench: the benchmarks of docs/benchmarks.md (release build; a few minutes, quiet machine)
 bench: test-tools
