@@ -464,7 +464,7 @@ impl Pipeline {
 
     /// What decisions depend on: the configuration and the stored settings.
     async fn policy(&self) -> Result<Policy, StoreError> {
-        let settings = crate::settings::current(&*self.stores.settings, &self.config).await?;
+        let settings = crate::settings::current(&*self.stores.mail_settings, &self.config).await?;
         Ok(Policy {
             domain: self.config.domain.clone(),
             from_address: self.config.from_address.clone(),
@@ -756,7 +756,7 @@ impl Pipeline {
         let marks = if sends.is_empty() {
             Ok(Vec::new())
         } else {
-            self.stores.reachability.unreachable().await
+            self.stores.mail_reachability.unreachable().await
         };
         let marks = match marks {
             Ok(marks) => marks,

@@ -1,7 +1,9 @@
 //! The settings and the unreachable marks, which the pipeline reads for every message and an
-//! admin or a bounce changes rarely, kept in memory for `FRESH_FOR`: on DynamoDB that takes
-//! two of a forward's calls off the common path. A change made through this server is seen at
-//! once (a write empties the cache); one made by another server is seen within `FRESH_FOR`.
+//! admin or a bounce changes rarely, kept in memory for `FRESH_FOR` for the pipeline's reads:
+//! on DynamoDB that takes two of a forward's calls off the common path. A change made through
+//! this server is seen at once (a write that changes something empties the cache); one made by
+//! another server or by a command is seen within `FRESH_FOR`. Everything else (the pages, the
+//! API) reads through the other view of the same cache, which always reads the store.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -24,22 +26,31 @@ struct Kept {
     marks: Option<(Instant, Vec<Unreachable>)>,
 }
 
+/// One view of the cache: `serves_kept` answers reads from it (the pipeline's view); the
+/// other view reads the store every time. Writes through either empty it.
 pub struct Cached {
     settings: Arc<dyn SettingsStore>,
     reachability: Arc<dyn ReachabilityStore>,
-    kept: Mutex<Kept>,
+    kept: Arc<Mutex<Kept>>,
+    serves_kept: bool,
 }
 
 impl Cached {
-    pub fn new(
+    /// The view that always reads the store, and the one that serves what it kept.
+    pub fn views(
         settings: Arc<dyn SettingsStore>,
         reachability: Arc<dyn ReachabilityStore>,
-    ) -> Arc<Self> {
-        Arc::new(Cached {
-            settings,
-            reachability,
-            kept: Mutex::default(),
-        })
+    ) -> (Arc<Self>, Arc<Self>) {
+        let kept = Arc::new(Mutex::default());
+        let view = |serves_kept| {
+            Arc::new(Cached {
+                settings: settings.clone(),
+                reachability: reachability.clone(),
+                kept: Arc::clone(&kept),
+                serves_kept,
+            })
+        };
+        (view(false), view(true))
     }
 
     fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
@@ -65,6 +76,9 @@ impl SettingsStore for Cached {
     }
 
     async fn settings(&self, keys: &[&str]) -> Result<BTreeMap<String, String>, StoreError> {
+        if !self.serves_kept {
+            return self.settings.settings(keys).await;
+        }
         let asked: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
         let generation = {
             let kept = self.kept();
@@ -106,7 +120,11 @@ impl ReachabilityStore for Cached {
         now: &str,
     ) -> Result<bool, StoreError> {
         let written = self.reachability.mark_unreachable(mark, actor, now).await;
-        self.forget();
+        // Only a change empties it: every delivery event asks to clear a mark, nearly always
+        // one that is not there.
+        if !matches!(written, Ok(false)) {
+            self.forget();
+        }
         written
     }
 
@@ -121,11 +139,16 @@ impl ReachabilityStore for Cached {
             .reachability
             .clear_unreachable(recipient, before, actor, now)
             .await;
-        self.forget();
+        if !matches!(written, Ok(None)) {
+            self.forget();
+        }
         written
     }
 
     async fn unreachable(&self) -> Result<Vec<Unreachable>, StoreError> {
+        if !self.serves_kept {
+            return self.reachability.unreachable().await;
+        }
         let generation = {
             let kept = self.kept();
             if let Some((at, marks)) = &kept.marks {
@@ -150,27 +173,33 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
 
     #[tokio::test]
-    async fn reads_are_kept_and_this_servers_writes_are_seen_at_once() {
+    async fn the_pipelines_reads_are_kept_and_this_servers_changes_seen_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
-        let cached = Cached::new(store.clone(), store.clone());
+        let (fresh, kept) = Cached::views(store.clone(), store.clone());
         let now = "2026-12-04T00:00:00.000Z";
-        assert!(cached.settings(&["catch_all"]).await.unwrap().is_empty());
-        // Another server's write (straight to the store): not seen while the read is fresh.
+        assert!(kept.settings(&["catch_all"]).await.unwrap().is_empty());
+        // Another server's write (straight to the store): not seen while the read is fresh,
+        // except through the view that always reads.
         store
             .put_setting("catch_all", "reject", "other", now)
             .await
             .unwrap();
-        assert!(cached.settings(&["catch_all"]).await.unwrap().is_empty());
+        assert!(kept.settings(&["catch_all"]).await.unwrap().is_empty());
+        assert_eq!(
+            fresh.settings(&["catch_all"]).await.unwrap()["catch_all"],
+            "reject"
+        );
         // This server's write: seen at once.
-        cached
+        fresh
             .put_setting("catch_all", "admin", "me", now)
             .await
             .unwrap();
         assert_eq!(
-            cached.settings(&["catch_all"]).await.unwrap()["catch_all"],
+            kept.settings(&["catch_all"]).await.unwrap()["catch_all"],
             "admin"
         );
+
         let mark = Unreachable {
             recipient: "gone@corp.example".into(),
             reason: app::model::DeliveryState::Bounced,
@@ -178,20 +207,25 @@ mod tests {
             since: now.into(),
             mailer_message_id: "m-1".into(),
         };
-        assert!(cached.unreachable().await.unwrap().is_empty());
+        assert!(kept.unreachable().await.unwrap().is_empty());
         store.mark_unreachable(&mark, "mailer", now).await.unwrap();
-        assert!(
-            cached.unreachable().await.unwrap().is_empty(),
-            "kept for FRESH_FOR"
-        );
-        cached
+        assert!(kept.unreachable().await.unwrap().is_empty(), "kept");
+        assert_eq!(fresh.unreachable().await.unwrap(), vec![mark.clone()]);
+        // Clearing a mark that is not there changes nothing, so forgets nothing.
+        fresh
             .clear_unreachable("nobody@corp.example", None, "me", now)
             .await
             .unwrap();
+        assert!(kept.unreachable().await.unwrap().is_empty());
+        let other = Unreachable {
+            recipient: "left@corp.example".into(),
+            ..mark.clone()
+        };
+        fresh.mark_unreachable(&other, "mailer", now).await.unwrap();
         assert_eq!(
-            cached.unreachable().await.unwrap(),
-            vec![mark],
-            "a write here forgets what was kept"
+            kept.unreachable().await.unwrap().len(),
+            2,
+            "a change here forgets what was kept"
         );
     }
 }

@@ -337,10 +337,11 @@ pub trait MessageStore: Send + Sync + 'static {
         lease_until: &str,
         now: &str,
     ) -> Result<Claim, StoreError>;
-    /// Writes the final state of a claimed record. Only a record still `processing` (or gone,
-    /// purged meanwhile) is written: one another worker settled first, or an earlier try of
-    /// this same settle that landed though its answer was lost, is left as it is, so the
-    /// outcome counts move once per record.
+    /// Writes the final state of a claimed record. Only a record still `processing` at the
+    /// claim's `attempts` (or gone, purged meanwhile) is written: one settled by an earlier
+    /// try of this same settle that landed though its answer was lost, or taken over by
+    /// another worker after this one's lease ran out, is left as it is, so the outcome counts
+    /// move once per record and a late worker never overwrites its successor's result.
     async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError>;
     /// Gives up a claim that could not be finished, so the next delivery takes it over at
     /// once instead of waiting out the lease. Does nothing to a settled record.
@@ -639,6 +640,10 @@ pub struct Stores {
     pub settings: Arc<dyn SettingsStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub reachability: Arc<dyn ReachabilityStore>,
+    /// The settings and marks as the pipeline reads them for each message: from a cache kept
+    /// `cached::FRESH_FOR` where `open` made one, else the store itself.
+    pub mail_settings: Arc<dyn SettingsStore>,
+    pub mail_reachability: Arc<dyn ReachabilityStore>,
 }
 
 impl Stores {
@@ -662,13 +667,16 @@ impl Stores {
             raw: backend.clone(),
             settings: backend.clone(),
             sessions: backend.clone(),
-            reachability: backend,
+            reachability: backend.clone(),
+            mail_settings: backend.clone(),
+            mail_reachability: backend,
         }
     }
 }
 
 /// Opens the configured store and brings its schema up to date.
-/// The stores the server runs on, the settings and marks read through `cached::Cached`.
+/// The stores the server runs on, with the pipeline's reads of the settings and marks cached
+/// (`cached::Cached`).
 pub async fn open(url: &StoreUrl) -> Result<Stores, StoreError> {
     let mut stores = match url {
         StoreUrl::Sqlite(path) => {
@@ -678,8 +686,10 @@ pub async fn open(url: &StoreUrl) -> Result<Stores, StoreError> {
             Stores::from_backend(Arc::new(dynamodb::DynamoStore::open(table_prefix).await?))
         }
     };
-    let cached = cached::Cached::new(stores.settings.clone(), stores.reachability.clone());
-    stores.settings = cached.clone();
-    stores.reachability = cached;
+    let (fresh, kept) = cached::Cached::views(stores.settings.clone(), stores.reachability.clone());
+    stores.settings = fresh.clone();
+    stores.reachability = fresh;
+    stores.mail_settings = kept.clone();
+    stores.mail_reachability = kept;
     Ok(stores)
 }

@@ -64,6 +64,8 @@ impl FaultyStore {
             settings: self.clone(),
             sessions: self.inner.sessions.clone(),
             reachability: self.inner.reachability.clone(),
+            mail_settings: self.clone(),
+            mail_reachability: self.inner.mail_reachability.clone(),
         }
     }
 

@@ -480,14 +480,14 @@ pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
     check(vec![("2032-05-02", c(1, 0, 0, 0))], c(1, 0, 0, 0))
         .await
         .unwrap();
-    // A settle tried again (its first answer was lost) or a late one from a worker whose
-    // claim was taken over moves nothing, and does not change the record.
+    // A settle tried again (its first answer was lost), even with another outcome, moves
+    // nothing and does not change the record.
     store.settle(&forwarded).await.unwrap();
-    let late = app::model::MessageRecord {
+    let again = app::model::MessageRecord {
         outcome: Outcome::DeadLetter,
         ..m.clone()
     };
-    store.settle(&late).await.unwrap();
+    store.settle(&again).await.unwrap();
     check(vec![("2032-05-02", c(1, 0, 0, 0))], c(1, 0, 0, 0))
         .await
         .unwrap();
@@ -496,6 +496,43 @@ pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
         Outcome::Forwarded,
         "the first settle stands"
     );
+    // A worker whose lease ran out and whose claim was taken over: its settle, however late
+    // (before or after its successor's), leaves the record and the counts to the successor.
+    let at = "2032-05-02T09:30:00.000Z";
+    let t = message(&unique("count"), "t@mail.example.com", at);
+    assert!(matches!(
+        store.claim(&t, "2032-05-02T09:31:00.000Z", at).await,
+        Ok(Claim::Mine(_))
+    ));
+    let taken = match store.claim(&t, lease, "2032-05-02T09:45:00.000Z").await {
+        Ok(Claim::Mine(taken)) => taken,
+        other => panic!("a takeover after the lease: {other:?}"),
+    };
+    assert_eq!(taken.attempts, t.attempts + 1);
+    let late = app::model::MessageRecord {
+        outcome: Outcome::DeadLetter,
+        ..t.clone()
+    };
+    store.settle(&late).await.unwrap();
+    check(vec![("2032-05-02", c(1, 0, 0, 1))], c(1, 0, 0, 1))
+        .await
+        .unwrap();
+    store
+        .settle(&app::model::MessageRecord {
+            outcome: Outcome::Forwarded,
+            ..taken
+        })
+        .await
+        .unwrap();
+    store.settle(&late).await.unwrap();
+    assert_eq!(
+        store.message(&t.id).await.unwrap().outcome,
+        Outcome::Forwarded,
+        "the successor's settle stands"
+    );
+    check(vec![("2032-05-02", c(2, 0, 0, 0))], c(2, 0, 0, 0))
+        .await
+        .unwrap();
     // A dead letter replayed: out of dead_letter while it is reopened, then forwarded.
     let dead = settled(
         store,
@@ -505,14 +542,14 @@ pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
         Outcome::DeadLetter,
     )
     .await;
-    check(vec![("2032-05-02", c(1, 0, 1, 0))], c(1, 0, 1, 0))
+    check(vec![("2032-05-02", c(2, 0, 1, 0))], c(2, 0, 1, 0))
         .await
         .unwrap();
     let open = store
         .reopen(&dead.id, lease, "2032-05-03T00:00:00.000Z")
         .await
         .unwrap();
-    check(vec![("2032-05-02", c(1, 0, 0, 1))], c(1, 0, 0, 1))
+    check(vec![("2032-05-02", c(2, 0, 0, 1))], c(2, 0, 0, 1))
         .await
         .unwrap();
     store
@@ -522,7 +559,7 @@ pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
         })
         .await
         .unwrap();
-    check(vec![("2032-05-02", c(2, 0, 0, 0))], c(2, 0, 0, 0))
+    check(vec![("2032-05-02", c(3, 0, 0, 0))], c(3, 0, 0, 0))
         .await
         .unwrap();
     // Another day, outside the hours asked for.
@@ -535,14 +572,14 @@ pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
     )
     .await;
     check(
-        vec![("2032-05-01", c(0, 1, 0, 0)), ("2032-05-02", c(2, 0, 0, 0))],
-        c(2, 0, 0, 0),
+        vec![("2032-05-01", c(0, 1, 0, 0)), ("2032-05-02", c(3, 0, 0, 0))],
+        c(3, 0, 0, 0),
     )
     .await
     .unwrap();
     // Retention takes what it deletes out of the counts, day by day.
     store.purge("2032-05-02T00:00:00.000Z").await.unwrap();
-    check(vec![("2032-05-02", c(2, 0, 0, 0))], c(2, 0, 0, 0))
+    check(vec![("2032-05-02", c(3, 0, 0, 0))], c(3, 0, 0, 0))
         .await
         .unwrap();
     store.purge("2032-05-03T00:00:00.000Z").await.unwrap();

@@ -23,11 +23,25 @@ use crate::store::{fold_volume, StoreError, Volume};
 /// How many items each day's mail is counted over.
 const SHARDS: u32 = 4;
 
+/// How long a count of an older store may go on before another server takes it over.
+const STALE_COUNT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// The keys-table item that counts mappings by status.
 const MAPPING_COUNTS: &str = "counts#mappings";
 
-fn volume_key(day: &str, shard: u32) -> String {
+/// The shard that holds what `count_existing` found: written whole (`PutItem`), so counting
+/// again replaces it instead of adding to it.
+const BASELINE: &str = "b";
+
+fn volume_key(day: &str, shard: impl std::fmt::Display) -> String {
     format!("volume#{day}#{shard}")
+}
+
+/// Every item one day's mail is counted over: the live shards and the baseline.
+fn day_keys(day: &str) -> impl Iterator<Item = String> + '_ {
+    (0..SHARDS)
+        .map(|shard| volume_key(day, shard))
+        .chain(std::iter::once(volume_key(day, BASELINE)))
 }
 
 /// The shard a record is counted in: the same for every write of that record.
@@ -122,11 +136,17 @@ impl DynamoStore {
     }
 
     pub(super) async fn mapping_counts(&self) -> Result<MappingCounts, StoreError> {
-        let item = self
-            .get_item(&self.keys, "key", MAPPING_COUNTS)
-            .await?
-            .unwrap_or_default();
-        let count = |st: MappingStatus| u64::try_from(number(&item, st.as_str())).unwrap_or(0);
+        let keys = [
+            MAPPING_COUNTS.to_string(),
+            format!("{MAPPING_COUNTS}#{BASELINE}"),
+        ];
+        let items = self.batch_get(&self.keys, "key", &keys).await?;
+        // Summed signed: a live item may be below zero where it moved a mapping the baseline
+        // counted.
+        let count = |st: MappingStatus| {
+            let n: i64 = items.iter().map(|item| number(item, st.as_str())).sum();
+            u64::try_from(n).unwrap_or(0)
+        };
         Ok(MappingCounts {
             active: count(MappingStatus::Active),
             suspended: count(MappingStatus::Suspended),
@@ -143,11 +163,10 @@ impl DynamoStore {
         for h in hours {
             wanted.insert(day_and_hour(h).map(|(d, _)| d).unwrap_or(h.as_str()));
         }
-        let keys: Vec<String> = wanted
-            .iter()
-            .flat_map(|day| (0..SHARDS).map(move |shard| volume_key(day, shard)))
-            .collect();
-        let mut rows: Vec<(String, Outcome, u64)> = Vec::new();
+        let keys: Vec<String> = wanted.iter().flat_map(|day| day_keys(day)).collect();
+        // Summed signed per bucket first: a live shard is below zero where it moved a record
+        // the baseline counted (a replay of mail from before counts were kept).
+        let mut sums: HashMap<(String, Outcome), i64> = HashMap::new();
         for item in self.batch_get(&self.keys, "key", &keys).await? {
             let Some(day) = get_s(&item, "key")
                 .and_then(|k| k.strip_prefix("volume#")?.get(..10).map(String::from))
@@ -155,7 +174,7 @@ impl DynamoStore {
                 continue;
             };
             for (attr, value) in &item {
-                let Some(n) = value.as_n().ok().and_then(|n| n.parse::<u64>().ok()) else {
+                let Some(n) = value.as_n().ok().and_then(|n| n.parse::<i64>().ok()) else {
                     continue;
                 };
                 // `forwarded` counts the day, `h07_forwarded` its hour 07.
@@ -168,10 +187,14 @@ impl DynamoStore {
                     None => (day.clone(), attr.as_str()),
                 };
                 if let Some(outcome) = Outcome::parse(name) {
-                    rows.push((bucket, outcome, n));
+                    *sums.entry((bucket, outcome)).or_default() += n;
                 }
             }
         }
+        let mut rows: Vec<(String, Outcome, u64)> = sums
+            .into_iter()
+            .map(|((bucket, outcome), n)| (bucket, outcome, u64::try_from(n).unwrap_or(0)))
+            .collect();
         // Claims in progress: few, and never counted on write.
         let first = days.iter().chain(hours).min().cloned();
         let first = first.unwrap_or_else(|| "0".into());
@@ -202,36 +225,62 @@ impl DynamoStore {
     }
 
     /// Counts what a store written before counts were kept already holds, once: the first
-    /// server to start with this version elects itself by creating the `counts#since` marker,
-    /// then adds every settled record and every mapping to the counts. Writes made by other
-    /// servers of this version in the seconds between the marker and the end of the reading
-    /// may be counted twice (docs/architecture.md); a fresh store has nothing to count.
-    pub(super) async fn count_existing(&self, now: &str) -> Result<(), StoreError> {
-        let elected = self
+    /// server to start with this version elects itself by creating the `counts#since` marker
+    /// (state `counting`), writes what it found as the baseline items (`…#b`, whole, so a
+    /// count begun again replaces them), then marks it `done`. A count that has said nothing
+    /// for `STALE_COUNT` (its server died part-way) is taken over by the next server to start.
+    /// Records and mappings changed by other servers during those seconds may be counted
+    /// twice (docs/architecture.md); a fresh store has nothing to count.
+    pub(super) async fn count_existing(&self) -> Result<(), StoreError> {
+        const MARKER: &str = "counts#since";
+        let now = crate::clock::now_rfc3339();
+        let marker = self.get_item(&self.keys, "key", MARKER).await?;
+        let condition = match &marker {
+            None => ("attribute_not_exists(#k)".to_string(), None),
+            Some(item) if get_s(item, "state").as_deref() == Some("done") => return Ok(()),
+            Some(item) => {
+                let at = get_s(item, "at").unwrap_or_default();
+                if at > crate::clock::ago(STALE_COUNT) {
+                    return Ok(()); // another server is counting
+                }
+                ("#at = :at".to_string(), Some(at))
+            }
+        };
+        let mut elect = self
             .client
             .put_item()
             .table_name(&self.keys)
-            .item("key", s("counts#since"))
-            .item("at", s(now))
-            .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", "key")
-            .send()
-            .await;
-        match elected {
+            .item("key", s(MARKER))
+            .item("at", s(now.clone()))
+            .item("state", s("counting"))
+            .condition_expression(&condition.0);
+        elect = match condition.1 {
+            None => elect.expression_attribute_names("#k", "key"),
+            Some(at) => elect
+                .expression_attribute_names("#at", "at")
+                .expression_attribute_values(":at", s(at)),
+        };
+        match elect.send().await {
             Ok(_) => {}
             Err(e) if super::condition_failed(&e) => return Ok(()),
             Err(e) => return Err(sdk(e)),
         }
         let mut per_item: std::collections::BTreeMap<String, Vec<(String, i64)>> =
             Default::default();
+        let mut bump = |key: String, name: String| {
+            let adds = per_item.entry(key).or_default();
+            match adds.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, by)) => *by += 1,
+                None => adds.push((name, 1)),
+            }
+        };
         // Every sort key starts with a year: "0" comes before them all (an empty bound is
         // not allowed).
         let records = self
             .log_range(">=", "0", "id, received_at, outcome")
             .await?;
         for item in &records {
-            let (Some(id), Some(at), Some(outcome)) = (
-                get_s(item, "id"),
+            let (Some(at), Some(outcome)) = (
                 get_s(item, "received_at"),
                 get_s(item, "outcome").and_then(|o| Outcome::parse(&o)),
             ) else {
@@ -241,16 +290,9 @@ impl DynamoStore {
                 continue;
             }
             let (day, hour) = day_and_hour(&at)?;
-            let adds = per_item.entry(volume_key(day, shard_of(&id))).or_default();
-            for name in [
-                outcome.as_str().to_string(),
-                format!("h{hour}_{}", outcome.as_str()),
-            ] {
-                match adds.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, by)) => *by += 1,
-                    None => adds.push((name, 1)),
-                }
-            }
+            let key = volume_key(day, BASELINE);
+            bump(key.clone(), outcome.as_str().to_string());
+            bump(key, format!("h{hour}_{}", outcome.as_str()));
         }
         let mappings: Vec<Item> = self
             .client
@@ -264,21 +306,31 @@ impl DynamoStore {
             .try_collect()
             .await
             .map_err(sdk)?;
-        let statuses = per_item.entry(MAPPING_COUNTS.to_string()).or_default();
         for status in mappings.iter().filter_map(|m| get_s(m, "status")) {
-            match statuses.iter_mut().find(|(n, _)| *n == status) {
-                Some((_, by)) => *by += 1,
-                None => statuses.push((status, 1)),
-            }
+            bump(format!("{MAPPING_COUNTS}#{BASELINE}"), status);
         }
-        for (key, adds) in per_item {
-            for chunk in adds.chunks(50).filter(|c| !c.is_empty()) {
-                let update = add_to(&self.keys, key.clone(), chunk)?;
-                self.transact(vec![update]).await?.map_err(|_| {
-                    unavailable(format!("counting what the store holds: {key} was refused"))
-                })?;
+        for (key, counts) in per_item {
+            let mut item = Item::from([("key".to_string(), s(key))]);
+            for (name, n) in counts {
+                item.insert(name, AttributeValue::N(n.to_string()));
             }
+            self.client
+                .put_item()
+                .table_name(&self.keys)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(sdk)?;
         }
+        self.client
+            .put_item()
+            .table_name(&self.keys)
+            .item("key", s(MARKER))
+            .item("at", s(now))
+            .item("state", s("done"))
+            .send()
+            .await
+            .map_err(sdk)?;
         tracing::info!(
             records = records.len(),
             mappings = mappings.len(),
@@ -344,6 +396,113 @@ mod tests {
         }
         let spread: BTreeSet<u32> = (0..64).map(|i| shard_of(&format!("{i:032x}"))).collect();
         assert_eq!(spread.len(), SHARDS as usize, "ids spread over every shard");
+    }
+
+    /// A store written before counts were kept: what it holds is counted once at start, a
+    /// count cut short is taken over, and later moves of counted records add up.
+    #[tokio::test]
+    async fn an_older_store_is_counted_once_and_moves_add_up() {
+        use crate::store::{Claim, MappingStore, MessageStore};
+        use app::model::{MessageRecord, OutcomeCounts};
+        let store = super::super::tests::store().await;
+        let at = "2033-01-02T03:04:05.000Z";
+        let lease = "2999-01-01T00:00:00.000Z";
+        let mut dead = None;
+        for (i, outcome) in [Outcome::Forwarded, Outcome::Forwarded, Outcome::DeadLetter]
+            .into_iter()
+            .enumerate()
+        {
+            let r = MessageRecord {
+                id: format!("old-{i}/a@mail.example.com"),
+                ses_message_id: format!("old-{i}"),
+                recipient: "a@mail.example.com".into(),
+                sender: "s@example.org".into(),
+                subject: None,
+                size: 1,
+                verdicts: String::new(),
+                outcome: Outcome::Processing,
+                delivered_to: None,
+                detail: String::new(),
+                mailer_message_id: None,
+                error: None,
+                attempts: 1,
+                received_at: at.into(),
+                updated_at: at.into(),
+                delivery: None,
+            };
+            assert!(matches!(
+                store.claim(&r, lease, at).await,
+                Ok(Claim::Mine(_))
+            ));
+            let done = MessageRecord { outcome, ..r };
+            store.settle(&done).await.unwrap();
+            dead = Some(done);
+        }
+        store
+            .vend(&crate::store::conformance::spec("old-app"))
+            .await
+            .unwrap();
+        let days = ["2033-01-02".to_string()];
+        let hours = ["2033-01-02T03".to_string()];
+        let want = OutcomeCounts {
+            forwarded: 2,
+            dead_letter: 1,
+            ..Default::default()
+        };
+        let volume = store.read_volume(&days, &hours).await.unwrap();
+        assert_eq!((volume.days[0].counts, volume.hours), (want, want));
+        // Forget the counts, as a store from before them would have none.
+        for key in (0..SHARDS)
+            .map(|shard| volume_key("2033-01-02", shard))
+            .chain([MAPPING_COUNTS.to_string(), "counts#since".to_string()])
+        {
+            store
+                .client
+                .delete_item()
+                .table_name(&store.keys)
+                .key("key", s(key))
+                .send()
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store.read_volume(&days, &hours).await.unwrap(),
+            Volume::default()
+        );
+        assert_eq!(store.mapping_counts().await.unwrap().active, 0);
+        store.count_existing().await.unwrap();
+        let volume = store.read_volume(&days, &hours).await.unwrap();
+        assert_eq!((volume.days[0].counts, volume.hours), (want, want));
+        assert_eq!(store.mapping_counts().await.unwrap().active, 1);
+        // Counted once: starting again changes nothing.
+        store.count_existing().await.unwrap();
+        assert_eq!(store.mapping_counts().await.unwrap().active, 1);
+        // A count cut short (its marker left at `counting` long ago) is done again, whole.
+        store
+            .client
+            .put_item()
+            .table_name(&store.keys)
+            .item("key", s("counts#since"))
+            .item("at", s("2020-01-01T00:00:00.000Z"))
+            .item("state", s("counting"))
+            .send()
+            .await
+            .unwrap();
+        store.count_existing().await.unwrap();
+        assert_eq!(store.mapping_counts().await.unwrap().active, 1);
+        // A counted dead letter replayed: the live shard goes below zero, the sum is right.
+        let dead = dead.unwrap();
+        store
+            .reopen(&dead.id, lease, "2033-01-03T00:00:00.000Z")
+            .await
+            .unwrap();
+        let volume = store.read_volume(&days, &hours).await.unwrap();
+        let reopened = OutcomeCounts {
+            forwarded: 2,
+            processing: 1,
+            ..Default::default()
+        };
+        assert_eq!(volume.days[0].counts, reopened);
     }
 
     #[test]

@@ -37,19 +37,19 @@ pub(super) fn put(
         .build())
 }
 
-/// `put` with values for its condition's placeholders (`(":p", "processing")`).
+/// `put` with values for its condition's placeholders (`(":p", s("processing"))`).
 pub(super) fn put_where(
     table: &str,
     item: Item,
     condition: &str,
-    values: &[(&str, &str)],
+    values: &[(&str, AttributeValue)],
 ) -> Result<TransactWriteItem, StoreError> {
     let mut p = Put::builder()
         .table_name(table)
         .set_item(Some(item))
         .condition_expression(condition);
     for (name, value) in values {
-        p = p.expression_attribute_values(*name, s(*value));
+        p = p.expression_attribute_values(*name, value.clone());
     }
     Ok(TransactWriteItem::builder()
         .put(p.build().map_err(unavailable)?)

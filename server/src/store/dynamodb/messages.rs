@@ -181,8 +181,11 @@ impl MessageStore for DynamoStore {
         let mut items = vec![put_where(
             &self.messages,
             message_item(record, None)?,
-            "attribute_not_exists(id) OR outcome = :p",
-            &[(":p", Outcome::Processing.as_str())],
+            "attribute_not_exists(id) OR (outcome = :p AND attempts = :a)",
+            &[
+                (":p", s(Outcome::Processing.as_str())),
+                (":a", AttributeValue::N(record.attempts.to_string())),
+            ],
         )?];
         items.extend(self.count_move(
             &record.id,
@@ -190,9 +193,13 @@ impl MessageStore for DynamoStore {
             Some(Outcome::Processing),
             Some(record.outcome),
         )?);
-        // A failed condition: settled already (another worker, or this settle's earlier try).
-        self.transact(items).await?.ok();
-        Ok(())
+        // A failed condition on the record: settled already (by this settle's earlier try, or
+        // by the worker that took the claim over), so nothing is written or counted again.
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(failed) if failed.first() == Some(&true) => Ok(()),
+            Err(_) => Err(unavailable("settling a record: the count item was refused")),
+        }
     }
 
     async fn record_delivery(
@@ -299,8 +306,8 @@ impl MessageStore for DynamoStore {
             message_item(&open, Some(lease_until))?,
             "outcome = :dl AND updated_at = :at",
             &[
-                (":dl", Outcome::DeadLetter.as_str()),
-                (":at", &current.updated_at),
+                (":dl", s(Outcome::DeadLetter.as_str())),
+                (":at", s(current.updated_at.clone())),
             ],
         )?];
         items.extend(self.count_move(

@@ -98,7 +98,7 @@ fn cancelled(
 }
 
 /// How often a transaction that lost a race for an item (another transaction was writing it:
-/// the shared count items) is tried again.
+/// the shared count items) or was throttled is tried again.
 const CONFLICT_TRIES: u32 = 5;
 
 impl DynamoStore {
@@ -133,8 +133,8 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// Runs one transaction. `Ok(Err(failed))` says which items' conditions failed, by position.
-    /// A transaction cancelled only because another one was writing the same item is tried
-    /// again, a few times, after a short random wait.
+    /// A transaction cancelled only because another one was writing the same item, or by
+    /// throttling, is tried again, a few times, after a short random wait.
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
@@ -159,13 +159,23 @@ impl DynamoStore {
                 .iter()
                 .map(|r| r.as_deref() == Some("ConditionalCheckFailed"))
                 .collect();
-            let raced = reasons
-                .iter()
-                .any(|r| r.as_deref() == Some("TransactionConflict"));
-            if failed.contains(&true) || !raced {
+            if failed.contains(&true) {
                 return Ok(Err(failed));
             }
-            if tries == CONFLICT_TRIES {
+            // Lost a race or throttled (the SDK does not retry a cancelled transaction): try
+            // again. Anything else is a failure, never taken for a failed condition.
+            let transient = reasons.iter().any(|r| {
+                matches!(
+                    r.as_deref(),
+                    Some(
+                        "TransactionConflict"
+                            | "ThrottlingError"
+                            | "ProvisionedThroughputExceeded"
+                            | "RequestLimitExceeded"
+                    )
+                )
+            });
+            if !transient || tries == CONFLICT_TRIES {
                 return Err(sdk(e));
             }
             let wait = rand::random::<u64>() % (20 << tries);

@@ -159,7 +159,7 @@ impl DynamoStore {
             self.wait_active(table).await?;
         }
         self.enable_ttl(&self.sessions, "expires_at").await?;
-        self.count_existing(&crate::clock::now_rfc3339()).await?;
+        self.count_existing().await?;
         Ok(())
     }
 

@@ -214,7 +214,7 @@ impl MessageStore for SqliteStore {
             record,
             None,
             "INSERT INTO",
-            " WHERE messages.outcome = 'processing'",
+            " WHERE messages.outcome = 'processing' AND messages.attempts = excluded.attempts",
         )
         .await?;
         Ok(())
