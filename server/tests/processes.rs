@@ -892,5 +892,5 @@ const BOUNDS: &[(&str, f64)] = &[
     ("forward a message to an address with 2", 7.2),
     ("a redelivery", 2.2),
     ("vend", 3.0),
-    ("page / ", 6.0),
+    ("page / ", 7.0),
 ];
