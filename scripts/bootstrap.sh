@@ -110,38 +110,45 @@ if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
   echo "$sum" > "$stamp"
 fi
 
+# --- Python venvs -------------------------------------------------------------------------
+# A venv is built once per machine under ~/.cache/mailvend/venvs, named for what it holds, and
+# linked into the clone: a fresh CI clone then links it in a moment instead of spending a
+# minute in pip. A clone that already has a real venv directory keeps it.
+venv_cache="${MAILVEND_CACHE:-$HOME/.cache/mailvend}/venvs"
+venv() { # venv LINK "BINARIES IT MUST HAVE" PACKAGE...
+  local link=$1 probes=$2 probe; shift 2
+  if [ -d "$link" ] && [ ! -L "$link" ]; then
+    for probe in $probes; do [ -x "$link/bin/$probe" ] || break; done
+    [ -x "$link/bin/$probe" ] && return
+  fi
+  local key dir
+  key=$(printf '%s\n' "$(python3 -V 2>&1)" "$@" | sha256sum | cut -c1-16)
+  dir="$venv_cache/${link#.venv-}-$key"
+  mkdir -p "$venv_cache"
+  # One builder at a time: two clones bootstrapping at once must not share a half-made venv.
+  (
+    flock 9
+    if [ ! -f "$dir/.complete" ]; then
+      say "python venv ${link#.venv-}: $*"
+      rm -rf "$dir"
+      python3 -m venv "$dir"
+      "$dir/bin/pip" install -q "$@"
+      touch "$dir/.complete"
+    fi
+  ) 9>"$venv_cache/.lock"
+  rm -rf "$link"
+  ln -s "$dir" "$link"
+}
+
 # --- test services -----------------------------------------------------------------------
 chromium=""
 if [ "$want" = test ]; then
   for c in /usr/bin/chromium /usr/bin/chromium-browser; do [ -x "$c" ] && chromium=$c && break; done
   if [ -z "$chromium" ]; then apt_install chromium; chromium=/usr/bin/chromium; fi
-  if [ ! -x .venv-moto/bin/moto_server ]; then
-    say "python venv with moto server"
-    python3 -m venv .venv-moto
-    .venv-moto/bin/pip install -q 'moto[server]==5.*'
-  fi
-  # make test lints deploy/cloudformation.yaml.
-  if [ ! -x .venv-moto/bin/cfn-lint ]; then
-    say "cfn-lint (CloudFormation linter)"
-    .venv-moto/bin/pip install -q 'cfn-lint==1.*'
-  fi
-  # ... and runs checkov's security checks on it, from a venv of its own (its dependencies
-  # would fight moto's and schemathesis's).
-  if [ ! -x .venv-checkov/bin/checkov ]; then
-    say "checkov (CloudFormation security checks)"
-    python3 -m venv .venv-checkov
-    .venv-checkov/bin/pip install -q 'checkov==3.3.30'
-  fi
-  # make test checks the API against its OpenAPI description (scripts/api-contract.sh).
-  if [ ! -x .venv-moto/bin/st ]; then
-    say "schemathesis (API contract tests)"
-    .venv-moto/bin/pip install -q 'schemathesis==4.32.*'
-  fi
-  # The SMTP relay mailer's tests deliver to an aiosmtpd sink (scripts/smtp_sink.py).
-  if [ ! -x .venv-moto/bin/aiosmtpd ]; then
-    say "aiosmtpd (SMTP sink for tests)"
-    .venv-moto/bin/pip install -q 'aiosmtpd==1.*'
-  fi
+  # moto (the AWS APIs), cfn-lint, schemathesis (the API contract) and aiosmtpd (the SMTP
+  # relay's sink) share a venv; checkov has its own (its dependencies would fight moto's).
+  venv .venv-moto 'moto_server cfn-lint st aiosmtpd' 'moto[server]==5.*' 'cfn-lint==1.*' 'schemathesis==4.32.*' 'aiosmtpd==1.*'
+  venv .venv-checkov checkov 'checkov==3.3.30'
 fi
 
 {
