@@ -34,7 +34,7 @@ lint: tools
 	scripts/lint.sh
 
 unit: site
-	. .tools/env.sh && RUSTFLAGS="$(DEV_RUSTFLAGS)" LEPTOS_OUTPUT_NAME=mailvend cargo test --workspace --locked
+	scripts/unit.sh
 
 e2e: test-tools site
 	scripts/e2e.sh
