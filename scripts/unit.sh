@@ -40,11 +40,11 @@ order="export processes server-lib pages sso"
 } >"$work/queue"
 [ "$(wc -l <"$work/queue")" = "$(wc -l <"$work/binaries")" ] || { echo "unit: queue lost a binary" >&2; exit 1; }
 
-run_one() { # run_one DIR NAME EXE ARGS...: cargo's way (cwd = the package), output kept
-  local dir=$1 name=$2 exe=$3 start rc
-  shift 3
+run_one() { # run_one DIR NAME EXE: cargo's way (cwd = the package), output kept
+  local dir=$1 name=$2 exe=$3 start rc args=()
+  [ -s "$work/args" ] && mapfile -t args <"$work/args"
   start=$(date +%s)
-  (cd "$dir" && "$exe" "$@") >"$work/$name.out" 2>&1 && rc=0 || rc=$?
+  (cd "$dir" && "$exe" "${args[@]}") >"$work/$name.out" 2>&1 && rc=0 || rc=$?
   {
     echo "==> $name ($(( $(date +%s) - start )) s, exit $rc)"
     cat "$work/$name.out"
@@ -54,7 +54,8 @@ run_one() { # run_one DIR NAME EXE ARGS...: cargo's way (cwd = the package), out
 export -f run_one
 export work
 
-tr '\t' '\n' <"$work/queue" | xargs -d '\n' -n 3 -P "$lanes" bash -c 'run_one "$@"' _ "$@" || true
+[ $# = 0 ] || printf '%s\n' "$@" >"$work/args"
+tr '\t' '\n' <"$work/queue" | xargs -d '\n' -n 3 -P "$lanes" bash -c 'run_one "$@"' _ || true
 
 # Doc-tests run through cargo (they are compiled when run).
 cargo test --workspace --locked --doc >"$work/doc.out" 2>&1 || { cat "$work/doc.out"; echo doc-tests >>"$work/failed"; }
