@@ -19,16 +19,16 @@ test-tools:
 
 ## make run: build and serve the dashboard on http://127.0.0.1:3000 (embedded defaults)
 run: tools
-	. .tools/env.sh && cargo leptos build $(LEPTOS_ARGS)
+	. .tools/env.sh && cargo leptos build --split $(LEPTOS_ARGS)
 	. .tools/env.sh && exec $(TARGET_DIR)/debug/mailvend serve
 
 ## make build: release build — target/release/mailvend and the site under target/site
 build: tools
-	. .tools/env.sh && cargo leptos build --release $(LEPTOS_ARGS)
+	. .tools/env.sh && cargo leptos build --release --split $(LEPTOS_ARGS)
 	@ls -l $(TARGET_DIR)/release/mailvend target/site/pkg
 
 site: tools
-	. .tools/env.sh && cargo leptos build $(LEPTOS_ARGS)
+	. .tools/env.sh && cargo leptos build --split $(LEPTOS_ARGS)
 
 lint: tools
 	scripts/lint.sh

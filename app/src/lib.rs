@@ -25,5 +25,6 @@ pub use shell::{shell, App};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Lazy: the page's own wasm chunk (pages::split) is fetched before it hydrates.
+    leptos::mount::hydrate_lazy(App);
 }

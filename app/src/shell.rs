@@ -2,11 +2,11 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 use crate::components::layout::Layout;
-use crate::pages;
+use crate::pages::{self, split};
 
 /// The HTML document. Rendered on the server only; `App` is what hydrates.
 /// Its Content-Security-Policy header, with the nonce the hydration script carries, is set
@@ -31,16 +31,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    // Effects run only in the browser, after hydration: the marker tells tests (and anyone
-    // debugging) that the page is interactive.
+/// Sets `<body data-hydrated="true">` once the page's own view has hydrated (effects run only
+/// in the browser, after hydration): tests, and anyone debugging, wait for it. Each page calls
+/// it (the lazy routes in `pages::split`, and the not-found page), not `App`, which finishes
+/// hydrating before a lazy page's chunk has arrived.
+pub fn mark_hydrated() {
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/mailvend.css" />
         <Title formatter=|page: String| {
@@ -50,17 +55,17 @@ pub fn App() -> impl IntoView {
             // Each route pairs a path with its page's view, so they are written out here; the
             // server's guard tests hold them to `crate::routes::PAGES`, path for path.
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/login") view=pages::login::Login ssr=SsrMode::Async />
+                <Route path=path!("/login") view={Lazy::<split::LoginRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
-                    <Route path=path!("") view=pages::overview::Overview ssr=SsrMode::Async />
-                    <Route path=path!("addresses") view=pages::addresses::Addresses ssr=SsrMode::Async />
-                    <Route path=path!("addresses/:address") view=pages::address::AddressPage ssr=SsrMode::Async />
-                    <Route path=path!("messages") view=pages::messages::Messages ssr=SsrMode::Async />
-                    <Route path=path!("messages/*id") view=pages::messages::MessagePage ssr=SsrMode::Async />
-                    <Route path=path!("settings") view=pages::settings::Settings ssr=SsrMode::Async />
-                    <Route path=path!("tokens") view=pages::tokens::Tokens ssr=SsrMode::Async />
-                    <Route path=path!("audit") view=pages::audit::Audit ssr=SsrMode::Async />
-                    <Route path=path!("me") view=pages::me::MyAddresses ssr=SsrMode::Async />
+                    <Route path=path!("") view={Lazy::<split::OverviewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("addresses") view={Lazy::<split::AddressesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("addresses/:address") view={Lazy::<split::AddressRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("messages") view={Lazy::<split::MessagesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("messages/*id") view={Lazy::<split::MessageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("settings") view={Lazy::<split::SettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("tokens") view={Lazy::<split::TokensRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("audit") view={Lazy::<split::AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("me") view={Lazy::<split::MyAddressesRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

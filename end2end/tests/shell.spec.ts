@@ -33,6 +33,39 @@ test('the navigation reaches every page', async ({ page, javaScriptEnabled }) =>
   expect(errors).toEqual([]);
 });
 
+test('each page loads its own wasm chunk, and navigating loads the next page\'s', async ({
+  page,
+  javaScriptEnabled,
+}) => {
+  test.skip(javaScriptEnabled === false, 'the wasm is what is measured');
+  // A page of its own (signed in, same context), so no chunk of the sign-in's landing page
+  // still arriving is counted.
+  page = await page.context().newPage();
+  const errors = collectErrors(page);
+  const wasm: string[] = [];
+  page.on('response', (r) => {
+    const name = new URL(r.url()).pathname.split('/').pop()!;
+    if (name.endsWith('.wasm')) {
+      expect(r.status(), name).toBe(200);
+      wasm.push(name);
+    }
+  });
+  const routeChunks = () => wasm.filter((n) => n.startsWith('split_'));
+  await page.goto('/addresses');
+  await ready(page, javaScriptEnabled);
+  // The main bundle, then this page's view; no other page's.
+  expect(wasm).toContain('mailvend.wasm');
+  expect(routeChunks()).toEqual([expect.stringMatching(/^split___addresses_route_view_\w+\.wasm$/)]);
+  // A client-side navigation fetches the next page's chunk, which then renders and works.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
+  expect(routeChunks()).toEqual([
+    expect.stringMatching(/^split___addresses_route_view_/),
+    expect.stringMatching(/^split___audit_route_view_/),
+  ]);
+  expect(errors).toEqual([]);
+});
+
 test('an unknown page is a 404 with a way back', async ({ page, javaScriptEnabled }) => {
   const response = await page.goto('/no/such/page');
   expect(response?.status()).toBe(404);

@@ -7,4 +7,5 @@ pub mod messages;
 pub mod not_found;
 pub mod overview;
 pub mod settings;
+pub mod split;
 pub mod tokens;

@@ -7,6 +7,7 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+    crate::shell::mark_hydrated();
     view! {
         <Title text="Page not found" />
         <main id="main" class="grid min-h-full place-items-center px-6 py-24">
