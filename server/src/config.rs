@@ -56,6 +56,7 @@ const KEYS: &[&str] = &[
     "claim_lease",
     "drain",
     "shutdown_grace",
+    "interactive_nice",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -143,6 +144,9 @@ pub struct Config {
     /// After the listener closes, how long requests in flight may take to finish before the
     /// process exits anyway (`MAILVEND_SHUTDOWN_GRACE`).
     pub shutdown_grace: std::time::Duration,
+    /// How much lower than the mail's the CPU priority of pages, the API and exports is
+    /// (`MAILVEND_INTERACTIVE_NICE`, a nice value from 0 to 19; `crate::web::lanes`).
+    pub interactive_nice: u8,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
 }
@@ -566,6 +570,10 @@ impl Config {
         let shutdown_grace = r.parse("shutdown_grace", std::time::Duration::from_secs(20), |v| {
             duration_within(v, 1, 600, "1s to 10m, such as 20s")
         });
+        let interactive_nice = r.parse("interactive_nice", 10u8, |v| match v.parse::<u8>() {
+            Ok(n) if n <= 19 => Ok(n),
+            _ => Err(format!("expected a nice value from 0 to 19, got {v:?}")),
+        });
         let retention_days = r.parse("retention_days", 30u32, |v| match v.parse::<u32>() {
             Ok(n) if (1..=3650).contains(&n) => Ok(n),
             _ => Err(format!(
@@ -759,6 +767,7 @@ impl Config {
             claim_lease,
             drain,
             shutdown_grace,
+            interactive_nice,
             warnings,
         })
     }

@@ -117,13 +117,14 @@ async fn every_response_carries_the_security_headers() {
         );
         assert_eq!(h["cache-control"], "no-store", "{path}");
     }
-    // Built assets may be cached (a missing one is still a 404, but never "no-store").
+    // Built assets may be kept but are revalidated on each use: their names carry no hash
+    // (a missing one is still a 404).
     let asset = c
         .get(format!("{}/pkg/none.js", s.url))
         .send()
         .await
         .unwrap();
-    assert!(asset.headers().get("cache-control").is_none());
+    assert_eq!(asset.headers()["cache-control"], "no-cache");
     let json_csp = c.get(format!("{}/healthz", s.url)).send().await.unwrap();
     assert!(json_csp.headers()["content-security-policy"]
         .to_str()

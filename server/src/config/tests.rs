@@ -43,6 +43,7 @@ fn defaults_match_the_interface_contract() {
     assert_eq!(c.inbound_budget_mb, 128);
     assert_eq!(c.claim_lease, std::time::Duration::from_secs(60));
     assert_eq!(c.drain, std::time::Duration::from_secs(5));
+    assert_eq!(c.interactive_nice, 10);
     assert_eq!(c.shutdown_grace, std::time::Duration::from_secs(20));
     assert!(
         c.hold_unscanned,
@@ -560,5 +561,29 @@ fn shutdown_and_lease_timings_are_bounded() {
         assert_eq!(name, key, "{value}");
         assert!(message.contains(expected), "{key}={value}: {message}");
         assert!(message.contains(value), "{key}={value}: {message}");
+    }
+}
+
+#[test]
+fn the_interactive_priority_is_a_nice_value() {
+    assert_eq!(
+        load(&[("MAILVEND_INTERACTIVE_NICE", "0")])
+            .unwrap()
+            .interactive_nice,
+        0
+    );
+    assert_eq!(
+        load(&[("MAILVEND_INTERACTIVE_NICE", "19")])
+            .unwrap()
+            .interactive_nice,
+        19
+    );
+    for value in ["20", "-1", "low"] {
+        let (name, message) = first_error(&[("MAILVEND_INTERACTIVE_NICE", value)]);
+        assert_eq!(name, "MAILVEND_INTERACTIVE_NICE");
+        assert!(
+            message.contains("0 to 19") && message.contains(value),
+            "{message}"
+        );
     }
 }

@@ -26,6 +26,7 @@ use crate::state::AppState;
 
 pub mod api;
 pub mod export;
+pub mod lanes;
 pub mod ops;
 pub mod serve;
 pub mod sns;
@@ -114,17 +115,26 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(no_store))
         .layer(TraceLayer::new_for_http())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outermost, so all of an interactive request's work runs on its runtime.
+        .layer(middleware::from_fn_with_state(
+            lanes::Interactive::get(state.core.config.interactive_nice),
+            lanes::route,
+        ))
         .with_state(state)
 }
 
 /// Pages, redirects and API answers are per person and per moment: no cache (or back button
-/// after signing out) may keep them. Only the built assets under `/pkg` may be cached.
+/// after signing out) may keep them. The built assets under `/pkg` may be kept but are checked
+/// again on every use (`no-cache`, answered by a 304 while unchanged): their names carry no
+/// hash, and the split wasm's chunks (`chunk_11.wasm`) are renumbered by each build, so a
+/// chunk kept from the last release would not fit this release's main module.
 async fn no_store(req: Request<Body>, next: Next) -> Response {
     let asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
     let mut res = next.run(req).await;
-    if !asset && !res.headers().contains_key(header::CACHE_CONTROL) {
+    if !res.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if asset { "no-cache" } else { "no-store" };
         res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     res
 }

@@ -23,6 +23,9 @@ mod tokens;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Reading connections (each holds up to 2 MB of page cache).
+const READERS: u32 = 8;
+
 /// The embedded default: one SQLite file in WAL mode. Writes go through a single connection
 /// and reads through a small pool: SQLite admits one writer at a time, and writers that race
 /// for its lock wait in its busy handler's sleeps (up to 100 ms each), which under load turned
@@ -55,8 +58,16 @@ impl SqliteStore {
         // The writer first: it creates the file and switches it to WAL before readers open it.
         // A local file does not go stale like a network connection, so the pool's ping before
         // every acquire would only add a round trip to the connection's thread per query.
+        //
+        // Every connection is opened now, by the task opening the store, and kept for the
+        // process's life: sqlx runs each on a thread of its own, and a thread starts with its
+        // creator's CPU priority, so one opened later by a page's request would run the mail's
+        // queries at the pages' lower priority (`web::lanes`).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .test_before_acquire(false)
             .connect_with(options.clone())
             .await
@@ -66,7 +77,10 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(READERS)
+            .min_connections(READERS)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .test_before_acquire(false)
             .connect_with(options)
             .await
