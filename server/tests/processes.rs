@@ -886,11 +886,12 @@ async fn aws_calls_per_request_are_counted() {
 /// the common path (the mapping, the claim, the settle); the settings and the unreachable
 /// marks are read again (2 calls) when the 10 s cache in front of them runs out, which the
 /// bounds allow once in the 10 forwards averaged. A page also reads the sign-out epoch once
-/// its 10 s cache runs out.
+/// its 10 s cache runs out, which the bound allows once in the 5 pages averaged (it happens
+/// when the run is slow, as beside the export test in `scripts/unit.sh`'s other lane).
 const BOUNDS: &[(&str, f64)] = &[
     ("forward a message to one address", 3.2),
     ("forward a message to an address with 2", 7.2),
     ("a redelivery", 2.2),
     ("vend", 3.0),
-    ("page / ", 7.0),
+    ("page / ", 7.2),
 ];
