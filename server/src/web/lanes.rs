@@ -68,11 +68,13 @@ fn interactive_nice(nice: u8) -> Option<i32> {
     if nice == 0 {
         return None;
     }
+    Some((thread_nice()? + i32::from(nice)).min(19))
+}
+
+/// The calling thread's nice value (Linux only: elsewhere the priority is left alone).
+fn thread_nice() -> Option<i32> {
     #[cfg(target_os = "linux")]
-    {
-        let base = rustix::process::getpriority_process(Some(rustix::thread::gettid())).ok()?;
-        Some((base + i32::from(nice)).min(19))
-    }
+    return rustix::process::getpriority_process(Some(rustix::thread::gettid())).ok();
     #[cfg(not(target_os = "linux"))]
     None
 }
@@ -114,17 +116,8 @@ mod tests {
         std::thread::current().name().unwrap_or("").to_string()
     }
 
-    #[cfg(target_os = "linux")]
-    fn own_nice() -> i32 {
-        rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap()
-    }
-    #[cfg(not(target_os = "linux"))]
-    fn own_nice() -> i32 {
-        10
-    }
-
     fn app() -> Router {
-        let answer = || async { format!("{} {}", thread_name(), own_nice()) };
+        let answer = || async { format!("{} {:?}", thread_name(), thread_nice()) };
         Router::new()
             .route("/sns", get(answer))
             .route("/healthz", get(answer))
@@ -136,7 +129,7 @@ mod tests {
             .route(
                 "/blocking",
                 get(|| async {
-                    tokio::task::spawn_blocking(|| format!("{} {}", thread_name(), own_nice()))
+                    tokio::task::spawn_blocking(|| format!("{} {:?}", thread_name(), thread_nice()))
                         .await
                         .unwrap()
                 }),
@@ -147,7 +140,8 @@ mod tests {
             ))
     }
 
-    async fn served_by(path: &str) -> String {
+    /// Which thread served `path`, and at what nice value.
+    async fn served_by(path: &str) -> (String, String) {
         let res = app()
             .oneshot(Request::get(path).body(axum::body::Body::empty()).unwrap())
             .await
@@ -156,29 +150,29 @@ mod tests {
         let body = axum::body::to_bytes(res.into_body(), 1 << 10)
             .await
             .unwrap();
-        String::from_utf8(body.to_vec()).unwrap()
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        let (name, nice) = body.rsplit_once(' ').unwrap();
+        (name.to_string(), nice.to_string())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mail_and_checks_stay_on_the_main_runtime_and_the_rest_run_at_lower_priority() {
-        let main_nice = own_nice();
+        let main_nice = thread_nice();
+        let lowered = format!("{:?}", interactive_nice(10).or(main_nice));
         for path in ["/sns", "/healthz", "/metrics"] {
-            let (name, nice) = served_by(path)
-                .await
-                .rsplit_once(' ')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .unwrap();
+            let (name, nice) = served_by(path).await;
             assert_ne!(name, THREAD_NAME, "{path}");
-            assert_eq!(nice, main_nice.to_string(), "{path}");
+            assert_eq!(nice, format!("{main_nice:?}"), "{path}");
         }
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            lowered,
+            format!("{:?}", main_nice.map(|n| (n + 10).min(19)))
+        );
         for path in ["/", "/api/v1/addresses", "/pkg/mailvend.wasm", "/blocking"] {
-            let (name, nice) = served_by(path)
-                .await
-                .rsplit_once(' ')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .unwrap();
+            let (name, nice) = served_by(path).await;
             assert_eq!(name, THREAD_NAME, "{path}");
-            assert_eq!(nice, (main_nice + 10).min(19).to_string(), "{path}");
+            assert_eq!(nice, lowered, "{path}");
         }
     }
 
@@ -212,7 +206,7 @@ mod tests {
         while let Some(read) = reads.join_next().await {
             read.unwrap();
         }
-        let base = own_nice();
+        let base = thread_nice().unwrap();
         let mut workers = 0;
         for task in std::fs::read_dir("/proc/self/task").unwrap() {
             let task = task.unwrap().path();
