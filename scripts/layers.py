@@ -16,7 +16,7 @@ SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server", "
 
 LAYERS = [
     # foundation: no crate imports except each other below them
-    ["secret", "clock", "metrics", "drain"],
+    ["secret", "clock", "metrics", "drain", "priority"],
     ["config", "tokens"],
     ["store", "mailer", "telemetry"],
     ["settings"],

@@ -23,7 +23,7 @@ pub const THREAD_NAME: &str = "mailvend-interactive";
 
 /// Paths served on the main runtime, at the mail's priority.
 pub fn is_mail_lane(path: &str) -> bool {
-    matches!(path, "/sns" | "/healthz" | "/metrics")
+    [super::SNS_PATH, super::HEALTH_PATH, super::METRICS_PATH].contains(&path)
 }
 
 /// A handle on the process's interactive runtime.
@@ -90,11 +90,14 @@ fn set_nice(target: Option<i32>) {
 
 /// The middleware: a mail-lane request runs here; any other runs on the interactive runtime,
 /// and is cancelled there if the client goes away (the handle aborts the task when dropped).
+/// What it holds that the mail needs too (SQLite's writer) it runs back here, at the mail's
+/// priority (`priority`).
 pub async fn route(State(lane): State<Interactive>, req: Request, next: Next) -> Response {
     if is_mail_lane(req.uri().path()) {
         return next.run(req).await;
     }
-    match AbortOnDropHandle::new(lane.handle.spawn(next.run(req))).await {
+    let request = crate::priority::lowered(Handle::current(), next.run(req));
+    match AbortOnDropHandle::new(lane.handle.spawn(request)).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "a request failed on the interactive runtime");
@@ -116,8 +119,11 @@ mod tests {
         std::thread::current().name().unwrap_or("").to_string()
     }
 
+    async fn answer() -> String {
+        format!("{} {:?}", thread_name(), thread_nice())
+    }
+
     fn app() -> Router {
-        let answer = || async { format!("{} {:?}", thread_name(), thread_nice()) };
         Router::new()
             .route("/sns", get(answer))
             .route("/healthz", get(answer))
@@ -133,6 +139,12 @@ mod tests {
                         .await
                         .unwrap()
                 }),
+            )
+            // What a request holds that the mail needs too (SQLite's writer) runs back at the
+            // mail's priority.
+            .route(
+                "/held",
+                get(|| async { crate::priority::at_full_priority(answer()).await.unwrap() }),
             )
             .layer(axum::middleware::from_fn_with_state(
                 Interactive::get(10),
@@ -156,10 +168,11 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn mail_and_checks_stay_on_the_main_runtime_and_the_rest_run_at_lower_priority() {
+    async fn mail_checks_and_held_work_stay_on_the_main_runtime_and_the_rest_run_at_lower_priority()
+    {
         let main_nice = thread_nice();
         let lowered = format!("{:?}", interactive_nice(10).or(main_nice));
-        for path in ["/sns", "/healthz", "/metrics"] {
+        for path in ["/sns", "/healthz", "/metrics", "/held"] {
             let (name, nice) = served_by(path).await;
             assert_ne!(name, THREAD_NAME, "{path}");
             assert_eq!(nice, format!("{main_nice:?}"), "{path}");

@@ -31,6 +31,11 @@ pub mod ops;
 pub mod serve;
 pub mod sns;
 
+/// Where SNS posts inbound mail, and the probes; `lanes` keeps these at the mail's priority.
+pub const SNS_PATH: &str = "/sns";
+pub const HEALTH_PATH: &str = "/healthz";
+pub const METRICS_PATH: &str = "/metrics";
+
 /// Largest request body accepted anywhere. SNS messages are at most 256 KB; nothing the
 /// dashboard or the API takes comes close to this.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -71,13 +76,13 @@ pub fn router(state: AppState) -> Router {
     };
     let options = state.leptos_options.clone();
 
-    let mut router = Router::new().route("/healthz", get(ops::healthz));
+    let mut router = Router::new().route(HEALTH_PATH, get(ops::healthz));
     // With a metrics listener of its own, the public one has no /metrics at all.
     if state.core.config.metrics_addr.is_none() {
-        router = router.route("/metrics", get(ops::metrics));
+        router = router.route(METRICS_PATH, get(ops::metrics));
     }
     let router = router
-        .route("/sns", axum::routing::post(sns::receive))
+        .route(SNS_PATH, axum::routing::post(sns::receive))
         .route("/auth/login", get(crate::auth::routes::login))
         .route("/auth/callback", get(crate::auth::routes::callback))
         .route(

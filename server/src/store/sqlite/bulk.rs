@@ -15,13 +15,17 @@ impl SqliteStore {
         mappings: &[Mapping],
         records: &[MessageRecord],
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        for m in mappings {
-            mappings::insert(&mut tx, m).await?;
-        }
-        for r in records {
-            messages::upsert(&mut tx, r, None, "INSERT INTO").await?;
-        }
-        tx.commit().await.map_err(super::unavailable)
+        let (mappings, records) = (mappings.to_vec(), records.to_vec());
+        self.write(move |_, w| async move {
+            let mut tx = w.begin().await?;
+            for m in &mappings {
+                mappings::insert(&mut tx, m).await?;
+            }
+            for r in &records {
+                messages::upsert(&mut tx, r, None, "INSERT INTO").await?;
+            }
+            tx.commit().await.map_err(super::unavailable)
+        })
+        .await
     }
 }

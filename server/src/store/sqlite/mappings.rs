@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use app::model::{AuditEntry, Mapping, MappingCounts, MappingStatus, Page};
 use app::naming;
 use async_trait::async_trait;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::SqliteConnection;
 
-use super::{unavailable, SqliteStore};
+use super::{unavailable, writer::Writing, SqliteStore};
 use crate::store::paging::{decode_cursor, keyed_page, page_of};
 use crate::store::{
     edit_action, taken, MappingChange, MappingFilter, MappingStore, NameSpec, StoreError, Taken,
@@ -152,19 +152,10 @@ pub(super) async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(
     Ok(())
 }
 
+/// The writes themselves, run at the mail's priority by the trait's methods (`SqliteStore::write`).
 impl SqliteStore {
-    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)
-    }
-}
-
-#[async_trait]
-impl MappingStore for SqliteStore {
-    async fn vend(&self, spec: &VendSpec) -> Result<Vended, StoreError> {
-        let mut tx = self.write_tx().await?;
+    async fn vend_now(&self, w: &Writing, spec: &VendSpec) -> Result<Vended, StoreError> {
+        let mut tx = w.begin().await?;
         if let Some(key) = &spec.idempotency_key {
             let earlier: Option<(String,)> =
                 sqlx::query_as("SELECT address FROM idempotency_keys WHERE key = ?")
@@ -257,8 +248,14 @@ impl MappingStore for SqliteStore {
         })
     }
 
-    async fn import(&self, m: &Mapping, actor: &str, now: &str) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+    async fn import_now(
+        &self,
+        w: &Writing,
+        m: &Mapping,
+        actor: &str,
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = w.begin().await?;
         if let (Some(base), Some(counter)) = (&m.base, m.counter) {
             // `next` is the number the next vend takes.
             sqlx::query(
@@ -283,6 +280,87 @@ impl MappingStore for SqliteStore {
         audit(&mut tx, now, actor, "import", &m.address, None, Some(m)).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(true)
+    }
+
+    async fn update_now(
+        &self,
+        w: &Writing,
+        address: &str,
+        change: &MappingChange,
+        actor: &str,
+        now: &str,
+    ) -> Result<Mapping, StoreError> {
+        let mut tx = w.begin().await?;
+        let before = fetch(&mut tx, address)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("the address {address}")))?;
+        if before.status == MappingStatus::Deleted {
+            return Err(StoreError::Conflict(format!(
+                "{address} was deleted and cannot be edited"
+            )));
+        }
+        let after = change.apply(&before, actor, now);
+        sqlx::query(
+            "UPDATE mappings SET owner = ?, recipients = ?, status = ?, account_type = ?, tags = ?, \
+             aws_account_id = ?, notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
+        )
+        .bind(&after.owner)
+        .bind(serde_json::to_string(&after.recipients).expect("recipients serialize"))
+        .bind(after.status.as_str())
+        .bind(&after.account_type)
+        .bind(serde_json::to_string(&after.tags).expect("tags serialize"))
+        .bind(&after.aws_account_id)
+        .bind(&after.notes)
+        .bind(&after.updated_at)
+        .bind(&after.updated_by)
+        .bind(address)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let action = edit_action(&after);
+        audit(
+            &mut tx,
+            now,
+            actor,
+            action,
+            address,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(after)
+    }
+
+    async fn append_audit_now(&self, w: &Writing, e: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.subject)
+        .bind(&e.before)
+        .bind(&e.after)
+        .execute(w.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MappingStore for SqliteStore {
+    async fn vend(&self, spec: &VendSpec) -> Result<Vended, StoreError> {
+        let spec = spec.clone();
+        self.write(move |s, w| async move { s.vend_now(&w, &spec).await })
+            .await
+    }
+
+    async fn import(&self, m: &Mapping, actor: &str, now: &str) -> Result<bool, StoreError> {
+        let (m, actor, now) = (m.clone(), actor.to_owned(), now.to_owned());
+        self.write(move |s, w| async move { s.import_now(&w, &m, &actor, &now).await })
+            .await
     }
 
     async fn get(&self, address: &str) -> Result<Mapping, StoreError> {
@@ -379,46 +457,16 @@ impl MappingStore for SqliteStore {
         actor: &str,
         now: &str,
     ) -> Result<Mapping, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let before = fetch(&mut tx, address)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("the address {address}")))?;
-        if before.status == MappingStatus::Deleted {
-            return Err(StoreError::Conflict(format!(
-                "{address} was deleted and cannot be edited"
-            )));
-        }
-        let after = change.apply(&before, actor, now);
-        sqlx::query(
-            "UPDATE mappings SET owner = ?, recipients = ?, status = ?, account_type = ?, tags = ?, \
-             aws_account_id = ?, notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
+        let (address, change, actor, now) = (
+            address.to_owned(),
+            change.clone(),
+            actor.to_owned(),
+            now.to_owned(),
+        );
+        self.write(
+            move |s, w| async move { s.update_now(&w, &address, &change, &actor, &now).await },
         )
-        .bind(&after.owner)
-        .bind(serde_json::to_string(&after.recipients).expect("recipients serialize"))
-        .bind(after.status.as_str())
-        .bind(&after.account_type)
-        .bind(serde_json::to_string(&after.tags).expect("tags serialize"))
-        .bind(&after.aws_account_id)
-        .bind(&after.notes)
-        .bind(&after.updated_at)
-        .bind(&after.updated_by)
-        .bind(address)
-        .execute(&mut *tx)
         .await
-        .map_err(unavailable)?;
-        let action = edit_action(&after);
-        audit(
-            &mut tx,
-            now,
-            actor,
-            action,
-            address,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(after)
     }
 
     async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
@@ -459,19 +507,9 @@ impl MappingStore for SqliteStore {
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.subject)
-        .bind(&e.before)
-        .bind(&e.after)
-        .execute(self.writer())
-        .await
-        .map_err(unavailable)?;
-        Ok(())
+        let e = e.clone();
+        self.write(move |s, w| async move { s.append_audit_now(&w, &e).await })
+            .await
     }
 
     async fn counts(&self) -> Result<MappingCounts, StoreError> {

@@ -3,7 +3,7 @@
 use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 
-use super::{unavailable, SqliteStore};
+use super::{unavailable, writer::Writing, SqliteStore};
 use crate::store::paging::{decode_cursor, page_of};
 use crate::store::{
     fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
@@ -154,16 +154,17 @@ async fn upsert_where(
     Ok(done.rows_affected())
 }
 
-#[async_trait]
-impl MessageStore for SqliteStore {
-    async fn claim(
+/// The writes themselves, run at the mail's priority by the trait's methods (`SqliteStore::write`).
+impl SqliteStore {
+    async fn claim_now(
         &self,
+        w: &Writing,
         record: &MessageRecord,
         lease_until: &str,
         now: &str,
     ) -> Result<Claim, StoreError> {
         // Nearly every claim is of a new id: one statement, atomic on its own, settles it.
-        let mut conn = self.writer().acquire().await.map_err(unavailable)?;
+        let mut conn = w.pool().acquire().await.map_err(unavailable)?;
         if upsert(
             &mut conn,
             record,
@@ -176,11 +177,7 @@ impl MessageStore for SqliteStore {
             return Ok(Claim::Mine(record.clone()));
         }
         drop(conn);
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
+        let mut tx = w.begin().await?;
         let existing =
             sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
                 .bind(&record.id)
@@ -207,8 +204,8 @@ impl MessageStore for SqliteStore {
         Ok(claim)
     }
 
-    async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
-        let mut conn = self.writer().acquire().await.map_err(unavailable)?;
+    async fn settle_now(&self, w: &Writing, record: &MessageRecord) -> Result<(), StoreError> {
+        let mut conn = w.pool().acquire().await.map_err(unavailable)?;
         upsert_where(
             &mut conn,
             record,
@@ -220,40 +217,43 @@ impl MessageStore for SqliteStore {
         Ok(())
     }
 
-    async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {
+    async fn release_now(&self, w: &Writing, id: &str, now: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE messages SET lease_until = ? WHERE id = ? AND outcome = 'processing'")
             .bind(now)
             .bind(id)
-            .execute(self.writer())
+            .execute(w.pool())
             .await
             .map_err(unavailable)?;
         Ok(())
     }
 
-    async fn renew(&self, id: &str, attempts: u32, lease_until: &str) -> Result<bool, StoreError> {
+    async fn renew_now(
+        &self,
+        w: &Writing,
+        id: &str,
+        attempts: u32,
+        lease_until: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE messages SET lease_until = ? WHERE id = ? AND outcome = 'processing' AND attempts = ?",
         )
         .bind(lease_until)
         .bind(id)
         .bind(attempts)
-        .execute(self.writer())
+        .execute(w.pool())
         .await
         .map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn reopen(
+    async fn reopen_now(
         &self,
+        w: &Writing,
         id: &str,
         lease_until: &str,
         now: &str,
     ) -> Result<MessageRecord, StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
+        let mut tx = w.begin().await?;
         let (current, _) =
             sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
                 .bind(id)
@@ -269,6 +269,106 @@ impl MessageStore for SqliteStore {
         write(&mut tx, &open, Some(lease_until)).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(open)
+    }
+
+    async fn record_delivery_now(
+        &self,
+        w: &Writing,
+        mailer_message_id: &str,
+        status: &DeliveryStatus,
+    ) -> Result<DeliveryUpdate, StoreError> {
+        let mut tx = w.begin().await?;
+        let rank = i64::from(status.state.rank());
+        let updated = sqlx::query(
+            "UPDATE messages SET delivery_state = ?, delivery_detail = ?, delivery_at = ?, \
+             delivery_rank = ? WHERE mailer_message_id = ? \
+             AND (delivery_rank IS NULL OR delivery_rank < ?)",
+        )
+        .bind(status.state.as_str())
+        .bind(&status.detail)
+        .bind(&status.at)
+        .bind(rank)
+        .bind(mailer_message_id)
+        .bind(rank)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .rows_affected();
+        let (carried,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM messages WHERE mailer_message_id = ?")
+                .bind(mailer_message_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(DeliveryUpdate {
+            updated,
+            unchanged: carried as u64 - updated,
+        })
+    }
+
+    async fn purge_now(&self, w: &Writing, cutoff: &str) -> Result<u64, StoreError> {
+        let mut tx = w.begin().await?;
+        let gone =
+            sqlx::query("DELETE FROM messages WHERE received_at < ? AND outcome != 'processing'")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .rows_affected();
+        // A raw message stays while any record of its message does (a claim in progress).
+        sqlx::query(
+            "DELETE FROM raw_messages WHERE NOT EXISTS \
+             (SELECT 1 FROM messages WHERE messages.ses_message_id = raw_messages.id)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(gone)
+    }
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn claim(
+        &self,
+        record: &MessageRecord,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<Claim, StoreError> {
+        let (record, lease_until, now) = (record.clone(), lease_until.to_owned(), now.to_owned());
+        self.write(move |s, w| async move { s.claim_now(&w, &record, &lease_until, &now).await })
+            .await
+    }
+
+    async fn settle(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.write(move |s, w| async move { s.settle_now(&w, &record).await })
+            .await
+    }
+
+    async fn release(&self, id: &str, now: &str) -> Result<(), StoreError> {
+        let (id, now) = (id.to_owned(), now.to_owned());
+        self.write(move |s, w| async move { s.release_now(&w, &id, &now).await })
+            .await
+    }
+
+    async fn renew(&self, id: &str, attempts: u32, lease_until: &str) -> Result<bool, StoreError> {
+        let (id, lease_until) = (id.to_owned(), lease_until.to_owned());
+        self.write(move |s, w| async move { s.renew_now(&w, &id, attempts, &lease_until).await })
+            .await
+    }
+
+    async fn reopen(
+        &self,
+        id: &str,
+        lease_until: &str,
+        now: &str,
+    ) -> Result<MessageRecord, StoreError> {
+        let (id, lease_until, now) = (id.to_owned(), lease_until.to_owned(), now.to_owned());
+        self.write(move |s, w| async move { s.reopen_now(&w, &id, &lease_until, &now).await })
+            .await
     }
 
     async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {
@@ -336,38 +436,9 @@ impl MessageStore for SqliteStore {
         mailer_message_id: &str,
         status: &DeliveryStatus,
     ) -> Result<DeliveryUpdate, StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
+        let (id, status) = (mailer_message_id.to_owned(), status.clone());
+        self.write(move |s, w| async move { s.record_delivery_now(&w, &id, &status).await })
             .await
-            .map_err(unavailable)?;
-        let rank = i64::from(status.state.rank());
-        let updated = sqlx::query(
-            "UPDATE messages SET delivery_state = ?, delivery_detail = ?, delivery_at = ?, \
-             delivery_rank = ? WHERE mailer_message_id = ? \
-             AND (delivery_rank IS NULL OR delivery_rank < ?)",
-        )
-        .bind(status.state.as_str())
-        .bind(&status.detail)
-        .bind(&status.at)
-        .bind(rank)
-        .bind(mailer_message_id)
-        .bind(rank)
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?
-        .rows_affected();
-        let (carried,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM messages WHERE mailer_message_id = ?")
-                .bind(mailer_message_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(DeliveryUpdate {
-            updated,
-            unchanged: carried as u64 - updated,
-        })
     }
 
     async fn volume(&self, days: &[String], hours: &[String]) -> Result<Volume, StoreError> {
@@ -395,27 +466,8 @@ impl MessageStore for SqliteStore {
     }
 
     async fn purge(&self, cutoff: &str) -> Result<u64, StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
+        let cutoff = cutoff.to_owned();
+        self.write(move |s, w| async move { s.purge_now(&w, &cutoff).await })
             .await
-            .map_err(unavailable)?;
-        let gone =
-            sqlx::query("DELETE FROM messages WHERE received_at < ? AND outcome != 'processing'")
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?
-                .rows_affected();
-        // A raw message stays while any record of its message does (a claim in progress).
-        sqlx::query(
-            "DELETE FROM raw_messages WHERE NOT EXISTS \
-             (SELECT 1 FROM messages WHERE messages.ses_message_id = raw_messages.id)",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(gone)
     }
 }

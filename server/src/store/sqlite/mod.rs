@@ -20,6 +20,9 @@ mod reachability;
 mod sessions;
 mod settings;
 mod tokens;
+mod writer;
+
+use writer::Writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -34,7 +37,7 @@ const READERS: u32 = 8;
 #[derive(Clone)]
 pub struct SqliteStore {
     reader: SqlitePool,
-    writer: SqlitePool,
+    writer: Writer,
 }
 
 impl SqliteStore {
@@ -85,7 +88,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(cannot_open)?;
-        Ok(SqliteStore { reader, writer })
+        Ok(SqliteStore {
+            reader,
+            writer: Writer::new(writer),
+        })
     }
 }
 
@@ -97,11 +103,6 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
 impl SqliteStore {
     pub(crate) fn reader(&self) -> &SqlitePool {
         &self.reader
-    }
-
-    /// For every write; see the type's comment.
-    pub(crate) fn writer(&self) -> &SqlitePool {
-        &self.writer
     }
 
     /// Closes every connection; later calls fail as if the database were gone.

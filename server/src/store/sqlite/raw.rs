@@ -2,12 +2,25 @@
 
 use async_trait::async_trait;
 
-use super::{unavailable, SqliteStore};
+use super::{unavailable, writer::Writing, SqliteStore};
 use crate::store::{Kept, RawStore, S3Object, StoreError};
 
 impl SqliteStore {
     async fn keep(
         &self,
+        id: &str,
+        bytes: &[u8],
+        location: Option<String>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let (id, bytes, now) = (id.to_owned(), bytes.to_vec(), now.to_owned());
+        self.write(move |s, w| async move { s.keep_now(&w, &id, &bytes, location, &now).await })
+            .await
+    }
+
+    async fn keep_now(
+        &self,
+        w: &Writing,
         id: &str,
         bytes: &[u8],
         location: Option<String>,
@@ -20,7 +33,7 @@ impl SqliteStore {
         .bind(bytes)
         .bind(location)
         .bind(now)
-        .execute(self.writer())
+        .execute(w.pool())
         .await
         .map_err(unavailable)?;
         Ok(())

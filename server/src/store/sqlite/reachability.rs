@@ -4,7 +4,7 @@
 use app::model::{DeliveryState, Unreachable};
 use async_trait::async_trait;
 
-use super::{unavailable, SqliteStore};
+use super::{unavailable, writer::Writing, SqliteStore};
 use crate::store::{
     lifted_by, mark_record, supersedes, too_many_marks, ReachabilityStore, StoreError,
     MAX_UNREACHABLE,
@@ -43,15 +43,16 @@ async fn standing(
     row.map(mark_of).transpose()
 }
 
-#[async_trait]
-impl ReachabilityStore for SqliteStore {
-    async fn mark_unreachable(
+/// The writes themselves, run at the mail's priority by the trait's methods (`SqliteStore::write`).
+impl SqliteStore {
+    async fn mark_unreachable_now(
         &self,
+        w: &Writing,
         mark: &Unreachable,
         actor: &str,
         now: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = w.begin().await?;
         if let Some(before) = standing(&mut tx, &mark.recipient).await? {
             if supersedes(mark, &before) {
                 sqlx::query(
@@ -113,14 +114,15 @@ impl ReachabilityStore for SqliteStore {
         Ok(true)
     }
 
-    async fn clear_unreachable(
+    async fn clear_unreachable_now(
         &self,
+        w: &Writing,
         recipient: &str,
         before: Option<&str>,
         actor: &str,
         now: &str,
     ) -> Result<Option<Unreachable>, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = w.begin().await?;
         let Some(mark) = standing(&mut tx, recipient).await? else {
             return Ok(None);
         };
@@ -144,6 +146,40 @@ impl ReachabilityStore for SqliteStore {
         .await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(Some(mark))
+    }
+}
+
+#[async_trait]
+impl ReachabilityStore for SqliteStore {
+    async fn mark_unreachable(
+        &self,
+        mark: &Unreachable,
+        actor: &str,
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        let (mark, actor, now) = (mark.clone(), actor.to_owned(), now.to_owned());
+        self.write(move |s, w| async move { s.mark_unreachable_now(&w, &mark, &actor, &now).await })
+            .await
+    }
+
+    async fn clear_unreachable(
+        &self,
+        recipient: &str,
+        before: Option<&str>,
+        actor: &str,
+        now: &str,
+    ) -> Result<Option<Unreachable>, StoreError> {
+        let (recipient, before, actor, now) = (
+            recipient.to_owned(),
+            before.map(str::to_owned),
+            actor.to_owned(),
+            now.to_owned(),
+        );
+        self.write(move |s, w| async move {
+            s.clear_unreachable_now(&w, &recipient, before.as_deref(), &actor, &now)
+                .await
+        })
+        .await
     }
 
     async fn unreachable(&self) -> Result<Vec<Unreachable>, StoreError> {

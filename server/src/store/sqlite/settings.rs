@@ -2,46 +2,20 @@
 
 use async_trait::async_trait;
 
-use super::{unavailable, SqliteStore};
+use super::{unavailable, writer::Writing, SqliteStore};
 use crate::store::{SettingsStore, StoreError};
 
-#[async_trait]
-impl SettingsStore for SqliteStore {
-    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(unavailable)
-    }
-
-    async fn settings(
+/// The writes themselves, run at the mail's priority by the trait's methods (`SqliteStore::write`).
+impl SqliteStore {
+    async fn put_setting_now(
         &self,
-        keys: &[&str],
-    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
-        let wanted = serde_json::to_string(keys).map_err(unavailable)?;
-        sqlx::query_as::<_, (String, String)>(
-            "SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))",
-        )
-        .bind(wanted)
-        .fetch_all(self.reader())
-        .await
-        .map(|rows| rows.into_iter().collect())
-        .map_err(unavailable)
-    }
-
-    async fn put_setting(
-        &self,
+        w: &Writing,
         key: &str,
         value: &str,
         actor: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
+        let mut tx = w.begin().await?;
         let before = sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
             .bind(key)
             .fetch_optional(&mut *tx)
@@ -78,5 +52,50 @@ impl SettingsStore for SqliteStore {
         .await
         .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn settings(
+        &self,
+        keys: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let wanted = serde_json::to_string(keys).map_err(unavailable)?;
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))",
+        )
+        .bind(wanted)
+        .fetch_all(self.reader())
+        .await
+        .map(|rows| rows.into_iter().collect())
+        .map_err(unavailable)
+    }
+
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: &str,
+        actor: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let (key, value, actor, now) = (
+            key.to_owned(),
+            value.to_owned(),
+            actor.to_owned(),
+            now.to_owned(),
+        );
+        self.write(
+            move |s, w| async move { s.put_setting_now(&w, &key, &value, &actor, &now).await },
+        )
+        .await
     }
 }

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use super::{unavailable, SqliteStore};
+use super::{unavailable, writer::Writing, SqliteStore};
 use crate::store::{StoreError, TokenStore};
 use crate::tokens::{ApiToken, Scope};
 
@@ -35,14 +35,15 @@ impl Row {
 const COLUMNS: &str =
     "id, name, scope, created_at, created_by, revoked_at, expires_at, last_used_at";
 
-#[async_trait]
-impl TokenStore for SqliteStore {
-    async fn create_token(&self, t: &ApiToken, secret_digest: &str) -> Result<(), StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
+/// The writes themselves, run at the mail's priority by the trait's methods (`SqliteStore::write`).
+impl SqliteStore {
+    async fn create_token_now(
+        &self,
+        w: &Writing,
+        t: &ApiToken,
+        secret_digest: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = w.begin().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, name, scope, secret_hash, created_at, created_by, revoked_at, expires_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -70,35 +71,11 @@ impl TokenStore for SqliteStore {
         Ok(())
     }
 
-    async fn token_by_digest(&self, secret_digest: &str) -> Result<Option<ApiToken>, StoreError> {
-        sqlx::query_as::<_, Row>(&format!(
-            "SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = ?"
-        ))
-        .bind(secret_digest)
-        .fetch_optional(self.reader())
-        .await
-        .map_err(unavailable)?
-        .map(Row::into_token)
-        .transpose()
-    }
-
-    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        sqlx::query_as::<_, Row>(&format!(
-            "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
-        ))
-        .fetch_all(self.reader())
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .map(Row::into_token)
-        .collect()
-    }
-
-    async fn token_used(&self, id: &str, at: &str) -> Result<(), StoreError> {
+    async fn token_used_now(&self, w: &Writing, id: &str, at: &str) -> Result<(), StoreError> {
         let updated = sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
             .bind(at)
             .bind(id)
-            .execute(self.writer())
+            .execute(w.pool())
             .await
             .map_err(unavailable)?
             .rows_affected();
@@ -108,12 +85,14 @@ impl TokenStore for SqliteStore {
         Ok(())
     }
 
-    async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
+    async fn revoke_token_now(
+        &self,
+        w: &Writing,
+        id: &str,
+        actor: &str,
+        now: &str,
+    ) -> Result<ApiToken, StoreError> {
+        let mut tx = w.begin().await?;
         let updated =
             sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now)
@@ -144,5 +123,50 @@ impl TokenStore for SqliteStore {
             .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok(token)
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn create_token(&self, t: &ApiToken, secret_digest: &str) -> Result<(), StoreError> {
+        let (t, secret_digest) = (t.clone(), secret_digest.to_owned());
+        self.write(move |s, w| async move { s.create_token_now(&w, &t, &secret_digest).await })
+            .await
+    }
+
+    async fn token_by_digest(&self, secret_digest: &str) -> Result<Option<ApiToken>, StoreError> {
+        sqlx::query_as::<_, Row>(&format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = ?"
+        ))
+        .bind(secret_digest)
+        .fetch_optional(self.reader())
+        .await
+        .map_err(unavailable)?
+        .map(Row::into_token)
+        .transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        sqlx::query_as::<_, Row>(&format!(
+            "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
+        ))
+        .fetch_all(self.reader())
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .map(Row::into_token)
+        .collect()
+    }
+
+    async fn token_used(&self, id: &str, at: &str) -> Result<(), StoreError> {
+        let (id, at) = (id.to_owned(), at.to_owned());
+        self.write(move |s, w| async move { s.token_used_now(&w, &id, &at).await })
+            .await
+    }
+
+    async fn revoke_token(&self, id: &str, actor: &str, now: &str) -> Result<ApiToken, StoreError> {
+        let (id, actor, now) = (id.to_owned(), actor.to_owned(), now.to_owned());
+        self.write(move |s, w| async move { s.revoke_token_now(&w, &id, &actor, &now).await })
+            .await
     }
 }
