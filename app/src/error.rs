@@ -18,6 +18,9 @@ pub enum AppError {
     Conflict(String),
     #[error("the service is temporarily unavailable; try again")]
     Unavailable,
+    /// An AWS service the server called for this failed; the message says which and why.
+    #[error("{0}")]
+    Upstream(String),
     #[error("something went wrong on the server; the details are in its log")]
     Internal,
     /// Transport-level failures (network down, bad encoding) reported by the server-fn layer.
@@ -44,6 +47,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

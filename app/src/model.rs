@@ -140,6 +140,10 @@ pub struct Mapping {
     pub tags: std::collections::BTreeMap<String, String>,
     pub status: MappingStatus,
     pub aws_account_id: Option<String>,
+    /// The account of the organization whose root email this address is, as the last sync
+    /// found it (AWS Organizations); its id is then `aws_account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::org::LinkedAccount>,
     pub notes: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
@@ -621,6 +625,9 @@ pub struct AddressQuery {
     /// `true`: only mappings with an unreachable recipient.
     #[serde(default)]
     pub unreachable: String,
+    /// Only mappings linked to an account in this state (`AccountState::as_str`).
+    #[serde(default)]
+    pub account_state: String,
     #[serde(default)]
     pub cursor: String,
 }

@@ -57,6 +57,10 @@ const KEYS: &[&str] = &[
     "drain",
     "shutdown_grace",
     "interactive_nice",
+    "organizations",
+    "organizations_role_arn",
+    "organizations_sync_every",
+    "organizations_unused_days",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -147,8 +151,22 @@ pub struct Config {
     /// How much lower than the mail's the CPU priority of pages, the API and exports is
     /// (`MAILVEND_INTERACTIVE_NICE`, a nice value from 0 to 19; `crate::web::lanes`).
     pub interactive_nice: u8,
+    /// Reading the AWS organization's accounts (`MAILVEND_ORGANIZATIONS=on`), else `None`.
+    pub organizations: Option<OrganizationsConfig>,
     /// Things worth telling the operator that do not stop the start (unknown variables).
     pub warnings: Vec<String>,
+}
+
+/// How mailvend reads the AWS organization (`MAILVEND_ORGANIZATIONS_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationsConfig {
+    /// A role to assume in the management or delegated-admin account; else the credentials
+    /// the SDK finds.
+    pub role_arn: Option<String>,
+    /// How often the server syncs on its own (`off`: only on demand).
+    pub sync_every: Option<std::time::Duration>,
+    /// A live mapping older than this that no account uses is listed as unused.
+    pub unused_days: u32,
 }
 
 /// Where S3-action content may come from (`MAILVEND_S3_BUCKET`, `MAILVEND_S3_PREFIX`).
@@ -672,6 +690,7 @@ impl Config {
                     )),
                 },
             );
+        let organizations = organizations(&mut r);
         let log_format = r.parse("log_format", LogFormat::Text, |v| match v {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
@@ -768,9 +787,76 @@ impl Config {
             drain,
             shutdown_grace,
             interactive_nice,
+            organizations,
             warnings,
         })
     }
+}
+
+/// `MAILVEND_ORGANIZATIONS` and the keys that only mean something with it on.
+fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
+    let on = r.parse("organizations", false, parse_bool);
+    let role_arn = r.parse("organizations_role_arn", None, |v| {
+        if is_role_arn(v) {
+            Ok(Some(v.to_string()))
+        } else {
+            Err(format!(
+                "expected an IAM role ARN such as arn:aws:iam::123456789012:role/mailvend-org, got {v:?}"
+            ))
+        }
+    });
+    let sync_every = r.parse(
+        "organizations_sync_every",
+        Some(std::time::Duration::from_secs(3600)),
+        |v| {
+            if v == "off" {
+                return Ok(None);
+            }
+            duration_within(v, 300, 7 * 86_400, "5m to 7days, such as 1h, or off").map(Some)
+        },
+    );
+    let unused_days = r.parse("organizations_unused_days", 30u32, |v| {
+        match v.parse::<u32>() {
+            Ok(n) if (1..=3650).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "expected a number of days from 1 to 3650, got {v:?}"
+            )),
+        }
+    });
+    if !on {
+        for key in [
+            "organizations_role_arn",
+            "organizations_sync_every",
+            "organizations_unused_days",
+        ] {
+            if r.get(key).is_some() {
+                r.error(key, "needs MAILVEND_ORGANIZATIONS=on");
+            }
+        }
+        return None;
+    }
+    Some(OrganizationsConfig {
+        role_arn,
+        sync_every,
+        unused_days,
+    })
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path and name>`.
+fn is_role_arn(v: &str) -> bool {
+    let parts: Vec<&str> = v.splitn(6, ':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", partition, "iam", "", account, resource]
+            if partition.starts_with("aws")
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource.strip_prefix("role/").is_some_and(|n| {
+                    !n.is_empty()
+                        && n.len() <= 512
+                        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+                })
+    )
 }
 
 /// A duration from `min` to `max` seconds, or the error naming the range (`expected`).

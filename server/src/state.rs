@@ -41,18 +41,41 @@ pub struct Core {
 }
 
 impl Core {
-    /// Opens the configured store and mailer and wires the rest.
+    /// Opens the configured store and mailer (and AWS Organizations when it is on) and wires
+    /// the rest.
     pub async fn open(config: Config) -> Result<Core, ServeError> {
         let stores = crate::store::open(&config.store).await?;
         let mailer = crate::mailer::open(&config.mailer, config.ses_configuration_set.as_deref())
             .await
             .map_err(ServeError::Command)?;
-        Ok(Core::new(
-            Arc::new(config),
-            stores,
-            mailer,
-            Retry::default(),
-        ))
+        let org = match &config.organizations {
+            Some(o) => Some(Arc::new(
+                crate::organizations::AwsOrganizations::open(o.role_arn.as_deref()).await,
+            )),
+            None => None,
+        };
+        let core = Core::new(Arc::new(config), stores, mailer, Retry::default());
+        Ok(match org {
+            Some(source) => core.with_organizations(source),
+            None => core,
+        })
+    }
+
+    /// This core with the organization read from `source` (tests point the AWS client at
+    /// moto). Call before anything holds the service.
+    pub fn with_organizations(
+        mut self,
+        source: Arc<dyn crate::organizations::AccountSource>,
+    ) -> Core {
+        self.service = Arc::new(
+            AppService::new(
+                self.config.clone(),
+                self.stores.clone(),
+                self.pipeline.clone(),
+            )
+            .with_organizations(source),
+        );
+        self
     }
 
     /// Wires given parts; the pipeline retries sends as `retry` says (tests make failures

@@ -855,3 +855,279 @@ async fn an_expired_token_proves_nothing_and_each_use_is_recorded() {
         .unwrap_err();
     assert!(err.to_string().contains("expires_days"), "{err}");
 }
+
+/// An organization of its own in a moto server of its own (moto keeps one per account).
+async fn moto_organization(moto: &common::fleet::Moto) -> aws_sdk_organizations::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await;
+    let client = aws_sdk_organizations::Client::new(&config);
+    client
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    client
+}
+
+/// Creates an account in moto's organization (synchronous there) and answers its id.
+async fn create_account(org: &aws_sdk_organizations::Client, name: &str, email: &str) -> String {
+    let out = org
+        .create_account()
+        .account_name(name)
+        .email(email)
+        .send()
+        .await
+        .unwrap();
+    out.create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("moto creates accounts at once")
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_organization_sync_links_mappings_reports_drift_and_adopts() {
+    use server::store::MappingStore;
+    let moto = common::fleet::Moto::start().await;
+    let org = moto_organization(&moto).await;
+    let server = common::start_with_organizations(&moto.url).await;
+    let a = Api {
+        admin: server.token(Scope::Admin).await,
+        vend: server.token(Scope::Vend).await,
+        server,
+    };
+    let tag = format!("o{}x{}", std::process::id(), rand::random::<u32>());
+
+    // Two vended mappings become the root emails of two accounts; one of those closes.
+    let vend = |app: &str| json!({"owner": "owner@corp.example", "account_type": "IT", "business_unit": tag, "application": app});
+    let (status, linked) = a.post("/addresses", &a.vend, vend("linked")).await;
+    assert_eq!(status, StatusCode::CREATED, "{linked}");
+    let linked = linked["address"].as_str().unwrap().to_string();
+    let (_, closing) = a.post("/addresses", &a.vend, vend("closing")).await;
+    let closing = closing["address"].as_str().unwrap().to_string();
+    // A mapping that records an account id by hand, the wrong one, and one nobody uses.
+    let (_, wrong) = a.post("/addresses", &a.vend, vend("wrong")).await;
+    let wrong = wrong["address"].as_str().unwrap().to_string();
+
+    // AWS keeps the case the email was given in; mailvend compares in lower case.
+    let linked_id = create_account(&org, &format!("{tag} linked"), &linked.to_uppercase()).await;
+    let closing_id = create_account(&org, &format!("{tag} closing"), &closing).await;
+    org.close_account()
+        .account_id(&closing_id)
+        .send()
+        .await
+        .unwrap();
+    let unmapped = format!("{tag}-unmapped@{DOMAIN}");
+    let unmapped_id = create_account(&org, &format!("{tag} unmapped"), &unmapped).await;
+    let off_id = create_account(&org, &format!("{tag} off"), &format!("{tag}@corp.example")).await;
+    let role = format!("postmaster+{tag}@{DOMAIN}");
+    let role_id = create_account(&org, &format!("{tag} role"), &role).await;
+    let (status, _) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/addresses/{wrong}"),
+            &a.admin,
+            Some(json!({"aws_account_id": off_id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Only admins sync.
+    let (status, _) = a.post("/accounts/sync", &a.vend, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = a.get("/accounts/sync", &a.admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no sync has run yet");
+
+    let (status, summary) = a.post("/accounts/sync", &a.admin, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert!(summary["accounts"].as_u64().unwrap() >= 6, "{summary}");
+    assert!(summary["linked"].as_u64().unwrap() >= 2, "{summary}");
+    let (_, last) = a.get("/accounts/sync", &a.admin).await;
+    assert_eq!(last, summary);
+
+    // Every account of this test, with its drift.
+    let mut ours = std::collections::BTreeMap::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = a
+            .get(&format!("/accounts?limit=2&cursor={cursor}"), &a.admin)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["items"].as_array().unwrap() {
+            if item["name"].as_str().unwrap().starts_with(&tag) {
+                ours.insert(
+                    item["account_id"].as_str().unwrap().to_string(),
+                    item.clone(),
+                );
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    let drift = |id: &str| ours[id]["drift"].clone();
+    assert_eq!(drift(&linked_id), Value::Null, "{:?}", ours[&linked_id]);
+    assert_eq!(ours[&linked_id]["address"], json!(linked));
+    assert_eq!(ours[&linked_id]["email"], json!(linked), "lower-cased");
+    assert_eq!(ours[&linked_id]["state"], "ACTIVE");
+    // moto reports a closed account as SUSPENDED (real AWS: PENDING_CLOSURE, then CLOSED).
+    assert_eq!(ours[&closing_id]["state"], "SUSPENDED");
+    assert_eq!(drift(&closing_id), "closed");
+    assert_eq!(drift(&unmapped_id), "unmapped");
+    assert_eq!(drift(&role_id), "unmapped");
+    assert_eq!(drift(&off_id), "conflict", "{:?}", ours[&off_id]);
+    assert!(ours[&off_id]["drift_detail"]
+        .as_str()
+        .unwrap()
+        .contains(&wrong));
+
+    // The filter serves the same judgement.
+    let (_, page) = a.get("/accounts?drift=unmapped&limit=500", &a.admin).await;
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["account_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&unmapped_id.as_str()) && !ids.contains(&linked_id.as_str()));
+    let (status, v) = a.get("/accounts?drift=lost", &a.admin).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(error_field(&v), "drift");
+
+    // The linked mapping knows its account, and the link is audited under the caller.
+    let (_, m) = a.get(&format!("/addresses/{linked}"), &a.admin).await;
+    assert_eq!(m["aws_account_id"], json!(linked_id));
+    assert_eq!(m["account"]["id"], json!(linked_id));
+    assert_eq!(m["account"]["name"], json!(format!("{tag} linked")));
+    assert_eq!(m["account"]["state"], "ACTIVE");
+    let (_, m) = a.get(&format!("/addresses/{closing}"), &a.admin).await;
+    assert_eq!(m["account"]["state"], "SUSPENDED");
+    assert_eq!(
+        m["status"], "active",
+        "a closed account's mail keeps flowing"
+    );
+    let (_, m) = a.get(&format!("/addresses/{wrong}"), &a.admin).await;
+    assert_eq!(
+        m["aws_account_id"],
+        json!(off_id),
+        "an admin's entry is never overwritten"
+    );
+    assert!(m.get("account").is_none(), "{m}");
+    let trail = a.server.store.audit_trail(&linked).await.unwrap();
+    assert!(
+        trail.iter().any(|e| e.actor.starts_with("token:")
+            && e.after.as_deref().unwrap_or("").contains(&linked_id)),
+        "{trail:?}"
+    );
+    // The addresses list filters by the account's state.
+    let (_, page) = a
+        .get(
+            &format!("/addresses?q={tag}&account_state=SUSPENDED"),
+            &a.admin,
+        )
+        .await;
+    let addresses: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(addresses, [closing.as_str()], "{page}");
+
+    // Adopting: a role address never; an unmapped one once, then it is linked.
+    let owner = json!({"owner": "new-owner@corp.example"});
+    let (status, v) = a
+        .post(
+            &format!("/accounts/{role_id}/adopt"),
+            &a.admin,
+            owner.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    let (status, v) = a
+        .post(
+            &format!("/accounts/{unmapped_id}/adopt"),
+            &a.vend,
+            owner.clone(),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "vend tokens do not adopt: {v}"
+    );
+    let (status, v) = a
+        .post(
+            &format!("/accounts/{unmapped_id}/adopt"),
+            &a.admin,
+            json!({"owner": format!("x@{DOMAIN}")}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an owner on the domain loops: {v}"
+    );
+    let (status, adopted) = a
+        .post(
+            &format!("/accounts/{unmapped_id}/adopt"),
+            &a.admin,
+            owner.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{adopted}");
+    assert_eq!(adopted["address"], json!(unmapped));
+    assert_eq!(adopted["owner"], "new-owner@corp.example");
+    assert_eq!(adopted["account"]["id"], json!(unmapped_id));
+    let (status, _) = a
+        .post(
+            &format!("/accounts/{unmapped_id}/adopt"),
+            &a.admin,
+            owner.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "adopted once");
+    let (status, _) = a
+        .post("/accounts/000000000000/adopt", &a.admin, owner)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let trail = a.server.store.audit_trail(&unmapped).await.unwrap();
+    assert!(
+        trail.iter().any(|e| e.action == "adopt_account"),
+        "{trail:?}"
+    );
+
+    // The next sync agrees: the adopted account is mapped, nothing was linked twice.
+    let (_, again) = a.post("/accounts/sync", &a.admin, json!({})).await;
+    let (_, account) = a.get("/accounts?drift=unmapped&limit=500", &a.admin).await;
+    assert!(!account["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["account_id"] == json!(unmapped_id)));
+    assert_eq!(
+        again["linked"], 0,
+        "every link was written already: {again}"
+    );
+}
+
+#[tokio::test]
+async fn the_organization_sync_is_refused_while_it_is_off() {
+    let a = api().await;
+    let (status, v) = a.post("/accounts/sync", &a.admin, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("MAILVEND_ORGANIZATIONS"));
+    let (status, v) = a.get("/accounts", &a.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["items"], json!([]));
+}

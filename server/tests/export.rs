@@ -33,6 +33,7 @@ fn mapping(i: usize) -> Mapping {
             MappingStatus::Active
         },
         aws_account_id: None,
+        account: None,
         notes: i
             .is_multiple_of(1000)
             .then(|| "-1+1 from the old spreadsheet, \"quoted\"".to_string()),

@@ -21,12 +21,13 @@ use crate::server_fns::{
 pub fn Addresses() -> impl IntoView {
     let vend = ServerAction::<VendAddress>::new();
     toast_on_success(vend, notices::vended);
-    let (q, owner, status, account_type, unreachable, cursor) = (
+    let (q, owner, status, account_type, unreachable, account_state, cursor) = (
         param("q"),
         param("owner"),
         param("status"),
         param("account_type"),
         param("unreachable"),
+        param("account_state"),
         param("cursor"),
     );
     let query = move || AddressQuery {
@@ -35,6 +36,7 @@ pub fn Addresses() -> impl IntoView {
         status: status(),
         account_type: account_type(),
         unreachable: unreachable(),
+        account_state: account_state(),
         cursor: cursor(),
     };
     // A bulk change may leave the page on the same query: its runs refresh the list too.

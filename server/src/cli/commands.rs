@@ -39,6 +39,7 @@ pub async fn run(cli: Cli, started: Instant) -> ExitCode {
             .map_err(ServeError::from),
         Command::Token(cmd) => token(config, cmd).await,
         Command::Owner(cmd) => owner(config, cmd).await,
+        Command::Org(cmd) => org(config, cmd).await,
         Command::Deliver {
             recipients,
             sender,
@@ -205,6 +206,51 @@ async fn owner(config: Config, cmd: OwnerCommand) -> Result<(), ServeError> {
         .await
         .map_err(command_error)?;
     print_json(&done);
+    Ok(())
+}
+
+async fn org(config: Config, cmd: super::OrgCommand) -> Result<(), ServeError> {
+    use super::OrgCommand;
+    let (service, caller) = console(config).await?;
+    match cmd {
+        OrgCommand::Sync => {
+            let summary = service
+                .sync_accounts(&caller)
+                .await
+                .map_err(command_error)?;
+            print_json(&summary);
+        }
+        OrgCommand::Accounts { drift } => {
+            let mut query = app::org::AccountQuery {
+                drift: drift.unwrap_or_default(),
+                cursor: String::new(),
+            };
+            loop {
+                let page = service
+                    .accounts(&caller, &query, Some(crate::service::MAX_PAGE))
+                    .await
+                    .map_err(command_error)?;
+                for account in &page.items {
+                    print_json(account);
+                }
+                match page.next_cursor {
+                    Some(c) => query.cursor = c,
+                    None => break,
+                }
+            }
+        }
+        OrgCommand::Adopt {
+            account_id,
+            owner,
+            account_type,
+        } => {
+            let mapping = service
+                .adopt_account(&caller, &account_id, &owner, account_type.as_deref())
+                .await
+                .map_err(command_error)?;
+            print_json(&mapping);
+        }
+    }
     Ok(())
 }
 

@@ -81,6 +81,7 @@ pub fn mapping_of(item: &Item, domain: &str, table: &str, now: &str) -> Result<M
         tags,
         status: MappingStatus::Active,
         aws_account_id: None,
+        account: None,
         notes: Some(format!("imported from the DynamoDB table {table}")),
         created_at: now.to_string(),
         created_by: "import".into(),

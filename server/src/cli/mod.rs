@@ -28,6 +28,9 @@ pub enum Command {
     /// Act on every mapping of one owner at once (people leave); prints what changed.
     #[command(subcommand)]
     Owner(OwnerCommand),
+    /// The AWS organization (needs MAILVEND_ORGANIZATIONS=on): sync it, list its accounts.
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Run one raw message through the forwarding pipeline, as if SES had received it;
     /// prints one JSON object per recipient.
     Deliver {
@@ -99,6 +102,28 @@ pub enum OwnerCommand {
         /// Only say what would be suspended.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Read every account now, link the mappings, judge the drift; prints the summary.
+    Sync,
+    /// Print the accounts the last sync read, one JSON object a line.
+    Accounts {
+        /// Only those with this drift: unmapped, off_domain, closed or conflict.
+        #[arg(long)]
+        drift: Option<String>,
+    },
+    /// Make a mapping for an account whose root email is on the domain but has none.
+    Adopt {
+        account_id: String,
+        /// Who gets its mail.
+        #[arg(long)]
+        owner: String,
+        /// One of MAILVEND_ACCOUNT_TYPES; the first by default.
+        #[arg(long)]
+        account_type: Option<String>,
     },
 }
 

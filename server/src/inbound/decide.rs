@@ -263,6 +263,7 @@ mod tests {
             tags: Default::default(),
             status,
             aws_account_id: None,
+            account: None,
             notes: None,
             created_at: "t".into(),
             created_by: "a".into(),

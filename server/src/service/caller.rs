@@ -73,6 +73,15 @@ impl AdminCaller {
         })
     }
 
+    /// The server itself, for work it runs on a schedule (the organization sync), audited as
+    /// `schedule:<task>`.
+    pub fn schedule(task: &str) -> AdminCaller {
+        AdminCaller(VendCaller {
+            actor: format!("schedule:{task}"),
+            admin: true,
+        })
+    }
+
     /// An admin may do whatever a vend token may.
     pub fn as_vend(&self) -> &VendCaller {
         &self.0

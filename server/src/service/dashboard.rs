@@ -33,6 +33,7 @@ impl From<ServiceError> for AppError {
             // Only `vend`-scope tokens meet this; say why all the same.
             ServiceError::Forbidden { field, message } => AppError::Invalid { field, message },
             ServiceError::Unavailable => AppError::Unavailable,
+            ServiceError::Upstream(m) => AppError::Upstream(m),
         }
     }
 }

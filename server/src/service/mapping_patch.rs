@@ -142,6 +142,8 @@ impl MappingPatch {
             account_type,
             tags: self.tags.clone(),
             aws_account_id,
+            // Only the organization sync writes the link.
+            account: None,
             notes,
         };
         if change == MappingChange::default() {

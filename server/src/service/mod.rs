@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod dashboard;
 pub mod mapping_patch;
+pub mod organizations;
 pub mod owner;
 pub mod text;
 pub mod vending;
@@ -47,6 +48,10 @@ pub enum ServiceError {
     Forbidden { field: String, message: String },
     #[error("the store is unavailable; try again")]
     Unavailable,
+    /// An AWS service mailvend calls on an admin's behalf failed (Organizations); the
+    /// message says what and what to do.
+    #[error("{0}")]
+    Upstream(String),
 }
 
 impl From<FieldError> for ServiceError {
@@ -124,6 +129,10 @@ pub struct AppService {
     rules: VendRules,
     started: Instant,
     epoch: Arc<crate::settings::SessionEpoch>,
+    /// The organization's accounts, when `MAILVEND_ORGANIZATIONS=on`.
+    org: Option<Arc<dyn crate::organizations::AccountSource>>,
+    /// Held while this server syncs the organization.
+    org_sync: tokio::sync::Mutex<()>,
 }
 
 /// A listing's page size: 50 by default, at most `MAX_PAGE`.
@@ -327,7 +336,18 @@ impl AppService {
             pipeline,
             rules,
             started: Instant::now(),
+            org: None,
+            org_sync: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Reads the organization from `source` (`MAILVEND_ORGANIZATIONS=on`).
+    pub fn with_organizations(
+        mut self,
+        source: Arc<dyn crate::organizations::AccountSource>,
+    ) -> Self {
+        self.org = Some(source);
+        self
     }
 
     /// The filter for a page of mappings, from the page's or the API's query. `unreachable`
@@ -357,6 +377,17 @@ impl AppService {
             ),
             Some(_) => return Err(invalid("unreachable", "expected true or false")),
         };
+        let account_state =
+            match given(&q.account_state) {
+                None => None,
+                Some(s) => match app::org::AccountState::parse(&s) {
+                    app::org::AccountState::Unknown => return Err(invalid(
+                        "account_state",
+                        "expected PENDING_ACTIVATION, ACTIVE, SUSPENDED, PENDING_CLOSURE or CLOSED",
+                    )),
+                    state => Some(state),
+                },
+            };
         Ok(MappingFilter {
             owner: given(&q.owner),
             query: given(&q.q),
@@ -365,6 +396,7 @@ impl AppService {
             vended_by: None,
             owners,
             member: None,
+            account_state,
         })
     }
 

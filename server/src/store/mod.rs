@@ -16,6 +16,7 @@ use app::model::{
     AuditEntry, DayVolume, DeliveryState, DeliveryStatus, Mapping, MappingCounts, MappingStatus,
     MessageRecord, Outcome, Page, Unreachable,
 };
+use app::org::{Drift, OrgAccount, SyncSummary};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
@@ -93,8 +94,11 @@ pub struct MappingChange {
     pub status: Option<MappingStatus>,
     pub account_type: Option<String>,
     pub tags: Option<BTreeMap<String, String>>,
-    /// `Some(None)` clears the value.
+    /// `Some(None)` clears the value. A new id drops the account link (it was about the old
+    /// one) unless the change sets the link too.
     pub aws_account_id: Option<Option<String>>,
+    /// What the organization sync found (`Some(None)` unlinks).
+    pub account: Option<Option<app::org::LinkedAccount>>,
     pub notes: Option<Option<String>>,
 }
 
@@ -118,7 +122,13 @@ impl MappingChange {
             after.tags = v.clone();
         }
         if let Some(v) = &self.aws_account_id {
+            if *v != before.aws_account_id {
+                after.account = None;
+            }
             after.aws_account_id = v.clone();
+        }
+        if let Some(v) = &self.account {
+            after.account = v.clone();
         }
         if let Some(v) = &self.notes {
             after.notes = v.clone();
@@ -181,6 +191,7 @@ impl VendSpec {
             tags: self.tags.clone(),
             status: MappingStatus::Active,
             aws_account_id: None,
+            account: None,
             notes: None,
             created_at: self.now.clone(),
             created_by: self.actor.clone(),
@@ -250,6 +261,8 @@ pub struct MappingFilter {
     /// Only mappings this mailbox gets mail for: as their owner or as one of their
     /// recipients (lower-cased).
     pub member: Option<String>,
+    /// Only mappings linked to an account in this state (the organization sync's link).
+    pub account_state: Option<app::org::AccountState>,
 }
 
 /// The most owners one listing filters on (DynamoDB's filter expressions are at most 4 KB,
@@ -629,6 +642,32 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError>;
 }
 
+/// The organization's accounts as the last sync read them (AWS Organizations), and what that
+/// sync found. The sync computes each account's drift; the store keeps its result whole.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Makes one sync's result the stored view: every account in `accounts` (ids distinct)
+    /// written, every stored account it does not list removed (it left the organization),
+    /// then `summary` kept as the last sync's.
+    async fn replace_accounts(
+        &self,
+        accounts: &[OrgAccount],
+        summary: &SyncSummary,
+    ) -> Result<(), StoreError>;
+    /// A page of accounts in id order; only those with `drift` when given.
+    async fn accounts(
+        &self,
+        drift: Option<Drift>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<OrgAccount>, StoreError>;
+    async fn account(&self, id: &str) -> Result<Option<OrgAccount>, StoreError>;
+    /// Writes one account as given (an adoption's result, until the next sync).
+    async fn put_account(&self, account: &OrgAccount) -> Result<(), StoreError>;
+    /// The last sync's summary; `None` before the first.
+    async fn last_sync(&self) -> Result<Option<SyncSummary>, StoreError>;
+}
+
 /// The configured backend, one handle per capability (all pointing at the same backend).
 #[derive(Clone)]
 pub struct Stores {
@@ -640,6 +679,7 @@ pub struct Stores {
     pub settings: Arc<dyn SettingsStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub reachability: Arc<dyn ReachabilityStore>,
+    pub accounts: Arc<dyn AccountStore>,
     /// The settings and marks as the pipeline reads them for each message: from a cache kept
     /// `cached::FRESH_FOR` where `open` made one, else the store itself.
     pub mail_settings: Arc<dyn SettingsStore>,
@@ -655,7 +695,8 @@ impl Stores {
             + RawStore
             + SettingsStore
             + SessionStore
-            + ReachabilityStore,
+            + ReachabilityStore
+            + AccountStore,
     >(
         backend: Arc<B>,
     ) -> Stores {
@@ -668,6 +709,7 @@ impl Stores {
             settings: backend.clone(),
             sessions: backend.clone(),
             reachability: backend.clone(),
+            accounts: backend.clone(),
             mail_settings: backend.clone(),
             mail_reachability: backend,
         }

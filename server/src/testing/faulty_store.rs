@@ -64,6 +64,7 @@ impl FaultyStore {
             settings: self.clone(),
             sessions: self.inner.sessions.clone(),
             reachability: self.inner.reachability.clone(),
+            accounts: self.inner.accounts.clone(),
             mail_settings: self.clone(),
             mail_reachability: self.inner.mail_reachability.clone(),
         }

@@ -59,6 +59,18 @@ pub async fn run(
         )),
         tokio::spawn(crate::auth::limits::forget_idle(state.limiter.clone())),
     ];
+    let every = state
+        .core
+        .config
+        .organizations
+        .as_ref()
+        .and_then(|o| o.sync_every);
+    if let (Some(every), true) = (every, state.core.service.organizations_on()) {
+        beside.push(tokio::spawn(crate::service::organizations::run_schedule(
+            state.core.service.clone(),
+            every,
+        )));
+    }
     if let Some(addr) = state.core.config.metrics_addr {
         let metrics = TcpListener::bind(addr).await?;
         tracing::info!(addr = %metrics.local_addr()?, "metrics listener");

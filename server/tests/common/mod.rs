@@ -45,6 +45,41 @@ pub async fn start_in(
     port: u16,
     extra: Vec<(&str, String)>,
 ) -> TestServer {
+    start_full(dir, port, extra, None).await
+}
+
+/// A server with `MAILVEND_ORGANIZATIONS=on` (no schedule) whose AWS Organizations is the
+/// moto server at `moto_url` (the real SDK client, pointed there).
+pub async fn start_with_organizations(moto_url: &str) -> TestServer {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto_url)
+        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await;
+    let source = Arc::new(server::organizations::AwsOrganizations::with_config(
+        &config,
+    ));
+    start_full(
+        Arc::new(tempfile::tempdir().unwrap()),
+        0,
+        vec![
+            ("MAILVEND_ORGANIZATIONS", "on".to_string()),
+            ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "off".to_string()),
+        ],
+        Some(source),
+    )
+    .await
+}
+
+async fn start_full(
+    dir: Arc<tempfile::TempDir>,
+    port: u16,
+    extra: Vec<(&str, String)>,
+    org: Option<Arc<dyn server::organizations::AccountSource>>,
+) -> TestServer {
     let db = dir.path().join("mailvend.db");
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -82,7 +117,10 @@ pub async fn start_in(
     let mailer = Arc::new(server::mailer::outbox::Outbox::new(
         dir.path().join("outbox"),
     ));
-    let core = Core::new(config, stores, mailer, Retry::default());
+    let mut core = Core::new(config, stores, mailer, Retry::default());
+    if let Some(source) = org {
+        core = core.with_organizations(source);
+    }
     let state = AppState::new(core, server::leptos_options(addr));
     let app_state = state.clone();
     let (tx, rx) = oneshot::channel::<()>();

@@ -3,6 +3,7 @@
 //! its own on a fresh store (`store::sqlite::conformance::vend_numbers_names_in_order`,
 //! `store::dynamodb::conformance::…`). The data each scenario writes is unique all the same.
 
+pub mod accounts;
 pub mod mappings;
 pub mod messages;
 pub mod raw;
@@ -87,6 +88,8 @@ macro_rules! conformance_tests {
                 settings::settings_are_read_together,
                 sessions::sessions_expire_and_ids_are_never_shared,
                 retention::retention_purges_settled_records_and_their_raw,
+                accounts::syncs_replace_the_accounts_whole,
+                accounts::mappings_keep_their_account_link,
             ];
             // Scenarios that share it between spawned tasks.
             shared: [

@@ -185,6 +185,12 @@ impl DynamoStore {
             names.insert("#t".into(), "account_type".into());
             values.insert(":type".into(), s(t.clone()));
         }
+        if let Some(state) = filter.account_state {
+            filters.push("#acc.#accs = :accs".to_string());
+            names.insert("#acc".into(), "account".into());
+            names.insert("#accs".into(), "state".into());
+            values.insert(":accs".into(), s(state.as_str()));
+        }
         if let Some(actor) = &filter.vended_by {
             // A filter over the partition above: a token's listing reads the live mappings
             // until it fills its page.

@@ -1,4 +1,4 @@
-//! The production store: DynamoDB through the AWS SDK. Seven tables share a prefix:
+//! The production store: DynamoDB through the AWS SDK. Eight tables share a prefix:
 //!
 //! * `<prefix>-mappings` — one item per address (`address`), with GSIs `by_owner`
 //!   (owner, address), `by_state` (state = live|deleted, address) and `by_account_name`;
@@ -10,7 +10,10 @@
 //! * `<prefix>-messages` — the message log, one item per recipient (`id`), with GSIs
 //!   `by_time`, `by_recipient` and `by_outcome`;
 //! * `<prefix>-raw` — kept raw messages in chunks (`id`, `part`), see `raw`;
-//! * `<prefix>-sessions` — sign-in sessions (`id`), TTL on `expires_at`.
+//! * `<prefix>-sessions` — sign-in sessions (`id`), TTL on `expires_at`;
+//! * `<prefix>-accounts` — the organization's accounts as the last sync read them
+//!   (`account_id`), with GSIs `by_id` (list_pk, account_id) and `by_drift` (drift_pk,
+//!   account_id), sparse.
 //!
 //! Settings live in the keys table as `setting#<key>`.
 //!
@@ -20,6 +23,7 @@
 //! Here: the client, error mapping and the calls every capability makes; `schema` creates the
 //! tables, `item` builds items, and each trait has its own file.
 
+mod accounts;
 mod counts;
 mod item;
 mod mappings;
@@ -34,7 +38,7 @@ mod tokens;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
+use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
 use super::{Store, StoreError};
@@ -50,6 +54,7 @@ pub struct DynamoStore {
     messages: String,
     raw: String,
     sessions: String,
+    accounts: String,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -125,13 +130,56 @@ impl DynamoStore {
             messages: format!("{prefix}-messages"),
             raw: format!("{prefix}-raw"),
             sessions: format!("{prefix}-sessions"),
+            accounts: format!("{prefix}-accounts"),
         };
         store.migrate().await?;
         Ok(store)
     }
 }
 
+/// BatchWriteItem takes at most 25 requests.
+const BATCH: usize = 25;
+
 impl DynamoStore {
+    /// Writes `requests` in batches, resubmitting whatever DynamoDB left unprocessed.
+    pub(super) async fn batch_write(
+        &self,
+        table: &str,
+        requests: Vec<WriteRequest>,
+    ) -> Result<(), StoreError> {
+        for chunk in requests.chunks(BATCH) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(unavailable(format!(
+                        "{}: {} writes still unprocessed after retries",
+                        table,
+                        pending.len()
+                    )));
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(table, pending)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|m| m.get(table))
+                    .cloned()
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one transaction. `Ok(Err(failed))` says which items' conditions failed, by position.
     /// A transaction cancelled only because another one was writing the same item, or by
     /// throttling, is tried again, a few times, after a short random wait.

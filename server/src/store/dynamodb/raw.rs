@@ -14,49 +14,12 @@ use crate::store::{Kept, RawStore, S3Object, StoreError};
 
 /// Leaves room under the 400 KB item limit for the keys and attribute names.
 const PART_BYTES: usize = 350 * 1024;
-/// BatchWriteItem takes at most 25 requests.
-const BATCH: usize = 25;
 
 fn part_key(n: usize) -> String {
     format!("{n:05}")
 }
 
 impl DynamoStore {
-    /// Writes `requests` in batches, resubmitting whatever DynamoDB left unprocessed.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(BATCH) {
-            let mut pending = chunk.to_vec();
-            for attempt in 0.. {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt == 8 {
-                    return Err(unavailable(format!(
-                        "{}: {} writes still unprocessed after retries",
-                        self.raw,
-                        pending.len()
-                    )));
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.raw, pending)
-                    .send()
-                    .await
-                    .map_err(sdk)?;
-                pending = out
-                    .unprocessed_items()
-                    .and_then(|m| m.get(&self.raw))
-                    .cloned()
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-            }
-        }
-        Ok(())
-    }
-
     async fn raw_items(&self, id: &str) -> Result<Vec<Item>, StoreError> {
         self.client
             .query()
@@ -87,7 +50,7 @@ impl DynamoStore {
                 Some(WriteRequest::builder().delete_request(req).build())
             })
             .collect();
-        self.batch_write(deletes).await
+        self.batch_write(&self.raw, deletes).await
     }
 }
 
@@ -120,8 +83,8 @@ impl RawStore for DynamoStore {
             puts.push(WriteRequest::builder().put_request(put).build());
         }
         let head = puts.pop().expect("at least one part");
-        self.batch_write(puts).await?;
-        self.batch_write(vec![head]).await
+        self.batch_write(&self.raw, puts).await?;
+        self.batch_write(&self.raw, vec![head]).await
     }
 
     async fn put_raw_location(

@@ -112,6 +112,16 @@ impl DynamoStore {
                 indexes: vec![],
             },
             TableSpec {
+                table: &self.accounts,
+                attributes: vec!["account_id", "list_pk", "drift_pk"],
+                key: vec![key("account_id", KeyType::Hash)?],
+                indexes: vec![
+                    gsi("by_id", "list_pk", Some("account_id"))?,
+                    // Sparse: only accounts with drift carry `drift_pk`.
+                    gsi("by_drift", "drift_pk", Some("account_id"))?,
+                ],
+            },
+            TableSpec {
                 table: &self.raw,
                 attributes: vec!["id", "part"],
                 key: vec![key("id", KeyType::Hash)?, key("part", KeyType::Range)?],

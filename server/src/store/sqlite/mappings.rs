@@ -28,6 +28,7 @@ struct Row {
     tags: String,
     status: String,
     aws_account_id: Option<String>,
+    account: Option<String>,
     notes: Option<String>,
     created_at: String,
     created_by: String,
@@ -43,6 +44,12 @@ impl Row {
             .map_err(|e| unavailable(format!("corrupt recipients for {}: {e}", self.address)))?;
         let status = MappingStatus::parse(&self.status)
             .ok_or_else(|| unavailable(format!("corrupt status for {}", self.address)))?;
+        let account = self
+            .account
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| unavailable(format!("corrupt account for {}: {e}", self.address)))?;
         Ok(Mapping {
             address: self.address,
             account_name: self.account_name,
@@ -54,6 +61,7 @@ impl Row {
             tags,
             status,
             aws_account_id: self.aws_account_id,
+            account,
             notes: self.notes,
             created_at: self.created_at,
             created_by: self.created_by,
@@ -65,8 +73,8 @@ impl Row {
 }
 
 const COLUMNS: &str = "m.address, m.account_name, m.base, m.counter, m.account_type, m.owner, \
-                       m.recipients, m.tags, m.status, m.aws_account_id, m.notes, m.created_at, m.created_by, \
-                       m.updated_at, m.updated_by";
+                       m.recipients, m.tags, m.status, m.aws_account_id, m.account, m.notes, m.created_at, \
+                       m.created_by, m.updated_at, m.updated_by";
 
 async fn fetch(conn: &mut SqliteConnection, address: &str) -> Result<Option<Mapping>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM mappings m WHERE m.address = ?");
@@ -125,11 +133,17 @@ async fn audit(
     Ok(())
 }
 
+fn account_json(m: &Mapping) -> Option<String> {
+    m.account
+        .as_ref()
+        .map(|a| serde_json::to_string(a).expect("accounts serialize"))
+}
+
 pub(super) async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO mappings (address, account_name, base, counter, account_type, owner, recipients, \
-         tags, status, aws_account_id, notes, created_at, created_by, updated_at, updated_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         tags, status, aws_account_id, account, notes, created_at, created_by, updated_at, updated_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&m.address)
     .bind(&m.account_name)
@@ -141,6 +155,7 @@ pub(super) async fn insert(conn: &mut SqliteConnection, m: &Mapping) -> Result<(
     .bind(serde_json::to_string(&m.tags).expect("tags serialize"))
     .bind(m.status.as_str())
     .bind(&m.aws_account_id)
+    .bind(account_json(m))
     .bind(&m.notes)
     .bind(&m.created_at)
     .bind(&m.created_by)
@@ -302,7 +317,7 @@ impl SqliteStore {
         let after = change.apply(&before, actor, now);
         sqlx::query(
             "UPDATE mappings SET owner = ?, recipients = ?, status = ?, account_type = ?, tags = ?, \
-             aws_account_id = ?, notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
+             aws_account_id = ?, account = ?, notes = ?, updated_at = ?, updated_by = ? WHERE address = ?",
         )
         .bind(&after.owner)
         .bind(serde_json::to_string(&after.recipients).expect("recipients serialize"))
@@ -310,6 +325,7 @@ impl SqliteStore {
         .bind(&after.account_type)
         .bind(serde_json::to_string(&after.tags).expect("tags serialize"))
         .bind(&after.aws_account_id)
+        .bind(account_json(&after))
         .bind(&after.notes)
         .bind(&after.updated_at)
         .bind(&after.updated_by)
@@ -397,6 +413,10 @@ impl MappingStore for SqliteStore {
         if let Some(actor) = &filter.vended_by {
             sql.push_str(" AND m.created_by = ?");
             binds.push(actor.clone());
+        }
+        if let Some(state) = filter.account_state {
+            sql.push_str(" AND json_extract(m.account, '$.state') = ?");
+            binds.push(state.as_str().to_string());
         }
         if let Some(owners) = &filter.owners {
             // One bound JSON array, however many owners.

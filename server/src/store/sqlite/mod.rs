@@ -11,6 +11,7 @@ pub use backup::{backup, BackupSummary};
 
 use super::{Store, StoreError};
 
+mod accounts;
 mod backup;
 mod bulk;
 mod mappings;

@@ -62,6 +62,9 @@ pub struct ListQuery {
     /// `true`: only mappings with a recipient marked unreachable (a permanent bounce or a
     /// complaint; see `GET /api/v1/unreachable`).
     unreachable: Option<bool>,
+    /// Only mappings linked to an AWS account in this state (the organization sync's link).
+    #[param(pattern = "^(|PENDING_ACTIVATION|ACTIVE|SUSPENDED|PENDING_CLOSURE|CLOSED)$")]
+    account_state: Option<String>,
     /// Items per page, default 50.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
@@ -104,6 +107,7 @@ pub async fn list(
             status: query.status.unwrap_or_default(),
             account_type: query.account_type.unwrap_or_default(),
             unreachable: query.unreachable.map(|u| u.to_string()).unwrap_or_default(),
+            account_state: query.account_state.unwrap_or_default(),
             cursor: String::new(),
         })
         .await?;

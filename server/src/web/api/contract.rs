@@ -388,6 +388,10 @@ pub fn document(rules: &VendRules) -> Value {
     props["notes"]["pattern"] = json!(p.notes);
 
     schemas["Reassign"]["properties"]["to"] = p.owner();
+    let adopt = &mut schemas["Adopt"]["properties"];
+    adopt["owner"] = p.owner();
+    adopt["account_type"] = json!({"anyOf": [{"type": "null"}, p.account_type()],
+        "description": "One of the configured account types; the first when absent or null."});
     for (path, item) in doc["paths"]
         .as_object_mut()
         .into_iter()
@@ -414,6 +418,7 @@ pub fn document(rules: &VendRules) -> Value {
                     Some("cursor") => crate::store::paging::CURSOR_PATTERN.to_string(),
                     Some("from" | "to") => crate::service::DAY_PATTERN.to_string(),
                     Some("account_type") => p.account_type_filter.clone(),
+                    Some("account_id") => "^[0-9]{12}$".to_string(),
                     _ => continue,
                 };
                 param["schema"]["pattern"] = json!(pattern);

@@ -62,6 +62,7 @@ impl From<ServiceError> for ApiError {
                 "unavailable",
                 "the store is unavailable; try again",
             ),
+            ServiceError::Upstream(m) => ApiError::new(StatusCode::BAD_GATEWAY, "upstream", m),
         }
     }
 }
@@ -90,7 +91,8 @@ pub struct ErrorResponse {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid`, `malformed_json`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `unsupported_media_type`, `too_large`, `unavailable`.
+    /// `not_found`, `conflict`, `unsupported_media_type`, `too_large`, `unavailable`,
+    /// `upstream` (an AWS service mailvend called failed; the message says which).
     pub code: String,
     pub message: String,
     /// The request field at fault, when there is one.

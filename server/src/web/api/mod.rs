@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`, for vending pipelines and scripts. Every route takes a
 //! caller extractor, so none runs unauthenticated.
 
+mod accounts;
 mod addresses;
 pub mod auth;
 pub mod contract;
@@ -40,6 +41,12 @@ pub fn routes() -> Router<AppState> {
             "/unreachable/{recipient}",
             axum::routing::delete(unreachable::clear),
         )
+        .route("/accounts", get(accounts::list))
+        .route(
+            "/accounts/sync",
+            post(accounts::sync).get(accounts::last_sync),
+        )
+        .route("/accounts/{account_id}/adopt", post(accounts::adopt))
         .route("/openapi.json", get(openapi::serve))
         .fallback(|| async {
             ApiError::new(

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{addresses, error, messages, owners, sample, settings, unreachable};
+use super::{accounts, addresses, error, messages, owners, sample, settings, unreachable};
 use crate::service::AppService;
 
 #[derive(OpenApi)]
@@ -27,6 +27,10 @@ use crate::service::AppService;
         unreachable::clear,
         owners::reassign,
         owners::suspend,
+        accounts::sync,
+        accounts::last_sync,
+        accounts::list,
+        accounts::adopt,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -35,7 +39,8 @@ use crate::service::AppService;
         (name = "messages", description = "The log of received mail, one record per recipient"),
         (name = "settings", description = "Run-time settings: catch-all and spam policy"),
         (name = "recipients", description = "Recipient mailboxes marked unreachable by a bounce or complaint"),
-        (name = "owners", description = "Bulk actions on every mapping of one owner, for when people leave")
+        (name = "owners", description = "Bulk actions on every mapping of one owner, for when people leave"),
+        (name = "accounts", description = "The AWS organization's accounts, each judged against the mappings (needs MAILVEND_ORGANIZATIONS=on)")
     )
 )]
 pub struct ApiDoc;

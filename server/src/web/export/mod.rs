@@ -141,6 +141,7 @@ pub struct AddressFilters {
     status: String,
     account_type: String,
     unreachable: String,
+    account_state: String,
 }
 
 /// Another site may navigate an admin's browser to a download link (the session cookie is
@@ -177,6 +178,7 @@ pub async fn addresses(
         status: f.status,
         account_type: f.account_type,
         unreachable: f.unreachable,
+        account_state: f.account_state,
         cursor: String::new(),
     };
     let filter = match service.mapping_filter(&query).await {

@@ -70,6 +70,7 @@ fn hostile_mapping() -> Mapping {
         ]),
         status: MappingStatus::Active,
         aws_account_id: None,
+        account: None,
         notes: Some("-2+3\nsecond line, with a comma and a \"quote\"".into()),
         created_at: "2026-12-04T10:00:00Z".into(),
         created_by: "token:1:pipeline".into(),

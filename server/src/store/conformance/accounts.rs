@@ -1,0 +1,292 @@
+//! The organization's accounts: a sync replaces them whole, lists page in id order and filter
+//! by drift, and a mapping keeps its account link through edits (dropped when its id changes).
+
+use app::org::{AccountState, Drift, LinkedAccount, OrgAccount, SyncSummary};
+
+use super::{spec, unique};
+use crate::store::{AccountStore, MappingChange, MappingFilter, MappingStore, StoreError};
+
+fn account(id: &str, drift: Option<Drift>, at: &str) -> OrgAccount {
+    OrgAccount {
+        account_id: id.to_string(),
+        name: format!("name of {id}"),
+        email: format!("root-{id}@example.com"),
+        state: if drift == Some(Drift::Closed) {
+            AccountState::Closed
+        } else {
+            AccountState::Active
+        },
+        joined_at: Some("2026-01-02T03:04:05Z".into()),
+        address: (drift.is_none()).then(|| format!("root-{id}@example.com")),
+        drift,
+        drift_detail: (drift == Some(Drift::Conflict)).then(|| "the mapping says 1".to_string()),
+        synced_at: at.to_string(),
+    }
+}
+
+fn summary(at: &str, accounts: u32) -> SyncSummary {
+    SyncSummary {
+        synced_at: at.into(),
+        accounts,
+        unused: vec!["old@example.com".into()],
+        unused_total: 1,
+        unused_after_days: 30,
+        ..SyncSummary::default()
+    }
+}
+
+pub async fn syncs_replace_the_accounts_whole<S: AccountStore>(store: &S) {
+    assert_eq!(store.last_sync().await.unwrap(), None);
+    assert!(store
+        .accounts(None, 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    let t1 = "2026-12-05T10:00:00Z";
+    let first: Vec<OrgAccount> = [
+        ("100000000005", None),
+        ("100000000001", Some(Drift::Unmapped)),
+        ("100000000003", Some(Drift::Closed)),
+        ("100000000002", Some(Drift::Unmapped)),
+        ("100000000004", Some(Drift::Conflict)),
+    ]
+    .into_iter()
+    .map(|(id, d)| account(id, d, t1))
+    .collect();
+    store
+        .replace_accounts(&first, &summary(t1, 5))
+        .await
+        .unwrap();
+
+    // Pages of two, in id order, each account as written.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.accounts(None, 2, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut sorted = first.clone();
+    sorted.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    assert_eq!(seen, sorted);
+
+    let unmapped = store
+        .accounts(Some(Drift::Unmapped), 10, None)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = unmapped
+        .items
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .collect();
+    assert_eq!(ids, ["100000000001", "100000000002"]);
+    assert_eq!(unmapped.next_cursor, None);
+    let conflict = store
+        .accounts(Some(Drift::Conflict), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        conflict.items,
+        vec![account("100000000004", Some(Drift::Conflict), t1)]
+    );
+    assert!(store
+        .accounts(Some(Drift::OffDomain), 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(
+        store.account("100000000003").await.unwrap(),
+        Some(account("100000000003", Some(Drift::Closed), t1))
+    );
+    assert_eq!(store.last_sync().await.unwrap(), Some(summary(t1, 5)));
+
+    // The next sync: one account left, one changed, one joined. Nothing of the first stays.
+    let t2 = "2026-12-05T11:00:00Z";
+    let second = vec![
+        account("100000000001", None, t2),
+        account("100000000002", Some(Drift::Unmapped), t2),
+        account("100000000003", Some(Drift::Closed), t2),
+        account("100000000004", None, t2),
+        account("100000000006", Some(Drift::OffDomain), t2),
+    ];
+    store
+        .replace_accounts(&second, &summary(t2, 5))
+        .await
+        .unwrap();
+    let all = store.accounts(None, 50, None).await.unwrap();
+    assert_eq!(all.items, second);
+    assert_eq!(store.account("100000000005").await.unwrap(), None);
+    let unmapped = store
+        .accounts(Some(Drift::Unmapped), 10, None)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = unmapped
+        .items
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .collect();
+    assert_eq!(ids, ["100000000002"], "drift moves with the account");
+    assert!(store
+        .accounts(Some(Drift::Conflict), 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(store.last_sync().await.unwrap(), Some(summary(t2, 5)));
+
+    // One account written alone (an adoption) replaces only itself.
+    let adopted = OrgAccount {
+        address: Some("root-100000000002@example.com".into()),
+        drift: None,
+        ..account("100000000002", Some(Drift::Unmapped), t2)
+    };
+    store.put_account(&adopted).await.unwrap();
+    assert_eq!(
+        store.account("100000000002").await.unwrap(),
+        Some(adopted.clone())
+    );
+    assert!(store
+        .accounts(Some(Drift::Unmapped), 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let mut second = second;
+    second[1] = adopted;
+
+    // A list naming an account twice is refused, and changes nothing.
+    let twice = vec![
+        account("100000000007", None, t2),
+        account("100000000007", None, t2),
+    ];
+    match store.replace_accounts(&twice, &summary(t2, 2)).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "accounts"),
+        other => panic!("expected an invalid list, got {other:?}"),
+    }
+    assert_eq!(store.accounts(None, 50, None).await.unwrap().items, second);
+
+    // An organization that is now empty leaves nothing behind.
+    store.replace_accounts(&[], &summary(t2, 0)).await.unwrap();
+    assert!(store
+        .accounts(None, 50, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+pub async fn mappings_keep_their_account_link<S: AccountStore + MappingStore>(store: &S) {
+    let base = unique("acct");
+    let vended = store.vend(&spec(&base)).await.unwrap().mapping;
+    assert_eq!(vended.account, None);
+    let link = LinkedAccount {
+        id: "200000000001".into(),
+        name: "Payments prod".into(),
+        state: AccountState::Active,
+        joined_at: Some("2026-01-02T03:04:05Z".into()),
+    };
+    let now = "2026-12-05T10:00:00.000Z";
+    let linked = store
+        .update(
+            &vended.address,
+            &MappingChange {
+                aws_account_id: Some(Some(link.id.clone())),
+                account: Some(Some(link.clone())),
+                ..MappingChange::default()
+            },
+            "org-sync",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(linked.account.as_ref(), Some(&link));
+    assert_eq!(linked.aws_account_id.as_deref(), Some("200000000001"));
+    assert_eq!(store.get(&vended.address).await.unwrap(), linked);
+
+    // An edit of something else keeps the link; the audit trail records it.
+    let noted = store
+        .update(
+            &vended.address,
+            &MappingChange {
+                notes: Some(Some("hello".into())),
+                ..MappingChange::default()
+            },
+            "admin:a",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(noted.account.as_ref(), Some(&link));
+    let trail = store.audit_trail(&vended.address).await.unwrap();
+    let after_link = trail
+        .iter()
+        .find(|e| e.actor == "org-sync")
+        .and_then(|e| e.after.clone())
+        .expect("the link is audited");
+    assert!(after_link.contains("Payments prod"), "{after_link}");
+
+    // Listing by account state finds it, and only while the state matches.
+    let by_state = |state| MappingFilter {
+        query: Some(base.clone()),
+        account_state: Some(state),
+        ..MappingFilter::default()
+    };
+    let active = store
+        .list(&by_state(AccountState::Active), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(active.items, vec![noted.clone()]);
+    assert!(store
+        .list(&by_state(AccountState::Closed), 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    // A closed account: the state moves, the link stays.
+    let closed = LinkedAccount {
+        state: AccountState::Closed,
+        ..link.clone()
+    };
+    store
+        .update(
+            &vended.address,
+            &MappingChange {
+                account: Some(Some(closed.clone())),
+                ..MappingChange::default()
+            },
+            "org-sync",
+            now,
+        )
+        .await
+        .unwrap();
+    let listed = store
+        .list(&by_state(AccountState::Closed), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].account.as_ref(), Some(&closed));
+
+    // An admin who records another account id drops the link, which was about the old one.
+    let moved = store
+        .update(
+            &vended.address,
+            &MappingChange {
+                aws_account_id: Some(Some("200000000009".into())),
+                ..MappingChange::default()
+            },
+            "admin:a",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.account, None);
+    assert_eq!(store.get(&vended.address).await.unwrap().account, None);
+}
