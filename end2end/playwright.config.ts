@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { baseURL, bin, oidcPort, root, serverEnv, ssoEnv, ssoURL } from './servers';
+import { baseURL, bin, motoPort, motoURL, oidcPort, root, serverEnv, ssoEnv, ssoURL } from './servers';
 
 const chromium = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -41,6 +41,15 @@ export default defineConfig({
   webServer: process.env.E2E_URL
     ? undefined
     : [
+        {
+          command: `.venv-moto/bin/moto_server -H 127.0.0.1 -p ${motoPort}`,
+          cwd: root,
+          url: `${motoURL}/moto-api/`,
+          reuseExistingServer: false,
+          timeout: 30_000,
+          stdout: 'ignore',
+          stderr: 'ignore',
+        },
         {
           command: `${bin} serve`,
           cwd: root,

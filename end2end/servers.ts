@@ -18,6 +18,9 @@ export const ssoData = (process.env.E2E_SSO_DATA ??= fs.mkdtempSync(
   path.join(os.tmpdir(), 'mailvend-e2e-sso-'),
 ));
 export const domain = 'mail.e2e.test';
+/** A moto server standing in for AWS Organizations (the server's real SDK client calls it). */
+export const motoPort = port + 3;
+export const motoURL = `http://127.0.0.1:${motoPort}`;
 
 /** The local-mode server every dashboard spec uses. */
 export const serverEnv: Record<string, string> = {
@@ -30,6 +33,13 @@ export const serverEnv: Record<string, string> = {
   MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
   // Every spec signs in from 127.0.0.1: one client as far as the rate limit can tell.
   MAILVEND_RATE_LIMIT: '6000',
+  // The AWS accounts page reads moto's organization; syncs only when asked.
+  MAILVEND_ORGANIZATIONS: 'on',
+  MAILVEND_ORGANIZATIONS_SYNC_EVERY: 'off',
+  AWS_ENDPOINT_URL: motoURL,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
   RUST_LOG: 'warn',
 };
 

@@ -21,6 +21,21 @@ pub fn deleted(m: &Mapping) -> Notice {
     ))
 }
 
+pub fn synced(s: &crate::org::SyncSummary) -> Notice {
+    let drifted = s.unmapped + s.off_domain + s.closed + s.conflict;
+    Notice::success(format!(
+        "Synced {} accounts: {} linked now, {drifted} need a look.",
+        s.accounts, s.linked
+    ))
+}
+
+pub fn adopted(m: &Mapping) -> Notice {
+    Notice::success(format!(
+        "Adopted {}: its mail now goes to {}.",
+        m.address, m.owner
+    ))
+}
+
 pub fn bulk(b: &BulkChange) -> Notice {
     let n = b.addresses.len();
     let mappings = if n == 1 { "mapping" } else { "mappings" };

@@ -181,6 +181,17 @@ pub struct AccountQuery {
     pub cursor: String,
 }
 
+/// What the AWS accounts page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountsView {
+    /// Whether the server reads the organization (`MAILVEND_ORGANIZATIONS=on`).
+    pub on: bool,
+    pub last_sync: Option<SyncSummary>,
+    pub page: crate::model::Page<OrgAccount>,
+    /// For the adopt form.
+    pub account_types: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,17 @@ pub const ADDRESSES: Page = Page {
     access: Access::Admin,
 };
 
+pub const ACCOUNTS: Page = Page {
+    path: "/accounts",
+    title: "AWS accounts",
+    nav: Some(Nav {
+        label: "AWS accounts",
+        icon: "M4 6h12v10H4zM7 6V4h6v2M4 10h12M9 10v2h2v-2",
+        section: Section::Admin,
+    }),
+    access: Access::Admin,
+};
+
 pub const ADDRESS: Page = Page {
     path: "/addresses/:address",
     title: "Address",
@@ -154,7 +165,7 @@ pub const ME: Page = Page {
 
 /// In navigation order.
 pub const PAGES: &[Page] = &[
-    LOGIN, OVERVIEW, ADDRESSES, ADDRESS, MESSAGES, MESSAGE, SETTINGS, TOKENS, AUDIT, ME,
+    LOGIN, OVERVIEW, ADDRESSES, ADDRESS, ACCOUNTS, MESSAGES, MESSAGE, SETTINGS, TOKENS, AUDIT, ME,
 ];
 
 impl Page {
@@ -248,6 +259,7 @@ mod tests {
             [
                 "Overview",
                 "Addresses",
+                "AWS accounts",
                 "Messages",
                 "Settings",
                 "API tokens",

@@ -343,6 +343,43 @@ pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
     Ok(token)
 }
 
+#[server(prefix = "/fn", endpoint = "accounts")]
+pub async fn get_accounts(
+    query: crate::org::AccountQuery,
+) -> Result<crate::org::AccountsView, AppError> {
+    let admin = require_admin()?;
+    use_service()?
+        .accounts(&admin, &query)
+        .await
+        .map_err(respond)
+}
+
+#[server(prefix = "/fn", endpoint = "sync_accounts")]
+pub async fn sync_accounts() -> Result<crate::org::SyncSummary, AppError> {
+    let admin = require_admin()?;
+    let summary = use_service()?
+        .sync_accounts(&admin)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::synced(&summary)).await;
+    Ok(summary)
+}
+
+#[server(prefix = "/fn", endpoint = "adopt_account")]
+pub async fn adopt_account(
+    account_id: String,
+    owner: String,
+    #[server(default)] account_type: String,
+) -> Result<Mapping, AppError> {
+    let admin = require_admin()?;
+    let mapping = use_service()?
+        .adopt_account(&admin, &account_id, &owner, &account_type)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::adopted(&mapping)).await;
+    Ok(mapping)
+}
+
 #[server(prefix = "/fn", endpoint = "audit")]
 pub async fn get_audit(cursor: String) -> Result<Page<AuditEntry>, AppError> {
     let admin = require_admin()?;

@@ -75,6 +75,20 @@ pub trait Service: Send + Sync + 'static {
 
     async fn audit(&self, admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError>;
 
+    async fn accounts(
+        &self,
+        admin: &Admin,
+        q: &crate::org::AccountQuery,
+    ) -> Result<crate::org::AccountsView, AppError>;
+    async fn sync_accounts(&self, admin: &Admin) -> Result<crate::org::SyncSummary, AppError>;
+    async fn adopt_account(
+        &self,
+        admin: &Admin,
+        account_id: &str,
+        owner: &str,
+        account_type: &str,
+    ) -> Result<Mapping, AppError>;
+
     /// Ends every session begun before now, the caller's own included.
     async fn sign_everyone_out(&self, admin: &Admin) -> Result<(), AppError>;
 }

@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view={Lazy::<split::OverviewRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("addresses") view={Lazy::<split::AddressesRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("addresses/:address") view={Lazy::<split::AddressRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("accounts") view={Lazy::<split::AccountsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("messages") view={Lazy::<split::MessagesRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("messages/*id") view={Lazy::<split::MessageRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("settings") view={Lazy::<split::SettingsRoute>::new()} ssr=SsrMode::Async />

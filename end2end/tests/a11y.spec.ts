@@ -61,6 +61,7 @@ for (const [name, viewport] of Object.entries(viewports)) {
       `/messages/${id}`,
       '/settings',
       '/tokens',
+      '/accounts',
       '/audit',
       '/me',
       '/no/such/page',

@@ -84,7 +84,18 @@ fn Detail(
     let edit_card = (!deleted).then(|| m.clone());
     let created = format!("{} by {}", when(&m.created_at), m.created_by);
     let changed = format!("{} by {}", when(&m.updated_at), m.updated_by);
-    let account_id = m.aws_account_id.clone().unwrap_or_else(|| "—".into());
+    // What the organization sync found, when it linked the account; else the id an admin
+    // recorded, if any.
+    let account_id = match (&m.account, &m.aws_account_id) {
+        (Some(a), _) => format!(
+            "{} ({}) · {} in AWS Organizations",
+            a.name,
+            a.id,
+            a.state.label()
+        ),
+        (None, Some(id)) => id.clone(),
+        (None, None) => "—".into(),
+    };
     let notes = m.notes.clone().unwrap_or_else(|| "—".into());
     let also = if m.recipients.is_empty() {
         "—".to_string()

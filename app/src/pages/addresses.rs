@@ -12,6 +12,7 @@ use crate::components::ui::{
 use crate::model::{AddressQuery, BulkChange, Mapping, VendOptions};
 use crate::naming::Environment;
 use crate::notices;
+use crate::org::AccountState;
 use crate::routes::ADDRESSES;
 use crate::server_fns::{
     bulk_landing, get_vend_options, list_addresses, preview_bulk, BulkOwner, VendAddress,
@@ -73,22 +74,24 @@ pub fn Addresses() -> impl IntoView {
 
 #[component]
 fn Filters(options: VendOptions) -> impl IntoView {
-    let (q, owner, status, account_type, unreachable) = (
+    let (q, owner, status, account_type, unreachable, account_state) = (
         param("q"),
         param("owner"),
         param("status"),
         param("account_type"),
         param("unreachable"),
+        param("account_state"),
     );
     let filtered = move || {
         !(q().is_empty()
             && owner().is_empty()
             && status().is_empty()
             && account_type().is_empty()
-            && unreachable().is_empty())
+            && unreachable().is_empty()
+            && account_state().is_empty())
     };
     view! {
-        <Form method="get" action="/addresses" attr:role="search" attr:aria-label="Filter addresses" attr:class="mt-8 grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_2fr_1fr_1fr_auto]">
+        <Form method="get" action="/addresses" attr:role="search" attr:aria-label="Filter addresses" attr:class="mt-8 grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_2fr_1fr_1fr_1fr_auto]">
             <div>
                 <label for="filter-q" class=class::LABEL>"Search"</label>
                 <input id="filter-q" name="q" type="search" value=q prop:value=q placeholder="address, account name or owner" class=format!("mt-1 {}", class::INPUT) />
@@ -113,6 +116,16 @@ fn Filters(options: VendOptions) -> impl IntoView {
                     {options.account_types.into_iter().map(|t| {
                         let selected = account_type() == t;
                         view! { <option value=t.clone() selected=selected>{t.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="filter-account-state" class=class::LABEL>"AWS account"</label>
+                <select id="filter-account-state" name="account_state" class=format!("mt-1 {}", class::INPUT)>
+                    <option value="" selected=account_state().is_empty()>"Any"</option>
+                    {AccountState::ALL.into_iter().filter(|s| *s != AccountState::Unknown).map(|s| {
+                        let selected = account_state() == s.as_str();
+                        view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
                     }).collect_view()}
                 </select>
             </div>
@@ -241,6 +254,17 @@ fn AddressTable(rows: Vec<Mapping>, next: Option<String>, later_page: bool) -> i
             view! { {m.owner.clone()} {more} {unreachable} }
         }),
         Column::new("Type", |m: &Mapping| m.account_type.clone()),
+        Column::new("AWS account", |m: &Mapping| {
+            match (&m.account, &m.aws_account_id) {
+            (Some(a), _) => view! {
+                <p class="text-sm">{a.name.clone()}</p>
+                <p class="font-mono text-xs text-slate-500">{a.id.clone()}" · "{a.state.label()}</p>
+            }
+            .into_any(),
+            (None, Some(id)) => view! { <p class="font-mono text-xs text-slate-500">{id.clone()}</p> }.into_any(),
+            (None, None) => view! { <span class="text-slate-400">"—"</span> }.into_any(),
+        }
+        }),
         Column::new("Status", |m: &Mapping| status_badge(m.status)),
         Column::new("Created", |m: &Mapping| when(&m.created_at))
             .class("whitespace-nowrap text-slate-500"),

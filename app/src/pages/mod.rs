@@ -1,3 +1,4 @@
+pub mod accounts;
 pub mod address;
 pub mod addresses;
 pub mod audit;

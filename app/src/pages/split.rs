@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
-use super::{address, addresses, audit, login, me, messages, overview, settings, tokens};
+use super::{accounts, address, addresses, audit, login, me, messages, overview, settings, tokens};
 
 /// `lazy_page!(Route, page::Component)`: a lazy route whose view is `<page::Component/>`.
 /// The page needs no route data of its own: its resources start inside its view.
@@ -38,5 +38,6 @@ lazy_page!(MessagesRoute, messages::Messages);
 lazy_page!(MessageRoute, messages::MessagePage);
 lazy_page!(SettingsRoute, settings::Settings);
 lazy_page!(TokensRoute, tokens::Tokens);
+lazy_page!(AccountsRoute, accounts::Accounts);
 lazy_page!(AuditRoute, audit::Audit);
 lazy_page!(MyAddressesRoute, me::MyAddresses);

@@ -587,3 +587,70 @@ fn the_interactive_priority_is_a_nice_value() {
         );
     }
 }
+
+#[test]
+fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
+    assert_eq!(load(&[]).unwrap().organizations, None);
+    let on = load(&[("MAILVEND_ORGANIZATIONS", "on")]).unwrap();
+    assert_eq!(
+        on.organizations,
+        Some(OrganizationsConfig {
+            role_arn: None,
+            sync_every: Some(std::time::Duration::from_secs(3600)),
+            unused_days: 30,
+        })
+    );
+    let set = load(&[
+        ("MAILVEND_ORGANIZATIONS", "on"),
+        (
+            "MAILVEND_ORGANIZATIONS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/org/mailvend-reader",
+        ),
+        ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "off"),
+        ("MAILVEND_ORGANIZATIONS_UNUSED_DAYS", "90"),
+    ])
+    .unwrap()
+    .organizations
+    .unwrap();
+    assert_eq!(
+        set.role_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:role/org/mailvend-reader")
+    );
+    assert_eq!(set.sync_every, None);
+    assert_eq!(set.unused_days, 90);
+    for (key, value, expected) in [
+        (
+            "MAILVEND_ORGANIZATIONS_ROLE_ARN",
+            "arn:aws:iam::12345:role/x",
+            "IAM role ARN",
+        ),
+        (
+            "MAILVEND_ORGANIZATIONS_ROLE_ARN",
+            "arn:aws:iam::123456789012:user/x",
+            "IAM role ARN",
+        ),
+        (
+            "MAILVEND_ORGANIZATIONS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/",
+            "IAM role ARN",
+        ),
+        (
+            "MAILVEND_ORGANIZATIONS_ROLE_ARN",
+            "arn:aws:sts::123456789012:role/x",
+            "IAM role ARN",
+        ),
+        ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "1m", "5m to 7days"),
+        ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "8days", "5m to 7days"),
+        ("MAILVEND_ORGANIZATIONS_UNUSED_DAYS", "0", "1 to 3650"),
+    ] {
+        let (name, message) = first_error(&[("MAILVEND_ORGANIZATIONS", "on"), (key, value)]);
+        assert_eq!(name, key, "{value}");
+        assert!(message.contains(expected), "{key}={value}: {message}");
+    }
+    // Without the switch the other keys would silently do nothing: refused by name.
+    let (name, message) = first_error(&[("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "2h")]);
+    assert_eq!(name, "MAILVEND_ORGANIZATIONS_SYNC_EVERY");
+    assert!(message.contains("MAILVEND_ORGANIZATIONS=on"), "{message}");
+    let (name, _) = first_error(&[("MAILVEND_ORGANIZATIONS", "maybe")]);
+    assert_eq!(name, "MAILVEND_ORGANIZATIONS");
+}

@@ -269,6 +269,44 @@ impl app::service::Service for Dashboard {
         ))
     }
 
+    async fn accounts(
+        &self,
+        admin: &Admin,
+        q: &app::org::AccountQuery,
+    ) -> Result<app::org::AccountsView, AppError> {
+        let caller = AdminCaller::signed_in(admin);
+        let page = self.0.accounts(&caller, q, None).await?;
+        Ok(app::org::AccountsView {
+            on: self.0.organizations_on(),
+            last_sync: self.0.last_sync(&caller).await?,
+            page,
+            account_types: self.0.vend_rules().account_types.clone(),
+        })
+    }
+
+    async fn sync_accounts(&self, admin: &Admin) -> Result<app::org::SyncSummary, AppError> {
+        Ok(self.0.sync_accounts(&AdminCaller::signed_in(admin)).await?)
+    }
+
+    async fn adopt_account(
+        &self,
+        admin: &Admin,
+        account_id: &str,
+        owner: &str,
+        account_type: &str,
+    ) -> Result<Mapping, AppError> {
+        let account_type = given(account_type);
+        Ok(self
+            .0
+            .adopt_account(
+                &AdminCaller::signed_in(admin),
+                account_id,
+                owner,
+                account_type.as_deref(),
+            )
+            .await?)
+    }
+
     async fn audit(&self, admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError> {
         let cursor = given(cursor);
         Ok(self

@@ -34,10 +34,8 @@ impl AppService {
     /// sync at a time on a server; two servers syncing at once write the same result.
     pub async fn sync_accounts(&self, caller: &AdminCaller) -> Result<SyncSummary, ServiceError> {
         let source = self.org.as_ref().ok_or_else(not_configured)?;
-        let _one = self
-            .org_sync
-            .try_lock()
-            .map_err(|_| ServiceError::Conflict("a sync is already running".into()))?;
+        // One at a time: a sync asked for while another runs waits for it, then reads afresh.
+        let _one = self.org_sync.lock().await;
         let listed = source.list_accounts().await.map_err(|e| {
             tracing::warn!(error = %e, "organization sync failed");
             ServiceError::Upstream(e.to_string())

@@ -51,7 +51,7 @@ pub struct Adopt {
     responses(
         (status = 200, description = "What the sync found", body = SyncSummary),
         (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
-        (status = 409, description = "The sync is off (`MAILVEND_ORGANIZATIONS`), or one is running", body = ErrorResponse),
+        (status = 409, description = "The sync is off (`MAILVEND_ORGANIZATIONS`)", body = ErrorResponse),
         (status = 502, description = "AWS Organizations refused or failed; the message says why", body = ErrorResponse),
     ),
     security(("bearer" = []))

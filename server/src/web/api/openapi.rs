@@ -189,7 +189,7 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 15);
+        assert_eq!(operations, 19);
     }
 
     #[test]
@@ -210,6 +210,9 @@ mod tests {
             ("/api/v1/unreachable/{recipient}", &["delete"][..]),
             ("/api/v1/owners/{owner}/reassign", &["post"][..]),
             ("/api/v1/owners/{owner}/suspend", &["post"][..]),
+            ("/api/v1/accounts", &["get"][..]),
+            ("/api/v1/accounts/sync", &["get", "post"][..]),
+            ("/api/v1/accounts/{account_id}/adopt", &["post"][..]),
         ] {
             for m in methods {
                 assert!(doc["paths"][path][m].is_object(), "{m} {path} missing");
@@ -228,6 +231,12 @@ mod tests {
             "ErrorResponse",
             "Unreachable",
             "BulkChange",
+            "OrgAccount",
+            "AccountState",
+            "Drift",
+            "LinkedAccount",
+            "SyncSummary",
+            "Adopt",
         ] {
             assert!(schemas[name].is_object(), "schema {name} missing");
         }
