@@ -436,6 +436,13 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/create_token", ("name=&scope=vend".into(), [401, 403, 422])),
         ("/fn/revoke_token", ("id=nope".into(), [401, 403, 404])),
         ("/fn/audit", ("cursor=".into(), [401, 403, 200])),
+        ("/fn/accounts", ("query[drift]=".into(), [401, 403, 200])),
+        // This server does not read an organization: the admin hears 409 saying so.
+        ("/fn/sync_accounts", (String::new(), [401, 403, 409])),
+        (
+            "/fn/adopt_account",
+            ("account_id=000000000000&owner=a%40b.example&account_type=".into(), [401, 403, 404]),
+        ),
         (
             "/fn/mark_reachable",
             ("recipient=nobody%40x.example".into(), [401, 403, 404]),
@@ -510,6 +517,7 @@ async fn every_door_checks_who_is_knocking() {
         ),
         ("/settings", ("/settings".into(), [303, 403, 200])),
         ("/tokens", ("/tokens".into(), [303, 403, 200])),
+        ("/accounts", ("/accounts".into(), [303, 403, 200])),
         ("/audit", ("/audit".into(), [303, 403, 200])),
         ("/me", ("/me".into(), [303, 200, 200])),
         ("/login", ("/login".into(), [200, 200, 200])),

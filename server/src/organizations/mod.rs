@@ -4,6 +4,7 @@
 
 pub mod reconcile;
 pub mod source;
+pub mod verification;
 
 pub use reconcile::{LinkChange, ListedAccount, Reconciler};
 pub use source::{AccountSource, AwsOrganizations, OrgError};
