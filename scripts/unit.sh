@@ -21,8 +21,12 @@ trap 'rm -rf "$work"' EXIT
 
 # One line per test binary: "package-dir<TAB>name<TAB>executable". `--tests` leaves out the
 # examples (clippy checks them; linking them here cost CI two full links), and the crates have
-# no doc examples (`doctest = false`).
-cargo test --workspace --locked --tests --no-run --message-format=json-render-diagnostics |
+# no doc examples (`doctest = false`). The features are cargo-leptos's (server with `ssr` and
+# no default, app with what the server asks): with any other set, the app and server libraries
+# this builds and the ones `make site` builds replace each other on every run (cargo keys an
+# artefact by its features), and each phase rebuilt both.
+cargo test --workspace --locked --tests --no-run --no-default-features --features server/ssr \
+  --message-format=json-render-diagnostics |
   python3 -c '
 import json, os, sys
 for line in sys.stdin:
