@@ -3,6 +3,7 @@
 //! the two with the stores.
 
 pub mod reconcile;
+pub mod root_email;
 pub mod source;
 pub mod verification;
 

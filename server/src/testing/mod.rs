@@ -7,6 +7,8 @@
 pub mod oracles;
 
 #[cfg(test)]
+pub mod account_api;
+#[cfg(test)]
 mod faulty_mailer;
 #[cfg(test)]
 mod faulty_store;
