@@ -98,11 +98,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = e.code().unwrap_or_default().to_string();
-    let text = match e.message() {
-        Some(m) => format!("{code}: {m}"),
-        None => aws_sdk_account::error::DisplayErrorContext(e).to_string(),
-    };
+    let (code, text) = super::code_and_text(e);
     match code.as_str() {
         "ConflictException" => ChangeError::Conflict(text),
         "ValidationException" if accepting => ChangeError::RejectedCode(text),

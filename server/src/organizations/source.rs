@@ -79,11 +79,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = e.code().unwrap_or_default().to_string();
-    let text = match e.message() {
-        Some(m) => format!("{code}: {m}"),
-        None => aws_sdk_organizations::error::DisplayErrorContext(e).to_string(),
-    };
+    let (code, text) = super::code_and_text(e);
     match code.as_str() {
         "AccessDeniedException" => OrgError::AccessDenied(text),
         "AWSOrganizationsNotInUseException" => OrgError::NotInOrganization(text),

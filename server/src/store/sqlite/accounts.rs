@@ -60,27 +60,15 @@ impl SqliteStore {
             .await
             .map_err(unavailable)?;
         for a in accounts {
-            sqlx::query(&format!(
-                "INSERT INTO org_accounts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ))
-            .bind(&a.account_id)
-            .bind(&a.name)
-            .bind(&a.email)
-            .bind(a.state.as_str())
-            .bind(&a.joined_at)
-            .bind(&a.address)
-            .bind(a.drift.map(Drift::as_str))
-            .bind(&a.drift_detail)
-            .bind(&a.synced_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid {
-                    field: "accounts",
-                    message: format!("the account {} is listed twice", a.account_id),
-                },
-                e => unavailable(e),
-            })?;
+            write_account(&mut tx, "INSERT", a)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid {
+                        field: "accounts",
+                        message: format!("the account {} is listed twice", a.account_id),
+                    },
+                    e => unavailable(e),
+                })?;
         }
         sqlx::query(
             "INSERT INTO org_sync (id, summary) VALUES (1, ?) \
@@ -94,23 +82,34 @@ impl SqliteStore {
     }
 
     async fn put_account_now(&self, w: &Writing, a: &OrgAccount) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT OR REPLACE INTO org_accounts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&a.account_id)
-        .bind(&a.name)
-        .bind(&a.email)
-        .bind(a.state.as_str())
-        .bind(&a.joined_at)
-        .bind(&a.address)
-        .bind(a.drift.map(Drift::as_str))
-        .bind(&a.drift_detail)
-        .bind(&a.synced_at)
-        .execute(w.pool())
-        .await
-        .map_err(unavailable)?;
-        Ok(())
+        let mut conn = w.pool().acquire().await.map_err(unavailable)?;
+        write_account(&mut conn, "INSERT OR REPLACE", a)
+            .await
+            .map_err(unavailable)
     }
+}
+
+/// One account's row, with `verb` (`INSERT`, or `INSERT OR REPLACE` for a single update).
+async fn write_account(
+    conn: &mut sqlx::SqliteConnection,
+    verb: &str,
+    a: &OrgAccount,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "{verb} INTO org_accounts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&a.account_id)
+    .bind(&a.name)
+    .bind(&a.email)
+    .bind(a.state.as_str())
+    .bind(&a.joined_at)
+    .bind(&a.address)
+    .bind(a.drift.map(Drift::as_str))
+    .bind(&a.drift_detail)
+    .bind(&a.synced_at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
