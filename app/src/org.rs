@@ -190,6 +190,123 @@ pub struct AccountsView {
     pub page: crate::model::Page<OrgAccount>,
     /// For the adopt form.
     pub account_types: Vec<String>,
+    /// The root email change jobs in account id order (at most a page).
+    pub jobs: Vec<RootEmailJob>,
+}
+
+/// Where a root email change job stands (docs/api.md, Root email changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for its turn: starts are paced to respect the API's throttling.
+    Queued,
+    /// `StartPrimaryEmailUpdate` was called: AWS mails a code to the new address.
+    Requested,
+    /// The verification mail arrived and its code was read (held in memory only).
+    CodeReceived,
+    /// `AcceptPrimaryEmailUpdate` took the code: the root email is the new address.
+    Accepted,
+    /// Stopped; `reason` says why. It can be retried.
+    Failed,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Requested,
+        JobState::CodeReceived,
+        JobState::Accepted,
+        JobState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Requested => "requested",
+            JobState::CodeReceived => "code_received",
+            JobState::Accepted => "accepted",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| s.as_str() == v)
+    }
+
+    /// Not finished: at most one such job per account and per address.
+    pub fn is_open(self) -> bool {
+        !matches!(self, JobState::Accepted | JobState::Failed)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Queued => "Queued",
+            JobState::Requested => "Waiting for AWS's code",
+            JobState::CodeReceived => "Code received",
+            JobState::Accepted => "Done",
+            JobState::Failed => "Failed",
+        }
+    }
+}
+
+/// Why a job failed, as `RootEmailJob::reason` names it.
+pub const JOB_REASONS: [&str; 7] = [
+    "conflict",
+    "expired",
+    "rejected_code",
+    "throttled",
+    "access_denied",
+    "not_found",
+    "failed",
+];
+
+/// One account's root email change onto the domain: the latest job for that account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RootEmailJob {
+    pub account_id: String,
+    pub account_name: String,
+    /// The root email before the change.
+    pub previous_email: String,
+    /// The new root email: a mapping's address on the domain.
+    pub address: String,
+    pub state: JobState,
+    /// For a failed job: one of `JOB_REASONS`.
+    pub reason: Option<String>,
+    /// What happened last, in words (never the code).
+    pub detail: String,
+    /// How many times it was started (a retry adds one).
+    pub attempts: u32,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+}
+
+/// The body of `POST /api/v1/accounts/move`: the accounts to move onto the domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// At most `MAX_MOVE` account ids.
+    pub account_ids: Vec<String>,
+    /// Who gets the moved accounts' mail; default: each account's current root email (the
+    /// mailbox that gets it today).
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// How many accounts one move request may name.
+pub const MAX_MOVE: usize = 100;
+
+/// What became of one account of a move request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MoveResult {
+    pub account_id: String,
+    /// The job queued for it, or `null` when it was refused (`error` says why).
+    pub job: Option<RootEmailJob>,
+    pub error: Option<String>,
 }
 
 #[cfg(test)]
@@ -212,6 +329,14 @@ mod tests {
                 serde_json::Value::String(d.as_str().into())
             );
         }
+        for j in JobState::ALL {
+            assert_eq!(JobState::parse(j.as_str()), Some(j));
+            assert_eq!(
+                serde_json::to_value(j).unwrap(),
+                serde_json::Value::String(j.as_str().into())
+            );
+        }
+        assert!(JobState::Requested.is_open() && !JobState::Failed.is_open());
         assert_eq!(AccountState::parse("closed"), AccountState::Closed);
         assert_eq!(AccountState::parse("ARCHIVED"), AccountState::Unknown);
         assert_eq!(Drift::parse("Closed"), None);

@@ -61,6 +61,10 @@ const KEYS: &[&str] = &[
     "organizations_role_arn",
     "organizations_sync_every",
     "organizations_unused_days",
+    "organizations_code_wait",
+    "organizations_move_pace",
+    "organizations_verify_subject",
+    "organizations_verify_senders",
 ];
 
 /// Where the server listens unless told otherwise (Leptos's convention).
@@ -167,6 +171,15 @@ pub struct OrganizationsConfig {
     pub sync_every: Option<std::time::Duration>,
     /// A live mapping older than this that no account uses is listed as unused.
     pub unused_days: u32,
+    /// How long a root email change job waits for AWS's verification mail before it fails
+    /// as `expired`.
+    pub code_wait: std::time::Duration,
+    /// The pause between two `StartPrimaryEmailUpdate` calls of queued jobs.
+    pub move_pace: std::time::Duration,
+    /// AWS's verification mail: its subject, and the domains it may come from (SPF and DKIM
+    /// must pass for the envelope sender's domain).
+    pub verify_subject: String,
+    pub verify_senders: Vec<String>,
 }
 
 /// Where S3-action content may come from (`MAILVEND_S3_BUCKET`, `MAILVEND_S3_PREFIX`).
@@ -823,11 +836,58 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
             )),
         }
     });
+    let code_wait = r.parse(
+        "organizations_code_wait",
+        std::time::Duration::from_secs(30 * 60),
+        |v| duration_within(v, 60, 86_400, "1m to 24h (AWS keeps a code 24 hours), such as 30m"),
+    );
+    let move_pace = r.parse(
+        "organizations_move_pace",
+        std::time::Duration::from_secs(5),
+        |v| match v {
+            "0" | "0s" => Ok(std::time::Duration::ZERO),
+            v => duration_within(v, 0, 600, "0s to 10m, such as 5s"),
+        },
+    );
+    let verify_subject = r.parse(
+        "organizations_verify_subject",
+        DEFAULT_VERIFY_SUBJECT.to_string(),
+        |v| {
+            let v = v.trim();
+            if v.len() < 10 {
+                Err(format!("expected the verification mail's whole subject, got {v:?}"))
+            } else {
+                Ok(v.to_string())
+            }
+        },
+    );
+    let verify_senders = r.parse(
+        "organizations_verify_senders",
+        DEFAULT_VERIFY_SENDERS.iter().map(|d| d.to_string()).collect(),
+        |v| {
+            let domains: Vec<String> = v
+                .split(',')
+                .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect();
+            match domains.iter().find(|d| !d.contains('.') || d.contains('@')) {
+                _ if domains.is_empty() => Err("expected one or more domains, comma-separated".into()),
+                Some(bad) => Err(format!(
+                    "expected domains such as verify.signin.aws, got {bad:?}"
+                )),
+                None => Ok(domains),
+            }
+        },
+    );
     if !on {
         for key in [
             "organizations_role_arn",
             "organizations_sync_every",
             "organizations_unused_days",
+            "organizations_code_wait",
+            "organizations_move_pace",
+            "organizations_verify_subject",
+            "organizations_verify_senders",
         ] {
             if r.get(key).is_some() {
                 r.error(key, "needs MAILVEND_ORGANIZATIONS=on");
@@ -839,8 +899,21 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
         role_arn,
         sync_every,
         unused_days,
+        code_wait,
+        move_pace,
+        verify_subject,
+        verify_senders,
     })
 }
+
+/// The subject of AWS's mail to an account's new root email (its documentation and the mail
+/// itself, docs/design/organizations-research.md).
+pub const DEFAULT_VERIFY_SUBJECT: &str =
+    "Verify the new email address for the AWS account root user";
+
+/// The domains that mail comes from. Exact domains, not their parents: anybody can send from
+/// some subdomain of amazonaws.com (an EC2 host's name), so only AWS's sign-in domains.
+pub const DEFAULT_VERIFY_SENDERS: [&str; 2] = ["signin.aws", "verify.signin.aws"];
 
 /// `arn:<partition>:iam::<12 digits>:role/<path and name>`.
 fn is_role_arn(v: &str) -> bool {

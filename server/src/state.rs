@@ -49,16 +49,47 @@ impl Core {
             .await
             .map_err(ServeError::Command)?;
         let org = match &config.organizations {
-            Some(o) => Some(Arc::new(
-                crate::organizations::AwsOrganizations::open(o.role_arn.as_deref()).await,
-            )),
+            Some(o) => Some(crate::organizations::source::sdk_config(o.role_arn.as_deref()).await),
             None => None,
         };
         let core = Core::new(Arc::new(config), stores, mailer, Retry::default());
         Ok(match org {
-            Some(source) => core.with_organizations(source),
+            Some(sdk) => core
+                .with_organizations(Arc::new(
+                    crate::organizations::AwsOrganizations::with_config(&sdk),
+                ))
+                .with_root_emails(Arc::new(
+                    crate::organizations::root_email::AwsAccountApi::with_config(&sdk),
+                )),
             None => core,
         })
+    }
+
+    /// This core finishing root email changes through `api` (tests point the AWS client at
+    /// a local stand-in): the service queues and starts jobs, the pipeline takes AWS's
+    /// verification mail. Call after `with_organizations`, and only with the organization on.
+    pub fn with_root_emails(
+        self,
+        api: Arc<dyn crate::organizations::root_email::RootEmailApi>,
+    ) -> Core {
+        let o = self
+            .config
+            .organizations
+            .as_ref()
+            .expect("root email changes need MAILVEND_ORGANIZATIONS=on");
+        let recogniser = crate::organizations::verification::Recogniser {
+            subject: o.verify_subject.clone(),
+            sender_domains: o.verify_senders.clone(),
+        };
+        let jobs = Arc::new(crate::inbound::root_email::RootEmails::new(
+            &self.stores,
+            api,
+            recogniser,
+            o.code_wait,
+        ));
+        self.pipeline.set_root_emails(jobs.clone());
+        self.service.set_root_emails(jobs);
+        self
     }
 
     /// This core with the organization read from `source` (tests point the AWS client at

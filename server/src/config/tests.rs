@@ -598,6 +598,10 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
             role_arn: None,
             sync_every: Some(std::time::Duration::from_secs(3600)),
             unused_days: 30,
+            code_wait: std::time::Duration::from_secs(1800),
+            move_pace: std::time::Duration::from_secs(5),
+            verify_subject: "Verify the new email address for the AWS account root user".into(),
+            verify_senders: vec!["signin.aws".into(), "verify.signin.aws".into()],
         })
     );
     let set = load(&[
@@ -608,6 +612,10 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
         ),
         ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "off"),
         ("MAILVEND_ORGANIZATIONS_UNUSED_DAYS", "90"),
+        ("MAILVEND_ORGANIZATIONS_CODE_WAIT", "2h"),
+        ("MAILVEND_ORGANIZATIONS_MOVE_PACE", "0s"),
+        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", " Mail.Example.COM., other.example "),
+        ("MAILVEND_ORGANIZATIONS_VERIFY_SUBJECT", "  Confirm your new root email  "),
     ])
     .unwrap()
     .organizations
@@ -618,6 +626,10 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
     );
     assert_eq!(set.sync_every, None);
     assert_eq!(set.unused_days, 90);
+    assert_eq!(set.code_wait, std::time::Duration::from_secs(7200));
+    assert_eq!(set.move_pace, std::time::Duration::ZERO);
+    assert_eq!(set.verify_senders, ["mail.example.com", "other.example"]);
+    assert_eq!(set.verify_subject, "Confirm your new root email");
     for (key, value, expected) in [
         (
             "MAILVEND_ORGANIZATIONS_ROLE_ARN",
@@ -642,6 +654,13 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
         ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "1m", "5m to 7days"),
         ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "8days", "5m to 7days"),
         ("MAILVEND_ORGANIZATIONS_UNUSED_DAYS", "0", "1 to 3650"),
+        ("MAILVEND_ORGANIZATIONS_CODE_WAIT", "25h", "1m to 24h"),
+        ("MAILVEND_ORGANIZATIONS_CODE_WAIT", "10s", "1m to 24h"),
+        ("MAILVEND_ORGANIZATIONS_MOVE_PACE", "11m", "0s to 10m"),
+        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", ",", "one or more domains"),
+        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", "a@signin.aws", "such as verify.signin.aws"),
+        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", "localhost", "such as verify.signin.aws"),
+        ("MAILVEND_ORGANIZATIONS_VERIFY_SUBJECT", "Verify", "whole subject"),
     ] {
         let (name, message) = first_error(&[("MAILVEND_ORGANIZATIONS", "on"), (key, value)]);
         assert_eq!(name, key, "{value}");

@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod local;
 pub mod pipeline;
 pub mod rewrite;
+pub mod root_email;
 pub mod s3;
 pub mod ses;
 pub mod sns;

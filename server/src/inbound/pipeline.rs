@@ -14,6 +14,7 @@ use crate::inbound::budget::Budget;
 use crate::inbound::decide::{decide_for, Decision, Policy, Reason, Tags};
 use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
+use crate::inbound::root_email::RootEmails;
 use crate::inbound::s3::{FetchError, S3Mail, MAX_MESSAGE_BYTES};
 use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Delivery, Inbound, Report, Verdicts};
@@ -176,6 +177,9 @@ pub struct Pipeline {
     lease: Duration,
     /// How long one send (or suppression lookup) may take: `send_timeout_within` the lease.
     send_timeout: Duration,
+    /// Root email change jobs, when the organization is read: AWS's verification mail for
+    /// an open job is used, never forwarded or kept.
+    root_emails: std::sync::OnceLock<Arc<RootEmails>>,
 }
 
 impl Pipeline {
@@ -200,7 +204,13 @@ impl Pipeline {
             lease: config.claim_lease,
             send_timeout: send_timeout_within(config.claim_lease, &retry),
             config,
+            root_emails: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Hands AWS's verification mail to root email change jobs (once, at wiring).
+    pub fn set_root_emails(&self, jobs: Arc<RootEmails>) {
+        let _ = self.root_emails.set(jobs);
     }
 
     /// Claims held for `lease` instead of a minute (tests of what happens when one runs out).
@@ -676,7 +686,45 @@ impl Pipeline {
         let mut results: Vec<Option<Result<Report, StoreError>>> =
             records.iter().map(|_| None).collect();
         let mut sends: Vec<Batch> = Vec::new();
+        // Per recipient: whether a root email job used this message (all its copies follow).
+        let mut used: std::collections::HashMap<String, Result<Option<String>, String>> =
+            std::collections::HashMap::new();
         for (i, record) in records.into_iter().enumerate() {
+            if let Some(jobs) = self.root_emails.get() {
+                if !used.contains_key(&record.recipient) {
+                    let took = jobs
+                        .take(
+                            &record.recipient,
+                            &record.sender,
+                            record.subject.as_deref(),
+                            verdicts,
+                            raw,
+                        )
+                        .await
+                        .map_err(|e| e.to_string());
+                    used.insert(record.recipient.clone(), took);
+                }
+                match &used[&record.recipient] {
+                    Err(e) => {
+                        results[i] = Some(Err(StoreError::Unavailable(e.clone())));
+                        continue;
+                    }
+                    // A credential: settled without its raw copy, and sent nowhere.
+                    Ok(Some(detail)) => {
+                        let detail = detail.clone();
+                        results[i] = Some(
+                            self.settled(MessageRecord {
+                                outcome: Outcome::Rejected,
+                                detail,
+                                ..record
+                            })
+                            .await,
+                        );
+                        continue;
+                    }
+                    Ok(None) => {}
+                }
+            }
             let read = match mappings.get(&record.recipient) {
                 Some(known) => Ok(known.clone()),
                 None => match self.stores.mappings.get(&record.recipient).await {

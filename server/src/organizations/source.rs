@@ -29,6 +29,29 @@ pub trait AccountSource: Send + Sync + 'static {
     async fn list_accounts(&self) -> Result<Vec<ListedAccount>, OrgError>;
 }
 
+/// The AWS configuration both organization clients use: the standard chain, as `role_arn`
+/// when given (a role in the management or delegated-admin account).
+pub async fn sdk_config(role_arn: Option<&str>) -> aws_config::SdkConfig {
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    match role_arn {
+        Some(role) => {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("mailvend-organizations")
+                .configure(&base)
+                .build()
+                .await;
+            base.into_builder()
+                .credentials_provider(
+                    aws_sdk_organizations::config::SharedCredentialsProvider::new(provider),
+                )
+                .build()
+        }
+        None => base,
+    }
+}
+
 /// The most accounts `ListAccounts` returns in a page.
 const PAGE: i32 = 20;
 
@@ -43,25 +66,7 @@ impl AwsOrganizations {
     /// With the standard configuration chain (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials…),
     /// as `role_arn` when given.
     pub async fn open(role_arn: Option<&str>) -> AwsOrganizations {
-        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let config = match role_arn {
-            Some(role) => {
-                let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-                    .session_name("mailvend-organizations")
-                    .configure(&base)
-                    .build()
-                    .await;
-                base.into_builder()
-                    .credentials_provider(
-                        aws_sdk_organizations::config::SharedCredentialsProvider::new(provider),
-                    )
-                    .build()
-            }
-            None => base,
-        };
-        AwsOrganizations::with_config(&config)
+        AwsOrganizations::with_config(&sdk_config(role_arn).await)
     }
 
     pub fn with_config(config: &aws_config::SdkConfig) -> AwsOrganizations {

@@ -17,19 +17,20 @@ pub const CODE_LEN: usize = 6;
 pub struct Recogniser {
     /// The subject, compared whole, in any case, spaces collapsed.
     pub subject: String,
-    /// Sender domains (or their parents) the mail may come from, lower-cased.
+    /// The domains the mail may come from, lower-cased, compared exactly: a parent domain
+    /// would let anybody who can send from one of its subdomains (an EC2 host's name under
+    /// amazonaws.com) pass for AWS.
     pub sender_domains: Vec<String>,
 }
 
 impl Default for Recogniser {
     fn default() -> Self {
         Recogniser {
-            subject: "Verify the new email address for the AWS account root user".into(),
-            sender_domains: vec![
-                "signin.aws".into(),
-                "amazonaws.com".into(),
-                "amazon.com".into(),
-            ],
+            subject: crate::config::DEFAULT_VERIFY_SUBJECT.into(),
+            sender_domains: crate::config::DEFAULT_VERIFY_SENDERS
+                .iter()
+                .map(|d| d.to_string())
+                .collect(),
         }
     }
 }
@@ -39,17 +40,12 @@ fn collapse(s: &str) -> String {
 }
 
 impl Recogniser {
-    /// Whether a mail from `sender` (its authenticated domain) with `subject` is AWS's
-    /// verification mail.
+    /// Whether a mail from `sender_domain` (a domain SES authenticated) with `subject` is
+    /// AWS's verification mail.
     pub fn matches(&self, sender_domain: &str, subject: &str) -> bool {
         let domain = sender_domain.trim_end_matches('.').to_ascii_lowercase();
-        let from_aws = self.sender_domains.iter().any(|d| {
-            domain == *d
-                || domain
-                    .strip_suffix(d.as_str())
-                    .is_some_and(|p| p.ends_with('.'))
-        });
-        from_aws && collapse(subject).eq_ignore_ascii_case(&collapse(&self.subject))
+        self.sender_domains.iter().any(|d| domain == *d)
+            && collapse(subject).eq_ignore_ascii_case(&collapse(&self.subject))
     }
 }
 
@@ -61,8 +57,16 @@ pub fn code_in(text: &str) -> Option<String> {
     let flat = collapse(text);
     let lower = flat.to_ascii_lowercase();
     const PHRASE: &str = "verify your email address:";
-    if let Some(at) = lower.find(PHRASE) {
-        return token_at(&flat[at + PHRASE.len()..]);
+    let after_phrase: Vec<Option<String>> = lower
+        .match_indices(PHRASE)
+        .map(|(at, _)| token_at(&flat[at + PHRASE.len()..]))
+        .collect();
+    if let Some(first) = after_phrase.first() {
+        // The phrase twice with two different codes (a quoted older mail?): never guess.
+        return match after_phrase.iter().all(|t| t == first) {
+            true => first.clone(),
+            false => None,
+        };
     }
     // Wording changes: a single code-shaped token after the word "code".
     let at = lower.find("code")?;
@@ -140,6 +144,16 @@ mod tests {
                 "Your code is 111111, or was it code 222222?",
                 None,
             ),
+            (
+                "the phrase twice, two codes (a quoted older mail)",
+                "verify your email address: 111111. > verify your email address: 222222.",
+                None,
+            ),
+            (
+                "the phrase twice, one code",
+                "verify your email address: 333333. again: verify your email address: 333333",
+                Some("333333"),
+            ),
             ("no code at all", "Welcome to Amazon Web Services.", None),
             (
                 "words are not codes",
@@ -159,11 +173,16 @@ mod tests {
             ("verify.signin.aws", subject, true),
             ("signin.aws", subject, true),
             (
-                "amazonaws.com",
+                "signin.aws",
                 "verify the new  email address for the aws account root user",
                 true,
             ),
             ("signin.aws.", subject, true),
+            // Parents are not enough: anybody can send from a subdomain of amazonaws.com.
+            ("amazonaws.com", subject, false),
+            ("ec2-1-2-3-4.compute-1.amazonaws.com", subject, false),
+            ("amazon.com", subject, false),
+            ("attacker.verify.signin.aws", subject, false),
             ("evilsignin.aws", subject, false),
             ("signin.aws.attacker.example", subject, false),
             ("attacker.example", subject, false),

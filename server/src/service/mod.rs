@@ -6,6 +6,7 @@ pub mod caller;
 pub mod dashboard;
 pub mod mapping_patch;
 pub mod organizations;
+pub mod root_email;
 pub mod owner;
 pub mod text;
 pub mod vending;
@@ -133,6 +134,10 @@ pub struct AppService {
     org: Option<Arc<dyn crate::organizations::AccountSource>>,
     /// Held while this server syncs the organization.
     org_sync: tokio::sync::Mutex<()>,
+    /// Root email change jobs, wired with the organization.
+    root_emails: std::sync::OnceLock<Arc<crate::inbound::root_email::RootEmails>>,
+    /// Wakes the job worker when jobs are queued.
+    jobs_wake: tokio::sync::Notify,
 }
 
 /// A listing's page size: 50 by default, at most `MAX_PAGE`.
@@ -338,6 +343,8 @@ impl AppService {
             started: Instant::now(),
             org: None,
             org_sync: tokio::sync::Mutex::new(()),
+            root_emails: std::sync::OnceLock::new(),
+            jobs_wake: tokio::sync::Notify::new(),
         }
     }
 
@@ -348,6 +355,11 @@ impl AppService {
     ) -> Self {
         self.org = Some(source);
         self
+    }
+
+    /// Runs root email change jobs with `jobs` (once, at wiring).
+    pub fn set_root_emails(&self, jobs: Arc<crate::inbound::root_email::RootEmails>) {
+        let _ = self.root_emails.set(jobs);
     }
 
     /// The filter for a page of mappings, from the page's or the API's query. `unreachable`

@@ -16,7 +16,7 @@ use app::model::{
     AuditEntry, DayVolume, DeliveryState, DeliveryStatus, Mapping, MappingCounts, MappingStatus,
     MessageRecord, Outcome, Page, Unreachable,
 };
-use app::org::{Drift, OrgAccount, SyncSummary};
+use app::org::{Drift, JobState, OrgAccount, RootEmailJob, SyncSummary};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
@@ -666,6 +666,21 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn put_account(&self, account: &OrgAccount) -> Result<(), StoreError>;
     /// The last sync's summary; `None` before the first.
     async fn last_sync(&self) -> Result<Option<SyncSummary>, StoreError>;
+
+    /// Stores a new open job, replacing its account's finished one (a retry). `Conflict`
+    /// when the account, or the job's address, has an open job already.
+    async fn create_job(&self, job: &RootEmailJob) -> Result<(), StoreError>;
+    /// The latest job of an account.
+    async fn job(&self, account_id: &str) -> Result<Option<RootEmailJob>, StoreError>;
+    /// A page of jobs in account id order.
+    async fn jobs(&self, limit: u32, cursor: Option<&str>)
+        -> Result<Page<RootEmailJob>, StoreError>;
+    /// The open job whose new root email is `address`: what the inbound path asks of a
+    /// recognised verification mail.
+    async fn open_job_for(&self, address: &str) -> Result<Option<RootEmailJob>, StoreError>;
+    /// Writes `to` over the account's job only if that job is still in `from`: `false` when
+    /// another server (or delivery) moved it first, so each step is taken once.
+    async fn transition(&self, from: JobState, to: &RootEmailJob) -> Result<bool, StoreError>;
 }
 
 /// The configured backend, one handle per capability (all pointing at the same backend).

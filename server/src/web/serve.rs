@@ -71,6 +71,15 @@ pub async fn run(
             every,
         )));
     }
+    if let (Some(o), true) = (
+        state.core.config.organizations.as_ref(),
+        state.core.service.root_emails_on(),
+    ) {
+        beside.push(tokio::spawn(crate::service::root_email::run_jobs(
+            state.core.service.clone(),
+            o.move_pace,
+        )));
+    }
     if let Some(addr) = state.core.config.metrics_addr {
         let metrics = TcpListener::bind(addr).await?;
         tracing::info!(addr = %metrics.local_addr()?, "metrics listener");

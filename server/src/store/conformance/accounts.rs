@@ -1,7 +1,9 @@
 //! The organization's accounts: a sync replaces them whole, lists page in id order and filter
 //! by drift, and a mapping keeps its account link through edits (dropped when its id changes).
 
-use app::org::{AccountState, Drift, LinkedAccount, OrgAccount, SyncSummary};
+use std::sync::Arc;
+
+use app::org::{AccountState, Drift, JobState, LinkedAccount, OrgAccount, RootEmailJob, SyncSummary};
 
 use super::{spec, unique};
 use crate::store::{AccountStore, MappingChange, MappingFilter, MappingStore, StoreError};
@@ -289,4 +291,131 @@ pub async fn mappings_keep_their_account_link<S: AccountStore + MappingStore>(st
         .unwrap();
     assert_eq!(moved.account, None);
     assert_eq!(store.get(&vended.address).await.unwrap().account, None);
+}
+
+fn job(account_id: &str, address: &str, state: JobState) -> RootEmailJob {
+    RootEmailJob {
+        account_id: account_id.to_string(),
+        account_name: format!("name of {account_id}"),
+        previous_email: format!("root-{account_id}@elsewhere.example"),
+        address: address.to_string(),
+        state,
+        reason: None,
+        detail: "queued".into(),
+        attempts: 1,
+        created_at: "2026-12-05T10:00:00Z".into(),
+        created_by: "admin@example.com".into(),
+        updated_at: "2026-12-05T10:00:00Z".into(),
+    }
+}
+
+/// One open job per account and per address; each step taken only from the state it names;
+/// a finished job frees its address and can be replaced by a retry.
+pub async fn jobs_are_one_open_per_account_and_address<S: AccountStore>(store: &S) {
+    let (a, b) = (unique("acct-a"), unique("acct-b"));
+    let (x, y) = (
+        format!("{}@example.com", unique("x")),
+        format!("{}@example.com", unique("y")),
+    );
+    assert_eq!(store.job(&a).await.unwrap(), None);
+    assert_eq!(store.open_job_for(&x).await.unwrap(), None);
+
+    let queued = job(&a, &x, JobState::Queued);
+    store.create_job(&queued).await.unwrap();
+    assert_eq!(store.job(&a).await.unwrap(), Some(queued.clone()));
+    assert_eq!(store.open_job_for(&x).await.unwrap(), Some(queued.clone()));
+
+    // The account has an open job; so has the address.
+    let again = store.create_job(&job(&a, &y, JobState::Queued)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let taken = store.create_job(&job(&b, &x, JobState::Queued)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert_eq!(store.job(&b).await.unwrap(), None);
+    assert_eq!(store.open_job_for(&y).await.unwrap(), None);
+
+    // Steps: only from the stored state.
+    let requested = RootEmailJob {
+        state: JobState::Requested,
+        detail: "code sent".into(),
+        ..queued.clone()
+    };
+    assert!(store.transition(JobState::Queued, &requested).await.unwrap());
+    assert!(
+        !store.transition(JobState::Queued, &requested).await.unwrap(),
+        "a step already taken is not taken twice"
+    );
+    let accepted = RootEmailJob {
+        state: JobState::Accepted,
+        detail: "done".into(),
+        ..queued.clone()
+    };
+    assert!(!store.transition(JobState::CodeReceived, &accepted).await.unwrap());
+    assert_eq!(store.job(&a).await.unwrap(), Some(requested.clone()));
+    let failed = RootEmailJob {
+        state: JobState::Failed,
+        reason: Some("expired".into()),
+        ..requested.clone()
+    };
+    assert!(store.transition(JobState::Requested, &failed).await.unwrap());
+    assert_eq!(store.open_job_for(&x).await.unwrap(), None, "a failed job frees its address");
+    assert_eq!(store.job(&a).await.unwrap(), Some(failed));
+
+    // Another account may now take the address; the failed one is retried with another.
+    store.create_job(&job(&b, &x, JobState::Queued)).await.unwrap();
+    let retry = RootEmailJob {
+        attempts: 2,
+        ..job(&a, &y, JobState::Queued)
+    };
+    store.create_job(&retry).await.unwrap();
+    assert_eq!(store.job(&a).await.unwrap(), Some(retry.clone()));
+    assert_eq!(store.open_job_for(&y).await.unwrap(), Some(retry));
+    assert_eq!(store.open_job_for(&x).await.unwrap().unwrap().account_id, b);
+
+    // Listing: both, in account id order, paged.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.jobs(1, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 1);
+        seen.extend(page.items.into_iter().map(|j| j.account_id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mine: Vec<&String> = seen.iter().filter(|id| **id == a || **id == b).collect();
+    let mut want = vec![&a, &b];
+    want.sort();
+    assert_eq!(mine, want);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "jobs list in account id order");
+    // Jobs are not accounts.
+    let accounts = store.accounts(None, 1000, None).await.unwrap().items;
+    assert!(accounts.iter().all(|acc| acc.account_id != a && acc.account_id != b));
+}
+
+/// Two servers reading the same verification mail: one of them takes the step.
+pub async fn concurrent_transitions_have_one_winner(store: Arc<dyn AccountStore>) {
+    let a = unique("acct-race");
+    let x = format!("{}@example.com", unique("race"));
+    let requested = job(&a, &x, JobState::Requested);
+    store.create_job(&requested).await.unwrap();
+    let received = RootEmailJob {
+        state: JobState::CodeReceived,
+        ..requested.clone()
+    };
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let store = store.clone();
+            let received = received.clone();
+            tokio::spawn(async move { store.transition(JobState::Requested, &received).await })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += u32::from(t.await.unwrap().expect("transitions answer"));
+    }
+    assert_eq!(won, 1, "exactly one server takes the step");
+    assert_eq!(store.job(&a).await.unwrap(), Some(received));
 }

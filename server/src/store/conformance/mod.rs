@@ -90,6 +90,7 @@ macro_rules! conformance_tests {
                 retention::retention_purges_settled_records_and_their_raw,
                 accounts::syncs_replace_the_accounts_whole,
                 accounts::mappings_keep_their_account_link,
+                accounts::jobs_are_one_open_per_account_and_address,
             ];
             // Scenarios that share it between spawned tasks.
             shared: [
@@ -98,6 +99,7 @@ macro_rules! conformance_tests {
                 messages::concurrent_claims_have_one_winner,
                 messages::dead_letters_reopen_once,
                 retention::purges_on_two_servers_delete_each_record_once,
+                accounts::concurrent_transitions_have_one_winner,
             ];
         }
     };

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use app::model::Page;
-use app::org::{Drift, OrgAccount, SyncSummary};
+use app::org::{Drift, JobState, OrgAccount, RootEmailJob, SyncSummary};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 
@@ -153,6 +153,30 @@ impl AccountStore for DynamoStore {
             .await
             .map_err(sdk)?;
         Ok(())
+    }
+
+    async fn create_job(&self, job: &RootEmailJob) -> Result<(), StoreError> {
+        self.create_job_item(job).await
+    }
+
+    async fn job(&self, account_id: &str) -> Result<Option<RootEmailJob>, StoreError> {
+        self.job_item(account_id).await
+    }
+
+    async fn jobs(
+        &self,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<RootEmailJob>, StoreError> {
+        self.job_items(limit, cursor).await
+    }
+
+    async fn open_job_for(&self, address: &str) -> Result<Option<RootEmailJob>, StoreError> {
+        self.open_job_item(address).await
+    }
+
+    async fn transition(&self, from: JobState, to: &RootEmailJob) -> Result<bool, StoreError> {
+        self.transition_item(from, to).await
     }
 
     async fn last_sync(&self) -> Result<Option<SyncSummary>, StoreError> {

@@ -26,6 +26,7 @@
 mod accounts;
 mod counts;
 mod item;
+mod jobs;
 mod mappings;
 mod messages;
 mod raw;

@@ -2,7 +2,7 @@
 //! and the last summary in `org_sync`.
 
 use app::model::Page;
-use app::org::{AccountState, Drift, OrgAccount, SyncSummary};
+use app::org::{AccountState, Drift, JobState, OrgAccount, RootEmailJob, SyncSummary};
 use async_trait::async_trait;
 
 use super::{unavailable, writer::Writing, SqliteStore};
@@ -81,6 +81,63 @@ impl SqliteStore {
         tx.commit().await.map_err(unavailable)
     }
 
+    async fn create_job_now(&self, w: &Writing, job: &RootEmailJob) -> Result<(), StoreError> {
+        // A finished job of the account is replaced (a retry); an open one is not.
+        let done = sqlx::query(
+            "INSERT INTO root_email_jobs (account_id, address, state, body) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (account_id) DO UPDATE SET address = excluded.address, \
+             state = excluded.state, body = excluded.body \
+             WHERE root_email_jobs.state IN ('accepted', 'failed')",
+        )
+        .bind(&job.account_id)
+        .bind(&job.address)
+        .bind(job.state.as_str())
+        .bind(job_json(job))
+        .execute(w.pool())
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+                "{} is the new root email of another open job",
+                job.address
+            )),
+            e => unavailable(e),
+        })?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the account {} has an open job already",
+                job.account_id
+            )));
+        }
+        Ok(())
+    }
+
+    async fn transition_now(
+        &self,
+        w: &Writing,
+        from: JobState,
+        to: &RootEmailJob,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE root_email_jobs SET address = ?, state = ?, body = ? \
+             WHERE account_id = ? AND state = ?",
+        )
+        .bind(&to.address)
+        .bind(to.state.as_str())
+        .bind(job_json(to))
+        .bind(&to.account_id)
+        .bind(from.as_str())
+        .execute(w.pool())
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+                "{} is the new root email of another open job",
+                to.address
+            )),
+            e => unavailable(e),
+        })?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn put_account_now(&self, w: &Writing, a: &OrgAccount) -> Result<(), StoreError> {
         let mut conn = w.pool().acquire().await.map_err(unavailable)?;
         write_account(&mut conn, "INSERT OR REPLACE", a)
@@ -112,8 +169,71 @@ async fn write_account(
     Ok(())
 }
 
+fn job_json(job: &RootEmailJob) -> String {
+    serde_json::to_string(job).expect("jobs serialize")
+}
+
+fn job_from(json: &str) -> Result<RootEmailJob, StoreError> {
+    serde_json::from_str(json).map_err(|e| unavailable(format!("corrupt root email job: {e}")))
+}
+
 #[async_trait]
 impl AccountStore for SqliteStore {
+    async fn create_job(&self, job: &RootEmailJob) -> Result<(), StoreError> {
+        let job = job.clone();
+        self.write(move |s, w| async move { s.create_job_now(&w, &job).await })
+            .await
+    }
+
+    async fn job(&self, account_id: &str) -> Result<Option<RootEmailJob>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT body FROM root_email_jobs WHERE account_id = ?")
+                .bind(account_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(unavailable)?;
+        row.map(|(json,)| job_from(&json)).transpose()
+    }
+
+    async fn jobs(
+        &self,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<RootEmailJob>, StoreError> {
+        let after = decode_cursor(cursor)?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT body FROM root_email_jobs WHERE account_id > ? ORDER BY account_id LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(self.reader())
+        .await
+        .map_err(unavailable)?;
+        let items = rows
+            .iter()
+            .map(|(json,)| job_from(json))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(items, limit, |j| j.account_id.clone()))
+    }
+
+    async fn open_job_for(&self, address: &str) -> Result<Option<RootEmailJob>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT body FROM root_email_jobs WHERE address = ? \
+             AND state IN ('queued', 'requested', 'code_received')",
+        )
+        .bind(address)
+        .fetch_optional(self.reader())
+        .await
+        .map_err(unavailable)?;
+        row.map(|(json,)| job_from(&json)).transpose()
+    }
+
+    async fn transition(&self, from: JobState, to: &RootEmailJob) -> Result<bool, StoreError> {
+        let to = to.clone();
+        self.write(move |s, w| async move { s.transition_now(&w, from, &to).await })
+            .await
+    }
+
     async fn put_account(&self, account: &OrgAccount) -> Result<(), StoreError> {
         let account = account.clone();
         self.write(move |s, w| async move { s.put_account_now(&w, &account).await })

@@ -1,0 +1,366 @@
+//! Root email change jobs (#17): each step of a job, and the inbound side that finishes one.
+//! A job is started (`StartPrimaryEmailUpdate`: AWS mails a code to the new address, one of
+//! ours); when that mail arrives, SES-authenticated from AWS's sign-in domain with AWS's
+//! subject, for an address with an open job, its code is read, used at once with
+//! `AcceptPrimaryEmailUpdate`, and the message is neither forwarded nor kept: it is a
+//! credential. Every step is a compare-and-set on the job's state, so two servers (or two
+//! deliveries of one notification) take it once, and is audited on the address, never with
+//! the code.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use app::model::{AuditEntry, Page};
+use app::org::{JobState, LinkedAccount, OrgAccount, RootEmailJob};
+
+use crate::clock::{before, rfc3339};
+use crate::inbound::{Verdict, Verdicts};
+use crate::organizations::root_email::{ChangeError, RootEmailApi, UpdateStatus};
+use crate::organizations::verification::{code_in, Recogniser};
+use crate::secret::Secret;
+use crate::store::{AccountStore, MappingChange, MappingStore, StoreError, Stores};
+
+/// Who the audit log names for the steps mailvend takes on its own.
+pub const JOB_ACTOR: &str = "root-email-job";
+
+/// How long a job may sit in `code_received` (its Accept cut short by a stopped server)
+/// before it is failed, so that an admin can retry it.
+const ACCEPT_WAIT: Duration = Duration::from_secs(300);
+
+pub struct RootEmails {
+    accounts: Arc<dyn AccountStore>,
+    mappings: Arc<dyn MappingStore>,
+    api: Arc<dyn RootEmailApi>,
+    recogniser: Recogniser,
+    code_wait: Duration,
+}
+
+/// The envelope sender's domain, lower-cased.
+fn domain_of(sender: &str) -> &str {
+    sender
+        .trim()
+        .trim_matches(['<', '>'])
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+}
+
+/// The text of a mail: its first text part, or its HTML part as text (MIME decoded).
+fn text_of(raw: &[u8]) -> Option<String> {
+    let message = mail_parser::MessageParser::default().parse(raw)?;
+    message.body_text(0).map(|t| t.into_owned())
+}
+
+impl RootEmails {
+    pub fn new(
+        stores: &Stores,
+        api: Arc<dyn RootEmailApi>,
+        recogniser: Recogniser,
+        code_wait: Duration,
+    ) -> RootEmails {
+        RootEmails {
+            accounts: stores.accounts.clone(),
+            mappings: stores.mappings.clone(),
+            api,
+            recogniser,
+            code_wait,
+        }
+    }
+
+    /// Moves `to`'s job on from `from`, audited as `actor`; `false` when it was no longer in
+    /// `from` (another server or delivery took the step).
+    pub async fn step(
+        &self,
+        from: JobState,
+        to: &RootEmailJob,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        if !self.accounts.transition(from, to).await? {
+            return Ok(false);
+        }
+        self.audit(to, actor).await?;
+        Ok(true)
+    }
+
+    /// One audit entry for the job as it now stands, on its address.
+    pub async fn audit(&self, job: &RootEmailJob, actor: &str) -> Result<(), StoreError> {
+        let after = serde_json::json!({
+            "account_id": job.account_id,
+            "state": job.state.as_str(),
+            "reason": job.reason,
+            "attempts": job.attempts,
+            "detail": job.detail,
+        });
+        self.mappings
+            .append_audit(&AuditEntry {
+                at: job.updated_at.clone(),
+                actor: actor.to_string(),
+                action: "root_email_job".into(),
+                subject: job.address.clone(),
+                before: None,
+                after: Some(after.to_string()),
+            })
+            .await
+    }
+
+    fn failed(job: &RootEmailJob, reason: &str, detail: String) -> RootEmailJob {
+        RootEmailJob {
+            state: JobState::Failed,
+            reason: Some(reason.to_string()),
+            detail,
+            updated_at: rfc3339(SystemTime::now()),
+            ..job.clone()
+        }
+    }
+
+    /// Starts a queued job: claims it (`queued` → `requested`), then asks AWS to mail the
+    /// code. The job as it stands after; unchanged when another server claimed it first.
+    pub async fn start(&self, job: &RootEmailJob) -> Result<RootEmailJob, StoreError> {
+        let requested = RootEmailJob {
+            state: JobState::Requested,
+            detail: format!(
+                "StartPrimaryEmailUpdate called: AWS mails a code to {}",
+                job.address
+            ),
+            updated_at: rfc3339(SystemTime::now()),
+            ..job.clone()
+        };
+        if !self.step(JobState::Queued, &requested, JOB_ACTOR).await? {
+            return Ok(self.accounts.job(&job.account_id).await?.unwrap_or(requested));
+        }
+        match self.api.start(&job.account_id, &job.address).await {
+            Ok(UpdateStatus::Pending) => Ok(requested),
+            Ok(UpdateStatus::Accepted) => self.accepted(&requested, JobState::Requested).await,
+            Err(e) => {
+                let failed = Self::failed(&requested, e.reason(), e.to_string());
+                self.step(JobState::Requested, &failed, JOB_ACTOR).await?;
+                Ok(failed)
+            }
+        }
+    }
+
+    /// Fails the jobs that waited too long: no code within the wait (`expired`), or an
+    /// Accept cut short. How many it failed.
+    pub async fn expire(&self, now: SystemTime) -> Result<u32, StoreError> {
+        let no_code_since = before(now, self.code_wait);
+        let no_accept_since = before(now, ACCEPT_WAIT);
+        let mut failed = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let Page { items, next_cursor } = self.accounts.jobs(500, cursor.as_deref()).await?;
+            for job in items {
+                let to = match job.state {
+                    JobState::Requested if job.updated_at < no_code_since => Self::failed(
+                        &job,
+                        "expired",
+                        format!(
+                            "AWS's verification mail did not arrive within {} min",
+                            self.code_wait.as_secs() / 60
+                        ),
+                    ),
+                    JobState::CodeReceived if job.updated_at < no_accept_since => Self::failed(
+                        &job,
+                        "failed",
+                        "the code arrived but accepting it did not finish (a server stopped?); retry"
+                            .into(),
+                    ),
+                    _ => continue,
+                };
+                failed += u32::from(self.step(job.state, &to, JOB_ACTOR).await?);
+            }
+            match next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(failed),
+            }
+        }
+    }
+
+    /// What becomes of one recipient's copy of a received message: `Some(detail)` when it is
+    /// AWS's verification mail for an open job of that address, and so was used, not to be
+    /// forwarded or kept; `None` for any other mail (a change a human started in the
+    /// console has no job: its mail is forwarded as usual).
+    pub async fn take(
+        &self,
+        recipient: &str,
+        sender: &str,
+        subject: Option<&str>,
+        verdicts: &Verdicts,
+        raw: &[u8],
+    ) -> Result<Option<String>, StoreError> {
+        // A look-alike that SES did not authenticate for AWS's domain is just mail.
+        let authenticated = verdicts.spf == Verdict::Pass
+            && verdicts.dkim == Verdict::Pass
+            && verdicts.dmarc != Verdict::Fail;
+        if !authenticated || !self.recogniser.matches(domain_of(sender), subject.unwrap_or("")) {
+            return Ok(None);
+        }
+        let Some(job) = self.accounts.open_job_for(recipient).await? else {
+            return Ok(None);
+        };
+        let account = job.account_id.clone();
+        match job.state {
+            JobState::Requested => {}
+            JobState::CodeReceived => {
+                return Ok(Some(format!(
+                    "AWS's root email verification for account {account}: its job is already \
+                     accepting a code; not forwarded, not kept"
+                )))
+            }
+            // Queued: AWS was not asked yet, so this mail answers somebody else's request.
+            _ => return Ok(None),
+        }
+        let Some(code) = raw_code(raw) else {
+            let failed = Self::failed(
+                &job,
+                "failed",
+                "AWS's verification mail arrived but no code could be read from it; retry".into(),
+            );
+            self.step(JobState::Requested, &failed, JOB_ACTOR).await?;
+            return Ok(Some(format!(
+                "AWS's root email verification for account {account}: no code could be read; \
+                 the job failed; not forwarded, not kept"
+            )));
+        };
+        let received = RootEmailJob {
+            state: JobState::CodeReceived,
+            detail: "AWS's verification mail arrived; accepting its code".into(),
+            updated_at: rfc3339(SystemTime::now()),
+            ..job.clone()
+        };
+        if !self.step(JobState::Requested, &received, JOB_ACTOR).await? {
+            return Ok(Some(format!(
+                "AWS's root email verification for account {account}: another delivery took \
+                 it; not forwarded, not kept"
+            )));
+        }
+        let done = match self.api.accept(&account, &job.address, &code).await {
+            Ok(UpdateStatus::Accepted) => {
+                self.accepted(&received, JobState::CodeReceived).await?
+            }
+            Ok(UpdateStatus::Pending) => {
+                let e = ChangeError::Failed("AWS still says PENDING after the code".into());
+                self.fail_from(&received, JobState::CodeReceived, &e).await?
+            }
+            Err(e) => self.fail_from(&received, JobState::CodeReceived, &e).await?,
+        };
+        Ok(Some(format!(
+            "AWS's root email verification for account {account}: its code was used ({}); \
+             not forwarded, not kept",
+            match done.state {
+                JobState::Accepted => "accepted".to_string(),
+                _ => format!("failed: {}", done.reason.as_deref().unwrap_or("failed")),
+            }
+        )))
+    }
+
+    async fn fail_from(
+        &self,
+        job: &RootEmailJob,
+        from: JobState,
+        e: &ChangeError,
+    ) -> Result<RootEmailJob, StoreError> {
+        // An error's text is AWS's; it never holds the code, which is only ever sent.
+        let failed = Self::failed(job, e.reason(), e.to_string());
+        self.step(from, &failed, JOB_ACTOR).await?;
+        Ok(failed)
+    }
+
+    /// The change is done: the job accepted, the mapping linked to its account, and the
+    /// stored account shown on the domain until the next sync reads it so.
+    async fn accepted(
+        &self,
+        job: &RootEmailJob,
+        from: JobState,
+    ) -> Result<RootEmailJob, StoreError> {
+        let now = rfc3339(SystemTime::now());
+        let accepted = RootEmailJob {
+            state: JobState::Accepted,
+            reason: None,
+            detail: format!("the root email of {} is now {}", job.account_id, job.address),
+            updated_at: now.clone(),
+            ..job.clone()
+        };
+        if !self.step(from, &accepted, JOB_ACTOR).await? {
+            return Ok(self.accounts.job(&job.account_id).await?.unwrap_or(accepted));
+        }
+        let stored = self.accounts.account(&job.account_id).await?;
+        let link = LinkedAccount {
+            id: job.account_id.clone(),
+            name: job.account_name.clone(),
+            state: stored
+                .as_ref()
+                .map_or(app::org::AccountState::Active, |a| a.state),
+            joined_at: stored.as_ref().and_then(|a| a.joined_at.clone()),
+        };
+        let change = MappingChange {
+            aws_account_id: Some(Some(job.account_id.clone())),
+            account: Some(Some(link)),
+            ..MappingChange::default()
+        };
+        match self
+            .mappings
+            .update(&job.address, &change, JOB_ACTOR, &now)
+            .await
+        {
+            // Deleted meanwhile: the next sync reports the account as unmapped.
+            Ok(_) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(a) = stored {
+            let moved = OrgAccount {
+                email: job.address.clone(),
+                address: Some(job.address.clone()),
+                drift: a.state.is_out_of_use().then_some(app::org::Drift::Closed),
+                drift_detail: None,
+                ..a
+            };
+            self.accounts.put_account(&moved).await?;
+        }
+        tracing::info!(account = %job.account_id, address = %job.address, "root email changed");
+        Ok(accepted)
+    }
+}
+
+/// The one-time code of a verification mail's raw bytes, as a secret.
+fn raw_code(raw: &[u8]) -> Option<Secret> {
+    text_of(raw).and_then(|t| code_in(&t)).map(Secret::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_is_read_through_mime() {
+        let qp = b"From: AWS <no-reply@verify.signin.aws>\r\n\
+Subject: Verify the new email address for the AWS account root user\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+Please use the following code to verify your email=\r\n address: 482913.\r\n\
+--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>code: 482913</p>\r\n--b--\r\n";
+        assert_eq!(raw_code(qp).map(|c| c.expose().to_string()).as_deref(), Some("482913"));
+        let b64 = format!(
+            "From: a@verify.signin.aws\r\nSubject: x\r\nContent-Type: text/html\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            base64_of("<p>please use the following code to verify your email address: <b>A1b2C3</b>.</p>")
+        );
+        assert_eq!(
+            raw_code(b64.as_bytes()).map(|c| c.expose().to_string()).as_deref(),
+            Some("A1b2C3")
+        );
+        assert!(raw_code(b"Subject: x\r\n\r\nno code here").is_none());
+    }
+
+    fn base64_of(s: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn the_sender_domain_is_the_envelope_senders() {
+        assert_eq!(domain_of("no-reply@verify.signin.aws"), "verify.signin.aws");
+        assert_eq!(domain_of("<bounce@signin.aws>"), "signin.aws");
+        assert_eq!(domain_of(""), "");
+        assert_eq!(domain_of("<>"), "");
+    }
+}

@@ -1,0 +1,344 @@
+//! Moving accounts' root emails onto the domain (#17): an admin asks for one account or many;
+//! each gets an address (vended for it, or its earlier one) and a queued job; the worker
+//! starts queued jobs one at a time, paced, and fails those that waited too long. The rest
+//! of a job happens when AWS's mail arrives (`inbound::root_email`).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use app::address::parse_mailbox;
+use app::model::{MappingStatus, Page};
+use app::org::{Drift, JobState, MoveResult, OrgAccount, RootEmailJob, MAX_MOVE};
+
+use super::caller::AdminCaller;
+use super::vending::{owner_loops, VendRequest};
+use super::{invalid, page_limit, AppService, ServiceError};
+use crate::clock::now_rfc3339;
+use crate::inbound::root_email::RootEmails;
+use crate::store::StoreError;
+
+fn not_configured() -> ServiceError {
+    ServiceError::Conflict(
+        "root email changes need MAILVEND_ORGANIZATIONS=on (docs/deployment.md)".into(),
+    )
+}
+
+/// The account name mailvend vends for a moved account: its name as letters, digits and
+/// dashes (at most 30), then its id, so that it is unique and the same on a second try.
+pub fn moved_name(account: &OrgAccount) -> String {
+    let mut slug = String::new();
+    for c in account.name.to_ascii_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 30 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    match slug.is_empty() {
+        true => format!("aws-{}", account.account_id),
+        false => format!("{slug}-{}", account.account_id),
+    }
+}
+
+impl AppService {
+    fn root_emails(&self) -> Result<&Arc<RootEmails>, ServiceError> {
+        self.root_emails.get().ok_or_else(not_configured)
+    }
+
+    /// Whether root email changes are available (the organization is read).
+    pub fn root_emails_on(&self) -> bool {
+        self.root_emails.get().is_some()
+    }
+
+    /// Queues a job for each account in `account_ids` (at most `MAX_MOVE`), one result each:
+    /// a refused account (unknown, closed, already on the domain, a job open) does not stop
+    /// the others. `owner` gets the moved accounts' mail; by default each account's current
+    /// root email.
+    pub async fn move_accounts(
+        &self,
+        caller: &AdminCaller,
+        account_ids: &[String],
+        owner: Option<&str>,
+    ) -> Result<Vec<MoveResult>, ServiceError> {
+        self.root_emails()?;
+        if account_ids.is_empty() || account_ids.len() > MAX_MOVE {
+            return Err(invalid(
+                "account_ids",
+                format!("expected 1 to {MAX_MOVE} account ids"),
+            ));
+        }
+        let owner = match owner.map(str::trim).filter(|o| !o.is_empty()) {
+            None => None,
+            Some(o) => {
+                let o = parse_mailbox(o).map_err(|m| invalid("owner", m))?;
+                if let Some(m) = owner_loops(&o, &self.config.domain) {
+                    return Err(invalid("owner", m));
+                }
+                Some(o)
+            }
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut results = Vec::with_capacity(account_ids.len());
+        for id in account_ids {
+            let id = id.trim().to_string();
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let (job, error) = match self.queue_move(caller, &id, owner.as_deref()).await {
+                Ok(job) => (Some(job), None),
+                Err(e @ (ServiceError::Invalid { .. }
+                | ServiceError::Conflict(_)
+                | ServiceError::NotFound(_)
+                | ServiceError::Forbidden { .. })) => (None, Some(e.to_string())),
+                Err(e) => return Err(e),
+            };
+            results.push(MoveResult {
+                account_id: id,
+                job,
+                error,
+            });
+        }
+        self.jobs_wake.notify_one();
+        Ok(results)
+    }
+
+    async fn queue_move(
+        &self,
+        caller: &AdminCaller,
+        account_id: &str,
+        owner: Option<&str>,
+    ) -> Result<RootEmailJob, ServiceError> {
+        let account = self
+            .stores
+            .accounts
+            .account(account_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "the account {account_id} (not in the last sync; sync first)"
+                ))
+            })?;
+        if account.state.is_out_of_use() {
+            return Err(ServiceError::Conflict(format!(
+                "the account {account_id} is {}: only a live account's root email can change",
+                account.state.label().to_lowercase()
+            )));
+        }
+        if account.drift != Some(Drift::OffDomain) {
+            return Err(ServiceError::Conflict(format!(
+                "the account {account_id}'s root email is on {} already",
+                self.config.domain
+            )));
+        }
+        if let Some(open) = self
+            .stores
+            .accounts
+            .job(account_id)
+            .await?
+            .filter(|j| j.state.is_open())
+        {
+            return Err(ServiceError::Conflict(format!(
+                "the account {account_id} has a job {} already",
+                open.state.as_str()
+            )));
+        }
+        let owner = owner.unwrap_or(&account.email).to_string();
+        let address = self.address_for(caller, &account, &owner).await?;
+        let now = now_rfc3339();
+        let job = RootEmailJob {
+            account_id: account.account_id.clone(),
+            account_name: account.name.clone(),
+            previous_email: account.email.clone(),
+            address,
+            state: JobState::Queued,
+            reason: None,
+            detail: "queued: starts are paced".into(),
+            attempts: 1,
+            created_at: now.clone(),
+            created_by: caller.actor().to_string(),
+            updated_at: now,
+        };
+        self.stores.accounts.create_job(&job).await?;
+        self.root_emails()?.audit(&job, caller.actor()).await?;
+        Ok(job)
+    }
+
+    /// The address a moved account gets: the mapping vended for it by an earlier move when
+    /// there is one (live, not another account's), else a new one.
+    async fn address_for(
+        &self,
+        caller: &AdminCaller,
+        account: &OrgAccount,
+        owner: &str,
+    ) -> Result<String, ServiceError> {
+        let name = moved_name(account);
+        let address = format!("{name}@{}", self.config.domain);
+        match self.stores.mappings.get(&address).await {
+            Ok(m) => {
+                let others = m
+                    .aws_account_id
+                    .as_deref()
+                    .is_some_and(|id| id != account.account_id);
+                if m.status != MappingStatus::Active || others {
+                    return Err(ServiceError::Conflict(format!(
+                        "{address} is taken (another account's, or not active)"
+                    )));
+                }
+                return Ok(address);
+            }
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let req = VendRequest {
+            owner: owner.to_string(),
+            account_type: self
+                .rules
+                .account_types
+                .first()
+                .cloned()
+                .unwrap_or_default(),
+            account_name: Some(name),
+            tags: [("aws_account_id".to_string(), account.account_id.clone())].into(),
+            ..VendRequest::default()
+        };
+        Ok(self.vend(caller.as_vend(), &req).await?.mapping.address)
+    }
+
+    /// Queues a failed job again, with its address (a new code is asked for).
+    pub async fn retry_job(
+        &self,
+        caller: &AdminCaller,
+        account_id: &str,
+    ) -> Result<RootEmailJob, ServiceError> {
+        let jobs = self.root_emails()?;
+        let job = self
+            .stores
+            .accounts
+            .job(account_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("a job for the account {account_id}")))?;
+        if job.state != JobState::Failed {
+            return Err(ServiceError::Conflict(format!(
+                "only a failed job can be retried; the account {account_id}'s is {}",
+                job.state.as_str()
+            )));
+        }
+        let now = now_rfc3339();
+        let retry = RootEmailJob {
+            state: JobState::Queued,
+            reason: None,
+            detail: format!("retried by {}", caller.actor()),
+            attempts: job.attempts + 1,
+            updated_at: now,
+            ..job
+        };
+        self.stores.accounts.create_job(&retry).await?;
+        jobs.audit(&retry, caller.actor()).await?;
+        self.jobs_wake.notify_one();
+        Ok(retry)
+    }
+
+    pub async fn jobs(
+        &self,
+        _caller: &AdminCaller,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<RootEmailJob>, ServiceError> {
+        let limit = page_limit(limit)?;
+        Ok(self.stores.accounts.jobs(limit, cursor).await?)
+    }
+
+    pub async fn job(
+        &self,
+        _caller: &AdminCaller,
+        account_id: &str,
+    ) -> Result<RootEmailJob, ServiceError> {
+        self.stores
+            .accounts
+            .job(account_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("a job for the account {account_id}")))
+    }
+
+    /// Starts every queued job, oldest first, `pace` apart (twice as long after a throttled
+    /// start), then fails the ones that waited too long. How many it started.
+    pub async fn work_jobs(&self, pace: Duration) -> Result<u32, ServiceError> {
+        let jobs = self.root_emails()?;
+        let mut queued = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.stores.accounts.jobs(500, cursor.as_deref()).await?;
+            queued.extend(page.items.into_iter().filter(|j| j.state == JobState::Queued));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        queued.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
+        let mut pace = pace;
+        let mut started = 0;
+        for (i, job) in queued.iter().enumerate() {
+            if i > 0 && !pace.is_zero() {
+                tokio::time::sleep(pace).await;
+            }
+            let after = jobs.start(job).await?;
+            started += 1;
+            if after.reason.as_deref() == Some("throttled") {
+                pace = (pace * 2).max(Duration::from_secs(1));
+            }
+        }
+        jobs.expire(SystemTime::now()).await?;
+        Ok(started)
+    }
+}
+
+/// Starts queued jobs when asked (`jobs_wake`) and every half minute, and expires waiting
+/// ones, until the server stops. Every server runs it: each start is claimed by
+/// compare-and-set, so a job is started once.
+pub async fn run_jobs(service: Arc<AppService>, pace: Duration) {
+    loop {
+        tokio::select! {
+            _ = service.jobs_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+        if let Err(e) = service.work_jobs(pace).await {
+            tracing::warn!(error = %e, "root email jobs: a turn failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_names_are_slugs_with_the_id() {
+        let account = |name: &str| OrgAccount {
+            account_id: "123456789012".into(),
+            name: name.into(),
+            email: "a@b.example".into(),
+            state: app::org::AccountState::Active,
+            joined_at: None,
+            address: None,
+            drift: Some(Drift::OffDomain),
+            drift_detail: None,
+            synced_at: String::new(),
+        };
+        for (name, want) in [
+            ("Prod Workloads", "prod-workloads-123456789012"),
+            ("  --Ünïcode & co!! ", "n-code-co-123456789012"),
+            ("", "aws-123456789012"),
+            ("***", "aws-123456789012"),
+            (
+                "a very long account name that goes on and on",
+                "a-very-long-account-name-that-123456789012",
+            ),
+        ] {
+            assert_eq!(moved_name(&account(name)), want, "{name:?}");
+        }
+    }
+}
