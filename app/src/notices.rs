@@ -36,6 +36,37 @@ pub fn adopted(m: &Mapping) -> Notice {
     ))
 }
 
+pub fn moved(results: &[crate::org::MoveResult]) -> Notice {
+    let queued = results.iter().filter(|r| r.job.is_some()).count();
+    let refused: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            r.error
+                .as_ref()
+                .map(|e| format!("{}: {e}", r.account_id))
+        })
+        .collect();
+    let text = format!(
+        "Queued {queued} root email change{}; they start one at a time.",
+        if queued == 1 { "" } else { "s" }
+    );
+    match refused.is_empty() {
+        true => Notice::success(text),
+        false => Notice::success(format!(
+            "{text} Refused {}: {}",
+            refused.len(),
+            refused.join("; ")
+        )),
+    }
+}
+
+pub fn retried(j: &crate::org::RootEmailJob) -> Notice {
+    Notice::success(format!(
+        "Retrying the move of {} to {} (attempt {}).",
+        j.account_id, j.address, j.attempts
+    ))
+}
+
 pub fn bulk(b: &BulkChange) -> Notice {
     let n = b.addresses.len();
     let mappings = if n == 1 { "mapping" } else { "mappings" };

@@ -380,6 +380,31 @@ pub async fn adopt_account(
     Ok(mapping)
 }
 
+#[server(prefix = "/fn", endpoint = "move_accounts")]
+pub async fn move_accounts(
+    account_ids: String,
+    #[server(default)] owner: String,
+) -> Result<Vec<crate::org::MoveResult>, AppError> {
+    let admin = require_admin()?;
+    let results = use_service()?
+        .move_accounts(&admin, &account_ids, &owner)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::moved(&results)).await;
+    Ok(results)
+}
+
+#[server(prefix = "/fn", endpoint = "retry_job")]
+pub async fn retry_job(account_id: String) -> Result<crate::org::RootEmailJob, AppError> {
+    let admin = require_admin()?;
+    let job = use_service()?
+        .retry_job(&admin, &account_id)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::retried(&job)).await;
+    Ok(job)
+}
+
 #[server(prefix = "/fn", endpoint = "audit")]
 pub async fn get_audit(cursor: String) -> Result<Page<AuditEntry>, AppError> {
     let admin = require_admin()?;

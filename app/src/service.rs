@@ -88,6 +88,19 @@ pub trait Service: Send + Sync + 'static {
         owner: &str,
         account_type: &str,
     ) -> Result<Mapping, AppError>;
+    /// Queues root email change jobs for the accounts in `account_ids` (separated by spaces,
+    /// commas or lines); one result each.
+    async fn move_accounts(
+        &self,
+        admin: &Admin,
+        account_ids: &str,
+        owner: &str,
+    ) -> Result<Vec<crate::org::MoveResult>, AppError>;
+    async fn retry_job(
+        &self,
+        admin: &Admin,
+        account_id: &str,
+    ) -> Result<crate::org::RootEmailJob, AppError>;
 
     /// Ends every session begun before now, the caller's own included.
     async fn sign_everyone_out(&self, admin: &Admin) -> Result<(), AppError>;

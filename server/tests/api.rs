@@ -856,40 +856,7 @@ async fn an_expired_token_proves_nothing_and_each_use_is_recorded() {
     assert!(err.to_string().contains("expires_days"), "{err}");
 }
 
-/// An organization of its own in a moto server of its own (moto keeps one per account).
-async fn moto_organization(moto: &common::fleet::Moto) -> aws_sdk_organizations::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
-        .load()
-        .await;
-    let client = aws_sdk_organizations::Client::new(&config);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    client
-}
-
-/// Creates an account in moto's organization (synchronous there) and answers its id.
-async fn create_account(org: &aws_sdk_organizations::Client, name: &str, email: &str) -> String {
-    let out = org
-        .create_account()
-        .account_name(name)
-        .email(email)
-        .send()
-        .await
-        .unwrap();
-    out.create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("moto creates accounts at once")
-        .to_string()
-}
+use common::fleet::{create_account, moto_organization};
 
 #[tokio::test]
 async fn the_organization_sync_links_mappings_reports_drift_and_adopts() {

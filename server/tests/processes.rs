@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::fleet::{self, deliver_all, outcomes, records, vend, Moto, World, ADMIN, DOMAIN};
@@ -895,3 +896,278 @@ const BOUNDS: &[(&str, f64)] = &[
     ("vend", 3.0),
     ("page / ", 7.2),
 ];
+
+/// A verification mail as AWS sends it to an account's new root email (its subject and
+/// wording from AWS's documentation), as SES would notify it.
+fn verification_notification(
+    signer: &common::sns::Signer,
+    email: &str,
+    code: &str,
+    n: usize,
+) -> String {
+    let subject = "Verify the new email address for the AWS account root user";
+    let id = format!("verify-{n}-{:x}", rand::random::<u64>());
+    let raw = format!(
+        "Return-Path: <no-reply@verify.signin.aws>\r\nFrom: Amazon Web Services <no-reply@verify.signin.aws>\r\nTo: {email}\r\nSubject: {subject}\r\nMessage-ID: <{id}@signin.aws>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHello,\r\n\r\nAWS received a request to use your email address ({email}) as the root user email of an AWS account. To confirm, please use the following code to verify your ema=\r\nil address: {code}.\r\n\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>please use the following code to verify your email address: <b>{code}</b>.</p>\r\n--b1--\r\n"
+    );
+    signer.notification(
+        &common::sns::ses_notification_from(
+            &id,
+            "no-reply@verify.signin.aws",
+            subject,
+            &[email],
+            common::sns::Content::Inline(raw.as_bytes()),
+        ),
+        n,
+    )
+}
+
+/// Every file under `dir` whose bytes contain one of `codes`, with the code.
+fn files_holding(dir: &std::path::Path, codes: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            for code in codes {
+                if bytes.windows(code.len()).any(|w| w == code.as_bytes()) {
+                    found.push(format!("{} holds {code}", path.display()));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// #17, the whole path in real processes: 25 accounts of a moto organization moved onto the
+/// domain in one request; the stand-in Account API mails each code through `/sns` as SES
+/// would; `mailvend serve` reads it, accepts it and links the mapping. One new address is in
+/// use already (ConflictException), one mail carries a wrong code (then retried), a closed
+/// and an unknown account are refused; throttled calls are retried. No code is ever
+/// forwarded, logged, or written anywhere on disk (the message log, the raw store, the audit
+/// log, the outbox).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
+    use server::testing::account_api::FakeAccountApi;
+
+    let moto = Moto::start().await;
+    let org = fleet::moto_organization(&moto).await;
+    let run = run_tag();
+    let mut ids = Vec::new();
+    let mut pairs = Vec::new();
+    for n in 0..25 {
+        let email = format!("root-{run}-{n}@corp.example");
+        let id = fleet::create_account(&org, &format!("{run} team {n}"), &email).await;
+        pairs.push((id.clone(), email));
+        ids.push(id);
+    }
+    let closed = fleet::create_account(&org, &format!("{run} closed"), &format!("closed-{run}@corp.example")).await;
+    org.close_account().account_id(&closed).send().await.unwrap();
+    let fake = FakeAccountApi::start(
+        &pairs
+            .iter()
+            .map(|(i, e)| (i.as_str(), e.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    // The address mailvend names for account 3 is some other account's root email already.
+    let (conflict, garbled) = (ids[3].clone(), ids[7].clone());
+    fake.add_account("999999999999", &format!("{run}-team-3-{conflict}@{}", fleet::DOMAIN));
+    fake.garble(&garbled);
+    fake.throttle_next(2);
+
+    let account_api = fake.url().to_string();
+    let extra = vec![
+        ("MAILVEND_ORGANIZATIONS".to_string(), "on".to_string()),
+        ("MAILVEND_ORGANIZATIONS_SYNC_EVERY".into(), "off".into()),
+        ("MAILVEND_ORGANIZATIONS_MOVE_PACE".into(), "0s".into()),
+        ("AWS_ENDPOINT_URL_ACCOUNT".into(), account_api),
+    ];
+    let world = World::new(
+        "sqlite://{dir}/mailvend.db",
+        "outbox://{dir}/outbox",
+        [moto.env(), extra].concat(),
+    );
+    world.command(&["migrate"]);
+    let token = world.token();
+    let node = world.serve("org", 0, &[]).await;
+
+    // AWS's mail: posted to /sns as SNS would, each code remembered to look for later.
+    let codes: Arc<Mutex<Vec<String>>> = Arc::default();
+    {
+        let (signer, url, codes) = (world.signer.clone(), node.url.clone(), codes.clone());
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        fake.mail_with(Arc::new(move |_id, email, code| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = verification_notification(&signer, &email, &code, n);
+            codes.lock().unwrap().push(code);
+            let url = url.clone();
+            tokio::spawn(async move {
+                let r = fleet::sns_post(&common::client(), &url, body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "/sns answered {}", r.status());
+            });
+        }));
+    }
+    let http = common::client();
+    let api = |path: &str| format!("{}/api/v1{path}", node.url);
+
+    let r = http.post(api("/accounts/sync")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    let mut asked = ids.clone();
+    asked.extend([closed.clone(), "000000000000".to_string(), ids[0].clone()]);
+    let r = http
+        .post(api("/accounts/move"))
+        .bearer_auth(&token)
+        .json(&json!({"account_ids": asked}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let moved: Value = r.json().await.unwrap();
+    let items = moved["items"].as_array().unwrap();
+    assert_eq!(items.len(), 27, "a repeated id once: {moved}");
+    let refused: Vec<&str> = items
+        .iter()
+        .filter(|i| i["job"].is_null())
+        .map(|i| i["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused, [closed.as_str(), "000000000000"], "{moved}");
+
+    // Every job ends, on its own.
+    let jobs = |http: reqwest::Client, url: String, token: String| async move {
+        let page: Value = http
+            .get(url)
+            .bearer_auth(token)
+            .query(&[("limit", "500")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"].as_array().unwrap().clone()
+    };
+    let started = Instant::now();
+    let finished = loop {
+        let all = jobs(http.clone(), api("/accounts/jobs"), token.clone()).await;
+        let ours: Vec<Value> = all
+            .into_iter()
+            .filter(|j| ids.contains(&j["account_id"].as_str().unwrap().to_string()))
+            .collect();
+        if ours.len() == 25 && ours.iter().all(|j| ["accepted", "failed"].contains(&j["state"].as_str().unwrap())) {
+            break ours;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "jobs still open: {ours:#?}\n{}",
+            node.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    println!("| account | new root email | state | reason | attempts |");
+    println!("|---|---|---|---|---|");
+    for j in &finished {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            j["account_id"].as_str().unwrap(),
+            j["address"].as_str().unwrap(),
+            j["state"].as_str().unwrap(),
+            j["reason"].as_str().unwrap_or(""),
+            j["attempts"]
+        );
+    }
+    let state_of = |id: &str| {
+        let j = finished.iter().find(|j| j["account_id"] == id).unwrap();
+        (j["state"].as_str().unwrap().to_string(), j["reason"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(state_of(&conflict), ("failed".into(), "conflict".into()));
+    assert_eq!(state_of(&garbled), ("failed".into(), "rejected_code".into()));
+    let accepted: Vec<&Value> = finished.iter().filter(|j| j["state"] == "accepted").collect();
+    assert_eq!(accepted.len(), 23, "{finished:#?}");
+    assert!(fake.throttled() >= 2, "throttled calls were made and retried");
+    for j in &accepted {
+        let (id, address) = (j["account_id"].as_str().unwrap(), j["address"].as_str().unwrap());
+        assert_eq!(fake.email_of(id).as_deref(), Some(address), "AWS holds the new email");
+        let m: Value = http
+            .get(api(&format!("/addresses/{address}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(m["aws_account_id"], id, "{m}");
+        assert_eq!(m["account"]["id"], id, "{m}");
+        assert_eq!(m["owner"], j["previous_email"], "the old mailbox gets the mail: {m}");
+    }
+
+    // A failed job is retried: AWS mails a new code, this time the right one.
+    fake.ungarble(&garbled);
+    let r = http
+        .post(api(&format!("/accounts/{garbled}/job/retry")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let started = Instant::now();
+    loop {
+        let j: Value = http
+            .get(api(&format!("/accounts/{garbled}/job")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if j["state"] == "accepted" {
+            assert_eq!(j["attempts"], 2);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{j}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // The verification mails were used, not forwarded: each is in the message log, rejected
+    // as taken by its job, with nothing sent anywhere.
+    let records = fleet::records(&node.url, &token).await;
+    let verifications: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["ses_message_id"].as_str().unwrap().starts_with("verify-"))
+        .collect();
+    let codes = codes.lock().unwrap().clone();
+    assert_eq!(verifications.len(), codes.len(), "one record per mail");
+    assert_eq!(codes.len(), 25, "24 first codes and a retry's (none for the conflict)");
+    for r in &verifications {
+        assert_eq!(r["outcome"], "rejected", "{r}");
+        assert!(r["detail"].as_str().unwrap().contains("not forwarded, not kept"), "{r}");
+    }
+    let outbox = world.dir.path().join("outbox");
+    let sent = std::fs::read_dir(&outbox).map_or(0, |d| d.count());
+    assert_eq!(sent, 0, "nothing was forwarded");
+    // The code is nowhere: not in the log, not on disk (the database and its WAL hold the
+    // message log, the raw store and the audit log), not in the API's answers.
+    let log = node.log_text();
+    for code in &codes {
+        assert!(!log.contains(code.as_str()), "the log holds {code}");
+    }
+    node.terminate();
+    let held = files_holding(world.dir.path(), &codes);
+    assert!(held.is_empty(), "{held:?}");
+    let answers = serde_json::to_string(&records).unwrap()
+        + &serde_json::to_string(&finished).unwrap();
+    for code in &codes {
+        assert!(!answers.contains(code.as_str()), "an API answer holds {code}");
+    }
+}

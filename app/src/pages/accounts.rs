@@ -1,6 +1,7 @@
 //! The AWS organization's accounts as the last sync read them, each judged against the
 //! mappings (its drift), with what to do about it: sync again, adopt an account whose address
-//! has no mapping, and the vended addresses no account uses.
+//! has no mapping, move accounts' root emails onto the domain (one, or many at once) and
+//! follow those jobs, and the vended addresses no account uses.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,16 +14,34 @@ use crate::components::ui::{
     PageHeader, Stat,
 };
 use crate::notices;
-use crate::org::{AccountQuery, AccountState, AccountsView, Drift, OrgAccount, SyncSummary};
+use crate::org::{
+    AccountQuery, AccountState, AccountsView, Drift, JobState, OrgAccount, RootEmailJob,
+    SyncSummary,
+};
 use crate::routes::ACCOUNTS;
-use crate::server_fns::{get_accounts, AdoptAccount, SyncAccounts};
+use crate::server_fns::{get_accounts, AdoptAccount, MoveAccounts, RetryJob, SyncAccounts};
+
+/// The actions of the page, handed down together.
+#[derive(Clone, Copy)]
+struct Actions {
+    sync: ServerAction<SyncAccounts>,
+    adopt: ServerAction<AdoptAccount>,
+    moves: ServerAction<MoveAccounts>,
+    retry: ServerAction<RetryJob>,
+}
 
 #[component]
 pub fn Accounts() -> impl IntoView {
-    let sync = ServerAction::<SyncAccounts>::new();
-    let adopt = ServerAction::<AdoptAccount>::new();
-    toast_on_success(sync, notices::synced);
-    toast_on_success(adopt, notices::adopted);
+    let actions = Actions {
+        sync: ServerAction::<SyncAccounts>::new(),
+        adopt: ServerAction::<AdoptAccount>::new(),
+        moves: ServerAction::<MoveAccounts>::new(),
+        retry: ServerAction::<RetryJob>::new(),
+    };
+    toast_on_success(actions.sync, notices::synced);
+    toast_on_success(actions.adopt, notices::adopted);
+    toast_on_success(actions.moves, |r: &Vec<_>| notices::moved(r));
+    toast_on_success(actions.retry, notices::retried);
     let (drift, cursor) = (param("drift"), param("cursor"));
     let view_data = Resource::new(
         move || {
@@ -31,32 +50,37 @@ pub fn Accounts() -> impl IntoView {
                     drift: drift(),
                     cursor: cursor(),
                 },
-                sync.version().get(),
-                adopt.version().get(),
+                actions.sync.version().get(),
+                actions.adopt.version().get(),
+                actions.moves.version().get(),
+                actions.retry.version().get(),
             )
         },
-        |(query, _, _)| get_accounts(query),
+        |(query, ..)| get_accounts(query),
     );
-    let sync_value = sync.value();
-    let adopt_value = adopt.value();
+    let Actions {
+        sync,
+        adopt,
+        moves,
+        retry,
+    } = actions;
+    let (sync_value, adopt_value, moves_value, retry_value) =
+        (sync.value(), adopt.value(), moves.value(), retry.value());
     view! {
         <Title text=ACCOUNTS.title />
         <PageHeader title=ACCOUNTS.title subtitle="The accounts of your AWS organization, each matched with the address that is its root email: which have none, which use another domain, which are closed." />
         {move || form_error(&sync_value.get(), &[]).map(|m| view! { <div class="mb-4"><ErrorNotice message=m /></div> })}
         {move || form_error(&adopt_value.get(), &["owner", "account_type"]).map(|m| view! { <div class="mb-4"><ErrorNotice message=m /></div> })}
+        {move || form_error(&moves_value.get(), &[]).map(|m| view! { <div class="mb-4"><ErrorNotice message=m /></div> })}
+        {move || form_error(&retry_value.get(), &[]).map(|m| view! { <div class="mb-4"><ErrorNotice message=m /></div> })}
         <Loaded data=view_data let:v>
-            <AccountsBody v sync adopt later_page=!cursor().is_empty() />
+            <AccountsBody v actions later_page=!cursor().is_empty() />
         </Loaded>
     }
 }
 
 #[component]
-fn AccountsBody(
-    v: AccountsView,
-    sync: ServerAction<SyncAccounts>,
-    adopt: ServerAction<AdoptAccount>,
-    later_page: bool,
-) -> impl IntoView {
+fn AccountsBody(v: AccountsView, actions: Actions, later_page: bool) -> impl IntoView {
     if !v.on {
         return view! {
             <Card>
@@ -70,8 +94,16 @@ fn AccountsBody(
         .into_any();
     }
     let drift = param("drift");
+    let off_domain: Vec<String> = v
+        .page
+        .items
+        .iter()
+        .filter(|a| a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use())
+        .map(|a| a.account_id.clone())
+        .collect();
     view! {
-        <SyncCard summary=v.last_sync.clone() sync />
+        <SyncCard summary=v.last_sync.clone() sync=actions.sync />
+        {(!v.jobs.is_empty()).then(|| view! { <Jobs jobs=v.jobs.clone() retry=actions.retry /> })}
         <nav aria-label="Filter by drift" class="mt-8 flex flex-wrap gap-2 text-sm">
             {std::iter::once(("", "All accounts"))
                 .chain(Drift::ALL.map(|d| (d.as_str(), d.label())))
@@ -85,10 +117,112 @@ fn AccountsBody(
                 })
                 .collect_view()}
         </nav>
-        <AccountTable rows=v.page.items next=v.page.next_cursor account_types=v.account_types adopt later_page />
+        <AccountTable rows=v.page.items next=v.page.next_cursor account_types=v.account_types actions later_page />
+        {(!off_domain.is_empty()).then(|| view! { <MoveMany ids=off_domain moves=actions.moves /> })}
         {v.last_sync.filter(|s| s.unused_total > 0).map(|s| view! { <Unused summary=s /> })}
     }
     .into_any()
+}
+
+/// Moving many accounts at once (a domain migration): the off-domain accounts of this page,
+/// listed for the admin to trim.
+#[component]
+fn MoveMany(ids: Vec<String>, moves: ServerAction<MoveAccounts>) -> impl IntoView {
+    let count = ids.len();
+    view! {
+        <section aria-labelledby="move-heading" class="mt-8">
+            <Card>
+                <h2 id="move-heading" class="text-base font-semibold">"Move root emails onto the domain"</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                    {format!("The {count} live account{} of this page whose root email is on another domain. For each, mailvend vends an address named after the account, asks AWS to change the root email, reads the code AWS mails to the new address (never forwarded or kept) and confirms it. Remove any you do not want moved.", if count == 1 { "" } else { "s" })}
+                </p>
+                <ActionForm action=moves attr:class="mt-4 grid gap-3 sm:max-w-xl" attr:aria-label="Move these accounts onto the domain">
+                    <label for="move-ids" class=class::LABEL>"Account ids (one a line)"</label>
+                    <textarea id="move-ids" name="account_ids" rows=count.clamp(2, 10) class=class::INPUT required>{ids.join("\n")}</textarea>
+                    <label for="move-owner" class=class::LABEL>"Owner of the new addresses (optional)"</label>
+                    <input id="move-owner" name="owner" type="email" autocomplete="off" class=class::INPUT aria-describedby="move-owner-hint" />
+                    <p id="move-owner-hint" class="text-xs text-slate-500">"Empty: each account's mail keeps going to its current root email."</p>
+                    <div><button type="submit" class=class::PRIMARY disabled=move || moves.pending().get()>"Move these accounts"</button></div>
+                </ActionForm>
+            </Card>
+        </section>
+    }
+}
+
+fn job_badge(job: &RootEmailJob) -> impl IntoView {
+    let tone = match job.state {
+        JobState::Accepted => "green",
+        JobState::Failed => "red",
+        _ => "blue",
+    };
+    view! { <Badge text=job.state.label() tone /> }
+}
+
+/// The root email change jobs with their progress; a failed one can be retried.
+#[component]
+fn Jobs(jobs: Vec<RootEmailJob>, retry: ServerAction<RetryJob>) -> impl IntoView {
+    let total = jobs.len();
+    let done = jobs.iter().filter(|j| j.state == JobState::Accepted).count();
+    let failed = jobs.iter().filter(|j| j.state == JobState::Failed).count();
+    let open = total - done - failed;
+    let columns = vec![
+        Column::new("Account", |j: &RootEmailJob| {
+            view! {
+                <p class="font-medium">{j.account_name.clone()}</p>
+                <p class="font-mono text-xs text-slate-500">{j.account_id.clone()}</p>
+            }
+        }),
+        Column::new("Root email", |j: &RootEmailJob| {
+            view! {
+                <p class="text-xs text-slate-500">{format!("was {}", j.previous_email)}</p>
+                <a href=format!("/addresses/{}", j.address) class=class::LINK>{j.address.clone()}</a>
+            }
+        }),
+        Column::new("State", |j: &RootEmailJob| {
+            view! { <span class="whitespace-nowrap">{job_badge(j)}</span> }
+        }),
+        Column::new("What happened", |j: &RootEmailJob| {
+            let reason = j.reason.clone().map(|r| view! { <p class="font-mono text-xs">{r}</p> });
+            view! {
+                {reason}
+                <p class="max-w-sm text-xs text-slate-600 dark:text-slate-400">{j.detail.clone()}</p>
+                <p class="text-xs text-slate-500">{format!("attempt {}, {}", j.attempts, when(&j.updated_at))}</p>
+            }
+        }),
+        Column::new("Actions", move |j: &RootEmailJob| {
+            (j.state == JobState::Failed).then(|| {
+                let label = format!("Retry moving {}", j.account_id);
+                view! {
+                    <ActionForm action=retry attr:aria-label=label.clone()>
+                        <input type="hidden" name="account_id" value=j.account_id.clone() />
+                        <button type="submit" class=class::SECONDARY aria-label=label>"Retry"</button>
+                    </ActionForm>
+                }
+            })
+        })
+        .header_hidden()
+        .class("text-right"),
+    ];
+    view! {
+        <section aria-labelledby="jobs-heading" class="mt-8">
+            <div class="flex flex-wrap items-baseline justify-between gap-2">
+                <h2 id="jobs-heading" class="text-base font-semibold">"Root email changes"</h2>
+                <a href="/accounts" class=class::LINK>"Refresh"</a>
+            </div>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                {format!("{done} of {total} done, {failed} failed, {open} in progress.")}
+            </p>
+            <progress class="mt-2 w-full" max=total.to_string() value=(done + failed).to_string() aria-label="Root email changes finished"></progress>
+            <DataTable
+                caption="Root email change jobs"
+                columns
+                rows=jobs
+                empty=|| view! { <EmptyState title="No jobs" body="Move an account onto the domain to start one." /> }
+                later_page=false
+                class="mt-4"
+            />
+        </section>
+    }
 }
 
 #[component]
@@ -151,9 +285,10 @@ fn AccountTable(
     rows: Vec<OrgAccount>,
     next: Option<String>,
     account_types: Vec<String>,
-    adopt: ServerAction<AdoptAccount>,
+    actions: Actions,
     later_page: bool,
 ) -> impl IntoView {
+    let (adopt, moves) = (actions.adopt, actions.moves);
     let value = adopt.value();
     let columns = vec![
         Column::new("Account", |a: &OrgAccount| {
@@ -180,6 +315,16 @@ fn AccountTable(
             view! { <span class="whitespace-nowrap">{drift_badge(a.drift)}</span> {detail} }
         }),
         Column::new("Actions", move |a: &OrgAccount| {
+            if a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use() {
+                let label = format!("Move {} onto the domain", a.name);
+                return Some(view! {
+                    <ActionForm action=moves attr:aria-label=label.clone()>
+                        <input type="hidden" name="account_ids" value=a.account_id.clone() />
+                        <button type="submit" class=class::SECONDARY aria-label=label>"Move onto the domain"</button>
+                    </ActionForm>
+                }
+                .into_any());
+            }
             (a.drift == Some(Drift::Unmapped)).then(|| {
                 let id = a.account_id.clone();
                 let (owner_id, type_id) = (format!("adopt-owner-{id}"), format!("adopt-type-{id}"));
@@ -202,6 +347,7 @@ fn AccountTable(
                         </ActionForm>
                     </details>
                 }
+                .into_any()
             })
         })
         .header_hidden()

@@ -250,6 +250,45 @@ async fn org(config: Config, cmd: super::OrgCommand) -> Result<(), ServeError> {
                 .map_err(command_error)?;
             print_json(&mapping);
         }
+        OrgCommand::Move { account_ids, owner } => {
+            let results = service
+                .move_accounts(&caller, &account_ids, owner.as_deref())
+                .await
+                .map_err(command_error)?;
+            let refused = results.iter().filter(|r| r.job.is_none()).count();
+            for r in &results {
+                print_json(r);
+            }
+            if refused > 0 {
+                return Err(ServeError::Command(format!(
+                    "{refused} of {} accounts were refused (see their error)",
+                    results.len()
+                )));
+            }
+        }
+        OrgCommand::Jobs => {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = service
+                    .jobs(&caller, Some(crate::service::MAX_PAGE), cursor.as_deref())
+                    .await
+                    .map_err(command_error)?;
+                for job in &page.items {
+                    print_json(job);
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        OrgCommand::Retry { account_id } => {
+            let job = service
+                .retry_job(&caller, &account_id)
+                .await
+                .map_err(command_error)?;
+            print_json(&job);
+        }
     }
     Ok(())
 }

@@ -125,6 +125,20 @@ pub enum OrgCommand {
         #[arg(long)]
         account_type: Option<String>,
     },
+    /// Move accounts' root emails onto the domain: vend an address for each and queue a job;
+    /// the running server starts them, paced, and finishes each when AWS's code arrives.
+    /// Prints one result per account.
+    Move {
+        #[arg(required = true)]
+        account_ids: Vec<String>,
+        /// Who gets the moved accounts' mail; each account's current root email by default.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Print every account's latest root email change job, one JSON object a line.
+    Jobs,
+    /// Queue a failed job again (AWS mails a new code).
+    Retry { account_id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -311,6 +311,35 @@ impl app::service::Service for Dashboard {
             .await?)
     }
 
+    async fn move_accounts(
+        &self,
+        admin: &Admin,
+        account_ids: &str,
+        owner: &str,
+    ) -> Result<Vec<app::org::MoveResult>, AppError> {
+        let ids: Vec<String> = account_ids
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .collect();
+        let owner = given(owner);
+        Ok(self
+            .0
+            .move_accounts(&AdminCaller::signed_in(admin), &ids, owner.as_deref())
+            .await?)
+    }
+
+    async fn retry_job(
+        &self,
+        admin: &Admin,
+        account_id: &str,
+    ) -> Result<app::org::RootEmailJob, AppError> {
+        Ok(self
+            .0
+            .retry_job(&AdminCaller::signed_in(admin), account_id)
+            .await?)
+    }
+
     async fn audit(&self, admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError> {
         let cursor = given(cursor);
         Ok(self

@@ -71,16 +71,7 @@ impl AppService {
                 format!("expected 1 to {MAX_MOVE} account ids"),
             ));
         }
-        let owner = match owner.map(str::trim).filter(|o| !o.is_empty()) {
-            None => None,
-            Some(o) => {
-                let o = parse_mailbox(o).map_err(|m| invalid("owner", m))?;
-                if let Some(m) = owner_loops(&o, &self.config.domain) {
-                    return Err(invalid("owner", m));
-                }
-                Some(o)
-            }
-        };
+        let owner = self.move_owner(owner)?;
         let mut seen = std::collections::HashSet::new();
         let mut results = Vec::with_capacity(account_ids.len());
         for id in account_ids {
@@ -104,6 +95,34 @@ impl AppService {
         }
         self.jobs_wake.notify_one();
         Ok(results)
+    }
+
+    /// Queues a job for one account: `move_accounts` for one, its refusal an error.
+    pub async fn move_account(
+        &self,
+        caller: &AdminCaller,
+        account_id: &str,
+        owner: Option<&str>,
+    ) -> Result<RootEmailJob, ServiceError> {
+        self.root_emails()?;
+        let owner = self.move_owner(owner)?;
+        let job = self
+            .queue_move(caller, account_id.trim(), owner.as_deref())
+            .await?;
+        self.jobs_wake.notify_one();
+        Ok(job)
+    }
+
+    /// The owner given for moved accounts, checked as a mapping's owner.
+    fn move_owner(&self, owner: Option<&str>) -> Result<Option<String>, ServiceError> {
+        let Some(o) = owner.map(str::trim).filter(|o| !o.is_empty()) else {
+            return Ok(None);
+        };
+        let o = parse_mailbox(o).map_err(|m| invalid("owner", m))?;
+        if let Some(m) = owner_loops(&o, &self.config.domain) {
+            return Err(invalid("owner", m));
+        }
+        Ok(Some(o))
     }
 
     async fn queue_move(

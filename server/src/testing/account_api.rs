@@ -2,7 +2,8 @@
 //! the same REST-JSON protocol (docs/design/organizations-research.md §1), so the real SDK
 //! client runs against it: a pending code per account, only the code it sent accepted, an
 //! address in use refused with ConflictException, codes that expire, throttling on demand.
-//! The codes it "mails" are kept for the test to deliver (as AWS's mail would arrive).
+//! The codes it "mails" are kept, and handed to a test's mail hook, which delivers them as
+//! AWS's mail would arrive (through `/sns`, signed as SNS signs).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,13 +25,21 @@ struct Books {
     mailed: HashMap<String, String>,
     throttle: u32,
     throttled: u32,
+    /// Accounts whose mail carries a code other than the pending one.
+    garbled: std::collections::HashSet<String>,
 }
+
+/// Called with (account id, new email, the code in the mail) for each code "mailed".
+pub type MailHook = Arc<dyn Fn(String, String, String) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct FakeAccountApi {
     books: Arc<Mutex<Books>>,
+    hook: Arc<Mutex<Option<MailHook>>>,
     url: String,
 }
+
+type Shared = State<(Arc<Mutex<Books>>, Arc<Mutex<Option<MailHook>>>)>;
 
 fn error(status: StatusCode, kind: &'static str, message: &str) -> Response {
     let mut headers = HeaderMap::new();
@@ -53,15 +62,45 @@ impl FakeAccountApi {
                 .collect(),
             ..Books::default()
         }));
+        let hook: Arc<Mutex<Option<MailHook>>> = Arc::default();
         let router = Router::new()
             .route("/startPrimaryEmailUpdate", post(start))
             .route("/acceptPrimaryEmailUpdate", post(accept))
             .route("/getPrimaryEmail", post(get))
-            .with_state(books.clone());
+            .with_state((books.clone(), hook.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
-        FakeAccountApi { books, url }
+        FakeAccountApi { books, hook, url }
+    }
+
+    /// Each code mailed from now on is handed to `hook` too.
+    pub fn mail_with(&self, hook: MailHook) {
+        *self.hook.lock().unwrap() = Some(hook);
+    }
+
+    /// The mail to `account_id`'s new address will carry a wrong code (until `ungarble`).
+    pub fn garble(&self, account_id: &str) {
+        self.books.lock().unwrap().garbled.insert(account_id.into());
+    }
+
+    pub fn ungarble(&self, account_id: &str) {
+        self.books.lock().unwrap().garbled.remove(account_id);
+    }
+
+    /// An account the organization has besides those given at start (its email then is in
+    /// use for every other account).
+    pub fn add_account(&self, id: &str, email: &str) {
+        self.books
+            .lock()
+            .unwrap()
+            .accounts
+            .insert(id.into(), email.into());
+    }
+
+    /// An account's root email as the stand-in holds it.
+    pub fn email_of(&self, account_id: &str) -> Option<String> {
+        self.books.lock().unwrap().accounts.get(account_id).cloned()
     }
 
     pub fn url(&self) -> &str {
@@ -88,8 +127,6 @@ impl FakeAccountApi {
     }
 }
 
-type Shared = State<Arc<Mutex<Books>>>;
-
 /// Throttles the call when asked to.
 fn throttled(b: &mut Books) -> Option<Response> {
     (b.throttle > 0).then(|| {
@@ -103,7 +140,19 @@ fn throttled(b: &mut Books) -> Option<Response> {
     })
 }
 
-async fn start(State(books): Shared, Json(body): Json<Value>) -> Response {
+/// A code of the API's shape, letters and digits in turn (a shape nothing else in a test
+/// run has, so that finding it anywhere means it leaked).
+fn new_code() -> String {
+    const LETTERS: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+    (0..6)
+        .map(|i| match i % 2 {
+            0 => LETTERS[rand::random::<u32>() as usize % LETTERS.len()] as char,
+            _ => char::from(b'0' + rand::random::<u8>() % 10),
+        })
+        .collect()
+}
+
+async fn start(State((books, hook)): Shared, Json(body): Json<Value>) -> Response {
     let mut b = books.lock().unwrap();
     if let Some(r) = throttled(&mut b) {
         return r;
@@ -123,13 +172,22 @@ async fn start(State(books): Shared, Json(body): Json<Value>) -> Response {
             "the email address is already in use",
         );
     }
-    let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
-    b.pending.insert(id, (email.clone(), code.clone()));
-    b.mailed.insert(email, code);
+    let (code, other) = (new_code(), new_code());
+    let mailed = match b.garbled.contains(&id) {
+        true => other,
+        false => code.clone(),
+    };
+    b.pending.insert(id.clone(), (email.clone(), code));
+    b.mailed.insert(email.clone(), mailed.clone());
+    drop(b);
+    let hook = hook.lock().unwrap().clone();
+    if let Some(hook) = hook {
+        hook(id, email, mailed);
+    }
     Json(json!({ "Status": "PENDING" })).into_response()
 }
 
-async fn accept(State(books): Shared, Json(body): Json<Value>) -> Response {
+async fn accept(State((books, _)): Shared, Json(body): Json<Value>) -> Response {
     let mut b = books.lock().unwrap();
     if let Some(r) = throttled(&mut b) {
         return r;
@@ -153,7 +211,7 @@ async fn accept(State(books): Shared, Json(body): Json<Value>) -> Response {
     }
 }
 
-async fn get(State(books): Shared, Json(body): Json<Value>) -> Response {
+async fn get(State((books, _)): Shared, Json(body): Json<Value>) -> Response {
     let b = books.lock().unwrap();
     match b.accounts.get(&field(&body, "AccountId")) {
         Some(email) => Json(json!({ "PrimaryEmail": email })).into_response(),

@@ -1,12 +1,12 @@
-//! What tests need beyond the code under test. `oracles` is built always: the fuzz targets
-//! and the corpus replay test (another crate and an integration test) share its checks. The
-//! rest (ports, the moto server, an SMTP sink, doubles that fail on purpose) exists only in
+//! What tests need beyond the code under test. `oracles` and `account_api` are built always:
+//! the fuzz targets and the corpus replay test share the oracles' checks, and the process
+//! tests run the stand-in Account API beside a real `mailvend serve`. The rest (ports, the moto server, an SMTP sink, doubles that fail on purpose) exists only in
 //! unit tests.
 
 #[doc(hidden)]
 pub mod oracles;
 
-#[cfg(test)]
+#[doc(hidden)]
 pub mod account_api;
 #[cfg(test)]
 mod faulty_mailer;

@@ -96,14 +96,31 @@ pub enum Content<'a> {
 
 /// The SES "Received" notification of message `id` for `recipients`, all verdicts passing.
 pub fn ses_notification(id: &str, recipients: &[&str], content: Content) -> String {
+    ses_notification_from(
+        id,
+        "bounce@sender.example",
+        &format!("Load {id}"),
+        recipients,
+        content,
+    )
+}
+
+/// As `ses_notification`, from envelope sender `source` with `subject`.
+pub fn ses_notification_from(
+    id: &str,
+    source: &str,
+    subject: &str,
+    recipients: &[&str],
+    content: Content,
+) -> String {
     let mut message = json!({
         "notificationType": "Received",
         "mail": {
             "timestamp": "2026-12-02T09:00:00.000Z",
-            "source": "bounce@sender.example",
+            "source": source,
             "messageId": id,
             "destination": recipients,
-            "commonHeaders": {"subject": format!("Load {id}")}
+            "commonHeaders": {"subject": subject}
         },
         "receipt": {
             "timestamp": "2026-12-02T09:00:00.000Z",

@@ -1,14 +1,15 @@
 //! `/api/v1/accounts`: the AWS organization's accounts as the last sync read them, each with
-//! its drift against the mappings; running a sync; adopting an account (admin scope).
+//! its drift against the mappings; running a sync; adopting an account; moving accounts'
+//! root emails onto the domain and the jobs doing it (admin scope).
 
 use std::sync::Arc;
 
 use app::model::{Mapping, Page};
-use app::org::{AccountQuery, OrgAccount, SyncSummary};
+use app::org::{AccountQuery, MoveRequest, MoveResult, OrgAccount, RootEmailJob, SyncSummary};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ErrorResponse};
 use super::json::ApiJson;
@@ -151,4 +152,164 @@ pub async fn adopt(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(mapping)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveOne {
+    /// Who gets the account's mail once moved; default: its current root email.
+    #[serde(default)]
+    owner: Option<String>,
+}
+
+/// One result per account asked for, in order (a repeated id once).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MoveResults {
+    items: Vec<MoveResult>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    /// Items per page, default 50.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Moves accounts' root emails onto the domain (a bulk migration): for each off-domain,
+/// live account, an address is vended (named after the account, owned by `owner` or the
+/// account's current root email) and a job queued; jobs start one at a time,
+/// `MAILVEND_ORGANIZATIONS_MOVE_PACE` apart. A refused account has `error` and no job; the
+/// others go on.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/move",
+    operation_id = "moveAccounts",
+    tag = "accounts",
+    request_body = MoveRequest,
+    responses(
+        (status = 202, description = "One result per account", body = MoveResults),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 409, description = "Root email changes are off (`MAILVEND_ORGANIZATIONS`)", body = ErrorResponse),
+        (status = 422, description = "No account ids, more than 100, or an unusable owner (named in `field`)", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn move_many(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    ApiJson(body): ApiJson<MoveRequest>,
+) -> Result<(StatusCode, Json<MoveResults>), ApiError> {
+    let items = service
+        .move_accounts(&caller, &body.account_ids, body.owner.as_deref())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(MoveResults { items })))
+}
+
+/// Moves one account's root email onto the domain: as `moveAccounts` for one account,
+/// answering its job, or why it was refused.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/move",
+    operation_id = "moveAccount",
+    tag = "accounts",
+    params(("account_id" = String, Path, description = "The 12-digit account id")),
+    request_body = MoveOne,
+    responses(
+        (status = 202, description = "The queued job", body = RootEmailJob),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 404, description = "The last sync listed no such account", body = ErrorResponse),
+        (status = 409, description = "Root email changes are off, the account is closed or on the domain already, or it has an open job", body = ErrorResponse),
+        (status = 422, description = "The owner is not usable (named in `field`)", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn move_one(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    Path(account_id): Path<String>,
+    ApiJson(body): ApiJson<MoveOne>,
+) -> Result<(StatusCode, Json<RootEmailJob>), ApiError> {
+    let job = service
+        .move_account(&caller, &account_id, body.owner.as_deref())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// The root email change jobs, in account id order: each account's latest.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/jobs",
+    operation_id = "listRootEmailJobs",
+    tag = "accounts",
+    params(JobsQuery),
+    responses(
+        (status = 200, body = Page<RootEmailJob>),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 422, description = "A query parameter is invalid (named in `field`)", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn jobs(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    query: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<RootEmailJob>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    Ok(Json(
+        service
+            .jobs(&caller, q.limit, q.cursor.as_deref().filter(|c| !c.is_empty()))
+            .await?,
+    ))
+}
+
+/// An account's latest root email change job.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/job",
+    operation_id = "getRootEmailJob",
+    tag = "accounts",
+    params(("account_id" = String, Path, description = "The 12-digit account id")),
+    responses(
+        (status = 200, body = RootEmailJob),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 404, description = "The account has no job", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn job(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    Path(account_id): Path<String>,
+) -> Result<Json<RootEmailJob>, ApiError> {
+    Ok(Json(service.job(&caller, &account_id).await?))
+}
+
+/// Queues a failed job again, with the same address: AWS mails a new code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/job/retry",
+    operation_id = "retryRootEmailJob",
+    tag = "accounts",
+    params(("account_id" = String, Path, description = "The 12-digit account id")),
+    responses(
+        (status = 202, description = "The queued job", body = RootEmailJob),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 404, description = "The account has no job", body = ErrorResponse),
+        (status = 409, description = "The job has not failed, or root email changes are off", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn retry(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    Path(account_id): Path<String>,
+) -> Result<(StatusCode, Json<RootEmailJob>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(service.retry_job(&caller, &account_id).await?),
+    ))
 }

@@ -47,6 +47,11 @@ pub fn routes() -> Router<AppState> {
             post(accounts::sync).get(accounts::last_sync),
         )
         .route("/accounts/{account_id}/adopt", post(accounts::adopt))
+        .route("/accounts/move", post(accounts::move_many))
+        .route("/accounts/jobs", get(accounts::jobs))
+        .route("/accounts/{account_id}/move", post(accounts::move_one))
+        .route("/accounts/{account_id}/job", get(accounts::job))
+        .route("/accounts/{account_id}/job/retry", post(accounts::retry))
         .route("/openapi.json", get(openapi::serve))
         .fallback(|| async {
             ApiError::new(

@@ -31,6 +31,11 @@ use crate::service::AppService;
         accounts::last_sync,
         accounts::list,
         accounts::adopt,
+        accounts::move_many,
+        accounts::move_one,
+        accounts::jobs,
+        accounts::job,
+        accounts::retry,
     ),
     components(schemas(error::ErrorResponse, error::ErrorDetail)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -213,6 +218,11 @@ mod tests {
             ("/api/v1/accounts", &["get"][..]),
             ("/api/v1/accounts/sync", &["get", "post"][..]),
             ("/api/v1/accounts/{account_id}/adopt", &["post"][..]),
+            ("/api/v1/accounts/move", &["post"][..]),
+            ("/api/v1/accounts/jobs", &["get"][..]),
+            ("/api/v1/accounts/{account_id}/move", &["post"][..]),
+            ("/api/v1/accounts/{account_id}/job", &["get"][..]),
+            ("/api/v1/accounts/{account_id}/job/retry", &["post"][..]),
         ] {
             for m in methods {
                 assert!(doc["paths"][path][m].is_object(), "{m} {path} missing");
@@ -237,6 +247,12 @@ mod tests {
             "LinkedAccount",
             "SyncSummary",
             "Adopt",
+            "MoveRequest",
+            "MoveOne",
+            "MoveResults",
+            "MoveResult",
+            "RootEmailJob",
+            "JobState",
         ] {
             assert!(schemas[name].is_object(), "schema {name} missing");
         }
