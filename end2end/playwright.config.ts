@@ -1,5 +1,17 @@
 import { defineConfig } from '@playwright/test';
-import { baseURL, bin, motoPort, motoURL, oidcPort, root, serverEnv, ssoEnv, ssoURL } from './servers';
+import {
+  accountApiPort,
+  accountApiURL,
+  baseURL,
+  bin,
+  motoPort,
+  motoURL,
+  oidcPort,
+  root,
+  serverEnv,
+  ssoEnv,
+  ssoURL,
+} from './servers';
 
 const chromium = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -49,6 +61,16 @@ export default defineConfig({
           timeout: 30_000,
           stdout: 'ignore',
           stderr: 'ignore',
+        },
+        {
+          command: 'node end2end/account-api.mjs',
+          cwd: root,
+          url: `${accountApiURL}/healthz`,
+          reuseExistingServer: false,
+          timeout: 30_000,
+          stdout: 'ignore',
+          stderr: 'pipe',
+          env: { ACCOUNT_API_PORT: String(accountApiPort) },
         },
         {
           command: `${bin} serve`,

@@ -21,6 +21,9 @@ export const domain = 'mail.e2e.test';
 /** A moto server standing in for AWS Organizations (the server's real SDK client calls it). */
 export const motoPort = port + 3;
 export const motoURL = `http://127.0.0.1:${motoPort}`;
+/** A stand-in for AWS Account Management's primary-email calls, which moto lacks. */
+export const accountApiPort = port + 4;
+export const accountApiURL = `http://127.0.0.1:${accountApiPort}`;
 
 /** The local-mode server every dashboard spec uses. */
 export const serverEnv: Record<string, string> = {
@@ -37,6 +40,9 @@ export const serverEnv: Record<string, string> = {
   MAILVEND_ORGANIZATIONS: 'on',
   MAILVEND_ORGANIZATIONS_SYNC_EVERY: 'off',
   AWS_ENDPOINT_URL: motoURL,
+  // Root email changes: their Start and Accept go to the stand-in, one after another.
+  AWS_ENDPOINT_URL_ACCOUNT: accountApiURL,
+  MAILVEND_ORGANIZATIONS_MOVE_PACE: '0s',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'testing',
   AWS_SECRET_ACCESS_KEY: 'testing',

@@ -89,3 +89,70 @@ test('a sync shows each account with its drift, and an unmapped one is adopted',
   await expect(page.getByText(`${unmappedName} (`)).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('an off-domain account is moved onto the domain, and a failed move is retried', async ({
+  page,
+  request,
+  javaScriptEnabled,
+}, info) => {
+  const errors = collectErrors(page);
+  const tag = unique(`move ${info.project.name}`).replace(/ /g, '-').toLowerCase();
+  const movingName = `${tag} moving`;
+  // The stand-in Account API says an address with "taken" in it is in use.
+  const takenName = `${tag} taken`;
+  const moving = await createAccount(request, movingName, `${tag}-moving@corp.example`);
+  const taken = await createAccount(request, takenName, `${tag}-taken@corp.example`);
+
+  await page.goto('/accounts?drift=off_domain');
+  await ready(page, javaScriptEnabled);
+  await page.getByRole('form', { name: 'Sync the organization now' }).getByRole('button', { name: 'Sync now' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /Synced \d+ accounts/ }).first()).toBeVisible();
+  await page.goto('/accounts?drift=off_domain');
+  await ready(page, javaScriptEnabled);
+
+  // One account from its row.
+  const row = (name: string) => page.getByRole('table', { name: 'AWS accounts' }).getByRole('row').filter({ hasText: name });
+  await row(movingName).getByRole('form', { name: `Move ${movingName} onto the domain` }).getByRole('button').click();
+  await expect(page.getByRole('status').filter({ hasText: 'Queued 1 root email change' }).first()).toBeVisible();
+
+  // The other through the bulk form, trimmed to it.
+  await page.goto('/accounts?drift=off_domain');
+  await ready(page, javaScriptEnabled);
+  const bulk = page.getByRole('form', { name: 'Move these accounts onto the domain' });
+  await bulk.getByLabel('Account ids (one a line)').fill(taken);
+  await bulk.getByRole('button', { name: 'Move these accounts' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Queued 1 root email change' }).first()).toBeVisible();
+
+  // The jobs table shows each job's progress; the worker starts them at once (pace 0 here).
+  const job = (name: string) => page.getByRole('table', { name: 'Root email change jobs' }).getByRole('row').filter({ hasText: name });
+  // Named after the account (at most 30 characters of its name), then its id.
+  const address = new RegExp(`^${tag.slice(0, 20)}.*-${moving}@${domain.replace(/\./g, '\\.')}$`);
+  await expect
+    .poll(async () => {
+      await page.goto('/accounts');
+      return (await job(movingName).textContent()) ?? '';
+    })
+    .toContain("Waiting for AWS's code");
+  const link = job(movingName).getByRole('link', { name: address });
+  await expect(link).toHaveAttribute('href', /^\/addresses\/.+/);
+  await expect
+    .poll(async () => {
+      await page.goto('/accounts');
+      return (await job(takenName).textContent()) ?? '';
+    })
+    .toContain('conflict');
+  await expect(job(takenName).getByText('Failed')).toBeVisible();
+  await ready(page, javaScriptEnabled);
+  await page.screenshot({ path: 'screenshots/accounts-jobs.png', fullPage: true });
+
+  // A failed job is retried: queued again, attempt 2 (and it fails again: still taken).
+  await job(takenName).getByRole('form', { name: `Retry moving ${taken}` }).getByRole('button', { name: 'Retry' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Retrying the move of ${taken}` }).first()).toBeVisible();
+  await expect
+    .poll(async () => {
+      await page.goto('/accounts');
+      return (await job(takenName).textContent()) ?? '';
+    })
+    .toMatch(/attempt 2.*|conflict.*attempt 2/s);
+  expect(errors).toEqual([]);
+});

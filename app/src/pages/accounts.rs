@@ -191,11 +191,11 @@ fn Jobs(jobs: Vec<RootEmailJob>, retry: ServerAction<RetryJob>) -> impl IntoView
         }),
         Column::new("Actions", move |j: &RootEmailJob| {
             (j.state == JobState::Failed).then(|| {
-                let label = format!("Retry moving {}", j.account_id);
+                let (label, id) = (format!("Retry moving {}", j.account_id), j.account_id.clone());
                 view! {
-                    <ActionForm action=retry attr:aria-label=label.clone()>
-                        <input type="hidden" name="account_id" value=j.account_id.clone() />
-                        <button type="submit" class=class::SECONDARY aria-label=label>"Retry"</button>
+                    <ActionForm action=retry attr:aria-label=label>
+                        <input type="hidden" name="account_id" value=id />
+                        <button type="submit" class=class::SECONDARY>"Retry"</button>
                     </ActionForm>
                 }
             })
@@ -316,11 +316,11 @@ fn AccountTable(
         }),
         Column::new("Actions", move |a: &OrgAccount| {
             if a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use() {
-                let label = format!("Move {} onto the domain", a.name);
+                let (label, id) = (format!("Move {} onto the domain", a.name), a.account_id.clone());
                 return Some(view! {
-                    <ActionForm action=moves attr:aria-label=label.clone()>
-                        <input type="hidden" name="account_ids" value=a.account_id.clone() />
-                        <button type="submit" class=class::SECONDARY aria-label=label>"Move onto the domain"</button>
+                    <ActionForm action=moves attr:aria-label=label>
+                        <input type="hidden" name="account_ids" value=id />
+                        <button type="submit" class=class::SECONDARY>"Move onto the domain"</button>
                     </ActionForm>
                 }
                 .into_any());

@@ -44,6 +44,35 @@ fn domain_of(sender: &str) -> &str {
         .map_or("", |(_, d)| d)
 }
 
+/// The From header's address's domain, lower-cased.
+fn header_from_domain(raw: &[u8]) -> String {
+    let from = crate::inbound::rewrite::header(raw, "from")
+        .map(|v| crate::inbound::rewrite::address_of(&v))
+        .unwrap_or_default();
+    domain_of(&String::from_utf8_lossy(&from)).to_ascii_lowercase()
+}
+
+/// Whether SES authenticated the mail as coming from one of AWS's sender domains, with AWS's
+/// subject: SPF passed for the envelope sender's domain (with DKIM passing and DMARC not
+/// failing), or DMARC passed for the From header's domain (DMARC's pass means that domain is
+/// aligned with one SPF or DKIM authenticated; AWS may send through a bounce domain of its
+/// own, so the envelope sender alone is not enough to recognise its mail).
+fn from_aws(
+    recogniser: &Recogniser,
+    sender: &str,
+    subject: &str,
+    verdicts: &Verdicts,
+    raw: &[u8],
+) -> bool {
+    let by_envelope = verdicts.spf == Verdict::Pass
+        && verdicts.dkim == Verdict::Pass
+        && verdicts.dmarc != Verdict::Fail
+        && recogniser.matches(domain_of(sender), subject);
+    by_envelope
+        || (verdicts.dmarc == Verdict::Pass
+            && recogniser.matches(&header_from_domain(raw), subject))
+}
+
 /// The text of a mail: its first text part, or its HTML part as text (MIME decoded).
 fn text_of(raw: &[u8]) -> Option<String> {
     let message = mail_parser::MessageParser::default().parse(raw)?;
@@ -187,10 +216,7 @@ impl RootEmails {
         raw: &[u8],
     ) -> Result<Option<String>, StoreError> {
         // A look-alike that SES did not authenticate for AWS's domain is just mail.
-        let authenticated = verdicts.spf == Verdict::Pass
-            && verdicts.dkim == Verdict::Pass
-            && verdicts.dmarc != Verdict::Fail;
-        if !authenticated || !self.recogniser.matches(domain_of(sender), subject.unwrap_or("")) {
+        if !from_aws(&self.recogniser, sender, subject.unwrap_or(""), verdicts, raw) {
             return Ok(None);
         }
         let Some(job) = self.accounts.open_job_for(recipient).await? else {
@@ -354,6 +380,38 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
     fn base64_of(s: &str) -> String {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn only_mail_ses_authenticated_for_aws_is_taken_for_aws() {
+        use crate::inbound::DmarcRequest;
+        let r = Recogniser::default();
+        let subject = crate::config::DEFAULT_VERIFY_SUBJECT;
+        let verdicts = |spf, dkim, dmarc| Verdicts {
+            spam: Verdict::Pass,
+            virus: Verdict::Pass,
+            spf,
+            dkim,
+            dmarc,
+            dmarc_policy: DmarcRequest::Unknown,
+        };
+        let aws_from = b"From: Amazon Web Services <no-reply@verify.signin.aws>\r\n\r\nx";
+        let bounce = "0100018c@us-east-1.amazonses.com";
+        use Verdict::{Fail, Gray, Pass};
+        for (case, sender, v, raw, want) in [
+            ("all pass, AWS's envelope", "no-reply@verify.signin.aws", verdicts(Pass, Pass, Pass), &aws_from[..], true),
+            ("AWS's envelope, no DMARC record", "no-reply@verify.signin.aws", verdicts(Pass, Pass, Gray), &aws_from[..], true),
+            ("AWS's From through a bounce domain, DMARC pass", bounce, verdicts(Pass, Pass, Pass), &aws_from[..], true),
+            ("AWS's From through a bounce domain, DMARC not pass", bounce, verdicts(Pass, Pass, Gray), &aws_from[..], false),
+            ("SPF fails for AWS's envelope", "no-reply@verify.signin.aws", verdicts(Fail, Pass, Gray), &aws_from[..], false),
+            ("DKIM fails", "no-reply@verify.signin.aws", verdicts(Pass, Fail, Gray), &aws_from[..], false),
+            ("DMARC fails", "no-reply@verify.signin.aws", verdicts(Pass, Pass, Fail), &aws_from[..], false),
+            ("a stranger's envelope and From", "x@attacker.example", verdicts(Pass, Pass, Pass), &b"From: x@attacker.example\r\n\r\n"[..], false),
+            ("a stranger forging AWS's From", "x@attacker.example", verdicts(Pass, Pass, Fail), &aws_from[..], false),
+        ] {
+            assert_eq!(from_aws(&r, sender, subject, &v, raw), want, "{case}");
+        }
+        assert!(!from_aws(&r, "no-reply@verify.signin.aws", "Your bill", &verdicts(Pass, Pass, Pass), aws_from));
     }
 
     #[test]

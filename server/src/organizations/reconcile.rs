@@ -9,7 +9,7 @@
 //!   records *another* account id (an admin's entry): then both are flagged as a conflict and
 //!   nothing is overwritten.
 //! - A mapping recording an account id the organization lists under another email is a
-//!   conflict too.
+//!   conflict too, and so is a suspended mapping of a live account (its mail reaches nobody).
 //! - A mapping whose link names an account that no longer matches loses the link (the id an
 //!   admin entered stays).
 //! - An unmatched account is `unmapped` when its email is on the domain, else `off_domain`;
@@ -109,6 +109,15 @@ impl Reconciler {
                     });
                 }
                 return unlink_if_linked(m);
+            }
+            // A live account whose mapping is suspended: its root mail reaches nobody.
+            if m.status == MappingStatus::Suspended && !a.state.is_out_of_use() {
+                self.conflicts[i].get_or_insert_with(|| {
+                    format!(
+                        "{} is suspended: this live account's root mail is not forwarded",
+                        m.address
+                    )
+                });
             }
             let link = LinkedAccount {
                 id: a.id.clone(),
@@ -316,6 +325,26 @@ mod tests {
                 vec![mapping("a@mail.example.com", None, old)],
                 Some(Drift::Unmapped),
                 None,
+            ),
+            (
+                "a live account's mapping is suspended: its mail reaches nobody",
+                acct("111111111111", "a@mail.example.com", Active),
+                vec![Mapping {
+                    status: MappingStatus::Suspended,
+                    ..mapping("a@mail.example.com", None, old)
+                }],
+                Some(Drift::Conflict),
+                Some("a@mail.example.com"),
+            ),
+            (
+                "a closed account's mapping may be suspended",
+                acct("111111111111", "a@mail.example.com", Closed),
+                vec![Mapping {
+                    status: MappingStatus::Suspended,
+                    ..mapping("a@mail.example.com", None, old)
+                }],
+                Some(Drift::Closed),
+                Some("a@mail.example.com"),
             ),
             (
                 "a deleted mapping maps nothing",

@@ -153,20 +153,19 @@ impl AppService {
                 self.config.domain
             )));
         }
-        if let Some(open) = self
-            .stores
-            .accounts
-            .job(account_id)
-            .await?
-            .filter(|j| j.state.is_open())
-        {
+        let earlier = self.stores.accounts.job(account_id).await?;
+        if let Some(open) = earlier.as_ref().filter(|j| j.state.is_open()) {
             return Err(ServiceError::Conflict(format!(
                 "the account {account_id} has a job {} already",
                 open.state.as_str()
             )));
         }
         let owner = owner.unwrap_or(&account.email).to_string();
-        let address = self.address_for(caller, &account, &owner).await?;
+        let address = match earlier {
+            // Moved before and failed: the address vended for it then.
+            Some(j) => j.address,
+            None => self.address_for(caller, &account, &owner).await?,
+        };
         let now = now_rfc3339();
         let job = RootEmailJob {
             account_id: account.account_id.clone(),
@@ -186,8 +185,9 @@ impl AppService {
         Ok(job)
     }
 
-    /// The address a moved account gets: the mapping vended for it by an earlier move when
-    /// there is one (live, not another account's), else a new one.
+    /// The address vended for a moved account. An existing mapping at its name is used only
+    /// when it already records this account (an admin's entry): anyone with a vend token could
+    /// have vended `<name>-<id>@` first, owning the account's root mail once moved.
     async fn address_for(
         &self,
         caller: &AdminCaller,
@@ -197,17 +197,16 @@ impl AppService {
         let name = moved_name(account);
         let address = format!("{name}@{}", self.config.domain);
         match self.stores.mappings.get(&address).await {
-            Ok(m) => {
-                let others = m
-                    .aws_account_id
-                    .as_deref()
-                    .is_some_and(|id| id != account.account_id);
-                if m.status != MappingStatus::Active || others {
-                    return Err(ServiceError::Conflict(format!(
-                        "{address} is taken (another account's, or not active)"
-                    )));
-                }
+            Ok(m) if m.status == MappingStatus::Active
+                && m.aws_account_id.as_deref() == Some(account.account_id.as_str()) =>
+            {
                 return Ok(address);
+            }
+            Ok(_) => {
+                return Err(ServiceError::Conflict(format!(
+                    "{address} exists and does not record the account {}; check who vended it",
+                    account.account_id
+                )));
             }
             Err(StoreError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
