@@ -72,6 +72,12 @@ impl Core {
         self,
         api: Arc<dyn crate::organizations::root_email::RootEmailApi>,
     ) -> Core {
+        self.wire_root_emails(api);
+        self
+    }
+
+    /// As `with_root_emails`, on a core already shared (a test server's).
+    pub fn wire_root_emails(&self, api: Arc<dyn crate::organizations::root_email::RootEmailApi>) {
         let o = self
             .config
             .organizations
@@ -89,7 +95,6 @@ impl Core {
         ));
         self.pipeline.set_root_emails(jobs.clone());
         self.service.set_root_emails(jobs);
-        self
     }
 
     /// This core with the organization read from `source` (tests point the AWS client at

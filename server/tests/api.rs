@@ -67,6 +67,22 @@ impl Api {
     }
 }
 
+impl Api {
+    /// An account's job once it is in `state` (the worker runs beside the test).
+    async fn job_reaching(&self, account_id: &str, state: &str) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let (status, job) = self.get(&format!("/accounts/{account_id}/job"), &self.admin).await;
+            assert_eq!(status, StatusCode::OK, "{job}");
+            if job["state"] == state {
+                return job;
+            }
+            assert!(started.elapsed().as_secs() < 30, "never {state}: {job}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
 fn error_field(v: &Value) -> &str {
     v["error"]["field"].as_str().unwrap_or_default()
 }
@@ -1097,4 +1113,154 @@ async fn the_organization_sync_is_refused_while_it_is_off() {
     let (status, v) = a.get("/accounts", &a.admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["items"], json!([]));
+}
+
+/// Root email changes through the API, the edges: who may, what is refused and why (each
+/// named), a job's address never taken from a mapping that does not record the account, and
+/// a job that fails at Start (the address in use) retried.
+#[tokio::test]
+async fn moving_root_emails_refuses_clearly_and_never_takes_over_a_pre_vended_address() {
+    use server::store::MappingStore;
+    use server::testing::account_api::FakeAccountApi;
+    let moto = common::fleet::Moto::start().await;
+    let org = moto_organization(&moto).await;
+    let tag = format!("m{}x{}", std::process::id(), rand::random::<u32>());
+    let off = create_account(&org, &format!("{tag} off"), &format!("{tag}@corp.example")).await;
+    let squatted = create_account(&org, &format!("{tag} squat"), &format!("{tag}-s@corp.example")).await;
+    let on_domain = create_account(&org, &format!("{tag} on"), &format!("{tag}-on@{DOMAIN}")).await;
+    let fake = FakeAccountApi::start(&[
+        (off.as_str(), "x@corp.example"),
+        (squatted.as_str(), "y@corp.example"),
+    ])
+    .await;
+    let server = common::start_with_root_emails(&moto.url, fake.url()).await;
+    let a = Api {
+        admin: server.token(Scope::Admin).await,
+        vend: server.token(Scope::Vend).await,
+        server,
+    };
+    let (status, _) = a.post("/accounts/sync", &a.admin, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Someone vends the address mailvend would name for an account, owned by another
+    // mailbox, hoping to own its root mail once moved (a vend token may choose names when
+    // MAILVEND_VEND_TOKEN_ADDRESS_OVERRIDE is on; here the mapping is made by the admin
+    // token, as a careless admin might). A vend token may not move accounts.
+    let squat_name = format!("{tag}-squat-{squatted}");
+    let (status, v) = a
+        .post(
+            "/addresses",
+            &a.admin,
+            json!({"owner": "attacker@evil.example", "account_type": "IT", "account_name": squat_name}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, _) = a
+        .post("/accounts/move", &a.vend, json!({"account_ids": [squatted]}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    for (body, field) in [
+        (json!({"account_ids": []}), "account_ids"),
+        (json!({"account_ids": vec!["1"; 101]}), "account_ids"),
+        (json!({"account_ids": [off], "owner": format!("x@{DOMAIN}")}), "owner"),
+        (json!({"account_ids": [off], "owner": "not an address"}), "owner"),
+    ] {
+        let (status, v) = a.post("/accounts/move", &a.admin, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(error_field(&v), field, "{v}");
+    }
+    let (status, _) = a
+        .post("/accounts/move", &a.admin, json!({"account_ids": [off], "extra": 1}))
+        .await;
+    assert!(status.is_client_error(), "unknown fields are refused: {status}");
+
+    // One at a time: each refusal with its status and a message naming the account.
+    let (status, v) = a
+        .post("/accounts/000000000000/move", &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let (status, v) = a
+        .post(&format!("/accounts/{on_domain}/move"), &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("already"), "{v}");
+    let (status, v) = a
+        .post(&format!("/accounts/{squatted}/move"), &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "the squatted address is never used: {v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("does not record"), "{v}");
+    let (_, m) = a
+        .get(&format!("/addresses/{squat_name}@{DOMAIN}"), &a.admin)
+        .await;
+    assert_eq!(m["owner"], "attacker@evil.example");
+    assert!(m["aws_account_id"].is_null(), "{m}");
+
+    // Moving one: an address vended for it, owned by its current root email; AWS is asked
+    // (the worker runs at once here) and the job waits for the code. One open job an account.
+    let (status, job) = a
+        .post(&format!("/accounts/{off}/move"), &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let address = format!("{tag}-off-{off}@{DOMAIN}");
+    assert_eq!(job["address"], address);
+    assert_eq!(job["state"], "queued");
+    assert_eq!(job["previous_email"], format!("{tag}@corp.example"));
+    let (_, m) = a.get(&format!("/addresses/{address}"), &a.admin).await;
+    assert_eq!(m["owner"], format!("{tag}@corp.example"));
+    let job = a.job_reaching(&off, "requested").await;
+    assert!(job["detail"].as_str().unwrap().contains("AWS mails a code"), "{job}");
+    let (status, v) = a
+        .post(&format!("/accounts/{off}/move"), &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "one open job an account: {v}");
+    let (status, _) = a
+        .post(&format!("/accounts/{off}/job/retry"), &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "only a failed job is retried");
+
+    // Another, whose address turns out to be in use (ConflictException at Start): failed,
+    // named; retried (only by an admin) with the same address.
+    let taken = create_account(&org, &format!("{tag} taken"), &format!("{tag}-t@corp.example")).await;
+    fake.add_account(&taken, &format!("{tag}-t@corp.example"));
+    let (status, _) = a.post("/accounts/sync", &a.admin, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let taken_address = format!("{tag}-taken-{taken}@{DOMAIN}");
+    fake.add_account("999999999999", &taken_address);
+    let (status, _) = a
+        .post("/accounts/move", &a.admin, json!({"account_ids": [taken]}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let job = a.job_reaching(&taken, "failed").await;
+    assert_eq!(job["reason"], "conflict", "{job}");
+    assert!(job["detail"].as_str().unwrap().contains("in use"), "{job}");
+    let (status, _) = a
+        .post(&format!("/accounts/{taken}/job/retry"), &a.vend, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, retried) = a
+        .post(&format!("/accounts/{taken}/job/retry"), &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{retried}");
+    assert_eq!(retried["state"], "queued");
+    assert_eq!(retried["attempts"], 2);
+    assert_eq!(retried["address"], taken_address);
+    let job = a.job_reaching(&taken, "failed").await;
+    assert_eq!(job["attempts"], 2, "{job}");
+
+    // Every step is audited on the address, never with a code.
+    let trail = a.server.store.audit_trail(&taken_address).await.unwrap();
+    let steps: Vec<&str> = trail
+        .iter()
+        .filter(|e| e.action == "root_email_job")
+        .map(|e| e.after.as_deref().unwrap_or(""))
+        .collect();
+    assert_eq!(steps.len(), 6, "queued, requested, failed, twice: {trail:?}");
+    assert!(steps.iter().any(|s| s.contains("\"conflict\"")), "{steps:?}");
+    let (_, page) = a.get("/accounts/jobs?limit=500", &a.admin).await;
+    assert!(page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|j| j["account_id"] == off.as_str()));
 }

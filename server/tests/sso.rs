@@ -443,6 +443,12 @@ async fn every_door_checks_who_is_knocking() {
             "/fn/adopt_account",
             ("account_id=000000000000&owner=a%40b.example&account_type=".into(), [401, 403, 404]),
         ),
+        // Root email changes need the organization too.
+        (
+            "/fn/move_accounts",
+            ("account_ids=000000000000&owner=".into(), [401, 403, 409]),
+        ),
+        ("/fn/retry_job", ("account_id=000000000000".into(), [401, 403, 409])),
         (
             "/fn/mark_reachable",
             ("recipient=nobody%40x.example".into(), [401, 403, 404]),
@@ -631,6 +637,37 @@ async fn every_door_checks_who_is_knocking() {
             format!("/api/v1/addresses/{address}"),
             None,
             [401, 401, 403, 200],
+        ),
+        // Root email changes: admin only; this server reads no organization (409).
+        (
+            "POST",
+            "/api/v1/accounts/move".into(),
+            Some(serde_json::json!({"account_ids": ["000000000000"]})),
+            [401, 401, 403, 409],
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/000000000000/move".into(),
+            Some(serde_json::json!({})),
+            [401, 401, 403, 409],
+        ),
+        (
+            "GET",
+            "/api/v1/accounts/jobs".into(),
+            None,
+            [401, 401, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/accounts/000000000000/job".into(),
+            None,
+            [401, 401, 403, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/000000000000/job/retry".into(),
+            None,
+            [401, 401, 403, 409],
         ),
         (
             "GET",

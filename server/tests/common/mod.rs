@@ -69,7 +69,38 @@ pub async fn start_with_organizations(moto_url: &str) -> TestServer {
             ("MAILVEND_ORGANIZATIONS", "on".to_string()),
             ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "off".to_string()),
         ],
-        Some(source),
+        Some((source, None)),
+    )
+    .await
+}
+
+/// As `start_with_organizations`, changing root emails through the Account API at
+/// `account_url` (the real SDK client, pointed there); the job worker runs, unpaced.
+pub async fn start_with_root_emails(moto_url: &str, account_url: &str) -> TestServer {
+    let client = |url: &str| {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(url)
+            .credentials_provider(aws_sdk_organizations::config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+    };
+    let source = Arc::new(server::organizations::AwsOrganizations::with_config(
+        &client(moto_url).await,
+    ));
+    let api = Arc::new(server::organizations::root_email::AwsAccountApi::with_config(
+        &client(account_url).await,
+    ));
+    start_full(
+        Arc::new(tempfile::tempdir().unwrap()),
+        0,
+        vec![
+            ("MAILVEND_ORGANIZATIONS", "on".to_string()),
+            ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "off".to_string()),
+            ("MAILVEND_ORGANIZATIONS_MOVE_PACE", "0s".to_string()),
+        ],
+        Some((source, Some(api))),
     )
     .await
 }
@@ -78,7 +109,10 @@ async fn start_full(
     dir: Arc<tempfile::TempDir>,
     port: u16,
     extra: Vec<(&str, String)>,
-    org: Option<Arc<dyn server::organizations::AccountSource>>,
+    org: Option<(
+        Arc<dyn server::organizations::AccountSource>,
+        Option<Arc<dyn server::organizations::root_email::RootEmailApi>>,
+    )>,
 ) -> TestServer {
     let db = dir.path().join("mailvend.db");
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
@@ -118,8 +152,11 @@ async fn start_full(
         dir.path().join("outbox"),
     ));
     let mut core = Core::new(config, stores, mailer, Retry::default());
-    if let Some(source) = org {
+    if let Some((source, api)) = org {
         core = core.with_organizations(source);
+        if let Some(api) = api {
+            core = core.with_root_emails(api);
+        }
     }
     let state = AppState::new(core, server::leptos_options(addr));
     let app_state = state.clone();
