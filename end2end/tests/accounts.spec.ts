@@ -1,4 +1,5 @@
 import { test, expect, type APIRequestContext } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { collectErrors, ready, signIn, unique } from './session';
 import { cli, domain, motoURL } from '../servers';
 
@@ -142,8 +143,19 @@ test('an off-domain account is moved onto the domain, and a failed move is retri
     })
     .toContain('conflict');
   await expect(job(takenName).getByText('Failed')).toBeVisible();
+  // A moving account is not offered for moving again.
+  await expect(row(movingName).getByText('Moving…')).toBeVisible();
+  await expect(row(movingName).getByRole('button')).toHaveCount(0);
   await ready(page, javaScriptEnabled);
   await page.screenshot({ path: 'screenshots/accounts-jobs.png', fullPage: true });
+  // The jobs table, its progress and its forms pass axe as the rest of the page does (axe
+  // runs as a script in the page, so in the JavaScript project).
+  if (javaScriptEnabled) {
+    const { violations } = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+      .analyze();
+    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  }
 
   // A failed job is retried: queued again, attempt 2 (and it fails again: still taken).
   await job(takenName).getByRole('form', { name: `Retry moving ${taken}` }).getByRole('button', { name: 'Retry' }).click();

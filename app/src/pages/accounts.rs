@@ -94,11 +94,19 @@ fn AccountsBody(v: AccountsView, actions: Actions, later_page: bool) -> impl Int
         .into_any();
     }
     let drift = param("drift");
+    // Accounts with an open job are being moved already.
+    let moving: std::collections::HashSet<String> = v
+        .jobs
+        .iter()
+        .filter(|j| j.state.is_open())
+        .map(|j| j.account_id.clone())
+        .collect();
     let off_domain: Vec<String> = v
         .page
         .items
         .iter()
         .filter(|a| a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use())
+        .filter(|a| !moving.contains(&a.account_id))
         .map(|a| a.account_id.clone())
         .collect();
     view! {
@@ -117,7 +125,7 @@ fn AccountsBody(v: AccountsView, actions: Actions, later_page: bool) -> impl Int
                 })
                 .collect_view()}
         </nav>
-        <AccountTable rows=v.page.items next=v.page.next_cursor account_types=v.account_types actions later_page />
+        <AccountTable rows=v.page.items next=v.page.next_cursor account_types=v.account_types moving actions later_page />
         {(!off_domain.is_empty()).then(|| view! { <MoveMany ids=off_domain moves=actions.moves /> })}
         {v.last_sync.filter(|s| s.unused_total > 0).map(|s| view! { <Unused summary=s /> })}
     }
@@ -285,6 +293,7 @@ fn AccountTable(
     rows: Vec<OrgAccount>,
     next: Option<String>,
     account_types: Vec<String>,
+    moving: std::collections::HashSet<String>,
     actions: Actions,
     later_page: bool,
 ) -> impl IntoView {
@@ -315,12 +324,15 @@ fn AccountTable(
             view! { <span class="whitespace-nowrap">{drift_badge(a.drift)}</span> {detail} }
         }),
         Column::new("Actions", move |a: &OrgAccount| {
+            if moving.contains(&a.account_id) {
+                return Some(view! { <span class="whitespace-nowrap text-sm text-slate-500">"Moving…"</span> }.into_any());
+            }
             if a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use() {
                 let (label, id) = (format!("Move {} onto the domain", a.name), a.account_id.clone());
                 return Some(view! {
                     <ActionForm action=moves attr:aria-label=label>
                         <input type="hidden" name="account_ids" value=id />
-                        <button type="submit" class=class::SECONDARY>"Move onto the domain"</button>
+                        <button type="submit" class=format!("{} whitespace-nowrap", class::SECONDARY)>"Move onto the domain"</button>
                     </ActionForm>
                 }
                 .into_any());
