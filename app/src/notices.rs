@@ -40,11 +40,7 @@ pub fn moved(results: &[crate::org::MoveResult]) -> Notice {
     let queued = results.iter().filter(|r| r.job.is_some()).count();
     let refused: Vec<String> = results
         .iter()
-        .filter_map(|r| {
-            r.error
-                .as_ref()
-                .map(|e| format!("{}: {e}", r.account_id))
-        })
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.account_id)))
         .collect();
     let text = format!(
         "Queued {queued} root email change{}; they start one at a time.",

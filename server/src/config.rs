@@ -839,7 +839,14 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
     let code_wait = r.parse(
         "organizations_code_wait",
         std::time::Duration::from_secs(30 * 60),
-        |v| duration_within(v, 60, 86_400, "1m to 24h (AWS keeps a code 24 hours), such as 30m"),
+        |v| {
+            duration_within(
+                v,
+                60,
+                86_400,
+                "1m to 24h (AWS keeps a code 24 hours), such as 30m",
+            )
+        },
     );
     let move_pace = r.parse(
         "organizations_move_pace",
@@ -855,7 +862,9 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
         |v| {
             let v = v.trim();
             if v.len() < 10 {
-                Err(format!("expected the verification mail's whole subject, got {v:?}"))
+                Err(format!(
+                    "expected the verification mail's whole subject, got {v:?}"
+                ))
             } else {
                 Ok(v.to_string())
             }
@@ -863,7 +872,10 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
     );
     let verify_senders = r.parse(
         "organizations_verify_senders",
-        DEFAULT_VERIFY_SENDERS.iter().map(|d| d.to_string()).collect(),
+        DEFAULT_VERIFY_SENDERS
+            .iter()
+            .map(|d| d.to_string())
+            .collect(),
         |v| {
             let domains: Vec<String> = v
                 .split(',')
@@ -871,7 +883,9 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
                 .filter(|d| !d.is_empty())
                 .collect();
             match domains.iter().find(|d| !d.contains('.') || d.contains('@')) {
-                _ if domains.is_empty() => Err("expected one or more domains, comma-separated".into()),
+                _ if domains.is_empty() => {
+                    Err("expected one or more domains, comma-separated".into())
+                }
                 Some(bad) => Err(format!(
                     "expected domains such as verify.signin.aws, got {bad:?}"
                 )),

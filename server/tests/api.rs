@@ -72,7 +72,9 @@ impl Api {
     async fn job_reaching(&self, account_id: &str, state: &str) -> Value {
         let started = std::time::Instant::now();
         loop {
-            let (status, job) = self.get(&format!("/accounts/{account_id}/job"), &self.admin).await;
+            let (status, job) = self
+                .get(&format!("/accounts/{account_id}/job"), &self.admin)
+                .await;
             assert_eq!(status, StatusCode::OK, "{job}");
             if job["state"] == state {
                 return job;
@@ -1126,7 +1128,12 @@ async fn moving_root_emails_refuses_clearly_and_never_takes_over_a_pre_vended_ad
     let org = moto_organization(&moto).await;
     let tag = format!("m{}x{}", std::process::id(), rand::random::<u32>());
     let off = create_account(&org, &format!("{tag} off"), &format!("{tag}@corp.example")).await;
-    let squatted = create_account(&org, &format!("{tag} squat"), &format!("{tag}-s@corp.example")).await;
+    let squatted = create_account(
+        &org,
+        &format!("{tag} squat"),
+        &format!("{tag}-s@corp.example"),
+    )
+    .await;
     let on_domain = create_account(&org, &format!("{tag} on"), &format!("{tag}-on@{DOMAIN}")).await;
     let fake = FakeAccountApi::start(&[
         (off.as_str(), "x@corp.example"),
@@ -1156,24 +1163,41 @@ async fn moving_root_emails_refuses_clearly_and_never_takes_over_a_pre_vended_ad
         .await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let (status, _) = a
-        .post("/accounts/move", &a.vend, json!({"account_ids": [squatted]}))
+        .post(
+            "/accounts/move",
+            &a.vend,
+            json!({"account_ids": [squatted]}),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     for (body, field) in [
         (json!({"account_ids": []}), "account_ids"),
         (json!({"account_ids": vec!["1"; 101]}), "account_ids"),
-        (json!({"account_ids": [off], "owner": format!("x@{DOMAIN}")}), "owner"),
-        (json!({"account_ids": [off], "owner": "not an address"}), "owner"),
+        (
+            json!({"account_ids": [off], "owner": format!("x@{DOMAIN}")}),
+            "owner",
+        ),
+        (
+            json!({"account_ids": [off], "owner": "not an address"}),
+            "owner",
+        ),
     ] {
         let (status, v) = a.post("/accounts/move", &a.admin, body.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
         assert_eq!(error_field(&v), field, "{v}");
     }
     let (status, _) = a
-        .post("/accounts/move", &a.admin, json!({"account_ids": [off], "extra": 1}))
+        .post(
+            "/accounts/move",
+            &a.admin,
+            json!({"account_ids": [off], "extra": 1}),
+        )
         .await;
-    assert!(status.is_client_error(), "unknown fields are refused: {status}");
+    assert!(
+        status.is_client_error(),
+        "unknown fields are refused: {status}"
+    );
 
     // One at a time: each refusal with its status and a message naming the account.
     let (status, v) = a
@@ -1184,12 +1208,25 @@ async fn moving_root_emails_refuses_clearly_and_never_takes_over_a_pre_vended_ad
         .post(&format!("/accounts/{on_domain}/move"), &a.admin, json!({}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("already"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("already"),
+        "{v}"
+    );
     let (status, v) = a
         .post(&format!("/accounts/{squatted}/move"), &a.admin, json!({}))
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "the squatted address is never used: {v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("does not record"), "{v}");
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the squatted address is never used: {v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not record"),
+        "{v}"
+    );
     let (_, m) = a
         .get(&format!("/addresses/{squat_name}@{DOMAIN}"), &a.admin)
         .await;
@@ -1209,7 +1246,10 @@ async fn moving_root_emails_refuses_clearly_and_never_takes_over_a_pre_vended_ad
     let (_, m) = a.get(&format!("/addresses/{address}"), &a.admin).await;
     assert_eq!(m["owner"], format!("{tag}@corp.example"));
     let job = a.job_reaching(&off, "requested").await;
-    assert!(job["detail"].as_str().unwrap().contains("AWS mails a code"), "{job}");
+    assert!(
+        job["detail"].as_str().unwrap().contains("AWS mails a code"),
+        "{job}"
+    );
     let (status, v) = a
         .post(&format!("/accounts/{off}/move"), &a.admin, json!({}))
         .await;
@@ -1221,7 +1261,12 @@ async fn moving_root_emails_refuses_clearly_and_never_takes_over_a_pre_vended_ad
 
     // Another, whose address turns out to be in use (ConflictException at Start): failed,
     // named; retried (only by an admin) with the same address.
-    let taken = create_account(&org, &format!("{tag} taken"), &format!("{tag}-t@corp.example")).await;
+    let taken = create_account(
+        &org,
+        &format!("{tag} taken"),
+        &format!("{tag}-t@corp.example"),
+    )
+    .await;
     fake.add_account(&taken, &format!("{tag}-t@corp.example"));
     let (status, _) = a.post("/accounts/sync", &a.admin, json!({})).await;
     assert_eq!(status, StatusCode::OK);
@@ -1255,8 +1300,15 @@ async fn moving_root_emails_refuses_clearly_and_never_takes_over_a_pre_vended_ad
         .filter(|e| e.action == "root_email_job")
         .map(|e| e.after.as_deref().unwrap_or(""))
         .collect();
-    assert_eq!(steps.len(), 6, "queued, requested, failed, twice: {trail:?}");
-    assert!(steps.iter().any(|s| s.contains("\"conflict\"")), "{steps:?}");
+    assert_eq!(
+        steps.len(),
+        6,
+        "queued, requested, failed, twice: {trail:?}"
+    );
+    assert!(
+        steps.iter().any(|s| s.contains("\"conflict\"")),
+        "{steps:?}"
+    );
     let (_, page) = a.get("/accounts/jobs?limit=500", &a.admin).await;
     assert!(page["items"]
         .as_array()

@@ -966,8 +966,17 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
         pairs.push((id.clone(), email));
         ids.push(id);
     }
-    let closed = fleet::create_account(&org, &format!("{run} closed"), &format!("closed-{run}@corp.example")).await;
-    org.close_account().account_id(&closed).send().await.unwrap();
+    let closed = fleet::create_account(
+        &org,
+        &format!("{run} closed"),
+        &format!("closed-{run}@corp.example"),
+    )
+    .await;
+    org.close_account()
+        .account_id(&closed)
+        .send()
+        .await
+        .unwrap();
     let fake = FakeAccountApi::start(
         &pairs
             .iter()
@@ -977,7 +986,10 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
     .await;
     // The address mailvend names for account 3 is some other account's root email already.
     let (conflict, garbled) = (ids[3].clone(), ids[7].clone());
-    fake.add_account("999999999999", &format!("{run}-team-3-{conflict}@{}", fleet::DOMAIN));
+    fake.add_account(
+        "999999999999",
+        &format!("{run}-team-3-{conflict}@{}", fleet::DOMAIN),
+    );
     fake.garble(&garbled);
     fake.throttle_next(2);
 
@@ -1019,7 +1031,12 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
     let http = common::client();
     let api = |path: &str| format!("{}/api/v1{path}", node.url);
 
-    let r = http.post(api("/accounts/sync")).bearer_auth(&token).send().await.unwrap();
+    let r = http
+        .post(api("/accounts/sync"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 
     let mut asked = ids.clone();
@@ -1063,7 +1080,11 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
             .into_iter()
             .filter(|j| ids.contains(&j["account_id"].as_str().unwrap().to_string()))
             .collect();
-        if ours.len() == 25 && ours.iter().all(|j| ["accepted", "failed"].contains(&j["state"].as_str().unwrap())) {
+        if ours.len() == 25
+            && ours
+                .iter()
+                .all(|j| ["accepted", "failed"].contains(&j["state"].as_str().unwrap()))
+        {
             break ours;
         }
         assert!(
@@ -1087,16 +1108,35 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
     }
     let state_of = |id: &str| {
         let j = finished.iter().find(|j| j["account_id"] == id).unwrap();
-        (j["state"].as_str().unwrap().to_string(), j["reason"].as_str().unwrap_or("").to_string())
+        (
+            j["state"].as_str().unwrap().to_string(),
+            j["reason"].as_str().unwrap_or("").to_string(),
+        )
     };
     assert_eq!(state_of(&conflict), ("failed".into(), "conflict".into()));
-    assert_eq!(state_of(&garbled), ("failed".into(), "rejected_code".into()));
-    let accepted: Vec<&Value> = finished.iter().filter(|j| j["state"] == "accepted").collect();
+    assert_eq!(
+        state_of(&garbled),
+        ("failed".into(), "rejected_code".into())
+    );
+    let accepted: Vec<&Value> = finished
+        .iter()
+        .filter(|j| j["state"] == "accepted")
+        .collect();
     assert_eq!(accepted.len(), 23, "{finished:#?}");
-    assert!(fake.throttled() >= 2, "throttled calls were made and retried");
+    assert!(
+        fake.throttled() >= 2,
+        "throttled calls were made and retried"
+    );
     for j in &accepted {
-        let (id, address) = (j["account_id"].as_str().unwrap(), j["address"].as_str().unwrap());
-        assert_eq!(fake.email_of(id).as_deref(), Some(address), "AWS holds the new email");
+        let (id, address) = (
+            j["account_id"].as_str().unwrap(),
+            j["address"].as_str().unwrap(),
+        );
+        assert_eq!(
+            fake.email_of(id).as_deref(),
+            Some(address),
+            "AWS holds the new email"
+        );
         let m: Value = http
             .get(api(&format!("/addresses/{address}")))
             .bearer_auth(&token)
@@ -1108,7 +1148,10 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
             .unwrap();
         assert_eq!(m["aws_account_id"], id, "{m}");
         assert_eq!(m["account"]["id"], id, "{m}");
-        assert_eq!(m["owner"], j["previous_email"], "the old mailbox gets the mail: {m}");
+        assert_eq!(
+            m["owner"], j["previous_email"],
+            "the old mailbox gets the mail: {m}"
+        );
     }
 
     // A failed job is retried: AWS mails a new code, this time the right one.
@@ -1148,10 +1191,20 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
         .collect();
     let codes = codes.lock().unwrap().clone();
     assert_eq!(verifications.len(), codes.len(), "one record per mail");
-    assert_eq!(codes.len(), 25, "24 first codes and a retry's (none for the conflict)");
+    assert_eq!(
+        codes.len(),
+        25,
+        "24 first codes and a retry's (none for the conflict)"
+    );
     for r in &verifications {
         assert_eq!(r["outcome"], "rejected", "{r}");
-        assert!(r["detail"].as_str().unwrap().contains("not forwarded, not kept"), "{r}");
+        assert!(
+            r["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not forwarded, not kept"),
+            "{r}"
+        );
     }
     let outbox = world.dir.path().join("outbox");
     let sent = std::fs::read_dir(&outbox).map_or(0, |d| d.count());
@@ -1165,9 +1218,12 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
     node.terminate();
     let held = files_holding(world.dir.path(), &codes);
     assert!(held.is_empty(), "{held:?}");
-    let answers = serde_json::to_string(&records).unwrap()
-        + &serde_json::to_string(&finished).unwrap();
+    let answers =
+        serde_json::to_string(&records).unwrap() + &serde_json::to_string(&finished).unwrap();
     for code in &codes {
-        assert!(!answers.contains(code.as_str()), "an API answer holds {code}");
+        assert!(
+            !answers.contains(code.as_str()),
+            "an API answer holds {code}"
+        );
     }
 }

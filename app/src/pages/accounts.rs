@@ -170,7 +170,10 @@ fn job_badge(job: &RootEmailJob) -> impl IntoView {
 #[component]
 fn Jobs(jobs: Vec<RootEmailJob>, retry: ServerAction<RetryJob>) -> impl IntoView {
     let total = jobs.len();
-    let done = jobs.iter().filter(|j| j.state == JobState::Accepted).count();
+    let done = jobs
+        .iter()
+        .filter(|j| j.state == JobState::Accepted)
+        .count();
     let failed = jobs.iter().filter(|j| j.state == JobState::Failed).count();
     let open = total - done - failed;
     let columns = vec![
@@ -190,7 +193,10 @@ fn Jobs(jobs: Vec<RootEmailJob>, retry: ServerAction<RetryJob>) -> impl IntoView
             view! { <span class="whitespace-nowrap">{job_badge(j)}</span> }
         }),
         Column::new("What happened", |j: &RootEmailJob| {
-            let reason = j.reason.clone().map(|r| view! { <p class="font-mono text-xs">{r}</p> });
+            let reason = j
+                .reason
+                .clone()
+                .map(|r| view! { <p class="font-mono text-xs">{r}</p> });
             view! {
                 {reason}
                 <p class="max-w-sm text-xs text-slate-600 dark:text-slate-400">{j.detail.clone()}</p>
@@ -199,7 +205,10 @@ fn Jobs(jobs: Vec<RootEmailJob>, retry: ServerAction<RetryJob>) -> impl IntoView
         }),
         Column::new("Actions", move |j: &RootEmailJob| {
             (j.state == JobState::Failed).then(|| {
-                let (label, id) = (format!("Retry moving {}", j.account_id), j.account_id.clone());
+                let (label, id) = (
+                    format!("Retry moving {}", j.account_id),
+                    j.account_id.clone(),
+                );
                 view! {
                     <ActionForm action=retry attr:aria-label=label>
                         <input type="hidden" name="account_id" value=id />

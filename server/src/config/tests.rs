@@ -614,8 +614,14 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
         ("MAILVEND_ORGANIZATIONS_UNUSED_DAYS", "90"),
         ("MAILVEND_ORGANIZATIONS_CODE_WAIT", "2h"),
         ("MAILVEND_ORGANIZATIONS_MOVE_PACE", "0s"),
-        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", " Mail.Example.COM., other.example "),
-        ("MAILVEND_ORGANIZATIONS_VERIFY_SUBJECT", "  Confirm your new root email  "),
+        (
+            "MAILVEND_ORGANIZATIONS_VERIFY_SENDERS",
+            " Mail.Example.COM., other.example ",
+        ),
+        (
+            "MAILVEND_ORGANIZATIONS_VERIFY_SUBJECT",
+            "  Confirm your new root email  ",
+        ),
     ])
     .unwrap()
     .organizations
@@ -657,10 +663,26 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
         ("MAILVEND_ORGANIZATIONS_CODE_WAIT", "25h", "1m to 24h"),
         ("MAILVEND_ORGANIZATIONS_CODE_WAIT", "10s", "1m to 24h"),
         ("MAILVEND_ORGANIZATIONS_MOVE_PACE", "11m", "0s to 10m"),
-        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", ",", "one or more domains"),
-        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", "a@signin.aws", "such as verify.signin.aws"),
-        ("MAILVEND_ORGANIZATIONS_VERIFY_SENDERS", "localhost", "such as verify.signin.aws"),
-        ("MAILVEND_ORGANIZATIONS_VERIFY_SUBJECT", "Verify", "whole subject"),
+        (
+            "MAILVEND_ORGANIZATIONS_VERIFY_SENDERS",
+            ",",
+            "one or more domains",
+        ),
+        (
+            "MAILVEND_ORGANIZATIONS_VERIFY_SENDERS",
+            "a@signin.aws",
+            "such as verify.signin.aws",
+        ),
+        (
+            "MAILVEND_ORGANIZATIONS_VERIFY_SENDERS",
+            "localhost",
+            "such as verify.signin.aws",
+        ),
+        (
+            "MAILVEND_ORGANIZATIONS_VERIFY_SUBJECT",
+            "Verify",
+            "whole subject",
+        ),
     ] {
         let (name, message) = first_error(&[("MAILVEND_ORGANIZATIONS", "on"), (key, value)]);
         assert_eq!(name, key, "{value}");

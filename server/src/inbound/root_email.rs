@@ -154,7 +154,11 @@ impl RootEmails {
             ..job.clone()
         };
         if !self.step(JobState::Queued, &requested, JOB_ACTOR).await? {
-            return Ok(self.accounts.job(&job.account_id).await?.unwrap_or(requested));
+            return Ok(self
+                .accounts
+                .job(&job.account_id)
+                .await?
+                .unwrap_or(requested));
         }
         match self.api.start(&job.account_id, &job.address).await {
             Ok(UpdateStatus::Pending) => Ok(requested),
@@ -216,7 +220,13 @@ impl RootEmails {
         raw: &[u8],
     ) -> Result<Option<String>, StoreError> {
         // A look-alike that SES did not authenticate for AWS's domain is just mail.
-        if !from_aws(&self.recogniser, sender, subject.unwrap_or(""), verdicts, raw) {
+        if !from_aws(
+            &self.recogniser,
+            sender,
+            subject.unwrap_or(""),
+            verdicts,
+            raw,
+        ) {
             return Ok(None);
         }
         let Some(job) = self.accounts.open_job_for(recipient).await? else {
@@ -259,14 +269,16 @@ impl RootEmails {
             )));
         }
         let done = match self.api.accept(&account, &job.address, &code).await {
-            Ok(UpdateStatus::Accepted) => {
-                self.accepted(&received, JobState::CodeReceived).await?
-            }
+            Ok(UpdateStatus::Accepted) => self.accepted(&received, JobState::CodeReceived).await?,
             Ok(UpdateStatus::Pending) => {
                 let e = ChangeError::Failed("AWS still says PENDING after the code".into());
-                self.fail_from(&received, JobState::CodeReceived, &e).await?
+                self.fail_from(&received, JobState::CodeReceived, &e)
+                    .await?
             }
-            Err(e) => self.fail_from(&received, JobState::CodeReceived, &e).await?,
+            Err(e) => {
+                self.fail_from(&received, JobState::CodeReceived, &e)
+                    .await?
+            }
         };
         Ok(Some(format!(
             "AWS's root email verification for account {account}: its code was used ({}); \
@@ -301,12 +313,19 @@ impl RootEmails {
         let accepted = RootEmailJob {
             state: JobState::Accepted,
             reason: None,
-            detail: format!("the root email of {} is now {}", job.account_id, job.address),
+            detail: format!(
+                "the root email of {} is now {}",
+                job.account_id, job.address
+            ),
             updated_at: now.clone(),
             ..job.clone()
         };
         if !self.step(from, &accepted, JOB_ACTOR).await? {
-            return Ok(self.accounts.job(&job.account_id).await?.unwrap_or(accepted));
+            return Ok(self
+                .accounts
+                .job(&job.account_id)
+                .await?
+                .unwrap_or(accepted));
         }
         let stored = self.accounts.account(&job.account_id).await?;
         let link = LinkedAccount {
@@ -364,14 +383,21 @@ Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
 --b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
 Please use the following code to verify your email=\r\n address: 482913.\r\n\
 --b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>code: 482913</p>\r\n--b--\r\n";
-        assert_eq!(raw_code(qp).map(|c| c.expose().to_string()).as_deref(), Some("482913"));
+        assert_eq!(
+            raw_code(qp).map(|c| c.expose().to_string()).as_deref(),
+            Some("482913")
+        );
         let b64 = format!(
             "From: a@verify.signin.aws\r\nSubject: x\r\nContent-Type: text/html\r\n\
 Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
-            base64_of("<p>please use the following code to verify your email address: <b>A1b2C3</b>.</p>")
+            base64_of(
+                "<p>please use the following code to verify your email address: <b>A1b2C3</b>.</p>"
+            )
         );
         assert_eq!(
-            raw_code(b64.as_bytes()).map(|c| c.expose().to_string()).as_deref(),
+            raw_code(b64.as_bytes())
+                .map(|c| c.expose().to_string())
+                .as_deref(),
             Some("A1b2C3")
         );
         assert!(raw_code(b"Subject: x\r\n\r\nno code here").is_none());
@@ -399,19 +425,79 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
         let bounce = "0100018c@us-east-1.amazonses.com";
         use Verdict::{Fail, Gray, Pass};
         for (case, sender, v, raw, want) in [
-            ("all pass, AWS's envelope", "no-reply@verify.signin.aws", verdicts(Pass, Pass, Pass), &aws_from[..], true),
-            ("AWS's envelope, no DMARC record", "no-reply@verify.signin.aws", verdicts(Pass, Pass, Gray), &aws_from[..], true),
-            ("AWS's From through a bounce domain, DMARC pass", bounce, verdicts(Pass, Pass, Pass), &aws_from[..], true),
-            ("AWS's From through a bounce domain, DMARC not pass", bounce, verdicts(Pass, Pass, Gray), &aws_from[..], false),
-            ("SPF fails for AWS's envelope", "no-reply@verify.signin.aws", verdicts(Fail, Pass, Gray), &aws_from[..], false),
-            ("DKIM fails", "no-reply@verify.signin.aws", verdicts(Pass, Fail, Gray), &aws_from[..], false),
-            ("DMARC fails", "no-reply@verify.signin.aws", verdicts(Pass, Pass, Fail), &aws_from[..], false),
-            ("a stranger's envelope and From", "x@attacker.example", verdicts(Pass, Pass, Pass), &b"From: x@attacker.example\r\n\r\n"[..], false),
-            ("a stranger forging AWS's From", "x@attacker.example", verdicts(Pass, Pass, Fail), &aws_from[..], false),
+            (
+                "all pass, AWS's envelope",
+                "no-reply@verify.signin.aws",
+                verdicts(Pass, Pass, Pass),
+                &aws_from[..],
+                true,
+            ),
+            (
+                "AWS's envelope, no DMARC record",
+                "no-reply@verify.signin.aws",
+                verdicts(Pass, Pass, Gray),
+                &aws_from[..],
+                true,
+            ),
+            (
+                "AWS's From through a bounce domain, DMARC pass",
+                bounce,
+                verdicts(Pass, Pass, Pass),
+                &aws_from[..],
+                true,
+            ),
+            (
+                "AWS's From through a bounce domain, DMARC not pass",
+                bounce,
+                verdicts(Pass, Pass, Gray),
+                &aws_from[..],
+                false,
+            ),
+            (
+                "SPF fails for AWS's envelope",
+                "no-reply@verify.signin.aws",
+                verdicts(Fail, Pass, Gray),
+                &aws_from[..],
+                false,
+            ),
+            (
+                "DKIM fails",
+                "no-reply@verify.signin.aws",
+                verdicts(Pass, Fail, Gray),
+                &aws_from[..],
+                false,
+            ),
+            (
+                "DMARC fails",
+                "no-reply@verify.signin.aws",
+                verdicts(Pass, Pass, Fail),
+                &aws_from[..],
+                false,
+            ),
+            (
+                "a stranger's envelope and From",
+                "x@attacker.example",
+                verdicts(Pass, Pass, Pass),
+                &b"From: x@attacker.example\r\n\r\n"[..],
+                false,
+            ),
+            (
+                "a stranger forging AWS's From",
+                "x@attacker.example",
+                verdicts(Pass, Pass, Fail),
+                &aws_from[..],
+                false,
+            ),
         ] {
             assert_eq!(from_aws(&r, sender, subject, &v, raw), want, "{case}");
         }
-        assert!(!from_aws(&r, "no-reply@verify.signin.aws", "Your bill", &verdicts(Pass, Pass, Pass), aws_from));
+        assert!(!from_aws(
+            &r,
+            "no-reply@verify.signin.aws",
+            "Your bill",
+            &verdicts(Pass, Pass, Pass),
+            aws_from
+        ));
     }
 
     #[test]

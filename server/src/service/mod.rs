@@ -6,8 +6,8 @@ pub mod caller;
 pub mod dashboard;
 pub mod mapping_patch;
 pub mod organizations;
-pub mod root_email;
 pub mod owner;
+pub mod root_email;
 pub mod text;
 pub mod vending;
 

@@ -81,10 +81,12 @@ impl AppService {
             }
             let (job, error) = match self.queue_move(caller, &id, owner.as_deref()).await {
                 Ok(job) => (Some(job), None),
-                Err(e @ (ServiceError::Invalid { .. }
-                | ServiceError::Conflict(_)
-                | ServiceError::NotFound(_)
-                | ServiceError::Forbidden { .. })) => (None, Some(e.to_string())),
+                Err(
+                    e @ (ServiceError::Invalid { .. }
+                    | ServiceError::Conflict(_)
+                    | ServiceError::NotFound(_)
+                    | ServiceError::Forbidden { .. }),
+                ) => (None, Some(e.to_string())),
                 Err(e) => return Err(e),
             };
             results.push(MoveResult {
@@ -197,8 +199,9 @@ impl AppService {
         let name = moved_name(account);
         let address = format!("{name}@{}", self.config.domain);
         match self.stores.mappings.get(&address).await {
-            Ok(m) if m.status == MappingStatus::Active
-                && m.aws_account_id.as_deref() == Some(account.account_id.as_str()) =>
+            Ok(m)
+                if m.status == MappingStatus::Active
+                    && m.aws_account_id.as_deref() == Some(account.account_id.as_str()) =>
             {
                 return Ok(address);
             }
@@ -233,12 +236,10 @@ impl AppService {
         account_id: &str,
     ) -> Result<RootEmailJob, ServiceError> {
         let jobs = self.root_emails()?;
-        let job = self
-            .stores
-            .accounts
-            .job(account_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("a job for the account {account_id}")))?;
+        let job =
+            self.stores.accounts.job(account_id).await?.ok_or_else(|| {
+                ServiceError::NotFound(format!("a job for the account {account_id}"))
+            })?;
         if job.state != JobState::Failed {
             return Err(ServiceError::Conflict(format!(
                 "only a failed job can be retried; the account {account_id}'s is {}",
@@ -290,7 +291,11 @@ impl AppService {
         let mut cursor: Option<String> = None;
         loop {
             let page = self.stores.accounts.jobs(500, cursor.as_deref()).await?;
-            queued.extend(page.items.into_iter().filter(|j| j.state == JobState::Queued));
+            queued.extend(
+                page.items
+                    .into_iter()
+                    .filter(|j| j.state == JobState::Queued),
+            );
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,

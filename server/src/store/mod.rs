@@ -673,8 +673,11 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The latest job of an account.
     async fn job(&self, account_id: &str) -> Result<Option<RootEmailJob>, StoreError>;
     /// A page of jobs in account id order.
-    async fn jobs(&self, limit: u32, cursor: Option<&str>)
-        -> Result<Page<RootEmailJob>, StoreError>;
+    async fn jobs(
+        &self,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<RootEmailJob>, StoreError>;
     /// The open job whose new root email is `address`: what the inbound path asks of a
     /// recognised verification mail.
     async fn open_job_for(&self, address: &str) -> Result<Option<RootEmailJob>, StoreError>;

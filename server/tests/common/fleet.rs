@@ -206,7 +206,11 @@ pub async fn moto_organization(moto: &Moto) -> aws_sdk_organizations::Client {
 }
 
 /// Creates an account in moto's organization (synchronous there) and answers its id.
-pub async fn create_account(org: &aws_sdk_organizations::Client, name: &str, email: &str) -> String {
+pub async fn create_account(
+    org: &aws_sdk_organizations::Client,
+    name: &str,
+    email: &str,
+) -> String {
     let out = org
         .create_account()
         .account_name(name)

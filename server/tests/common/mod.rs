@@ -89,9 +89,9 @@ pub async fn start_with_root_emails(moto_url: &str, account_url: &str) -> TestSe
     let source = Arc::new(server::organizations::AwsOrganizations::with_config(
         &client(moto_url).await,
     ));
-    let api = Arc::new(server::organizations::root_email::AwsAccountApi::with_config(
-        &client(account_url).await,
-    ));
+    let api = Arc::new(
+        server::organizations::root_email::AwsAccountApi::with_config(&client(account_url).await),
+    );
     start_full(
         Arc::new(tempfile::tempdir().unwrap()),
         0,

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use app::org::{AccountState, Drift, JobState, LinkedAccount, OrgAccount, RootEmailJob, SyncSummary};
+use app::org::{
+    AccountState, Drift, JobState, LinkedAccount, OrgAccount, RootEmailJob, SyncSummary,
+};
 
 use super::{spec, unique};
 use crate::store::{AccountStore, MappingChange, MappingFilter, MappingStore, StoreError};
@@ -339,9 +341,15 @@ pub async fn jobs_are_one_open_per_account_and_address<S: AccountStore>(store: &
         detail: "code sent".into(),
         ..queued.clone()
     };
-    assert!(store.transition(JobState::Queued, &requested).await.unwrap());
+    assert!(store
+        .transition(JobState::Queued, &requested)
+        .await
+        .unwrap());
     assert!(
-        !store.transition(JobState::Queued, &requested).await.unwrap(),
+        !store
+            .transition(JobState::Queued, &requested)
+            .await
+            .unwrap(),
         "a step already taken is not taken twice"
     );
     let accepted = RootEmailJob {
@@ -349,19 +357,32 @@ pub async fn jobs_are_one_open_per_account_and_address<S: AccountStore>(store: &
         detail: "done".into(),
         ..queued.clone()
     };
-    assert!(!store.transition(JobState::CodeReceived, &accepted).await.unwrap());
+    assert!(!store
+        .transition(JobState::CodeReceived, &accepted)
+        .await
+        .unwrap());
     assert_eq!(store.job(&a).await.unwrap(), Some(requested.clone()));
     let failed = RootEmailJob {
         state: JobState::Failed,
         reason: Some("expired".into()),
         ..requested.clone()
     };
-    assert!(store.transition(JobState::Requested, &failed).await.unwrap());
-    assert_eq!(store.open_job_for(&x).await.unwrap(), None, "a failed job frees its address");
+    assert!(store
+        .transition(JobState::Requested, &failed)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.open_job_for(&x).await.unwrap(),
+        None,
+        "a failed job frees its address"
+    );
     assert_eq!(store.job(&a).await.unwrap(), Some(failed));
 
     // Another account may now take the address; the failed one is retried with another.
-    store.create_job(&job(&b, &x, JobState::Queued)).await.unwrap();
+    store
+        .create_job(&job(&b, &x, JobState::Queued))
+        .await
+        .unwrap();
     let retry = RootEmailJob {
         attempts: 2,
         ..job(&a, &y, JobState::Queued)
@@ -392,7 +413,9 @@ pub async fn jobs_are_one_open_per_account_and_address<S: AccountStore>(store: &
     assert_eq!(seen, sorted, "jobs list in account id order");
     // Jobs are not accounts.
     let accounts = store.accounts(None, 1000, None).await.unwrap().items;
-    assert!(accounts.iter().all(|acc| acc.account_id != a && acc.account_id != b));
+    assert!(accounts
+        .iter()
+        .all(|acc| acc.account_id != a && acc.account_id != b));
 }
 
 /// Two servers reading the same verification mail: one of them takes the step.

@@ -92,7 +92,10 @@ impl DynamoStore {
         }
     }
 
-    pub(super) async fn job_item(&self, account_id: &str) -> Result<Option<RootEmailJob>, StoreError> {
+    pub(super) async fn job_item(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<RootEmailJob>, StoreError> {
         self.get_item(&self.accounts, "account_id", &job_key(account_id))
             .await?
             .map(job_from)

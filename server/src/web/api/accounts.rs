@@ -261,7 +261,11 @@ pub async fn jobs(
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     Ok(Json(
         service
-            .jobs(&caller, q.limit, q.cursor.as_deref().filter(|c| !c.is_empty()))
+            .jobs(
+                &caller,
+                q.limit,
+                q.cursor.as_deref().filter(|c| !c.is_empty()),
+            )
             .await?,
     ))
 }
