@@ -44,7 +44,7 @@ impl Recogniser {
     /// AWS's verification mail.
     pub fn matches(&self, sender_domain: &str, subject: &str) -> bool {
         let domain = sender_domain.trim_end_matches('.').to_ascii_lowercase();
-        self.sender_domains.iter().any(|d| domain == *d)
+        self.sender_domains.contains(&domain)
             && collapse(subject).eq_ignore_ascii_case(&collapse(&self.subject))
     }
 }

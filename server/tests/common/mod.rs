@@ -105,14 +105,17 @@ pub async fn start_with_root_emails(moto_url: &str, account_url: &str) -> TestSe
     .await
 }
 
+/// Where a test server reads the organization, and changes root emails when given.
+type Organization = (
+    Arc<dyn server::organizations::AccountSource>,
+    Option<Arc<dyn server::organizations::root_email::RootEmailApi>>,
+);
+
 async fn start_full(
     dir: Arc<tempfile::TempDir>,
     port: u16,
     extra: Vec<(&str, String)>,
-    org: Option<(
-        Arc<dyn server::organizations::AccountSource>,
-        Option<Arc<dyn server::organizations::root_email::RootEmailApi>>,
-    )>,
+    org: Option<Organization>,
 ) -> TestServer {
     let db = dir.path().join("mailvend.db");
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
