@@ -194,7 +194,7 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 19);
+        assert_eq!(operations, 24);
     }
 
     #[test]
