@@ -42,6 +42,7 @@ export const serverEnv: Record<string, string> = {
   AWS_ENDPOINT_URL: motoURL,
   // Root email changes: their Start and Accept go to the stand-in, one after another.
   AWS_ENDPOINT_URL_ACCOUNT: accountApiURL,
+  MAILVEND_ORGANIZATIONS_ROOT_EMAILS: 'on',
   MAILVEND_ORGANIZATIONS_MOVE_PACE: '0s',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'testing',

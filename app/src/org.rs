@@ -190,6 +190,8 @@ pub struct AccountsView {
     pub page: crate::model::Page<OrgAccount>,
     /// For the adopt form.
     pub account_types: Vec<String>,
+    /// Whether root email changes are on (`MAILVEND_ORGANIZATIONS_ROOT_EMAILS`).
+    pub moves_on: bool,
     /// The root email change jobs in account id order (at most a page).
     pub jobs: Vec<RootEmailJob>,
 }
@@ -278,6 +280,10 @@ pub struct RootEmailJob {
     pub detail: String,
     /// How many times it was started (a retry adds one).
     pub attempts: u32,
+    /// Codes AWS refused during this attempt (codes of other requests to the address may
+    /// arrive first); at 3 the job fails `rejected_code`.
+    #[serde(default)]
+    pub refused_codes: u32,
     pub created_at: String,
     pub created_by: String,
     pub updated_at: String,

@@ -61,6 +61,7 @@ const KEYS: &[&str] = &[
     "organizations_role_arn",
     "organizations_sync_every",
     "organizations_unused_days",
+    "organizations_root_emails",
     "organizations_code_wait",
     "organizations_move_pace",
     "organizations_verify_subject",
@@ -171,6 +172,9 @@ pub struct OrganizationsConfig {
     pub sync_every: Option<std::time::Duration>,
     /// A live mapping older than this that no account uses is listed as unused.
     pub unused_days: u32,
+    /// Whether mailvend may change accounts' root emails (`MAILVEND_ORGANIZATIONS_ROOT_EMAILS`,
+    /// off by default: reading the organization needs less trust than changing it).
+    pub root_emails: bool,
     /// How long a root email change job waits for AWS's verification mail before it fails
     /// as `expired`.
     pub code_wait: std::time::Duration,
@@ -836,6 +840,7 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
             )),
         }
     });
+    let root_emails = r.parse("organizations_root_emails", false, parse_bool);
     let code_wait = r.parse(
         "organizations_code_wait",
         std::time::Duration::from_secs(30 * 60),
@@ -882,6 +887,14 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
                 .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
                 .filter(|d| !d.is_empty())
                 .collect();
+            // Domains anybody can send from (every SES customer's bounces, every EC2 host):
+            // mail from them proves nothing about AWS.
+            const SHARED: [&str; 3] = ["amazonses.com", "amazonaws.com", "amazon.com"];
+            let shared = |d: &str| {
+                SHARED
+                    .iter()
+                    .any(|s| d == *s || d.strip_suffix(s).is_some_and(|p| p.ends_with('.')))
+            };
             match domains.iter().find(|d| !d.contains('.') || d.contains('@')) {
                 _ if domains.is_empty() => {
                     Err("expected one or more domains, comma-separated".into())
@@ -889,7 +902,12 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
                 Some(bad) => Err(format!(
                     "expected domains such as verify.signin.aws, got {bad:?}"
                 )),
-                None => Ok(domains),
+                None => match domains.iter().find(|d| shared(d)) {
+                    Some(bad) => Err(format!(
+                        "{bad:?} is shared by every AWS customer's mail, so it proves nothing; use AWS's sign-in domains"
+                    )),
+                    None => Ok(domains),
+                },
             }
         },
     );
@@ -898,6 +916,7 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
             "organizations_role_arn",
             "organizations_sync_every",
             "organizations_unused_days",
+            "organizations_root_emails",
             "organizations_code_wait",
             "organizations_move_pace",
             "organizations_verify_subject",
@@ -913,6 +932,7 @@ fn organizations(r: &mut Reader) -> Option<OrganizationsConfig> {
         role_arn,
         sync_every,
         unused_days,
+        root_emails,
         code_wait,
         move_pace,
         verify_subject,

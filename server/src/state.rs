@@ -54,13 +54,22 @@ impl Core {
         };
         let core = Core::new(Arc::new(config), stores, mailer, Retry::default());
         Ok(match org {
-            Some(sdk) => core
-                .with_organizations(Arc::new(
+            Some(sdk) => {
+                let core = core.with_organizations(Arc::new(
                     crate::organizations::AwsOrganizations::with_config(&sdk),
-                ))
-                .with_root_emails(Arc::new(
-                    crate::organizations::root_email::AwsAccountApi::with_config(&sdk),
-                )),
+                ));
+                match core
+                    .config
+                    .organizations
+                    .as_ref()
+                    .is_some_and(|o| o.root_emails)
+                {
+                    true => core.with_root_emails(Arc::new(
+                        crate::organizations::root_email::AwsAccountApi::with_config(&sdk),
+                    )),
+                    false => core,
+                }
+            }
             None => core,
         })
     }

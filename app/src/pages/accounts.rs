@@ -105,7 +105,7 @@ fn AccountsBody(v: AccountsView, actions: Actions, later_page: bool) -> impl Int
         .page
         .items
         .iter()
-        .filter(|a| a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use())
+        .filter(|a| v.moves_on && a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use())
         .filter(|a| !moving.contains(&a.account_id))
         .map(|a| a.account_id.clone())
         .collect();
@@ -125,7 +125,7 @@ fn AccountsBody(v: AccountsView, actions: Actions, later_page: bool) -> impl Int
                 })
                 .collect_view()}
         </nav>
-        <AccountTable rows=v.page.items next=v.page.next_cursor account_types=v.account_types moving actions later_page />
+        <AccountTable rows=v.page.items next=v.page.next_cursor account_types=v.account_types moving moves_on=v.moves_on actions later_page />
         {(!off_domain.is_empty()).then(|| view! { <MoveMany ids=off_domain moves=actions.moves /> })}
         {v.last_sync.filter(|s| s.unused_total > 0).map(|s| view! { <Unused summary=s /> })}
     }
@@ -303,6 +303,7 @@ fn AccountTable(
     next: Option<String>,
     account_types: Vec<String>,
     moving: std::collections::HashSet<String>,
+    moves_on: bool,
     actions: Actions,
     later_page: bool,
 ) -> impl IntoView {
@@ -336,7 +337,7 @@ fn AccountTable(
             if moving.contains(&a.account_id) {
                 return Some(view! { <span class="whitespace-nowrap text-sm text-slate-500">"Moving…"</span> }.into_any());
             }
-            if a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use() {
+            if moves_on && a.drift == Some(Drift::OffDomain) && !a.state.is_out_of_use() {
                 let (label, id) = (format!("Move {} onto the domain", a.name), a.account_id.clone());
                 return Some(view! {
                     <ActionForm action=moves attr:aria-label=label>

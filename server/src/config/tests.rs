@@ -598,6 +598,7 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
             role_arn: None,
             sync_every: Some(std::time::Duration::from_secs(3600)),
             unused_days: 30,
+            root_emails: false,
             code_wait: std::time::Duration::from_secs(1800),
             move_pace: std::time::Duration::from_secs(5),
             verify_subject: "Verify the new email address for the AWS account root user".into(),
@@ -612,6 +613,7 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
         ),
         ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "off"),
         ("MAILVEND_ORGANIZATIONS_UNUSED_DAYS", "90"),
+        ("MAILVEND_ORGANIZATIONS_ROOT_EMAILS", "on"),
         ("MAILVEND_ORGANIZATIONS_CODE_WAIT", "2h"),
         ("MAILVEND_ORGANIZATIONS_MOVE_PACE", "0s"),
         (
@@ -632,6 +634,7 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
     );
     assert_eq!(set.sync_every, None);
     assert_eq!(set.unused_days, 90);
+    assert!(set.root_emails);
     assert_eq!(set.code_wait, std::time::Duration::from_secs(7200));
     assert_eq!(set.move_pace, std::time::Duration::ZERO);
     assert_eq!(set.verify_senders, ["mail.example.com", "other.example"]);

@@ -692,9 +692,14 @@ impl Pipeline {
         for (i, record) in records.into_iter().enumerate() {
             if let Some(jobs) = self.root_emails.get() {
                 if !used.contains_key(&record.recipient) {
+                    let mapping = match mappings.get(&record.recipient) {
+                        Some(known) => known.clone(),
+                        None => self.stores.mappings.get(&record.recipient).await.ok(),
+                    };
                     let took = jobs
                         .take(
                             &record.recipient,
+                            mapping.as_ref(),
                             &record.sender,
                             record.subject.as_deref(),
                             verdicts,

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use app::model::{AuditEntry, Page};
+use app::model::{AuditEntry, Mapping, Page};
 use app::org::{JobState, LinkedAccount, OrgAccount, RootEmailJob};
 
 use crate::clock::{before, rfc3339};
@@ -23,8 +23,13 @@ use crate::store::{AccountStore, MappingChange, MappingStore, StoreError, Stores
 /// Who the audit log names for the steps mailvend takes on its own.
 pub const JOB_ACTOR: &str = "root-email-job";
 
+/// How many codes AWS refuses before a job fails `rejected_code`: codes of other requests to
+/// the same address may arrive first.
+const MAX_REFUSED_CODES: u32 = 3;
+
 /// How long a job may sit in `code_received` (its Accept cut short by a stopped server)
-/// before it is failed, so that an admin can retry it.
+/// before it is looked at again: finished if AWS took the code, else failed, so that an admin
+/// can retry it. Well over an Account API call's longest (`root_email::OPERATION_TIMEOUT`).
 const ACCEPT_WAIT: Duration = Duration::from_secs(300);
 
 pub struct RootEmails {
@@ -44,12 +49,25 @@ fn domain_of(sender: &str) -> &str {
         .map_or("", |(_, d)| d)
 }
 
-/// The From header's address's domain, lower-cased.
-fn header_from_domain(raw: &[u8]) -> String {
-    let from = crate::inbound::rewrite::header(raw, "from")
-        .map(|v| crate::inbound::rewrite::address_of(&v))
-        .unwrap_or_default();
-    domain_of(&String::from_utf8_lossy(&from)).to_ascii_lowercase()
+/// The domain of the From header's one mailbox, lower-cased; `None` unless the message has
+/// exactly one From header naming exactly one mailbox (RFC 5322 parsed: comments, quoted
+/// names and encoded words cannot pass for the address).
+fn header_from_domain(raw: &[u8]) -> Option<String> {
+    let message = mail_parser::MessageParser::default().parse_headers(raw)?;
+    let froms = message
+        .headers()
+        .iter()
+        .filter(|h| h.name == mail_parser::HeaderName::From)
+        .count();
+    if froms != 1 {
+        return None;
+    }
+    let list = message.from()?.as_list()?;
+    let [one] = list else {
+        return None;
+    };
+    let address = one.address()?;
+    Some(domain_of(address).to_ascii_lowercase()).filter(|d| !d.is_empty())
 }
 
 /// Whether SES authenticated the mail as coming from one of AWS's sender domains, with AWS's
@@ -70,7 +88,7 @@ fn from_aws(
         && recogniser.matches(domain_of(sender), subject);
     by_envelope
         || (verdicts.dmarc == Verdict::Pass
-            && recogniser.matches(&header_from_domain(raw), subject))
+            && header_from_domain(raw).is_some_and(|d| recogniser.matches(&d, subject)))
 }
 
 /// The text of a mail: its first text part, or its HTML part as text (MIME decoded).
@@ -190,12 +208,27 @@ impl RootEmails {
                             self.code_wait.as_secs() / 60
                         ),
                     ),
-                    JobState::CodeReceived if job.updated_at < no_accept_since => Self::failed(
-                        &job,
-                        "failed",
-                        "the code arrived but accepting it did not finish (a server stopped?); retry"
-                            .into(),
-                    ),
+                    JobState::CodeReceived if job.updated_at < no_accept_since => {
+                        // Its Accept was cut short: AWS may have taken the code all the same.
+                        if self
+                            .api
+                            .primary_email(&job.account_id)
+                            .await
+                            .ok()
+                            .as_deref()
+                            == Some(job.address.as_str())
+                        {
+                            let done = self.accepted(&job, JobState::CodeReceived).await?;
+                            failed += u32::from(done.state != JobState::Accepted);
+                            continue;
+                        }
+                        Self::failed(
+                            &job,
+                            "failed",
+                            "the code arrived but accepting it did not finish (a server stopped?); retry"
+                                .into(),
+                        )
+                    }
                     _ => continue,
                 };
                 failed += u32::from(self.step(job.state, &to, JOB_ACTOR).await?);
@@ -208,12 +241,14 @@ impl RootEmails {
     }
 
     /// What becomes of one recipient's copy of a received message: `Some(detail)` when it is
-    /// AWS's verification mail for an open job of that address, and so was used, not to be
-    /// forwarded or kept; `None` for any other mail (a change a human started in the
-    /// console has no job: its mail is forwarded as usual).
+    /// AWS's verification mail for an address with a job not yet accepted, and so is used
+    /// (or, arriving out of turn, dropped), never forwarded or kept; `None` for any other mail
+    /// (a change a human started in the console has no job: its mail is forwarded as usual,
+    /// as is AWS's mail once the change is done). `mapping` is the recipient's, if any.
     pub async fn take(
         &self,
         recipient: &str,
+        mapping: Option<&Mapping>,
         sender: &str,
         subject: Option<&str>,
         verdicts: &Verdicts,
@@ -229,20 +264,22 @@ impl RootEmails {
         ) {
             return Ok(None);
         }
-        let Some(job) = self.accounts.open_job_for(recipient).await? else {
-            return Ok(None);
+        let job = match self.accounts.open_job_for(recipient).await? {
+            Some(job) => job,
+            None => return self.out_of_turn(recipient, mapping).await,
         };
         let account = job.account_id.clone();
+        let said = |what: &str| {
+            Ok(Some(format!(
+                "AWS's root email verification for account {account}: {what}; not forwarded, \
+                 not kept"
+            )))
+        };
         match job.state {
             JobState::Requested => {}
-            JobState::CodeReceived => {
-                return Ok(Some(format!(
-                    "AWS's root email verification for account {account}: its job is already \
-                     accepting a code; not forwarded, not kept"
-                )))
-            }
-            // Queued: AWS was not asked yet, so this mail answers somebody else's request.
-            _ => return Ok(None),
+            JobState::CodeReceived => return said("its job is already accepting a code"),
+            // AWS was not asked by this job yet: somebody else's request, or a stale one.
+            _ => return said("arrived before its job started; not used"),
         }
         let Some(code) = raw_code(raw) else {
             let failed = Self::failed(
@@ -251,10 +288,7 @@ impl RootEmails {
                 "AWS's verification mail arrived but no code could be read from it; retry".into(),
             );
             self.step(JobState::Requested, &failed, JOB_ACTOR).await?;
-            return Ok(Some(format!(
-                "AWS's root email verification for account {account}: no code could be read; \
-                 the job failed; not forwarded, not kept"
-            )));
+            return said("no code could be read; the job failed");
         };
         let received = RootEmailJob {
             state: JobState::CodeReceived,
@@ -263,13 +297,27 @@ impl RootEmails {
             ..job.clone()
         };
         if !self.step(JobState::Requested, &received, JOB_ACTOR).await? {
-            return Ok(Some(format!(
-                "AWS's root email verification for account {account}: another delivery took \
-                 it; not forwarded, not kept"
-            )));
+            return said("another delivery took it");
         }
         let done = match self.api.accept(&account, &job.address, &code).await {
             Ok(UpdateStatus::Accepted) => self.accepted(&received, JobState::CodeReceived).await?,
+            // A genuine code of another request (anyone may ask AWS to mail this address):
+            // refused, the job goes on waiting for its own, a few times.
+            Err(ChangeError::RejectedCode(_)) if job.refused_codes + 1 < MAX_REFUSED_CODES => {
+                let waiting = RootEmailJob {
+                    refused_codes: job.refused_codes + 1,
+                    detail: format!(
+                        "AWS refused a code that arrived ({} so far); still waiting for this \
+                         request's",
+                        job.refused_codes + 1
+                    ),
+                    // The wait for the code still counts from the start.
+                    ..job.clone()
+                };
+                self.step(JobState::CodeReceived, &waiting, JOB_ACTOR)
+                    .await?;
+                waiting
+            }
             Ok(UpdateStatus::Pending) => {
                 let e = ChangeError::Failed("AWS still says PENDING after the code".into());
                 self.fail_from(&received, JobState::CodeReceived, &e)
@@ -280,14 +328,47 @@ impl RootEmails {
                     .await?
             }
         };
-        Ok(Some(format!(
-            "AWS's root email verification for account {account}: its code was used ({}); \
-             not forwarded, not kept",
+        said(&format!(
+            "its code was used ({})",
             match done.state {
                 JobState::Accepted => "accepted".to_string(),
+                JobState::Requested => "refused; the job still waits".to_string(),
                 _ => format!("failed: {}", done.reason.as_deref().unwrap_or("failed")),
             }
-        )))
+        ))
+    }
+
+    /// AWS's mail for an address without an open job: dropped when the address's account has
+    /// a job that was not accepted (a failed or expired one: its code must not reach a
+    /// mailbox), else `None` (forwarded).
+    async fn out_of_turn(
+        &self,
+        recipient: &str,
+        mapping: Option<&Mapping>,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(m) = mapping else {
+            return Ok(None);
+        };
+        let account = m
+            .aws_account_id
+            .as_deref()
+            .or_else(|| m.tags.get("aws_account_id").map(String::as_str));
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        Ok(self
+            .accounts
+            .job(account)
+            .await?
+            .filter(|j| j.address == recipient && j.state == JobState::Failed)
+            .map(|j| {
+                format!(
+                    "AWS's root email verification for account {}: arrived for a failed job \
+                     ({}); not used, not forwarded, not kept",
+                    j.account_id,
+                    j.reason.as_deref().unwrap_or("failed")
+                )
+            }))
     }
 
     async fn fail_from(
@@ -346,8 +427,9 @@ impl RootEmails {
             .update(&job.address, &change, JOB_ACTOR, &now)
             .await
         {
-            // Deleted meanwhile: the next sync reports the account as unmapped.
-            Ok(_) | Err(StoreError::NotFound(_)) => {}
+            // Deleted meanwhile (gone, or kept deleted: a conflict to edit): the change is
+            // done at AWS all the same; the next sync reports the account's drift.
+            Ok(_) | Err(StoreError::NotFound(_) | StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
         if let Some(a) = stored {

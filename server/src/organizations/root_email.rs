@@ -66,6 +66,9 @@ pub trait RootEmailApi: Send + Sync + 'static {
 /// Attempts per call: throttled calls are retried with the SDK's backoff.
 const ATTEMPTS: u32 = 6;
 
+/// The most one call may take, its retries included.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
 pub struct AwsAccountApi {
     client: aws_sdk_account::Client,
 }
@@ -83,8 +86,14 @@ impl AwsAccountApi {
         config: &aws_config::SdkConfig,
         retry: aws_config::retry::RetryConfig,
     ) -> AwsAccountApi {
+        // A whole call, retries included, ends well within the minutes after which a job
+        // stuck in `code_received` is looked at again (inbound::root_email::ACCEPT_WAIT).
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
         let conf = aws_sdk_account::config::Builder::from(config)
             .retry_config(retry)
+            .timeout_config(timeouts)
             .build();
         AwsAccountApi {
             client: aws_sdk_account::Client::from_conf(conf),

@@ -281,6 +281,7 @@ impl app::service::Service for Dashboard {
             last_sync: self.0.last_sync(&caller).await?,
             page,
             account_types: self.0.vend_rules().account_types.clone(),
+            moves_on: self.0.root_emails_on(),
             jobs: match self.0.root_emails_on() {
                 true => self.0.jobs(&caller, Some(100), None).await?.items,
                 false => Vec::new(),

@@ -19,7 +19,9 @@ use crate::store::StoreError;
 
 fn not_configured() -> ServiceError {
     ServiceError::Conflict(
-        "root email changes need MAILVEND_ORGANIZATIONS=on (docs/deployment.md)".into(),
+        "root email changes are off: they need MAILVEND_ORGANIZATIONS=on and \
+         MAILVEND_ORGANIZATIONS_ROOT_EMAILS=on, and the account: permissions (docs/deployment.md)"
+            .into(),
     )
 }
 
@@ -164,8 +166,12 @@ impl AppService {
         }
         let owner = owner.unwrap_or(&account.email).to_string();
         let address = match earlier {
-            // Moved before and failed: the address vended for it then.
-            Some(j) => j.address,
+            // Moved before and failed: the address vended for it then, if it still forwards
+            // and records no other account.
+            Some(j) => {
+                self.reusable(&j.address, account_id).await?;
+                j.address
+            }
             None => self.address_for(caller, &account, &owner).await?,
         };
         let now = now_rfc3339();
@@ -178,6 +184,7 @@ impl AppService {
             reason: None,
             detail: "queued: starts are paced".into(),
             attempts: 1,
+            refused_codes: 0,
             created_at: now.clone(),
             created_by: caller.actor().to_string(),
             updated_at: now,
@@ -187,9 +194,43 @@ impl AppService {
         Ok(job)
     }
 
-    /// The address vended for a moved account. An existing mapping at its name is used only
-    /// when it already records this account (an admin's entry): anyone with a vend token could
-    /// have vended `<name>-<id>@` first, owning the account's root mail once moved.
+    /// Whether a failed job's address may take its account's root email again: its mapping
+    /// active and recording no other account (an admin may have deleted, suspended or
+    /// re-linked it since; a root email on an address that forwards nowhere loses the
+    /// account's password recovery).
+    async fn reusable(&self, address: &str, account_id: &str) -> Result<(), ServiceError> {
+        let m = match self.stores.mappings.get(address).await {
+            Ok(m) => m,
+            Err(StoreError::NotFound(_)) => {
+                return Err(ServiceError::Conflict(format!(
+                    "{address}, the address of the account {account_id}'s earlier job, has no \
+                 mapping"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let others = m
+            .aws_account_id
+            .as_deref()
+            .is_some_and(|id| id != account_id);
+        if m.status != MappingStatus::Active || others {
+            return Err(ServiceError::Conflict(format!(
+                "{address}, the address of the account {account_id}'s earlier job, is {} now; \
+                 it cannot become the root email",
+                if others {
+                    "another account's"
+                } else {
+                    m.status.as_str()
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    /// The address vended for a moved account: `<name>-<id>@`, or when that name or address
+    /// is taken (anyone may have vended it, on purpose or not), `aws-<id>-<random>@`. An
+    /// existing mapping is never used, unless it already records this account (an admin's
+    /// entry): its owner and recipients would get the account's root mail.
     async fn address_for(
         &self,
         caller: &AdminCaller,
@@ -205,30 +246,43 @@ impl AppService {
             {
                 return Ok(address);
             }
-            Ok(_) => {
-                return Err(ServiceError::Conflict(format!(
-                    "{address} exists and does not record the account {}; check who vended it",
-                    account.account_id
-                )));
-            }
-            Err(StoreError::NotFound(_)) => {}
+            Ok(_) | Err(StoreError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        let req = VendRequest {
-            owner: owner.to_string(),
-            account_type: self
-                .rules
-                .account_types
-                .first()
-                .cloned()
-                .unwrap_or_default(),
-            account_name: Some(name),
-            tags: [("aws_account_id".to_string(), account.account_id.clone())].into(),
-            ..VendRequest::default()
-        };
-        Ok(self.vend(caller.as_vend(), &req).await?.mapping.address)
+        let mut tries = vec![name];
+        tries.extend((0..3).map(|_| {
+            format!(
+                "aws-{}-{:06x}",
+                account.account_id,
+                rand::random::<u32>() & 0xff_ffff
+            )
+        }));
+        let mut last = None;
+        for name in tries {
+            let req = VendRequest {
+                owner: owner.to_string(),
+                account_type: self
+                    .rules
+                    .account_types
+                    .first()
+                    .cloned()
+                    .unwrap_or_default(),
+                account_name: Some(name),
+                tags: [("aws_account_id".to_string(), account.account_id.clone())].into(),
+                ..VendRequest::default()
+            };
+            match self.vend(caller.as_vend(), &req).await {
+                Ok(v) => return Ok(v.mapping.address),
+                // Taken (an address or a name): the next name.
+                Err(e @ ServiceError::Conflict(_)) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("at least one name was tried"))
     }
+}
 
+impl AppService {
     /// Queues a failed job again, with its address (a new code is asked for).
     pub async fn retry_job(
         &self,
@@ -252,6 +306,7 @@ impl AppService {
             reason: None,
             detail: format!("retried by {}", caller.actor()),
             attempts: job.attempts + 1,
+            refused_codes: 0,
             updated_at: now,
             ..job
         };

@@ -25,12 +25,14 @@ struct Books {
     mailed: HashMap<String, String>,
     throttle: u32,
     throttled: u32,
-    /// Accounts whose mail carries a code other than the pending one.
-    garbled: std::collections::HashSet<String>,
+    /// Accounts whose next Start mails this many codes of other requests first, and then
+    /// its own code or not.
+    garbled: HashMap<String, (u32, bool)>,
 }
 
-/// Called with (account id, new email, the code in the mail) for each code "mailed".
-pub type MailHook = Arc<dyn Fn(String, String, String) + Send + Sync>;
+/// Called once per Start with (account id, new email, the codes mailed, in the order they
+/// should arrive).
+pub type MailHook = Arc<dyn Fn(String, String, Vec<String>) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct FakeAccountApi {
@@ -79,13 +81,14 @@ impl FakeAccountApi {
         *self.hook.lock().unwrap() = Some(hook);
     }
 
-    /// The mail to `account_id`'s new address will carry a wrong code (until `ungarble`).
-    pub fn garble(&self, account_id: &str) {
-        self.books.lock().unwrap().garbled.insert(account_id.into());
-    }
-
-    pub fn ungarble(&self, account_id: &str) {
-        self.books.lock().unwrap().garbled.remove(account_id);
+    /// The next Start of `account_id` mails `others` codes of other requests first (as when
+    /// someone else asks AWS to mail the same address), then its own code if `then_own`.
+    pub fn garble(&self, account_id: &str, others: u32, then_own: bool) {
+        self.books
+            .lock()
+            .unwrap()
+            .garbled
+            .insert(account_id.into(), (others, then_own));
     }
 
     /// An account the organization has besides those given at start (its email then is in
@@ -172,13 +175,16 @@ async fn start(State((books, hook)): Shared, Json(body): Json<Value>) -> Respons
             "the email address is already in use",
         );
     }
-    let (code, other) = (new_code(), new_code());
-    let mailed = match b.garbled.contains(&id) {
-        true => other,
-        false => code.clone(),
-    };
+    let code = new_code();
+    let (others, own) = b.garbled.remove(&id).unwrap_or((0, true));
+    let mut mailed: Vec<String> = (0..others).map(|_| new_code()).collect();
+    if own {
+        mailed.push(code.clone());
+    }
     b.pending.insert(id.clone(), (email.clone(), code));
-    b.mailed.insert(email.clone(), mailed.clone());
+    if let Some(last) = mailed.last() {
+        b.mailed.insert(email.clone(), last.clone());
+    }
     drop(b);
     let hook = hook.lock().unwrap().clone();
     if let Some(hook) = hook {

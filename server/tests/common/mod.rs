@@ -98,6 +98,7 @@ pub async fn start_with_root_emails(moto_url: &str, account_url: &str) -> TestSe
         vec![
             ("MAILVEND_ORGANIZATIONS", "on".to_string()),
             ("MAILVEND_ORGANIZATIONS_SYNC_EVERY", "off".to_string()),
+            ("MAILVEND_ORGANIZATIONS_ROOT_EMAILS", "on".to_string()),
             ("MAILVEND_ORGANIZATIONS_MOVE_PACE", "0s".to_string()),
         ],
         Some((source, Some(api))),

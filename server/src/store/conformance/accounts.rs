@@ -305,6 +305,7 @@ fn job(account_id: &str, address: &str, state: JobState) -> RootEmailJob {
         reason: None,
         detail: "queued".into(),
         attempts: 1,
+        refused_codes: 0,
         created_at: "2026-12-05T10:00:00Z".into(),
         created_by: "admin@example.com".into(),
         updated_at: "2026-12-05T10:00:00Z".into(),
@@ -367,6 +368,12 @@ pub async fn jobs_are_one_open_per_account_and_address<S: AccountStore>(store: &
         reason: Some("expired".into()),
         ..requested.clone()
     };
+    // A step written from an older attempt's copy is not taken.
+    let stale = RootEmailJob {
+        attempts: 7,
+        ..failed.clone()
+    };
+    assert!(!store.transition(JobState::Requested, &stale).await.unwrap());
     assert!(store
         .transition(JobState::Requested, &failed)
         .await

@@ -29,6 +29,10 @@ fn job_item(job: &RootEmailJob) -> Item {
     item.insert("list_pk".into(), s(JOBS_LIST));
     item.insert("job_state".into(), s(job.state.as_str()));
     item.insert(
+        "attempts".into(),
+        AttributeValue::N(job.attempts.to_string()),
+    );
+    item.insert(
         "body".into(),
         s(serde_json::to_string(job).expect("jobs serialize")),
     );
@@ -144,15 +148,29 @@ impl DynamoStore {
         from: JobState,
         to: &RootEmailJob,
     ) -> Result<bool, StoreError> {
+        // The state and the attempt: a step from an older attempt's copy is not taken.
         let mut items = vec![put_where(
             &self.accounts,
             job_item(to),
-            "job_state = :from",
-            &[(":from", s(from.as_str()))],
+            "job_state = :from AND attempts = :n",
+            &[
+                (":from", s(from.as_str())),
+                (":n", AttributeValue::N(to.attempts.to_string())),
+            ],
         )?];
         if !to.state.is_open() {
             items.push(unlock(&self.accounts, to)?);
         }
-        Ok(self.transact(items).await?.is_ok())
+        match self.transact(items).await? {
+            Ok(()) => Ok(true),
+            Err(failed) if failed.first() == Some(&true) => Ok(false),
+            // The job was in `from`, but its address's lock is another job's: never so while
+            // an account's job keeps its address, so a broken invariant, said as an error
+            // rather than taken for a lost race (which would be tried again for ever).
+            Err(_) => Err(unavailable(format!(
+                "the open-job lock of {} is not the account {}'s",
+                to.address, to.account_id
+            ))),
+        }
     }
 }

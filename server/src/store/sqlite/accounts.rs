@@ -119,13 +119,14 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE root_email_jobs SET address = ?, state = ?, body = ? \
-             WHERE account_id = ? AND state = ?",
+             WHERE account_id = ? AND state = ? AND json_extract(body, '$.attempts') = ?",
         )
         .bind(&to.address)
         .bind(to.state.as_str())
         .bind(job_json(to))
         .bind(&to.account_id)
         .bind(from.as_str())
+        .bind(i64::from(to.attempts))
         .execute(w.pool())
         .await
         .map_err(|e| match e {
