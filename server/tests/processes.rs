@@ -1135,6 +1135,7 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
     let refused = |id: &str| {
         finished.iter().find(|j| j["account_id"] == id).unwrap()["refused_codes"].clone()
     };
+    assert_eq!(refused(&garbled), 3, "three codes of other requests");
     assert_eq!(state_of(&interfered).0, "accepted");
     assert_eq!(
         refused(&interfered),

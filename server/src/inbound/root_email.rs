@@ -324,8 +324,12 @@ impl RootEmails {
                     .await?
             }
             Err(e) => {
-                self.fail_from(&received, JobState::CodeReceived, &e)
-                    .await?
+                let counted = RootEmailJob {
+                    refused_codes: received.refused_codes
+                        + u32::from(matches!(e, ChangeError::RejectedCode(_))),
+                    ..received.clone()
+                };
+                self.fail_from(&counted, JobState::CodeReceived, &e).await?
             }
         };
         said(&format!(
