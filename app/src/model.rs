@@ -226,6 +226,62 @@ pub struct AuditEntry {
     pub after: Option<String>,
 }
 
+/// What kind of mail a message is, judged from the sender SES authenticated and the subject
+/// (docs/api.md, Mail classes): root mail's keys, AWS's security and account notices, or the
+/// rest. Mail whose sender was not authenticated is never judged to be AWS's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MailClass {
+    /// Password resets, sign-in and email verification codes, MFA changes.
+    Credential,
+    /// Abuse reports, exposed keys, security notices.
+    Security,
+    /// Closure, suspension, reinstatement, email or contact changes.
+    Account,
+    Billing,
+    /// Operational notices and marketing from AWS.
+    Notice,
+    Other,
+}
+
+impl MailClass {
+    pub const ALL: [MailClass; 6] = [
+        MailClass::Credential,
+        MailClass::Security,
+        MailClass::Account,
+        MailClass::Billing,
+        MailClass::Notice,
+        MailClass::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailClass::Credential => "credential",
+            MailClass::Security => "security",
+            MailClass::Account => "account",
+            MailClass::Billing => "billing",
+            MailClass::Notice => "notice",
+            MailClass::Other => "other",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<MailClass> {
+        MailClass::ALL.into_iter().find(|c| c.as_str() == v)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MailClass::Credential => "Credential",
+            MailClass::Security => "Security",
+            MailClass::Account => "Account",
+            MailClass::Billing => "Billing",
+            MailClass::Notice => "Notice",
+            MailClass::Other => "Other",
+        }
+    }
+}
+
 /// Where one recipient of one received message ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -362,6 +418,10 @@ pub struct MessageRecord {
     /// records forwarded before delivery events were kept).
     #[serde(default)]
     pub delivery: Option<DeliveryStatus>,
+    /// What kind of mail it is (absent for records kept before classes were judged, and for
+    /// mail refused unread).
+    #[serde(default)]
+    pub class: Option<MailClass>,
 }
 
 impl MessageRecord {

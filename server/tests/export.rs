@@ -95,6 +95,7 @@ fn record(i: usize) -> MessageRecord {
         received_at: at.clone(),
         updated_at: at,
         delivery: None,
+        class: None,
     }
 }
 

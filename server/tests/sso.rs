@@ -880,6 +880,7 @@ async fn an_owner_sees_only_their_own_mail_since_the_address_became_theirs() {
         received_at: at.clone(),
         updated_at: at,
         delivery: None,
+        class: None,
     };
     let messages = &s.server.state.core.stores.messages;
     messages

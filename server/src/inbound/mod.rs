@@ -7,6 +7,7 @@ use app::model::Outcome;
 use serde::Serialize;
 
 pub mod budget;
+pub mod classify;
 pub mod decide;
 pub mod feedback;
 pub mod local;

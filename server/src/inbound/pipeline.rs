@@ -11,6 +11,7 @@ use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Unreacha
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::inbound::budget::Budget;
+use crate::inbound::classify::{authenticated_domains, Classifier};
 use crate::inbound::decide::{decide_for, Decision, Policy, Reason, Tags};
 use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
@@ -180,6 +181,8 @@ pub struct Pipeline {
     /// Root email change jobs, when the organization is read: AWS's verification mail for
     /// an open job is used, never forwarded or kept.
     root_emails: std::sync::OnceLock<Arc<RootEmails>>,
+    /// What kind of mail each message is (`inbound::classify`).
+    classifier: Classifier,
 }
 
 impl Pipeline {
@@ -205,6 +208,7 @@ impl Pipeline {
             send_timeout: send_timeout_within(config.claim_lease, &retry),
             config,
             root_emails: std::sync::OnceLock::new(),
+            classifier: Classifier::default(),
         }
     }
 
@@ -546,6 +550,7 @@ impl Pipeline {
             received_at: msg.received_at.clone(),
             updated_at: rfc3339(now),
             delivery: None,
+            class: None,
         };
         self.stores
             .messages
@@ -683,6 +688,17 @@ impl Pipeline {
             .first()
             .map(|r| Trail::read(raw, &r.sender))
             .unwrap_or_default();
+        // One class for the message, kept on each of its records whatever becomes of them.
+        let class = records.first().map(|r| {
+            self.classifier.classify(
+                &authenticated_domains(&r.sender, raw, verdicts),
+                r.subject.as_deref().unwrap_or(""),
+            )
+        });
+        let records: Vec<MessageRecord> = records
+            .into_iter()
+            .map(|r| MessageRecord { class, ..r })
+            .collect();
         let mut results: Vec<Option<Result<Report, StoreError>>> =
             records.iter().map(|_| None).collect();
         let mut sends: Vec<Batch> = Vec::new();

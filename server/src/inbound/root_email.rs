@@ -14,6 +14,7 @@ use app::model::{AuditEntry, Mapping, Page};
 use app::org::{JobState, LinkedAccount, OrgAccount, RootEmailJob};
 
 use crate::clock::{before, rfc3339};
+use crate::inbound::classify::{domain_of, header_from_domain};
 use crate::inbound::{Verdict, Verdicts};
 use crate::organizations::root_email::{ChangeError, RootEmailApi, UpdateStatus};
 use crate::organizations::verification::{code_in, Recogniser};
@@ -40,36 +41,6 @@ pub struct RootEmails {
     code_wait: Duration,
 }
 
-/// The envelope sender's domain, lower-cased.
-fn domain_of(sender: &str) -> &str {
-    sender
-        .trim()
-        .trim_matches(['<', '>'])
-        .rsplit_once('@')
-        .map_or("", |(_, d)| d)
-}
-
-/// The domain of the From header's one mailbox, lower-cased; `None` unless the message has
-/// exactly one From header naming exactly one mailbox (RFC 5322 parsed: comments, quoted
-/// names and encoded words cannot pass for the address).
-fn header_from_domain(raw: &[u8]) -> Option<String> {
-    let message = mail_parser::MessageParser::default().parse_headers(raw)?;
-    let froms = message
-        .headers()
-        .iter()
-        .filter(|h| h.name == mail_parser::HeaderName::From)
-        .count();
-    if froms != 1 {
-        return None;
-    }
-    let list = message.from()?.as_list()?;
-    let [one] = list else {
-        return None;
-    };
-    let address = one.address()?;
-    Some(domain_of(address).to_ascii_lowercase()).filter(|d| !d.is_empty())
-}
-
 /// Whether SES authenticated the mail as coming from one of AWS's sender domains, with AWS's
 /// subject: SPF passed for the envelope sender's domain (with DKIM passing and DMARC not
 /// failing), or DMARC passed for the From header's domain (DMARC's pass means that domain is
@@ -85,7 +56,7 @@ fn from_aws(
     let by_envelope = verdicts.spf == Verdict::Pass
         && verdicts.dkim == Verdict::Pass
         && verdicts.dmarc != Verdict::Fail
-        && recogniser.matches(domain_of(sender), subject);
+        && recogniser.matches(&domain_of(sender), subject);
     by_envelope
         || (verdicts.dmarc == Verdict::Pass
             && header_from_domain(raw).is_some_and(|d| recogniser.matches(&d, subject)))

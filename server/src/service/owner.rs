@@ -152,6 +152,7 @@ mod tests {
             received_at: "2026-01-01T00:00:00.000Z".into(),
             updated_at: "2026-01-01T00:00:00.000Z".into(),
             delivery: None,
+            class: None,
         };
         let seen = owned_message(record.clone(), "owner@corp.example");
         assert_eq!(
@@ -211,6 +212,7 @@ mod tests {
             received_at: "t".into(),
             updated_at: "t".into(),
             delivery: None,
+            class: None,
         };
         assert!(is_their_copy(&r("s/a@d.x/b@x.org"), "B@x.org", "o@x.org"));
         assert!(!is_their_copy(&r("s/a@d.x/b@x.org"), "o@x.org", "o@x.org"));

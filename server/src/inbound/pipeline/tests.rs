@@ -961,3 +961,51 @@ fn every_attempt_of_a_send_fits_in_the_claim_lease() {
         assert!(worst <= lease.mul_f64(0.9), "{lease:?}: {worst:?}");
     }
 }
+
+/// #18: each record keeps the message's class, judged from the authenticated sender: AWS's
+/// password reset is a credential; the same mail with SPF and DMARC failing stays `other`.
+#[tokio::test]
+async fn each_record_keeps_its_class_and_a_spoofed_aws_mail_stays_other() {
+    let (f, _) = fixture(None, FAST).await;
+    let root = f.mapping("root-class").await;
+    let reset = |id: &str, verdicts: Verdicts| {
+        Inbound {
+        ses_message_id: id.into(),
+        sender: "no-reply-aws@amazon.com".into(),
+        recipients: vec![root.clone()],
+        verdicts,
+        subject: Some("Amazon Web Services Password Assistance".into()),
+        received_at: "2026-11-25T09:00:00.000Z".into(),
+        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nreset link\r\n".to_vec(),
+    }
+    };
+    let real = f.pipeline.process(&reset("aws-1", PASS)).await;
+    let spoofed = f
+        .pipeline
+        .process(&reset(
+            "aws-2",
+            Verdicts {
+                spf: Verdict::Fail,
+                dmarc: Verdict::Fail,
+                ..PASS
+            },
+        ))
+        .await;
+    let plain = f.pipeline.process(&inbound("plain-1", &[&root])).await;
+    assert_eq!(
+        f_class(&f, &real[0].message_id).await,
+        Some(app::model::MailClass::Credential)
+    );
+    assert_eq!(
+        f_class(&f, &spoofed[0].message_id).await,
+        Some(app::model::MailClass::Other)
+    );
+    assert_eq!(
+        f_class(&f, &plain[0].message_id).await,
+        Some(app::model::MailClass::Other)
+    );
+}
+
+async fn f_class(f: &Fixture, id: &str) -> Option<app::model::MailClass> {
+    f.store.message(id).await.unwrap().class
+}

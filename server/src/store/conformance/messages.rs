@@ -28,6 +28,7 @@ pub(super) fn message(
         received_at: received_at.into(),
         updated_at: received_at.into(),
         delivery: None,
+        class: None,
     }
 }
 
@@ -57,6 +58,8 @@ pub async fn claims_are_exactly_once(store: &dyn MessageStore) {
         detail: "forwarded to the mapping's owner".into(),
         mailer_message_id: Some("outbox-1".into()),
         updated_at: "2026-11-25T10:00:01.000Z".into(),
+        // Its class is kept with it (#18).
+        class: Some(app::model::MailClass::Security),
         ..m.clone()
     };
     store.settle(&settled).await.unwrap();

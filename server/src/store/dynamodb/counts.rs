@@ -429,6 +429,7 @@ mod tests {
                 received_at: at.into(),
                 updated_at: at.into(),
                 delivery: None,
+                class: None,
             };
             assert!(matches!(
                 store.claim(&r, lease, at).await,

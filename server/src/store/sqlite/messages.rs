@@ -1,6 +1,6 @@
 //! `MessageStore` on SQLite: claims and the log in one table, changed under `BEGIN IMMEDIATE`.
 
-use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Page};
+use app::model::{DeliveryState, DeliveryStatus, MailClass, MessageRecord, Outcome, Page};
 use async_trait::async_trait;
 
 use super::{unavailable, writer::Writing, SqliteStore};
@@ -31,6 +31,7 @@ struct Row {
     delivery_state: Option<String>,
     delivery_detail: Option<String>,
     delivery_at: Option<String>,
+    mail_class: Option<String>,
 }
 
 impl Row {
@@ -65,6 +66,8 @@ impl Row {
                 received_at: self.received_at,
                 updated_at: self.updated_at,
                 delivery,
+                // A name this version does not know reads as none rather than failing the row.
+                class: self.mail_class.as_deref().and_then(MailClass::parse),
             },
             self.lease_until,
         ))
@@ -74,7 +77,7 @@ impl Row {
 const COLUMNS: &str = "id, ses_message_id, recipient, sender, subject, size, verdicts, outcome, \
                        delivered_to, detail, mailer_message_id, error, attempts, received_at, \
                        updated_at, lease_until, delivery_state, delivery_detail, delivery_at, \
-                       delivery_rank";
+                       delivery_rank, mail_class";
 
 /// Writes `r` over the record with its id (or as a new one). An update, not a replace: the
 /// counting triggers (migration 0012) see the outcome it had and the one it gets.
@@ -97,7 +100,7 @@ const UPDATE_ALL: &str = "ses_message_id = excluded.ses_message_id, \
     updated_at = excluded.updated_at, lease_until = excluded.lease_until, \
     delivery_state = excluded.delivery_state, delivery_detail = excluded.delivery_detail, \
     delivery_at = excluded.delivery_at, delivery_rank = excluded.delivery_rank, \
-    sort_key = excluded.sort_key";
+    mail_class = excluded.mail_class, sort_key = excluded.sort_key";
 
 /// Writes `r` with `verb` (`INSERT INTO`, which updates a record already there, or `INSERT OR
 /// IGNORE INTO`, which leaves it); how many rows it wrote.
@@ -125,7 +128,7 @@ async fn upsert_where(
     };
     let done = sqlx::query(&format!(
         "{verb} messages ({COLUMNS}, sort_key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){on_conflict}"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){on_conflict}"
     ))
     .bind(&r.id)
     .bind(&r.ses_message_id)
@@ -147,6 +150,7 @@ async fn upsert_where(
     .bind(r.delivery.as_ref().map(|d| d.detail.as_str()))
     .bind(r.delivery.as_ref().map(|d| d.at.as_str()))
     .bind(r.delivery.as_ref().map(|d| i64::from(d.state.rank())))
+    .bind(r.class.map(MailClass::as_str))
     .bind(message_sort_key(r))
     .execute(conn)
     .await

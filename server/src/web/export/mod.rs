@@ -264,6 +264,7 @@ mod tests {
                 received_at: "2026-12-04T10:00:00Z".into(),
                 updated_at: "2026-12-04T10:00:00Z".into(),
                 delivery: None,
+                class: None,
             })
             .collect()
     }

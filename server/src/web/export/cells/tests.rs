@@ -99,6 +99,7 @@ fn hostile_message() -> MessageRecord {
         received_at: "2026-12-04T10:00:00Z".into(),
         updated_at: "2026-12-04T10:00:01Z".into(),
         delivery: None,
+        class: None,
     }
 }
 

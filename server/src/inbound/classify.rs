@@ -1,0 +1,427 @@
+//! What kind of mail a message is (#18), with no I/O: the domains SES authenticated it for,
+//! and its subject, against a table of AWS's root mail. Only an authenticated sender domain
+//! counts, so a spoofed "Password Assistance" from anywhere stays `other`.
+//!
+//! The table (`BUILT_IN`) is built from AWS's documentation and real mail as quoted in public
+//! sources (docs/design/mail-classes.md lists each row's source); rows are tried in order and
+//! the first whose domain and subject match wins.
+
+use app::model::MailClass;
+
+use crate::inbound::{Verdict, Verdicts};
+
+/// The domains AWS sends root mail from, compared exactly (subdomains of amazonaws.com are
+/// anybody's hosts).
+pub const AWS_DOMAINS: [&str; 7] = [
+    "amazon.com",
+    "aws.amazon.com",
+    "amazonaws.com",
+    "signin.aws",
+    "verify.signin.aws",
+    "aws.com",
+    "email.aws",
+];
+
+/// One row: mail authenticated for one of `domains` whose subject contains `subject` (any
+/// case, spaces collapsed) is `class`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassRule {
+    pub class: MailClass,
+    pub domains: Vec<String>,
+    pub subject: String,
+}
+
+/// The built-in rows: (class, subject fragment), for mail from `AWS_DOMAINS`.
+const BUILT_IN: &[(MailClass, &str)] = &[
+    // Credentials: the keys to the account.
+    (MailClass::Credential, "password assistance"),
+    (MailClass::Credential, "password reset"),
+    (MailClass::Credential, "reset your password"),
+    (MailClass::Credential, "verify the new email address"),
+    (MailClass::Credential, "email address verification"),
+    (MailClass::Credential, "email verification"),
+    (MailClass::Credential, "verification code"),
+    (MailClass::Credential, "sign-in verification"),
+    (MailClass::Credential, "one-time password"),
+    (MailClass::Credential, "multi-factor authentication"),
+    (MailClass::Credential, "mfa device"),
+    // Security.
+    (MailClass::Security, "abuse report"),
+    (MailClass::Security, "compromised"),
+    (MailClass::Security, "exposed"),
+    (MailClass::Security, "unauthorized"),
+    (MailClass::Security, "security notification"),
+    (MailClass::Security, "trust & safety"),
+    (MailClass::Security, "trust and safety"),
+    // The account itself.
+    (MailClass::Account, "account closure"),
+    (MailClass::Account, "account is closed"),
+    (MailClass::Account, "account has been closed"),
+    (MailClass::Account, "closed your aws account"),
+    (MailClass::Account, "suspended"),
+    (MailClass::Account, "suspension"),
+    (MailClass::Account, "reinstated"),
+    (MailClass::Account, "email address has changed"),
+    (MailClass::Account, "email address change"),
+    (MailClass::Account, "contact information"),
+    (MailClass::Account, "welcome to amazon web services"),
+    (MailClass::Account, "your aws account is ready"),
+    // Billing.
+    (MailClass::Billing, "billing"),
+    (MailClass::Billing, "invoice"),
+    (MailClass::Billing, "payment"),
+    (MailClass::Billing, "free tier"),
+    (MailClass::Billing, "budget"),
+    (MailClass::Billing, "charges"),
+    // Operational notices and marketing.
+    (MailClass::Notice, "newsletter"),
+    (MailClass::Notice, "announcement"),
+    (MailClass::Notice, "scheduled maintenance"),
+    (MailClass::Notice, "webinar"),
+    (MailClass::Notice, "upcoming changes"),
+];
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The envelope sender's domain (or any address's), lower-cased.
+pub(crate) fn domain_of(sender: &str) -> String {
+    sender
+        .trim()
+        .trim_matches(['<', '>'])
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// The domain of the From header's one mailbox; `None` unless the message has exactly one
+/// From header naming exactly one mailbox (RFC 5322 parsed: comments, display names and
+/// encoded words cannot pass for the address).
+pub(crate) fn header_from_domain(raw: &[u8]) -> Option<String> {
+    let message = mail_parser::MessageParser::default().parse_headers(raw)?;
+    let froms = message
+        .headers()
+        .iter()
+        .filter(|h| h.name == mail_parser::HeaderName::From)
+        .count();
+    if froms != 1 {
+        return None;
+    }
+    let [one] = message.from()?.as_list()? else {
+        return None;
+    };
+    Some(domain_of(one.address()?)).filter(|d| !d.is_empty())
+}
+
+/// The domains SES authenticated the message for: the envelope sender's when SPF passed,
+/// the From mailbox's when DMARC passed (DMARC's pass means that domain is aligned with one
+/// that SPF or DKIM authenticated).
+pub fn authenticated_domains(sender: &str, raw: &[u8], verdicts: &Verdicts) -> Vec<String> {
+    let mut domains = Vec::new();
+    if verdicts.spf == Verdict::Pass {
+        domains.push(domain_of(sender));
+    }
+    if verdicts.dmarc == Verdict::Pass {
+        if let Some(d) = header_from_domain(raw) {
+            domains.push(d);
+        }
+    }
+    domains.retain(|d| !d.is_empty());
+    domains.dedup();
+    domains
+}
+
+/// The table: configured rows first (an operator's word wins), then the built-in ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classifier {
+    rules: Vec<ClassRule>,
+}
+
+impl Default for Classifier {
+    fn default() -> Self {
+        Classifier::with_rules(Vec::new())
+    }
+}
+
+impl Classifier {
+    pub fn with_rules(extra: Vec<ClassRule>) -> Classifier {
+        let aws: Vec<String> = AWS_DOMAINS.iter().map(|d| d.to_string()).collect();
+        let mut rules: Vec<ClassRule> = extra
+            .into_iter()
+            .map(|r| ClassRule {
+                subject: collapse(&r.subject),
+                domains: r.domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+                ..r
+            })
+            .collect();
+        rules.extend(BUILT_IN.iter().map(|(class, subject)| ClassRule {
+            class: *class,
+            domains: aws.clone(),
+            subject: subject.to_string(),
+        }));
+        Classifier { rules }
+    }
+
+    /// The class of mail authenticated for `domains` with `subject`: the first matching row's,
+    /// else `other`. AWS mail no row knows is `other` too, not `notice`: new wording of a
+    /// credential mail must not fall under a policy meant for newsletters.
+    pub fn classify(&self, domains: &[String], subject: &str) -> MailClass {
+        let subject = collapse(subject);
+        self.rules
+            .iter()
+            .find(|r| domains.iter().any(|d| r.domains.contains(d)) && subject.contains(&r.subject))
+            .map_or(MailClass::Other, |r| r.class)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbound::DmarcRequest;
+    use Verdict::{Fail, Gray, Pass};
+
+    fn verdicts(spf: Verdict, dmarc: Verdict) -> Verdicts {
+        Verdicts {
+            spam: Pass,
+            virus: Pass,
+            spf,
+            dkim: Pass,
+            dmarc,
+            dmarc_policy: DmarcRequest::Unknown,
+        }
+    }
+
+    /// A message as SES hands it over: its envelope sender, From header and subject.
+    fn raw(from: &str, subject: &str) -> Vec<u8> {
+        format!("From: {from}\r\nSubject: {subject}\r\n\r\nbody\r\n").into_bytes()
+    }
+
+    /// The corpus: (case, envelope sender, From header, subject, SPF, DMARC, class). The
+    /// senders and subjects are AWS's as its documentation and quoted mail show them
+    /// (docs/design/mail-classes.md); the last rows are look-alikes that must stay `other`.
+    #[test]
+    fn each_sample_gets_its_class() {
+        let corpus: &[(&str, &str, &str, &str, Verdict, Verdict, MailClass)] = &[
+            (
+                "root password reset",
+                "no-reply-aws@amazon.com",
+                "Amazon Web Services <no-reply-aws@amazon.com>",
+                "Amazon Web Services Password Assistance",
+                Pass,
+                Pass,
+                MailClass::Credential,
+            ),
+            (
+                "new root email verification (Account API)",
+                "no-reply@verify.signin.aws",
+                "AWS <no-reply@verify.signin.aws>",
+                "Verify the new email address for the AWS account root user",
+                Pass,
+                Pass,
+                MailClass::Credential,
+            ),
+            (
+                "root sign-in email verification",
+                "no-reply@signin.aws",
+                "no-reply@signin.aws",
+                "AWS Email Verification",
+                Pass,
+                Pass,
+                MailClass::Credential,
+            ),
+            (
+                "sign-in code through a bounce domain, DMARC passing for signin.aws",
+                "0100018c@us-east-1.amazonses.com",
+                "Amazon Web Services <no-reply@signin.aws>",
+                "Your AWS sign-in verification code",
+                Pass,
+                Pass,
+                MailClass::Credential,
+            ),
+            (
+                "MFA device removed",
+                "no-reply-aws@amazon.com",
+                "no-reply-aws@amazon.com",
+                "AWS Notification - MFA device removed from your AWS account root user",
+                Pass,
+                Pass,
+                MailClass::Credential,
+            ),
+            (
+                "EC2 abuse report",
+                "ec2-abuse@amazon.com",
+                "AWS Abuse <ec2-abuse@amazon.com>",
+                "Your AWS Abuse Report [12345678] [AWS ID 123456789012]",
+                Pass,
+                Pass,
+                MailClass::Security,
+            ),
+            (
+                "exposed access key",
+                "aws-trust-and-safety@amazon.com",
+                "aws-trust-and-safety@amazon.com",
+                "Action Required: Your AWS Access Key is Exposed for AWS Account 123456789012",
+                Pass,
+                Pass,
+                MailClass::Security,
+            ),
+            (
+                "compromised account (AWS Health)",
+                "health@aws.com",
+                "Amazon Web Services <health@aws.com>",
+                "Your AWS Account may be compromised",
+                Pass,
+                Pass,
+                MailClass::Security,
+            ),
+            (
+                "account closed",
+                "no-reply-aws@amazon.com",
+                "no-reply-aws@amazon.com",
+                "Your AWS Account has been closed",
+                Pass,
+                Pass,
+                MailClass::Account,
+            ),
+            (
+                "account suspended",
+                "aws-verification@amazon.com",
+                "aws-verification@amazon.com",
+                "Your AWS account 123456789012 has been suspended",
+                Pass,
+                Pass,
+                MailClass::Account,
+            ),
+            (
+                "welcome",
+                "no-reply-aws@amazon.com",
+                "Amazon Web Services <no-reply-aws@amazon.com>",
+                "Welcome to Amazon Web Services",
+                Pass,
+                Pass,
+                MailClass::Account,
+            ),
+            (
+                "billing statement",
+                "aws-billing@amazon.com",
+                "aws-billing@amazon.com",
+                "Amazon Web Services Billing Statement Available [Account: 123456789012]",
+                Pass,
+                Pass,
+                MailClass::Billing,
+            ),
+            (
+                "free tier alert",
+                "freetier@costalerts.amazonaws.com",
+                "AWS Free Tier <freetier@costalerts.amazonaws.com>",
+                "AWS Free Tier limit alert",
+                Gray,
+                Pass,
+                MailClass::Other,
+            ),
+            (
+                "newsletter",
+                "aws-marketing-email-replies@amazon.com",
+                "aws-marketing-email-replies@amazon.com",
+                "AWS Newsletter: what's new this month",
+                Pass,
+                Pass,
+                MailClass::Notice,
+            ),
+            (
+                "AWS mail no row knows: other, not a notice",
+                "no-reply-aws@amazon.com",
+                "no-reply-aws@amazon.com",
+                "Something new from AWS",
+                Pass,
+                Pass,
+                MailClass::Other,
+            ),
+            // Look-alikes.
+            (
+                "spoofed reset: SPF fails, DMARC fails",
+                "no-reply-aws@amazon.com",
+                "Amazon Web Services <no-reply-aws@amazon.com>",
+                "Amazon Web Services Password Assistance",
+                Fail,
+                Fail,
+                MailClass::Other,
+            ),
+            (
+                "a stranger's domain with AWS's subject",
+                "support@aws-security.example",
+                "AWS Security <support@aws-security.example>",
+                "Amazon Web Services Password Assistance",
+                Pass,
+                Pass,
+                MailClass::Other,
+            ),
+            (
+                "AWS's address in a From comment, DMARC passing for the stranger",
+                "x@attacker.example",
+                "x@attacker.example (no-reply-aws@amazon.com)",
+                "Your AWS Abuse Report",
+                Pass,
+                Pass,
+                MailClass::Other,
+            ),
+            (
+                "an EC2 host's name under amazonaws.com",
+                "root@ec2-1-2-3-4.compute-1.amazonaws.com",
+                "root@ec2-1-2-3-4.compute-1.amazonaws.com",
+                "Password reset",
+                Pass,
+                Gray,
+                MailClass::Other,
+            ),
+        ];
+        let c = Classifier::default();
+        for (case, sender, from, subject, spf, dmarc, want) in corpus {
+            let domains =
+                authenticated_domains(sender, &raw(from, subject), &verdicts(*spf, *dmarc));
+            assert_eq!(c.classify(&domains, subject), *want, "{case} ({domains:?})");
+        }
+    }
+
+    #[test]
+    fn configured_rows_come_first() {
+        let c = Classifier::with_rules(vec![ClassRule {
+            class: MailClass::Security,
+            domains: vec!["Corp.Example".into()],
+            subject: "Security  Alert".into(),
+        }]);
+        let corp = vec!["corp.example".to_string()];
+        assert_eq!(
+            c.classify(&corp, "[SECURITY ALERT] login"),
+            MailClass::Security
+        );
+        assert_eq!(c.classify(&corp, "lunch"), MailClass::Other);
+        let aws = vec!["amazon.com".to_string()];
+        assert_eq!(
+            c.classify(&aws, "Amazon Web Services Password Assistance"),
+            MailClass::Credential
+        );
+    }
+
+    #[test]
+    fn only_authenticated_domains_count() {
+        let from = raw("Jane <jane@corp.example>", "x");
+        assert_eq!(
+            authenticated_domains("bounce@mail.corp.example", &from, &verdicts(Pass, Pass)),
+            ["mail.corp.example", "corp.example"]
+        );
+        assert!(
+            authenticated_domains("bounce@mail.corp.example", &from, &verdicts(Fail, Fail))
+                .is_empty()
+        );
+        assert_eq!(
+            authenticated_domains("bounce@mail.corp.example", &from, &verdicts(Gray, Pass)),
+            ["corp.example"]
+        );
+    }
+}
