@@ -57,6 +57,7 @@ const KEYS: &[&str] = &[
     "drain",
     "shutdown_grace",
     "interactive_nice",
+    "mail_class_rules",
     "organizations",
     "organizations_role_arn",
     "organizations_sync_every",
@@ -156,6 +157,9 @@ pub struct Config {
     /// How much lower than the mail's the CPU priority of pages, the API and exports is
     /// (`MAILVEND_INTERACTIVE_NICE`, a nice value from 0 to 19; `crate::web::lanes`).
     pub interactive_nice: u8,
+    /// More rows for the mail-class table (`MAILVEND_MAIL_CLASS_RULES`), tried before the
+    /// built-in ones.
+    pub mail_class_rules: Vec<MailClassRule>,
     /// Reading the AWS organization's accounts (`MAILVEND_ORGANIZATIONS=on`), else `None`.
     pub organizations: Option<OrganizationsConfig>,
     /// Things worth telling the operator that do not stop the start (unknown variables).
@@ -609,6 +613,7 @@ impl Config {
             Ok(n) if n <= 19 => Ok(n),
             _ => Err(format!("expected a nice value from 0 to 19, got {v:?}")),
         });
+        let mail_class_rules = r.parse("mail_class_rules", Vec::new(), parse_class_rules);
         let retention_days = r.parse("retention_days", 30u32, |v| match v.parse::<u32>() {
             Ok(n) if (1..=3650).contains(&n) => Ok(n),
             _ => Err(format!(
@@ -804,10 +809,66 @@ impl Config {
             drain,
             shutdown_grace,
             interactive_nice,
+            mail_class_rules,
             organizations,
             warnings,
         })
     }
+}
+
+/// A configured row of the mail-class table: mail authenticated for one of `domains` whose
+/// subject contains `subject` (any case) is `class`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailClassRule {
+    pub class: app::model::MailClass,
+    pub domains: Vec<String>,
+    pub subject: String,
+}
+
+/// `class|domain,domain|subject fragment` rows separated by `;`, e.g.
+/// `security|corp.example|security alert; notice|aws.com|newsletter`.
+fn parse_class_rules(v: &str) -> Result<Vec<MailClassRule>, String> {
+    let mut rules = Vec::new();
+    for (n, row) in v.split(';').map(str::trim).enumerate() {
+        if row.is_empty() {
+            continue;
+        }
+        let at = |m: String| format!("row {}: {m}", n + 1);
+        let [class, domains, subject] = row.splitn(3, '|').collect::<Vec<_>>()[..] else {
+            return Err(at(format!(
+                "expected class|domains|subject, such as security|corp.example|security alert, got {row:?}"
+            )));
+        };
+        let class = app::model::MailClass::parse(class.trim()).ok_or_else(|| {
+            at(format!(
+                "expected a class ({}), got {:?}",
+                app::model::MailClass::ALL.map(|c| c.as_str()).join(", "),
+                class.trim()
+            ))
+        })?;
+        let domains: Vec<String> = domains
+            .split(',')
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
+        if domains.is_empty() || domains.iter().any(|d| !d.contains('.') || d.contains('@')) {
+            return Err(at(format!(
+                "expected sender domains such as corp.example, got {row:?}"
+            )));
+        }
+        let subject = subject.trim();
+        if subject.chars().count() < 3 || subject.len() > 200 {
+            return Err(at(format!(
+                "expected a subject fragment of 3 to 200 characters, got {subject:?}"
+            )));
+        }
+        rules.push(MailClassRule {
+            class,
+            domains,
+            subject: subject.to_string(),
+        });
+    }
+    Ok(rules)
 }
 
 /// `MAILVEND_ORGANIZATIONS` and the keys that only mean something with it on.

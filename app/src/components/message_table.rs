@@ -5,7 +5,7 @@ use leptos_router::components::A;
 
 use crate::components::data_table::{Column, DataTable};
 use crate::components::query::percent_encode;
-use crate::components::ui::{class, delivery_badge, outcome_badge, when, EmptyState};
+use crate::components::ui::{class, class_badge, delivery_badge, outcome_badge, when, EmptyState};
 use crate::model::MessageRecord;
 
 /// The page of one message-log record. Ids are `<SES message id>/<recipient>`; the route
@@ -33,6 +33,7 @@ pub fn MessageTable(records: Vec<MessageRecord>, empty: &'static str) -> impl In
             r.subject.clone().unwrap_or_else(|| "(no subject)".into())
         })
         .class("max-w-72 truncate"),
+        Column::new("Kind", |r: &MessageRecord| class_badge(r.class)),
         Column::new("Outcome", |r: &MessageRecord| outcome_badge(r.outcome)),
         // A forwarded record's delivery, as the mailer's events report it.
         Column::new("Delivery", |r: &MessageRecord| {

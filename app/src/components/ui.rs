@@ -168,6 +168,19 @@ pub fn outcome_badge(outcome: crate::model::Outcome) -> impl IntoView {
     view! { <Badge text=outcome.label() tone /> }
 }
 
+/// What kind of mail a message is; nothing for `other` (most mail), so the rest stand out.
+pub fn class_badge(class: Option<crate::model::MailClass>) -> Option<impl IntoView> {
+    use crate::model::MailClass::*;
+    let class = class.filter(|c| *c != Other)?;
+    let tone = match class {
+        Credential | Security => "red",
+        Account => "amber",
+        Billing | Notice => "slate",
+        Other => "slate",
+    };
+    Some(view! { <Badge text=class.label() tone /> })
+}
+
 /// What became of a forwarded message after the mailer took it.
 pub fn delivery_badge(state: crate::model::DeliveryState) -> impl IntoView {
     use crate::model::DeliveryState::*;

@@ -7,8 +7,8 @@ use crate::components::loaded::Loaded;
 use crate::components::message_table::MessageTable;
 use crate::components::query::{param, ExportLink, Pager};
 use crate::components::ui::{
-    class, delivery_badge, form_error, outcome_badge, toast_on_success, when, Card, ErrorNotice,
-    PageHeader,
+    class, class_badge, delivery_badge, form_error, outcome_badge, toast_on_success, when, Card,
+    ErrorNotice, PageHeader,
 };
 use crate::model::{DeliveryState, MessageDetail, MessageQuery, Outcome};
 use crate::notices;
@@ -135,6 +135,7 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
     view! {
         <header class="mb-8 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold tracking-tight break-all">{r.subject.clone().unwrap_or_else(|| "(no subject)".into())}</h1>
+            {class_badge(r.class)}
             {outcome_badge(r.outcome)}
         </header>
         {dead.then(|| view! {
@@ -169,6 +170,7 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
                 {r.delivery.clone().map(|d| view! {
                     <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"What the mailer reported"</dt><dd class=dd>{d.detail}</dd></div>
                 })}
+                <div><dt class=dt>"Kind"</dt><dd class=dd>{r.class.map_or("—", |c| c.label())}</dd></div>
                 <div><dt class=dt>"Size"</dt><dd class=dd>{format!("{} bytes", r.size)}</dd></div>
                 <div><dt class=dt>"Attempts"</dt><dd class=dd>{r.attempts}</dd></div>
                 <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"Decision"</dt><dd class=dd>{r.detail.clone()}</dd></div>

@@ -698,3 +698,45 @@ fn the_organization_is_read_only_when_asked_and_its_keys_need_it() {
     let (name, _) = first_error(&[("MAILVEND_ORGANIZATIONS", "maybe")]);
     assert_eq!(name, "MAILVEND_ORGANIZATIONS");
 }
+
+#[test]
+fn mail_class_rows_are_read_and_each_bad_row_named() {
+    let c = load(&[(
+        "MAILVEND_MAIL_CLASS_RULES",
+        " security | Corp.Example, ops.corp.example | Security alert ; ; notice|aws.com|newsletter",
+    )])
+    .unwrap();
+    assert_eq!(
+        c.mail_class_rules,
+        vec![
+            MailClassRule {
+                class: app::model::MailClass::Security,
+                domains: vec!["corp.example".into(), "ops.corp.example".into()],
+                subject: "Security alert".into(),
+            },
+            MailClassRule {
+                class: app::model::MailClass::Notice,
+                domains: vec!["aws.com".into()],
+                subject: "newsletter".into(),
+            },
+        ]
+    );
+    assert!(load(&[]).unwrap().mail_class_rules.is_empty());
+    for (value, expected) in [
+        (
+            "security|corp.example",
+            "row 1: expected class|domains|subject",
+        ),
+        ("secret|corp.example|alert", "expected a class (credential"),
+        ("security|localhost|alert", "sender domains"),
+        ("security|a@corp.example|alert", "sender domains"),
+        (
+            "notice|aws.com|fine; security|corp.example|x",
+            "row 2: expected a subject fragment",
+        ),
+    ] {
+        let (name, message) = first_error(&[("MAILVEND_MAIL_CLASS_RULES", value)]);
+        assert_eq!(name, "MAILVEND_MAIL_CLASS_RULES");
+        assert!(message.contains(expected), "{value}: {message}");
+    }
+}

@@ -11,7 +11,7 @@ use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Unreacha
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::inbound::budget::Budget;
-use crate::inbound::classify::{authenticated_domains, Classifier};
+use crate::inbound::classify::{authenticated_domains, ClassRule, Classifier};
 use crate::inbound::decide::{decide_for, Decision, Policy, Reason, Tags};
 use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
@@ -206,9 +206,19 @@ impl Pipeline {
             // A fan-out to several destinations renews it between batches.
             lease: config.claim_lease,
             send_timeout: send_timeout_within(config.claim_lease, &retry),
+            classifier: Classifier::with_rules(
+                config
+                    .mail_class_rules
+                    .iter()
+                    .map(|r| ClassRule {
+                        class: r.class,
+                        domains: r.domains.clone(),
+                        subject: r.subject.clone(),
+                    })
+                    .collect(),
+            ),
             config,
             root_emails: std::sync::OnceLock::new(),
-            classifier: Classifier::default(),
         }
     }
 
