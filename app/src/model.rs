@@ -706,6 +706,9 @@ pub struct MessageQuery {
     /// Only forwarded mail whose delivery is in this state (`DeliveryState::as_str`).
     #[serde(default)]
     pub delivery: String,
+    /// Only this kind of mail (`MailClass::as_str`).
+    #[serde(default)]
+    pub class: String,
     #[serde(default)]
     pub cursor: String,
 }

@@ -10,19 +10,20 @@ use crate::components::ui::{
     class, class_badge, delivery_badge, form_error, outcome_badge, toast_on_success, when, Card,
     ErrorNotice, PageHeader,
 };
-use crate::model::{DeliveryState, MessageDetail, MessageQuery, Outcome};
+use crate::model::{DeliveryState, MailClass, MessageDetail, MessageQuery, Outcome};
 use crate::notices;
 use crate::routes::{MESSAGE, MESSAGES};
 use crate::server_fns::{get_message, list_messages, ReplayMessage};
 
 #[component]
 pub fn Messages() -> impl IntoView {
-    let (outcome, address, from, to, delivery, cursor) = (
+    let (outcome, address, from, to, delivery, kind, cursor) = (
         param("outcome"),
         param("address"),
         param("from"),
         param("to"),
         param("delivery"),
+        param("class"),
         param("cursor"),
     );
     let query = move || MessageQuery {
@@ -31,6 +32,7 @@ pub fn Messages() -> impl IntoView {
         from: from(),
         to: to(),
         delivery: delivery(),
+        class: kind(),
         cursor: cursor(),
     };
     let page = Resource::new(query, list_messages);
@@ -39,7 +41,8 @@ pub fn Messages() -> impl IntoView {
             && address().is_empty()
             && from().is_empty()
             && to().is_empty()
-            && delivery().is_empty())
+            && delivery().is_empty()
+            && kind().is_empty())
     };
     let outcomes = [
         Outcome::Forwarded,
@@ -51,7 +54,7 @@ pub fn Messages() -> impl IntoView {
     view! {
         <Title text=MESSAGES.title />
         <PageHeader title=MESSAGES.title subtitle="Every recipient of every received message, and where it ended up." />
-        <Form method="get" action="/messages" attr:role="search" attr:aria-label="Filter messages" attr:class="grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[1fr_1fr_2fr_1fr_1fr_auto]">
+        <Form method="get" action="/messages" attr:role="search" attr:aria-label="Filter messages" attr:class="grid grid-cols-1 items-end gap-3 sm:grid-cols-2 lg:grid-cols-[1fr_1fr_1fr_2fr_1fr_1fr_auto]">
             <div>
                 <label for="filter-outcome" class=class::LABEL>"Outcome"</label>
                 <select id="filter-outcome" name="outcome" class=format!("mt-1 {}", class::INPUT)>
@@ -67,6 +70,15 @@ pub fn Messages() -> impl IntoView {
                     <option value="" selected=move || delivery().is_empty()>"Any"</option>
                     {DeliveryState::ALL.into_iter().map(|d| view! {
                         <option value=d.as_str() selected=move || delivery() == d.as_str()>{d.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="filter-class" class=class::LABEL>"Kind"</label>
+                <select id="filter-class" name="class" class=format!("mt-1 {}", class::INPUT)>
+                    <option value="" selected=move || kind().is_empty()>"Any"</option>
+                    {MailClass::ALL.into_iter().map(|c| view! {
+                        <option value=c.as_str() selected=move || kind() == c.as_str()>{c.label()}</option>
                     }).collect_view()}
                 </select>
             </div>

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use app::address::EmailAddress;
 use app::model::{
-    AddressDetail, AddressQuery, AuditEntry, BulkChange, DayVolume, DeliveryState, Mapping,
-    MappingStatus, MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome, OverviewStats,
-    Page, Settings, SettingsView, StoreCheck, SystemStatus, Unreachable, VendOptions,
+    AddressDetail, AddressQuery, AuditEntry, BulkChange, DayVolume, DeliveryState, MailClass,
+    Mapping, MappingStatus, MessageDetail, MessageQuery, MessageRecord, MyAddresses, Outcome,
+    OverviewStats, Page, Settings, SettingsView, StoreCheck, SystemStatus, Unreachable,
+    VendOptions,
 };
 use futures_util::Stream;
 
@@ -226,9 +227,19 @@ pub fn message_filter(q: &MessageQuery) -> Result<MessageFilter, ServiceError> {
             )
         })?),
     };
+    let class = match given(&q.class) {
+        None => None,
+        Some(c) => Some(MailClass::parse(&c).ok_or_else(|| {
+            invalid(
+                "class",
+                "expected credential, security, account, billing, notice or other",
+            )
+        })?),
+    };
     Ok(MessageFilter {
         outcome,
         delivery,
+        class,
         recipient: given(&q.address).map(|a| EmailAddress::key(&a)),
         since,
         // Sort keys are `received_at#id`; every time on that day sorts below `day~`.

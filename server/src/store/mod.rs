@@ -337,6 +337,8 @@ pub struct MessageFilter {
     pub until: Option<String>,
     /// Only forwarded records whose delivery is in this state.
     pub delivery: Option<DeliveryState>,
+    /// Only records of this kind of mail.
+    pub class: Option<app::model::MailClass>,
 }
 
 /// The message log, which is also what makes forwarding exactly-once per recipient.

@@ -242,6 +242,12 @@ pub async fn the_log_lists_newest_first_with_filters(store: &dyn MessageStore) {
         } else {
             Outcome::DeadLetter
         };
+        // One credential mail among them; the others unjudged (kept before classes) or other.
+        m.class = match i {
+            2 => Some(app::model::MailClass::Credential),
+            4 => Some(app::model::MailClass::Other),
+            _ => None,
+        };
         store.settle(&m).await.unwrap();
         ids.push(m.id);
     }
@@ -277,6 +283,27 @@ pub async fn the_log_lists_newest_first_with_filters(store: &dyn MessageStore) {
         dead.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
         vec![ids[3].clone(), ids[1].clone()]
     );
+    // By class, alone and with the recipient.
+    for filter in [
+        MessageFilter {
+            recipient: Some(recipient.clone()),
+            class: Some(app::model::MailClass::Credential),
+            ..Default::default()
+        },
+        MessageFilter {
+            class: Some(app::model::MailClass::Credential),
+            ..Default::default()
+        },
+    ] {
+        let page = store.messages(&filter, 500, None).await.unwrap();
+        assert!(page.items.iter().any(|m| m.id == ids[2]), "{filter:?}");
+        assert!(
+            page.items
+                .iter()
+                .all(|m| m.class == Some(app::model::MailClass::Credential)),
+            "{filter:?}"
+        );
+    }
     let by_outcome = store
         .messages(
             &MessageFilter {

@@ -420,6 +420,11 @@ impl MessageStore for DynamoStore {
             names.insert("#dr".into(), "delivery_rank".into());
             filters.push("#dr = :ds");
         }
+        if let Some(class) = filter.class {
+            values.insert(":mc".into(), s(class.as_str()));
+            names.insert("#mc".into(), "class".into());
+            filters.push("#mc = :mc");
+        }
         let filter_expression = (!filters.is_empty()).then(|| filters.join(" AND "));
         let query = self
             .client

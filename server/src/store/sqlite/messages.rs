@@ -411,6 +411,10 @@ impl MessageStore for SqliteStore {
             sql.push_str(" AND delivery_state = ?");
             binds.push(state.as_str().to_string());
         }
+        if let Some(class) = filter.class {
+            sql.push_str(" AND mail_class = ?");
+            binds.push(class.as_str().to_string());
+        }
         if let Some(since) = &filter.since {
             sql.push_str(" AND sort_key >= ?");
             binds.push(since.clone());

@@ -27,6 +27,9 @@ pub struct MessageQuery {
     /// Only forwarded mail whose delivery is in this state (SES's delivery events).
     #[param(pattern = "^(|sent|delayed|delivered|bounced|complained)$")]
     delivery: Option<String>,
+    /// Only this kind of mail (docs/api.md, Mail classes).
+    #[param(pattern = "^(|credential|security|account|billing|notice|other)$")]
+    class: Option<String>,
     /// Received on or after this UTC day (`YYYY-MM-DD`).
     from: Option<String>,
     /// Received on or before this UTC day (`YYYY-MM-DD`); a range that ends before it begins
@@ -74,6 +77,7 @@ pub async fn list(
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(),
         delivery: q.delivery.unwrap_or_default(),
+        class: q.class.unwrap_or_default(),
         cursor: String::new(),
     })?;
     if format == Format::Csv {

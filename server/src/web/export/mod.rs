@@ -204,6 +204,7 @@ pub struct MessageFilters {
     from: String,
     to: String,
     delivery: String,
+    class: String,
 }
 
 /// `GET /export/messages.csv`: the Messages page's log, every page of it.
@@ -223,6 +224,7 @@ pub async fn messages(
         from: f.from,
         to: f.to,
         delivery: f.delivery,
+        class: f.class,
         cursor: String::new(),
     };
     let filter = match crate::service::message_filter(&query) {
