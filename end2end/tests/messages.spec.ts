@@ -225,3 +225,31 @@ test('the spam and DMARC policies are saved', async ({ page, javaScriptEnabled }
   await expect(page.getByRole('row').filter({ hasText: 'setting:dmarc_policy' }).first()).toContainText('reject → tag');
   await page.screenshot({ path: 'screenshots/audit.png', fullPage: true });
 });
+
+test('the Kind filter lists one class of mail', async ({ page, request, javaScriptEnabled }, info) => {
+  const errors = collectErrors(page);
+  const address = await vend(request, unique(`kind ${info.project.name}`));
+  const subject = unique('Team lunch');
+  // Delivered by hand: nothing authenticated its sender, so it is `other`.
+  expect(deliver(address, subject).outcome).toBe('forwarded');
+
+  await page.goto(`/messages?address=${encodeURIComponent(address)}`);
+  await ready(page, javaScriptEnabled);
+  await page.getByLabel('Kind').selectOption('credential');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/class=credential/);
+  await expect(page.getByText('No messages match.')).toBeVisible();
+
+  await page.getByLabel('Kind').selectOption('other');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/class=other/);
+  await expect(page.getByRole('row').filter({ hasText: subject })).toBeVisible();
+  const r = await request.get(`/api/v1/messages?class=other&address=${encodeURIComponent(address)}`, {
+    headers: { Authorization: `Bearer ${adminToken()}` },
+  });
+  expect(r.status()).toBe(200);
+  const items = (await r.json()).items;
+  expect(items.length).toBe(1);
+  expect(items[0].class).toBe('other');
+  expect(errors).toEqual([]);
+});
