@@ -23,6 +23,14 @@ use crate::mailer::{Mailer, Outgoing, SendError};
 use crate::metrics::Metrics;
 use crate::store::{Claim, DeliveryUpdate, Kept, S3Object, StoreError, Stores};
 
+/// `local@domain` for a subaddress `local+label@domain`; `None` for any other address (or
+/// one whose local part starts with `+`).
+pub fn base_address(address: &str) -> Option<String> {
+    let (local, domain) = address.rsplit_once('@')?;
+    let (base, _) = local.split_once('+')?;
+    (!base.is_empty()).then(|| format!("{base}@{domain}"))
+}
+
 /// How many times a settle is tried before the recipient is left to the next delivery.
 pub const SETTLE_TRIES: u32 = 3;
 
@@ -384,9 +392,8 @@ impl Pipeline {
         let mut mappings = Mappings::new();
         if plan.is_ok() {
             for recipient in &recipients {
-                let mapping = match self.stores.mappings.get(recipient).await {
-                    Ok(m) => Some(m),
-                    Err(StoreError::NotFound(_)) => None,
+                let mapping = match self.mapping_of(recipient).await {
+                    Ok(m) => m,
                     Err(e) => {
                         reports.push(Some(store_failed(&msg.ses_message_id, recipient, &e)));
                         continue;
@@ -484,6 +491,25 @@ impl Pipeline {
             .flatten()
             .inspect(|r| self.metrics.delivery(r.outcome.as_str()))
             .collect()
+    }
+
+    /// The mapping that serves `recipient`: its own, or when it has none and is a subaddress
+    /// (`local+label@`, which SES receipt rules match too), the one of `local@` (#18). The
+    /// record keeps the address the mail was sent to.
+    async fn mapping_of(&self, recipient: &str) -> Result<Option<app::model::Mapping>, StoreError> {
+        match self.stores.mappings.get(recipient).await {
+            Ok(m) => return Ok(Some(m)),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let Some(base) = base_address(recipient) else {
+            return Ok(None);
+        };
+        match self.stores.mappings.get(&base).await {
+            Ok(m) => Ok(Some(m)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// What decisions depend on: the configuration and the stored settings.
@@ -720,7 +746,7 @@ impl Pipeline {
                 if !used.contains_key(&record.recipient) {
                     let mapping = match mappings.get(&record.recipient) {
                         Some(known) => known.clone(),
-                        None => self.stores.mappings.get(&record.recipient).await.ok(),
+                        None => self.mapping_of(&record.recipient).await.ok().flatten(),
                     };
                     let took = jobs
                         .take(
@@ -758,11 +784,7 @@ impl Pipeline {
             }
             let read = match mappings.get(&record.recipient) {
                 Some(known) => Ok(known.clone()),
-                None => match self.stores.mappings.get(&record.recipient).await {
-                    Ok(m) => Ok(Some(m)),
-                    Err(StoreError::NotFound(_)) => Ok(None),
-                    Err(e) => Err(e),
-                },
+                None => self.mapping_of(&record.recipient).await,
             };
             let mapping = match read {
                 Ok(mapping) => mapping,

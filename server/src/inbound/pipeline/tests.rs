@@ -1009,3 +1009,59 @@ async fn each_record_keeps_its_class_and_a_spoofed_aws_mail_stays_other() {
 async fn f_class(f: &Fixture, id: &str) -> Option<app::model::MailClass> {
     f.store.message(id).await.unwrap().class
 }
+
+#[test]
+fn a_subaddress_has_a_base_address() {
+    for (address, base) in [
+        (
+            "team+alerts@mail.example.com",
+            Some("team@mail.example.com"),
+        ),
+        ("team+a+b@mail.example.com", Some("team@mail.example.com")),
+        ("team+@mail.example.com", Some("team@mail.example.com")),
+        ("team@mail.example.com", None),
+        ("+alerts@mail.example.com", None),
+        ("no-at-sign", None),
+    ] {
+        assert_eq!(base_address(address).as_deref(), base, "{address}");
+    }
+}
+
+/// #18: mail to `local+label@` with no mapping of its own goes by `local@`'s mapping, and the
+/// log keeps the address it was sent to; a subaddress of an address without a mapping stays
+/// undeliverable, and an exact mapping wins over its base.
+#[tokio::test]
+async fn subaddresses_go_by_their_base_address() {
+    let (f, _) = fixture(None, FAST).await;
+    let team = f.mapping("sub-team").await;
+    let own = f
+        .mapping_for("sub-team+own", "other.owner@example.org")
+        .await;
+    let labelled = team.replace('@', "+alerts@");
+    let reports = f
+        .pipeline
+        .process(&inbound(
+            "sub-1",
+            &[&labelled, "nobody+x@mail.example.com", &own],
+        ))
+        .await;
+    assert_eq!(
+        outcomes(&reports),
+        vec![
+            (labelled.as_str(), Delivery::Forwarded),
+            ("nobody+x@mail.example.com", Delivery::Undeliverable),
+            (own.as_str(), Delivery::Forwarded),
+        ]
+    );
+    let record = f.store.message(&reports[0].message_id).await.unwrap();
+    assert_eq!(
+        record.recipient, labelled,
+        "logged with the address it was sent to"
+    );
+    assert_eq!(record.delivered_to.as_deref(), Some(OWNER));
+    let exact = f.store.message(&reports[2].message_id).await.unwrap();
+    assert_eq!(
+        exact.delivered_to.as_deref(),
+        Some("other.owner@example.org")
+    );
+}
