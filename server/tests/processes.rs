@@ -1073,25 +1073,28 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
     assert_eq!(refused, [closed.as_str(), "000000000000"], "{moved}");
 
     // Every job ends, on its own.
-    let jobs = |http: reqwest::Client, url: String, token: String| async move {
-        let page: Value = http
-            .get(url)
-            .bearer_auth(token)
-            .query(&[("limit", "500")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        page["items"].as_array().unwrap().clone()
+    let get = |path: String| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            http.get(path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let started = Instant::now();
     let finished = loop {
-        let all = jobs(http.clone(), api("/accounts/jobs"), token.clone()).await;
-        let ours: Vec<Value> = all
-            .into_iter()
+        let page = get(api("/accounts/jobs?limit=500")).await;
+        let ours: Vec<Value> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
             .filter(|j| ids.contains(&j["account_id"].as_str().unwrap().to_string()))
+            .cloned()
             .collect();
         if ours.len() == 25
             && ours
@@ -1161,15 +1164,7 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
             Some(address),
             "AWS holds the new email"
         );
-        let m: Value = http
-            .get(api(&format!("/addresses/{address}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let m = get(api(&format!("/addresses/{address}"))).await;
         assert_eq!(m["aws_account_id"], id, "{m}");
         assert_eq!(m["account"]["id"], id, "{m}");
         assert_eq!(
@@ -1188,15 +1183,7 @@ async fn a_bulk_root_email_migration_finishes_each_job_and_keeps_no_code() {
     assert_eq!(r.status(), 202);
     let started = Instant::now();
     loop {
-        let j: Value = http
-            .get(api(&format!("/accounts/{garbled}/job")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let j = get(api(&format!("/accounts/{garbled}/job"))).await;
         if j["state"] == "accepted" {
             assert_eq!(j["attempts"], 2);
             break;

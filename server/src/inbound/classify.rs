@@ -112,22 +112,35 @@ pub(crate) fn header_from_domain(raw: &[u8]) -> Option<String> {
     Some(domain_of(one.address()?)).filter(|d| !d.is_empty())
 }
 
-/// The domains SES authenticated the message for: the envelope sender's when SPF passed,
-/// the From mailbox's when DMARC passed (DMARC's pass means that domain is aligned with one
-/// that SPF or DKIM authenticated).
-pub fn authenticated_domains(sender: &str, raw: &[u8], verdicts: &Verdicts) -> Vec<String> {
-    let mut domains = Vec::new();
-    if verdicts.spf == Verdict::Pass {
-        domains.push(domain_of(sender));
-    }
-    if verdicts.dmarc == Verdict::Pass {
-        if let Some(d) = header_from_domain(raw) {
-            domains.push(d);
+/// What SES authenticated of a message's sender, read once per message (the From header is
+/// parsed only when DMARC passed): the classes and the root email jobs both judge from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Senders {
+    /// The envelope sender's domain, when SPF passed.
+    pub envelope: Option<String>,
+    /// The domain of the From header's one mailbox, when DMARC passed (DMARC's pass means
+    /// that domain is aligned with one that SPF or DKIM authenticated).
+    pub from: Option<String>,
+}
+
+impl Senders {
+    pub fn read(sender: &str, raw: &[u8], verdicts: &Verdicts) -> Senders {
+        Senders {
+            envelope: (verdicts.spf == Verdict::Pass)
+                .then(|| domain_of(sender))
+                .filter(|d| !d.is_empty()),
+            from: (verdicts.dmarc == Verdict::Pass)
+                .then(|| header_from_domain(raw))
+                .flatten(),
         }
     }
-    domains.retain(|d| !d.is_empty());
-    domains.dedup();
-    domains
+
+    /// Every domain SES authenticated the message for, once each.
+    pub fn domains(&self) -> Vec<String> {
+        let mut domains: Vec<String> = self.envelope.iter().chain(&self.from).cloned().collect();
+        domains.dedup();
+        domains
+    }
 }
 
 /// The table: configured rows first (an operator's word wins), then the built-in ones.
@@ -413,9 +426,17 @@ mod tests {
         let c = Classifier::default();
         for (case, sender, from, subject, spf, dmarc, want) in corpus {
             let domains =
-                authenticated_domains(sender, &raw(from, subject), &verdicts(*spf, *dmarc));
+                Senders::read(sender, &raw(from, subject), &verdicts(*spf, *dmarc)).domains();
             assert_eq!(c.classify(&domains, subject), *want, "{case} ({domains:?})");
         }
+    }
+
+    #[test]
+    fn the_sender_domain_is_the_envelope_senders() {
+        assert_eq!(domain_of("no-reply@verify.signin.aws"), "verify.signin.aws");
+        assert_eq!(domain_of("<bounce@signin.aws>"), "signin.aws");
+        assert_eq!(domain_of(""), "");
+        assert_eq!(domain_of("<>"), "");
     }
 
     #[test]
@@ -442,15 +463,16 @@ mod tests {
     fn only_authenticated_domains_count() {
         let from = raw("Jane <jane@corp.example>", "x");
         assert_eq!(
-            authenticated_domains("bounce@mail.corp.example", &from, &verdicts(Pass, Pass)),
+            Senders::read("bounce@mail.corp.example", &from, &verdicts(Pass, Pass)).domains(),
             ["mail.corp.example", "corp.example"]
         );
         assert!(
-            authenticated_domains("bounce@mail.corp.example", &from, &verdicts(Fail, Fail))
+            Senders::read("bounce@mail.corp.example", &from, &verdicts(Fail, Fail))
+                .domains()
                 .is_empty()
         );
         assert_eq!(
-            authenticated_domains("bounce@mail.corp.example", &from, &verdicts(Gray, Pass)),
+            Senders::read("bounce@mail.corp.example", &from, &verdicts(Gray, Pass)).domains(),
             ["corp.example"]
         );
     }

@@ -11,7 +11,7 @@ use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Unreacha
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::inbound::budget::Budget;
-use crate::inbound::classify::{authenticated_domains, ClassRule, Classifier};
+use crate::inbound::classify::{ClassRule, Classifier, Senders};
 use crate::inbound::decide::{decide_for, Decision, Policy, Reason, Tags};
 use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
@@ -724,12 +724,16 @@ impl Pipeline {
             .first()
             .map(|r| Trail::read(raw, &r.sender))
             .unwrap_or_default();
+        // What SES authenticated of the sender, read once: the class and the root email
+        // jobs judge from it.
+        let senders = records
+            .first()
+            .map(|r| Senders::read(&r.sender, raw, verdicts))
+            .unwrap_or_default();
         // One class for the message, kept on each of its records whatever becomes of them.
         let class = records.first().map(|r| {
-            self.classifier.classify(
-                &authenticated_domains(&r.sender, raw, verdicts),
-                r.subject.as_deref().unwrap_or(""),
-            )
+            self.classifier
+                .classify(&senders.domains(), r.subject.as_deref().unwrap_or(""))
         });
         let records: Vec<MessageRecord> = records
             .into_iter()
@@ -742,17 +746,24 @@ impl Pipeline {
         let mut used: std::collections::HashMap<String, Result<Option<String>, String>> =
             std::collections::HashMap::new();
         for (i, record) in records.into_iter().enumerate() {
+            let read = match mappings.get(&record.recipient) {
+                Some(known) => Ok(known.clone()),
+                None => self.mapping_of(&record.recipient).await,
+            };
+            let mapping = match read {
+                Ok(mapping) => mapping,
+                Err(e) => {
+                    results[i] = Some(Err(e));
+                    continue;
+                }
+            };
             if let Some(jobs) = self.root_emails.get() {
                 if !used.contains_key(&record.recipient) {
-                    let mapping = match mappings.get(&record.recipient) {
-                        Some(known) => known.clone(),
-                        None => self.mapping_of(&record.recipient).await.ok().flatten(),
-                    };
                     let took = jobs
                         .take(
                             &record.recipient,
                             mapping.as_ref(),
-                            &record.sender,
+                            &senders,
                             record.subject.as_deref(),
                             verdicts,
                             raw,
@@ -782,17 +793,6 @@ impl Pipeline {
                     Ok(None) => {}
                 }
             }
-            let read = match mappings.get(&record.recipient) {
-                Some(known) => Ok(known.clone()),
-                None => self.mapping_of(&record.recipient).await,
-            };
-            let mapping = match read {
-                Ok(mapping) => mapping,
-                Err(e) => {
-                    results[i] = Some(Err(e));
-                    continue;
-                }
-            };
             let destination = MessageRecord::destination_of(&record.id);
             let decision = match decide_for(
                 &record.recipient,

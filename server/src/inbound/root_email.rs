@@ -10,11 +10,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use app::model::{AuditEntry, Mapping, Page};
+use app::model::{AuditEntry, Mapping};
 use app::org::{JobState, LinkedAccount, OrgAccount, RootEmailJob};
 
 use crate::clock::{before, rfc3339};
-use crate::inbound::classify::{domain_of, header_from_domain};
+use crate::inbound::classify::Senders;
 use crate::inbound::{Verdict, Verdicts};
 use crate::organizations::root_email::{ChangeError, RootEmailApi, UpdateStatus};
 use crate::organizations::verification::{code_in, Recogniser};
@@ -43,23 +43,25 @@ pub struct RootEmails {
 
 /// Whether SES authenticated the mail as coming from one of AWS's sender domains, with AWS's
 /// subject: SPF passed for the envelope sender's domain (with DKIM passing and DMARC not
-/// failing), or DMARC passed for the From header's domain (DMARC's pass means that domain is
-/// aligned with one SPF or DKIM authenticated; AWS may send through a bounce domain of its
-/// own, so the envelope sender alone is not enough to recognise its mail).
+/// failing), or DMARC passed for the From header's domain (AWS may send through a bounce
+/// domain of its own, so the envelope sender alone is not enough to recognise its mail).
 fn from_aws(
     recogniser: &Recogniser,
-    sender: &str,
+    senders: &Senders,
     subject: &str,
     verdicts: &Verdicts,
-    raw: &[u8],
 ) -> bool {
-    let by_envelope = verdicts.spf == Verdict::Pass
-        && verdicts.dkim == Verdict::Pass
+    let by_envelope = verdicts.dkim == Verdict::Pass
         && verdicts.dmarc != Verdict::Fail
-        && recogniser.matches(&domain_of(sender), subject);
+        && senders
+            .envelope
+            .as_deref()
+            .is_some_and(|d| recogniser.matches(d, subject));
     by_envelope
-        || (verdicts.dmarc == Verdict::Pass
-            && header_from_domain(raw).is_some_and(|d| recogniser.matches(&d, subject)))
+        || senders
+            .from
+            .as_deref()
+            .is_some_and(|d| recogniser.matches(d, subject))
 }
 
 /// The text of a mail: its first text part, or its HTML part as text (MIME decoded).
@@ -160,55 +162,49 @@ impl RootEmails {
         }
     }
 
-    /// Fails the jobs that waited too long: no code within the wait (`expired`), or an
-    /// Accept cut short. How many it failed.
-    pub async fn expire(&self, now: SystemTime) -> Result<u32, StoreError> {
+    /// Fails the jobs of `jobs` (as just read) that waited too long: no code within the wait
+    /// (`expired`), or an Accept cut short. Each step is a compare-and-set, so a job that
+    /// moved on since it was read is left as it is. How many it failed.
+    pub async fn expire(&self, jobs: &[RootEmailJob], now: SystemTime) -> Result<u32, StoreError> {
         let no_code_since = before(now, self.code_wait);
         let no_accept_since = before(now, ACCEPT_WAIT);
         let mut failed = 0;
-        let mut cursor: Option<String> = None;
-        loop {
-            let Page { items, next_cursor } = self.accounts.jobs(500, cursor.as_deref()).await?;
-            for job in items {
-                let to = match job.state {
-                    JobState::Requested if job.updated_at < no_code_since => Self::failed(
-                        &job,
-                        "expired",
-                        format!(
-                            "AWS's verification mail did not arrive within {} min",
-                            self.code_wait.as_secs() / 60
-                        ),
+        for job in jobs {
+            let to = match job.state {
+                JobState::Requested if job.updated_at < no_code_since => Self::failed(
+                    job,
+                    "expired",
+                    format!(
+                        "AWS's verification mail did not arrive within {} min",
+                        self.code_wait.as_secs() / 60
                     ),
-                    JobState::CodeReceived if job.updated_at < no_accept_since => {
-                        // Its Accept was cut short: AWS may have taken the code all the same.
-                        if self
-                            .api
-                            .primary_email(&job.account_id)
-                            .await
-                            .ok()
-                            .as_deref()
-                            == Some(job.address.as_str())
-                        {
-                            let done = self.accepted(&job, JobState::CodeReceived).await?;
-                            failed += u32::from(done.state != JobState::Accepted);
-                            continue;
-                        }
-                        Self::failed(
-                            &job,
-                            "failed",
-                            "the code arrived but accepting it did not finish (a server stopped?); retry"
-                                .into(),
-                        )
+                ),
+                JobState::CodeReceived if job.updated_at < no_accept_since => {
+                    // Its Accept was cut short: AWS may have taken the code all the same.
+                    if self
+                        .api
+                        .primary_email(&job.account_id)
+                        .await
+                        .ok()
+                        .as_deref()
+                        == Some(job.address.as_str())
+                    {
+                        let done = self.accepted(job, JobState::CodeReceived).await?;
+                        failed += u32::from(done.state != JobState::Accepted);
+                        continue;
                     }
-                    _ => continue,
-                };
-                failed += u32::from(self.step(job.state, &to, JOB_ACTOR).await?);
-            }
-            match next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(failed),
-            }
+                    Self::failed(
+                        job,
+                        "failed",
+                        "the code arrived but accepting it did not finish (a server stopped?); retry"
+                            .into(),
+                    )
+                }
+                _ => continue,
+            };
+            failed += u32::from(self.step(job.state, &to, JOB_ACTOR).await?);
         }
+        Ok(failed)
     }
 
     /// What becomes of one recipient's copy of a received message: `Some(detail)` when it is
@@ -220,19 +216,13 @@ impl RootEmails {
         &self,
         recipient: &str,
         mapping: Option<&Mapping>,
-        sender: &str,
+        senders: &Senders,
         subject: Option<&str>,
         verdicts: &Verdicts,
         raw: &[u8],
     ) -> Result<Option<String>, StoreError> {
         // A look-alike that SES did not authenticate for AWS's domain is just mail.
-        if !from_aws(
-            &self.recogniser,
-            sender,
-            subject.unwrap_or(""),
-            verdicts,
-            raw,
-        ) {
+        if !from_aws(&self.recogniser, senders, subject.unwrap_or(""), verdicts) {
             return Ok(None);
         }
         let job = match self.accounts.open_job_for(recipient).await? {
@@ -546,22 +536,11 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
                 false,
             ),
         ] {
-            assert_eq!(from_aws(&r, sender, subject, &v, raw), want, "{case}");
+            let senders = Senders::read(sender, raw, &v);
+            assert_eq!(from_aws(&r, &senders, subject, &v), want, "{case}");
         }
-        assert!(!from_aws(
-            &r,
-            "no-reply@verify.signin.aws",
-            "Your bill",
-            &verdicts(Pass, Pass, Pass),
-            aws_from
-        ));
-    }
-
-    #[test]
-    fn the_sender_domain_is_the_envelope_senders() {
-        assert_eq!(domain_of("no-reply@verify.signin.aws"), "verify.signin.aws");
-        assert_eq!(domain_of("<bounce@signin.aws>"), "signin.aws");
-        assert_eq!(domain_of(""), "");
-        assert_eq!(domain_of("<>"), "");
+        let all_pass = verdicts(Pass, Pass, Pass);
+        let senders = Senders::read("no-reply@verify.signin.aws", aws_from, &all_pass);
+        assert!(!from_aws(&r, &senders, "Your bill", &all_pass));
     }
 }

@@ -28,17 +28,9 @@ fn not_configured() -> ServiceError {
 /// The account name mailvend vends for a moved account: its name as letters, digits and
 /// dashes (at most 30), then its id, so that it is unique and the same on a second try.
 pub fn moved_name(account: &OrgAccount) -> String {
-    let mut slug = String::new();
-    for c in account.name.to_ascii_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-        if slug.len() >= 30 {
-            break;
-        }
-    }
+    let mut slug = app::naming::slug(&account.name);
+    // ASCII only, so cutting at a byte is cutting at a character.
+    slug.truncate(30);
     let slug = slug.trim_end_matches('-');
     match slug.is_empty() {
         true => format!("aws-{}", account.account_id),
@@ -338,24 +330,26 @@ impl AppService {
             .ok_or_else(|| ServiceError::NotFound(format!("a job for the account {account_id}")))
     }
 
-    /// Starts every queued job, oldest first, `pace` apart (twice as long after a throttled
-    /// start), then fails the ones that waited too long. How many it started.
+    /// Fails the jobs that waited too long, then starts every queued job, oldest first, `pace`
+    /// apart (twice as long after a throttled start). How many it started.
     pub async fn work_jobs(&self, pace: Duration) -> Result<u32, ServiceError> {
         let jobs = self.root_emails()?;
-        let mut queued = Vec::new();
+        // Every job, read once a turn: the waiting ones are judged, the queued ones started.
+        let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let page = self.stores.accounts.jobs(500, cursor.as_deref()).await?;
-            queued.extend(
-                page.items
-                    .into_iter()
-                    .filter(|j| j.state == JobState::Queued),
-            );
+            all.extend(page.items);
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
             }
         }
+        jobs.expire(&all, SystemTime::now()).await?;
+        let mut queued: Vec<RootEmailJob> = all
+            .into_iter()
+            .filter(|j| j.state == JobState::Queued)
+            .collect();
         queued.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
         let mut pace = pace;
         let mut started = 0;
@@ -369,7 +363,6 @@ impl AppService {
                 pace = (pace * 2).max(Duration::from_secs(1));
             }
         }
-        jobs.expire(SystemTime::now()).await?;
         Ok(started)
     }
 }

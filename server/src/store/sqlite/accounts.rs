@@ -95,13 +95,7 @@ impl SqliteStore {
         .bind(job_json(job))
         .execute(w.pool())
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
-                "{} is the new root email of another open job",
-                job.address
-            )),
-            e => unavailable(e),
-        })?;
+        .map_err(|e| job_write_error(e, &job.address))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
                 "the account {} has an open job already",
@@ -129,13 +123,7 @@ impl SqliteStore {
         .bind(i64::from(to.attempts))
         .execute(w.pool())
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
-                "{} is the new root email of another open job",
-                to.address
-            )),
-            e => unavailable(e),
-        })?;
+        .map_err(|e| job_write_error(e, &to.address))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -168,6 +156,16 @@ async fn write_account(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A job write's failure: the open-address index refusing it is a conflict.
+fn job_write_error(e: sqlx::Error, address: &str) -> StoreError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+            "{address} is the new root email of another open job"
+        )),
+        e => unavailable(e),
+    }
 }
 
 fn job_json(job: &RootEmailJob) -> String {
