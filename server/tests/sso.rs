@@ -96,7 +96,7 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         // A request the server never answers fails naming its URL, instead of hanging the
-        // suite (it did once, 2026-12-04, in every_door_checks_who_is_knocking; not understood).
+        // suite (pages hung so until the route list was generated once; docs/architecture.md).
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap()

@@ -306,7 +306,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_router_serves_exactly_the_pages_of_the_table() {
-        let mut routed: Vec<String> = leptos_axum::generate_route_list(app::App)
+        let mut routed: Vec<String> = crate::web::route_list()
             .into_iter()
             .map(|r| {
                 assert_eq!(

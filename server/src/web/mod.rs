@@ -1,7 +1,7 @@
 //! The HTTP surface: pages and server functions (Leptos), operational endpoints, and the
 //! layers every response passes through (security headers, metrics, tracing, body limit).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use app::service::SharedService;
@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -59,8 +59,17 @@ fn session_layer(
     ))
 }
 
+/// The app's routes, generated once per process. While Leptos generates a route list it stops
+/// every resource in the process from loading, and a resource first polled in that window
+/// waits forever (leptos-rs/leptos#4773): a page rendering beside a second router being built
+/// (the tests build one per server, many per process) never answered.
+pub fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let service: SharedService = Arc::new(Dashboard(state.core.service.clone()));
     let sso = app::auth::SsoEnabled(matches!(state.auth.mode, crate::auth::Mode::Sso { .. }));
     let context = move || {

@@ -188,7 +188,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A request the server never answers fails the test naming it, instead of hanging the
-/// run (one page render hung once, idle, in a full `make test`; see docs/architecture.md).
+/// run (pages hung so until the route list was generated once; see docs/architecture.md).
 const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub fn client() -> reqwest::Client {
