@@ -282,6 +282,163 @@ impl MailClass {
     }
 }
 
+/// What is done with a class of mail that would be forwarded (docs/api.md, Class policies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClassPolicy {
+    /// To the mapping's recipients, as any mail.
+    #[default]
+    Forward,
+    /// Only to the configured restricted group (`MAILVEND_RESTRICTED_TO`), never to the owner.
+    Restricted,
+    /// Kept in mailvend until an admin releases it or it expires.
+    Hold,
+    /// Logged, sent nowhere, its raw copy not kept.
+    Drop,
+}
+
+impl ClassPolicy {
+    pub const ALL: [ClassPolicy; 4] = [
+        ClassPolicy::Forward,
+        ClassPolicy::Restricted,
+        ClassPolicy::Hold,
+        ClassPolicy::Drop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClassPolicy::Forward => "forward",
+            ClassPolicy::Restricted => "restricted",
+            ClassPolicy::Hold => "hold",
+            ClassPolicy::Drop => "drop",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<ClassPolicy> {
+        ClassPolicy::ALL.into_iter().find(|p| p.as_str() == v)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ClassPolicy::Forward => "Forward to the owner",
+            ClassPolicy::Restricted => "Restricted group only",
+            ClassPolicy::Hold => "Hold for an admin",
+            ClassPolicy::Drop => "Drop",
+        }
+    }
+}
+
+/// A page of held mail, for the Held mail page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldMail {
+    pub items: Vec<HeldMessage>,
+    pub next_cursor: Option<String>,
+    /// How long held mail waits (`MAILVEND_HOLD_FOR_DAYS`).
+    pub hold_days: u32,
+}
+
+/// One held record and when it expires unreleased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldMessage {
+    pub record: MessageRecord,
+    pub expires_at: String,
+}
+
+/// Where an admin releases held mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseTarget {
+    /// Where it would go without its class's policy: the mapping's owner, or the recipient
+    /// whose copy it is.
+    Owner,
+    /// The releasing admin's own mailbox (a signed-in admin only: a token has none).
+    Me,
+}
+
+impl ReleaseTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseTarget::Owner => "owner",
+            ReleaseTarget::Me => "me",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<ReleaseTarget> {
+        [ReleaseTarget::Owner, ReleaseTarget::Me]
+            .into_iter()
+            .find(|t| t.as_str() == v)
+    }
+}
+
+/// The policy of each class of mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClassPolicies {
+    pub credential: ClassPolicy,
+    pub security: ClassPolicy,
+    pub account: ClassPolicy,
+    pub billing: ClassPolicy,
+    pub notice: ClassPolicy,
+    pub other: ClassPolicy,
+}
+
+impl ClassPolicies {
+    pub fn of(&self, class: MailClass) -> ClassPolicy {
+        match class {
+            MailClass::Credential => self.credential,
+            MailClass::Security => self.security,
+            MailClass::Account => self.account,
+            MailClass::Billing => self.billing,
+            MailClass::Notice => self.notice,
+            MailClass::Other => self.other,
+        }
+    }
+
+    pub fn set(&mut self, class: MailClass, policy: ClassPolicy) {
+        let slot = match class {
+            MailClass::Credential => &mut self.credential,
+            MailClass::Security => &mut self.security,
+            MailClass::Account => &mut self.account,
+            MailClass::Billing => &mut self.billing,
+            MailClass::Notice => &mut self.notice,
+            MailClass::Other => &mut self.other,
+        };
+        *slot = policy;
+    }
+}
+
+/// A change to the class policies; absent classes stay as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClassPoliciesPatch {
+    pub credential: Option<ClassPolicy>,
+    pub security: Option<ClassPolicy>,
+    pub account: Option<ClassPolicy>,
+    pub billing: Option<ClassPolicy>,
+    pub notice: Option<ClassPolicy>,
+    pub other: Option<ClassPolicy>,
+}
+
+impl ClassPoliciesPatch {
+    /// The classes it changes, with their new policy.
+    pub fn changes(&self) -> Vec<(MailClass, ClassPolicy)> {
+        [
+            (MailClass::Credential, self.credential),
+            (MailClass::Security, self.security),
+            (MailClass::Account, self.account),
+            (MailClass::Billing, self.billing),
+            (MailClass::Notice, self.notice),
+            (MailClass::Other, self.other),
+        ]
+        .into_iter()
+        .filter_map(|(c, p)| p.map(|p| (c, p)))
+        .collect()
+    }
+}
+
 /// Where one recipient of one received message ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -293,6 +450,8 @@ pub enum Outcome {
     Undeliverable,
     Rejected,
     DeadLetter,
+    /// Kept in mailvend by its class's policy until an admin releases it or it expires.
+    Held,
 }
 
 impl Outcome {
@@ -303,6 +462,7 @@ impl Outcome {
             Outcome::Undeliverable => "undeliverable",
             Outcome::Rejected => "rejected",
             Outcome::DeadLetter => "dead_letter",
+            Outcome::Held => "held",
         }
     }
 
@@ -314,6 +474,7 @@ impl Outcome {
             Outcome::Undeliverable => "undeliverable",
             Outcome::Rejected => "rejected",
             Outcome::DeadLetter => "dead letter",
+            Outcome::Held => "held",
         }
     }
 
@@ -324,6 +485,7 @@ impl Outcome {
             Outcome::Undeliverable,
             Outcome::Rejected,
             Outcome::DeadLetter,
+            Outcome::Held,
         ]
         .into_iter()
         .find(|o| o.as_str() == v)
@@ -422,6 +584,10 @@ pub struct MessageRecord {
     /// mail refused unread).
     #[serde(default)]
     pub class: Option<MailClass>,
+    /// The class policy applied to it (absent when none was: mail refused or undeliverable
+    /// before a policy came into it, and records kept before policies existed).
+    #[serde(default)]
+    pub policy: Option<ClassPolicy>,
 }
 
 impl MessageRecord {
@@ -517,6 +683,14 @@ pub struct Settings {
     pub catch_all: bool,
     pub spam_policy: SpamPolicy,
     pub dmarc_policy: DmarcPolicy,
+    /// What is done with each class of mail that would be forwarded.
+    pub class_policies: ClassPolicies,
+    /// The restricted group (`MAILVEND_RESTRICTED_TO`, configuration): who gets mail of a
+    /// `restricted` class. Empty: none is configured, and no class may be restricted.
+    pub restricted_to: Vec<String>,
+    /// How long held mail waits for an admin before it expires (`MAILVEND_HOLD_FOR`, in
+    /// days, configuration).
+    pub hold_days: u32,
 }
 
 /// A change to the settings; absent fields stay as they are.
@@ -527,6 +701,7 @@ pub struct SettingsPatch {
     pub catch_all: Option<bool>,
     pub spam_policy: Option<SpamPolicy>,
     pub dmarc_policy: Option<DmarcPolicy>,
+    pub class_policies: Option<ClassPoliciesPatch>,
 }
 
 /// An owner's own view: their addresses and the latest mail to them, in types of its own
@@ -576,6 +751,8 @@ pub struct OutcomeCounts {
     pub rejected: u64,
     pub dead_letter: u64,
     pub processing: u64,
+    #[serde(default)]
+    pub held: u64,
 }
 
 impl OutcomeCounts {
@@ -586,6 +763,7 @@ impl OutcomeCounts {
             Outcome::Rejected => &mut self.rejected,
             Outcome::DeadLetter => &mut self.dead_letter,
             Outcome::Processing => &mut self.processing,
+            Outcome::Held => &mut self.held,
         };
         *slot += n;
     }
@@ -596,10 +774,16 @@ impl OutcomeCounts {
         self.rejected += other.rejected;
         self.dead_letter += other.dead_letter;
         self.processing += other.processing;
+        self.held += other.held;
     }
 
     pub fn total(&self) -> u64 {
-        self.forwarded + self.undeliverable + self.rejected + self.dead_letter + self.processing
+        self.forwarded
+            + self.undeliverable
+            + self.rejected
+            + self.dead_letter
+            + self.processing
+            + self.held
     }
 }
 

@@ -83,6 +83,19 @@ pub fn replayed(r: &MessageRecord) -> Notice {
     Notice::success(format!("Replayed: {}.", r.outcome.label()))
 }
 
+pub fn released(r: &MessageRecord) -> Notice {
+    match (&r.outcome, &r.delivered_to) {
+        (crate::model::Outcome::Forwarded, Some(to)) => {
+            Notice::success(format!("Released to {to}."))
+        }
+        _ => Notice::success(format!("Released: {}.", r.outcome.label())),
+    }
+}
+
+pub fn class_policies_saved(_: &SettingsView) -> Notice {
+    Notice::success("Mail class policies saved.")
+}
+
 pub fn catch_all(v: &SettingsView) -> Notice {
     Notice::success(if v.settings.catch_all {
         "Catch-all is on."

@@ -111,6 +111,17 @@ pub const MESSAGES: Page = Page {
     access: Access::Admin,
 };
 
+pub const HELD: Page = Page {
+    path: "/held",
+    title: "Held mail",
+    nav: Some(Nav {
+        label: "Held mail",
+        icon: "M5 9V6a5 5 0 0 1 10 0v3M4 9h12v9H4zM10 12v3",
+        section: Section::Admin,
+    }),
+    access: Access::Admin,
+};
+
 /// Message ids hold a slash (`<SES message id>/<recipient>`), hence the rest of the path.
 pub const MESSAGE: Page = Page {
     path: "/messages/*id",
@@ -165,7 +176,8 @@ pub const ME: Page = Page {
 
 /// In navigation order.
 pub const PAGES: &[Page] = &[
-    LOGIN, OVERVIEW, ADDRESSES, ADDRESS, ACCOUNTS, MESSAGES, MESSAGE, SETTINGS, TOKENS, AUDIT, ME,
+    LOGIN, OVERVIEW, ADDRESSES, ADDRESS, ACCOUNTS, MESSAGES, HELD, MESSAGE, SETTINGS, TOKENS,
+    AUDIT, ME,
 ];
 
 impl Page {

@@ -231,6 +231,73 @@ pub async fn replay_message(id: String) -> Result<MessageRecord, AppError> {
     Ok(record)
 }
 
+#[server(prefix = "/fn", endpoint = "held")]
+pub async fn list_held(cursor: String) -> Result<crate::model::HeldMail, AppError> {
+    let admin = require_admin()?;
+    use_service()?.held(&admin, &cursor).await.map_err(respond)
+}
+
+/// Releases held mail `id` to `to` (`owner` or `me`).
+#[server(prefix = "/fn", endpoint = "release")]
+pub async fn release_message(id: String, to: String) -> Result<MessageRecord, AppError> {
+    let admin = require_admin()?;
+    let to = crate::model::ReleaseTarget::parse(&to)
+        .ok_or_else(|| AppError::Invalid {
+            field: "to".into(),
+            message: "expected owner or me".into(),
+        })
+        .map_err(respond)?;
+    let record = use_service()?
+        .release(&admin, &id, to)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::released(&record)).await;
+    Ok(record)
+}
+
+/// Sets every class's policy at once (the Settings form posts all six).
+#[server(prefix = "/fn", endpoint = "class_policies")]
+pub async fn set_class_policies(
+    credential: String,
+    security: String,
+    account: String,
+    billing: String,
+    notice: String,
+    other: String,
+) -> Result<SettingsView, AppError> {
+    use crate::model::{ClassPoliciesPatch, ClassPolicy};
+    let admin = require_admin()?;
+    let parse = |field: &str, v: &str| {
+        ClassPolicy::parse(v).ok_or_else(|| AppError::Invalid {
+            field: field.into(),
+            message: "expected forward, restricted, hold or drop".into(),
+        })
+    };
+    let patch = (|| {
+        Ok::<_, AppError>(ClassPoliciesPatch {
+            credential: Some(parse("credential", &credential)?),
+            security: Some(parse("security", &security)?),
+            account: Some(parse("account", &account)?),
+            billing: Some(parse("billing", &billing)?),
+            notice: Some(parse("notice", &notice)?),
+            other: Some(parse("other", &other)?),
+        })
+    })()
+    .map_err(respond)?;
+    let view = use_service()?
+        .update_settings(
+            &admin,
+            crate::model::SettingsPatch {
+                class_policies: Some(patch),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::class_policies_saved(&view)).await;
+    Ok(view)
+}
+
 #[server(prefix = "/fn", endpoint = "settings")]
 pub async fn get_settings() -> Result<SettingsView, AppError> {
     let admin = require_admin()?;

@@ -54,6 +54,15 @@ pub trait Service: Send + Sync + 'static {
     async fn message(&self, admin: &Admin, id: &str) -> Result<MessageDetail, AppError>;
     /// Sends a dead letter again; the record as it ended up.
     async fn replay(&self, admin: &Admin, id: &str) -> Result<MessageRecord, AppError>;
+    /// Held mail, newest first, 50 a page.
+    async fn held(&self, admin: &Admin, cursor: &str) -> Result<crate::model::HeldMail, AppError>;
+    /// Sends held mail on to `to`, audited; the record as it ended up.
+    async fn release(
+        &self,
+        admin: &Admin,
+        id: &str,
+        to: crate::model::ReleaseTarget,
+    ) -> Result<MessageRecord, AppError>;
 
     async fn settings(&self, admin: &Admin) -> Result<SettingsView, AppError>;
     async fn update_settings(

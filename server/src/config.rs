@@ -14,6 +14,9 @@ use app::address::{parse_domain, parse_mailbox};
 
 use crate::secret::Secret;
 
+/// How many addresses the restricted group may have (one send carries them all).
+const MAX_RESTRICTED: usize = 20;
+
 /// Every key the file may hold; the environment names are these upper-cased with `MAILVEND_`.
 const KEYS: &[&str] = &[
     "domain",
@@ -58,6 +61,8 @@ const KEYS: &[&str] = &[
     "shutdown_grace",
     "interactive_nice",
     "mail_class_rules",
+    "restricted_to",
+    "hold_for_days",
     "organizations",
     "organizations_role_arn",
     "organizations_sync_every",
@@ -160,6 +165,11 @@ pub struct Config {
     /// More rows for the mail-class table (`MAILVEND_MAIL_CLASS_RULES`), tried before the
     /// built-in ones.
     pub mail_class_rules: Vec<MailClassRule>,
+    /// The restricted group (`MAILVEND_RESTRICTED_TO`): the only recipients of a class whose
+    /// policy is `restricted`. Empty: no class can be restricted.
+    pub restricted_to: Vec<String>,
+    /// How many days held mail waits for an admin before it expires (`MAILVEND_HOLD_FOR_DAYS`).
+    pub hold_for_days: u32,
     /// Reading the AWS organization's accounts (`MAILVEND_ORGANIZATIONS=on`), else `None`.
     pub organizations: Option<OrganizationsConfig>,
     /// Things worth telling the operator that do not stop the start (unknown variables).
@@ -614,12 +624,53 @@ impl Config {
             _ => Err(format!("expected a nice value from 0 to 19, got {v:?}")),
         });
         let mail_class_rules = r.parse("mail_class_rules", Vec::new(), parse_class_rules);
+        let restricted_to: Vec<String> = r
+            .list("restricted_to")
+            .into_iter()
+            .map(|e| e.to_ascii_lowercase())
+            .collect();
+        for e in &restricted_to {
+            match parse_mailbox(e) {
+                Err(m) => r.error("restricted_to", m),
+                // Credential mail sent back to the served domain would come in again as
+                // mail to a vended address (a loop, or the owner after all).
+                Ok(_) if e.rsplit_once('@').is_some_and(|(_, d)| d == domain) => r.error(
+                    "restricted_to",
+                    format!("{e} is on {domain}, the served domain; give mailboxes elsewhere"),
+                ),
+                Ok(_) => {}
+            }
+        }
+        if restricted_to.len() > MAX_RESTRICTED {
+            r.error(
+                "restricted_to",
+                format!(
+                    "at most {MAX_RESTRICTED} addresses, got {}",
+                    restricted_to.len()
+                ),
+            );
+        }
+        let hold_for_days = r.parse("hold_for_days", 14u32, |v| match v.parse::<u32>() {
+            Ok(n) if (1..=365).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "expected a number of days from 1 to 365, got {v:?}"
+            )),
+        });
         let retention_days = r.parse("retention_days", 30u32, |v| match v.parse::<u32>() {
             Ok(n) if (1..=3650).contains(&n) => Ok(n),
             _ => Err(format!(
                 "expected a number of days from 1 to 3650, got {v:?}"
             )),
         });
+        if hold_for_days > retention_days {
+            r.error(
+                "hold_for_days",
+                format!(
+                    "is longer than MAILVEND_RETENTION_DAYS ({retention_days} days): held mail \
+                     would be purged before it expires"
+                ),
+            );
+        }
         let max_received = r.parse("max_received", 30usize, |v| match v.parse::<usize>() {
             Ok(n) if (5..=500).contains(&n) => Ok(n),
             _ => Err(format!("expected a whole number from 5 to 500, got {v:?}")),
@@ -810,6 +861,8 @@ impl Config {
             shutdown_grace,
             interactive_nice,
             mail_class_rules,
+            restricted_to,
+            hold_for_days,
             organizations,
             warnings,
         })

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use app::model::SettingsPatch;
-use app::model::{DmarcPolicy, Settings, SpamPolicy};
+use app::model::{ClassPolicies, ClassPolicy, DmarcPolicy, MailClass, Settings, SpamPolicy};
 
 use crate::config::Config;
 use crate::store::{SettingsStore, StoreError};
@@ -13,6 +13,22 @@ const CATCH_ALL: &str = "catch_all";
 const SPAM_POLICY: &str = "spam_policy";
 const DMARC_POLICY: &str = "dmarc_policy";
 const SESSION_EPOCH: &str = "session_epoch";
+
+/// The key of a class's policy: `class_policy.credential`, and so on.
+fn class_key(class: MailClass) -> String {
+    format!("class_policy.{}", class.as_str())
+}
+
+/// The policies in force before an admin sets any: `forward`, except credential mail, which
+/// goes only to the restricted group when one is configured (AWS's guidance: limit who can
+/// reset a root user's password).
+pub fn default_class_policies(config: &Config) -> ClassPolicies {
+    let mut policies = ClassPolicies::default();
+    if !config.restricted_to.is_empty() {
+        policies.set(MailClass::Credential, ClassPolicy::Restricted);
+    }
+    policies
+}
 
 /// "Sign everyone out" (issue 20 item 3): sessions begun before this time are over. Read on
 /// every signed-in request, so it is cached here for `SessionEpoch::CACHE`; the server where
@@ -73,10 +89,11 @@ impl SessionEpoch {
 
 /// The settings in force: stored values, else the configuration's.
 pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Settings, StoreError> {
-    // One read for all three: the pipeline asks for every message.
-    let stored = store
-        .settings(&[CATCH_ALL, SPAM_POLICY, DMARC_POLICY])
-        .await?;
+    // One read for all: the pipeline asks for every message.
+    let class_keys: Vec<String> = MailClass::ALL.into_iter().map(class_key).collect();
+    let mut keys = vec![CATCH_ALL, SPAM_POLICY, DMARC_POLICY];
+    keys.extend(class_keys.iter().map(String::as_str));
+    let stored = store.settings(&keys).await?;
     let catch_all = match stored.get(CATCH_ALL).map(String::as_str) {
         Some("true") => true,
         Some("false") => false,
@@ -90,10 +107,22 @@ pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Setti
         .get(DMARC_POLICY)
         .and_then(|v| DmarcPolicy::parse(v))
         .unwrap_or_default();
+    let mut class_policies = default_class_policies(config);
+    for class in MailClass::ALL {
+        if let Some(p) = stored
+            .get(&class_key(class))
+            .and_then(|v| ClassPolicy::parse(v))
+        {
+            class_policies.set(class, p);
+        }
+    }
     Ok(Settings {
         catch_all,
         spam_policy,
         dmarc_policy,
+        class_policies,
+        restricted_to: config.restricted_to.clone(),
+        hold_days: config.hold_for_days,
     })
 }
 
@@ -105,6 +134,28 @@ pub async fn apply(
     actor: &str,
     now: &str,
 ) -> Result<Settings, StoreError> {
+    let classes = patch
+        .class_policies
+        .map(|p| p.changes())
+        .unwrap_or_default();
+    // Checked before anything is written, so a refused patch changes nothing.
+    if config.restricted_to.is_empty() {
+        if let Some((class, _)) = classes.iter().find(|(_, p)| *p == ClassPolicy::Restricted) {
+            return Err(StoreError::Invalid {
+                field: "class_policies",
+                message: format!(
+                    "{} mail cannot be restricted: no restricted group is configured \
+                     (MAILVEND_RESTRICTED_TO)",
+                    class.as_str()
+                ),
+            });
+        }
+    }
+    for (class, policy) in classes {
+        store
+            .put_setting(&class_key(class), policy.as_str(), actor, now)
+            .await?;
+    }
     if let Some(v) = patch.catch_all {
         store
             .put_setting(CATCH_ALL, if v { "true" } else { "false" }, actor, now)
@@ -121,4 +172,88 @@ pub async fn apply(
             .await?;
     }
     current(store, config).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::ClassPoliciesPatch;
+
+    fn config(group: &str) -> Config {
+        let mut vars = vec![(
+            "MAILVEND_DOMAIN".to_string(),
+            "mail.example.com".to_string(),
+        )];
+        if !group.is_empty() {
+            vars.push(("MAILVEND_RESTRICTED_TO".into(), group.into()));
+        }
+        Config::load(vars, None).unwrap()
+    }
+
+    fn patch(credential: ClassPolicy, other: ClassPolicy) -> SettingsPatch {
+        SettingsPatch {
+            class_policies: Some(ClassPoliciesPatch {
+                credential: Some(credential),
+                other: Some(other),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Credential mail is restricted by default only when there is a group to restrict it
+    /// to; `restricted` is refused without one, and the refused patch writes nothing at all.
+    #[tokio::test]
+    async fn class_policies_default_by_the_group_and_need_one_to_restrict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("s.db"))
+            .await
+            .unwrap();
+        let (grouped, alone) = (config("platform@corp.example"), config(""));
+        let s = current(&store, &grouped).await.unwrap();
+        assert_eq!(s.class_policies.credential, ClassPolicy::Restricted);
+        assert_eq!(s.class_policies.security, ClassPolicy::Forward);
+        assert_eq!(s.restricted_to, vec!["platform@corp.example"]);
+        let s = current(&store, &alone).await.unwrap();
+        assert_eq!(s.class_policies, ClassPolicies::default());
+
+        let refused = apply(
+            &store,
+            &alone,
+            &patch(ClassPolicy::Restricted, ClassPolicy::Drop),
+            "admin",
+            "2026-11-25T00:00:00.000Z",
+        )
+        .await;
+        assert!(
+            matches!(&refused, Err(StoreError::Invalid { field: "class_policies", message }) if message.contains("MAILVEND_RESTRICTED_TO")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            current(&store, &alone).await.unwrap().class_policies.other,
+            ClassPolicy::Forward,
+            "nothing of a refused patch is written"
+        );
+
+        let after = apply(
+            &store,
+            &grouped,
+            &patch(ClassPolicy::Hold, ClassPolicy::Drop),
+            "admin",
+            "2026-11-25T00:00:00.000Z",
+        )
+        .await
+        .unwrap();
+        assert_eq!(after.class_policies.credential, ClassPolicy::Hold);
+        assert_eq!(after.class_policies.other, ClassPolicy::Drop);
+        // Stored choices win over the default, with or without a group.
+        assert_eq!(
+            current(&store, &alone)
+                .await
+                .unwrap()
+                .class_policies
+                .credential,
+            ClassPolicy::Hold
+        );
+    }
 }

@@ -533,6 +533,7 @@ async fn log_mail(server: &TestServer, i: usize, recipient: &str, outcome: app::
         updated_at: format!("2026-11-25T10:00:0{i}.000Z"),
         delivery: None,
         class: None,
+        policy: None,
     };
     server
         .state

@@ -96,6 +96,7 @@ fn record(i: usize) -> MessageRecord {
         updated_at: at,
         delivery: None,
         class: None,
+        policy: None,
     }
 }
 

@@ -428,6 +428,15 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/messages", ("query[outcome]=".into(), [401, 403, 200])),
         ("/fn/message", ("id=none%2Fx%40y".into(), [401, 403, 404])),
         ("/fn/replay", ("id=none%2Fx%40y".into(), [401, 403, 404])),
+        ("/fn/release", ("id=none%2Fx%40y&to=owner".into(), [401, 403, 404])),
+        // A bogus policy: refused before anything is written.
+        (
+            "/fn/class_policies",
+            (
+                "credential=bogus&security=forward&account=forward&billing=forward&notice=forward&other=forward".into(),
+                [401, 403, 422],
+            ),
+        ),
         ("/fn/settings", (String::new(), [401, 403, 200])),
         ("/fn/catch_all", ("on=false".into(), [401, 403, 200])),
         ("/fn/spam_policy", ("policy=bogus".into(), [401, 403, 422])),
@@ -517,6 +526,7 @@ async fn every_door_checks_who_is_knocking() {
             (format!("/addresses/{absent}"), [303, 403, 404]),
         ),
         ("/messages", ("/messages".into(), [303, 403, 200])),
+        ("/held", ("/held".into(), [303, 403, 200])),
         (
             "/messages/*id",
             ("/messages/none%2Fx%40y".into(), [303, 403, 404]),
@@ -881,6 +891,7 @@ async fn an_owner_sees_only_their_own_mail_since_the_address_became_theirs() {
         updated_at: at,
         delivery: None,
         class: None,
+        policy: None,
     };
     let messages = &s.server.state.core.stores.messages;
     messages

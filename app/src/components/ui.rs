@@ -164,6 +164,7 @@ pub fn outcome_badge(outcome: crate::model::Outcome) -> impl IntoView {
         DeadLetter => "red",
         Rejected => "slate",
         Processing => "blue",
+        Held => "amber",
     };
     view! { <Badge text=outcome.label() tone /> }
 }

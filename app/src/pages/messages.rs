@@ -12,8 +12,9 @@ use crate::components::ui::{
 };
 use crate::model::{DeliveryState, MailClass, MessageDetail, MessageQuery, Outcome};
 use crate::notices;
+use crate::pages::held::ReleaseButtons;
 use crate::routes::{MESSAGE, MESSAGES};
-use crate::server_fns::{get_message, list_messages, ReplayMessage};
+use crate::server_fns::{get_message, list_messages, ReleaseMessage, ReplayMessage};
 
 #[component]
 pub fn Messages() -> impl IntoView {
@@ -48,6 +49,7 @@ pub fn Messages() -> impl IntoView {
         Outcome::Forwarded,
         Outcome::Undeliverable,
         Outcome::DeadLetter,
+        Outcome::Held,
         Outcome::Rejected,
         Outcome::Processing,
     ];
@@ -121,9 +123,11 @@ pub fn MessagePage() -> impl IntoView {
     };
     let replay = ServerAction::<ReplayMessage>::new();
     toast_on_success(replay, notices::replayed);
+    let release = ServerAction::<ReleaseMessage>::new();
+    toast_on_success(release, notices::released);
     let detail = Resource::new(
-        move || (id(), replay.version().get()),
-        |(id, _)| get_message(id),
+        move || (id(), replay.version().get(), release.version().get()),
+        |(id, ..)| get_message(id),
     );
     view! {
         <Title text=MESSAGE.title />
@@ -131,18 +135,25 @@ pub fn MessagePage() -> impl IntoView {
             <A href=MESSAGES.path attr:class=class::LINK>"← Messages"</A>
         </nav>
         <Loaded data=detail error_heading=MESSAGE.title let:detail>
-            <Detail detail replay />
+            <Detail detail replay release />
         </Loaded>
     }
 }
 
 #[component]
-fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl IntoView {
+fn Detail(
+    detail: MessageDetail,
+    replay: ServerAction<ReplayMessage>,
+    release: ServerAction<ReleaseMessage>,
+) -> impl IntoView {
     let MessageDetail { record: r, headers } = detail;
     let dd = "mt-1 text-sm break-words text-slate-900 dark:text-slate-100";
     let dt = "text-xs font-medium uppercase tracking-wider text-slate-500";
     let replay_value = replay.value();
     let dead = r.outcome == Outcome::DeadLetter;
+    let held = r.outcome == Outcome::Held;
+    let held_id = r.id.clone();
+    let release_value = release.value();
     let mapping_href = format!("/addresses/{}", r.recipient);
     view! {
         <header class="mb-8 flex flex-wrap items-center gap-3">
@@ -169,6 +180,20 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
                 {move || form_error(&replay_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
             </Card>
         })}
+        {held.then(|| view! {
+            <Card class="mb-6 border-amber-200 dark:border-amber-900">
+                <div class="flex flex-wrap items-center justify-between gap-4">
+                    <div>
+                        <h2 class="text-base font-semibold">"Held by its class's policy"</h2>
+                        <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                            "Nobody has received it. Releasing decides again with today's mapping and settings, without the policy, then sends; the release is audited."
+                        </p>
+                    </div>
+                    <ReleaseButtons id=held_id release />
+                </div>
+                {move || form_error(&release_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            </Card>
+        })}
         <Card>
             <dl class="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 <div><dt class=dt>"Received"</dt><dd class=dd>{when(&r.received_at)}</dd></div>
@@ -183,6 +208,7 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
                     <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"What the mailer reported"</dt><dd class=dd>{d.detail}</dd></div>
                 })}
                 <div><dt class=dt>"Kind"</dt><dd class=dd>{r.class.map_or("—", |c| c.label())}</dd></div>
+                <div><dt class=dt>"Class policy"</dt><dd class=dd>{r.policy.map_or("—", |p| p.label())}</dd></div>
                 <div><dt class=dt>"Size"</dt><dd class=dd>{format!("{} bytes", r.size)}</dd></div>
                 <div><dt class=dt>"Attempts"</dt><dd class=dd>{r.attempts}</dd></div>
                 <div class="sm:col-span-2 lg:col-span-3"><dt class=dt>"Decision"</dt><dd class=dd>{r.detail.clone()}</dd></div>
@@ -202,7 +228,7 @@ fn Detail(detail: MessageDetail, replay: ServerAction<ReplayMessage>) -> impl In
                 <pre aria-label="Headers" class="max-h-[32rem] overflow-auto rounded-xl border border-slate-200 bg-white p-4 font-mono text-xs whitespace-pre-wrap break-all dark:border-slate-800 dark:bg-slate-900">{h}</pre>
             }.into_any(),
             None => view! {
-                <p class="text-sm text-slate-600 dark:text-slate-400">"Only the mail nobody received (undeliverable and dead letters) is kept; this message was not."</p>
+                <p class="text-sm text-slate-600 dark:text-slate-400">"Only the mail nobody received (undeliverable, dead letters, held mail) is kept; this message was not."</p>
             }.into_any(),
         }}
     }

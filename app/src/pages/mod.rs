@@ -2,6 +2,7 @@ pub mod accounts;
 pub mod address;
 pub mod addresses;
 pub mod audit;
+pub mod held;
 pub mod login;
 pub mod me;
 pub mod messages;

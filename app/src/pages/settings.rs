@@ -5,11 +5,11 @@ use crate::components::loaded::Loaded;
 use crate::components::ui::{
     class, form_error, toast_on_success, Card, CopyButton, ErrorNotice, PageHeader,
 };
-use crate::model::{DmarcPolicy, SettingsView, SpamPolicy};
+use crate::model::{ClassPolicy, DmarcPolicy, MailClass, SettingsView, SpamPolicy};
 use crate::notices;
 use crate::routes::SETTINGS;
 use crate::server_fns::{
-    get_settings, SetCatchAll, SetDmarcPolicy, SetSpamPolicy, SignEveryoneOut,
+    get_settings, SetCatchAll, SetClassPolicies, SetDmarcPolicy, SetSpamPolicy, SignEveryoneOut,
 };
 
 #[component]
@@ -17,6 +17,8 @@ pub fn Settings() -> impl IntoView {
     let catch_all = ServerAction::<SetCatchAll>::new();
     let spam = ServerAction::<SetSpamPolicy>::new();
     let dmarc = ServerAction::<SetDmarcPolicy>::new();
+    let classes = ServerAction::<SetClassPolicies>::new();
+    toast_on_success(classes, notices::class_policies_saved);
     toast_on_success(catch_all, notices::catch_all);
     toast_on_success(spam, notices::spam_policy_saved);
     toast_on_success(dmarc, notices::dmarc_policy_saved);
@@ -26,6 +28,7 @@ pub fn Settings() -> impl IntoView {
                 catch_all.version().get(),
                 spam.version().get(),
                 dmarc.version().get(),
+                classes.version().get(),
             )
         },
         |_| get_settings(),
@@ -34,9 +37,81 @@ pub fn Settings() -> impl IntoView {
         <Title text=SETTINGS.title />
         <PageHeader title=SETTINGS.title subtitle="How mail that no mapping claims, mail SES marks as spam, and mail that fails DMARC are handled." />
         <Loaded data=view_ let:v>
+            <ClassPoliciesCard v=v.clone() action=classes />
             <SettingsCards v catch_all spam dmarc />
         </Loaded>
         <SignEveryoneOutCard />
+    }
+}
+
+/// What is done with each class of mail (docs/api.md, Class policies), in one form.
+#[component]
+fn ClassPoliciesCard(v: SettingsView, action: ServerAction<SetClassPolicies>) -> impl IntoView {
+    let value = action.value();
+    let s = v.settings;
+    let group = s.restricted_to.clone();
+    let has_group = !group.is_empty();
+    let credential_forwarded = s.class_policies.credential == ClassPolicy::Forward;
+    let hint = |c: MailClass| match c {
+        MailClass::Credential => {
+            "Password resets, sign-in and verification codes, MFA changes: the keys to the account."
+        }
+        MailClass::Security => "Abuse reports, exposed keys, security notices.",
+        MailClass::Account => "Closure, suspension, email or contact changes.",
+        MailClass::Billing => "Invoices, payments, Free Tier and budget alerts.",
+        MailClass::Notice => "AWS's operational notices and marketing.",
+        MailClass::Other => "Everything else, and any mail whose sender SES did not authenticate.",
+    };
+    view! {
+        <div class="mb-6">
+            <Card>
+                <h2 id="classes-heading" class="text-base font-semibold">"Mail classes"</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                    "What happens to each kind of mail that would be forwarded. Held mail waits on the Held mail page and expires after "
+                    {format!("{} days", s.hold_days)}". Every change is audited."
+                </p>
+                {credential_forwarded.then(|| view! {
+                    <div role="note" data-testid="credential-warning" class="mt-4 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-100">
+                        <strong>"Credential mail goes to account owners. "</strong>
+                        {if has_group {
+                            "Password resets and sign-in codes for root users are the keys to the accounts: consider sending them to the restricted group only, or holding them."
+                        } else {
+                            "Password resets and sign-in codes for root users are the keys to the accounts. Configure a restricted group (MAILVEND_RESTRICTED_TO) to send them to your platform team only, or hold them here."
+                        }}
+                    </div>
+                })}
+                <p class="mt-4 text-sm">
+                    <span class="font-medium">"Restricted group: "</span>
+                    {if has_group { group.join(", ") } else { "none configured (MAILVEND_RESTRICTED_TO)".to_string() }}
+                </p>
+                <ActionForm action=action attr:class="mt-4" attr:aria-labelledby="classes-heading">
+                    <div class="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+                        {MailClass::ALL.into_iter().map(|c| {
+                            let id = format!("class-{}", c.as_str());
+                            let hint_id = format!("{id}-hint");
+                            let current = s.class_policies.of(c);
+                            view! {
+                                <div>
+                                    <label for=id.clone() class=class::LABEL>{c.label()}</label>
+                                    <select id=id name=c.as_str() aria-describedby=hint_id.clone() class=format!("mt-1 {}", class::INPUT)>
+                                        {ClassPolicy::ALL.into_iter().map(|p| {
+                                            // Restricted needs a group; a class already restricted keeps its option.
+                                            let unavailable = p == ClassPolicy::Restricted && !has_group && current != p;
+                                            view! {
+                                                <option value=p.as_str() selected=current == p disabled=unavailable>{p.label()}</option>
+                                            }
+                                        }).collect_view()}
+                                    </select>
+                                    <p id=hint_id class="mt-1 text-xs text-slate-500">{hint(c)}</p>
+                                </div>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <button type="submit" class=format!("mt-4 {}", class::PRIMARY) disabled=move || action.pending().get()>"Save class policies"</button>
+                </ActionForm>
+                {move || form_error(&value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
+            </Card>
+        </div>
     }
 }
 

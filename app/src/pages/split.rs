@@ -7,7 +7,9 @@
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
-use super::{accounts, address, addresses, audit, login, me, messages, overview, settings, tokens};
+use super::{
+    accounts, address, addresses, audit, held, login, me, messages, overview, settings, tokens,
+};
 
 /// `lazy_page!(Route, page::Component)`: a lazy route whose view is `<page::Component/>`.
 /// The page needs no route data of its own: its resources start inside its view.
@@ -36,6 +38,7 @@ lazy_page!(AddressesRoute, addresses::Addresses);
 lazy_page!(AddressRoute, address::AddressPage);
 lazy_page!(MessagesRoute, messages::Messages);
 lazy_page!(MessageRoute, messages::MessagePage);
+lazy_page!(HeldRoute, held::Held);
 lazy_page!(SettingsRoute, settings::Settings);
 lazy_page!(TokensRoute, tokens::Tokens);
 lazy_page!(AccountsRoute, accounts::Accounts);

@@ -740,3 +740,47 @@ fn mail_class_rows_are_read_and_each_bad_row_named() {
         assert!(message.contains(expected), "{value}: {message}");
     }
 }
+
+/// #18: the restricted group and how long held mail waits.
+#[test]
+fn the_restricted_group_and_the_hold_are_checked() {
+    let c = load(&[("MAILVEND_DOMAIN", "mail.example.com")]).unwrap();
+    assert!(c.restricted_to.is_empty());
+    assert_eq!(c.hold_for_days, 14);
+    let c = load(&[
+        ("MAILVEND_DOMAIN", "mail.example.com"),
+        (
+            "MAILVEND_RESTRICTED_TO",
+            "Platform@Corp.example, sec@corp.example",
+        ),
+        ("MAILVEND_HOLD_FOR_DAYS", "3"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.restricted_to,
+        vec!["platform@corp.example", "sec@corp.example"]
+    );
+    assert_eq!(c.hold_for_days, 3);
+    let many = (0..21)
+        .map(|i| format!("p{i}@corp.example"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for (key, value, expected) in [
+        ("MAILVEND_RESTRICTED_TO", "not-an-address", "not-an-address"),
+        // Back to the served domain: it would come in again as mail to a vended address.
+        (
+            "MAILVEND_RESTRICTED_TO",
+            "team@mail.example.com",
+            "the served domain",
+        ),
+        ("MAILVEND_RESTRICTED_TO", many.as_str(), "at most 20"),
+        ("MAILVEND_HOLD_FOR_DAYS", "0", "1 to 365"),
+        ("MAILVEND_HOLD_FOR_DAYS", "soon", "1 to 365"),
+        // Held mail must not be purged before it expires (retention is 30 days by default).
+        ("MAILVEND_HOLD_FOR_DAYS", "31", "MAILVEND_RETENTION_DAYS"),
+    ] {
+        let (name, message) = first_error(&[("MAILVEND_DOMAIN", "mail.example.com"), (key, value)]);
+        assert_eq!(name, key, "{value}");
+        assert!(message.contains(expected), "{key}={value}: {message}");
+    }
+}

@@ -1,8 +1,8 @@
 //! What happens to one envelope recipient of a received message (docs/product.md §2.6). Pure: the
 //! pipeline looks the mapping up and reads the message's trail, so every rule has a table test.
 
+use app::model::{ClassPolicies, ClassPolicy, MailClass, Mapping, MappingStatus};
 pub use app::model::{DmarcPolicy, SpamPolicy};
-use app::model::{Mapping, MappingStatus};
 
 use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Verdict, Verdicts};
@@ -21,6 +21,10 @@ pub struct Policy {
     /// Hold mail SES did not scan for viruses (missing or failed verdict) for an admin.
     pub hold_unscanned: bool,
     pub loop_key: LoopKey,
+    /// What is done with each class of mail that would be forwarded.
+    pub classes: ClassPolicies,
+    /// Who gets mail of a `restricted` class (empty: nobody is configured).
+    pub restricted_to: Vec<String>,
 }
 
 /// Why a message goes where it goes, in words for the message log.
@@ -54,6 +58,19 @@ pub enum Reason {
     AutomaticToForwarder,
     /// SES did not say the message is free of viruses.
     Unscanned,
+    /// Its class is restricted: the restricted group gets it instead of the owner.
+    Restricted,
+    /// Its class is restricted: the record of one of the mapping's other recipients, who
+    /// gets nothing (the address's own record went to the group).
+    RestrictedCopy,
+    /// Its class is restricted but no restricted group is configured: held instead.
+    RestrictedNoGroup,
+    /// Its class's policy holds it for an admin.
+    HeldByPolicy,
+    /// Its class's policy drops it.
+    Dropped,
+    /// An admin released held mail to themselves.
+    ReleasedToAdmin,
 }
 
 impl Reason {
@@ -87,6 +104,16 @@ impl Reason {
             Reason::Unscanned => {
                 "held: SES gave no virus verdict (missing or failed scan); an admin can release it by replaying"
             }
+            Reason::Restricted => "its class is restricted: sent to the restricted group only",
+            Reason::RestrictedCopy => {
+                "its class is restricted: not sent to this recipient (the restricted group got it)"
+            }
+            Reason::RestrictedNoGroup => {
+                "held: its class is restricted but no restricted group is configured"
+            }
+            Reason::HeldByPolicy => "held by its class's policy until an admin releases it",
+            Reason::Dropped => "dropped by its class's policy: sent nowhere, not kept",
+            Reason::ReleasedToAdmin => "held mail released by an admin to themselves",
         }
     }
 }
@@ -123,6 +150,60 @@ pub enum Decision {
     Rejected { reason: Reason },
     /// Would be forwarded, but is kept as a dead letter for an admin to release.
     Hold { reason: Reason },
+    /// Would be forwarded, but its class's policy keeps it (outcome `held`).
+    Held { reason: Reason },
+}
+
+/// What the policy of the message's `class` makes of `decision`, for the record whose copy
+/// goes to `destination` (`None`: the address's own). Only mail that would be forwarded is
+/// touched; the policy applied comes back with the result, to be kept on the record.
+pub fn with_class_policy(
+    decision: Decision,
+    class: MailClass,
+    destination: Option<&str>,
+    trail: &Trail,
+    policy: &Policy,
+) -> (Decision, Option<ClassPolicy>) {
+    let Decision::Forward { tags, .. } = decision else {
+        return (decision, None);
+    };
+    let applied = policy.classes.of(class);
+    let decided = match applied {
+        ClassPolicy::Forward => decision,
+        ClassPolicy::Hold => Decision::Held {
+            reason: Reason::HeldByPolicy,
+        },
+        ClassPolicy::Drop => Decision::Rejected {
+            reason: Reason::Dropped,
+        },
+        ClassPolicy::Restricted if policy.restricted_to.is_empty() => Decision::Held {
+            reason: Reason::RestrictedNoGroup,
+        },
+        ClassPolicy::Restricted if destination.is_some() => Decision::Rejected {
+            reason: Reason::RestrictedCopy,
+        },
+        ClassPolicy::Restricted => {
+            let to = restricted_group(&policy.restricted_to);
+            if trail.carries_mark(&policy.loop_key, &to) {
+                Decision::Rejected {
+                    reason: Reason::Loop,
+                }
+            } else {
+                Decision::Forward {
+                    to,
+                    reason: Reason::Restricted,
+                    tags,
+                }
+            }
+        }
+    };
+    (decided, Some(applied))
+}
+
+/// The restricted group as one destination: its addresses, joined. One send carries them
+/// all, its loop mark is the group's, and the record says who got it.
+pub fn restricted_group(addresses: &[String]) -> String {
+    addresses.join(", ")
 }
 
 /// `mapping` is the mapping for `recipient`, if any (deleted ones included); `trail` is what
@@ -241,6 +322,8 @@ mod tests {
             max_received: 30,
             hold_unscanned: false,
             loop_key: LoopKey::new(b"the decide tests' key, thirty-two+"),
+            classes: ClassPolicies::default(),
+            restricted_to: Vec::new(),
         }
     }
 
@@ -718,5 +801,171 @@ mod tests {
             Some("[SPAM] [DMARC FAIL]")
         );
         assert_eq!(Tags::default().subject_tag(), None);
+    }
+
+    /// Each class policy over a forward, a copy, a refused message, a missing group and a
+    /// message that already went to the group once (a loop).
+    #[test]
+    fn class_policies_change_only_what_would_be_forwarded() {
+        use ClassPolicy::*;
+        let group = vec![
+            "platform@corp.example".to_string(),
+            "sec@corp.example".to_string(),
+        ];
+        let with = |credential: ClassPolicy, group: &[String]| {
+            let mut p = policy(false, SpamPolicy::Tag);
+            p.classes.set(MailClass::Credential, credential);
+            p.restricted_to = group.to_vec();
+            p
+        };
+        let tags = Tags {
+            spam: true,
+            dmarc: false,
+        };
+        let forward = Decision::Forward {
+            to: OWNER.into(),
+            reason: Reason::Owner,
+            tags,
+        };
+        let spam = reject(Reason::Spam);
+        let plain = Trail::default();
+        let looped = Trail::read(
+            format!(
+                "X-Mailvend-Loop: {}\r\n\r\nbody",
+                with(Restricted, &group)
+                    .loop_key
+                    .mark("platform@corp.example, sec@corp.example")
+            )
+            .as_bytes(),
+            "a@b.example",
+        );
+        let held = |reason| Decision::Held { reason };
+        // (the credential policy, the group, the class, the copy's destination, the trail,
+        // the decision before, what the policy makes of it)
+        type Case<'a> = (
+            ClassPolicy,
+            &'a [String],
+            MailClass,
+            Option<&'a str>,
+            &'a Trail,
+            &'a Decision,
+            (Decision, Option<ClassPolicy>),
+        );
+        let cases: Vec<Case> = vec![
+            // Forward: as decided, and said so.
+            (
+                Forward,
+                &group,
+                MailClass::Credential,
+                None,
+                &plain,
+                &forward,
+                (forward.clone(), Some(Forward)),
+            ),
+            // Another class keeps its own (default) policy.
+            (
+                Drop,
+                &group,
+                MailClass::Billing,
+                None,
+                &plain,
+                &forward,
+                (forward.clone(), Some(Forward)),
+            ),
+            // Mail refused before any policy is left alone, whatever the policy.
+            (
+                Hold,
+                &group,
+                MailClass::Credential,
+                None,
+                &plain,
+                &spam,
+                (spam.clone(), None),
+            ),
+            (
+                Hold,
+                &group,
+                MailClass::Credential,
+                None,
+                &plain,
+                &forward,
+                (held(Reason::HeldByPolicy), Some(Hold)),
+            ),
+            (
+                Hold,
+                &group,
+                MailClass::Credential,
+                Some("x@y.example"),
+                &plain,
+                &forward,
+                (held(Reason::HeldByPolicy), Some(Hold)),
+            ),
+            (
+                Drop,
+                &group,
+                MailClass::Credential,
+                None,
+                &plain,
+                &forward,
+                (reject(Reason::Dropped), Some(Drop)),
+            ),
+            // Restricted: the group gets the address's own record, with its tags.
+            (
+                Restricted,
+                &group,
+                MailClass::Credential,
+                None,
+                &plain,
+                &forward,
+                (
+                    Decision::Forward {
+                        to: "platform@corp.example, sec@corp.example".into(),
+                        reason: Reason::Restricted,
+                        tags,
+                    },
+                    Some(Restricted),
+                ),
+            ),
+            // The mapping's other recipients get nothing.
+            (
+                Restricted,
+                &group,
+                MailClass::Credential,
+                Some("x@y.example"),
+                &plain,
+                &forward,
+                (reject(Reason::RestrictedCopy), Some(Restricted)),
+            ),
+            // No group: held, never the owner.
+            (
+                Restricted,
+                &[],
+                MailClass::Credential,
+                None,
+                &plain,
+                &forward,
+                (held(Reason::RestrictedNoGroup), Some(Restricted)),
+            ),
+            // Our mark for the group on it: it came back; never sent again.
+            (
+                Restricted,
+                &group,
+                MailClass::Credential,
+                None,
+                &looped,
+                &forward,
+                (reject(Reason::Loop), Some(Restricted)),
+            ),
+        ];
+        for (i, (credential, group, class, destination, trail, decision, want)) in
+            cases.into_iter().enumerate()
+        {
+            let p = with(credential, group);
+            assert_eq!(
+                with_class_policy(decision.clone(), class, destination, trail, &p),
+                want,
+                "case {i}"
+            );
+        }
     }
 }

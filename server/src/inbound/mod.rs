@@ -42,6 +42,8 @@ pub enum Delivery {
     Undeliverable,
     Rejected,
     DeadLetter,
+    /// Kept by its class's policy for an admin.
+    Held,
     /// Settled by an earlier delivery of the same message; nothing was done.
     Duplicate,
     /// Not finished: another worker holds it, or the store failed. Worth delivering again.
@@ -55,6 +57,7 @@ impl Delivery {
             Outcome::Undeliverable => Delivery::Undeliverable,
             Outcome::Rejected => Delivery::Rejected,
             Outcome::DeadLetter => Delivery::DeadLetter,
+            Outcome::Held => Delivery::Held,
             Outcome::Processing => Delivery::Retry,
         }
     }
@@ -66,6 +69,7 @@ impl Delivery {
             Delivery::Undeliverable => "undeliverable",
             Delivery::Rejected => "rejected",
             Delivery::DeadLetter => "dead_letter",
+            Delivery::Held => "held",
             Delivery::Duplicate => "duplicate",
             Delivery::Retry => "retry",
         }

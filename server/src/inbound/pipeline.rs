@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use app::model::{DeliveryState, DeliveryStatus, MessageRecord, Outcome, Unreachable};
+use app::model::{DeliveryState, DeliveryStatus, MailClass, MessageRecord, Outcome, Unreachable};
 
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::inbound::budget::Budget;
 use crate::inbound::classify::{ClassRule, Classifier, Senders};
-use crate::inbound::decide::{decide_for, Decision, Policy, Reason, Tags};
+use crate::inbound::decide::{decide_for, with_class_policy, Decision, Policy, Reason, Tags};
 use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
 use crate::inbound::root_email::RootEmails;
@@ -159,10 +159,22 @@ fn route(
 
 /// Who asked for a message to be processed: SES through SNS, or an admin (`mailvend deliver`,
 /// a replay), whose asking releases mail held for want of a virus verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Origin {
     Received,
     ByHand,
+    /// An admin releasing held mail (`Outcome::Held`): its class's policy is not applied again.
+    Release(ReleaseTo),
+}
+
+/// Where an admin sends mail held by its class's policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseTo {
+    /// Where it would go today without the policy: the mapping's owner (or the recipient
+    /// whose copy it is).
+    Owner,
+    /// The releasing admin's own mailbox.
+    Admin(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -525,6 +537,8 @@ impl Pipeline {
             max_received: self.config.max_received,
             hold_unscanned: self.config.hold_unscanned,
             loop_key: self.loop_key.clone(),
+            classes: settings.class_policies,
+            restricted_to: settings.restricted_to,
         })
     }
 
@@ -587,6 +601,7 @@ impl Pipeline {
             updated_at: rfc3339(now),
             delivery: None,
             class: None,
+            policy: None,
         };
         self.stores
             .messages
@@ -622,12 +637,26 @@ impl Pipeline {
 
     /// Sends a dead letter again, deciding afresh with today's mapping and settings.
     pub async fn replay(&self, id: &str) -> Result<Report, ReplayError> {
+        self.reprocess(id, Origin::ByHand).await
+    }
+
+    /// Sends held mail on to `to`, deciding afresh with today's mapping and settings except
+    /// its class's policy. Mail that cannot be sent now goes back to `held`.
+    pub async fn release(&self, id: &str, to: ReleaseTo) -> Result<Report, ReplayError> {
+        self.reprocess(id, Origin::Release(to)).await
+    }
+
+    async fn reprocess(&self, id: &str, origin: Origin) -> Result<Report, ReplayError> {
+        let from = match origin {
+            Origin::Release(_) => Outcome::Held,
+            _ => Outcome::DeadLetter,
+        };
         let now = SystemTime::now();
         let claimed_at = std::time::Instant::now();
         let record = self
             .stores
             .messages
-            .reopen(id, &rfc3339(now + self.lease), &rfc3339(now))
+            .reopen(id, from, &rfc3339(now + self.lease), &rfc3339(now))
             .await?;
         let kept = self.stores.raw.raw(&record.ses_message_id).await?;
         // Kept as a reference: read from S3 again. A replay is an admin's single act, so it
@@ -644,7 +673,7 @@ impl Pipeline {
             }
             None => {
                 let back = MessageRecord {
-                    outcome: Outcome::DeadLetter,
+                    outcome: from,
                     error: Some("the raw message is no longer kept".into()),
                     ..record
                 };
@@ -656,7 +685,7 @@ impl Pipeline {
             Ok(raw) => raw,
             Err(error) => {
                 let back = MessageRecord {
-                    outcome: Outcome::DeadLetter,
+                    outcome: from,
                     error: Some(format!("reading the raw message failed: {error}")),
                     ..record
                 };
@@ -669,7 +698,7 @@ impl Pipeline {
         // is put back as a dead letter (best effort: the store just failed) rather than left
         // in `processing`.
         let back = MessageRecord {
-            outcome: Outcome::DeadLetter,
+            outcome: from,
             ..record.clone()
         };
         let finished = match self.policy().await {
@@ -683,7 +712,7 @@ impl Pipeline {
                         mappings: &Mappings::new(),
                     },
                     &policy,
-                    Origin::ByHand,
+                    origin,
                     claimed_at,
                 )
                 .await
@@ -802,7 +831,7 @@ impl Pipeline {
                 &trail,
                 policy,
             ) {
-                Decision::Hold { .. } if origin == Origin::ByHand => {
+                Decision::Hold { .. } if origin != Origin::Received => {
                     let unheld = Policy {
                         hold_unscanned: false,
                         ..policy.clone()
@@ -817,6 +846,21 @@ impl Pipeline {
                     )
                 }
                 d => d,
+            };
+            let (decision, applied) = match &origin {
+                Origin::Release(to) => (released(decision, to, &trail, policy), None),
+                _ => with_class_policy(
+                    decision,
+                    class.unwrap_or(MailClass::Other),
+                    destination,
+                    &trail,
+                    policy,
+                ),
+            };
+            // A release keeps the policy that held it.
+            let record = MessageRecord {
+                policy: applied.or(record.policy),
+                ..record
             };
             let (outcome, reason) = match decision {
                 Decision::Forward { to, reason, tags } => {
@@ -833,6 +877,7 @@ impl Pipeline {
                 Decision::Rejected { reason } => (Outcome::Rejected, reason),
                 Decision::Undeliverable { reason } => (Outcome::Undeliverable, reason),
                 Decision::Hold { reason } => (Outcome::DeadLetter, reason),
+                Decision::Held { reason } => (Outcome::Held, reason),
             };
             // Kept mail keeps its raw message, for replay; rejected mail does not.
             if outcome != Outcome::Rejected {
@@ -907,13 +952,24 @@ impl Pipeline {
             let first = &group[0].1;
             let vended: Vec<&str> = group.iter().map(|(_, r, _)| r.recipient.as_str()).collect();
             let vended = vended.join(", ");
-            let route = self.route(&to, &marks).await;
+            // The restricted group is the policy's own choice, not a person who may have
+            // left: no fallback for it.
+            let route = if group[0].2 == Reason::Restricted {
+                Route {
+                    to: to.clone(),
+                    also: None,
+                    why: None,
+                }
+            } else {
+                self.route(&to, &marks).await
+            };
             let outgoing = |dest: &str| {
                 let mark = self.loop_key.mark(dest);
                 let authentication = verdicts.authentication_results();
                 Outgoing {
                     from: self.config.from_address.clone(),
-                    to: vec![dest.to_string()],
+                    // The restricted group is one destination of several mailboxes.
+                    to: dest.split(", ").map(str::to_string).collect(),
                     raw: rewrite(
                         raw,
                         &vended,
@@ -1179,6 +1235,30 @@ impl Pipeline {
 /// renewed once a tenth has passed), and spends it on the suppression lookup, every attempt of
 /// the send, the waits between attempts (with their jitter) and, kept back, a second for the
 /// settle. At most `SEND_TIMEOUT`.
+/// What releasing held mail to `to` makes of today's `decision` for it: the owner gets what
+/// they would get without the policy; an admin gets it whatever became of the mapping, unless
+/// it is refused outright (a virus, a loop, a policy that rejects it now).
+fn released(decision: Decision, to: &ReleaseTo, trail: &Trail, policy: &Policy) -> Decision {
+    let ReleaseTo::Admin(admin) = to else {
+        return decision;
+    };
+    let tags = match decision {
+        Decision::Rejected { .. } => return decision,
+        Decision::Forward { tags, .. } => tags,
+        _ => Tags::default(),
+    };
+    if trail.carries_mark(&policy.loop_key, admin) {
+        return Decision::Rejected {
+            reason: Reason::Loop,
+        };
+    }
+    Decision::Forward {
+        to: admin.clone(),
+        reason: Reason::ReleasedToAdmin,
+        tags,
+    }
+}
+
 fn send_timeout_within(lease: Duration, retry: &Retry) -> Duration {
     let mut waits = Duration::ZERO;
     let mut delay = retry.first_delay;

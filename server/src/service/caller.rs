@@ -90,6 +90,11 @@ impl AdminCaller {
     pub fn actor(&self) -> &str {
         self.0.actor()
     }
+
+    /// The signed-in admin's own mailbox; a token, the console and the schedule have none.
+    pub fn mailbox(&self) -> Option<&str> {
+        self.0.actor.strip_prefix("user:")
+    }
 }
 
 impl OwnerCaller {

@@ -202,6 +202,21 @@ impl app::service::Service for Dashboard {
         Ok(self.0.message(&caller, &report.message_id).await?)
     }
 
+    async fn held(&self, admin: &Admin, cursor: &str) -> Result<app::model::HeldMail, AppError> {
+        Ok(self.0.held(&AdminCaller::signed_in(admin), cursor).await?)
+    }
+
+    async fn release(
+        &self,
+        admin: &Admin,
+        id: &str,
+        to: app::model::ReleaseTarget,
+    ) -> Result<MessageRecord, AppError> {
+        let caller = AdminCaller::signed_in(admin);
+        let report = self.0.release_held(&caller, id, to).await?;
+        Ok(self.0.message(&caller, &report.message_id).await?)
+    }
+
     async fn settings(&self, admin: &Admin) -> Result<SettingsView, AppError> {
         let settings = self.0.settings(&AdminCaller::signed_in(admin)).await?;
         Ok(self.0.settings_view(settings))

@@ -4,6 +4,7 @@
 
 pub mod caller;
 pub mod dashboard;
+pub mod held;
 pub mod mapping_patch;
 pub mod organizations;
 pub mod owner;
@@ -968,6 +969,7 @@ impl AppService {
         id: &str,
     ) -> Result<MessageDetail, ServiceError> {
         let record = self.message(caller, id).await?;
+        self.held_viewed(caller, &record).await?;
         let headers = match self.stores.raw.raw(&record.ses_message_id).await? {
             Some(Kept::Bytes(raw)) => Some(header_block(&raw)),
             // Only the head of the object is read: the view shows the header block.

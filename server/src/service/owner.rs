@@ -153,6 +153,7 @@ mod tests {
             updated_at: "2026-01-01T00:00:00.000Z".into(),
             delivery: None,
             class: None,
+            policy: None,
         };
         let seen = owned_message(record.clone(), "owner@corp.example");
         assert_eq!(
@@ -213,6 +214,7 @@ mod tests {
             updated_at: "t".into(),
             delivery: None,
             class: None,
+            policy: None,
         };
         assert!(is_their_copy(&r("s/a@d.x/b@x.org"), "B@x.org", "o@x.org"));
         assert!(!is_their_copy(&r("s/a@d.x/b@x.org"), "o@x.org", "o@x.org"));

@@ -367,11 +367,13 @@ pub trait MessageStore: Send + Sync + 'static {
     /// (a takeover counts one more). `false` when it is not ours any more (settled, or taken
     /// over after our lease ran out): the caller must leave it to its new holder.
     async fn renew(&self, id: &str, attempts: u32, lease_until: &str) -> Result<bool, StoreError>;
-    /// Claims a dead letter again for a replay: exactly one of any number of concurrent
-    /// reopens wins. `NotFound` for an unknown id, `Conflict` when it is not a dead letter.
+    /// Claims a record whose outcome is `from` again: a dead letter for a replay, held mail
+    /// for a release. Exactly one of any number of concurrent reopens wins. `NotFound` for an
+    /// unknown id, `Conflict` when its outcome is not `from`.
     async fn reopen(
         &self,
         id: &str,
+        from: Outcome,
         lease_until: &str,
         now: &str,
     ) -> Result<MessageRecord, StoreError>;
@@ -566,9 +568,14 @@ fn reopened(current: MessageRecord, now: &str) -> MessageRecord {
 }
 
 /// Why a record cannot be replayed.
-fn not_a_dead_letter(r: &MessageRecord) -> StoreError {
+/// Why `r` cannot be reopened from `from`: replays take dead letters, releases held mail.
+fn not_reopenable(r: &MessageRecord, from: Outcome) -> StoreError {
+    let (what, done) = match from {
+        Outcome::Held => ("held", "only held mail is released"),
+        _ => ("a dead letter", "only dead letters are replayed"),
+    };
     StoreError::Conflict(format!(
-        "the message {} is {}, not a dead letter; only dead letters are replayed",
+        "the message {} is {}, not {what}; {done}",
         r.id,
         r.outcome.as_str()
     ))

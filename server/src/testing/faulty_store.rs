@@ -161,10 +161,11 @@ impl MessageStore for FaultyStore {
     async fn reopen(
         &self,
         id: &str,
+        from: app::model::Outcome,
         lease_until: &str,
         now: &str,
     ) -> Result<MessageRecord, StoreError> {
-        self.inner.messages.reopen(id, lease_until, now).await
+        self.inner.messages.reopen(id, from, lease_until, now).await
     }
 
     async fn message(&self, id: &str) -> Result<MessageRecord, StoreError> {

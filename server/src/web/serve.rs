@@ -58,6 +58,7 @@ pub async fn run(
             state.core.config.retention_days,
         )),
         tokio::spawn(crate::auth::limits::forget_idle(state.limiter.clone())),
+        tokio::spawn(crate::service::held::run_expiry(state.core.service.clone())),
     ];
     let every = state
         .core

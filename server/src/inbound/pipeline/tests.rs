@@ -10,7 +10,9 @@ use super::*;
 use crate::inbound::Verdict;
 use crate::mailer::outbox::Outbox;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{MappingStore, MessageFilter, MessageStore, NameSpec, RawStore, VendSpec};
+use crate::store::{
+    MappingStore, MessageFilter, MessageStore, NameSpec, RawStore, SettingsStore, VendSpec,
+};
 use crate::testing::{Fault, Faulty};
 
 const DOMAIN: &str = "mail.example.com";
@@ -293,6 +295,7 @@ async fn catch_all_and_spam_policy_come_from_the_stored_settings() {
             catch_all: Some(true),
             spam_policy: None,
             dmarc_policy: None,
+            class_policies: None,
         },
         "admin",
         "2026-11-25T00:00:00.000Z",
@@ -331,6 +334,7 @@ async fn catch_all_and_spam_policy_come_from_the_stored_settings() {
             catch_all: None,
             spam_policy: Some(app::model::SpamPolicy::Reject),
             dmarc_policy: None,
+            class_policies: None,
         },
         "admin",
         "2026-11-25T00:00:01.000Z",
@@ -1064,4 +1068,219 @@ async fn subaddresses_go_by_their_base_address() {
         exact.delivered_to.as_deref(),
         Some("other.owner@example.org")
     );
+}
+
+/// #18: AWS's password reset to an address with a second recipient, under each policy of the
+/// credential class; plain mail to the same address is forwarded all along.
+#[tokio::test]
+async fn class_policies_restrict_hold_and_drop_credential_mail() {
+    let (mut f, _) = fixture(None, FAST).await;
+    let config = Arc::new(
+        Config::load(
+            vec![
+                ("MAILVEND_DOMAIN".into(), DOMAIN.into()),
+                (
+                    "MAILVEND_RESTRICTED_TO".into(),
+                    "platform@corp.example, sec@corp.example".into(),
+                ),
+            ],
+            None,
+        )
+        .unwrap(),
+    );
+    f.pipeline = Pipeline::new(
+        config.clone(),
+        Stores::from_backend(f.store.clone()),
+        Arc::new(Outbox::new(&f.outbox)),
+        Arc::new(Metrics::new()),
+        FAST,
+    );
+    let root = f.mapping("root-policy").await;
+    f.store
+        .update(
+            &root,
+            &crate::store::MappingChange {
+                recipients: Some(vec!["team-list@example.org".into()]),
+                ..Default::default()
+            },
+            "test",
+            "2026-11-25T00:00:01.000Z",
+        )
+        .await
+        .unwrap();
+    let copy_of = |id: &str| MessageRecord::id_for_destination(id, &root, "team-list@example.org");
+    let reset = |id: &str| {
+        Inbound {
+        ses_message_id: id.into(),
+        sender: "no-reply-aws@amazon.com".into(),
+        recipients: vec![root.clone()],
+        verdicts: PASS,
+        subject: Some("Amazon Web Services Password Assistance".into()),
+        received_at: "2026-11-25T09:00:00.000Z".into(),
+        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nhttps://signin.aws.amazon.com/resetpassword?token=secret\r\n".to_vec(),
+    }
+    };
+    let record = |id: String| {
+        let store = f.store.clone();
+        async move { store.message(&id).await.unwrap() }
+    };
+    let set = |policy: app::model::ClassPolicy| {
+        let (store, config) = (f.store.clone(), config.clone());
+        async move {
+            crate::settings::apply(
+                &*store,
+                &config,
+                &crate::settings::SettingsPatch {
+                    class_policies: Some(app::model::ClassPoliciesPatch {
+                        credential: Some(policy),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                "test",
+                "2026-11-25T00:00:02.000Z",
+            )
+            .await
+            .unwrap();
+        }
+    };
+    use app::model::ClassPolicy::{Drop as DropIt, Forward, Hold, Restricted};
+
+    // With a group configured, credential mail is restricted by default: one send to the
+    // whole group, nothing to the owner or the other recipient.
+    f.pipeline.process(&reset("r-1")).await;
+    let own = record(format!("r-1/{root}")).await;
+    assert_eq!(own.outcome, Outcome::Forwarded, "{own:?}");
+    assert_eq!(
+        own.delivered_to.as_deref(),
+        Some("platform@corp.example, sec@corp.example")
+    );
+    assert_eq!(own.policy, Some(Restricted));
+    let copy = record(copy_of("r-1")).await;
+    assert_eq!(
+        (copy.outcome, copy.policy),
+        (Outcome::Rejected, Some(Restricted))
+    );
+    let sent = f.sent();
+    assert_eq!(sent.len(), 1, "one send for the group");
+    assert_eq!(
+        sent[0].0["to"],
+        serde_json::json!(["platform@corp.example", "sec@corp.example"])
+    );
+    // Plain mail to the same address is not credential mail: forwarded as ever.
+    f.pipeline.process(&inbound("plain-p", &[&root])).await;
+    let plain = record(format!("plain-p/{root}")).await;
+    assert_eq!(plain.delivered_to.as_deref(), Some(OWNER));
+    assert_eq!(plain.policy, Some(Forward));
+
+    // Hold: every record held, its raw copy kept, nothing sent.
+    set(Hold).await;
+    let before = f.sent().len();
+    let reports = f.pipeline.process(&reset("h-1")).await;
+    assert!(
+        reports.iter().all(|r| r.outcome == Delivery::Held),
+        "{reports:?}"
+    );
+    let held = record(format!("h-1/{root}")).await;
+    assert_eq!((held.outcome, held.policy), (Outcome::Held, Some(Hold)));
+    assert!(f.store.raw("h-1").await.unwrap().is_some());
+    assert_eq!(f.sent().len(), before);
+    // A replay (for dead letters) does not take held mail past its policy.
+    assert!(matches!(
+        f.pipeline.replay(&held.id).await,
+        Err(ReplayError::Store(StoreError::Conflict(_)))
+    ));
+    // Released to the owner: sent where it would have gone, the policy kept on the record.
+    let out = f
+        .pipeline
+        .release(&held.id, ReleaseTo::Owner)
+        .await
+        .unwrap();
+    assert_eq!(out.outcome, Delivery::Forwarded);
+    let released = record(held.id.clone()).await;
+    assert_eq!(released.delivered_to.as_deref(), Some(OWNER));
+    assert_eq!(released.policy, Some(Hold));
+    // The other recipient's copy, released by an admin to themselves.
+    let out = f
+        .pipeline
+        .release(&copy_of("h-1"), ReleaseTo::Admin("me@corp.example".into()))
+        .await
+        .unwrap();
+    assert_eq!(out.outcome, Delivery::Forwarded);
+    assert_eq!(
+        record(copy_of("h-1")).await.delivered_to.as_deref(),
+        Some("me@corp.example")
+    );
+    let to: Vec<serde_json::Value> = f.sent()[before..]
+        .iter()
+        .map(|(m, _)| m["to"].clone())
+        .collect();
+    assert_eq!(
+        to,
+        vec![
+            serde_json::json!([OWNER]),
+            serde_json::json!(["me@corp.example"])
+        ]
+    );
+    // Released once: a second release finds nothing held.
+    assert!(matches!(
+        f.pipeline.release(&held.id, ReleaseTo::Owner).await,
+        Err(ReplayError::Store(StoreError::Conflict(_)))
+    ));
+
+    // Drop: rejected, nothing sent, no raw copy kept.
+    set(DropIt).await;
+    let before = f.sent().len();
+    f.pipeline.process(&reset("d-1")).await;
+    let dropped = record(format!("d-1/{root}")).await;
+    assert_eq!(
+        (dropped.outcome, dropped.policy),
+        (Outcome::Rejected, Some(DropIt))
+    );
+    assert!(f.store.raw("d-1").await.unwrap().is_none());
+    assert_eq!(f.sent().len(), before);
+
+    // Forward: to the owner and the other recipient, as any mail.
+    set(Forward).await;
+    f.pipeline.process(&reset("f-1")).await;
+    assert_eq!(
+        record(format!("f-1/{root}")).await.delivered_to.as_deref(),
+        Some(OWNER)
+    );
+    assert_eq!(
+        record(copy_of("f-1")).await.delivered_to.as_deref(),
+        Some("team-list@example.org")
+    );
+}
+
+/// Restricted with no group configured (the group was removed after the policy was set):
+/// held, never the owner.
+#[tokio::test]
+async fn a_restricted_class_without_a_group_is_held() {
+    let (f, _) = fixture(None, FAST).await;
+    let root = f.mapping("root-nogroup").await;
+    // Written straight to the store: the settings refuse `restricted` without a group.
+    f.store
+        .put_setting(
+            "class_policy.credential",
+            "restricted",
+            "test",
+            "2026-11-25T00:00:02.000Z",
+        )
+        .await
+        .unwrap();
+    let reset = Inbound {
+        ses_message_id: "ng-1".into(),
+        sender: "no-reply-aws@amazon.com".into(),
+        recipients: vec![root.clone()],
+        verdicts: PASS,
+        subject: Some("Amazon Web Services Password Assistance".into()),
+        received_at: "2026-11-25T09:00:00.000Z".into(),
+        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nlink\r\n".to_vec(),
+    };
+    f.pipeline.process(&reset).await;
+    let r = f.store.message(&format!("ng-1/{root}")).await.unwrap();
+    assert_eq!(r.outcome, Outcome::Held);
+    assert!(r.detail.contains("no restricted group"), "{}", r.detail);
+    assert!(f.sent().is_empty());
 }

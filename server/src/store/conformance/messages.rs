@@ -29,6 +29,7 @@ pub(super) fn message(
         updated_at: received_at.into(),
         delivery: None,
         class: None,
+        policy: None,
     }
 }
 
@@ -60,6 +61,8 @@ pub async fn claims_are_exactly_once(store: &dyn MessageStore) {
         updated_at: "2026-11-25T10:00:01.000Z".into(),
         // Its class is kept with it (#18).
         class: Some(app::model::MailClass::Security),
+        // And the class policy applied to it.
+        policy: Some(app::model::ClassPolicy::Restricted),
         ..m.clone()
     };
     store.settle(&settled).await.unwrap();
@@ -423,6 +426,7 @@ pub async fn the_log_filters_by_time_and_counts_per_day(store: &dyn MessageStore
         rejected: r,
         dead_letter: d,
         processing: 0,
+        held: 0,
     };
     let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let volume = store
@@ -488,6 +492,7 @@ pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
         rejected,
         dead_letter,
         processing,
+        held: 0,
     };
     let lease = "2999-01-01T00:00:00.000Z";
     // A claim in progress counts as processing.
@@ -576,7 +581,12 @@ pub async fn counts_move_once_with_each_write(store: &dyn MessageStore) {
         .await
         .unwrap();
     let open = store
-        .reopen(&dead.id, lease, "2032-05-03T00:00:00.000Z")
+        .reopen(
+            &dead.id,
+            Outcome::DeadLetter,
+            lease,
+            "2032-05-03T00:00:00.000Z",
+        )
         .await
         .unwrap();
     check(vec![("2032-05-02", c(2, 0, 0, 1))], c(2, 0, 0, 1))
@@ -655,7 +665,12 @@ pub async fn dead_letters_reopen_once(store: Arc<dyn MessageStore>) {
             let id = dead.id.clone();
             tokio::spawn(async move {
                 store
-                    .reopen(&id, "2026-11-25T13:05:00.000Z", "2026-11-25T13:01:00.000Z")
+                    .reopen(
+                        &id,
+                        Outcome::DeadLetter,
+                        "2026-11-25T13:05:00.000Z",
+                        "2026-11-25T13:01:00.000Z",
+                    )
                     .await
             })
         })
@@ -684,15 +699,48 @@ pub async fn dead_letters_reopen_once(store: Arc<dyn MessageStore>) {
         Claim::Busy
     );
     assert!(matches!(
-        store.reopen(&fine.id, "2026-11-25T13:05:00.000Z", now).await,
+        store.reopen(&fine.id, Outcome::DeadLetter, "2026-11-25T13:05:00.000Z", now).await,
         Err(StoreError::Conflict(m)) if m.contains("forwarded")
     ));
     assert!(matches!(
         store
-            .reopen("nope/x@y", "2026-11-25T13:05:00.000Z", now)
+            .reopen(
+                "nope/x@y",
+                Outcome::DeadLetter,
+                "2026-11-25T13:05:00.000Z",
+                now
+            )
             .await,
         Err(StoreError::NotFound(_))
     ));
+    // Held mail reopens only as held (a release), never as a dead letter (a replay, which
+    // would apply its class's policy again), and a dead letter never as held mail.
+    let held = settled(&*store, &ses, "h@mail.example.com", now, Outcome::Held).await;
+    assert!(matches!(
+        store.reopen(&held.id, Outcome::DeadLetter, "2026-11-25T13:05:00.000Z", now).await,
+        Err(StoreError::Conflict(m)) if m.contains("held") && m.contains("not a dead letter")
+    ));
+    let again = settled(
+        &*store,
+        &unique("dl"),
+        "d@mail.example.com",
+        now,
+        Outcome::DeadLetter,
+    )
+    .await;
+    assert!(matches!(
+        store.reopen(&again.id, Outcome::Held, "2026-11-25T13:05:00.000Z", now).await,
+        Err(StoreError::Conflict(m)) if m.contains("only held mail is released")
+    ));
+    let open = store
+        .reopen(&held.id, Outcome::Held, "2026-11-25T13:05:00.000Z", now)
+        .await
+        .unwrap();
+    assert_eq!(open.outcome, Outcome::Processing);
+    assert_eq!(
+        store.message(&held.id).await.unwrap().outcome,
+        Outcome::Processing
+    );
 }
 
 pub async fn delivery_events_move_records_forward_only(store: &dyn MessageStore) {

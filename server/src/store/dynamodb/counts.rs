@@ -430,6 +430,7 @@ mod tests {
                 updated_at: at.into(),
                 delivery: None,
                 class: None,
+                policy: None,
             };
             assert!(matches!(
                 store.claim(&r, lease, at).await,
@@ -494,7 +495,12 @@ mod tests {
         // A counted dead letter replayed: the live shard goes below zero, the sum is right.
         let dead = dead.unwrap();
         store
-            .reopen(&dead.id, lease, "2033-01-03T00:00:00.000Z")
+            .reopen(
+                &dead.id,
+                Outcome::DeadLetter,
+                lease,
+                "2033-01-03T00:00:00.000Z",
+            )
             .await
             .unwrap();
         let volume = store.read_volume(&days, &hours).await.unwrap();

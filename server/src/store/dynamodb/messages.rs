@@ -12,8 +12,8 @@ use super::item::{get_s, put_where, s, Item};
 use super::{collect, condition_failed, sdk, unavailable, DynamoStore};
 use crate::store::paging::{decode_cursor, page_of};
 use crate::store::{
-    message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
-    MessageFilter, MessageStore, StoreError, Volume,
+    message_sort_key, not_reopenable, reopened, taken_over, Claim, DeliveryUpdate, MessageFilter,
+    MessageStore, StoreError, Volume,
 };
 
 fn message_item(r: &MessageRecord, lease_until: Option<&str>) -> Result<Item, StoreError> {
@@ -308,12 +308,13 @@ impl MessageStore for DynamoStore {
     async fn reopen(
         &self,
         id: &str,
+        from: Outcome,
         lease_until: &str,
         now: &str,
     ) -> Result<MessageRecord, StoreError> {
         let current = self.message(id).await?;
-        if current.outcome != Outcome::DeadLetter {
-            return Err(not_a_dead_letter(&current));
+        if current.outcome != from {
+            return Err(not_reopenable(&current, from));
         }
         let open = reopened(current.clone(), now);
         // Conditional on what was read, so of two concurrent replays only one reopens it.
@@ -322,14 +323,14 @@ impl MessageStore for DynamoStore {
             message_item(&open, Some(lease_until))?,
             "outcome = :dl AND updated_at = :at",
             &[
-                (":dl", s(Outcome::DeadLetter.as_str())),
+                (":dl", s(from.as_str())),
                 (":at", s(current.updated_at.clone())),
             ],
         )?];
         items.extend(self.count_move(
             &current.id,
             &current.received_at,
-            Some(Outcome::DeadLetter),
+            Some(from),
             Some(open.outcome),
         )?);
         if self.transact(items).await?.is_ok() {

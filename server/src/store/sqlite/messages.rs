@@ -1,12 +1,14 @@
 //! `MessageStore` on SQLite: claims and the log in one table, changed under `BEGIN IMMEDIATE`.
 
-use app::model::{DeliveryState, DeliveryStatus, MailClass, MessageRecord, Outcome, Page};
+use app::model::{
+    ClassPolicy, DeliveryState, DeliveryStatus, MailClass, MessageRecord, Outcome, Page,
+};
 use async_trait::async_trait;
 
 use super::{unavailable, writer::Writing, SqliteStore};
 use crate::store::paging::{decode_cursor, page_of};
 use crate::store::{
-    fold_volume, message_sort_key, not_a_dead_letter, reopened, taken_over, Claim, DeliveryUpdate,
+    fold_volume, message_sort_key, not_reopenable, reopened, taken_over, Claim, DeliveryUpdate,
     MessageFilter, MessageStore, StoreError, Volume,
 };
 
@@ -32,6 +34,7 @@ struct Row {
     delivery_detail: Option<String>,
     delivery_at: Option<String>,
     mail_class: Option<String>,
+    class_policy: Option<String>,
 }
 
 impl Row {
@@ -68,6 +71,7 @@ impl Row {
                 delivery,
                 // A name this version does not know reads as none rather than failing the row.
                 class: self.mail_class.as_deref().and_then(MailClass::parse),
+                policy: self.class_policy.as_deref().and_then(ClassPolicy::parse),
             },
             self.lease_until,
         ))
@@ -77,7 +81,7 @@ impl Row {
 const COLUMNS: &str = "id, ses_message_id, recipient, sender, subject, size, verdicts, outcome, \
                        delivered_to, detail, mailer_message_id, error, attempts, received_at, \
                        updated_at, lease_until, delivery_state, delivery_detail, delivery_at, \
-                       delivery_rank, mail_class";
+                       delivery_rank, mail_class, class_policy";
 
 /// Writes `r` over the record with its id (or as a new one). An update, not a replace: the
 /// counting triggers (migration 0012) see the outcome it had and the one it gets.
@@ -100,7 +104,8 @@ const UPDATE_ALL: &str = "ses_message_id = excluded.ses_message_id, \
     updated_at = excluded.updated_at, lease_until = excluded.lease_until, \
     delivery_state = excluded.delivery_state, delivery_detail = excluded.delivery_detail, \
     delivery_at = excluded.delivery_at, delivery_rank = excluded.delivery_rank, \
-    mail_class = excluded.mail_class, sort_key = excluded.sort_key";
+    mail_class = excluded.mail_class, class_policy = excluded.class_policy, \
+    sort_key = excluded.sort_key";
 
 /// Writes `r` with `verb` (`INSERT INTO`, which updates a record already there, or `INSERT OR
 /// IGNORE INTO`, which leaves it); how many rows it wrote.
@@ -128,7 +133,7 @@ async fn upsert_where(
     };
     let done = sqlx::query(&format!(
         "{verb} messages ({COLUMNS}, sort_key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){on_conflict}"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){on_conflict}"
     ))
     .bind(&r.id)
     .bind(&r.ses_message_id)
@@ -151,6 +156,7 @@ async fn upsert_where(
     .bind(r.delivery.as_ref().map(|d| d.at.as_str()))
     .bind(r.delivery.as_ref().map(|d| i64::from(d.state.rank())))
     .bind(r.class.map(MailClass::as_str))
+    .bind(r.policy.map(ClassPolicy::as_str))
     .bind(message_sort_key(r))
     .execute(conn)
     .await
@@ -254,6 +260,7 @@ impl SqliteStore {
         &self,
         w: &Writing,
         id: &str,
+        from: Outcome,
         lease_until: &str,
         now: &str,
     ) -> Result<MessageRecord, StoreError> {
@@ -266,8 +273,8 @@ impl SqliteStore {
                 .map_err(unavailable)?
                 .ok_or_else(|| StoreError::NotFound(format!("the message {id}")))?
                 .into_record()?;
-        if current.outcome != Outcome::DeadLetter {
-            return Err(not_a_dead_letter(&current));
+        if current.outcome != from {
+            return Err(not_reopenable(&current, from));
         }
         let open = reopened(current, now);
         write(&mut tx, &open, Some(lease_until)).await?;
@@ -367,11 +374,12 @@ impl MessageStore for SqliteStore {
     async fn reopen(
         &self,
         id: &str,
+        from: Outcome,
         lease_until: &str,
         now: &str,
     ) -> Result<MessageRecord, StoreError> {
         let (id, lease_until, now) = (id.to_owned(), lease_until.to_owned(), now.to_owned());
-        self.write(move |s, w| async move { s.reopen_now(&w, &id, &lease_until, &now).await })
+        self.write(move |s, w| async move { s.reopen_now(&w, &id, from, &lease_until, &now).await })
             .await
     }
 

@@ -160,6 +160,124 @@ mod tests {
             .unwrap();
     }
 
+    /// Migration 0016 rebuilds the message table (for the outcome `held`): every record, its
+    /// delivery and class, and the counts come through, and the counting triggers still work.
+    #[tokio::test]
+    async fn the_held_mail_migration_keeps_every_record_and_its_counts() {
+        use crate::store::{Claim, MessageStore};
+        use app::model::{ClassPolicy, DeliveryState, MailClass, Outcome};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("before.db");
+        {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(
+                    SqliteConnectOptions::new()
+                        .filename(&path)
+                        .create_if_missing(true),
+                )
+                .await
+                .unwrap();
+            let before = sqlx::migrate::Migrator {
+                migrations: std::borrow::Cow::Owned(
+                    MIGRATOR
+                        .migrations
+                        .iter()
+                        .filter(|m| m.version < 16)
+                        .cloned()
+                        .collect(),
+                ),
+                ignore_missing: false,
+                locking: true,
+                no_tx: false,
+            };
+            before.run(&pool).await.unwrap();
+            for (id, outcome, delivery, class) in [
+                (
+                    "s1/a@mail.example.com",
+                    "forwarded",
+                    Some("delivered"),
+                    Some("credential"),
+                ),
+                ("s2/a@mail.example.com", "dead_letter", None, None),
+            ] {
+                sqlx::query(
+                    "INSERT INTO messages (id, ses_message_id, recipient, sender, subject, size, \
+                     verdicts, outcome, delivered_to, detail, mailer_message_id, error, attempts, \
+                     received_at, updated_at, lease_until, sort_key, delivery_state, \
+                     delivery_detail, delivery_at, delivery_rank, mail_class) VALUES (?, ?, \
+                     'a@mail.example.com', 'x@y.example', 'hello', 10, 'spam:PASS', ?, NULL, \
+                     'why', NULL, NULL, 1, '2026-11-20T08:00:00.000Z', \
+                     '2026-11-20T08:00:01.000Z', NULL, ?, ?, 'ok', '2026-11-20T08:00:02.000Z', \
+                     2, ?)",
+                )
+                .bind(id)
+                .bind(id.split('/').next().unwrap())
+                .bind(outcome)
+                .bind(format!("2026-11-20T08:00:00.000Z#{id}"))
+                .bind(delivery)
+                .bind(class)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let kept = store.message("s1/a@mail.example.com").await.unwrap();
+        assert_eq!(kept.outcome, Outcome::Forwarded);
+        assert_eq!(kept.delivery.unwrap().state, DeliveryState::Delivered);
+        assert_eq!(kept.class, Some(MailClass::Credential));
+        assert_eq!(kept.policy, None);
+        let day = || async {
+            store
+                .volume(&["2026-11-20".to_string()], &[])
+                .await
+                .unwrap()
+                .days[0]
+                .counts
+        };
+        let counts = day().await;
+        assert_eq!(
+            (counts.forwarded, counts.dead_letter, counts.held),
+            (1, 1, 0)
+        );
+        // Held mail can be written now, with its policy, and is counted.
+        let mut m = store.message("s2/a@mail.example.com").await.unwrap();
+        m.id = "s3/a@mail.example.com".into();
+        m.ses_message_id = "s3".into();
+        m.outcome = Outcome::Processing;
+        assert!(matches!(
+            store
+                .claim(&m, "2999-01-01T00:00:00.000Z", "2026-11-20T08:00:00.000Z")
+                .await,
+            Ok(Claim::Mine(_))
+        ));
+        m.outcome = Outcome::Held;
+        m.policy = Some(ClassPolicy::Hold);
+        store.settle(&m).await.unwrap();
+        assert_eq!(
+            store.message(&m.id).await.unwrap().policy,
+            Some(ClassPolicy::Hold)
+        );
+        let counts = day().await;
+        assert_eq!(
+            (counts.forwarded, counts.dead_letter, counts.held),
+            (1, 1, 1)
+        );
+        // A policy this version does not know is refused by the table itself.
+        let bogus = sqlx::query("UPDATE messages SET class_policy = 'bogus' WHERE id = ?")
+            .bind(&m.id)
+            .execute(&store.reader)
+            .await;
+        assert!(
+            bogus
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("CHECK")),
+            "a policy outside the list: {bogus:?}"
+        );
+    }
+
     #[tokio::test]
     async fn unreadable_path_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::model::{MessageRecord, Page};
+use app::model::{MessageRecord, Page, ReleaseTarget};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorResponse};
+use super::json::ApiJson;
 use crate::inbound::Report;
 use crate::service::caller::AdminCaller;
 use crate::service::AppService;
@@ -19,8 +20,8 @@ use crate::web::export::{self, format::Format};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessageQuery {
-    /// `forwarded`, `undeliverable`, `rejected`, `dead_letter` or `processing`.
-    #[param(pattern = "^(|forwarded|undeliverable|rejected|dead_letter|processing)$")]
+    /// `forwarded`, `undeliverable`, `rejected`, `dead_letter`, `held` or `processing`.
+    #[param(pattern = "^(|forwarded|undeliverable|rejected|dead_letter|held|processing)$")]
     outcome: Option<String>,
     /// Only mail to this vended address.
     address: Option<String>,
@@ -137,4 +138,40 @@ pub async fn replay(
     Path(id): Path<String>,
 ) -> Result<Json<Report>, ApiError> {
     Ok(Json(service.replay(&caller, &id).await?))
+}
+
+/// Where to release held mail.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    /// `owner`: where it would go without its class's policy. `me`: the signed-in admin's
+    /// mailbox, so not for a token (400).
+    pub to: ReleaseTarget,
+}
+
+/// Sends mail held by its class's policy on, deciding afresh with today's mapping and
+/// settings but not the policy; audited `release_held` on its address.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/{id}/release",
+    operation_id = "releaseMessage",
+    tag = "messages",
+    params(("id" = String, Path, description = "`<SES message id>/<recipient>`, URL-encoded")),
+    request_body = Release,
+    responses(
+        (status = 200, body = Report, description = "where the message ended up"),
+        (status = 400, description = "`to` is missing or unknown, or `me` from a token", body = ErrorResponse),
+        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 409, body = ErrorResponse, description = "not held (or being released)"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn release(
+    State(service): State<Arc<AppService>>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Release>,
+) -> Result<Json<Report>, ApiError> {
+    Ok(Json(service.release_held(&caller, &id, body.to).await?))
 }

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/messages", get(messages::list))
         .route("/messages/{id}", get(messages::get))
         .route("/messages/{id}/replay", post(messages::replay))
+        .route("/messages/{id}/release", post(messages::release))
         .route("/settings", get(settings::get).patch(settings::patch))
         .route("/owners/{owner}/reassign", post(owners::reassign))
         .route("/owners/{owner}/suspend", post(owners::suspend))

@@ -21,6 +21,7 @@ use crate::service::AppService;
         messages::list,
         messages::get,
         messages::replay,
+        messages::release,
         settings::get,
         settings::patch,
         unreachable::list,
@@ -194,7 +195,7 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 24);
+        assert_eq!(operations, 25);
     }
 
     #[test]
@@ -210,6 +211,7 @@ mod tests {
             ("/api/v1/messages", &["get"][..]),
             ("/api/v1/messages/{id}", &["get"][..]),
             ("/api/v1/messages/{id}/replay", &["post"][..]),
+            ("/api/v1/messages/{id}/release", &["post"][..]),
             ("/api/v1/settings", &["get", "patch"][..]),
             ("/api/v1/unreachable", &["get"][..]),
             ("/api/v1/unreachable/{recipient}", &["delete"][..]),

@@ -267,6 +267,7 @@ mod tests {
                 updated_at: "2026-12-04T10:00:00Z".into(),
                 delivery: None,
                 class: None,
+                policy: None,
             })
             .collect()
     }

@@ -100,6 +100,7 @@ fn hostile_message() -> MessageRecord {
         updated_at: "2026-12-04T10:00:01Z".into(),
         delivery: None,
         class: None,
+        policy: None,
     }
 }
 

@@ -636,6 +636,7 @@ async fn memory_exhaustion_a_redelivery_in_flight_does_not_read_the_s3_object() 
         updated_at: crate::clock::rfc3339(now),
         delivery: None,
         class: None,
+        policy: None,
     };
     s.stores
         .messages
