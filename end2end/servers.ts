@@ -25,6 +25,13 @@ export const motoURL = `http://127.0.0.1:${motoPort}`;
 export const accountApiPort = port + 4;
 export const accountApiURL = `http://127.0.0.1:${accountApiPort}`;
 
+/** A local-mode server of its own for class policies: a spec changes them for all its mail. */
+export const heldPort = port + 5;
+export const heldURL = `http://127.0.0.1:${heldPort}`;
+export const heldData = (process.env.E2E_HELD_DATA ??= fs.mkdtempSync(
+  path.join(os.tmpdir(), 'mailvend-e2e-held-'),
+));
+
 /** The local-mode server every dashboard spec uses. */
 export const serverEnv: Record<string, string> = {
   LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
@@ -47,6 +54,19 @@ export const serverEnv: Record<string, string> = {
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'testing',
   AWS_SECRET_ACCESS_KEY: 'testing',
+  RUST_LOG: 'warn',
+};
+
+/** The class-policy server: local sign-in, no restricted group configured. */
+export const heldEnv: Record<string, string> = {
+  LEPTOS_SITE_ADDR: `127.0.0.1:${heldPort}`,
+  LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
+  MAILVEND_STORE: `sqlite://${heldData}/mailvend.db`,
+  MAILVEND_MAILER: `outbox://${heldData}/outbox`,
+  MAILVEND_DOMAIN: domain,
+  MAILVEND_PUBLIC_URL: heldURL,
+  MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
+  MAILVEND_RATE_LIMIT: '6000',
   RUST_LOG: 'warn',
 };
 

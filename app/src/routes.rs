@@ -273,6 +273,7 @@ mod tests {
                 "Addresses",
                 "AWS accounts",
                 "Messages",
+                "Held mail",
                 "Settings",
                 "API tokens",
                 "Audit log"

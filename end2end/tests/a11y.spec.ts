@@ -58,6 +58,7 @@ for (const [name, viewport] of Object.entries(viewports)) {
       '/messages?delivery=bounced',
       `/addresses/${encodeURIComponent(address)}`,
       '/messages',
+      '/held',
       `/messages/${id}`,
       '/settings',
       '/tokens',

@@ -662,6 +662,13 @@ impl Config {
                 "expected a number of days from 1 to 3650, got {v:?}"
             )),
         });
+        // Unset, it is 14 days or the retention, whichever is shorter (a log kept 7 days
+        // must not stop the server from starting); set, it must fit in the retention.
+        let hold_for_days = if r.get("hold_for_days").is_none() {
+            hold_for_days.min(retention_days)
+        } else {
+            hold_for_days
+        };
         if hold_for_days > retention_days {
             r.error(
                 "hold_for_days",

@@ -428,6 +428,7 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/messages", ("query[outcome]=".into(), [401, 403, 200])),
         ("/fn/message", ("id=none%2Fx%40y".into(), [401, 403, 404])),
         ("/fn/replay", ("id=none%2Fx%40y".into(), [401, 403, 404])),
+        ("/fn/held", ("cursor=".into(), [401, 403, 200])),
         ("/fn/release", ("id=none%2Fx%40y&to=owner".into(), [401, 403, 404])),
         // A bogus policy: refused before anything is written.
         (

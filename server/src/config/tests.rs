@@ -761,6 +761,13 @@ fn the_restricted_group_and_the_hold_are_checked() {
         vec!["platform@corp.example", "sec@corp.example"]
     );
     assert_eq!(c.hold_for_days, 3);
+    // Unset, it never outlasts a short retention.
+    let c = load(&[
+        ("MAILVEND_DOMAIN", "mail.example.com"),
+        ("MAILVEND_RETENTION_DAYS", "7"),
+    ])
+    .unwrap();
+    assert_eq!(c.hold_for_days, 7);
     let many = (0..21)
         .map(|i| format!("p{i}@corp.example"))
         .collect::<Vec<_>>()

@@ -787,3 +787,119 @@ async fn memory_exhaustion_unreadable_s3_content_becomes_a_dead_letter_not_a_stu
     );
     assert_eq!(s.sent().len(), 1);
 }
+
+/// #18 over the real router: AWS's password reset, signed by SNS, under a `hold` policy set
+/// through the API is held (nothing sent); the API releases it to the owner, once; a token
+/// cannot release to "me" (it has no mailbox). The same reset with SPF and DMARC failing is
+/// not AWS's (`other`): forwarded as ordinary mail, never held as a credential, and an
+/// outsider cannot use a forged "credential" to get mail held or rerouted.
+#[tokio::test]
+async fn aws_credential_mail_is_held_by_policy_and_released_through_the_api() {
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    let api = |method: reqwest::Method, path: &str| {
+        s.http
+            .request(method, format!("{}/api/v1{path}", s.url))
+            .bearer_auth(&s.token)
+    };
+    let r = api(reqwest::Method::PATCH, "/settings")
+        .json(&json!({"class_policies": {"credential": "hold"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let settings: Value = r.json().await.unwrap();
+    assert_eq!(settings["class_policies"]["credential"], "hold");
+    assert_eq!(settings["class_policies"]["other"], "forward");
+    // No group is configured: restricting is refused, and says why.
+    let r = api(reqwest::Method::PATCH, "/settings")
+        .json(&json!({"class_policies": {"security": "restricted"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MAILVEND_RESTRICTED_TO"),
+        "{body}"
+    );
+
+    let reset = |tag: &str| {
+        format!(
+            "Return-Path: <no-reply-aws@amazon.com>\r\nFrom: Amazon Web Services <no-reply-aws@amazon.com>\r\nTo: {team}\r\nSubject: Amazon Web Services Password Assistance\r\nMessage-ID: <{tag}@amazon.com>\r\n\r\nTo reset your password, follow https://signin.aws.amazon.com/resetpassword?token={tag}\r\n"
+        )
+        .into_bytes()
+    };
+    let aws = |v: &mut Value| {
+        v["mail"]["source"] = json!("no-reply-aws@amazon.com");
+        v["mail"]["commonHeaders"]["subject"] = json!("Amazon Web Services Password Assistance");
+    };
+    let held = s
+        .receive_edited("reset-1", &[&team], reset("secret-1"), aws)
+        .await;
+    assert_eq!(outcome(&held[0]), "held", "{held:?}");
+    assert!(s.sent().is_empty(), "held mail is sent nowhere");
+    let id = held[0]["message_id"].as_str().unwrap().replace('/', "%2F");
+    let record: Value = api(reqwest::Method::GET, &format!("/messages/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&record["class"], &record["policy"], &record["outcome"]),
+        (&json!("credential"), &json!("hold"), &json!("held"))
+    );
+
+    let release = |to: &'static str| {
+        api(reqwest::Method::POST, &format!("/messages/{id}/release"))
+            .json(&json!({ "to": to }))
+            .send()
+    };
+    let r = release("me").await.unwrap();
+    assert_eq!(r.status(), 422, "a token has no mailbox to release to");
+    assert!(s.sent().is_empty());
+    let r = release("owner").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(outcome(&report), "forwarded", "{report}");
+    assert_eq!(s.sent().len(), 1);
+    assert_eq!(s.sent()[0].0["to"], json!([OWNER]));
+    assert!(String::from_utf8_lossy(&s.sent()[0].1).contains("token=secret-1"));
+    let r = release("owner").await.unwrap();
+    assert_eq!(r.status(), 409, "released once");
+    let trail = s.stores.mappings.audit_trail(&team).await.unwrap();
+    let release_entries: Vec<_> = trail
+        .iter()
+        .filter(|e| e.action == "release_held")
+        .collect();
+    assert_eq!(release_entries.len(), 1, "{trail:?}");
+    assert!(release_entries[0].actor.starts_with("token:"));
+
+    // Spoofed: the same mail, SPF and DMARC failing. Not a credential: forwarded as `other`.
+    let spoofed = s
+        .receive_edited("reset-2", &[&team], reset("forged"), |v| {
+            aws(v);
+            v["receipt"]["spfVerdict"]["status"] = json!("FAIL");
+            v["receipt"]["dmarcVerdict"]["status"] = json!("FAIL");
+        })
+        .await;
+    assert_eq!(outcome(&spoofed[0]), "forwarded", "{spoofed:?}");
+    let id = spoofed[0]["message_id"]
+        .as_str()
+        .unwrap()
+        .replace('/', "%2F");
+    let record: Value = api(reqwest::Method::GET, &format!("/messages/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(record["class"], "other");
+    assert_eq!(record["policy"], "forward");
+}
