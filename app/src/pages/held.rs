@@ -54,17 +54,17 @@ fn HeldTable(
             view! { <A href=href attr:class=class::LINK>{received}</A> }
         })
         .class("whitespace-nowrap"),
-        Column::new("To", |h: &HeldMessage| h.record.recipient.clone()).class("font-mono text-xs"),
-        Column::new("From", |h: &HeldMessage| h.record.sender.clone())
-            .class("max-w-56 truncate")
-            .title(|h| h.record.sender.clone()),
-        Column::new("Subject", |h: &HeldMessage| {
-            h.record
-                .subject
-                .clone()
-                .unwrap_or_else(|| "(no subject)".into())
-        })
-        .class("max-w-72 truncate"),
+        // Subject, sender and address in one cell, so the release buttons fit beside them.
+        Column::new("Message", |h: &HeldMessage| {
+            let r = &h.record;
+            let subject = r.subject.clone().unwrap_or_else(|| "(no subject)".into());
+            let title = subject.clone();
+            view! {
+                <span class="block max-w-96 truncate font-medium" title=title>{subject}</span>
+                <span class="block max-w-96 truncate text-xs text-slate-500" title=r.sender.clone()>"from "{r.sender.clone()}</span>
+                <span class="block font-mono text-xs text-slate-500 break-all">"to "{r.recipient.clone()}</span>
+            }
+        }),
         Column::new("Kind", |h: &HeldMessage| class_badge(h.record.class)),
         Column::new("Expires", |h: &HeldMessage| when(&h.expires_at)).class("whitespace-nowrap"),
         Column::new("Release", move |h: &HeldMessage| {
@@ -91,7 +91,7 @@ pub fn ReleaseButtons(id: String, release: ServerAction<ReleaseMessage>) -> impl
         (ReleaseTarget::Me, "Release to me", class::SECONDARY),
     ];
     view! {
-        <div class="flex flex-wrap gap-2">
+        <div class="flex flex-wrap gap-2 whitespace-nowrap">
             // No names on the forms: one landmark per row would repeat the same name.
             {forms.into_iter().map(|(to, label, style)| {
                 let id = id.clone();
