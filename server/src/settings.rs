@@ -141,14 +141,12 @@ pub async fn apply(
     // Checked before anything is written, so a refused patch changes nothing.
     if config.restricted_to.is_empty() {
         if let Some((class, _)) = classes.iter().find(|(_, p)| *p == ClassPolicy::Restricted) {
-            return Err(StoreError::Invalid {
-                field: "class_policies",
-                message: format!(
-                    "{} mail cannot be restricted: no restricted group is configured \
-                     (MAILVEND_RESTRICTED_TO)",
-                    class.as_str()
-                ),
-            });
+            // Well-formed, but this server has no group: a conflict with its configuration.
+            return Err(StoreError::Conflict(format!(
+                "{} mail cannot be restricted: no restricted group is configured \
+                 (MAILVEND_RESTRICTED_TO)",
+                class.as_str()
+            )));
         }
     }
     for (class, policy) in classes {
@@ -226,7 +224,7 @@ mod tests {
         )
         .await;
         assert!(
-            matches!(&refused, Err(StoreError::Invalid { field: "class_policies", message }) if message.contains("MAILVEND_RESTRICTED_TO")),
+            matches!(&refused, Err(StoreError::Conflict(message)) if message.contains("MAILVEND_RESTRICTED_TO")),
             "{refused:?}"
         );
         assert_eq!(

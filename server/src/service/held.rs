@@ -66,7 +66,7 @@ impl AppService {
             ReleaseTarget::Me => match caller.mailbox() {
                 Some(mailbox) => ReleaseTo::Admin(mailbox.to_string()),
                 None => {
-                    return Err(ServiceError::Invalid {
+                    return Err(ServiceError::Forbidden {
                         field: "to".into(),
                         message: "only a signed-in admin has a mailbox to release mail to; \
                                   release it to the owner, or from the dashboard"

@@ -145,7 +145,7 @@ pub async fn replay(
 #[serde(deny_unknown_fields)]
 pub struct Release {
     /// `owner`: where it would go without its class's policy. `me`: the signed-in admin's
-    /// mailbox, so not for a token (422).
+    /// mailbox, so not for a token (403).
     pub to: ReleaseTarget,
 }
 
@@ -160,8 +160,7 @@ pub struct Release {
     request_body = Release,
     responses(
         (status = 200, body = Report, description = "where the message ended up"),
-        (status = 422, description = "`me` from a token (it has no mailbox)", body = ErrorResponse),
-        (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 403, description = "Needs an admin-scope token; `me` is only for a signed-in admin (a token has no mailbox)", body = ErrorResponse),
         (status = 404, body = ErrorResponse),
         (status = 409, body = ErrorResponse, description = "not held (or being released)"),
     ),

@@ -40,6 +40,7 @@ pub async fn get(
     responses(
         (status = 200, body = Settings),
         (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 409, description = "A class policy of `restricted` with no restricted group configured; nothing was changed", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]

@@ -817,7 +817,7 @@ async fn aws_credential_mail_is_held_by_policy_and_released_through_the_api() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 422);
+    assert_eq!(r.status(), 409);
     let body: Value = r.json().await.unwrap();
     assert!(
         body["error"]["message"]
@@ -861,7 +861,7 @@ async fn aws_credential_mail_is_held_by_policy_and_released_through_the_api() {
             .send()
     };
     let r = release("me").await.unwrap();
-    assert_eq!(r.status(), 422, "a token has no mailbox to release to");
+    assert_eq!(r.status(), 403, "a token has no mailbox to release to");
     assert!(s.sent().is_empty());
     let r = release("owner").await.unwrap();
     assert_eq!(r.status(), 200);
