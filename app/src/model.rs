@@ -345,6 +345,131 @@ pub struct HeldMessage {
     pub expires_at: String,
 }
 
+/// How a routing rule's condition matches its field (case-insensitively).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// The field contains the value.
+    #[default]
+    Contains,
+    /// The value is a regular expression (Rust's `regex` syntax: linear time, no
+    /// backreferences) found anywhere in the field.
+    Regex,
+}
+
+impl MatchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Contains => "contains",
+            MatchKind::Regex => "regex",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<MatchKind> {
+        [MatchKind::Contains, MatchKind::Regex]
+            .into_iter()
+            .find(|k| k.as_str() == v)
+    }
+}
+
+/// One condition of a routing rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuleMatch {
+    #[serde(default)]
+    pub kind: MatchKind,
+    pub value: String,
+}
+
+/// What a routing rule does to mail it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RuleAction {
+    /// Also send it to `address` (in the same send).
+    AddRecipient { address: String },
+    /// Send it to `address` instead of the mapping's recipients.
+    Redirect { address: String },
+    /// Send it nowhere (logged as rejected, its raw copy not kept).
+    Drop,
+    /// Put `tag` in front of the subject.
+    TagSubject { tag: String },
+}
+
+impl RuleAction {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RuleAction::AddRecipient { .. } => "add_recipient",
+            RuleAction::Redirect { .. } => "redirect",
+            RuleAction::Drop => "drop",
+            RuleAction::TagSubject { .. } => "tag_subject",
+        }
+    }
+
+    /// In words, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            RuleAction::AddRecipient { address } => format!("also send to {address}"),
+            RuleAction::Redirect { address } => format!("redirect to {address}"),
+            RuleAction::Drop => "drop".to_string(),
+            RuleAction::TagSubject { tag } => format!("tag the subject {tag}"),
+        }
+    }
+}
+
+/// A routing rule: mail whose sender, subject and recipient match every condition given
+/// (at least one) gets the action. Rules are tried in order; the first that matches acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    /// A label for people and the message log (1 to 80 characters).
+    pub name: String,
+    /// The envelope sender.
+    #[serde(default)]
+    pub sender: Option<RuleMatch>,
+    #[serde(default)]
+    pub subject: Option<RuleMatch>,
+    /// The vended address the mail was sent to.
+    #[serde(default)]
+    pub recipient: Option<RuleMatch>,
+    pub action: RuleAction,
+}
+
+impl RoutingRule {
+    /// The conditions it has, by field name.
+    pub fn conditions(&self) -> Vec<(&'static str, &RuleMatch)> {
+        [
+            ("sender", &self.sender),
+            ("subject", &self.subject),
+            ("recipient", &self.recipient),
+        ]
+        .into_iter()
+        .filter_map(|(f, m)| m.as_ref().map(|m| (f, m)))
+        .collect()
+    }
+}
+
+/// The routing rules, in order (`GET`/`PUT /api/v1/rules`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRules {
+    pub rules: Vec<RoutingRule>,
+}
+
+/// What a rule would have matched among the latest messages (a dry run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RuleDryRun {
+    /// How many of the latest records were looked at.
+    pub examined: u32,
+    /// Those the rule's conditions match, newest first.
+    pub matched: Vec<MessageRecord>,
+}
+
 /// Where an admin releases held mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

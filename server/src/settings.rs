@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use app::model::SettingsPatch;
-use app::model::{ClassPolicies, ClassPolicy, DmarcPolicy, MailClass, Settings, SpamPolicy};
+use app::model::{
+    ClassPolicies, ClassPolicy, DmarcPolicy, MailClass, RoutingRules, Settings, SpamPolicy,
+};
 
 use crate::config::Config;
 use crate::store::{SettingsStore, StoreError};
@@ -13,6 +15,9 @@ const CATCH_ALL: &str = "catch_all";
 const SPAM_POLICY: &str = "spam_policy";
 const DMARC_POLICY: &str = "dmarc_policy";
 const SESSION_EPOCH: &str = "session_epoch";
+/// The routing rules, as one JSON value (`RoutingRules`): a change replaces the list and is
+/// audited whole, so the audit log shows the list before and after.
+const ROUTING_RULES: &str = "routing_rules";
 
 /// The key of a class's policy: `class_policy.credential`, and so on.
 fn class_key(class: MailClass) -> String {
@@ -89,11 +94,58 @@ impl SessionEpoch {
 
 /// The settings in force: stored values, else the configuration's.
 pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Settings, StoreError> {
-    // One read for all: the pipeline asks for every message.
+    Ok(with_rules(store, config).await?.0)
+}
+
+/// The stored routing rules (none when never set).
+pub async fn routing_rules(store: &dyn SettingsStore) -> Result<RoutingRules, StoreError> {
+    Ok(parse_rules(store.setting(ROUTING_RULES).await?.as_deref()))
+}
+
+fn parse_rules(stored: Option<&str>) -> RoutingRules {
+    match stored.map(serde_json::from_str::<RoutingRules>) {
+        None => RoutingRules::default(),
+        Some(Ok(rules)) => rules,
+        // Written by this code only, after checking; unreadable means a newer or broken
+        // value, and mail must not stop for it.
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "the stored routing rules cannot be read; none apply");
+            RoutingRules::default()
+        }
+    }
+}
+
+/// Replaces the routing rules after checking every one for this server (`Invalid` names the
+/// first bad rule and field, and nothing is written); audited as `setting:routing_rules`.
+pub async fn put_routing_rules(
+    store: &dyn SettingsStore,
+    config: &Config,
+    rules: &RoutingRules,
+    actor: &str,
+    now: &str,
+) -> Result<RoutingRules, StoreError> {
+    crate::inbound::rules::Rules::compile(&rules.rules, &config.domain).map_err(|e| {
+        StoreError::Invalid {
+            field: "rules",
+            message: e.to_string(),
+        }
+    })?;
+    let json = serde_json::to_string(rules).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    store.put_setting(ROUTING_RULES, &json, actor, now).await?;
+    Ok(rules.clone())
+}
+
+/// The settings in force and the routing rules, in one read: the pipeline asks for every
+/// message.
+pub async fn with_rules(
+    store: &dyn SettingsStore,
+    config: &Config,
+) -> Result<(Settings, RoutingRules), StoreError> {
     let class_keys: Vec<String> = MailClass::ALL.into_iter().map(class_key).collect();
-    let mut keys = vec![CATCH_ALL, SPAM_POLICY, DMARC_POLICY];
+    let mut keys = vec![CATCH_ALL, SPAM_POLICY, DMARC_POLICY, ROUTING_RULES];
     keys.extend(class_keys.iter().map(String::as_str));
     let stored = store.settings(&keys).await?;
+    let rules = parse_rules(stored.get(ROUTING_RULES).map(String::as_str));
     let catch_all = match stored.get(CATCH_ALL).map(String::as_str) {
         Some("true") => true,
         Some("false") => false,
@@ -116,14 +168,15 @@ pub async fn current(store: &dyn SettingsStore, config: &Config) -> Result<Setti
             class_policies.set(class, p);
         }
     }
-    Ok(Settings {
+    let settings = Settings {
         catch_all,
         spam_policy,
         dmarc_policy,
         class_policies,
         restricted_to: config.restricted_to.clone(),
         hold_days: config.hold_for_days,
-    })
+    };
+    Ok((settings, rules))
 }
 
 /// Writes each field the patch names (each audited), returning the settings after.

@@ -29,7 +29,7 @@ pub fn Held() -> impl IntoView {
     let value = release.value();
     view! {
         <Title text=HELD.title />
-        <PageHeader title=HELD.title subtitle="Mail its class's policy keeps here instead of sending it. Release each to its owner or to yourself; what nobody releases expires. Every view and release is in the audit log." />
+        <PageHeader title=HELD.title subtitle="Mail its class's policy keeps here instead of sending it. Release each to its owner or to yourself; what nobody releases expires. Every release, and every opening of a held message's page, is in the audit log." />
         {move || form_error(&value.get(), &[]).map(|m| view! { <div class="mb-4"><ErrorNotice message=m /></div> })}
         <Loaded data=page let:page>
             <p class="mb-4 text-sm text-slate-600 dark:text-slate-400">

@@ -25,6 +25,8 @@ pub struct Policy {
     pub classes: ClassPolicies,
     /// Who gets mail of a `restricted` class (empty: nobody is configured).
     pub restricted_to: Vec<String>,
+    /// The routing rules, tried after the class policy on what it forwards.
+    pub rules: std::sync::Arc<crate::inbound::rules::Rules>,
 }
 
 /// Why a message goes where it goes, in words for the message log.
@@ -71,6 +73,13 @@ pub enum Reason {
     Dropped,
     /// An admin released held mail to themselves.
     ReleasedToAdmin,
+    /// A routing rule sent it elsewhere.
+    Redirected,
+    /// A routing rule redirected the message: the record of one of the mapping's other
+    /// recipients, who gets nothing.
+    RedirectedCopy,
+    /// A routing rule drops it.
+    DroppedByRule,
 }
 
 impl Reason {
@@ -114,6 +123,11 @@ impl Reason {
             Reason::HeldByPolicy => "held by its class's policy until an admin releases it",
             Reason::Dropped => "dropped by its class's policy: sent nowhere, not kept",
             Reason::ReleasedToAdmin => "held mail released by an admin to themselves",
+            Reason::Redirected => "redirected by a routing rule",
+            Reason::RedirectedCopy => {
+                "a routing rule redirected the message: not sent to this recipient"
+            }
+            Reason::DroppedByRule => "dropped by a routing rule: sent nowhere, not kept",
         }
     }
 }
@@ -324,6 +338,7 @@ mod tests {
             loop_key: LoopKey::new(b"the decide tests' key, thirty-two+"),
             classes: ClassPolicies::default(),
             restricted_to: Vec::new(),
+            rules: Default::default(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod local;
 pub mod pipeline;
 pub mod rewrite;
 pub mod root_email;
+pub mod rules;
 pub mod s3;
 pub mod ses;
 pub mod sns;

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use app::model::{DeliveryState, DeliveryStatus, MailClass, MessageRecord, Outcome, Unreachable};
+use app::model::{
+    ClassPolicy, DeliveryState, DeliveryStatus, MailClass, MessageRecord, Outcome, Unreachable,
+};
 
 use crate::clock::rfc3339;
 use crate::config::Config;
@@ -16,6 +18,7 @@ use crate::inbound::decide::{decide_for, with_class_policy, Decision, Policy, Re
 use crate::inbound::feedback::Feedback;
 use crate::inbound::rewrite::{rewrite, RewriteConfig};
 use crate::inbound::root_email::RootEmails;
+use crate::inbound::rules::{with_rule, Rules};
 use crate::inbound::s3::{FetchError, S3Mail, MAX_MESSAGE_BYTES};
 use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Delivery, Inbound, Report, Verdicts};
@@ -104,8 +107,27 @@ struct Body<'a> {
 struct Batch {
     to: String,
     tags: Tags,
+    /// A routing rule's subject tag, after `tags`' own.
+    tag: Option<String>,
     /// (slot in the results, the claimed record, why it goes to `to`).
-    records: Vec<(usize, MessageRecord, Reason)>,
+    records: Vec<(usize, MessageRecord, Why)>,
+}
+
+/// Why a record went where it went, for the message log: the decision's reason, and the
+/// routing rule that acted on it, if one did.
+#[derive(Debug, Clone)]
+struct Why {
+    reason: Reason,
+    rule: Option<String>,
+}
+
+impl Why {
+    fn describe(&self) -> String {
+        match &self.rule {
+            Some(rule) => format!("{}; {rule}", self.reason.describe()),
+            None => self.reason.describe().to_string(),
+        }
+    }
 }
 
 /// Where one batch goes once the health of its destination is known.
@@ -203,6 +225,8 @@ pub struct Pipeline {
     root_emails: std::sync::OnceLock<Arc<RootEmails>>,
     /// What kind of mail each message is (`inbound::classify`).
     classifier: Classifier,
+    /// The routing rules last read, and what they compiled to.
+    rules: std::sync::Mutex<Option<(app::model::RoutingRules, Arc<Rules>)>>,
 }
 
 impl Pipeline {
@@ -226,6 +250,7 @@ impl Pipeline {
             // A fan-out to several destinations renews it between batches.
             lease: config.claim_lease,
             send_timeout: send_timeout_within(config.claim_lease, &retry),
+            rules: std::sync::Mutex::new(None),
             classifier: Classifier::with_rules(
                 config
                     .mail_class_rules
@@ -526,7 +551,9 @@ impl Pipeline {
 
     /// What decisions depend on: the configuration and the stored settings.
     async fn policy(&self) -> Result<Policy, StoreError> {
-        let settings = crate::settings::current(&*self.stores.mail_settings, &self.config).await?;
+        let (settings, rules) =
+            crate::settings::with_rules(&*self.stores.mail_settings, &self.config).await?;
+        let rules = self.compiled(rules);
         Ok(Policy {
             domain: self.config.domain.clone(),
             from_address: self.config.from_address.clone(),
@@ -539,7 +566,21 @@ impl Pipeline {
             loop_key: self.loop_key.clone(),
             classes: settings.class_policies,
             restricted_to: settings.restricted_to,
+            rules,
         })
+    }
+
+    /// `rules` compiled, once per change: the last list compiled is kept with its result.
+    fn compiled(&self, rules: app::model::RoutingRules) -> Arc<Rules> {
+        let mut last = self.rules.lock().expect("rules lock");
+        if let Some((seen, compiled)) = last.as_ref() {
+            if *seen == rules {
+                return compiled.clone();
+            }
+        }
+        let compiled = Arc::new(Rules::compile_stored(&rules.rules, &self.config.domain));
+        *last = Some((rules, compiled.clone()));
+        compiled
     }
 
     /// Claims one record of `msg` (the address's own, or its copy for `destination`) for
@@ -658,7 +699,19 @@ impl Pipeline {
             .messages
             .reopen(id, from, &rfc3339(now + self.lease), &rfc3339(now))
             .await?;
-        let kept = self.stores.raw.raw(&record.ses_message_id).await?;
+        let kept = match self.stores.raw.raw(&record.ses_message_id).await {
+            Ok(kept) => kept,
+            Err(e) => {
+                // Put back as it was (best effort: the store just failed), not left in
+                // `processing`, where nothing would take it again.
+                let back = MessageRecord {
+                    outcome: from,
+                    ..record
+                };
+                let _ = self.stores.messages.settle(&back).await;
+                return Err(e.into());
+            }
+        };
         // Kept as a reference: read from S3 again. A replay is an admin's single act, so it
         // reserves its own room rather than competing with `/sns` for the inbound budget.
         let (raw, stored) = match kept {
@@ -857,19 +910,46 @@ impl Pipeline {
                     policy,
                 ),
             };
-            // A release keeps the policy that held it.
+            // Routing rules come after the class policy, on what it forwards as any mail
+            // (never on restricted, held or dropped mail, nor on a release).
+            let rule = match (&decision, applied, &origin) {
+                (Decision::Forward { .. }, Some(ClassPolicy::Forward), o)
+                    if !matches!(o, Origin::Release(_)) =>
+                {
+                    policy.rules.first(
+                        &record.sender,
+                        record.subject.as_deref().unwrap_or(""),
+                        &record.recipient,
+                    )
+                }
+                _ => None,
+            };
+            let (decision, tag) = match rule {
+                Some(rule) => with_rule(decision, rule, destination, &trail, policy),
+                None => (decision, None),
+            };
+            let note = rule.map(|r| r.note());
+            // A release keeps the policy that held it; anything else says what applied now.
             let record = MessageRecord {
-                policy: applied.or(record.policy),
+                policy: match origin {
+                    Origin::Release(_) => record.policy,
+                    _ => applied,
+                },
                 ..record
             };
             let (outcome, reason) = match decision {
                 Decision::Forward { to, reason, tags } => {
-                    match sends.iter_mut().find(|b| b.to == to && b.tags == tags) {
-                        Some(batch) => batch.records.push((i, record, reason)),
+                    let why = Why { reason, rule: note };
+                    match sends
+                        .iter_mut()
+                        .find(|b| b.to == to && b.tags == tags && b.tag == tag)
+                    {
+                        Some(batch) => batch.records.push((i, record, why)),
                         None => sends.push(Batch {
                             to,
                             tags,
-                            records: vec![(i, record, reason)],
+                            tag,
+                            records: vec![(i, record, why)],
                         }),
                     }
                     continue;
@@ -888,7 +968,7 @@ impl Pipeline {
             }
             let settled = MessageRecord {
                 outcome,
-                detail: reason.describe().into(),
+                detail: Why { reason, rule: note }.describe(),
                 ..record
             };
             results[i] = Some(self.settled(settled).await);
@@ -921,6 +1001,7 @@ impl Pipeline {
         while let Some(Batch {
             to,
             tags,
+            tag,
             records: mut group,
         }) = sends.pop_front()
         {
@@ -952,9 +1033,15 @@ impl Pipeline {
             let first = &group[0].1;
             let vended: Vec<&str> = group.iter().map(|(_, r, _)| r.recipient.as_str()).collect();
             let vended = vended.join(", ");
-            // The restricted group is the policy's own choice, not a person who may have
-            // left: no fallback for it.
-            let route = if group[0].2 == Reason::Restricted {
+            // Several mailboxes at once (the restricted group, a rule's added recipient), the
+            // group even of one, and an admin releasing held mail to themselves are choices
+            // made for this mail, not one person who may have left: no fallback for them (a
+            // credential must not go to the fallback address instead).
+            let chosen = matches!(
+                group[0].2.reason,
+                Reason::Restricted | Reason::ReleasedToAdmin
+            );
+            let route = if chosen || to.contains(", ") {
                 Route {
                     to: to.clone(),
                     also: None,
@@ -963,18 +1050,23 @@ impl Pipeline {
             } else {
                 self.route(&to, &marks).await
             };
+            let subject_tag = match (tags.subject_tag(), &tag) {
+                (Some(ours), Some(rule)) => Some(format!("{ours} {rule}")),
+                (Some(ours), None) => Some(ours.to_string()),
+                (None, rule) => rule.clone(),
+            };
             let outgoing = |dest: &str| {
                 let mark = self.loop_key.mark(dest);
                 let authentication = verdicts.authentication_results();
                 Outgoing {
                     from: self.config.from_address.clone(),
-                    // The restricted group is one destination of several mailboxes.
+                    // One destination may be several mailboxes (a group, an added recipient).
                     to: dest.split(", ").map(str::to_string).collect(),
                     raw: rewrite(
                         raw,
                         &vended,
                         &first.sender,
-                        tags.subject_tag(),
+                        subject_tag.as_deref(),
                         &RewriteConfig {
                             from_address: &self.config.from_address,
                             processed_by: &self.config.header_value,
@@ -1003,14 +1095,14 @@ impl Pipeline {
                     continue;
                 }
             }
-            for (i, record, reason) in group {
+            for (i, record, why) in group {
                 let settled = match &sent {
                     Ok(mailer_id) => MessageRecord {
                         outcome: Outcome::Forwarded,
                         delivered_to: Some(to.clone()),
                         detail: match &route.why {
-                            Some(why) => format!("{}; {why}", reason.describe()),
-                            None => reason.describe().into(),
+                            Some(fallback) => format!("{}; {fallback}", why.describe()),
+                            None => why.describe(),
                         },
                         mailer_message_id: Some(mailer_id.clone()),
                         error: None,
@@ -1019,6 +1111,15 @@ impl Pipeline {
                             detail: "accepted by the mailer".into(),
                             at: rfc3339(SystemTime::now()),
                         }),
+                        ..record
+                    },
+                    // Held mail whose release failed stays held (its policy still applies, and
+                    // a replay would apply it again); anything else is a dead letter.
+                    Err(e) if matches!(origin, Origin::Release(_)) => MessageRecord {
+                        outcome: Outcome::Held,
+                        delivered_to: None,
+                        detail: format!("releasing to {to} failed; still held"),
+                        error: Some(e.to_string()),
                         ..record
                     },
                     Err(e) => MessageRecord {

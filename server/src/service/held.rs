@@ -64,6 +64,22 @@ impl AppService {
         let target = match to {
             ReleaseTarget::Owner => ReleaseTo::Owner,
             ReleaseTarget::Me => match caller.mailbox() {
+                // On the served domain it would come back in as ordinary mail to a vended
+                // address, and go to that mapping's owner: the hold undone.
+                Some(mailbox)
+                    if mailbox
+                        .rsplit_once('@')
+                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(&self.config.domain)) =>
+                {
+                    return Err(ServiceError::Forbidden {
+                        field: "to".into(),
+                        message: format!(
+                            "your mailbox {mailbox} is on {}, the served domain: mail released \
+                             there would come back in; release it to the owner",
+                            self.config.domain
+                        ),
+                    });
+                }
                 Some(mailbox) => ReleaseTo::Admin(mailbox.to_string()),
                 None => {
                     return Err(ServiceError::Forbidden {
@@ -75,19 +91,19 @@ impl AppService {
                 }
             },
         };
-        let report = self
-            .pipeline
-            .release(id, target)
-            .await
-            .map_err(|e| match e {
-                ReplayError::Store(e) => ServiceError::from(e),
-                e @ (ReplayError::RawMissing(_) | ReplayError::Fetch { .. }) => {
-                    ServiceError::Conflict(e.to_string())
-                }
-            })?;
-        let record = self.stores.messages.message(&report.message_id).await?;
-        self.audit_held(caller, &record, "release_held", Some(to.as_str()))
-            .await?;
+        let released = self.pipeline.release(id, target).await;
+        // Audited whatever came of it: a release that failed is an attempt on a credential
+        // too. A record that is not there (an unknown id) has nothing to audit.
+        if let Ok(record) = self.stores.messages.message(id).await {
+            self.audit_held(caller, &record, "release_held", Some(to.as_str()))
+                .await?;
+        }
+        let report = released.map_err(|e| match e {
+            ReplayError::Store(e) => ServiceError::from(e),
+            e @ (ReplayError::RawMissing(_) | ReplayError::Fetch { .. }) => {
+                ServiceError::Conflict(e.to_string())
+            }
+        })?;
         tracing::info!(%id, actor = caller.actor(), to = to.as_str(), outcome = ?report.outcome, "held mail released");
         Ok(report)
     }
@@ -157,10 +173,12 @@ impl AppService {
             let mut moved = 0;
             for held in page.items {
                 let at = rfc3339(SystemTime::now());
+                // A lease like a delivery's, so no other worker takes it over mid-expiry.
+                let lease = rfc3339(SystemTime::now() + Duration::from_secs(300));
                 let open = match self
                     .stores
                     .messages
-                    .reopen(&held.id, Outcome::Held, &at, &at)
+                    .reopen(&held.id, Outcome::Held, &lease, &at)
                     .await
                 {
                     Ok(open) => open,
@@ -171,9 +189,13 @@ impl AppService {
                     outcome: Outcome::Rejected,
                     detail: format!("held {days} days and never released: expired"),
                     updated_at: at,
-                    ..open
+                    ..open.clone()
                 };
-                self.stores.messages.settle(&gone).await?;
+                if let Err(e) = self.stores.messages.settle(&gone).await {
+                    // Put back as held (best effort), not left in `processing`.
+                    let _ = self.stores.messages.settle(&open_as_held(open)).await;
+                    return Err(e.into());
+                }
                 self.audit_held(caller, &gone, "expire_held", None).await?;
                 expired += 1;
                 moved += 1;
@@ -182,6 +204,14 @@ impl AppService {
                 return Ok(expired);
             }
         }
+    }
+}
+
+/// A reopened held record as it was, to put back.
+fn open_as_held(open: MessageRecord) -> MessageRecord {
+    MessageRecord {
+        outcome: Outcome::Held,
+        ..open
     }
 }
 

@@ -1284,3 +1284,43 @@ async fn a_restricted_class_without_a_group_is_held() {
     assert!(r.detail.contains("no restricted group"), "{}", r.detail);
     assert!(f.sent().is_empty());
 }
+
+/// A release whose send fails leaves the mail held (its policy still applies, and it stays on
+/// the Held page), not a dead letter a replay would take.
+#[tokio::test]
+async fn a_release_that_cannot_send_stays_held() {
+    let (f, _) = fixture(Some(Fault::Permanent), FAST).await;
+    let root = f.mapping("root-fail").await;
+    f.store
+        .put_setting(
+            "class_policy.credential",
+            "hold",
+            "test",
+            "2026-11-25T00:00:02.000Z",
+        )
+        .await
+        .unwrap();
+    let reset = Inbound {
+        ses_message_id: "rf-1".into(),
+        sender: "no-reply-aws@amazon.com".into(),
+        recipients: vec![root.clone()],
+        verdicts: PASS,
+        subject: Some("Amazon Web Services Password Assistance".into()),
+        received_at: "2026-11-25T09:00:00.000Z".into(),
+        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nlink\r\n".to_vec(),
+    };
+    f.pipeline.process(&reset).await;
+    let id = format!("rf-1/{root}");
+    assert_eq!(f.store.message(&id).await.unwrap().outcome, Outcome::Held);
+    let report = f.pipeline.release(&id, ReleaseTo::Owner).await.unwrap();
+    assert_eq!(report.outcome, Delivery::Held);
+    let r = f.store.message(&id).await.unwrap();
+    assert_eq!(r.outcome, Outcome::Held);
+    assert!(r.detail.contains("still held"), "{}", r.detail);
+    assert_eq!(r.policy, Some(app::model::ClassPolicy::Hold));
+    // Still releasable, and still not a replay's.
+    assert!(matches!(
+        f.pipeline.replay(&id).await,
+        Err(ReplayError::Store(StoreError::Conflict(_)))
+    ));
+}

@@ -872,13 +872,21 @@ async fn aws_credential_mail_is_held_by_policy_and_released_through_the_api() {
     assert!(String::from_utf8_lossy(&s.sent()[0].1).contains("token=secret-1"));
     let r = release("owner").await.unwrap();
     assert_eq!(r.status(), 409, "released once");
+    // Both attempts are audited, the second finding the mail already forwarded.
     let trail = s.stores.mappings.audit_trail(&team).await.unwrap();
     let release_entries: Vec<_> = trail
         .iter()
         .filter(|e| e.action == "release_held")
         .collect();
-    assert_eq!(release_entries.len(), 1, "{trail:?}");
-    assert!(release_entries[0].actor.starts_with("token:"));
+    assert_eq!(release_entries.len(), 2, "{trail:?}");
+    assert!(release_entries
+        .iter()
+        .all(|e| e.actor.starts_with("token:")));
+    assert!(release_entries.iter().all(|e| e
+        .after
+        .as_deref()
+        .unwrap_or("")
+        .contains("\"outcome\":\"forwarded\"")));
 
     // Spoofed: the same mail, SPF and DMARC failing. Not a credential: forwarded as `other`.
     let spoofed = s
@@ -902,4 +910,73 @@ async fn aws_credential_mail_is_held_by_policy_and_released_through_the_api() {
         .unwrap();
     assert_eq!(record["class"], "other");
     assert_eq!(record["policy"], "forward");
+}
+
+/// #18: "release to me" goes to the signed-in admin's own mailbox, and only there (not to the
+/// fallback address), and is refused for a mailbox on the served domain, where the released
+/// credential would come back in as ordinary mail to a vended address, undoing the hold.
+#[tokio::test]
+async fn held_mail_released_to_an_admin_goes_to_their_mailbox_never_back_to_the_domain() {
+    use app::model::ReleaseTarget;
+    let s = start(None, None).await;
+    let team = format!("team@{DOMAIN}");
+    crate::settings::apply(
+        &*s.stores.settings,
+        &s.config,
+        &crate::settings::SettingsPatch {
+            class_policies: Some(app::model::ClassPoliciesPatch {
+                credential: Some(app::model::ClassPolicy::Hold),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        "test",
+        "2026-11-25T00:00:00.000Z",
+    )
+    .await
+    .unwrap();
+    let raw = format!(
+        "From: Amazon Web Services <no-reply-aws@amazon.com>\r\nTo: {team}\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nreset\r\n"
+    )
+    .into_bytes();
+    let held = s
+        .receive_edited("reset-me", &[&team], raw, |v| {
+            v["mail"]["source"] = json!("no-reply-aws@amazon.com");
+            v["mail"]["commonHeaders"]["subject"] =
+                json!("Amazon Web Services Password Assistance");
+        })
+        .await;
+    assert_eq!(outcome(&held[0]), "held", "{held:?}");
+    let id = held[0]["message_id"].as_str().unwrap();
+    let admin = |email: &str| {
+        let (mut parts, _) = http::Request::new(()).into_parts();
+        parts.extensions.insert(app::auth::Viewer {
+            email: email.into(),
+            name: None,
+            role: app::auth::Role::Admin,
+        });
+        AdminCaller::signed_in(&app::auth::admin_of(&parts).unwrap())
+    };
+    let refused = s
+        .service
+        .release_held(&admin(&format!("root@{DOMAIN}")), id, ReleaseTarget::Me)
+        .await;
+    assert!(
+        matches!(&refused, Err(crate::service::ServiceError::Forbidden { message, .. }) if message.contains("served domain")),
+        "{refused:?}"
+    );
+    assert!(s.sent().is_empty());
+    let report = s
+        .service
+        .release_held(&admin("sec@corp.example"), id, ReleaseTarget::Me)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome.as_str(), "forwarded");
+    let sent = s.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0["to"], json!(["sec@corp.example"]));
+    let trail = s.stores.mappings.audit_trail(&team).await.unwrap();
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "release_held" && e.actor == "user:sec@corp.example"));
 }
