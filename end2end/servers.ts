@@ -65,6 +65,8 @@ export const heldEnv: Record<string, string> = {
   MAILVEND_MAILER: `outbox://${heldData}/outbox`,
   MAILVEND_DOMAIN: domain,
   MAILVEND_PUBLIC_URL: heldURL,
+  // The local admin's mailbox, off the served domain: held mail may be released to it.
+  MAILVEND_ADMIN_ADDRESS: 'held.admin@corp.example',
   MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
   MAILVEND_RATE_LIMIT: '6000',
   RUST_LOG: 'warn',

@@ -460,6 +460,97 @@ pub struct RoutingRules {
     pub rules: Vec<RoutingRule>,
 }
 
+/// A rule as the Settings form posts it: every field a plain string, so the same form works
+/// without JavaScript and a preview can be linked to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleDraft {
+    pub name: String,
+    /// `contains` or `regex`, for each condition.
+    pub sender_kind: String,
+    pub sender: String,
+    pub subject_kind: String,
+    pub subject: String,
+    pub recipient_kind: String,
+    pub recipient: String,
+    /// `add_recipient`, `redirect`, `drop` or `tag_subject`.
+    pub action: String,
+    /// The address (add_recipient, redirect) or the tag (tag_subject).
+    pub target: String,
+}
+
+impl RuleDraft {
+    /// Whether nothing was filled in (the form not used yet).
+    pub fn is_empty(&self) -> bool {
+        [&self.name, &self.sender, &self.subject, &self.recipient]
+            .iter()
+            .all(|v| v.trim().is_empty())
+    }
+
+    /// The rule it describes; what a form field holds that no rule can (an unknown kind or
+    /// action, a missing address) is named by its field. The server checks the rest.
+    pub fn to_rule(&self) -> Result<RoutingRule, (&'static str, String)> {
+        let condition = |field: &'static str, kind: &str, value: &str| {
+            let value = value.trim();
+            if value.is_empty() {
+                return Ok(None);
+            }
+            let kind = match kind {
+                "" => MatchKind::Contains,
+                k => MatchKind::parse(k)
+                    .ok_or((field, format!("expected contains or regex, got {k:?}")))?,
+            };
+            Ok(Some(RuleMatch {
+                kind,
+                value: value.to_string(),
+            }))
+        };
+        let target = self.target.trim().to_string();
+        let needs = |what: &str| ("target", format!("give the {what} for this action"));
+        let action = match self.action.as_str() {
+            "add_recipient" if !target.is_empty() => RuleAction::AddRecipient { address: target },
+            "redirect" if !target.is_empty() => RuleAction::Redirect { address: target },
+            "tag_subject" if !target.is_empty() => RuleAction::TagSubject { tag: target },
+            "add_recipient" | "redirect" => return Err(needs("address")),
+            "tag_subject" => return Err(needs("tag")),
+            "drop" => RuleAction::Drop,
+            other => {
+                return Err((
+                    "action",
+                    format!("expected add_recipient, redirect, drop or tag_subject, got {other:?}"),
+                ))
+            }
+        };
+        Ok(RoutingRule {
+            name: self.name.trim().to_string(),
+            sender: condition("sender", &self.sender_kind, &self.sender)?,
+            subject: condition("subject", &self.subject_kind, &self.subject)?,
+            recipient: condition("recipient", &self.recipient_kind, &self.recipient)?,
+            action,
+        })
+    }
+}
+
+/// A change to one rule of the list, named by its number and name (so a list changed by
+/// someone else meanwhile is not edited at the wrong place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleChange {
+    Up,
+    Down,
+    Delete,
+}
+
+impl RuleChange {
+    pub fn parse(v: &str) -> Option<RuleChange> {
+        match v {
+            "up" => Some(RuleChange::Up),
+            "down" => Some(RuleChange::Down),
+            "delete" => Some(RuleChange::Delete),
+            _ => None,
+        }
+    }
+}
+
 /// What a rule would have matched among the latest messages (a dry run).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -92,6 +92,14 @@ pub fn released(r: &MessageRecord) -> Notice {
     }
 }
 
+pub fn rule_added(r: &crate::model::RoutingRules) -> Notice {
+    Notice::success(format!("Rule added: {} in all.", r.rules.len()))
+}
+
+pub fn rules_changed(_: &crate::model::RoutingRules) -> Notice {
+    Notice::success("Routing rules saved.")
+}
+
 pub fn class_policies_saved(_: &SettingsView) -> Notice {
     Notice::success("Mail class policies saved.")
 }

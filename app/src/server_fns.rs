@@ -231,6 +231,79 @@ pub async fn replay_message(id: String) -> Result<MessageRecord, AppError> {
     Ok(record)
 }
 
+#[server(prefix = "/fn", endpoint = "rules")]
+pub async fn get_rules() -> Result<crate::model::RoutingRules, AppError> {
+    let admin = require_admin()?;
+    use_service()?.rules(&admin).await.map_err(respond)
+}
+
+/// A dry run of the rule the Settings form describes (read only: nothing changes).
+#[server(prefix = "/fn", endpoint = "preview_rule")]
+pub async fn preview_rule(
+    draft: crate::model::RuleDraft,
+) -> Result<crate::model::RuleDryRun, AppError> {
+    let admin = require_admin()?;
+    use_service()?
+        .preview_rule(&admin, &draft)
+        .await
+        .map_err(respond)
+}
+
+/// Adds the rule the Settings form describes (one argument per field: a plain form posts them).
+#[server(prefix = "/fn", endpoint = "add_rule")]
+pub async fn add_rule(
+    name: String,
+    sender_kind: String,
+    sender: String,
+    subject_kind: String,
+    subject: String,
+    recipient_kind: String,
+    recipient: String,
+    action: String,
+    target: String,
+) -> Result<crate::model::RoutingRules, AppError> {
+    let admin = require_admin()?;
+    let draft = crate::model::RuleDraft {
+        name,
+        sender_kind,
+        sender,
+        subject_kind,
+        subject,
+        recipient_kind,
+        recipient,
+        action,
+        target,
+    };
+    let rules = use_service()?
+        .add_rule(&admin, &draft)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::rule_added(&rules)).await;
+    Ok(rules)
+}
+
+/// Moves a rule up or down, or deletes it (`change`: up, down, delete).
+#[server(prefix = "/fn", endpoint = "change_rule")]
+pub async fn change_rule(
+    number: usize,
+    name: String,
+    change: String,
+) -> Result<crate::model::RoutingRules, AppError> {
+    let admin = require_admin()?;
+    let change = crate::model::RuleChange::parse(&change)
+        .ok_or_else(|| AppError::Invalid {
+            field: "change".into(),
+            message: "expected up, down or delete".into(),
+        })
+        .map_err(respond)?;
+    let rules = use_service()?
+        .change_rule(&admin, number, &name, change)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::rules_changed(&rules)).await;
+    Ok(rules)
+}
+
 #[server(prefix = "/fn", endpoint = "held")]
 pub async fn list_held(cursor: String) -> Result<crate::model::HeldMail, AppError> {
     let admin = require_admin()?;

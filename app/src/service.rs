@@ -54,6 +54,28 @@ pub trait Service: Send + Sync + 'static {
     async fn message(&self, admin: &Admin, id: &str) -> Result<MessageDetail, AppError>;
     /// Sends a dead letter again; the record as it ended up.
     async fn replay(&self, admin: &Admin, id: &str) -> Result<MessageRecord, AppError>;
+    /// The routing rules, in order.
+    async fn rules(&self, admin: &Admin) -> Result<crate::model::RoutingRules, AppError>;
+    /// Adds the rule a form describes at the end of the list.
+    async fn add_rule(
+        &self,
+        admin: &Admin,
+        draft: &crate::model::RuleDraft,
+    ) -> Result<crate::model::RoutingRules, AppError>;
+    /// Moves or deletes rule `number`, which must still be called `name`.
+    async fn change_rule(
+        &self,
+        admin: &Admin,
+        number: usize,
+        name: &str,
+        change: crate::model::RuleChange,
+    ) -> Result<crate::model::RoutingRules, AppError>;
+    /// Which of the latest messages the rule a form describes would have matched.
+    async fn preview_rule(
+        &self,
+        admin: &Admin,
+        draft: &crate::model::RuleDraft,
+    ) -> Result<crate::model::RuleDryRun, AppError>;
     /// Held mail, newest first, 50 a page.
     async fn held(&self, admin: &Admin, cursor: &str) -> Result<crate::model::HeldMail, AppError>;
     /// Sends held mail on to `to`, audited; the record as it ended up.

@@ -104,7 +104,7 @@ test('an admin holds a class of mail on Settings and releases it from Held mail'
   expect(out.filter((m) => m.subject.includes(subjects.owner)).map((m) => m.to)).toEqual([
     ['held.owner@corp.example'],
   ]);
-  expect(out.filter((m) => m.subject.includes(subjects.me)).map((m) => m.to)).toEqual([[`admin@${domain}`]]);
+  expect(out.filter((m) => m.subject.includes(subjects.me)).map((m) => m.to)).toEqual([['held.admin@corp.example']]);
 
   // The audit log has the view and both releases, on the address.
   await page.goto(`${heldURL}/audit`);
@@ -112,5 +112,65 @@ test('an admin holds a class of mail on Settings and releases it from Held mail'
   const audit = page.getByRole('row').filter({ hasText: address });
   await expect(audit.filter({ hasText: 'view_held' }).first()).toBeVisible();
   await expect(audit.filter({ hasText: 'release_held' })).toHaveCount(2);
+  expect(errors).toEqual([]);
+});
+
+test('a routing rule is previewed on the latest mail, added and deleted on Settings', async ({
+  page,
+  javaScriptEnabled,
+}, info) => {
+  const errors = collectErrors(page);
+  const r = await page.request.post(`${heldURL}/api/v1/addresses`, {
+    headers: { Authorization: `Bearer ${adminToken()}` },
+    data: {
+      owner: 'rules.owner@corp.example',
+      account_type: 'IT',
+      business_unit: unique(`rules ${info.project.name}`),
+      application: 'inbox',
+      environment: 'dev',
+    },
+  });
+  expect(r.status()).toBe(201);
+  const address = (await r.json()).address;
+  // Two messages to preview against (held or not, the log has them).
+  const word = unique('Invoice').replace(/\W/g, '');
+  deliver(address, `${word} for November`, heldEnv);
+  deliver(address, 'Lunch on Friday', heldEnv);
+
+  await page.goto(`${heldURL}/settings`);
+  await ready(page, javaScriptEnabled);
+  const name = `bill ${info.project.name} ${word}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Action').selectOption('tag_subject');
+  await page.getByLabel('Address or tag').fill('[BILL]');
+  await page.getByLabel('Subject match').selectOption('regex');
+  await page.getByLabel('Subject', { exact: true }).fill(`^${word} for`);
+  await page.getByRole('button', { name: 'Preview matches' }).click();
+  await expect(page).toHaveURL(/rule_subject=/);
+  const preview = page.getByRole('region', { name: 'Preview' });
+  await expect(preview).toContainText('This rule would have matched 1 of the latest');
+  await expect(preview.getByRole('row').filter({ hasText: `${word} for November` })).toBeVisible();
+  await expect(preview.getByRole('row').filter({ hasText: 'Lunch on Friday' })).toHaveCount(0);
+  await page.screenshot({ path: 'screenshots/rules.png', fullPage: true });
+  await preview.getByRole('button', { name: 'Add this rule' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Rule added' }).first()).toBeVisible();
+  const list = page.getByRole('table', { name: 'Routing rules' });
+  const row = list.getByRole('row').filter({ hasText: name });
+  await expect(row).toContainText('tag the subject [BILL]');
+  await expect(row).toContainText(`subject matches /^${word} for/`);
+
+  // A bad rule is refused by name, and nothing is added.
+  await page.goto(
+    `${heldURL}/settings?rule_name=loop&rule_sender=x&rule_action=redirect&rule_target=root%40${domain}`,
+  );
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByText('served domain').first()).toBeVisible();
+
+  // Deleted again (both projects share the server: each removes only its own rule).
+  await page.goto(`${heldURL}/settings`);
+  await ready(page, javaScriptEnabled);
+  await list.getByRole('row').filter({ hasText: name }).getByRole('button', { name: /^Delete/ }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Routing rules saved.' }).first()).toBeVisible();
+  await expect(list.getByRole('row').filter({ hasText: name })).toHaveCount(0);
   expect(errors).toEqual([]);
 });

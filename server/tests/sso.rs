@@ -429,6 +429,23 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/message", ("id=none%2Fx%40y".into(), [401, 403, 404])),
         ("/fn/replay", ("id=none%2Fx%40y".into(), [401, 403, 404])),
         ("/fn/held", ("cursor=".into(), [401, 403, 200])),
+        ("/fn/rules", (String::new(), [401, 403, 200])),
+        (
+            "/fn/preview_rule",
+            (
+                "draft[name]=x&draft[sender_kind]=regex&draft[sender]=(bad&draft[subject_kind]=&draft[subject]=&draft[recipient_kind]=&draft[recipient]=&draft[action]=drop&draft[target]=".into(),
+                [401, 403, 422],
+            ),
+        ),
+        // A rule that redirects to the served domain: refused, nothing saved.
+        (
+            "/fn/add_rule",
+            (
+                "name=x&sender_kind=contains&sender=a&subject_kind=&subject=&recipient_kind=&recipient=&action=redirect&target=root%40mail.test.example".into(),
+                [401, 403, 422],
+            ),
+        ),
+        ("/fn/change_rule", ("number=1&name=none&change=delete".into(), [401, 403, 409])),
         ("/fn/release", ("id=none%2Fx%40y&to=owner".into(), [401, 403, 404])),
         // A bogus policy: refused before anything is written.
         (

@@ -8,6 +8,7 @@ pub mod me;
 pub mod messages;
 pub mod not_found;
 pub mod overview;
+pub mod rules;
 pub mod settings;
 pub mod split;
 pub mod tokens;

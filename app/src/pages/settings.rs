@@ -7,6 +7,7 @@ use crate::components::ui::{
 };
 use crate::model::{ClassPolicy, DmarcPolicy, MailClass, SettingsView, SpamPolicy};
 use crate::notices;
+use crate::pages::rules::RulesCard;
 use crate::routes::SETTINGS;
 use crate::server_fns::{
     get_settings, SetCatchAll, SetClassPolicies, SetDmarcPolicy, SetSpamPolicy, SignEveryoneOut,
@@ -36,10 +37,16 @@ pub fn Settings() -> impl IntoView {
     view! {
         <Title text=SETTINGS.title />
         <PageHeader title=SETTINGS.title subtitle="How mail that no mapping claims, mail SES marks as spam, and mail that fails DMARC are handled." />
+        // One boundary for the settings (a resource read under two of them can leave a
+        // server render waiting for ever, leptos-rs/leptos#4851), and the rules beside it, not
+        // inside: their resources are made once, not by a boundary's children (#4866).
         <Loaded data=view_ let:v>
             <ClassPoliciesCard v=v.clone() action=classes />
             <SettingsCards v catch_all spam dmarc />
         </Loaded>
+        <div class="mt-6">
+            <RulesCard />
+        </div>
         <SignEveryoneOutCard />
     }
 }

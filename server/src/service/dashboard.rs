@@ -202,6 +202,45 @@ impl app::service::Service for Dashboard {
         Ok(self.0.message(&caller, &report.message_id).await?)
     }
 
+    async fn rules(&self, admin: &Admin) -> Result<app::model::RoutingRules, AppError> {
+        Ok(self.0.rules(&AdminCaller::signed_in(admin)).await?)
+    }
+
+    async fn add_rule(
+        &self,
+        admin: &Admin,
+        draft: &app::model::RuleDraft,
+    ) -> Result<app::model::RoutingRules, AppError> {
+        Ok(self
+            .0
+            .add_rule(&AdminCaller::signed_in(admin), draft)
+            .await?)
+    }
+
+    async fn change_rule(
+        &self,
+        admin: &Admin,
+        number: usize,
+        name: &str,
+        change: app::model::RuleChange,
+    ) -> Result<app::model::RoutingRules, AppError> {
+        Ok(self
+            .0
+            .change_rule(&AdminCaller::signed_in(admin), number, name, change)
+            .await?)
+    }
+
+    async fn preview_rule(
+        &self,
+        admin: &Admin,
+        draft: &app::model::RuleDraft,
+    ) -> Result<app::model::RuleDryRun, AppError> {
+        Ok(self
+            .0
+            .preview_rule(&AdminCaller::signed_in(admin), draft)
+            .await?)
+    }
+
     async fn held(&self, admin: &Admin, cursor: &str) -> Result<app::model::HeldMail, AppError> {
         Ok(self.0.held(&AdminCaller::signed_in(admin), cursor).await?)
     }

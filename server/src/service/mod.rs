@@ -9,6 +9,7 @@ pub mod mapping_patch;
 pub mod organizations;
 pub mod owner;
 pub mod root_email;
+pub mod rules;
 pub mod text;
 pub mod vending;
 

@@ -1324,3 +1324,182 @@ async fn a_release_that_cannot_send_stays_held() {
         Err(ReplayError::Store(StoreError::Conflict(_)))
     ));
 }
+
+/// #18: routing rules over the pipeline, after the class policy: a tag, an added recipient
+/// (one send to both), a redirect (the other recipients' copies go nowhere), a drop; and no
+/// rule touches mail its class's policy holds.
+#[tokio::test]
+async fn routing_rules_act_on_forwarded_mail_after_the_class_policy() {
+    use app::model::{MatchKind, RoutingRule, RoutingRules, RuleAction, RuleMatch};
+    let (f, _) = fixture(None, FAST).await;
+    let team = f.mapping("rules-team").await;
+    f.store
+        .update(
+            &team,
+            &crate::store::MappingChange {
+                recipients: Some(vec!["list@example.org".into()]),
+                ..Default::default()
+            },
+            "test",
+            "2026-11-25T00:00:01.000Z",
+        )
+        .await
+        .unwrap();
+    let on_subject = |name: &str, word: &str, action: RuleAction| RoutingRule {
+        name: name.into(),
+        sender: None,
+        subject: Some(RuleMatch {
+            kind: MatchKind::Regex,
+            value: format!(r"\b{word}\b"),
+        }),
+        recipient: None,
+        action,
+    };
+    let rules = RoutingRules {
+        rules: vec![
+            on_subject(
+                "tag",
+                "invoice",
+                RuleAction::TagSubject {
+                    tag: "[BILL]".into(),
+                },
+            ),
+            on_subject(
+                "audit",
+                "audit",
+                RuleAction::AddRecipient {
+                    address: "audit@corp.example".into(),
+                },
+            ),
+            on_subject(
+                "ops",
+                "outage",
+                RuleAction::Redirect {
+                    address: "ops@corp.example".into(),
+                },
+            ),
+            on_subject("noise", "newsletter", RuleAction::Drop),
+            // Would catch AWS's reset, but a held class is never a rule's.
+            on_subject(
+                "resets",
+                "password",
+                RuleAction::Redirect {
+                    address: "ops@corp.example".into(),
+                },
+            ),
+        ],
+    };
+    crate::settings::put_routing_rules(
+        &*f.store,
+        &f.pipeline.config,
+        &rules,
+        "admin",
+        "2026-11-25T00:00:02.000Z",
+    )
+    .await
+    .unwrap();
+    f.store
+        .put_setting(
+            "class_policy.credential",
+            "hold",
+            "test",
+            "2026-11-25T00:00:02.000Z",
+        )
+        .await
+        .unwrap();
+    let mail = |id: &str, subject: &str| {
+        let mut m = inbound(id, &[&team]);
+        m.subject = Some(subject.into());
+        m.raw =
+            format!("From: a@sender.example\r\nSubject: {subject}\r\n\r\nbody\r\n").into_bytes();
+        m
+    };
+    let copy = |id: &str| MessageRecord::id_for_destination(id, &team, "list@example.org");
+    let record = |id: String| {
+        let store = f.store.clone();
+        async move { store.message(&id).await.unwrap() }
+    };
+    let sent_for = |id: &str| -> Vec<(serde_json::Value, String)> {
+        f.sent()
+            .into_iter()
+            .filter(|(m, _)| m["source_message_id"] == id)
+            .map(|(m, raw)| {
+                let head = String::from_utf8_lossy(&raw)
+                    .lines()
+                    .find(|l| l.starts_with("Subject:"))
+                    .unwrap_or_default()
+                    .to_string();
+                (m["to"].clone(), head)
+            })
+            .collect()
+    };
+
+    f.pipeline.process(&mail("r-tag", "Your invoice")).await;
+    let tagged = sent_for("r-tag");
+    assert_eq!(tagged.len(), 2, "owner and list, each tagged: {tagged:?}");
+    assert!(
+        tagged
+            .iter()
+            .all(|(_, s)| s == "Subject: [BILL] Your invoice"),
+        "{tagged:?}"
+    );
+    assert!(record(format!("r-tag/{team}"))
+        .await
+        .detail
+        .contains("routing rule 1 (tag)"));
+
+    f.pipeline.process(&mail("r-add", "Quarterly audit")).await;
+    let own = record(format!("r-add/{team}")).await;
+    assert_eq!(
+        own.delivered_to.as_deref(),
+        Some("owner@example.org, audit@corp.example")
+    );
+    let added = sent_for("r-add");
+    assert!(
+        added.contains(&(
+            serde_json::json!(["owner@example.org", "audit@corp.example"]),
+            "Subject: Quarterly audit".into()
+        )),
+        "{added:?}"
+    );
+    // The list's copy is not sent to the added address a second time.
+    assert_eq!(
+        record(copy("r-add")).await.delivered_to.as_deref(),
+        Some("list@example.org")
+    );
+
+    f.pipeline.process(&mail("r-ops", "Outage tonight")).await;
+    assert_eq!(
+        record(format!("r-ops/{team}"))
+            .await
+            .delivered_to
+            .as_deref(),
+        Some("ops@corp.example")
+    );
+    assert_eq!(record(copy("r-ops")).await.outcome, Outcome::Rejected);
+    assert_eq!(sent_for("r-ops").len(), 1);
+
+    f.pipeline
+        .process(&mail("r-drop", "Monthly newsletter"))
+        .await;
+    let dropped = record(format!("r-drop/{team}")).await;
+    assert_eq!(dropped.outcome, Outcome::Rejected);
+    assert!(
+        dropped.detail.contains("routing rule 4 (noise)"),
+        "{}",
+        dropped.detail
+    );
+    assert!(sent_for("r-drop").is_empty());
+    assert!(f.store.raw("r-drop").await.unwrap().is_none());
+
+    // AWS's password reset: its class's policy holds it, and rule 5 never sees it.
+    let mut reset = mail("r-reset", "Amazon Web Services Password Assistance");
+    reset.sender = "no-reply-aws@amazon.com".into();
+    reset.raw = b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nlink\r\n".to_vec();
+    f.pipeline.process(&reset).await;
+    assert_eq!(
+        record(format!("r-reset/{team}")).await.outcome,
+        Outcome::Held
+    );
+    assert!(sent_for("r-reset").is_empty());
+}

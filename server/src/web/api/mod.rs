@@ -10,6 +10,7 @@ pub mod json;
 mod messages;
 pub mod openapi;
 mod owners;
+mod rules;
 mod sample;
 mod settings;
 mod unreachable;
@@ -35,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{id}/replay", post(messages::replay))
         .route("/messages/{id}/release", post(messages::release))
         .route("/settings", get(settings::get).patch(settings::patch))
+        .route("/rules", get(rules::get).put(rules::put))
+        .route("/rules/dry-run", post(rules::dry_run))
         .route("/owners/{owner}/reassign", post(owners::reassign))
         .route("/owners/{owner}/suspend", post(owners::suspend))
         .route("/unreachable", get(unreachable::list))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, addresses, error, messages, owners, sample, settings, unreachable};
+use super::{accounts, addresses, error, messages, owners, rules, sample, settings, unreachable};
 use crate::service::AppService;
 
 #[derive(OpenApi)]
@@ -22,6 +22,9 @@ use crate::service::AppService;
         messages::get,
         messages::replay,
         messages::release,
+        rules::get,
+        rules::put,
+        rules::dry_run,
         settings::get,
         settings::patch,
         unreachable::list,
@@ -195,7 +198,7 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 25);
+        assert_eq!(operations, 28);
     }
 
     #[test]
@@ -213,6 +216,8 @@ mod tests {
             ("/api/v1/messages/{id}/replay", &["post"][..]),
             ("/api/v1/messages/{id}/release", &["post"][..]),
             ("/api/v1/settings", &["get", "patch"][..]),
+            ("/api/v1/rules", &["get", "put"][..]),
+            ("/api/v1/rules/dry-run", &["post"][..]),
             ("/api/v1/unreachable", &["get"][..]),
             ("/api/v1/unreachable/{recipient}", &["delete"][..]),
             ("/api/v1/owners/{owner}/reassign", &["post"][..]),
