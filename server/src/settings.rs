@@ -115,21 +115,14 @@ fn parse_rules(stored: Option<&str>) -> RoutingRules {
     }
 }
 
-/// Replaces the routing rules after checking every one for this server (`Invalid` names the
-/// first bad rule and field, and nothing is written); audited as `setting:routing_rules`.
+/// Replaces the routing rules, audited as `setting:routing_rules`. The caller has checked
+/// every one for this server (`service::rules`, with `inbound::rules::Rules::compile`).
 pub async fn put_routing_rules(
     store: &dyn SettingsStore,
-    config: &Config,
     rules: &RoutingRules,
     actor: &str,
     now: &str,
 ) -> Result<RoutingRules, StoreError> {
-    crate::inbound::rules::Rules::compile(&rules.rules, &config.domain).map_err(|e| {
-        StoreError::Invalid {
-            field: "rules",
-            message: e.to_string(),
-        }
-    })?;
     let json = serde_json::to_string(rules).map_err(|e| StoreError::Unavailable(e.to_string()))?;
     store.put_setting(ROUTING_RULES, &json, actor, now).await?;
     Ok(rules.clone())

@@ -453,7 +453,8 @@ mod tests {
     fn bad_rules_are_refused_naming_what_is_wrong() {
         use MatchKind::*;
         let long = "a".repeat(MAX_PATTERN + 1);
-        let huge = format!("(a{{1000}}){{1000}}"); // compiles to far more than the limit
+        // Compiles to far more than the limit.
+        let huge = "(a{1000}){1000}".to_string();
         let cases: Vec<(RoutingRule, &str, &str)> = vec![
             (
                 rule(None, None, None, RuleAction::Drop),
@@ -619,13 +620,16 @@ mod tests {
             .as_bytes(),
             "a@b.example",
         );
-        let cases: Vec<(
-            &Rule,
-            Option<&str>,
-            &Trail,
+        // (the rule, the copy's destination, the trail, the decision before, what the rule
+        // makes of it and the tag it adds)
+        type Case<'a> = (
+            &'a Rule,
+            Option<&'a str>,
+            &'a Trail,
             Decision,
             (Decision, Option<String>),
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 &add,
                 None,

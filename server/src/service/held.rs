@@ -224,7 +224,8 @@ fn expires_at(received_at: &str, days: u32) -> String {
     }
 }
 
-/// Expires held mail at start and then hourly, for the life of the server.
+/// Expires held mail, and settles records left in `processing` (`service::unfinished`), at
+/// start and then hourly, for the life of the server.
 pub async fn run_expiry(service: std::sync::Arc<AppService>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     let caller = AdminCaller::schedule("hold");
@@ -234,6 +235,9 @@ pub async fn run_expiry(service: std::sync::Arc<AppService>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "held mail expired"),
             Err(e) => tracing::warn!(error = %e, "expiring held mail failed; will try again"),
+        }
+        if let Err(e) = service.settle_unfinished(SystemTime::now()).await {
+            tracing::warn!(error = %e, "settling unfinished records failed; will try again");
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod owner;
 pub mod root_email;
 pub mod rules;
 pub mod text;
+pub mod unfinished;
 pub mod vending;
 
 use std::sync::Arc;

@@ -27,9 +27,15 @@ impl AppService {
         caller: &AdminCaller,
         rules: &RoutingRules,
     ) -> Result<RoutingRules, ServiceError> {
+        // Every rule checked first: a refused list writes nothing.
+        crate::inbound::rules::Rules::compile(&rules.rules, &self.config.domain).map_err(|e| {
+            ServiceError::Invalid {
+                field: "rules".into(),
+                message: e.to_string(),
+            }
+        })?;
         let saved = crate::settings::put_routing_rules(
             &*self.stores.settings,
-            &self.config,
             rules,
             caller.actor(),
             &now_rfc3339(),

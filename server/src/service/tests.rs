@@ -276,3 +276,68 @@ fn the_overview_reads_fourteen_days_and_the_hours_of_the_last_day() {
         assert!(hours.windows(2).all(|w| w[0] < w[1]));
     }
 }
+
+/// Records left in `processing` by a worker that died: an old claim is settled where an admin
+/// finds it (held mail back to held, the rest a dead letter); a claim still young, even of old
+/// mail (a replay just begun), is left to its worker.
+#[tokio::test]
+async fn records_left_in_processing_are_settled_once_old() {
+    use crate::store::MessageStore;
+    use app::model::{ClassPolicy, MessageRecord, Outcome};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        crate::store::sqlite::SqliteStore::open(&dir.path().join("u.db"))
+            .await
+            .unwrap(),
+    );
+    let service = service_on(
+        Stores::from_backend(store.clone()),
+        &dir.path().join("outbox"),
+    );
+    let claim = |id: &str, policy: Option<ClassPolicy>, claimed_at: &str| MessageRecord {
+        id: format!("{id}/a@mail.example.com"),
+        ses_message_id: id.into(),
+        recipient: "a@mail.example.com".into(),
+        sender: "x@y.example".into(),
+        subject: None,
+        size: 1,
+        verdicts: String::new(),
+        outcome: Outcome::Processing,
+        delivered_to: None,
+        detail: if policy.is_some() {
+            "held by its class's policy until an admin releases it".into()
+        } else {
+            "processing".into()
+        },
+        mailer_message_id: None,
+        error: None,
+        attempts: 1,
+        received_at: "2026-11-20T09:00:00.000Z".into(),
+        updated_at: claimed_at.into(),
+        delivery: None,
+        class: None,
+        policy,
+    };
+    let old = "2026-11-25T08:00:00.000Z";
+    let young = "2026-11-25T09:50:00.000Z";
+    for r in [
+        claim("dead", None, old),
+        claim("held", Some(ClassPolicy::Hold), old),
+        claim("busy", None, young),
+    ] {
+        let lease = "2026-11-25T10:05:00.000Z";
+        store.claim(&r, lease, &r.updated_at).await.unwrap();
+    }
+    let now = humantime::parse_rfc3339("2026-11-25T10:00:00Z").unwrap();
+    assert_eq!(service.settle_unfinished(now).await.unwrap(), 2);
+    let outcome = |id: &str| {
+        let store = store.clone();
+        let id = format!("{id}/a@mail.example.com");
+        async move { store.message(&id).await.unwrap().outcome }
+    };
+    assert_eq!(outcome("dead").await, Outcome::DeadLetter);
+    assert_eq!(outcome("held").await, Outcome::Held);
+    assert_eq!(outcome("busy").await, Outcome::Processing);
+    // Nothing left to do the second time.
+    assert_eq!(service.settle_unfinished(now).await.unwrap(), 0);
+}

@@ -567,7 +567,6 @@ fn reopened(current: MessageRecord, now: &str) -> MessageRecord {
     }
 }
 
-/// Why a record cannot be replayed.
 /// Why `r` cannot be reopened from `from`: replays take dead letters, releases held mail.
 fn not_reopenable(r: &MessageRecord, from: Outcome) -> StoreError {
     let (what, done) = match from {

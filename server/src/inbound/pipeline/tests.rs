@@ -1389,15 +1389,10 @@ async fn routing_rules_act_on_forwarded_mail_after_the_class_policy() {
             ),
         ],
     };
-    crate::settings::put_routing_rules(
-        &*f.store,
-        &f.pipeline.config,
-        &rules,
-        "admin",
-        "2026-11-25T00:00:02.000Z",
-    )
-    .await
-    .unwrap();
+    crate::inbound::rules::Rules::compile(&rules.rules, DOMAIN).unwrap();
+    crate::settings::put_routing_rules(&*f.store, &rules, "admin", "2026-11-25T00:00:02.000Z")
+        .await
+        .unwrap();
     f.store
         .put_setting(
             "class_policy.credential",
