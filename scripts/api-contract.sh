@@ -39,7 +39,7 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null &&
 # learns from responses as path values because of their `/` (clients percent-encode it); the
 # health check then reports the generator's waste, not a disagreement with the API.
 set +e
-"$st" run "http://127.0.0.1:$port/api/v1/openapi.json" \
+"$st" --config-file "$root/scripts/schemathesis.toml" run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks all --suppress-health-check filter_too_much --max-examples 40 --seed 20261204 --workers 2 \
   --generation-database none --no-color --output-truncate true \

@@ -18,7 +18,7 @@ LAYERS = [
     # foundation: no crate imports except each other below them
     ["secret", "clock", "metrics", "drain", "priority"],
     ["config", "tokens"],
-    ["store", "mailer", "telemetry", "organizations"],
+    ["store", "mailer", "notify", "telemetry", "organizations"],
     ["settings"],
     ["inbound"],
     ["service", "auth"],

@@ -9,6 +9,7 @@ pub mod drain;
 pub mod inbound;
 pub mod mailer;
 pub mod metrics;
+pub mod notify;
 pub mod organizations;
 pub mod priority;
 pub mod secret;

@@ -63,6 +63,10 @@ fn HeldTable(
                 <span class="block max-w-96 truncate font-medium" title=title>{subject}</span>
                 <span class="block max-w-96 truncate text-xs text-slate-500" title=r.sender.clone()>"from "{r.sender.clone()}</span>
                 <span class="block font-mono text-xs text-slate-500 break-all">"to "{r.recipient.clone()}</span>
+                // A copy for one of the mapping's other recipients: "to owner" sends it there.
+                {crate::model::MessageRecord::destination_of(&r.id).map(|d| view! {
+                    <span class="block text-xs text-slate-500 break-all">"copy for "{d.to_string()}</span>
+                })}
             }
         }),
         Column::new("Kind", |h: &HeldMessage| class_badge(h.record.class)),

@@ -710,3 +710,62 @@ mod tests {
         Decision::Rejected { reason }
     }
 }
+
+/// What 50 rules cost a message: run by hand for docs/benchmarks.md (a debug build gives an
+/// upper bound), never timed as a test.
+///
+///     cargo test -p server --lib rules::cost -- --ignored --nocapture
+#[cfg(test)]
+mod cost {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn fifty_rules_against_ten_thousand_messages() {
+        let list: Vec<RoutingRule> = (0..50)
+            .map(|i| RoutingRule {
+                name: format!("rule {i}"),
+                sender: Some(RuleMatch {
+                    kind: MatchKind::Regex,
+                    value: format!(r"^(billing|invoices?)-{i}@[a-z0-9.-]+\.example$"),
+                }),
+                subject: Some(RuleMatch {
+                    kind: MatchKind::Regex,
+                    value: format!(r"\b(invoice|receipt|statement) #?{i}\d{{3}}\b"),
+                }),
+                recipient: Some(RuleMatch {
+                    kind: MatchKind::Contains,
+                    value: format!("-prod-{i:03}@"),
+                }),
+                action: RuleAction::Drop,
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let rules = Rules::compile(&list, "mail.example.com").unwrap();
+        let compiled = started.elapsed();
+        let messages: Vec<(String, String, String)> = (0..10_000)
+            .map(|i| {
+                (
+                    format!("billing-{}@vendor{}.example", i % 60, i % 7),
+                    format!("Your invoice #{}123 for November, {} lines", i % 60, i),
+                    format!("team-app-prod-{:03}@mail.example.com", i % 70),
+                )
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let matched = messages
+            .iter()
+            .filter(|(s, subj, r)| rules.first(s, subj, r).is_some())
+            .count();
+        let each = started.elapsed() / messages.len() as u32;
+        // Every condition of rule k holds only when all three numbers agree (k < 50).
+        let expected = (0..10_000)
+            .filter(|i| i % 60 < 50 && i % 60 == i % 70)
+            .count();
+        assert_eq!(matched, expected);
+        println!(
+            "50 rules compiled in {compiled:?}; {} messages, {matched} matched, {each:?} a message",
+            messages.len()
+        );
+    }
+}

@@ -387,6 +387,20 @@ pub fn document(rules: &VendRules) -> Value {
     props["notes"]["maxLength"] = json!(2000);
     props["notes"]["pattern"] = json!(p.notes);
 
+    // Routing rules: what JSON Schema can say of them. Whether a regular expression compiles,
+    // and whether an address is on the served domain, it cannot: those are 422s naming the
+    // rule and field (scripts/schemathesis.toml lets the contract run expect them there).
+    schemas["RoutingRules"]["properties"]["rules"]["maxItems"] =
+        json!(crate::inbound::rules::MAX_RULES);
+    let rule = &mut schemas["RoutingRule"]["properties"];
+    rule["name"]["minLength"] = json!(1);
+    rule["name"]["maxLength"] = json!(crate::inbound::rules::MAX_NAME);
+    // Something besides spaces, and no control character.
+    rule["name"]["pattern"] =
+        json!("^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$");
+    let matcher = &mut schemas["RuleMatch"]["properties"]["value"];
+    matcher["minLength"] = json!(1);
+    matcher["maxLength"] = json!(crate::inbound::rules::MAX_PATTERN);
     schemas["Reassign"]["properties"]["to"] = p.owner();
     let adopt = &mut schemas["Adopt"]["properties"];
     adopt["owner"] = p.owner();

@@ -152,6 +152,8 @@ impl Row for MessageRecord {
         "delivery_state",
         "delivery_detail",
         "delivery_at",
+        "class",
+        "policy",
     ];
 
     fn cells(&self) -> Vec<Cow<'_, str>> {
@@ -174,6 +176,8 @@ impl Row for MessageRecord {
             Cow::Borrowed(self.delivery.as_ref().map_or("", |d| d.state.as_str())),
             Cow::Borrowed(self.delivery.as_ref().map_or("", |d| d.detail.as_str())),
             Cow::Borrowed(self.delivery.as_ref().map_or("", |d| d.at.as_str())),
+            Cow::Borrowed(self.class.map_or("", |c| c.as_str())),
+            Cow::Borrowed(self.policy.map_or("", |p| p.as_str())),
         ]
     }
 }

@@ -330,3 +330,39 @@ fn the_served_description_is_complete() {
         "no look-ahead: generators cannot satisfy it"
     );
 }
+
+/// A routing rule's name in the description against the rule check: the same answer.
+#[test]
+fn rule_name_schema_is_the_rule_check() {
+    use app::model::{MatchKind, RoutingRule, RuleAction, RuleMatch};
+    let doc = document(&rules());
+    let schema = &doc["components"]["schemas"]["RoutingRule"]["properties"]["name"];
+    let pattern = schema["pattern"].as_str().unwrap();
+    let max = schema["maxLength"].as_u64().unwrap() as usize;
+    for v in [
+        "billing",
+        " padded ",
+        "",
+        "   ",
+        "tab\there",
+        "line\nbreak",
+        "c1\u{85}control",
+        "Rechnungen für Ops",
+        &"a".repeat(80),
+        &"a".repeat(81),
+    ] {
+        let by_schema = is(pattern, v) && v.chars().count() <= max;
+        let rule = RoutingRule {
+            name: v.into(),
+            sender: Some(RuleMatch {
+                kind: MatchKind::Contains,
+                value: "x".into(),
+            }),
+            subject: None,
+            recipient: None,
+            action: RuleAction::Drop,
+        };
+        let by_server = crate::inbound::rules::Rule::compile(&rule, 1, "example.com").is_ok();
+        assert_eq!(by_schema, by_server, "{v:?}");
+    }
+}

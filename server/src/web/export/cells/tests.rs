@@ -99,8 +99,8 @@ fn hostile_message() -> MessageRecord {
         received_at: "2026-12-04T10:00:00Z".into(),
         updated_at: "2026-12-04T10:00:01Z".into(),
         delivery: None,
-        class: None,
-        policy: None,
+        class: Some(app::model::MailClass::Credential),
+        policy: Some(app::model::ClassPolicy::Restricted),
     }
 }
 
@@ -166,6 +166,8 @@ fn a_hostile_message_reads_back_with_sender_and_subject_escaped() {
     assert_eq!(cell("attempts"), "1");
     assert_eq!(cell("size"), "1234");
     assert_eq!(cell("id"), &r.id);
+    assert_eq!(cell("class"), "credential");
+    assert_eq!(cell("policy"), "restricted");
 }
 
 #[test]
@@ -182,5 +184,5 @@ fn every_row_has_as_many_cells_as_the_header_and_later_chunks_have_no_header() {
     );
     let chunk = encode(&[hostile_message()], false);
     assert!(!chunk.starts_with(b"received_at"));
-    assert_eq!(encode::<MessageRecord>(&[], true), b"received_at,recipient,sender,subject,outcome,delivered_to,detail,error,attempts,size,verdicts,id,ses_message_id,mailer_message_id,updated_at,delivery_state,delivery_detail,delivery_at\r\n");
+    assert_eq!(encode::<MessageRecord>(&[], true), b"received_at,recipient,sender,subject,outcome,delivered_to,detail,error,attempts,size,verdicts,id,ses_message_id,mailer_message_id,updated_at,delivery_state,delivery_detail,delivery_at,class,policy\r\n");
 }
