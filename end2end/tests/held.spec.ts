@@ -151,6 +151,8 @@ test('a routing rule is previewed on the latest mail, added and deleted on Setti
   await expect(preview).toContainText('This rule would have matched 1 of the latest');
   await expect(preview.getByRole('row').filter({ hasText: `${word} for November` })).toBeVisible();
   await expect(preview.getByRole('row').filter({ hasText: 'Lunch on Friday' })).toHaveCount(0);
+  // What a click would add is spelled out (a link can fill the form in, never submit it).
+  await expect(page.getByTestId('rule-spelled')).toContainText(`When subject matches /^${word} for/: tag the subject [BILL].`);
   await page.screenshot({ path: 'screenshots/rules.png', fullPage: true });
   await preview.getByRole('button', { name: 'Add this rule' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Rule added' }).first()).toBeVisible();

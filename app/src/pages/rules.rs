@@ -64,7 +64,7 @@ pub fn RulesCard() -> impl IntoView {
             <section aria-labelledby="rules-heading" class="rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900">
                 <h2 id="rules-heading" class="text-base font-semibold">"Routing rules"</h2>
                 <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
-                    "Tried in order on mail its class's policy forwards (never on restricted, held or dropped mail); the first rule whose every condition matches acts. Matching ignores case. Every change is audited."
+                    "Tried in order on new mail its class's policy forwards (never on restricted, held or dropped mail, nor on replays and releases); the first rule whose every condition matches acts. Matching ignores case. The sender is the envelope sender as received, which anyone can forge: to act on AWS's own mail, use the mail classes. Credential mail is never redirected or copied by a rule. Every change is audited."
                 </p>
                 {move || form_error(&change_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
                 <div class="mt-4">
@@ -105,6 +105,12 @@ pub fn RulesCard() -> impl IntoView {
                 <Loaded data=preview let:found>
                     {found.map(|run| {
                         let d = draft();
+                        // Spelled out beside the button: a link can fill this form in (not
+                        // submit it), so the admin sees exactly what a click would add.
+                        let spelled = d
+                            .to_rule()
+                            .map(|r| format!("When {}: {}.", conditions(&r), r.action.describe()))
+                            .unwrap_or_default();
                         view! {
                             <div class="mt-6" role="region" aria-label="Preview">
                                 <p class="text-sm font-medium">
@@ -113,7 +119,10 @@ pub fn RulesCard() -> impl IntoView {
                                 <div class="mt-3">
                                     <MessageTable records=run.matched empty="None of the latest messages match." />
                                 </div>
-                                <ActionForm action=add attr:class="mt-4" attr:aria-label="Add this rule">
+                                <p class="mt-4 text-sm" data-testid="rule-spelled">
+                                    <span class="font-medium">"The rule: "</span>{spelled}
+                                </p>
+                                <ActionForm action=add attr:class="mt-2" attr:aria-label="Add this rule">
                                     {[("name", d.name), ("sender_kind", d.sender_kind), ("sender", d.sender), ("subject_kind", d.subject_kind), ("subject", d.subject), ("recipient_kind", d.recipient_kind), ("recipient", d.recipient), ("action", d.action), ("target", d.target)]
                                         .into_iter()
                                         .map(|(n, v)| view! { <input type="hidden" name=n value=v /> })

@@ -185,6 +185,8 @@ fn route(
 enum Origin {
     Received,
     ByHand,
+    /// An admin replaying a dead letter: as `ByHand`, without routing rules.
+    Replay,
     /// An admin releasing held mail (`Outcome::Held`): its class's policy is not applied again.
     Release(ReleaseTo),
 }
@@ -678,7 +680,7 @@ impl Pipeline {
 
     /// Sends a dead letter again, deciding afresh with today's mapping and settings.
     pub async fn replay(&self, id: &str) -> Result<Report, ReplayError> {
-        self.reprocess(id, Origin::ByHand).await
+        self.reprocess(id, Origin::Replay).await
     }
 
     /// Sends held mail on to `to`, deciding afresh with today's mapping and settings except
@@ -911,10 +913,12 @@ impl Pipeline {
                 ),
             };
             // Routing rules come after the class policy, on what it forwards as any mail
-            // (never on restricted, held or dropped mail, nor on a release).
+            // (never on restricted, held or dropped mail), and on new mail only: a replay or a
+            // release sends what an admin chose to send (a redirect added since would reject
+            // a replayed copy, and nobody would get it).
             let rule = match (&decision, applied, &origin) {
                 (Decision::Forward { .. }, Some(ClassPolicy::Forward), o)
-                    if !matches!(o, Origin::Release(_)) =>
+                    if !matches!(o, Origin::Release(_) | Origin::Replay) =>
                 {
                     policy.rules.first(
                         &record.sender,
@@ -925,7 +929,14 @@ impl Pipeline {
                 _ => None,
             };
             let (decision, tag) = match rule {
-                Some(rule) => with_rule(decision, rule, destination, &trail, policy),
+                Some(rule) => with_rule(
+                    decision,
+                    rule,
+                    class.unwrap_or(MailClass::Other),
+                    destination,
+                    &trail,
+                    policy,
+                ),
                 None => (decision, None),
             };
             let note = rule.map(|r| r.note());
@@ -1039,7 +1050,7 @@ impl Pipeline {
             // credential must not go to the fallback address instead).
             let chosen = matches!(
                 group[0].2.reason,
-                Reason::Restricted | Reason::ReleasedToAdmin
+                Reason::Restricted | Reason::ReleasedToAdmin | Reason::Redirected
             );
             let route = if chosen || to.contains(", ") {
                 Route {

@@ -10,7 +10,7 @@
 //! (mail sent back to it would come in again: a loop, or another mapping's owner), and tags of
 //! plain printable ASCII (they go into a header).
 
-use app::model::{MatchKind, RoutingRule, RuleAction, RuleMatch};
+use app::model::{MailClass, MatchKind, RoutingRule, RuleAction, RuleMatch};
 
 use crate::inbound::decide::{Decision, Policy, Reason};
 use crate::inbound::trail::Trail;
@@ -110,7 +110,8 @@ impl Rule {
             compile("subject", &rule.subject)?,
             compile("recipient", &rule.recipient)?,
         );
-        match &rule.action {
+        let mut action = rule.action.clone();
+        match &mut action {
             RuleAction::AddRecipient { address } | RuleAction::Redirect { address } => {
                 let mailbox = app::address::parse_mailbox(address).map_err(|e| err("action", e))?;
                 if mailbox
@@ -125,6 +126,8 @@ impl Rule {
                         ),
                     ));
                 }
+                // Sent as checked (lower case, no trailing dot), whatever was typed.
+                *address = mailbox;
             }
             RuleAction::TagSubject { tag } => {
                 let plain = tag.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
@@ -145,7 +148,7 @@ impl Rule {
             sender,
             subject,
             recipient,
-            action: rule.action.clone(),
+            action,
         })
     }
 
@@ -229,17 +232,28 @@ impl Rules {
     }
 }
 
-/// What `rule` makes of a forward decided for the record whose copy goes to `destination`
-/// (`None`: the address's own). The subject tag it adds comes back beside the decision.
-/// Redirects and added recipients act once per message, on the address's own record: the
-/// copies for the mapping's other recipients are not sent again to the rule's address.
+/// What `rule` makes of a forward of mail of `class`, decided for the record whose copy goes
+/// to `destination` (`None`: the address's own). The subject tag it adds comes back beside
+/// the decision. Redirects and added recipients act once per message, on the address's own
+/// record: the copies for the mapping's other recipients are not sent again to the rule's
+/// address. Credential mail is never redirected or copied by a rule: a rule may narrow who
+/// gets the keys to an account (drop) or mark them (tag), never widen it — that is the class
+/// policy's to decide, with a warning on the Settings page.
 pub fn with_rule(
     decision: Decision,
     rule: &Rule,
+    class: MailClass,
     destination: Option<&str>,
     trail: &Trail,
     policy: &Policy,
 ) -> (Decision, Option<String>) {
+    let widens = matches!(
+        rule.action,
+        RuleAction::AddRecipient { .. } | RuleAction::Redirect { .. }
+    );
+    if class == MailClass::Credential && widens {
+        return (decision, None);
+    }
     let Decision::Forward { to, reason, tags } = decision else {
         return (decision, None);
     };
@@ -699,11 +713,49 @@ mod tests {
         ];
         for (i, (rule, destination, trail, decision, want)) in cases.into_iter().enumerate() {
             assert_eq!(
-                with_rule(decision, rule, destination, trail, &p),
+                with_rule(decision, rule, MailClass::Other, destination, trail, &p),
                 want,
                 "case {i}"
             );
         }
+        // Credential mail: a rule may drop or tag it, never send it anywhere else.
+        for widening in [&add, &redirect] {
+            assert_eq!(
+                with_rule(
+                    forward.clone(),
+                    widening,
+                    MailClass::Credential,
+                    None,
+                    &plain,
+                    &p
+                ),
+                (forward.clone(), None)
+            );
+        }
+        assert_eq!(
+            with_rule(
+                forward.clone(),
+                &drop,
+                MailClass::Credential,
+                None,
+                &plain,
+                &p
+            )
+            .0,
+            reject(Reason::DroppedByRule)
+        );
+        // The address is sent as checked: lower case, no trailing dot.
+        let typed = compiled(RuleAction::Redirect {
+            address: "Ops@Corp.Example.".into(),
+        });
+        assert_eq!(
+            with_rule(forward.clone(), &typed, MailClass::Other, None, &plain, &p).0,
+            Decision::Forward {
+                to: "ops@corp.example".into(),
+                reason: Reason::Redirected,
+                tags,
+            }
+        );
     }
 
     fn reject(reason: Reason) -> Decision {
