@@ -551,6 +551,16 @@ impl RuleChange {
     }
 }
 
+/// The routing rules as the Settings page shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulesView {
+    pub rules: Vec<RoutingRule>,
+    /// Why stored rules are skipped (each named by its number): ones that no longer pass the
+    /// checks, as after the served domain changed. Mail is not held up for them, but an admin
+    /// must see that they do nothing.
+    pub skipped: Vec<String>,
+}
+
 /// What a rule would have matched among the latest messages (a dry run).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -232,7 +232,7 @@ pub async fn replay_message(id: String) -> Result<MessageRecord, AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "rules")]
-pub async fn get_rules() -> Result<crate::model::RoutingRules, AppError> {
+pub async fn get_rules() -> Result<crate::model::RulesView, AppError> {
     let admin = require_admin()?;
     use_service()?.rules(&admin).await.map_err(respond)
 }

@@ -55,7 +55,7 @@ pub trait Service: Send + Sync + 'static {
     /// Sends a dead letter again; the record as it ended up.
     async fn replay(&self, admin: &Admin, id: &str) -> Result<MessageRecord, AppError>;
     /// The routing rules, in order.
-    async fn rules(&self, admin: &Admin) -> Result<crate::model::RoutingRules, AppError>;
+    async fn rules(&self, admin: &Admin) -> Result<crate::model::RulesView, AppError>;
     /// Adds the rule a form describes at the end of the list.
     async fn add_rule(
         &self,

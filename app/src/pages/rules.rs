@@ -69,6 +69,13 @@ pub fn RulesCard() -> impl IntoView {
                 {move || form_error(&change_value.get(), &[]).map(|m| view! { <div class="mt-3"><ErrorNotice message=m /></div> })}
                 <div class="mt-4">
                     <Loaded data=rules let:list>
+                        {(!list.skipped.is_empty()).then(|| view! {
+                            <div role="alert" class="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-900 dark:border-red-900 dark:bg-red-950 dark:text-red-100">
+                                <strong>"Skipped: these stored rules no longer pass the checks and do nothing. "</strong>
+                                "Delete them (adding or moving rules is refused until then):"
+                                <ul class="mt-1 list-disc pl-5">{list.skipped.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view()}</ul>
+                            </div>
+                        })}
                         <RuleList rules=list.rules change />
                     </Loaded>
                 </div>

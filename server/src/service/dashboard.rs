@@ -202,8 +202,8 @@ impl app::service::Service for Dashboard {
         Ok(self.0.message(&caller, &report.message_id).await?)
     }
 
-    async fn rules(&self, admin: &Admin) -> Result<app::model::RoutingRules, AppError> {
-        Ok(self.0.rules(&AdminCaller::signed_in(admin)).await?)
+    async fn rules(&self, admin: &Admin) -> Result<app::model::RulesView, AppError> {
+        Ok(self.0.rules_view(&AdminCaller::signed_in(admin)).await?)
     }
 
     async fn add_rule(

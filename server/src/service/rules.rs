@@ -2,7 +2,7 @@
 //! checked whole and audited as `setting:routing_rules` (the list before and after), and a
 //! rule's dry run over the latest mail.
 
-use app::model::{RoutingRule, RoutingRules, RuleChange, RuleDraft, RuleDryRun};
+use app::model::{RoutingRule, RoutingRules, RuleChange, RuleDraft, RuleDryRun, RulesView};
 
 use crate::clock::now_rfc3339;
 use crate::inbound::rules::Rule;
@@ -19,6 +19,25 @@ pub const DEFAULT_DRY_RUN: u32 = 200;
 impl AppService {
     pub async fn rules(&self, _caller: &AdminCaller) -> Result<RoutingRules, ServiceError> {
         Ok(crate::settings::routing_rules(&*self.stores.settings).await?)
+    }
+
+    /// The rules with those this server skips, for the Settings page.
+    pub async fn rules_view(&self, caller: &AdminCaller) -> Result<RulesView, ServiceError> {
+        let list = self.rules(caller).await?;
+        let skipped = list
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                Rule::compile(r, i + 1, &self.config.domain)
+                    .err()
+                    .map(|e| e.to_string())
+            })
+            .collect();
+        Ok(RulesView {
+            rules: list.rules,
+            skipped,
+        })
     }
 
     /// Replaces the list (`PUT /api/v1/rules`); every rule is checked first.

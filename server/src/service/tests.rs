@@ -341,3 +341,63 @@ async fn records_left_in_processing_are_settled_once_old() {
     // Nothing left to do the second time.
     assert_eq!(service.settle_unfinished(now).await.unwrap(), 0);
 }
+
+/// A stored rule that no longer passes (here, a pattern written around the check) is shown as
+/// skipped, named by its number, and can still be deleted.
+#[tokio::test]
+async fn stored_rules_that_no_longer_pass_are_shown_skipped_and_can_be_deleted() {
+    use app::model::{MatchKind, RoutingRule, RoutingRules, RuleAction, RuleChange, RuleMatch};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        crate::store::sqlite::SqliteStore::open(&dir.path().join("r.db"))
+            .await
+            .unwrap(),
+    );
+    let service = service_on(
+        Stores::from_backend(store.clone()),
+        &dir.path().join("outbox"),
+    );
+    let rule = |name: &str, value: &str| RoutingRule {
+        name: name.into(),
+        sender: None,
+        subject: Some(RuleMatch {
+            kind: MatchKind::Regex,
+            value: value.into(),
+        }),
+        recipient: None,
+        action: RuleAction::Drop,
+    };
+    crate::settings::put_routing_rules(
+        &*store,
+        &RoutingRules {
+            rules: vec![rule("fine", "^ok$"), rule("broken", "(unclosed")],
+        },
+        "test",
+        "2026-11-25T00:00:00.000Z",
+    )
+    .await
+    .unwrap();
+    let admin = AdminCaller::console();
+    let view = service.rules_view(&admin).await.unwrap();
+    assert_eq!(view.rules.len(), 2);
+    assert_eq!(view.skipped.len(), 1, "{:?}", view.skipped);
+    assert!(
+        view.skipped[0].starts_with("rule 2, subject"),
+        "{:?}",
+        view.skipped
+    );
+    // Changing anything else is refused, saying what is wrong with it; deleting it works.
+    let refused = service
+        .change_rule(&admin, 1, "fine", RuleChange::Down)
+        .await;
+    assert!(
+        matches!(&refused, Err(ServiceError::Invalid { message, .. }) if message.contains("unclosed group")),
+        "{refused:?}"
+    );
+    let after = service
+        .change_rule(&admin, 2, "broken", RuleChange::Delete)
+        .await
+        .unwrap();
+    assert_eq!(after.rules.len(), 1);
+    assert!(service.rules_view(&admin).await.unwrap().skipped.is_empty());
+}

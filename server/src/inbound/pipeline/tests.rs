@@ -1498,3 +1498,39 @@ async fn routing_rules_act_on_forwarded_mail_after_the_class_policy() {
     );
     assert!(sent_for("r-reset").is_empty());
 }
+
+/// A replay sends what the admin chose to send: routing rules added since the failure do not
+/// act on it (a redirect would have rejected it, and nobody would have got it).
+#[tokio::test]
+async fn a_replay_is_not_routed_by_rules_added_since() {
+    use app::model::{MatchKind, RoutingRule, RoutingRules, RuleAction, RuleMatch};
+    let (f, _) = fixture(Some(Fault::FirstTransient(4)), FAST).await;
+    let team = f.mapping("replay-rules").await;
+    let reports = f.pipeline.process(&inbound("rr-1", &[&team])).await;
+    assert_eq!(reports[0].outcome, Delivery::DeadLetter, "{reports:?}");
+    let rules = RoutingRules {
+        rules: vec![RoutingRule {
+            name: "ops".into(),
+            sender: None,
+            subject: Some(RuleMatch {
+                kind: MatchKind::Contains,
+                value: "quarterly".into(),
+            }),
+            recipient: None,
+            action: RuleAction::Redirect {
+                address: "ops@corp.example".into(),
+            },
+        }],
+    };
+    crate::settings::put_routing_rules(&*f.store, &rules, "admin", "2026-11-25T00:00:03.000Z")
+        .await
+        .unwrap();
+    let replayed = f.pipeline.replay(&reports[0].message_id).await.unwrap();
+    assert_eq!(replayed.outcome, Delivery::Forwarded);
+    let r = f.store.message(&reports[0].message_id).await.unwrap();
+    assert_eq!(r.delivered_to.as_deref(), Some(OWNER));
+    // New mail is routed by it.
+    f.pipeline.process(&inbound("rr-2", &[&team])).await;
+    let r = f.store.message(&format!("rr-2/{team}")).await.unwrap();
+    assert_eq!(r.delivered_to.as_deref(), Some("ops@corp.example"));
+}
