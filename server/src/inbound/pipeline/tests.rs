@@ -140,6 +140,20 @@ fn inbound(id: &str, recipients: &[&str]) -> Inbound {
     }
 }
 
+/// AWS's password reset (a credential, when its sender is authenticated: PASS verdicts) to
+/// `to`, as SES would hand it over.
+fn aws_reset(id: &str, to: &str) -> Inbound {
+    Inbound {
+        ses_message_id: id.into(),
+        sender: "no-reply-aws@amazon.com".into(),
+        recipients: vec![to.to_string()],
+        verdicts: PASS,
+        subject: Some("Amazon Web Services Password Assistance".into()),
+        received_at: "2026-11-25T09:00:00.000Z".into(),
+        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nhttps://signin.aws.amazon.com/resetpassword?token=secret\r\n".to_vec(),
+    }
+}
+
 fn outcomes(reports: &[Report]) -> Vec<(&str, Delivery)> {
     reports
         .iter()
@@ -1109,17 +1123,7 @@ async fn class_policies_restrict_hold_and_drop_credential_mail() {
         .await
         .unwrap();
     let copy_of = |id: &str| MessageRecord::id_for_destination(id, &root, "team-list@example.org");
-    let reset = |id: &str| {
-        Inbound {
-        ses_message_id: id.into(),
-        sender: "no-reply-aws@amazon.com".into(),
-        recipients: vec![root.clone()],
-        verdicts: PASS,
-        subject: Some("Amazon Web Services Password Assistance".into()),
-        received_at: "2026-11-25T09:00:00.000Z".into(),
-        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nhttps://signin.aws.amazon.com/resetpassword?token=secret\r\n".to_vec(),
-    }
-    };
+    let reset = |id: &str| aws_reset(id, &root);
     let record = |id: String| {
         let store = f.store.clone();
         async move { store.message(&id).await.unwrap() }
@@ -1269,15 +1273,7 @@ async fn a_restricted_class_without_a_group_is_held() {
         )
         .await
         .unwrap();
-    let reset = Inbound {
-        ses_message_id: "ng-1".into(),
-        sender: "no-reply-aws@amazon.com".into(),
-        recipients: vec![root.clone()],
-        verdicts: PASS,
-        subject: Some("Amazon Web Services Password Assistance".into()),
-        received_at: "2026-11-25T09:00:00.000Z".into(),
-        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nlink\r\n".to_vec(),
-    };
+    let reset = aws_reset("ng-1", &root);
     f.pipeline.process(&reset).await;
     let r = f.store.message(&format!("ng-1/{root}")).await.unwrap();
     assert_eq!(r.outcome, Outcome::Held);
@@ -1300,15 +1296,7 @@ async fn a_release_that_cannot_send_stays_held() {
         )
         .await
         .unwrap();
-    let reset = Inbound {
-        ses_message_id: "rf-1".into(),
-        sender: "no-reply-aws@amazon.com".into(),
-        recipients: vec![root.clone()],
-        verdicts: PASS,
-        subject: Some("Amazon Web Services Password Assistance".into()),
-        received_at: "2026-11-25T09:00:00.000Z".into(),
-        raw: b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nlink\r\n".to_vec(),
-    };
+    let reset = aws_reset("rf-1", &root);
     f.pipeline.process(&reset).await;
     let id = format!("rf-1/{root}");
     assert_eq!(f.store.message(&id).await.unwrap().outcome, Outcome::Held);
@@ -1488,9 +1476,7 @@ async fn routing_rules_act_on_forwarded_mail_after_the_class_policy() {
     assert!(f.store.raw("r-drop").await.unwrap().is_none());
 
     // AWS's password reset: its class's policy holds it, and rule 5 never sees it.
-    let mut reset = mail("r-reset", "Amazon Web Services Password Assistance");
-    reset.sender = "no-reply-aws@amazon.com".into();
-    reset.raw = b"From: Amazon Web Services <no-reply-aws@amazon.com>\r\nSubject: Amazon Web Services Password Assistance\r\n\r\nlink\r\n".to_vec();
+    let reset = aws_reset("r-reset", &team);
     f.pipeline.process(&reset).await;
     assert_eq!(
         record(format!("r-reset/{team}")).await.outcome,
