@@ -701,15 +701,17 @@ impl Pipeline {
             .messages
             .reopen(id, from, &rfc3339(now + self.lease), &rfc3339(now))
             .await?;
+        // No SNS delivery comes back for a replay or a release, so one that cannot finish is
+        // put back as it was (a dead letter, or held) rather than left in `processing`, where
+        // nothing would take it again.
+        let back = MessageRecord {
+            outcome: from,
+            ..record.clone()
+        };
         let kept = match self.stores.raw.raw(&record.ses_message_id).await {
             Ok(kept) => kept,
             Err(e) => {
-                // Put back as it was (best effort: the store just failed), not left in
-                // `processing`, where nothing would take it again.
-                let back = MessageRecord {
-                    outcome: from,
-                    ..record
-                };
+                // Best effort: the store just failed.
                 let _ = self.stores.messages.settle(&back).await;
                 return Err(e.into());
             }
@@ -728,9 +730,8 @@ impl Pipeline {
             }
             None => {
                 let back = MessageRecord {
-                    outcome: from,
                     error: Some("the raw message is no longer kept".into()),
-                    ..record
+                    ..back
                 };
                 self.stores.messages.settle(&back).await?;
                 return Err(ReplayError::RawMissing(back.id));
@@ -740,22 +741,14 @@ impl Pipeline {
             Ok(raw) => raw,
             Err(error) => {
                 let back = MessageRecord {
-                    outcome: from,
                     error: Some(format!("reading the raw message failed: {error}")),
-                    ..record
+                    ..back
                 };
                 self.stores.messages.settle(&back).await?;
                 return Err(ReplayError::Fetch { id: back.id, error });
             }
         };
         let verdicts = Verdicts::from_summary(&record.verdicts);
-        // No SNS delivery will come back for a replayed message, so one that cannot finish
-        // is put back as a dead letter (best effort: the store just failed) rather than left
-        // in `processing`.
-        let back = MessageRecord {
-            outcome: from,
-            ..record.clone()
-        };
         let finished = match self.policy().await {
             Ok(policy) => self
                 .finish(

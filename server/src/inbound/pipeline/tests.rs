@@ -87,6 +87,18 @@ impl Fixture {
         self.store.vend(&spec).await.unwrap().mapping.address
     }
 
+    /// Gives `address` the other `recipients` (the whole list), as an admin's edit at `now`.
+    async fn set_recipients(&self, address: &str, recipients: &[&str], now: &str) {
+        let change = crate::store::MappingChange {
+            recipients: Some(recipients.iter().map(|r| r.to_string()).collect()),
+            ..Default::default()
+        };
+        self.store
+            .update(address, &change, "test", now)
+            .await
+            .unwrap();
+    }
+
     /// Every (source message, vended address) the outbox's messages were sent for.
     fn sent_recipients(&self) -> Vec<(String, String)> {
         f_sent_recipients(&self.outbox)
@@ -856,17 +868,12 @@ async fn each_recipient_of_an_address_gets_its_own_copy_and_record() {
         FAST,
     );
     let team = f.mapping("several").await;
-    let change = crate::store::MappingChange {
-        recipients: Some(vec![
-            "team-list@example.org".into(),
-            "backup@example.org".into(),
-        ]),
-        ..Default::default()
-    };
-    f.store
-        .update(&team, &change, "test", "2026-11-25T00:00:01.000Z")
-        .await
-        .unwrap();
+    f.set_recipients(
+        &team,
+        &["team-list@example.org", "backup@example.org"],
+        "2026-11-25T00:00:01.000Z",
+    )
+    .await;
 
     let reports = f.pipeline.process(&inbound("multi", &[&team])).await;
     let mut got: Vec<(String, Delivery)> = reports
@@ -943,14 +950,12 @@ async fn each_recipient_of_an_address_gets_its_own_copy_and_record() {
 
     // A recipient taken off the list gets nothing from a later replay of its old record.
     let (_, _) = (own, list);
-    let unlisted = crate::store::MappingChange {
-        recipients: Some(vec!["team-list@example.org".into()]),
-        ..Default::default()
-    };
-    f.store
-        .update(&team, &unlisted, "test", "2026-11-25T00:00:02.000Z")
-        .await
-        .unwrap();
+    f.set_recipients(
+        &team,
+        &["team-list@example.org"],
+        "2026-11-25T00:00:02.000Z",
+    )
+    .await;
     let reports = f.pipeline.process(&inbound("later", &[&team])).await;
     assert_eq!(
         reports.len(),
@@ -1110,18 +1115,12 @@ async fn class_policies_restrict_hold_and_drop_credential_mail() {
         FAST,
     );
     let root = f.mapping("root-policy").await;
-    f.store
-        .update(
-            &root,
-            &crate::store::MappingChange {
-                recipients: Some(vec!["team-list@example.org".into()]),
-                ..Default::default()
-            },
-            "test",
-            "2026-11-25T00:00:01.000Z",
-        )
-        .await
-        .unwrap();
+    f.set_recipients(
+        &root,
+        &["team-list@example.org"],
+        "2026-11-25T00:00:01.000Z",
+    )
+    .await;
     let copy_of = |id: &str| MessageRecord::id_for_destination(id, &root, "team-list@example.org");
     let reset = |id: &str| aws_reset(id, &root);
     let record = |id: String| {
@@ -1321,18 +1320,8 @@ async fn routing_rules_act_on_forwarded_mail_after_the_class_policy() {
     use app::model::{MatchKind, RoutingRule, RoutingRules, RuleAction, RuleMatch};
     let (f, _) = fixture(None, FAST).await;
     let team = f.mapping("rules-team").await;
-    f.store
-        .update(
-            &team,
-            &crate::store::MappingChange {
-                recipients: Some(vec!["list@example.org".into()]),
-                ..Default::default()
-            },
-            "test",
-            "2026-11-25T00:00:01.000Z",
-        )
-        .await
-        .unwrap();
+    f.set_recipients(&team, &["list@example.org"], "2026-11-25T00:00:01.000Z")
+        .await;
     let on_subject = |name: &str, word: &str, action: RuleAction| RoutingRule {
         name: name.into(),
         sender: None,
