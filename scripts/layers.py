@@ -2,8 +2,8 @@
 """Checks that server/src's imports flow one way.
 
 Each top-level module of the server crate has a layer; a module may use (`crate::x`) only
-modules of a lower layer. Edges (cli -> web) -> state -> service, auth -> inbound -> store,
-mailer, settings -> config and the other leaves. Test code is not checked: `testing/` (the
+modules of a lower layer. Edges (cli -> web) -> state -> service, auth -> inbound -> notify
+-> settings -> store, mailer -> config and the other leaves. Test code is not checked: `testing/` (the
 doubles and services tests use), `tests.rs` files and `#[cfg(test)] mod tests` blocks may
 reach anything. Prints the module graph with --graph. Exit status 1 on any upward import
 or cycle, naming the file and line.
@@ -18,8 +18,9 @@ LAYERS = [
     # foundation: no crate imports except each other below them
     ["secret", "clock", "metrics", "drain", "priority"],
     ["config", "tokens"],
-    ["store", "mailer", "notify", "telemetry", "organizations"],
+    ["store", "mailer", "telemetry", "organizations"],
     ["settings"],
+    ["notify"],
     ["inbound"],
     ["service", "auth"],
     ["state"],

@@ -12,6 +12,7 @@ pub mod model;
 pub mod naming;
 pub mod next;
 pub mod notices;
+pub mod notify;
 pub mod org;
 pub mod pages;
 pub mod routes;

@@ -1,11 +1,16 @@
 //! Notifications (#18): what admins can hear about without watching the dashboard, and how
-//! each kind of channel is told. Pure here — the events, their JSON and Slack text, when a
-//! failed delivery is tried again; the sending and the queue live beside the service.
+//! each kind of channel is told. Here, pure: the events, their JSON and Slack text, when a
+//! failed delivery is tried again. `channel` checks what an admin asks for, `queue` puts an
+//! event in the store's queue for each channel subscribed to it, and `dispatch` sends.
 
+pub mod channel;
+pub mod dispatch;
+pub mod queue;
 pub mod sign;
 
 use std::time::Duration;
 
+use app::notify::NotifyEvent;
 use serde::Serialize;
 
 /// Something an admin may subscribe to.
@@ -35,15 +40,15 @@ pub enum Event {
 }
 
 impl Event {
-    /// The name subscriptions use.
-    pub fn kind(&self) -> &'static str {
+    /// What subscriptions name it by.
+    pub fn kind(&self) -> NotifyEvent {
         match self {
-            Event::DeadLetter { .. } => "dead_letter",
-            Event::OwnerUnreachable { .. } => "owner_unreachable",
-            Event::HeldWaiting { .. } => "held_waiting",
-            Event::DriftFound { .. } => "drift_found",
-            Event::SyncFailed { .. } => "sync_failed",
-            Event::Test => "test",
+            Event::DeadLetter { .. } => NotifyEvent::DeadLetter,
+            Event::OwnerUnreachable { .. } => NotifyEvent::OwnerUnreachable,
+            Event::HeldWaiting { .. } => NotifyEvent::HeldWaiting,
+            Event::DriftFound { .. } => NotifyEvent::DriftFound,
+            Event::SyncFailed { .. } => NotifyEvent::SyncFailed,
+            Event::Test => NotifyEvent::Test,
         }
     }
 
@@ -83,8 +88,8 @@ pub fn webhook_body(id: &str, at: &str, event: &Event) -> String {
 
 /// What a Slack-compatible incoming webhook receives. `<`, `>` and `&` are Slack's markup:
 /// escaped, so a stranger's address or subject cannot ping a channel or make a link.
-pub fn slack_body(instance: &str, event: &Event) -> String {
-    let text = format!("mailvend ({instance}): {}", event.summary())
+pub fn slack_body(instance: &str, summary: &str) -> String {
+    let text = format!("mailvend ({instance}): {summary}")
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");
@@ -117,7 +122,7 @@ mod tests {
         assert_eq!(body["id"], "n-1");
         assert_eq!(body["at"], "2026-12-05T10:00:00.000Z");
         assert_eq!(body["recipient"], "a@mail.example.com");
-        assert_eq!(e.kind(), "dead_letter");
+        assert_eq!(e.kind(), NotifyEvent::DeadLetter);
     }
 
     /// A stranger's address cannot become Slack markup (a mention, a link).
@@ -127,7 +132,7 @@ mod tests {
             recipient: "<!channel>@evil.example".into(),
             reason: "bounced <https://evil.example|click>".into(),
         };
-        let body: serde_json::Value = serde_json::from_str(&slack_body("prod", &e)).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&slack_body("prod", &e.summary())).unwrap();
         let text = body["text"].as_str().unwrap();
         assert!(!text.contains('<') && !text.contains('>'), "{text}");
         assert!(text.contains("&lt;!channel&gt;@evil.example"), "{text}");

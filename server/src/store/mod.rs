@@ -17,6 +17,7 @@ use app::model::{
     MessageRecord, Outcome, Page, Unreachable,
 };
 use app::org::{Drift, JobState, OrgAccount, RootEmailJob, SyncSummary};
+use app::notify::{ChannelKind, NoticeState, NotificationDelivery, NotifyEvent};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
@@ -650,6 +651,94 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError>;
 }
 
+/// At most this many notification channels.
+pub const MAX_CHANNELS: usize = 20;
+
+/// A notification channel as stored: its whole target (a Slack URL is its credential) and,
+/// for a webhook, the key its bodies are signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChannel {
+    pub id: String,
+    pub kind: ChannelKind,
+    pub target: String,
+    pub secret: Option<crate::secret::Secret>,
+    pub events: Vec<NotifyEvent>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// One delivery in the queue: its log row and the body every attempt sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedNotice {
+    pub delivery: NotificationDelivery,
+    pub body: String,
+}
+
+/// What one attempt at delivery `id` came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeAttempt {
+    pub id: String,
+    pub attempts: u32,
+    pub state: NoticeState,
+    /// When to try again (pending only).
+    pub next_at: Option<String>,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// When it was delivered (delivered only).
+    pub delivered_at: Option<String>,
+}
+
+/// Notification channels, and the queue and log of their deliveries: one row per event and
+/// channel, which attempts move from `pending` to `delivered` or `failed`. Several servers
+/// share the queue: a claim leases a delivery so only one of them sends it at a time.
+#[async_trait]
+pub trait NotificationStore: Send + Sync + 'static {
+    /// Adds `channel`, written with `audit`; a conflict past `MAX_CHANNELS` or on a taken id.
+    async fn add_channel(&self, channel: &StoredChannel, audit: &AuditEntry)
+        -> Result<(), StoreError>;
+    /// Removes channel `id`, written with `audit`; not found if it is not there. Its pending
+    /// deliveries fail when they come due.
+    async fn remove_channel(&self, id: &str, audit: &AuditEntry) -> Result<(), StoreError>;
+    /// Every channel, oldest first.
+    async fn channels(&self) -> Result<Vec<StoredChannel>, StoreError>;
+    async fn enqueue(&self, notice: &QueuedNotice) -> Result<(), StoreError>;
+    /// How many of channel `id`'s deliveries are pending.
+    async fn pending_count(&self, channel_id: &str) -> Result<u32, StoreError>;
+    /// Up to `limit` pending deliveries due at `now` (soonest first), each leased: its
+    /// `next_at` becomes `lease_until`, so another server's claim skips it until then.
+    async fn claim_due(
+        &self,
+        now: &str,
+        lease_until: &str,
+        limit: u32,
+    ) -> Result<Vec<QueuedNotice>, StoreError>;
+    async fn record_attempt(&self, attempt: &NoticeAttempt) -> Result<(), StoreError>;
+    /// The latest `limit` deliveries, newest first.
+    async fn deliveries(&self, limit: u32) -> Result<Vec<NotificationDelivery>, StoreError>;
+    /// Deletes delivered and failed deliveries created before `before`; how many.
+    async fn purge_deliveries(&self, before: &str) -> Result<u64, StoreError>;
+}
+
+/// A channel's events as both backends keep them: names joined by commas.
+pub(crate) fn events_text(events: &[NotifyEvent]) -> String {
+    events
+        .iter()
+        .map(|e| e.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `events_text` read back; an unknown name is corruption.
+pub(crate) fn events_of(text: &str) -> Result<Vec<NotifyEvent>, StoreError> {
+    text.split(',')
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            NotifyEvent::parse(n)
+                .ok_or_else(|| StoreError::Unavailable(format!("corrupt event name {n:?}")))
+        })
+        .collect()
+}
+
 /// The organization's accounts as the last sync read them (AWS Organizations), and what that
 /// sync found. The sync computes each account's drift; the store keeps its result whole.
 #[async_trait]
@@ -706,6 +795,7 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub reachability: Arc<dyn ReachabilityStore>,
     pub accounts: Arc<dyn AccountStore>,
+    pub notifications: Arc<dyn NotificationStore>,
     /// The settings and marks as the pipeline reads them for each message: from a cache kept
     /// `cached::FRESH_FOR` where `open` made one, else the store itself.
     pub mail_settings: Arc<dyn SettingsStore>,
@@ -722,7 +812,8 @@ impl Stores {
             + SettingsStore
             + SessionStore
             + ReachabilityStore
-            + AccountStore,
+            + AccountStore
+            + NotificationStore,
     >(
         backend: Arc<B>,
     ) -> Stores {
@@ -736,6 +827,7 @@ impl Stores {
             sessions: backend.clone(),
             reachability: backend.clone(),
             accounts: backend.clone(),
+            notifications: backend.clone(),
             mail_settings: backend.clone(),
             mail_reachability: backend,
         }

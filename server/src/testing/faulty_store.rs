@@ -65,6 +65,7 @@ impl FaultyStore {
             sessions: self.inner.sessions.clone(),
             reachability: self.inner.reachability.clone(),
             accounts: self.inner.accounts.clone(),
+            notifications: self.inner.notifications.clone(),
             mail_settings: self.clone(),
             mail_reachability: self.inner.mail_reachability.clone(),
         }

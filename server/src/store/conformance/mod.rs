@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod mappings;
 pub mod messages;
+pub mod notifications;
 pub mod raw;
 pub mod reachability;
 pub mod retention;
@@ -91,6 +92,8 @@ macro_rules! conformance_tests {
                 accounts::syncs_replace_the_accounts_whole,
                 accounts::mappings_keep_their_account_link,
                 accounts::jobs_are_one_open_per_account_and_address,
+                notifications::channels_are_kept_capped_and_audited,
+                notifications::deliveries_queue_lease_and_settle,
             ];
             // Scenarios that share it between spawned tasks.
             shared: [
@@ -100,6 +103,7 @@ macro_rules! conformance_tests {
                 messages::dead_letters_reopen_once,
                 retention::purges_on_two_servers_delete_each_record_once,
                 accounts::concurrent_transitions_have_one_winner,
+                notifications::concurrent_claims_lease_each_delivery_once,
             ];
         }
     };

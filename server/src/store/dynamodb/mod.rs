@@ -1,4 +1,4 @@
-//! The production store: DynamoDB through the AWS SDK. Eight tables share a prefix:
+//! The production store: DynamoDB through the AWS SDK. Nine tables share a prefix:
 //!
 //! * `<prefix>-mappings` — one item per address (`address`), with GSIs `by_owner`
 //!   (owner, address), `by_state` (state = live|deleted, address) and `by_account_name`;
@@ -15,6 +15,9 @@
 //!   (`account_id`), with GSIs `by_id` (list_pk, account_id) and `by_drift` (drift_pk,
 //!   account_id), sparse.
 //!
+//! * `<prefix>-notify` — notification channels and deliveries (`pk`, `sk`), with the sparse
+//!   GSI `by_due` (due, next_at) over pending deliveries, see `notifications`.
+//!
 //! Settings live in the keys table as `setting#<key>`.
 //!
 //! Uniqueness never relies on check-then-put: each vend is one transaction whose conditions
@@ -29,6 +32,7 @@ mod item;
 mod jobs;
 mod mappings;
 mod messages;
+mod notifications;
 mod raw;
 mod reachability;
 mod schema;
@@ -56,6 +60,7 @@ pub struct DynamoStore {
     raw: String,
     sessions: String,
     accounts: String,
+    notify: String,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -132,6 +137,7 @@ impl DynamoStore {
             raw: format!("{prefix}-raw"),
             sessions: format!("{prefix}-sessions"),
             accounts: format!("{prefix}-accounts"),
+            notify: format!("{prefix}-notify"),
         };
         store.migrate().await?;
         Ok(store)

@@ -122,6 +122,13 @@ impl DynamoStore {
                 ],
             },
             TableSpec {
+                table: &self.notify,
+                attributes: vec!["pk", "sk", "due", "next_at"],
+                key: vec![key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?],
+                // Sparse: only pending deliveries carry `due`.
+                indexes: vec![gsi("by_due", "due", Some("next_at"))?],
+            },
+            TableSpec {
                 table: &self.raw,
                 attributes: vec!["id", "part"],
                 key: vec![key("id", KeyType::Hash)?, key("part", KeyType::Range)?],

@@ -15,6 +15,7 @@ mod accounts;
 mod backup;
 mod bulk;
 mod mappings;
+mod notifications;
 mod messages;
 mod raw;
 mod reachability;

@@ -1,0 +1,449 @@
+//! Sending what the queue holds. Every few seconds a server claims the deliveries that are due
+//! (leased, so another server does not send them too), sends each to its channel and records
+//! the attempt: delivered, tried again after `retry_after`, or given up. A digest channel's
+//! deliveries come due together at the digest hour and go out as one email through the
+//! mailer, like forwarded mail.
+//!
+//! Webhooks are POSTed with a 10-second timeout and no redirects followed (a redirect would
+//! carry the signed body somewhere the admin did not choose); only the receiver's status is
+//! kept, never its body.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use app::notify::{ChannelKind, NoticeState};
+
+use super::{retry_after, sign, slack_body};
+use crate::clock::{rfc3339, unix_now};
+use crate::mailer::{Mailer, Outgoing, SendError};
+use crate::store::{NoticeAttempt, NotificationStore, QueuedNotice, StoreError, StoredChannel};
+
+/// How long a claimed delivery is this server's before another may take it over.
+const LEASE: Duration = Duration::from_secs(120);
+/// The most deliveries one round claims.
+const ROUND: u32 = 50;
+/// How often the queue is looked at.
+pub const TICK: Duration = Duration::from_secs(5);
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an attempt failed, and whether trying again could help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: Option<u16>,
+    pub error: String,
+    pub permanent: bool,
+}
+
+pub struct Dispatcher {
+    store: Arc<dyn NotificationStore>,
+    http: reqwest::Client,
+    sns: tokio::sync::OnceCell<aws_sdk_sns::Client>,
+    mailer: Arc<dyn Mailer>,
+    /// The digest's `From` (the forwarder address) and its `To` (the admin address).
+    from: String,
+    digest_to: String,
+    /// Names this mailvend in Slack text and digest subjects (its domain).
+    instance: String,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn NotificationStore>,
+        mailer: Arc<dyn Mailer>,
+        from: &str,
+        digest_to: &str,
+        instance: &str,
+    ) -> Dispatcher {
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("mailvend/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds");
+        Dispatcher {
+            store,
+            http,
+            sns: tokio::sync::OnceCell::new(),
+            mailer,
+            from: from.to_string(),
+            digest_to: digest_to.to_string(),
+            instance: instance.to_string(),
+        }
+    }
+
+    /// This dispatcher publishing through `client` (tests point it at moto); otherwise the
+    /// standard AWS configuration chain is read at the first SNS delivery.
+    pub fn with_sns(self, client: aws_sdk_sns::Client) -> Dispatcher {
+        let cell = tokio::sync::OnceCell::new();
+        let _ = cell.set(client);
+        Dispatcher { sns: cell, ..self }
+    }
+
+    /// One round: claims what is due at `now`, sends it, records each attempt. How many
+    /// deliveries it attempted.
+    pub async fn run_once(&self, now: SystemTime) -> Result<usize, StoreError> {
+        let claimed = self
+            .store
+            .claim_due(&rfc3339(now), &rfc3339(now + LEASE), ROUND)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let channels: BTreeMap<String, StoredChannel> = self
+            .store
+            .channels()
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut digests: BTreeMap<String, Vec<QueuedNotice>> = BTreeMap::new();
+        let count = claimed.len();
+        for notice in claimed {
+            let Some(channel) = channels.get(&notice.delivery.channel_id) else {
+                let gone = Failure {
+                    status: None,
+                    error: "the channel was removed".into(),
+                    permanent: true,
+                };
+                self.settle(&notice, Err(gone), now).await?;
+                continue;
+            };
+            if channel.kind == ChannelKind::Digest {
+                digests
+                    .entry(channel.id.clone())
+                    .or_default()
+                    .push(notice);
+                continue;
+            }
+            let sent = self.send(channel, &notice).await;
+            self.settle(&notice, sent, now).await?;
+        }
+        for (_, notices) in digests {
+            let sent = self.send_digest(&notices, now).await;
+            for notice in &notices {
+                self.settle(notice, sent.clone(), now).await?;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Sends `notice` now, whatever its due time, and records it: the channel's test button.
+    pub async fn deliver_now(
+        &self,
+        channel: &StoredChannel,
+        notice: &QueuedNotice,
+        now: SystemTime,
+    ) -> Result<Result<Option<u16>, Failure>, StoreError> {
+        let sent = match channel.kind {
+            ChannelKind::Digest => self.send_digest(std::slice::from_ref(notice), now).await,
+            _ => self.send(channel, notice).await,
+        };
+        self.settle(notice, sent.clone(), now).await?;
+        Ok(sent)
+    }
+
+    /// Runs rounds every `TICK` until the process ends; a failed round is logged.
+    pub async fn run(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.run_once(SystemTime::now()).await {
+                tracing::error!(error = %e, "notification round failed");
+            }
+        }
+    }
+
+    async fn settle(
+        &self,
+        notice: &QueuedNotice,
+        sent: Result<Option<u16>, Failure>,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let attempts = notice.delivery.attempts + 1;
+        let attempt = match sent {
+            Ok(status) => NoticeAttempt {
+                id: notice.delivery.id.clone(),
+                attempts,
+                state: NoticeState::Delivered,
+                next_at: None,
+                status,
+                error: None,
+                delivered_at: Some(rfc3339(now)),
+            },
+            Err(f) => {
+                let wait = (!f.permanent).then(|| retry_after(attempts)).flatten();
+                if wait.is_none() {
+                    tracing::warn!(delivery = %notice.delivery.id, channel = %notice.delivery.channel_id, error = %f.error, "a notification was given up");
+                }
+                NoticeAttempt {
+                    id: notice.delivery.id.clone(),
+                    attempts,
+                    state: match wait {
+                        Some(_) => NoticeState::Pending,
+                        None => NoticeState::Failed,
+                    },
+                    next_at: wait.map(|w| rfc3339(now + w)),
+                    status: f.status,
+                    error: Some(f.error),
+                    delivered_at: None,
+                }
+            }
+        };
+        self.store.record_attempt(&attempt).await
+    }
+
+    async fn send(
+        &self,
+        channel: &StoredChannel,
+        notice: &QueuedNotice,
+    ) -> Result<Option<u16>, Failure> {
+        match channel.kind {
+            ChannelKind::Webhook => {
+                let Some(secret) = &channel.secret else {
+                    return Err(Failure {
+                        status: None,
+                        error: "the webhook has no signing secret".into(),
+                        permanent: true,
+                    });
+                };
+                let ts = unix_now();
+                let request = self
+                    .http
+                    .post(&channel.target)
+                    .header("content-type", "application/json")
+                    .header(sign::TIMESTAMP_HEADER, ts.to_string())
+                    .header(
+                        sign::SIGNATURE_HEADER,
+                        sign::signature(secret.expose().as_bytes(), ts, notice.body.as_bytes()),
+                    )
+                    .header("X-Mailvend-Event", notice.delivery.event.as_str())
+                    .header("X-Mailvend-Delivery", &notice.delivery.id)
+                    .body(notice.body.clone());
+                http_result(request.send().await)
+            }
+            ChannelKind::Slack => {
+                let request = self
+                    .http
+                    .post(&channel.target)
+                    .header("content-type", "application/json")
+                    .body(slack_body(&self.instance, &notice.delivery.summary));
+                http_result(request.send().await)
+            }
+            ChannelKind::Sns => self.publish(&channel.target, notice).await,
+            ChannelKind::Digest => {
+                self.send_digest(std::slice::from_ref(notice), SystemTime::now())
+                    .await
+            }
+        }
+    }
+
+    async fn publish(&self, topic: &str, notice: &QueuedNotice) -> Result<Option<u16>, Failure> {
+        use aws_sdk_sns::error::ProvideErrorMetadata;
+        let client = self
+            .sns
+            .get_or_init(|| async {
+                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await;
+                aws_sdk_sns::Client::new(&config)
+            })
+            .await;
+        let subject = format!("mailvend: {}", notice.delivery.event.as_str());
+        let sent = client
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message(&notice.body)
+            .message_attributes(
+                "event",
+                aws_sdk_sns::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(notice.delivery.event.as_str())
+                    .build()
+                    .map_err(|e| Failure {
+                        status: None,
+                        error: e.to_string(),
+                        permanent: true,
+                    })?,
+            )
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let code = e.code().unwrap_or("").to_string();
+                let permanent = matches!(
+                    code.as_str(),
+                    "NotFound" | "AuthorizationError" | "InvalidParameter" | "KMSDisabled"
+                ) || status.is_some_and(|s| (400..500).contains(&s) && s != 429);
+                Err(Failure {
+                    status,
+                    error: match e.message() {
+                        Some(m) => format!("SNS {code}: {m}"),
+                        None => format!("SNS: {}", aws_sdk_sns::error::DisplayErrorContext(&e)),
+                    },
+                    permanent,
+                })
+            }
+        }
+    }
+
+    async fn send_digest(
+        &self,
+        notices: &[QueuedNotice],
+        now: SystemTime,
+    ) -> Result<Option<u16>, Failure> {
+        let raw = digest_mail(&self.from, &self.digest_to, &self.instance, notices, now);
+        let msg = Outgoing {
+            from: self.from.clone(),
+            to: vec![self.digest_to.clone()],
+            raw,
+            source_message_id: format!(
+                "digest-{}",
+                notices.first().map(|n| n.delivery.id.as_str()).unwrap_or("")
+            ),
+            recipient: self.digest_to.clone(),
+        };
+        match self.mailer.send(&msg).await {
+            Ok(_) => Ok(None),
+            Err(e) => Err(Failure {
+                status: None,
+                permanent: matches!(e, SendError::Permanent(_)),
+                error: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// A receiver's answer: 2xx delivered; 4xx (but 408 and 429) will not change by trying
+/// again; anything else, and no answer, is tried again.
+fn http_result(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Option<u16>, Failure> {
+    match sent {
+        Ok(r) if r.status().is_success() => Ok(Some(r.status().as_u16())),
+        Ok(r) => {
+            let status = r.status().as_u16();
+            Err(Failure {
+                status: Some(status),
+                error: format!("the receiver answered {status}"),
+                permanent: (400..500).contains(&status) && status != 408 && status != 429,
+            })
+        }
+        Err(e) => Err(Failure {
+            status: None,
+            error: if e.is_timeout() {
+                "no answer within 10 s".to_string()
+            } else if e.is_connect() {
+                "could not connect".to_string()
+            } else {
+                "the request failed".to_string()
+            },
+            permanent: false,
+        }),
+    }
+}
+
+/// The digest email: one line per notification, oldest first. The lines come from strangers'
+/// mail (addresses, SES's reasons): they stay in the body, with control characters removed,
+/// and only the count and the instance reach a header.
+pub fn digest_mail(
+    from: &str,
+    to: &str,
+    instance: &str,
+    notices: &[QueuedNotice],
+    now: SystemTime,
+) -> Vec<u8> {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    let instance: String = clean(instance)
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .collect();
+    let date = httpdate_rfc2822(now);
+    let mut body = format!(
+        "{} notification(s) from mailvend ({instance}) since the last digest:\r\n\r\n",
+        notices.len()
+    );
+    for n in notices {
+        body.push_str(&format!(
+            "- {} [{}] {}\r\n",
+            n.delivery.created_at,
+            n.delivery.event.as_str(),
+            clean(&n.delivery.summary)
+        ));
+    }
+    body.push_str("\r\nThe delivery log is on the dashboard's Notifications page.\r\n");
+    let id = notices
+        .first()
+        .map(|n| n.delivery.id.clone())
+        .unwrap_or_default();
+    let domain = from.rsplit('@').next().unwrap_or("localhost");
+    format!(
+        "From: mailvend <{from}>\r\nTo: {to}\r\nSubject: mailvend ({instance}): {} notification(s)\r\n\
+         Date: {date}\r\nMessage-ID: <digest-{id}@{domain}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
+         Auto-Submitted: auto-generated\r\n\r\n{body}",
+        notices.len()
+    )
+    .into_bytes()
+}
+
+/// `Date:` as RFC 5322 wants it, in UTC.
+fn httpdate_rfc2822(t: SystemTime) -> String {
+    // An HTTP date ("Sat, 05 Dec 2026 22:00:00 GMT") is a valid RFC 5322 date.
+    httpdate::fmt_http_date(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::notify::{NotificationDelivery, NotifyEvent};
+
+    fn notice(summary: &str) -> QueuedNotice {
+        QueuedNotice {
+            delivery: NotificationDelivery {
+                id: "n_20261205T100000000Z_000000000001".into(),
+                channel_id: "ch_1".into(),
+                channel_kind: ChannelKind::Digest,
+                event: NotifyEvent::DeadLetter,
+                summary: summary.into(),
+                state: NoticeState::Pending,
+                attempts: 0,
+                next_at: None,
+                last_status: None,
+                last_error: None,
+                created_at: "2026-12-05T10:00:00.000Z".into(),
+                delivered_at: None,
+            },
+            body: "{}".into(),
+        }
+    }
+
+    /// A stranger's text cannot add a header to the digest.
+    #[test]
+    fn the_digest_keeps_strangers_text_in_its_body() {
+        let raw = digest_mail(
+            "forwarder@mail.example.com",
+            "admin@corp.example",
+            "mail.example.com",
+            &[notice("Dead letter for x@y: bad\r\nBcc: victim@evil.example")],
+            humantime::parse_rfc3339("2026-12-06T07:00:00Z").unwrap(),
+        );
+        let text = String::from_utf8(raw).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(!head.to_ascii_lowercase().contains("bcc"), "{head}");
+        assert!(head.contains("Subject: mailvend (mail.example.com): 1 notification(s)"));
+        assert!(head.contains("Date: Sun, 06 Dec 2026 07:00:00 GMT"), "{head}");
+        assert!(body.contains("bad  Bcc: victim@evil.example"), "{body}");
+        let parsed = mail_parser::MessageParser::default().parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.to().unwrap().first().unwrap().address(), Some("admin@corp.example"));
+        assert!(parsed.bcc().is_none());
+    }
+}
