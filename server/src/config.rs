@@ -63,6 +63,7 @@ const KEYS: &[&str] = &[
     "mail_class_rules",
     "restricted_to",
     "hold_for_days",
+    "notify_allow_http",
     "organizations",
     "organizations_role_arn",
     "organizations_sync_every",
@@ -170,6 +171,9 @@ pub struct Config {
     pub restricted_to: Vec<String>,
     /// How many days held mail waits for an admin before it expires (`MAILVEND_HOLD_FOR_DAYS`).
     pub hold_for_days: u32,
+    /// Whether notification channels may post to plain-http URLs
+    /// (`MAILVEND_NOTIFY_ALLOW_HTTP`, off: for receivers on the local machine in tests).
+    pub notify_allow_http: bool,
     /// Reading the AWS organization's accounts (`MAILVEND_ORGANIZATIONS=on`), else `None`.
     pub organizations: Option<OrganizationsConfig>,
     /// Things worth telling the operator that do not stop the start (unknown variables).
@@ -664,6 +668,7 @@ impl Config {
         });
         // Unset, it is 14 days or the retention, whichever is shorter (a log kept 7 days
         // must not stop the server from starting); set, it must fit in the retention.
+        let notify_allow_http = r.parse("notify_allow_http", false, parse_bool);
         let hold_for_days = if r.get("hold_for_days").is_none() {
             hold_for_days.min(retention_days)
         } else {
@@ -870,6 +875,7 @@ impl Config {
             mail_class_rules,
             restricted_to,
             hold_for_days,
+            notify_allow_http,
             organizations,
             warnings,
         })

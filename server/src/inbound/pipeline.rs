@@ -24,6 +24,8 @@ use crate::inbound::trail::{LoopKey, Trail};
 use crate::inbound::{Delivery, Inbound, Report, Verdicts};
 use crate::mailer::{Mailer, Outgoing, SendError};
 use crate::metrics::Metrics;
+use crate::notify::queue::Notifier;
+use crate::notify::Event;
 use crate::store::{Claim, DeliveryUpdate, Kept, S3Object, StoreError, Stores};
 
 /// `local@domain` for a subaddress `local+label@domain`; `None` for any other address (or
@@ -229,9 +231,16 @@ pub struct Pipeline {
     classifier: Classifier,
     /// The routing rules last read, and what they compiled to.
     rules: std::sync::Mutex<Option<(app::model::RoutingRules, Arc<Rules>)>>,
+    /// Tells subscribed channels of dead letters, held mail and unreachable owners.
+    notifier: Notifier,
 }
 
 impl Pipeline {
+    /// The mailer forwarded mail leaves by; notification digests leave by it too.
+    pub fn mailer(&self) -> Arc<dyn Mailer> {
+        self.mailer.clone()
+    }
+
     pub fn new(
         config: Arc<Config>,
         stores: Stores,
@@ -240,6 +249,7 @@ impl Pipeline {
         retry: Retry,
     ) -> Self {
         Pipeline {
+            notifier: Notifier::new(stores.notifications.clone()),
             stores,
             mailer,
             metrics,
@@ -1195,6 +1205,11 @@ impl Pipeline {
                     };
                     if reachability.mark_unreachable(&mark, "mailer", &now).await? {
                         self.metrics.reachability("unreachable");
+                        let event = Event::OwnerUnreachable {
+                            recipient: recipient.clone(),
+                            reason: status.state.as_str().to_string(),
+                        };
+                        self.notifier.raise(&event, SystemTime::now()).await;
                         tracing::warn!(%recipient, state = status.state.as_str(), "recipient marked unreachable");
                     }
                 }
@@ -1254,6 +1269,22 @@ impl Pipeline {
             ..settled
         };
         self.settle(&settled).await?;
+        let event = match settled.outcome {
+            Outcome::DeadLetter => Some(Event::DeadLetter {
+                message_id: settled.id.clone(),
+                recipient: settled.recipient.clone(),
+                detail: settled.detail.clone(),
+            }),
+            Outcome::Held => Some(Event::HeldWaiting {
+                message_id: settled.id.clone(),
+                recipient: settled.recipient.clone(),
+                class: settled.class.map(|c| c.as_str().to_string()),
+            }),
+            _ => None,
+        };
+        if let Some(event) = event {
+            self.notifier.raise(&event, SystemTime::now()).await;
+        }
         tracing::info!(
             id = %settled.id,
             outcome = settled.outcome.as_str(),

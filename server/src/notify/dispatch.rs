@@ -143,14 +143,28 @@ impl Dispatcher {
         Ok(sent)
     }
 
-    /// Runs rounds every `TICK` until the process ends; a failed round is logged.
-    pub async fn run(self: Arc<Self>) {
+    /// Runs rounds every `TICK` until the process ends; a failed round is logged. Once an
+    /// hour, settled deliveries older than `keep_days` (the retention) leave the log.
+    pub async fn run(self: Arc<Self>, keep_days: u32) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_purge: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
             if let Err(e) = self.run_once(SystemTime::now()).await {
                 tracing::error!(error = %e, "notification round failed");
+            }
+            if last_purge.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                last_purge = Some(std::time::Instant::now());
+                let cutoff = crate::clock::before(
+                    SystemTime::now(),
+                    Duration::from_secs(u64::from(keep_days) * 86_400),
+                );
+                match self.store.purge_deliveries(&cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "old notification deliveries purged"),
+                    Err(e) => tracing::error!(error = %e, "purging notification deliveries failed"),
+                }
             }
         }
     }

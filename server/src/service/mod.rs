@@ -6,6 +6,7 @@ pub mod caller;
 pub mod dashboard;
 pub mod held;
 pub mod mapping_patch;
+pub mod notifications;
 pub mod organizations;
 pub mod owner;
 pub mod root_email;
@@ -142,6 +143,10 @@ pub struct AppService {
     root_emails: std::sync::OnceLock<Arc<crate::inbound::root_email::RootEmails>>,
     /// Wakes the job worker when jobs are queued.
     jobs_wake: tokio::sync::Notify,
+    /// Queues events for notification channels (drift, failed syncs, tests) …
+    notifier: crate::notify::queue::Notifier,
+    /// … and sends them (`serve` runs its rounds; the test button sends at once).
+    dispatcher: Arc<crate::notify::dispatch::Dispatcher>,
 }
 
 /// A listing's page size: 50 by default, at most `MAX_PAGE`.
@@ -348,7 +353,16 @@ impl AppService {
                 &config.reserved_addresses,
             ),
         };
+        let dispatcher = Arc::new(crate::notify::dispatch::Dispatcher::new(
+            stores.notifications.clone(),
+            pipeline.mailer(),
+            &config.from_address,
+            &config.admin_address,
+            &config.domain,
+        ));
         AppService {
+            notifier: crate::notify::queue::Notifier::new(stores.notifications.clone()),
+            dispatcher,
             epoch: Arc::new(crate::settings::SessionEpoch::new(stores.settings.clone())),
             config,
             stores,

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use super::caller::AdminCaller;
 use super::{invalid, page_limit, AppService, ServiceError, MAX_PAGE};
 use crate::clock::{before, now_rfc3339};
+use crate::notify::Event;
 use crate::organizations::{LinkChange, Reconciler};
 use crate::store::{is_reserved, MappingChange, MappingFilter, StoreError};
 
@@ -36,10 +37,17 @@ impl AppService {
         let source = self.org.as_ref().ok_or_else(not_configured)?;
         // One at a time: a sync asked for while another runs waits for it, then reads afresh.
         let _one = self.org_sync.lock().await;
-        let listed = source.list_accounts().await.map_err(|e| {
-            tracing::warn!(error = %e, "organization sync failed");
-            ServiceError::Upstream(e.to_string())
-        })?;
+        let listed = match source.list_accounts().await {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!(error = %e, "organization sync failed");
+                self.raise(Event::SyncFailed {
+                    error: e.to_string(),
+                })
+                .await;
+                return Err(ServiceError::Upstream(e.to_string()));
+            }
+        };
         let unused_days = self
             .config
             .organizations
@@ -76,10 +84,16 @@ impl AppService {
             }
         }
         let (accounts, summary) = reconciler.finish(&now, linked, unused_days);
+        let previous = self.stores.accounts.last_sync().await?;
         self.stores
             .accounts
             .replace_accounts(&accounts, &summary)
             .await?;
+        // Told when drift appears or grows, not again at every sync while it stands.
+        let drift = drift_of(&summary);
+        if drift > previous.as_ref().map_or(0, drift_of) {
+            self.raise(Event::DriftFound { accounts: drift }).await;
+        }
         tracing::info!(
             accounts = summary.accounts,
             linked = summary.linked,
@@ -288,4 +302,9 @@ pub async fn run_schedule(service: std::sync::Arc<AppService>, every: Duration) 
             tracing::warn!(error = %e, "scheduled organization sync failed");
         }
     }
+}
+
+/// How many accounts a sync found in drift.
+fn drift_of(s: &SyncSummary) -> u32 {
+    s.unmapped + s.off_domain + s.closed + s.conflict
 }
