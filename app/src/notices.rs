@@ -132,6 +132,46 @@ pub fn token_created((token, secret): &(TokenView, String)) -> Notice {
     }
 }
 
+pub fn channel_added(c: &crate::notify::ChannelCreated) -> Notice {
+    match &c.secret {
+        Some(secret) => Notice {
+            tone: Tone::Success,
+            text: format!(
+                "Added the channel {}. Copy its signing secret now: it is not shown again.",
+                c.channel.target
+            ),
+            secret: Some(secret.clone()),
+        },
+        None => Notice::success(format!("Added the channel {}.", c.channel.target)),
+    }
+}
+
+pub fn channel_removed(c: &crate::notify::Channel) -> Notice {
+    Notice::success(format!("Removed the channel {}.", c.target))
+}
+
+pub fn channel_tested(d: &crate::notify::NotificationDelivery) -> Notice {
+    use crate::notify::NoticeState;
+    match d.state {
+        NoticeState::Delivered => Notice::success(match d.last_status {
+            Some(status) => format!("The test was delivered (the receiver answered {status})."),
+            None => "The test was delivered.".to_string(),
+        }),
+        _ => Notice {
+            tone: Tone::Error,
+            text: format!(
+                "The test was not delivered: {}.{}",
+                d.last_error.as_deref().unwrap_or("no reason given"),
+                match (&d.state, &d.next_at) {
+                    (NoticeState::Pending, Some(at)) => format!(" It is tried again at {at}."),
+                    _ => String::new(),
+                }
+            ),
+            secret: None,
+        },
+    }
+}
+
 pub fn token_revoked(t: &TokenView) -> Notice {
     Notice::success(format!("Revoked the token {}.", t.name))
 }

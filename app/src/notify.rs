@@ -132,12 +132,15 @@ pub struct ChannelCreated {
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
     /// `webhook`, `slack`, `sns` or `digest`.
+    #[cfg_attr(feature = "ssr", schema(pattern = "^(webhook|slack|sns|digest)$"))]
     pub kind: String,
     /// The https URL (webhook, slack) or the topic ARN (sns); empty for a digest, which goes
     /// to the admin address.
     #[serde(default)]
     pub target: String,
-    /// Event names; at least one.
+    /// Event names (`dead_letter`, `owner_unreachable`, `held_waiting`, `drift_found`,
+    /// `sync_failed`); at least one.
+    #[cfg_attr(feature = "ssr", schema(min_items = 1))]
     pub events: Vec<String>,
 }
 

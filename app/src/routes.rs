@@ -141,6 +141,17 @@ pub const SETTINGS: Page = Page {
     access: Access::Admin,
 };
 
+pub const NOTIFICATIONS: Page = Page {
+    path: "/notifications",
+    title: "Notifications",
+    nav: Some(Nav {
+        label: "Notifications",
+        icon: "M10 3a5 5 0 0 0-5 5v3l-2 3h14l-2-3V8a5 5 0 0 0-5-5zM8 17a2 2 0 0 0 4 0",
+        section: Section::Admin,
+    }),
+    access: Access::Admin,
+};
+
 pub const TOKENS: Page = Page {
     path: "/tokens",
     title: "API tokens",
@@ -176,8 +187,19 @@ pub const ME: Page = Page {
 
 /// In navigation order.
 pub const PAGES: &[Page] = &[
-    LOGIN, OVERVIEW, ADDRESSES, ADDRESS, ACCOUNTS, MESSAGES, HELD, MESSAGE, SETTINGS, TOKENS,
-    AUDIT, ME,
+    LOGIN,
+    OVERVIEW,
+    ADDRESSES,
+    ADDRESS,
+    ACCOUNTS,
+    MESSAGES,
+    HELD,
+    MESSAGE,
+    SETTINGS,
+    NOTIFICATIONS,
+    TOKENS,
+    AUDIT,
+    ME,
 ];
 
 impl Page {

@@ -456,6 +456,71 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     use_service()?.tokens(&admin).await.map_err(respond)
 }
 
+#[server(prefix = "/fn", endpoint = "notifications")]
+pub async fn get_notifications() -> Result<crate::notify::NotificationsView, AppError> {
+    let admin = require_admin()?;
+    use_service()?.notifications(&admin).await.map_err(respond)
+}
+
+/// A channel from the Notifications form: one checkbox per event (`on` when ticked), so a
+/// plain HTML form posts it.
+#[server(prefix = "/fn", endpoint = "add_channel")]
+pub async fn add_channel(
+    kind: String,
+    #[server(default)] target: String,
+    #[server(default)] dead_letter: String,
+    #[server(default)] owner_unreachable: String,
+    #[server(default)] held_waiting: String,
+    #[server(default)] drift_found: String,
+    #[server(default)] sync_failed: String,
+) -> Result<crate::notify::ChannelCreated, AppError> {
+    let admin = require_admin()?;
+    let ticked = [
+        ("dead_letter", dead_letter),
+        ("owner_unreachable", owner_unreachable),
+        ("held_waiting", held_waiting),
+        ("drift_found", drift_found),
+        ("sync_failed", sync_failed),
+    ];
+    let input = crate::notify::NewChannel {
+        kind,
+        target,
+        events: ticked
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(name, _)| name.to_string())
+            .collect(),
+    };
+    let created = use_service()?
+        .add_channel(&admin, &input)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::channel_added(&created)).await;
+    Ok(created)
+}
+
+#[server(prefix = "/fn", endpoint = "remove_channel")]
+pub async fn remove_channel(id: String) -> Result<crate::notify::Channel, AppError> {
+    let admin = require_admin()?;
+    let channel = use_service()?
+        .remove_channel(&admin, &id)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::channel_removed(&channel)).await;
+    Ok(channel)
+}
+
+#[server(prefix = "/fn", endpoint = "test_channel")]
+pub async fn test_channel(id: String) -> Result<crate::notify::NotificationDelivery, AppError> {
+    let admin = require_admin()?;
+    let delivery = use_service()?
+        .test_channel(&admin, &id)
+        .await
+        .map_err(respond)?;
+    flash::notify(notices::channel_tested(&delivery)).await;
+    Ok(delivery)
+}
+
 /// The new token and its secret (shown once).
 #[server(prefix = "/fn", endpoint = "create_token")]
 pub async fn create_token(

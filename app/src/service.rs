@@ -106,6 +106,29 @@ pub trait Service: Send + Sync + 'static {
 
     async fn audit(&self, admin: &Admin, cursor: &str) -> Result<Page<AuditEntry>, AppError>;
 
+    /// The notification channels, the latest deliveries and where digests go.
+    async fn notifications(
+        &self,
+        admin: &Admin,
+    ) -> Result<crate::notify::NotificationsView, AppError>;
+    /// Adds a channel; a webhook's secret is in the answer, this once.
+    async fn add_channel(
+        &self,
+        admin: &Admin,
+        input: &crate::notify::NewChannel,
+    ) -> Result<crate::notify::ChannelCreated, AppError>;
+    async fn remove_channel(
+        &self,
+        admin: &Admin,
+        id: &str,
+    ) -> Result<crate::notify::Channel, AppError>;
+    /// Sends a test now; its delivery as logged.
+    async fn test_channel(
+        &self,
+        admin: &Admin,
+        id: &str,
+    ) -> Result<crate::notify::NotificationDelivery, AppError>;
+
     async fn accounts(
         &self,
         admin: &Admin,

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("messages/*id") view={Lazy::<split::MessageRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("held") view={Lazy::<split::HeldRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("settings") view={Lazy::<split::SettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("notifications") view={Lazy::<split::NotificationsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("tokens") view={Lazy::<split::TokensRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("audit") view={Lazy::<split::AuditRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("me") view={Lazy::<split::MyAddressesRoute>::new()} ssr=SsrMode::Async />

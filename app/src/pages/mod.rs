@@ -6,6 +6,7 @@ pub mod held;
 pub mod login;
 pub mod me;
 pub mod messages;
+pub mod notifications;
 pub mod not_found;
 pub mod overview;
 pub mod rules;

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
 use super::{
-    accounts, address, addresses, audit, held, login, me, messages, overview, settings, tokens,
+    accounts, address, addresses, audit, held, login, me, messages, notifications, overview,
+    settings, tokens,
 };
 
 /// `lazy_page!(Route, page::Component)`: a lazy route whose view is `<page::Component/>`.
@@ -40,6 +41,7 @@ lazy_page!(MessagesRoute, messages::Messages);
 lazy_page!(MessageRoute, messages::MessagePage);
 lazy_page!(HeldRoute, held::Held);
 lazy_page!(SettingsRoute, settings::Settings);
+lazy_page!(NotificationsRoute, notifications::Notifications);
 lazy_page!(TokensRoute, tokens::Tokens);
 lazy_page!(AccountsRoute, accounts::Accounts);
 lazy_page!(AuditRoute, audit::Audit);

@@ -241,6 +241,49 @@ impl app::service::Service for Dashboard {
             .await?)
     }
 
+    async fn notifications(
+        &self,
+        admin: &Admin,
+    ) -> Result<app::notify::NotificationsView, AppError> {
+        Ok(self
+            .0
+            .notifications(&AdminCaller::signed_in(admin))
+            .await?)
+    }
+
+    async fn add_channel(
+        &self,
+        admin: &Admin,
+        input: &app::notify::NewChannel,
+    ) -> Result<app::notify::ChannelCreated, AppError> {
+        Ok(self
+            .0
+            .add_channel(&AdminCaller::signed_in(admin), input)
+            .await?)
+    }
+
+    async fn remove_channel(
+        &self,
+        admin: &Admin,
+        id: &str,
+    ) -> Result<app::notify::Channel, AppError> {
+        Ok(self
+            .0
+            .remove_channel(&AdminCaller::signed_in(admin), id)
+            .await?)
+    }
+
+    async fn test_channel(
+        &self,
+        admin: &Admin,
+        id: &str,
+    ) -> Result<app::notify::NotificationDelivery, AppError> {
+        Ok(self
+            .0
+            .test_channel(&AdminCaller::signed_in(admin), id)
+            .await?)
+    }
+
     async fn held(&self, admin: &Admin, cursor: &str) -> Result<app::model::HeldMail, AppError> {
         Ok(self.0.held(&AdminCaller::signed_in(admin), cursor).await?)
     }

@@ -10,6 +10,7 @@ pub mod json;
 mod messages;
 pub mod openapi;
 mod owners;
+mod notifications;
 mod rules;
 mod sample;
 mod settings;
@@ -38,6 +39,19 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings::get).patch(settings::patch))
         .route("/rules", get(rules::get).put(rules::put))
         .route("/rules/dry-run", post(rules::dry_run))
+        .route(
+            "/notifications/channels",
+            get(notifications::list).post(notifications::add),
+        )
+        .route(
+            "/notifications/channels/{id}",
+            axum::routing::delete(notifications::remove),
+        )
+        .route(
+            "/notifications/channels/{id}/test",
+            post(notifications::test),
+        )
+        .route("/notifications/deliveries", get(notifications::deliveries))
         .route("/owners/{owner}/reassign", post(owners::reassign))
         .route("/owners/{owner}/suspend", post(owners::suspend))
         .route("/unreachable", get(unreachable::list))

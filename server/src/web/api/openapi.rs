@@ -5,7 +5,10 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, addresses, error, messages, owners, rules, sample, settings, unreachable};
+use super::{
+    accounts, addresses, error, messages, notifications, owners, rules, sample, settings,
+    unreachable,
+};
 use crate::service::AppService;
 
 #[derive(OpenApi)]
@@ -25,6 +28,11 @@ use crate::service::AppService;
         rules::get,
         rules::put,
         rules::dry_run,
+        notifications::list,
+        notifications::add,
+        notifications::remove,
+        notifications::test,
+        notifications::deliveries,
         settings::get,
         settings::patch,
         unreachable::list,
@@ -47,6 +55,7 @@ use crate::service::AppService;
         (name = "addresses", description = "Vended addresses and their mappings"),
         (name = "messages", description = "The log of received mail, one record per recipient"),
         (name = "settings", description = "Run-time settings: catch-all and spam policy"),
+        (name = "notifications", description = "Channels that tell admins of dead letters, held mail, unreachable owners and organization drift, and their delivery log"),
         (name = "recipients", description = "Recipient mailboxes marked unreachable by a bounce or complaint"),
         (name = "owners", description = "Bulk actions on every mapping of one owner, for when people leave"),
         (name = "accounts", description = "The AWS organization's accounts, each judged against the mappings (needs MAILVEND_ORGANIZATIONS=on)")
@@ -198,7 +207,7 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 28);
+        assert_eq!(operations, 33);
     }
 
     #[test]
@@ -218,6 +227,13 @@ mod tests {
             ("/api/v1/settings", &["get", "patch"][..]),
             ("/api/v1/rules", &["get", "put"][..]),
             ("/api/v1/rules/dry-run", &["post"][..]),
+            (
+                "/api/v1/notifications/channels",
+                &["get", "post"][..],
+            ),
+            ("/api/v1/notifications/channels/{id}", &["delete"][..]),
+            ("/api/v1/notifications/channels/{id}/test", &["post"][..]),
+            ("/api/v1/notifications/deliveries", &["get"][..]),
             ("/api/v1/unreachable", &["get"][..]),
             ("/api/v1/unreachable/{recipient}", &["delete"][..]),
             ("/api/v1/owners/{owner}/reassign", &["post"][..]),
@@ -258,6 +274,10 @@ mod tests {
             "MoveOne",
             "MoveResults",
             "MoveResult",
+            "Channel",
+            "ChannelCreated",
+            "NewChannel",
+            "NotificationDelivery",
             "RootEmailJob",
             "JobState",
         ] {
