@@ -419,6 +419,7 @@ fn httpdate_rfc2822(t: SystemTime) -> String {
 mod tests {
     use super::*;
     use app::notify::{NotificationDelivery, NotifyEvent};
+    use crate::store::NotificationStore;
 
     fn notice(summary: &str) -> QueuedNotice {
         QueuedNotice {
@@ -438,6 +439,110 @@ mod tests {
             },
             body: "{}".into(),
         }
+    }
+
+    use crate::notify::queue::Notifier;
+    use crate::notify::Event;
+    use crate::secret::Secret;
+    use crate::store::sqlite::SqliteStore;
+    use crate::testing::receiver::Receiver;
+    use app::model::AuditEntry;
+
+    async fn add(store: &SqliteStore, id: &str, kind: ChannelKind, target: &str, events: &[NotifyEvent]) {
+        let channel = StoredChannel {
+            id: id.into(),
+            kind,
+            target: target.into(),
+            secret: (kind == ChannelKind::Webhook).then(|| Secret::new("whsec_x")),
+            events: events.to_vec(),
+            created_at: "2026-12-05T10:00:00.000Z".into(),
+            created_by: "admin@corp.example".into(),
+        };
+        let entry = AuditEntry {
+            at: channel.created_at.clone(),
+            actor: channel.created_by.clone(),
+            action: "add_channel".into(),
+            subject: format!("channel:{id}"),
+            before: None,
+            after: None,
+        };
+        store.add_channel(&channel, &entry).await.unwrap();
+    }
+
+    /// The SNS channel through the real SDK against moto: the topic's HTTP subscriber (the
+    /// receiver) gets the event's JSON as the SNS message; a topic that is not there fails
+    /// at once, not for a day of retries. And Slack's text reaches its webhook escaped.
+    #[tokio::test]
+    async fn sns_topics_and_slack_hooks_are_told() {
+        let (config, _) = crate::testing::moto::sdk_config().await;
+        let sns = aws_sdk_sns::Client::new(&config);
+        let name = format!("mailvend-{:x}", rand::random::<u32>());
+        let topic = sns
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let receiver = Receiver::start(&[]).await;
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("http")
+            .endpoint(&receiver.url)
+            .send()
+            .await
+            .unwrap();
+        let slack = Receiver::start(&[]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("n.db")).await.unwrap());
+        add(&store, "ch_topic", ChannelKind::Sns, &topic, &[NotifyEvent::DriftFound]).await;
+        let missing = topic.replace(&name, "no-such-topic");
+        add(&store, "ch_gone", ChannelKind::Sns, &missing, &[NotifyEvent::DriftFound]).await;
+        add(&store, "ch_slack", ChannelKind::Slack, &slack.url, &[NotifyEvent::OwnerUnreachable]).await;
+
+        let now = SystemTime::now();
+        let notifier = Notifier::new(store.clone());
+        assert_eq!(notifier.raise(&Event::DriftFound { accounts: 3 }, now).await, 2);
+        let unreachable = Event::OwnerUnreachable {
+            recipient: "<!channel>@evil.example".into(),
+            reason: "bounced".into(),
+        };
+        assert_eq!(notifier.raise(&unreachable, now).await, 1);
+        let outbox = crate::mailer::outbox::Outbox::new(&dir.path().join("outbox"));
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            Arc::new(outbox),
+            "forwarder@mail.example.com",
+            "admin@corp.example",
+            "mail.example.com",
+        )
+        .with_sns(sns);
+        assert_eq!(dispatcher.run_once(now).await.unwrap(), 3);
+
+        let got = receiver.wait_for(1).await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        let note: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+        assert_eq!(note["Type"], "Notification");
+        assert_eq!(note["TopicArn"], topic.as_str());
+        assert_eq!(note["Subject"], "mailvend: drift_found");
+        let event: serde_json::Value =
+            serde_json::from_str(note["Message"].as_str().unwrap()).unwrap();
+        assert_eq!((&event["event"], &event["accounts"]), (&serde_json::json!("drift_found"), &serde_json::json!(3)));
+
+        let text: serde_json::Value = serde_json::from_str(&slack.wait_for(1).await[0].body).unwrap();
+        assert_eq!(
+            text["text"],
+            "mailvend (mail.example.com): &lt;!channel&gt;@evil.example is unreachable (bounced); their mail goes to the fallback"
+        );
+
+        let log = store.deliveries(10).await.unwrap();
+        let state = |id: &str| log.iter().find(|d| d.channel_id == id).map(|d| (d.state, d.attempts, d.last_error.clone()));
+        assert_eq!(state("ch_topic"), Some((NoticeState::Delivered, 1, None)));
+        assert_eq!(state("ch_slack").map(|s| s.0), Some(NoticeState::Delivered));
+        let (gone, attempts, error) = state("ch_gone").unwrap();
+        assert_eq!((gone, attempts), (NoticeState::Failed, 1), "{error:?}");
+        assert!(error.unwrap().contains("NotFound"));
     }
 
     /// A stranger's text cannot add a header to the digest.

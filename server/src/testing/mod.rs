@@ -15,6 +15,8 @@ mod faulty_store;
 #[cfg(test)]
 pub mod moto;
 #[cfg(test)]
+pub mod receiver;
+#[cfg(test)]
 mod support;
 
 #[cfg(test)]

@@ -25,9 +25,14 @@ fn channel(id: &str, kind: ChannelKind) -> StoredChannel {
     }
 }
 
+/// Removals a minute after additions, so the trail's order is the order of the changes.
 fn entry(action: &str, id: &str) -> AuditEntry {
+    let at = match action {
+        "remove_channel" => "2026-12-05T10:01:00.000Z",
+        _ => "2026-12-05T10:00:00.000Z",
+    };
     AuditEntry {
-        at: "2026-12-05T10:00:00.000Z".into(),
+        at: at.into(),
         actor: "admin@corp.example".into(),
         action: action.into(),
         subject: format!("channel:{id}"),

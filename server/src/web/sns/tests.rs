@@ -242,6 +242,8 @@ async fn start_custom(
         vec![
             ("MAILVEND_DOMAIN".into(), DOMAIN.into()),
             ("MAILVEND_SNS_TOPIC_ARNS".into(), TOPIC.into()),
+            // The notification tests' webhook receiver listens on plain http, locally.
+            ("MAILVEND_NOTIFY_ALLOW_HTTP".into(), "on".into()),
         ],
         None,
     )
@@ -1114,3 +1116,4 @@ async fn under_load_with_store_and_mailer_faults_every_recipient_ends_once() {
 /// Issue 22: attacks on the inbound path, over the real server.
 mod attacks;
 mod feedback;
+mod notify;

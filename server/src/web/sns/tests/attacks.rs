@@ -16,7 +16,7 @@ impl Running {
         self.receive_edited(id, recipients, raw, |_| {}).await
     }
 
-    async fn receive_edited(
+    pub(super) async fn receive_edited(
         &self,
         id: &str,
         recipients: &[&str],
