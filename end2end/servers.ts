@@ -67,6 +67,8 @@ export const heldEnv: Record<string, string> = {
   MAILVEND_PUBLIC_URL: heldURL,
   // The local admin's mailbox, off the served domain: held mail may be released to it.
   MAILVEND_ADMIN_ADDRESS: 'held.admin@corp.example',
+  // The notifications spec's webhook receiver listens on plain http, on this machine.
+  MAILVEND_NOTIFY_ALLOW_HTTP: 'on',
   MAILVEND_LOCAL_LOGIN_TOKEN: loginToken,
   MAILVEND_RATE_LIMIT: '6000',
   RUST_LOG: 'warn',

@@ -297,6 +297,7 @@ mod tests {
                 "Messages",
                 "Held mail",
                 "Settings",
+                "Notifications",
                 "API tokens",
                 "Audit log"
             ]

@@ -61,6 +61,7 @@ for (const [name, viewport] of Object.entries(viewports)) {
       '/held',
       `/messages/${id}`,
       '/settings',
+      '/notifications',
       '/tokens',
       '/accounts',
       '/audit',

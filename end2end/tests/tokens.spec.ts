@@ -19,7 +19,7 @@ test('a token is shown once, works, and stops working when revoked', async ({
   await form.getByLabel('Scope').selectOption('vend');
   await form.getByRole('button', { name: 'Create token' }).click();
 
-  const secretBox = page.getByLabel('New token secret');
+  const secretBox = page.getByLabel('New secret');
   await expect(secretBox).toHaveText(/^mvt_[A-Za-z0-9_-]+$/);
   const secret = (await secretBox.textContent())!.trim();
   await page.screenshot({ path: 'screenshots/tokens.png', fullPage: true });
@@ -35,7 +35,7 @@ test('a token is shown once, works, and stops working when revoked', async ({
   // Shown once: not on the next visit.
   await page.goto('/tokens');
   await ready(page, javaScriptEnabled);
-  await expect(page.getByLabel('New token secret')).toHaveCount(0);
+  await expect(page.getByLabel('New secret')).toHaveCount(0);
 
   await row.getByText('Revoke…').click();
   await row.getByRole('button', { name: `Revoke ${name}` }).click();
@@ -57,5 +57,5 @@ test('a token needs a name', async ({ page, javaScriptEnabled }) => {
   await form.getByLabel('Name').fill('   ');
   await form.getByRole('button', { name: 'Create token' }).click();
   await expect(page.locator('#token-name-error')).toHaveText('1 to 100 printable characters');
-  await expect(page.getByLabel('New token secret')).toHaveCount(0);
+  await expect(page.getByLabel('New secret')).toHaveCount(0);
 });

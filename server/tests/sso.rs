@@ -459,6 +459,17 @@ async fn every_door_checks_who_is_knocking() {
         ("/fn/catch_all", ("on=false".into(), [401, 403, 200])),
         ("/fn/spam_policy", ("policy=bogus".into(), [401, 403, 422])),
         ("/fn/dmarc_policy", ("policy=bogus".into(), [401, 403, 422])),
+        ("/fn/notifications", (String::new(), [401, 403, 200])),
+        // A webhook at the instance metadata service: refused, nothing kept.
+        (
+            "/fn/add_channel",
+            (
+                "kind=webhook&target=https%3A%2F%2F169.254.169.254%2F&dead_letter=on".into(),
+                [401, 403, 422],
+            ),
+        ),
+        ("/fn/remove_channel", ("id=ch_none".into(), [401, 403, 404])),
+        ("/fn/test_channel", ("id=ch_none".into(), [401, 403, 404])),
         ("/fn/tokens", (String::new(), [401, 403, 200])),
         ("/fn/create_token", ("name=&scope=vend".into(), [401, 403, 422])),
         ("/fn/revoke_token", ("id=nope".into(), [401, 403, 404])),
@@ -550,6 +561,7 @@ async fn every_door_checks_who_is_knocking() {
             ("/messages/none%2Fx%40y".into(), [303, 403, 404]),
         ),
         ("/settings", ("/settings".into(), [303, 403, 200])),
+        ("/notifications", ("/notifications".into(), [303, 403, 200])),
         ("/tokens", ("/tokens".into(), [303, 403, 200])),
         ("/accounts", ("/accounts".into(), [303, 403, 200])),
         ("/audit", ("/audit".into(), [303, 403, 200])),

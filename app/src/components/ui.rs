@@ -246,7 +246,7 @@ pub fn NoticeView(notice: crate::model::Notice) -> impl IntoView {
             <p>{notice.text}</p>
             {notice.secret.map(|secret| view! {
                 <div class="mt-2 flex items-center gap-2">
-                    <code aria-label="New token secret" class="min-w-0 flex-1 break-all rounded bg-white/70 px-2 py-1 font-mono text-xs text-slate-900 select-all dark:bg-black/40 dark:text-slate-100">
+                    <code aria-label="New secret" class="min-w-0 flex-1 break-all rounded bg-white/70 px-2 py-1 font-mono text-xs text-slate-900 select-all dark:bg-black/40 dark:text-slate-100">
                         {secret.clone()}
                     </code>
                     <CopyButton text=secret label="Copy secret" />

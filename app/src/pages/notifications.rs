@@ -24,7 +24,13 @@ pub fn Notifications() -> impl IntoView {
     toast_on_success(remove, notices::channel_removed);
     toast_on_success(test, notices::channel_tested);
     let data = Resource::new(
-        move || (add.version().get(), remove.version().get(), test.version().get()),
+        move || {
+            (
+                add.version().get(),
+                remove.version().get(),
+                test.version().get(),
+            )
+        },
         |_| get_notifications(),
     );
     let value = add.value();
@@ -93,7 +99,11 @@ pub fn Notifications() -> impl IntoView {
 }
 
 fn events_text(events: &[NotifyEvent]) -> String {
-    events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
+    events
+        .iter()
+        .map(|e| e.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[component]
@@ -107,6 +117,7 @@ fn ChannelTable(
             view! {
                 <p class="font-medium">{c.kind.label()}</p>
                 <p class="font-mono text-xs text-slate-500 break-all">{c.target.clone()}</p>
+                <p class="font-mono text-xs text-slate-500" data-testid="channel-id">{c.id.clone()}</p>
             }
         }),
         Column::new("Events", |c: &Channel| events_text(&c.events)).class("text-slate-600 dark:text-slate-300"),
@@ -154,7 +165,8 @@ fn ChannelTable(
 #[component]
 fn DeliveryLog(list: Vec<NotificationDelivery>) -> impl IntoView {
     let columns = vec![
-        Column::new("Queued", |d: &NotificationDelivery| when(&d.created_at)).class("whitespace-nowrap"),
+        Column::new("Queued", |d: &NotificationDelivery| when(&d.created_at))
+            .class("whitespace-nowrap"),
         Column::new("Event", |d: &NotificationDelivery| {
             view! {
                 <p class="font-medium">{d.event.as_str()}</p>

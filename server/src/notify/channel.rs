@@ -29,10 +29,8 @@ pub fn check(
     allow_http: bool,
     admin_address: &str,
 ) -> Result<ChannelSpec, Refusal> {
-    let kind = ChannelKind::parse(input.kind.trim()).ok_or((
-        "kind",
-        "expected webhook, slack, sns or digest".to_string(),
-    ))?;
+    let kind = ChannelKind::parse(input.kind.trim())
+        .ok_or(("kind", "expected webhook, slack, sns or digest".to_string()))?;
     let events = events(&input.events)?;
     let target = input.target.trim();
     let target = match kind {
@@ -67,7 +65,12 @@ fn events(names: &[String]) -> Result<Vec<NotifyEvent>, Refusal> {
     for name in names {
         let event = NotifyEvent::parse(name.trim())
             .filter(|e| *e != NotifyEvent::Test)
-            .ok_or_else(|| ("events", format!("unknown event {name:?}; expected {}", known())))?;
+            .ok_or_else(|| {
+                (
+                    "events",
+                    format!("unknown event {name:?}; expected {}", known()),
+                )
+            })?;
         if !events.contains(&event) {
             events.push(event);
         }
@@ -201,26 +204,154 @@ mod tests {
     #[test]
     fn channels_are_checked_field_by_field() {
         let refused: &[(NewChannel, bool, &str, &str)] = &[
-            (new("pager", "https://x.example", &["dead_letter"]), false, "kind", "expected webhook"),
-            (new("webhook", "https://x.example", &[]), false, "events", "at least one"),
-            (new("webhook", "https://x.example", &["test"]), false, "events", "unknown event"),
-            (new("webhook", "https://x.example", &["everything"]), false, "events", "unknown event"),
-            (new("webhook", "http://x.example/in", &["dead_letter"]), false, "target", "use https"),
-            (new("webhook", "ftp://x.example/in", &["dead_letter"]), false, "target", "expected an https"),
-            (new("webhook", "x.example/in", &["dead_letter"]), false, "target", "not a URL"),
-            (new("webhook", "https://u:p@x.example/", &["dead_letter"]), false, "target", "user name"),
-            (new("webhook", "https://169.254.169.254/latest/meta-data/", &["dead_letter"]), false, "target", "link-local"),
-            (new("webhook", "http://169.254.169.254/", &["dead_letter"]), true, "target", "link-local"),
-            (new("slack", "https://[fd00:ec2::254]/", &["dead_letter"]), false, "target", "link-local"),
-            (new("slack", "https://[::ffff:169.254.169.254]/", &["dead_letter"]), false, "target", "link-local"),
-            (new("webhook", "https://0.0.0.0/", &["dead_letter"]), false, "target", "link-local"),
-            (new("webhook", "https://metadata.google.internal/", &["dead_letter"]), false, "target", "link-local"),
-            (new("webhook", &format!("https://x.example/{}", "a".repeat(2100)), &["dead_letter"]), false, "target", "2048"),
-            (new("sns", "arn:aws:sns:eu-west-1:123456789012", &["dead_letter"]), false, "target", "topic ARN"),
-            (new("sns", "arn:aws:sqs:eu-west-1:123456789012:q", &["dead_letter"]), false, "target", "topic ARN"),
-            (new("sns", "arn:aws:sns:eu-west-1:1234:q", &["dead_letter"]), false, "target", "topic ARN"),
-            (new("sns", "arn:aws:sns:eu-west-1:123456789012:alerts.fifo", &["dead_letter"]), false, "target", "FIFO"),
-            (new("digest", "someone@else.example", &["dead_letter"]), false, "target", "admin address"),
+            (
+                new("pager", "https://x.example", &["dead_letter"]),
+                false,
+                "kind",
+                "expected webhook",
+            ),
+            (
+                new("webhook", "https://x.example", &[]),
+                false,
+                "events",
+                "at least one",
+            ),
+            (
+                new("webhook", "https://x.example", &["test"]),
+                false,
+                "events",
+                "unknown event",
+            ),
+            (
+                new("webhook", "https://x.example", &["everything"]),
+                false,
+                "events",
+                "unknown event",
+            ),
+            (
+                new("webhook", "http://x.example/in", &["dead_letter"]),
+                false,
+                "target",
+                "use https",
+            ),
+            (
+                new("webhook", "ftp://x.example/in", &["dead_letter"]),
+                false,
+                "target",
+                "expected an https",
+            ),
+            (
+                new("webhook", "x.example/in", &["dead_letter"]),
+                false,
+                "target",
+                "not a URL",
+            ),
+            (
+                new("webhook", "https://u:p@x.example/", &["dead_letter"]),
+                false,
+                "target",
+                "user name",
+            ),
+            (
+                new(
+                    "webhook",
+                    "https://169.254.169.254/latest/meta-data/",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "http://169.254.169.254/", &["dead_letter"]),
+                true,
+                "target",
+                "link-local",
+            ),
+            (
+                new("slack", "https://[fd00:ec2::254]/", &["dead_letter"]),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new(
+                    "slack",
+                    "https://[::ffff:169.254.169.254]/",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "https://0.0.0.0/", &["dead_letter"]),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new(
+                    "webhook",
+                    "https://metadata.google.internal/",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new(
+                    "webhook",
+                    &format!("https://x.example/{}", "a".repeat(2100)),
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "2048",
+            ),
+            (
+                new(
+                    "sns",
+                    "arn:aws:sns:eu-west-1:123456789012",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "topic ARN",
+            ),
+            (
+                new(
+                    "sns",
+                    "arn:aws:sqs:eu-west-1:123456789012:q",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "topic ARN",
+            ),
+            (
+                new("sns", "arn:aws:sns:eu-west-1:1234:q", &["dead_letter"]),
+                false,
+                "target",
+                "topic ARN",
+            ),
+            (
+                new(
+                    "sns",
+                    "arn:aws:sns:eu-west-1:123456789012:alerts.fifo",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "FIFO",
+            ),
+            (
+                new("digest", "someone@else.example", &["dead_letter"]),
+                false,
+                "target",
+                "admin address",
+            ),
         ];
         for (input, allow_http, field, words) in refused {
             let got = check(input, *allow_http, ADMIN);
@@ -237,31 +368,76 @@ mod tests {
     #[test]
     fn good_channels_come_out_normalised() {
         let hook = check(
-            &new("webhook", " https://Hooks.Example.org/in?token=abc ", &["held_waiting", "dead_letter", "dead_letter"]),
+            &new(
+                "webhook",
+                " https://Hooks.Example.org/in?token=abc ",
+                &["held_waiting", "dead_letter", "dead_letter"],
+            ),
             false,
             ADMIN,
         )
         .unwrap();
         assert_eq!(hook.kind, ChannelKind::Webhook);
         assert_eq!(hook.target, "https://hooks.example.org/in?token=abc");
-        assert_eq!(hook.events, [NotifyEvent::DeadLetter, NotifyEvent::HeldWaiting]);
-        let local = check(&new("webhook", "http://127.0.0.1:9000/hook", &["sync_failed"]), true, ADMIN).unwrap();
+        assert_eq!(
+            hook.events,
+            [NotifyEvent::DeadLetter, NotifyEvent::HeldWaiting]
+        );
+        let local = check(
+            &new("webhook", "http://127.0.0.1:9000/hook", &["sync_failed"]),
+            true,
+            ADMIN,
+        )
+        .unwrap();
         assert_eq!(local.target, "http://127.0.0.1:9000/hook");
-        let topic = check(&new("sns", "arn:aws:sns:eu-west-1:123456789012:root-mail", &["drift_found"]), false, ADMIN).unwrap();
+        let topic = check(
+            &new(
+                "sns",
+                "arn:aws:sns:eu-west-1:123456789012:root-mail",
+                &["drift_found"],
+            ),
+            false,
+            ADMIN,
+        )
+        .unwrap();
         assert_eq!(topic.target, "arn:aws:sns:eu-west-1:123456789012:root-mail");
         let digest = check(&new("digest", "", &["owner_unreachable"]), false, ADMIN).unwrap();
         assert_eq!(digest.target, ADMIN);
-        let gov = check(&new("sns", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t", &["drift_found"]), false, ADMIN);
+        let gov = check(
+            &new(
+                "sns",
+                "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t",
+                &["drift_found"],
+            ),
+            false,
+            ADMIN,
+        );
         assert!(gov.is_ok(), "{gov:?}");
     }
 
     #[test]
     fn targets_are_shown_without_their_credentials() {
         let cases = [
-            (ChannelKind::Slack, "https://hooks.slack.com/services/T0/B0/XXXXsecret", "https://hooks.slack.com/…"),
-            (ChannelKind::Webhook, "https://hooks.example.org/in?token=abc", "https://hooks.example.org/in?…"),
-            (ChannelKind::Webhook, "https://hooks.example.org:8443/in", "https://hooks.example.org:8443/in"),
-            (ChannelKind::Sns, "arn:aws:sns:eu-west-1:123456789012:t", "arn:aws:sns:eu-west-1:123456789012:t"),
+            (
+                ChannelKind::Slack,
+                "https://hooks.slack.com/services/T0/B0/XXXXsecret",
+                "https://hooks.slack.com/…",
+            ),
+            (
+                ChannelKind::Webhook,
+                "https://hooks.example.org/in?token=abc",
+                "https://hooks.example.org/in?…",
+            ),
+            (
+                ChannelKind::Webhook,
+                "https://hooks.example.org:8443/in",
+                "https://hooks.example.org:8443/in",
+            ),
+            (
+                ChannelKind::Sns,
+                "arn:aws:sns:eu-west-1:123456789012:t",
+                "arn:aws:sns:eu-west-1:123456789012:t",
+            ),
             (ChannelKind::Digest, ADMIN, ADMIN),
         ];
         for (kind, target, want) in cases {

@@ -110,10 +110,7 @@ impl Dispatcher {
                 continue;
             };
             if channel.kind == ChannelKind::Digest {
-                digests
-                    .entry(channel.id.clone())
-                    .or_default()
-                    .push(notice);
+                digests.entry(channel.id.clone()).or_default().push(notice);
                 continue;
             }
             let sent = self.send(channel, &notice).await;
@@ -317,7 +314,10 @@ impl Dispatcher {
             raw,
             source_message_id: format!(
                 "digest-{}",
-                notices.first().map(|n| n.delivery.id.as_str()).unwrap_or("")
+                notices
+                    .first()
+                    .map(|n| n.delivery.id.as_str())
+                    .unwrap_or("")
             ),
             recipient: self.digest_to.clone(),
         };
@@ -334,9 +334,7 @@ impl Dispatcher {
 
 /// A receiver's answer: 2xx delivered; 4xx (but 408 and 429) will not change by trying
 /// again; anything else, and no answer, is tried again.
-fn http_result(
-    sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Option<u16>, Failure> {
+fn http_result(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Option<u16>, Failure> {
     match sent {
         Ok(r) if r.status().is_success() => Ok(Some(r.status().as_u16())),
         Ok(r) => {
@@ -418,8 +416,8 @@ fn httpdate_rfc2822(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::notify::{NotificationDelivery, NotifyEvent};
     use crate::store::NotificationStore;
+    use app::notify::{NotificationDelivery, NotifyEvent};
 
     fn notice(summary: &str) -> QueuedNotice {
         QueuedNotice {
@@ -448,7 +446,13 @@ mod tests {
     use crate::testing::receiver::Receiver;
     use app::model::AuditEntry;
 
-    async fn add(store: &SqliteStore, id: &str, kind: ChannelKind, target: &str, events: &[NotifyEvent]) {
+    async fn add(
+        store: &SqliteStore,
+        id: &str,
+        kind: ChannelKind,
+        target: &str,
+        events: &[NotifyEvent],
+    ) {
         let channel = StoredChannel {
             id: id.into(),
             kind,
@@ -496,20 +500,46 @@ mod tests {
         let slack = Receiver::start(&[]).await;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("n.db")).await.unwrap());
-        add(&store, "ch_topic", ChannelKind::Sns, &topic, &[NotifyEvent::DriftFound]).await;
+        add(
+            &store,
+            "ch_topic",
+            ChannelKind::Sns,
+            &topic,
+            &[NotifyEvent::DriftFound],
+        )
+        .await;
         let missing = topic.replace(&name, "no-such-topic");
-        add(&store, "ch_gone", ChannelKind::Sns, &missing, &[NotifyEvent::DriftFound]).await;
-        add(&store, "ch_slack", ChannelKind::Slack, &slack.url, &[NotifyEvent::OwnerUnreachable]).await;
+        add(
+            &store,
+            "ch_gone",
+            ChannelKind::Sns,
+            &missing,
+            &[NotifyEvent::DriftFound],
+        )
+        .await;
+        add(
+            &store,
+            "ch_slack",
+            ChannelKind::Slack,
+            &slack.url,
+            &[NotifyEvent::OwnerUnreachable],
+        )
+        .await;
 
         let now = SystemTime::now();
         let notifier = Notifier::new(store.clone());
-        assert_eq!(notifier.raise(&Event::DriftFound { accounts: 3 }, now).await, 2);
+        assert_eq!(
+            notifier
+                .raise(&Event::DriftFound { accounts: 3 }, now)
+                .await,
+            2
+        );
         let unreachable = Event::OwnerUnreachable {
             recipient: "<!channel>@evil.example".into(),
             reason: "bounced".into(),
         };
         assert_eq!(notifier.raise(&unreachable, now).await, 1);
-        let outbox = crate::mailer::outbox::Outbox::new(&dir.path().join("outbox"));
+        let outbox = crate::mailer::outbox::Outbox::new(dir.path().join("outbox"));
         let dispatcher = Dispatcher::new(
             store.clone(),
             Arc::new(outbox),
@@ -528,16 +558,24 @@ mod tests {
         assert_eq!(note["Subject"], "mailvend: drift_found");
         let event: serde_json::Value =
             serde_json::from_str(note["Message"].as_str().unwrap()).unwrap();
-        assert_eq!((&event["event"], &event["accounts"]), (&serde_json::json!("drift_found"), &serde_json::json!(3)));
+        assert_eq!(
+            (&event["event"], &event["accounts"]),
+            (&serde_json::json!("drift_found"), &serde_json::json!(3))
+        );
 
-        let text: serde_json::Value = serde_json::from_str(&slack.wait_for(1).await[0].body).unwrap();
+        let text: serde_json::Value =
+            serde_json::from_str(&slack.wait_for(1).await[0].body).unwrap();
         assert_eq!(
             text["text"],
             "mailvend (mail.example.com): &lt;!channel&gt;@evil.example is unreachable (bounced); their mail goes to the fallback"
         );
 
         let log = store.deliveries(10).await.unwrap();
-        let state = |id: &str| log.iter().find(|d| d.channel_id == id).map(|d| (d.state, d.attempts, d.last_error.clone()));
+        let state = |id: &str| {
+            log.iter()
+                .find(|d| d.channel_id == id)
+                .map(|d| (d.state, d.attempts, d.last_error.clone()))
+        };
         assert_eq!(state("ch_topic"), Some((NoticeState::Delivered, 1, None)));
         assert_eq!(state("ch_slack").map(|s| s.0), Some(NoticeState::Delivered));
         let (gone, attempts, error) = state("ch_gone").unwrap();
@@ -552,17 +590,27 @@ mod tests {
             "forwarder@mail.example.com",
             "admin@corp.example",
             "mail.example.com",
-            &[notice("Dead letter for x@y: bad\r\nBcc: victim@evil.example")],
+            &[notice(
+                "Dead letter for x@y: bad\r\nBcc: victim@evil.example",
+            )],
             humantime::parse_rfc3339("2026-12-06T07:00:00Z").unwrap(),
         );
         let text = String::from_utf8(raw).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(!head.to_ascii_lowercase().contains("bcc"), "{head}");
         assert!(head.contains("Subject: mailvend (mail.example.com): 1 notification(s)"));
-        assert!(head.contains("Date: Sun, 06 Dec 2026 07:00:00 GMT"), "{head}");
+        assert!(
+            head.contains("Date: Sun, 06 Dec 2026 07:00:00 GMT"),
+            "{head}"
+        );
         assert!(body.contains("bad  Bcc: victim@evil.example"), "{body}");
-        let parsed = mail_parser::MessageParser::default().parse(text.as_bytes()).unwrap();
-        assert_eq!(parsed.to().unwrap().first().unwrap().address(), Some("admin@corp.example"));
+        let parsed = mail_parser::MessageParser::default()
+            .parse(text.as_bytes())
+            .unwrap();
+        assert_eq!(
+            parsed.to().unwrap().first().unwrap().address(),
+            Some("admin@corp.example")
+        );
         assert!(parsed.bcc().is_none());
     }
 }

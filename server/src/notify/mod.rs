@@ -132,7 +132,8 @@ mod tests {
             recipient: "<!channel>@evil.example".into(),
             reason: "bounced <https://evil.example|click>".into(),
         };
-        let body: serde_json::Value = serde_json::from_str(&slack_body("prod", &e.summary())).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(&slack_body("prod", &e.summary())).unwrap();
         let text = body["text"].as_str().unwrap();
         assert!(!text.contains('<') && !text.contains('>'), "{text}");
         assert!(text.contains("&lt;!channel&gt;@evil.example"), "{text}");

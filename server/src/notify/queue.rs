@@ -60,7 +60,9 @@ impl Notifier {
             match self.queue(channel, event, now, false).await {
                 Ok(Some(_)) => queued += 1,
                 Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, channel = %channel.id, event = event.kind().as_str(), "cannot queue a notification"),
+                Err(e) => {
+                    tracing::error!(error = %e, channel = %channel.id, event = event.kind().as_str(), "cannot queue a notification")
+                }
             }
         }
         queued

@@ -245,10 +245,7 @@ impl app::service::Service for Dashboard {
         &self,
         admin: &Admin,
     ) -> Result<app::notify::NotificationsView, AppError> {
-        Ok(self
-            .0
-            .notifications(&AdminCaller::signed_in(admin))
-            .await?)
+        Ok(self.0.notifications(&AdminCaller::signed_in(admin)).await?)
     }
 
     async fn add_channel(

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use app::model::AuditEntry;
-use app::notify::{
-    Channel, ChannelCreated, NewChannel, NotificationDelivery, NotificationsView,
-};
+use app::notify::{Channel, ChannelCreated, NewChannel, NotificationDelivery, NotificationsView};
 
 use super::caller::AdminCaller;
 use super::{invalid, AppService, ServiceError};
@@ -134,10 +132,7 @@ impl AppService {
         let now = rfc3339(SystemTime::now());
         let mut entry = audit(caller, "remove_channel", &shown, &now);
         (entry.before, entry.after) = (entry.after.take(), None);
-        self.stores
-            .notifications
-            .remove_channel(id, &entry)
-            .await?;
+        self.stores.notifications.remove_channel(id, &entry).await?;
         Ok(shown)
     }
 

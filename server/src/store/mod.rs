@@ -16,8 +16,8 @@ use app::model::{
     AuditEntry, DayVolume, DeliveryState, DeliveryStatus, Mapping, MappingCounts, MappingStatus,
     MessageRecord, Outcome, Page, Unreachable,
 };
-use app::org::{Drift, JobState, OrgAccount, RootEmailJob, SyncSummary};
 use app::notify::{ChannelKind, NoticeState, NotificationDelivery, NotifyEvent};
+use app::org::{Drift, JobState, OrgAccount, RootEmailJob, SyncSummary};
 use async_trait::async_trait;
 
 use crate::config::StoreUrl;
@@ -694,8 +694,11 @@ pub struct NoticeAttempt {
 #[async_trait]
 pub trait NotificationStore: Send + Sync + 'static {
     /// Adds `channel`, written with `audit`; a conflict past `MAX_CHANNELS` or on a taken id.
-    async fn add_channel(&self, channel: &StoredChannel, audit: &AuditEntry)
-        -> Result<(), StoreError>;
+    async fn add_channel(
+        &self,
+        channel: &StoredChannel,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
     /// Removes channel `id`, written with `audit`; not found if it is not there. Its pending
     /// deliveries fail when they come due.
     async fn remove_channel(&self, id: &str, audit: &AuditEntry) -> Result<(), StoreError>;

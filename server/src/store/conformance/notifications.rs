@@ -61,30 +61,40 @@ pub fn notice(id: &str, channel_id: &str, next_at: &str) -> QueuedNotice {
     }
 }
 
-pub async fn channels_are_kept_capped_and_audited<S: NotificationStore + MappingStore>(
-    store: &S,
-) {
+pub async fn channels_are_kept_capped_and_audited<S: NotificationStore + MappingStore>(store: &S) {
     let hook = unique("ch");
     let stored = channel(&hook, ChannelKind::Webhook);
     store
         .add_channel(&stored, &entry("add_channel", &hook))
         .await
         .unwrap();
-    let again = store.add_channel(&stored, &entry("add_channel", &hook)).await;
+    let again = store
+        .add_channel(&stored, &entry("add_channel", &hook))
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     let listed = store.channels().await.unwrap();
-    assert_eq!(listed, vec![stored.clone()], "the secret and whole target come back");
+    assert_eq!(
+        listed,
+        vec![stored.clone()],
+        "the secret and whole target come back"
+    );
     // Filled up to the cap; the next is refused and nothing is written.
     for i in 1..MAX_CHANNELS {
         let id = format!("{hook}-{i:02}");
         store
-            .add_channel(&channel(&id, ChannelKind::Digest), &entry("add_channel", &id))
+            .add_channel(
+                &channel(&id, ChannelKind::Digest),
+                &entry("add_channel", &id),
+            )
             .await
             .unwrap();
     }
     let extra = format!("{hook}-extra");
     let over = store
-        .add_channel(&channel(&extra, ChannelKind::Slack), &entry("add_channel", &extra))
+        .add_channel(
+            &channel(&extra, ChannelKind::Slack),
+            &entry("add_channel", &extra),
+        )
         .await;
     assert!(matches!(over, Err(StoreError::Conflict(_))), "{over:?}");
     assert_eq!(store.channels().await.unwrap().len(), MAX_CHANNELS);
@@ -170,7 +180,10 @@ pub async fn deliveries_queue_lease_and_settle<S: NotificationStore>(store: &S) 
             delivered_at: None,
         })
         .await;
-    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
 
     // Due again after its wait, not before; the lease ran out for nobody else.
     assert!(store
@@ -208,7 +221,10 @@ pub async fn deliveries_queue_lease_and_settle<S: NotificationStore>(store: &S) 
     assert_eq!(mine[2].state, NoticeState::Failed);
     assert_eq!(mine[2].attempts, 2);
     assert_eq!(mine[2].last_error.as_deref(), Some("connection refused"));
-    assert_eq!(mine[2].last_status, None, "a later attempt's silence replaces the 500");
+    assert_eq!(
+        mine[2].last_status, None,
+        "a later attempt's silence replaces the 500"
+    );
     assert_eq!(store.deliveries(1).await.unwrap().len(), 1);
 
     // Purging takes settled rows only.
@@ -234,7 +250,11 @@ pub async fn concurrent_claims_lease_each_delivery_once(store: Arc<dyn Notificat
     let p = unique("n");
     for i in 0..12 {
         store
-            .enqueue(&notice(&format!("{p}-{i:02}"), &ch, "2026-12-05T10:00:00.000Z"))
+            .enqueue(&notice(
+                &format!("{p}-{i:02}"),
+                &ch,
+                "2026-12-05T10:00:00.000Z",
+            ))
             .await
             .unwrap();
     }

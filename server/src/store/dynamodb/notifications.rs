@@ -114,7 +114,8 @@ fn notice_of(item: &Item) -> Result<QueuedNotice, StoreError> {
         delivery: NotificationDelivery {
             id: field("sk")?,
             channel_id: field("channel_id")?,
-            channel_kind: ChannelKind::parse(&kind).ok_or_else(|| corrupt("channel kind", &kind))?,
+            channel_kind: ChannelKind::parse(&kind)
+                .ok_or_else(|| corrupt("channel kind", &kind))?,
             event: NotifyEvent::parse(&event).ok_or_else(|| corrupt("event", &event))?,
             summary: field("summary")?,
             state: NoticeState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
@@ -315,10 +316,7 @@ impl NotificationStore for DynamoStore {
     async fn record_attempt(&self, a: &NoticeAttempt) -> Result<(), StoreError> {
         let mut set = vec!["attempts = :n", "#st = :st"];
         let mut remove = Vec::new();
-        let mut values = vec![
-            (":n", n(a.attempts)),
-            (":st", s(a.state.as_str())),
-        ];
+        let mut values = vec![(":n", n(a.attempts)), (":st", s(a.state.as_str()))];
         let optional = [
             ("next_at", ":next", a.next_at.clone().map(s)),
             ("last_status", ":status", a.status.map(n)),
@@ -401,7 +399,9 @@ impl NotificationStore for DynamoStore {
                 .await
                 .map_err(sdk)?;
             for item in out.items() {
-                let Some(id) = get_s(item, "sk") else { continue };
+                let Some(id) = get_s(item, "sk") else {
+                    continue;
+                };
                 self.client
                     .delete_item()
                     .table_name(&self.notify)

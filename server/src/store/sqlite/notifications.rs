@@ -12,7 +12,15 @@ use crate::store::{
     StoredChannel, MAX_CHANNELS,
 };
 
-type ChannelRow = (String, String, String, Option<String>, String, String, String);
+type ChannelRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
 
 const CHANNEL_COLUMNS: &str = "id, kind, target, secret, events, created_at, created_by";
 

@@ -227,10 +227,7 @@ mod tests {
             ("/api/v1/settings", &["get", "patch"][..]),
             ("/api/v1/rules", &["get", "put"][..]),
             ("/api/v1/rules/dry-run", &["post"][..]),
-            (
-                "/api/v1/notifications/channels",
-                &["get", "post"][..],
-            ),
+            ("/api/v1/notifications/channels", &["get", "post"][..]),
             ("/api/v1/notifications/channels/{id}", &["delete"][..]),
             ("/api/v1/notifications/channels/{id}/test", &["post"][..]),
             ("/api/v1/notifications/deliveries", &["get"][..]),

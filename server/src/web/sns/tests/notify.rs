@@ -14,10 +14,14 @@ fn admin_api(s: &Running, method: reqwest::Method, path: &str) -> reqwest::Reque
 }
 
 async fn deliveries(s: &Running) -> Vec<Value> {
-    let r = admin_api(s, reqwest::Method::GET, "/notifications/deliveries?limit=50")
-        .send()
-        .await
-        .unwrap();
+    let r = admin_api(
+        s,
+        reqwest::Method::GET,
+        "/notifications/deliveries?limit=50",
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
@@ -43,9 +47,18 @@ async fn held_mail_reaches_a_signed_webhook_after_a_500_and_the_daily_digest() {
 
     // Bad channels are refused by field, and nothing is kept.
     for (body, field) in [
-        (json!({"kind": "webhook", "target": "http://169.254.169.254/latest", "events": ["held_waiting"]}), "target"),
-        (json!({"kind": "webhook", "target": receiver.url, "events": []}), "events"),
-        (json!({"kind": "pager", "target": receiver.url, "events": ["held_waiting"]}), "kind"),
+        (
+            json!({"kind": "webhook", "target": "http://169.254.169.254/latest", "events": ["held_waiting"]}),
+            "target",
+        ),
+        (
+            json!({"kind": "webhook", "target": receiver.url, "events": []}),
+            "events",
+        ),
+        (
+            json!({"kind": "pager", "target": receiver.url, "events": ["held_waiting"]}),
+            "kind",
+        ),
     ] {
         let r = admin_api(&s, reqwest::Method::POST, "/notifications/channels")
             .json(&body)
@@ -65,7 +78,10 @@ async fn held_mail_reaches_a_signed_webhook_after_a_500_and_the_daily_digest() {
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
     let secret = created["secret"].as_str().unwrap().to_string();
-    assert!(secret.starts_with("whsec_") && secret.len() == 70, "{secret}");
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 70,
+        "{secret}"
+    );
     let hook = created["channel"]["id"].as_str().unwrap().to_string();
     let r = admin_api(&s, reqwest::Method::POST, "/notifications/channels")
         .json(&json!({"kind": "digest", "events": ["held_waiting"]}))
@@ -84,7 +100,10 @@ async fn held_mail_reaches_a_signed_webhook_after_a_500_and_the_daily_digest() {
         .text()
         .await
         .unwrap();
-    assert!(!listed.contains(&secret) && listed.contains(&hook), "{listed}");
+    assert!(
+        !listed.contains(&secret) && listed.contains(&hook),
+        "{listed}"
+    );
 
     // AWS's password reset under a hold policy: held, and both channels are told.
     let r = admin_api(&s, reqwest::Method::PATCH, "/settings")
@@ -117,10 +136,16 @@ async fn held_mail_reaches_a_signed_webhook_after_a_500_and_the_daily_digest() {
     assert_eq!(body["event"], "held_waiting");
     assert_eq!(body["message_id"], message_id.as_str());
     assert_eq!(body["class"], "credential");
-    assert!(!got[0].body.contains("secret-n1"), "the mail itself is never in a notification");
+    assert!(
+        !got[0].body.contains("secret-n1"),
+        "the mail itself is never in a notification"
+    );
     assert_eq!(got[0].header("x-mailvend-event"), Some("held_waiting"));
     let log = deliveries(&s).await;
-    let first = log.iter().find(|d| d["channel_id"] == hook.as_str()).unwrap();
+    let first = log
+        .iter()
+        .find(|d| d["channel_id"] == hook.as_str())
+        .unwrap();
     assert_eq!(first["state"], "pending", "{first}");
     assert_eq!(first["attempts"], 1);
     assert_eq!(first["last_status"], 500);
@@ -153,8 +178,14 @@ async fn held_mail_reaches_a_signed_webhook_after_a_500_and_the_daily_digest() {
     )
     .is_err());
     let log = deliveries(&s).await;
-    let done = log.iter().find(|d| d["channel_id"] == hook.as_str()).unwrap();
-    assert_eq!((&done["state"], &done["attempts"], &done["last_status"]), (&json!("delivered"), &json!(2), &json!(200)));
+    let done = log
+        .iter()
+        .find(|d| d["channel_id"] == hook.as_str())
+        .unwrap();
+    assert_eq!(
+        (&done["state"], &done["attempts"], &done["last_status"]),
+        (&json!("delivered"), &json!(2), &json!(200))
+    );
 
     // The digest waits for 07:00 UTC, then goes to the admin address through the outbox.
     let pending_digest = log.iter().find(|d| d["channel_kind"] == "digest").unwrap();
@@ -168,7 +199,10 @@ async fn held_mail_reaches_a_signed_webhook_after_a_500_and_the_daily_digest() {
     assert_eq!(meta["to"], json!([s.config.admin_address]));
     let text = String::from_utf8_lossy(raw);
     assert!(text.contains("1 notification(s)"), "{text}");
-    assert!(text.contains(&format!("[held_waiting] Held mail for {team} (credential)")), "{text}");
+    assert!(
+        text.contains(&format!("[held_waiting] Held mail for {team} (credential)")),
+        "{text}"
+    );
     assert!(!text.contains("secret-n1"));
     let log = deliveries(&s).await;
     let digest_done = log.iter().find(|d| d["channel_kind"] == "digest").unwrap();
@@ -185,13 +219,21 @@ async fn held_mail_reaches_a_signed_webhook_after_a_500_and_the_daily_digest() {
     .unwrap();
     assert_eq!(r.status(), 200);
     let tested: Value = r.json().await.unwrap();
-    assert_eq!((&tested["event"], &tested["state"]), (&json!("test"), &json!("delivered")), "{tested}");
+    assert_eq!(
+        (&tested["event"], &tested["state"]),
+        (&json!("test"), &json!("delivered")),
+        "{tested}"
+    );
     let got = receiver.received();
     assert_eq!(verified(&secret, got.last().unwrap())["event"], "test");
-    let r = admin_api(&s, reqwest::Method::POST, "/notifications/channels/ch_nope/test")
-        .send()
-        .await
-        .unwrap();
+    let r = admin_api(
+        &s,
+        reqwest::Method::POST,
+        "/notifications/channels/ch_nope/test",
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 404);
 
     // Removed; every change and the test audited, never with the secret.
