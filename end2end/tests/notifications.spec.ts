@@ -115,7 +115,8 @@ test('an admin adds a signed webhook, tests it through a 500, reads the log and 
     await row.getByRole('button', { name: `Remove ${target}` }).click();
     await expect(page.getByRole('status').filter({ hasText: `Removed the channel ${target}.` }).first()).toBeVisible();
     await expect(page.getByRole('row').filter({ hasText: target }).filter({ hasText: 'Send a test' })).toHaveCount(0);
-    expect(errors).toEqual([]);
+    // The refused target answered 422 on purpose; nothing else may fail.
+    expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
   } finally {
     hook.close();
   }
