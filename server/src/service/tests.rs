@@ -401,3 +401,95 @@ async fn stored_rules_that_no_longer_pass_are_shown_skipped_and_can_be_deleted()
     assert_eq!(after.rules.len(), 1);
     assert!(service.rules_view(&admin).await.unwrap().skipped.is_empty());
 }
+
+/// An organization whose listing the test scripts: each sync takes the next answer.
+struct Scripted(
+    std::sync::Mutex<
+        Vec<Result<Vec<crate::organizations::ListedAccount>, crate::organizations::OrgError>>,
+    >,
+);
+
+#[async_trait::async_trait]
+impl crate::organizations::AccountSource for Scripted {
+    async fn list_accounts(
+        &self,
+    ) -> Result<Vec<crate::organizations::ListedAccount>, crate::organizations::OrgError> {
+        self.0.lock().unwrap().remove(0)
+    }
+}
+
+/// The organization sync tells subscribed channels when it fails, and when drift appears or
+/// grows — not again at every sync while the same drift stands.
+#[tokio::test]
+async fn a_failed_sync_and_new_drift_are_raised_once() {
+    use crate::organizations::{ListedAccount, OrgError};
+    use app::notify::{ChannelKind, NotifyEvent};
+    use app::org::AccountState;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        crate::store::sqlite::SqliteStore::open(&dir.path().join("o.db"))
+            .await
+            .unwrap(),
+    );
+    let unmapped = |n: u32| ListedAccount {
+        id: format!("{n:012}"),
+        name: format!("unmapped {n}"),
+        email: format!("nobody-{n}@{DOMAIN}"),
+        state: AccountState::Active,
+        joined_at: None,
+    };
+    let answers = vec![
+        Err(OrgError::Throttled("Rate exceeded".into())),
+        Ok(vec![unmapped(1)]),
+        Ok(vec![unmapped(1)]),
+        Ok(vec![unmapped(1), unmapped(2)]),
+        Ok(vec![unmapped(2)]),
+    ];
+    let service = service_on(
+        Stores::from_backend(store.clone()),
+        &dir.path().join("outbox"),
+    )
+    .with_organizations(Arc::new(Scripted(std::sync::Mutex::new(answers))));
+    let admin = AdminCaller::console();
+    let added = service
+        .add_channel(
+            &admin,
+            &app::notify::NewChannel {
+                kind: ChannelKind::Digest.as_str().into(),
+                target: String::new(),
+                events: vec!["drift_found".into(), "sync_failed".into()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(added.secret, None);
+    let events = || async {
+        let mut log = service.deliveries(&admin, None).await.unwrap();
+        log.reverse();
+        log.into_iter()
+            .map(|d| (d.event, d.summary))
+            .collect::<Vec<_>>()
+    };
+    assert!(service.sync_accounts(&admin).await.is_err());
+    for _ in 0..4 {
+        service.sync_accounts(&admin).await.unwrap();
+    }
+    let got = events().await;
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].0, NotifyEvent::SyncFailed);
+    assert!(got[0].1.contains("Rate exceeded"), "{got:?}");
+    assert_eq!(
+        got[1],
+        (
+            NotifyEvent::DriftFound,
+            "The organization sync found 1 account(s) in drift".into()
+        )
+    );
+    assert_eq!(
+        got[2],
+        (
+            NotifyEvent::DriftFound,
+            "The organization sync found 2 account(s) in drift".into()
+        )
+    );
+}
