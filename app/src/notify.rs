@@ -138,10 +138,23 @@ pub struct NewChannel {
     /// to the admin address.
     #[serde(default)]
     pub target: String,
-    /// Event names (`dead_letter`, `owner_unreachable`, `held_waiting`, `drift_found`,
-    /// `sync_failed`); at least one.
-    #[cfg_attr(feature = "ssr", schema(min_items = 1))]
+    /// The events it is told of; at least one.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<SubscribableEvent>, min_items = 1))]
     pub events: Vec<String>,
+}
+
+/// The event names a channel may subscribe to, as the OpenAPI description lists them
+/// (`NewChannel::events` is read as text, so an unknown name is a 422 naming it).
+#[cfg(feature = "ssr")]
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SubscribableEvent {
+    DeadLetter,
+    OwnerUnreachable,
+    HeldWaiting,
+    DriftFound,
+    SyncFailed,
 }
 
 /// Where one delivery stands.

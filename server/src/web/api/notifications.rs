@@ -124,13 +124,15 @@ pub struct LogQuery {
     responses(
         (status = 200, body = Vec<NotificationDelivery>),
         (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),
+        (status = 422, description = "A query parameter is invalid (named in `field`)", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
 pub async fn deliveries(
     State(service): State<Arc<AppService>>,
     caller: AdminCaller,
-    Query(q): Query<LogQuery>,
+    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<NotificationDelivery>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     Ok(Json(service.deliveries(&caller, q.limit).await?))
 }
