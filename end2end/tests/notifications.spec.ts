@@ -50,6 +50,9 @@ test('an admin adds a signed webhook, tests it through a 500, reads the log and 
   const errors = collectErrors(page);
   const hook = await receiver();
   const target = `${hook.url}/${info.project.name}`;
+  // Listed by origin only: a webhook URL often carries its token (the receiver's port is this
+  // test's own).
+  const shown = `${new URL(target).origin}/…`;
   try {
     await page.goto(`${heldURL}/notifications`);
     await ready(page, javaScriptEnabled);
@@ -76,15 +79,16 @@ test('an admin adds a signed webhook, tests it through a 500, reads the log and 
     await page.goto(`${heldURL}/notifications`);
     await ready(page, javaScriptEnabled);
     await expect(page.getByLabel('New secret')).toHaveCount(0);
-    const row = page.getByRole('row').filter({ hasText: target });
+    const row = page.getByRole('row').filter({ hasText: shown });
     await expect(row).toContainText('sync_failed');
     await expect(row).not.toContainText(secret);
+    await expect(row).not.toContainText(info.project.name);
     const channelId = (await row.getByTestId('channel-id').textContent())!.trim();
 
     // The first test meets the receiver's 500: said so, and tried again later.
-    await row.getByRole('button', { name: `Send a test to ${target}` }).click();
+    await row.getByRole('button', { name: `Send a test to ${shown}` }).click();
     await expect(page.getByText('The test was not delivered: the receiver answered 500.').first()).toBeVisible();
-    await row.getByRole('button', { name: `Send a test to ${target}` }).click();
+    await row.getByRole('button', { name: `Send a test to ${shown}` }).click();
     await expect(page.getByText('The test was delivered (the receiver answered 200).').first()).toBeVisible();
     expect(hook.got).toHaveLength(2);
     for (const g of hook.got) {
@@ -112,9 +116,10 @@ test('an admin adds a signed webhook, tests it through a 500, reads the log and 
     }
 
     await row.getByText('Remove…').click();
-    await row.getByRole('button', { name: `Remove ${target}` }).click();
-    await expect(page.getByRole('status').filter({ hasText: `Removed the channel ${target}.` }).first()).toBeVisible();
-    await expect(page.getByRole('row').filter({ hasText: target }).filter({ hasText: 'Send a test' })).toHaveCount(0);
+    await row.getByRole('button', { name: `Remove ${shown}` }).click();
+    await expect(page.getByRole('status').filter({ hasText: `Removed the channel ${shown}.` }).first()).toBeVisible();
+    const channels = page.getByRole('table', { name: 'Notification channels' });
+    await expect(channels.getByRole('row').filter({ hasText: channelId })).toHaveCount(0);
     // The refused target answered 422 on purpose; nothing else may fail.
     expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
   } finally {

@@ -31,4 +31,4 @@ CREATE TABLE notify_deliveries (
 ) WITHOUT ROWID;
 
 CREATE INDEX notify_due ON notify_deliveries (next_at) WHERE state = 'pending';
-CREATE INDEX notify_pending_by_channel ON notify_deliveries (channel_id) WHERE state = 'pending';
+CREATE INDEX notify_pending_by_channel ON notify_deliveries (channel_id, event) WHERE state = 'pending';

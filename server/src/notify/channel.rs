@@ -3,8 +3,11 @@
 //!
 //! A webhook or Slack URL is where mailvend will POST from inside the network, so a careless
 //! (or hijacked) admin session must not aim it at the instance metadata service: link-local
-//! hosts are refused whatever the scheme, and plain http only when the operator allows it
-//! (`MAILVEND_NOTIFY_ALLOW_HTTP`, for local receivers in tests).
+//! and metadata hosts are refused whatever the scheme, and this machine (loopback) and plain
+//! http only when the operator allows it (`MAILVEND_NOTIFY_ALLOW_HTTP`, for local receivers in
+//! tests). The URL's text is checked here; what its name resolves to is checked again at each
+//! connection (`dispatch`'s resolver, with `refused_ip`), so a DNS name cannot lead there
+//! either.
 
 use std::net::IpAddr;
 
@@ -29,7 +32,7 @@ pub fn check(
     allow_http: bool,
     admin_address: &str,
 ) -> Result<ChannelSpec, Refusal> {
-    let kind = ChannelKind::parse(input.kind.trim())
+    let kind = ChannelKind::parse(&input.kind)
         .ok_or(("kind", "expected webhook, slack, sns or digest".to_string()))?;
     let events = events(&input.events)?;
     let target = input.target.trim();
@@ -82,7 +85,9 @@ fn events(names: &[String]) -> Result<Vec<NotifyEvent>, Refusal> {
     Ok(events)
 }
 
-fn url(target: &str, allow_http: bool) -> Result<String, Refusal> {
+/// The checks on a webhook or Slack URL, again at each send (a channel made on a server that
+/// allowed http is refused by one that does not).
+pub fn url(target: &str, allow_http: bool) -> Result<String, Refusal> {
     let bad = |m: &str| ("target", m.to_string());
     if target.len() > MAX_URL {
         return Err(bad("the URL is longer than 2048 characters"));
@@ -99,38 +104,73 @@ fn url(target: &str, allow_http: bool) -> Result<String, Refusal> {
         _ => return Err(bad("expected an https URL")),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("a URL with a user name or password is refused; put credentials in the path or use the signing secret"));
+        return Err(bad(
+            "a URL with a user name or password is refused: a webhook is proven by its signing secret",
+        ));
     }
     if url.fragment().is_some() {
         return Err(bad("a URL with a #fragment is refused"));
     }
-    let link_local = match url.host() {
+    let (metadata, local) = match url.host() {
         None => return Err(bad("the URL has no host")),
-        Some(url::Host::Ipv4(ip)) => is_link_local(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => is_link_local(IpAddr::V6(ip)),
+        Some(url::Host::Ipv4(ip)) => (refused_ip(IpAddr::V4(ip), true), ip.is_loopback()),
+        Some(url::Host::Ipv6(ip)) => (
+            refused_ip(IpAddr::V6(ip), true),
+            refused_ip(IpAddr::V6(ip), false),
+        ),
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "metadata.google.internal" || d == "instance-data" || d.ends_with(".internal.")
+            let metadata = ["metadata", "metadata.google.internal", "instance-data"]
+                .contains(&d.as_str())
+                || d.ends_with(".internal");
+            (metadata, d == "localhost" || d.ends_with(".localhost"))
         }
     };
-    if link_local {
+    if metadata {
         return Err(bad(
             "link-local and instance-metadata hosts are refused (they would expose the server's own credentials)",
         ));
     }
+    if local && !allow_http {
+        return Err(bad("this machine's own addresses are refused"));
+    }
     Ok(url.to_string())
 }
 
-fn is_link_local(ip: IpAddr) -> bool {
+/// An address a notification may never be sent to: link-local (the instance metadata
+/// service, 169.254.169.254 and fd00:ec2::254), unspecified, `0.0.0.0/8`, and loopback unless
+/// `allow_loopback`; IPv4 written inside IPv6 (mapped, compatible, NAT64) is judged as IPv4.
+pub fn refused_ip(ip: IpAddr, allow_loopback: bool) -> bool {
     match ip {
-        IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.octets()[0] == 0,
+        IpAddr::V4(v4) => {
+            v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.octets()[0] == 0
+                || (v4.is_loopback() && !allow_loopback)
+        }
         IpAddr::V6(v6) => {
             let s = v6.segments();
+            let embedded = v6.to_ipv4_mapped().or_else(|| {
+                // ::a.b.c.d (compatible) and 64:ff9b::a.b.c.d (NAT64).
+                let compat = s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1);
+                let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+                (compat || nat64).then(|| {
+                    std::net::Ipv4Addr::new(
+                        (s[6] >> 8) as u8,
+                        s[6] as u8,
+                        (s[7] >> 8) as u8,
+                        s[7] as u8,
+                    )
+                })
+            });
+            if let Some(v4) = embedded {
+                return refused_ip(IpAddr::V4(v4), allow_loopback);
+            }
             (s[0] & 0xffc0) == 0xfe80
                 || v6.is_unspecified()
                 // EC2's IPv6 metadata endpoint, fd00:ec2::254.
                 || (s[0] == 0xfd00 && s[1] == 0x0ec2)
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_link_local(IpAddr::V4(v4)))
+                || (v6.is_loopback() && !allow_loopback)
         }
     }
 }
@@ -139,7 +179,7 @@ fn topic_arn(target: &str) -> Result<String, Refusal> {
     let parts: Vec<&str> = target.split(':').collect();
     let ok = parts.len() == 6
         && parts[0] == "arn"
-        && parts[1].starts_with("aws")
+        && ["aws", "aws-cn", "aws-us-gov"].contains(&parts[1])
         && parts[2] == "sns"
         && !parts[3].is_empty()
         && parts[3]
@@ -166,24 +206,16 @@ fn topic_arn(target: &str) -> Result<String, Refusal> {
     Ok(target.to_string())
 }
 
-/// A stored target as listed: a Slack URL is its own credential, so only its origin; a
-/// webhook's query may carry a token, so not its query.
+/// A stored target as listed, audited and shown: a webhook URL often carries its token in its
+/// path or query (a Slack URL is nothing else), so only its origin. Channels are told apart by
+/// their ids.
 pub fn shown(kind: ChannelKind, target: &str) -> String {
     match kind {
         ChannelKind::Sns | ChannelKind::Digest => target.to_string(),
-        ChannelKind::Slack | ChannelKind::Webhook => {
-            let Ok(url) = Url::parse(target) else {
-                return "(unreadable URL)".to_string();
-            };
-            let origin = url.origin().ascii_serialization();
-            match kind {
-                ChannelKind::Slack => format!("{origin}/…"),
-                _ => {
-                    let query = if url.query().is_some() { "?…" } else { "" };
-                    format!("{origin}{}{query}", url.path())
-                }
-            }
-        }
+        ChannelKind::Slack | ChannelKind::Webhook => match Url::parse(target) {
+            Ok(url) => format!("{}/…", url.origin().ascii_serialization()),
+            Err(_) => "(unreadable URL)".to_string(),
+        },
     }
 }
 
@@ -353,7 +385,83 @@ mod tests {
                 "admin address",
             ),
         ];
-        for (input, allow_http, field, words) in refused {
+        let more: &[(NewChannel, bool, &str, &str)] = &[
+            (
+                new(
+                    "webhook",
+                    "https://instance-data.ec2.internal./",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "https://metadata/", &["dead_letter"]),
+                true,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "https://2852039166/", &["dead_letter"]),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "https://0xa9.0xfe.0xa9.0xfe/", &["dead_letter"]),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "https://[64:ff9b::a9fe:a9fe]/", &["dead_letter"]),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "https://[::169.254.169.254]/", &["dead_letter"]),
+                false,
+                "target",
+                "link-local",
+            ),
+            (
+                new("webhook", "https://127.0.0.1:8080/", &["dead_letter"]),
+                false,
+                "target",
+                "own addresses",
+            ),
+            (
+                new("webhook", "https://localhost/", &["dead_letter"]),
+                false,
+                "target",
+                "own addresses",
+            ),
+            (
+                new("webhook", "https://[::1]/", &["dead_letter"]),
+                false,
+                "target",
+                "own addresses",
+            ),
+            (
+                new(" webhook", "https://x.example/", &["dead_letter"]),
+                false,
+                "kind",
+                "expected webhook",
+            ),
+            (
+                new(
+                    "sns",
+                    "arn:awsx:sns:eu-west-1:123456789012:t",
+                    &["dead_letter"],
+                ),
+                false,
+                "target",
+                "topic ARN",
+            ),
+        ];
+        for (input, allow_http, field, words) in refused.iter().chain(more) {
             let got = check(input, *allow_http, ADMIN);
             match got {
                 Err((f, m)) => {
@@ -426,12 +534,12 @@ mod tests {
             (
                 ChannelKind::Webhook,
                 "https://hooks.example.org/in?token=abc",
-                "https://hooks.example.org/in?…",
+                "https://hooks.example.org/…",
             ),
             (
                 ChannelKind::Webhook,
-                "https://hooks.example.org:8443/in",
-                "https://hooks.example.org:8443/in",
+                "https://hooks.example.org:8443/in/TOKEN",
+                "https://hooks.example.org:8443/…",
             ),
             (
                 ChannelKind::Sns,
@@ -442,6 +550,38 @@ mod tests {
         ];
         for (kind, target, want) in cases {
             assert_eq!(shown(kind, target), want, "{target}");
+        }
+    }
+
+    #[test]
+    fn resolved_addresses_are_judged_like_literal_ones() {
+        let refused = [
+            "169.254.169.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "fe80::1",
+            "fd00:ec2::254",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "::169.254.169.254",
+            "::",
+        ];
+        let allowed = [
+            "10.0.0.1",
+            "192.168.1.10",
+            "93.184.216.34",
+            "2001:db8::1",
+            "fd00:1::1",
+        ];
+        for ip in refused {
+            assert!(refused_ip(ip.parse().unwrap(), true), "{ip}");
+        }
+        for ip in allowed {
+            assert!(!refused_ip(ip.parse().unwrap(), false), "{ip}");
+        }
+        for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            assert!(refused_ip(ip.parse().unwrap(), false), "{ip}");
+            assert!(!refused_ip(ip.parse().unwrap(), true), "{ip}");
         }
     }
 }

@@ -1,31 +1,41 @@
 //! Sending what the queue holds. Every few seconds a server claims the deliveries that are due
 //! (leased, so another server does not send them too), sends each to its channel and records
-//! the attempt: delivered, tried again after `retry_after`, or given up. A digest channel's
-//! deliveries come due together at the digest hour and go out as one email through the
-//! mailer, like forwarded mail.
+//! the attempt: delivered, tried again after `retry_after`, or given up. An attempt is
+//! recorded only while its lease holds (`NotificationStore::record_attempt`), and no send
+//! starts once a round is past `LAST_START`, so a slow receiver cannot make a lease run out
+//! mid-send and another server send the same delivery again. A digest channel's deliveries come
+//! due together at the digest hour and go out as one email through the mailer, like forwarded
+//! mail.
 //!
 //! Webhooks are POSTed with a 10-second timeout and no redirects followed (a redirect would
 //! carry the signed body somewhere the admin did not choose); only the receiver's status is
-//! kept, never its body.
+//! kept, never its body. Every name is resolved through `GuardedResolver`, which drops
+//! link-local, metadata and (unless allowed) loopback addresses, so a DNS name cannot lead
+//! where a literal address may not.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use app::notify::{ChannelKind, NoticeState};
+use app::notify::{ChannelKind, NoticeState, NotificationDelivery};
 
+use super::channel::{refused_ip, url};
 use super::{retry_after, sign, slack_body};
 use crate::clock::{rfc3339, unix_now};
 use crate::mailer::{Mailer, Outgoing, SendError};
 use crate::store::{NoticeAttempt, NotificationStore, QueuedNotice, StoreError, StoredChannel};
 
 /// How long a claimed delivery is this server's before another may take it over.
-const LEASE: Duration = Duration::from_secs(120);
+pub const LEASE: Duration = Duration::from_secs(120);
 /// The most deliveries one round claims.
-const ROUND: u32 = 50;
+const ROUND: u32 = 10;
 /// How often the queue is looked at.
 pub const TICK: Duration = Duration::from_secs(5);
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one send may take (HTTP, SNS or the mailer).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// No send starts later in a round than this, so every send ends inside the lease.
+const LAST_START: Duration = Duration::from_secs(90);
 
 /// Why an attempt failed, and whether trying again could help.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,16 +45,50 @@ pub struct Failure {
     pub permanent: bool,
 }
 
+/// A name that resolved only to addresses a notification may not go to.
+#[derive(Debug)]
+struct RefusedHost;
+
+impl std::fmt::Display for RefusedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the host resolves only to refused addresses")
+    }
+}
+
+impl std::error::Error for RefusedHost {}
+
+/// Resolves as the system does, then keeps only the addresses `refused_ip` allows.
+struct GuardedResolver {
+    allow_loopback: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_loopback = self.allow_loopback;
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let kept: Vec<SocketAddr> = found
+                .filter(|a| !refused_ip(a.ip(), allow_loopback))
+                .collect();
+            if kept.is_empty() {
+                return Err(Box::new(RefusedHost) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 pub struct Dispatcher {
     store: Arc<dyn NotificationStore>,
     http: reqwest::Client,
     sns: tokio::sync::OnceCell<aws_sdk_sns::Client>,
     mailer: Arc<dyn Mailer>,
-    /// The digest's `From` (the forwarder address) and its `To` (the admin address).
+    /// The digest's `From` (the forwarder address).
     from: String,
-    digest_to: String,
     /// Names this mailvend in Slack text and digest subjects (its domain).
     instance: String,
+    /// `MAILVEND_NOTIFY_ALLOW_HTTP`: plain http and this machine's addresses allowed.
+    allow_http: bool,
 }
 
 impl Dispatcher {
@@ -52,12 +96,15 @@ impl Dispatcher {
         store: Arc<dyn NotificationStore>,
         mailer: Arc<dyn Mailer>,
         from: &str,
-        digest_to: &str,
         instance: &str,
+        allow_http: bool,
     ) -> Dispatcher {
         let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
+            .timeout(SEND_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_loopback: allow_http,
+            }))
             .user_agent(concat!("mailvend/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client builds");
@@ -67,8 +114,8 @@ impl Dispatcher {
             sns: tokio::sync::OnceCell::new(),
             mailer,
             from: from.to_string(),
-            digest_to: digest_to.to_string(),
             instance: instance.to_string(),
+            allow_http,
         }
     }
 
@@ -83,6 +130,7 @@ impl Dispatcher {
     /// One round: claims what is due at `now`, sends it, records each attempt. How many
     /// deliveries it attempted.
     pub async fn run_once(&self, now: SystemTime) -> Result<usize, StoreError> {
+        let started = Instant::now();
         let claimed = self
             .store
             .claim_due(&rfc3339(now), &rfc3339(now + LEASE), ROUND)
@@ -98,7 +146,7 @@ impl Dispatcher {
             .map(|c| (c.id.clone(), c))
             .collect();
         let mut digests: BTreeMap<String, Vec<QueuedNotice>> = BTreeMap::new();
-        let count = claimed.len();
+        let mut attempted = 0;
         for notice in claimed {
             let Some(channel) = channels.get(&notice.delivery.channel_id) else {
                 let gone = Failure {
@@ -106,38 +154,50 @@ impl Dispatcher {
                     error: "the channel was removed".into(),
                     permanent: true,
                 };
-                self.settle(&notice, Err(gone), now).await?;
+                self.record(&notice, Err(gone), now).await?;
                 continue;
             };
             if channel.kind == ChannelKind::Digest {
                 digests.entry(channel.id.clone()).or_default().push(notice);
                 continue;
             }
-            let sent = self.send(channel, &notice).await;
-            self.settle(&notice, sent, now).await?;
-        }
-        for (_, notices) in digests {
-            let sent = self.send_digest(&notices, now).await;
-            for notice in &notices {
-                self.settle(notice, sent.clone(), now).await?;
+            // Past it, the rest waits for its lease to run out and the next claim.
+            if started.elapsed() > LAST_START {
+                break;
             }
+            let sent = self.send(channel, &notice, now).await;
+            self.record(&notice, sent, now).await?;
+            attempted += 1;
         }
-        Ok(count)
+        for (id, notices) in digests {
+            if started.elapsed() > LAST_START {
+                break;
+            }
+            let sent = self.send_digest(&channels[&id], &notices, now).await;
+            for notice in &notices {
+                self.record(notice, sent.clone(), now).await?;
+            }
+            attempted += notices.len();
+        }
+        Ok(attempted)
     }
 
-    /// Sends `notice` now, whatever its due time, and records it: the channel's test button.
+    /// Sends `notice`, queued for `channel` under its lease (`queue(.., at_once)`), now: the
+    /// test button. Its row as recorded.
     pub async fn deliver_now(
         &self,
         channel: &StoredChannel,
         notice: &QueuedNotice,
         now: SystemTime,
-    ) -> Result<Result<Option<u16>, Failure>, StoreError> {
+    ) -> Result<NotificationDelivery, StoreError> {
         let sent = match channel.kind {
-            ChannelKind::Digest => self.send_digest(std::slice::from_ref(notice), now).await,
-            _ => self.send(channel, notice).await,
+            ChannelKind::Digest => {
+                self.send_digest(channel, std::slice::from_ref(notice), now)
+                    .await
+            }
+            _ => self.send(channel, notice, now).await,
         };
-        self.settle(notice, sent.clone(), now).await?;
-        Ok(sent)
+        self.settle(notice, sent, now).await
     }
 
     /// Runs rounds every `TICK` until the process ends; a failed round is logged. Once an
@@ -145,14 +205,14 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>, keep_days: u32) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_purge: Option<std::time::Instant> = None;
+        let mut last_purge: Option<Instant> = None;
         loop {
             tick.tick().await;
             if let Err(e) = self.run_once(SystemTime::now()).await {
                 tracing::error!(error = %e, "notification round failed");
             }
             if last_purge.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
-                last_purge = Some(std::time::Instant::now());
+                last_purge = Some(Instant::now());
                 let cutoff = crate::clock::before(
                     SystemTime::now(),
                     Duration::from_secs(u64::from(keep_days) * 86_400),
@@ -166,16 +226,38 @@ impl Dispatcher {
         }
     }
 
-    async fn settle(
+    /// `settle`, where a lease lost meanwhile is logged rather than failing the round: the
+    /// server that took the row over records what it did.
+    async fn record(
         &self,
         notice: &QueuedNotice,
         sent: Result<Option<u16>, Failure>,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let attempts = notice.delivery.attempts + 1;
+        match self.settle(notice, sent, now).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(m)) => {
+                tracing::warn!(delivery = %notice.delivery.id, "{m}");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records what the attempt at `notice` came to, under the lease its claim set; the row
+    /// as it now stands.
+    async fn settle(
+        &self,
+        notice: &QueuedNotice,
+        sent: Result<Option<u16>, Failure>,
+        now: SystemTime,
+    ) -> Result<NotificationDelivery, StoreError> {
+        let d = &notice.delivery;
+        let attempts = d.attempts + 1;
         let attempt = match sent {
             Ok(status) => NoticeAttempt {
-                id: notice.delivery.id.clone(),
+                id: d.id.clone(),
+                lease: d.next_at.clone().unwrap_or_default(),
                 attempts,
                 state: NoticeState::Delivered,
                 next_at: None,
@@ -186,10 +268,11 @@ impl Dispatcher {
             Err(f) => {
                 let wait = (!f.permanent).then(|| retry_after(attempts)).flatten();
                 if wait.is_none() {
-                    tracing::warn!(delivery = %notice.delivery.id, channel = %notice.delivery.channel_id, error = %f.error, "a notification was given up");
+                    tracing::warn!(delivery = %d.id, channel = %d.channel_id, error = %f.error, "a notification was given up");
                 }
                 NoticeAttempt {
-                    id: notice.delivery.id.clone(),
+                    id: d.id.clone(),
+                    lease: d.next_at.clone().unwrap_or_default(),
                     attempts,
                     state: match wait {
                         Some(_) => NoticeState::Pending,
@@ -202,49 +285,62 @@ impl Dispatcher {
                 }
             }
         };
-        self.store.record_attempt(&attempt).await
+        self.store.record_attempt(&attempt).await?;
+        Ok(NotificationDelivery {
+            attempts,
+            state: attempt.state,
+            next_at: attempt.next_at,
+            last_status: attempt.status,
+            last_error: attempt.error,
+            delivered_at: attempt.delivered_at,
+            ..d.clone()
+        })
     }
 
     async fn send(
         &self,
         channel: &StoredChannel,
         notice: &QueuedNotice,
+        now: SystemTime,
     ) -> Result<Option<u16>, Failure> {
+        let refused = |m: String| Failure {
+            status: None,
+            error: m,
+            permanent: true,
+        };
         match channel.kind {
-            ChannelKind::Webhook => {
-                let Some(secret) = &channel.secret else {
-                    return Err(Failure {
-                        status: None,
-                        error: "the webhook has no signing secret".into(),
-                        permanent: true,
-                    });
+            ChannelKind::Webhook | ChannelKind::Slack => {
+                // Checked again here: a channel made where http was allowed is not used by a
+                // server that does not allow it.
+                url(&channel.target, self.allow_http)
+                    .map_err(|(_, m)| refused(format!("the target is refused here: {m}")))?;
+                let body = match channel.kind {
+                    ChannelKind::Slack => slack_body(&self.instance, &notice.delivery.summary),
+                    _ => notice.body.clone(),
                 };
-                let ts = unix_now();
-                let request = self
+                let mut request = self
                     .http
                     .post(&channel.target)
-                    .header("content-type", "application/json")
-                    .header(sign::TIMESTAMP_HEADER, ts.to_string())
-                    .header(
-                        sign::SIGNATURE_HEADER,
-                        sign::signature(secret.expose().as_bytes(), ts, notice.body.as_bytes()),
-                    )
-                    .header("X-Mailvend-Event", notice.delivery.event.as_str())
-                    .header("X-Mailvend-Delivery", &notice.delivery.id)
-                    .body(notice.body.clone());
-                http_result(request.send().await)
-            }
-            ChannelKind::Slack => {
-                let request = self
-                    .http
-                    .post(&channel.target)
-                    .header("content-type", "application/json")
-                    .body(slack_body(&self.instance, &notice.delivery.summary));
-                http_result(request.send().await)
+                    .header("content-type", "application/json");
+                if channel.kind == ChannelKind::Webhook {
+                    let Some(secret) = &channel.secret else {
+                        return Err(refused("the webhook has no signing secret".into()));
+                    };
+                    let ts = unix_now();
+                    request = request
+                        .header(sign::TIMESTAMP_HEADER, ts.to_string())
+                        .header(
+                            sign::SIGNATURE_HEADER,
+                            sign::signature(secret.expose().as_bytes(), ts, body.as_bytes()),
+                        )
+                        .header("X-Mailvend-Event", notice.delivery.event.as_str())
+                        .header("X-Mailvend-Delivery", &notice.delivery.id);
+                }
+                http_result(request.body(body).send().await)
             }
             ChannelKind::Sns => self.publish(&channel.target, notice).await,
             ChannelKind::Digest => {
-                self.send_digest(std::slice::from_ref(notice), SystemTime::now())
+                self.send_digest(channel, std::slice::from_ref(notice), now)
                     .await
             }
         }
@@ -261,42 +357,51 @@ impl Dispatcher {
                 aws_sdk_sns::Client::new(&config)
             })
             .await;
-        let subject = format!("mailvend: {}", notice.delivery.event.as_str());
-        let sent = client
+        let attribute = aws_sdk_sns::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(notice.delivery.event.as_str())
+            .build()
+            .map_err(|e| Failure {
+                status: None,
+                error: e.to_string(),
+                permanent: true,
+            })?;
+        // A topic is published to in its own region, whatever the default region is.
+        let region = topic.split(':').nth(3).unwrap_or_default().to_string();
+        let request = client
             .publish()
             .topic_arn(topic)
-            .subject(subject)
+            .subject(format!("mailvend: {}", notice.delivery.event.as_str()))
             .message(&notice.body)
-            .message_attributes(
-                "event",
-                aws_sdk_sns::types::MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(notice.delivery.event.as_str())
-                    .build()
-                    .map_err(|e| Failure {
-                        status: None,
-                        error: e.to_string(),
-                        permanent: true,
-                    })?,
+            .message_attributes("event", attribute)
+            .customize()
+            .config_override(
+                aws_sdk_sns::config::Builder::default()
+                    .region(aws_sdk_sns::config::Region::new(region)),
             )
-            .send()
-            .await;
+            .send();
+        let sent = match tokio::time::timeout(SEND_TIMEOUT, request).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                return Err(Failure {
+                    status: None,
+                    error: "SNS did not answer within 10 s".into(),
+                    permanent: false,
+                })
+            }
+        };
         match sent {
             Ok(_) => Ok(None),
             Err(e) => {
                 let status = e.raw_response().map(|r| r.status().as_u16());
                 let code = e.code().unwrap_or("").to_string();
-                let permanent = matches!(
-                    code.as_str(),
-                    "NotFound" | "AuthorizationError" | "InvalidParameter" | "KMSDisabled"
-                ) || status.is_some_and(|s| (400..500).contains(&s) && s != 429);
                 Err(Failure {
                     status,
                     error: match e.message() {
                         Some(m) => format!("SNS {code}: {m}"),
                         None => format!("SNS: {}", aws_sdk_sns::error::DisplayErrorContext(&e)),
                     },
-                    permanent,
+                    permanent: sns_permanent(&code),
                 })
             }
         }
@@ -304,13 +409,14 @@ impl Dispatcher {
 
     async fn send_digest(
         &self,
+        channel: &StoredChannel,
         notices: &[QueuedNotice],
         now: SystemTime,
     ) -> Result<Option<u16>, Failure> {
-        let raw = digest_mail(&self.from, &self.digest_to, &self.instance, notices, now);
+        let raw = digest_mail(&self.from, &channel.target, &self.instance, notices, now);
         let msg = Outgoing {
             from: self.from.clone(),
-            to: vec![self.digest_to.clone()],
+            to: vec![channel.target.clone()],
             raw,
             source_message_id: format!(
                 "digest-{}",
@@ -319,21 +425,44 @@ impl Dispatcher {
                     .map(|n| n.delivery.id.as_str())
                     .unwrap_or("")
             ),
-            recipient: self.digest_to.clone(),
+            recipient: channel.target.clone(),
         };
-        match self.mailer.send(&msg).await {
-            Ok(_) => Ok(None),
-            Err(e) => Err(Failure {
+        match tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(&msg)).await {
+            Ok(Ok(_)) => Ok(None),
+            Ok(Err(e)) => Err(Failure {
                 status: None,
                 permanent: matches!(e, SendError::Permanent(_)),
                 error: e.to_string(),
+            }),
+            Err(_) => Err(Failure {
+                status: None,
+                error: "the mailer did not answer within 10 s".into(),
+                permanent: false,
             }),
         }
     }
 }
 
-/// A receiver's answer: 2xx delivered; 4xx (but 408 and 429) will not change by trying
-/// again; anything else, and no answer, is tried again.
+/// SNS errors that trying again cannot mend: the topic is not there, this server may not
+/// publish to it, or the request is malformed. Everything else (throttling, KMS throttling,
+/// an expired token from clock skew, 5xx) is tried again.
+fn sns_permanent(code: &str) -> bool {
+    matches!(
+        code,
+        "NotFound"
+            | "AuthorizationError"
+            | "InvalidParameter"
+            | "InvalidParameterValue"
+            | "KMSDisabled"
+            | "KMSNotFound"
+            | "KMSInvalidState"
+            | "KMSAccessDenied"
+            | "InvalidSecurity"
+    )
+}
+
+/// A receiver's answer: 2xx delivered; a redirect (never followed) and 4xx other than 408 and
+/// 429 will not change by trying again; anything else, and no answer, is tried again.
 fn http_result(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Option<u16>, Failure> {
     match sent {
         Ok(r) if r.status().is_success() => Ok(Some(r.status().as_u16())),
@@ -341,21 +470,36 @@ fn http_result(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Option
             let status = r.status().as_u16();
             Err(Failure {
                 status: Some(status),
-                error: format!("the receiver answered {status}"),
-                permanent: (400..500).contains(&status) && status != 408 && status != 429,
+                error: match status {
+                    300..=399 => {
+                        format!("the receiver answered {status} (redirects are not followed)")
+                    }
+                    _ => format!("the receiver answered {status}"),
+                },
+                permanent: (300..500).contains(&status) && status != 408 && status != 429,
             })
         }
-        Err(e) => Err(Failure {
-            status: None,
-            error: if e.is_timeout() {
-                "no answer within 10 s".to_string()
-            } else if e.is_connect() {
-                "could not connect".to_string()
-            } else {
-                "the request failed".to_string()
-            },
-            permanent: false,
-        }),
+        Err(e) => {
+            let refused =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                    e.source()
+                })
+                .any(|e| e.is::<RefusedHost>());
+            Err(Failure {
+                status: None,
+                error: if refused {
+                    "the host resolves only to refused addresses (link-local, metadata or this machine)"
+                        .to_string()
+                } else if e.is_timeout() {
+                    "no answer within 10 s".to_string()
+                } else if e.is_connect() {
+                    "could not connect".to_string()
+                } else {
+                    "the request failed".to_string()
+                },
+                permanent: refused,
+            })
+        }
     }
 }
 
@@ -544,8 +688,8 @@ mod tests {
             store.clone(),
             Arc::new(outbox),
             "forwarder@mail.example.com",
-            "admin@corp.example",
             "mail.example.com",
+            true,
         )
         .with_sns(sns);
         assert_eq!(dispatcher.run_once(now).await.unwrap(), 3);
@@ -581,6 +725,59 @@ mod tests {
         let (gone, attempts, error) = state("ch_gone").unwrap();
         assert_eq!((gone, attempts), (NoticeState::Failed, 1), "{error:?}");
         assert!(error.unwrap().contains("NotFound"));
+    }
+
+    /// Names are resolved, then judged like literal addresses: `localhost` is this machine.
+    #[tokio::test]
+    async fn names_that_resolve_to_refused_addresses_are_not_connected_to() {
+        use reqwest::dns::Resolve;
+        let name = |n: &str| n.parse::<reqwest::dns::Name>().unwrap();
+        let strict = GuardedResolver {
+            allow_loopback: false,
+        };
+        let refused = strict.resolve(name("localhost")).await;
+        assert!(refused.is_err_and(|e| e.is::<RefusedHost>()));
+        let local = GuardedResolver {
+            allow_loopback: true,
+        };
+        let addrs: Vec<SocketAddr> = local.resolve(name("localhost")).await.unwrap().collect();
+        assert!(addrs.iter().any(|a| a.ip().is_loopback()), "{addrs:?}");
+        // And through the client: the error says why, and the channel is not tried again.
+        let dispatcher = Dispatcher::new(
+            Arc::new(
+                SqliteStore::open(&tempfile::tempdir().unwrap().keep().join("r.db"))
+                    .await
+                    .unwrap(),
+            ),
+            Arc::new(crate::mailer::outbox::Outbox::new(std::env::temp_dir())),
+            "forwarder@mail.example.com",
+            "mail.example.com",
+            false,
+        );
+        let sent = http_result(
+            dispatcher
+                .http
+                .post("https://localhost:9/hook")
+                .send()
+                .await,
+        );
+        let failure = sent.unwrap_err();
+        assert!(failure.permanent, "{failure:?}");
+        assert!(failure.error.contains("refused addresses"), "{failure:?}");
+    }
+
+    #[test]
+    fn redirects_and_client_errors_are_final_the_rest_is_retried() {
+        for (code, permanent) in [
+            ("NotFound", true),
+            ("AuthorizationError", true),
+            ("Throttling", false),
+            ("KMSThrottling", false),
+            ("ExpiredToken", false),
+            ("InternalError", false),
+        ] {
+            assert_eq!(sns_permanent(code), permanent, "{code}");
+        }
     }
 
     /// A stranger's text cannot add a header to the digest.

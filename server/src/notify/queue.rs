@@ -1,8 +1,8 @@
 //! Raising an event: one delivery in the store's queue for each channel subscribed to it.
 //! Raising never fails its caller (mail goes on when the queue cannot be written), and a
-//! channel with `MAX_PENDING` deliveries waiting takes no more: a flood of failures (or of
-//! held mail an outsider sends) cannot grow the queue without end, and what was dropped is
-//! logged.
+//! channel with `MAX_PENDING` deliveries of one event waiting takes no more of that event: a
+//! flood (held mail an outsider can cause) cannot grow the queue without end, nor crowd out a
+//! channel's other events; what was dropped is logged.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,10 +11,12 @@ use app::notify::{ChannelKind, NoticeState, NotificationDelivery};
 
 use super::{webhook_body, Event};
 use crate::clock::rfc3339;
-use crate::store::{NotificationStore, QueuedNotice, StoreError, StoredChannel};
+use crate::store::{
+    delivery_id_prefix, NotificationStore, QueuedNotice, StoreError, StoredChannel,
+};
 
-/// The most deliveries one channel may have waiting.
-pub const MAX_PENDING: u32 = 1000;
+/// The most deliveries of one event one channel may have waiting.
+pub const MAX_PENDING: u32 = 200;
 
 /// The hour (UTC) the daily digest is sent.
 pub const DIGEST_HOUR: u64 = 7;
@@ -26,11 +28,11 @@ pub struct Notifier {
 
 /// A delivery id: sorts by time, unique within a millisecond.
 pub fn delivery_id(now: SystemTime) -> String {
-    let at: String = rfc3339(now)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    format!("n_{at}_{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+    format!(
+        "{}_{:012x}",
+        delivery_id_prefix(&rfc3339(now)),
+        rand::random::<u64>() & 0xffff_ffff_ffff
+    )
 }
 
 /// When the digest after `now` goes out: the next `DIGEST_HOUR`:00 UTC.
@@ -68,8 +70,10 @@ impl Notifier {
         queued
     }
 
-    /// Queues `event` for `channel`: due now, or at the next digest for a digest channel
-    /// unless `at_once` (a test). `None` when the channel is full.
+    /// Queues `event` for `channel`: due now, or at the next digest for a digest channel.
+    /// `at_once` (the test button): queued already leased to the caller, who sends it now
+    /// (`Dispatcher::deliver_now`), so no round sends it too. `None` when the channel has
+    /// `MAX_PENDING` of this event waiting.
     pub async fn queue(
         &self,
         channel: &StoredChannel,
@@ -77,15 +81,16 @@ impl Notifier {
         now: SystemTime,
         at_once: bool,
     ) -> Result<Option<QueuedNotice>, StoreError> {
-        if self.store.pending_count(&channel.id).await? >= MAX_PENDING {
+        if self.store.pending_count(&channel.id, event.kind()).await? >= MAX_PENDING {
             tracing::warn!(channel = %channel.id, event = event.kind().as_str(), "the channel has {MAX_PENDING} notifications waiting; this one is dropped");
             return Ok(None);
         }
         let id = delivery_id(now);
         let at = rfc3339(now);
-        let due = match channel.kind {
-            ChannelKind::Digest if !at_once => rfc3339(next_digest(now)),
-            _ => at.clone(),
+        let due = match (at_once, channel.kind) {
+            (true, _) => rfc3339(now + super::dispatch::LEASE),
+            (false, ChannelKind::Digest) => rfc3339(next_digest(now)),
+            (false, _) => at.clone(),
         };
         let notice = QueuedNotice {
             body: webhook_body(&id, &at, event),
@@ -136,5 +141,61 @@ mod tests {
         let b = delivery_id(at("2026-12-05T10:00:00.000Z"));
         assert!(a < b, "{a} {b}");
         assert!(a.starts_with("n_20261205T095959999Z_"), "{a}");
+        // Everything queued before a time sorts below that time's prefix (the purge's cut).
+        assert!(a < delivery_id_prefix("2026-12-05T10:00:00.000Z"));
+        assert!(b > delivery_id_prefix("2026-12-05T10:00:00.000Z"));
+    }
+
+    /// A flood of one event fills only that event's share of a channel: the others still go.
+    #[tokio::test]
+    async fn a_flood_of_one_event_does_not_crowd_out_the_others() {
+        use crate::store::sqlite::SqliteStore;
+        use app::notify::NotifyEvent;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("q.db")).await.unwrap());
+        let channel = StoredChannel {
+            id: "ch_flood".into(),
+            kind: ChannelKind::Digest,
+            target: "admin@corp.example".into(),
+            secret: None,
+            events: vec![NotifyEvent::DeadLetter, NotifyEvent::HeldWaiting],
+            created_at: "2026-12-05T10:00:00.000Z".into(),
+            created_by: "admin@corp.example".into(),
+        };
+        let entry = app::model::AuditEntry {
+            at: channel.created_at.clone(),
+            actor: channel.created_by.clone(),
+            action: "add_channel".into(),
+            subject: "channel:ch_flood".into(),
+            before: None,
+            after: None,
+        };
+        store.add_channel(&channel, &entry).await.unwrap();
+        let notifier = Notifier::new(store.clone());
+        let now = SystemTime::now();
+        let held = |n: u32| Event::HeldWaiting {
+            message_id: format!("m-{n}/a@mail.example.com"),
+            recipient: "a@mail.example.com".into(),
+            class: None,
+        };
+        for n in 0..MAX_PENDING {
+            assert_eq!(notifier.raise(&held(n), now).await, 1);
+        }
+        assert_eq!(notifier.raise(&held(MAX_PENDING), now).await, 0, "full");
+        let dead = Event::DeadLetter {
+            message_id: "m-x/a@mail.example.com".into(),
+            recipient: "a@mail.example.com".into(),
+            detail: "sending failed".into(),
+        };
+        assert_eq!(
+            notifier.raise(&dead, now).await,
+            1,
+            "another event still goes"
+        );
+        let pending = store
+            .pending_count("ch_flood", NotifyEvent::HeldWaiting)
+            .await
+            .unwrap();
+        assert_eq!(pending, MAX_PENDING);
     }
 }

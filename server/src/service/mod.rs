@@ -357,8 +357,8 @@ impl AppService {
             stores.notifications.clone(),
             pipeline.mailer(),
             &config.from_address,
-            &config.admin_address,
             &config.domain,
+            config.notify_allow_http,
         ));
         AppService {
             notifier: crate::notify::queue::Notifier::new(stores.notifications.clone()),

@@ -655,8 +655,8 @@ pub trait SessionStore: Send + Sync + 'static {
 pub const MAX_CHANNELS: usize = 20;
 
 /// A notification channel as stored: its whole target (a Slack URL is its credential) and,
-/// for a webhook, the key its bodies are signed with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// for a webhook, the key its bodies are signed with. `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredChannel {
     pub id: String,
     pub kind: ChannelKind,
@@ -665,6 +665,31 @@ pub struct StoredChannel {
     pub events: Vec<NotifyEvent>,
     pub created_at: String,
     pub created_by: String,
+}
+
+impl std::fmt::Debug for StoredChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredChannel")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("target", &"***")
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An attempt recorded under a lease the row no longer holds.
+pub(crate) fn lease_lost(id: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "delivery {id} is no longer this claim's (its lease ran out, or it is gone)"
+    ))
+}
+
+/// The id prefix of deliveries queued at `at` (RFC 3339): ids are `n_<compact time>_<random>`,
+/// so every delivery queued before `at` sorts below it.
+pub fn delivery_id_prefix(at: &str) -> String {
+    let compact: String = at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("n_{compact}")
 }
 
 /// One delivery in the queue: its log row and the body every attempt sends.
@@ -678,6 +703,9 @@ pub struct QueuedNotice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeAttempt {
     pub id: String,
+    /// The `next_at` the claim set: the attempt is recorded only while the row still holds
+    /// it, so a server whose lease ran out cannot overwrite what another server did since.
+    pub lease: String,
     pub attempts: u32,
     pub state: NoticeState,
     /// When to try again (pending only).
@@ -705,8 +733,8 @@ pub trait NotificationStore: Send + Sync + 'static {
     /// Every channel, oldest first.
     async fn channels(&self) -> Result<Vec<StoredChannel>, StoreError>;
     async fn enqueue(&self, notice: &QueuedNotice) -> Result<(), StoreError>;
-    /// How many of channel `id`'s deliveries are pending.
-    async fn pending_count(&self, channel_id: &str) -> Result<u32, StoreError>;
+    /// How many of channel `id`'s deliveries of `event` are pending.
+    async fn pending_count(&self, channel_id: &str, event: NotifyEvent) -> Result<u32, StoreError>;
     /// Up to `limit` pending deliveries due at `now` (soonest first), each leased: its
     /// `next_at` becomes `lease_until`, so another server's claim skips it until then.
     async fn claim_due(
@@ -715,10 +743,12 @@ pub trait NotificationStore: Send + Sync + 'static {
         lease_until: &str,
         limit: u32,
     ) -> Result<Vec<QueuedNotice>, StoreError>;
+    /// Records an attempt made under the claim `attempt.lease`; a conflict when the row no
+    /// longer holds that lease (it ran out and another claim took the row, or it is gone).
     async fn record_attempt(&self, attempt: &NoticeAttempt) -> Result<(), StoreError>;
     /// The latest `limit` deliveries, newest first.
     async fn deliveries(&self, limit: u32) -> Result<Vec<NotificationDelivery>, StoreError>;
-    /// Deletes delivered and failed deliveries created before `before`; how many.
+    /// Deletes delivered and failed deliveries queued before `before`; how many.
     async fn purge_deliveries(&self, before: &str) -> Result<u64, StoreError>;
 }
 

@@ -9,8 +9,8 @@ use app::notify::{ChannelKind, NoticeState, NotificationDelivery, NotifyEvent};
 use super::unique;
 use crate::secret::Secret;
 use crate::store::{
-    MappingStore, NoticeAttempt, NotificationStore, QueuedNotice, StoreError, StoredChannel,
-    MAX_CHANNELS,
+    delivery_id_prefix, MappingStore, NoticeAttempt, NotificationStore, QueuedNotice, StoreError,
+    StoredChannel, MAX_CHANNELS,
 };
 
 fn channel(id: &str, kind: ChannelKind) -> StoredChannel {
@@ -41,10 +41,14 @@ fn entry(action: &str, id: &str) -> AuditEntry {
     }
 }
 
-pub fn notice(id: &str, channel_id: &str, next_at: &str) -> QueuedNotice {
+/// A delivery queued at `next_at`, its id time-ordered as the queue makes them
+/// (`delivery_id_prefix`) and ending in `tag`.
+pub fn notice(tag: &str, channel_id: &str, next_at: &str) -> QueuedNotice {
+    let id = format!("{}_{tag}", delivery_id_prefix(next_at));
     QueuedNotice {
+        body: format!("{{\"id\":\"{id}\"}}"),
         delivery: NotificationDelivery {
-            id: id.to_string(),
+            id,
             channel_id: channel_id.to_string(),
             channel_kind: ChannelKind::Webhook,
             event: NotifyEvent::DeadLetter,
@@ -57,7 +61,6 @@ pub fn notice(id: &str, channel_id: &str, next_at: &str) -> QueuedNotice {
             created_at: next_at.to_string(),
             delivered_at: None,
         },
-        body: format!("{{\"id\":\"{id}\"}}"),
     }
 }
 
@@ -116,21 +119,21 @@ pub async fn channels_are_kept_capped_and_audited<S: NotificationStore + Mapping
 pub async fn deliveries_queue_lease_and_settle<S: NotificationStore>(store: &S) {
     let ch = unique("ch");
     let p = unique("n");
-    let (first, second, later) = (format!("{p}-1"), format!("{p}-2"), format!("{p}-3"));
-    store
-        .enqueue(&notice(&first, &ch, "2026-12-05T10:00:00.000Z"))
-        .await
-        .unwrap();
-    store
-        .enqueue(&notice(&second, &ch, "2026-12-05T10:00:01.000Z"))
-        .await
-        .unwrap();
-    store
-        .enqueue(&notice(&later, &ch, "2026-12-06T07:00:00.000Z"))
-        .await
-        .unwrap();
-    assert_eq!(store.pending_count(&ch).await.unwrap(), 3);
-    assert_eq!(store.pending_count(&unique("other")).await.unwrap(), 0);
+    let queued = [
+        notice(&format!("{p}1"), &ch, "2026-12-05T10:00:00.000Z"),
+        notice(&format!("{p}2"), &ch, "2026-12-05T10:00:01.000Z"),
+        notice(&format!("{p}3"), &ch, "2026-12-06T07:00:00.000Z"),
+    ];
+    for q in &queued {
+        store.enqueue(q).await.unwrap();
+    }
+    let [first, second, later] = queued.map(|q| q.delivery.id);
+    let count = |event| store.pending_count(&ch, event);
+    assert_eq!(count(NotifyEvent::DeadLetter).await.unwrap(), 3);
+    assert_eq!(count(NotifyEvent::HeldWaiting).await.unwrap(), 0);
+    let other = unique("other");
+    let elsewhere = store.pending_count(&other, NotifyEvent::DeadLetter);
+    assert_eq!(elsewhere.await.unwrap(), 0);
 
     // Only what is due is claimed, and then leased: a second claim in the lease gets nothing.
     let now = "2026-12-05T10:00:05.000Z";
@@ -142,57 +145,68 @@ pub async fn deliveries_queue_lease_and_settle<S: NotificationStore>(store: &S) 
     assert_eq!(claimed[0].delivery.next_at.as_deref(), Some(lease));
     assert!(store.claim_due(now, lease, 10).await.unwrap().is_empty());
 
+    let attempt = |id: &str, lease: &str, attempts: u32, state: NoticeState| NoticeAttempt {
+        id: id.to_string(),
+        lease: lease.to_string(),
+        attempts,
+        state,
+        next_at: None,
+        status: None,
+        error: None,
+        delivered_at: None,
+    };
+    // An attempt under another lease (one that ran out and was taken over) is refused.
+    let stale = store
+        .record_attempt(&attempt(
+            &first,
+            "2026-12-05T09:59:00.000Z",
+            1,
+            NoticeState::Delivered,
+        ))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     // The first fails and is put off; the second is delivered.
     let retry_at = "2026-12-05T10:00:35.000Z";
     store
         .record_attempt(&NoticeAttempt {
-            id: first.clone(),
-            attempts: 1,
-            state: NoticeState::Pending,
             next_at: Some(retry_at.into()),
             status: Some(500),
             error: Some("the receiver answered 500".into()),
-            delivered_at: None,
+            ..attempt(&first, lease, 1, NoticeState::Pending)
         })
         .await
         .unwrap();
     store
         .record_attempt(&NoticeAttempt {
-            id: second.clone(),
-            attempts: 1,
-            state: NoticeState::Delivered,
-            next_at: None,
             status: Some(204),
-            error: None,
             delivered_at: Some(now.into()),
+            ..attempt(&second, lease, 1, NoticeState::Delivered)
         })
         .await
         .unwrap();
-    assert_eq!(store.pending_count(&ch).await.unwrap(), 2);
+    assert_eq!(count(NotifyEvent::DeadLetter).await.unwrap(), 2);
+    // Settled: no later attempt is recorded on it, under any lease; nor on what is not there.
+    let again = store
+        .record_attempt(&attempt(&second, lease, 2, NoticeState::Failed))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     let missing = store
-        .record_attempt(&NoticeAttempt {
-            id: unique("nope"),
-            attempts: 1,
-            state: NoticeState::Failed,
-            next_at: None,
-            status: None,
-            error: None,
-            delivered_at: None,
-        })
+        .record_attempt(&attempt(&unique("nope"), lease, 1, NoticeState::Failed))
         .await;
     assert!(
-        matches!(missing, Err(StoreError::NotFound(_))),
+        matches!(missing, Err(StoreError::Conflict(_))),
         "{missing:?}"
     );
 
-    // Due again after its wait, not before; the lease ran out for nobody else.
+    // Due again after its wait, not before.
     assert!(store
         .claim_due("2026-12-05T10:00:30.000Z", lease, 10)
         .await
         .unwrap()
         .is_empty());
+    let lease2 = "2026-12-05T10:01:40.000Z";
     let again = store
-        .claim_due("2026-12-05T10:00:40.000Z", "2026-12-05T10:01:40.000Z", 10)
+        .claim_due("2026-12-05T10:00:40.000Z", lease2, 10)
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
@@ -200,16 +214,12 @@ pub async fn deliveries_queue_lease_and_settle<S: NotificationStore>(store: &S) 
     assert_eq!(again[0].delivery.last_status, Some(500));
     store
         .record_attempt(&NoticeAttempt {
-            id: first.clone(),
-            attempts: 2,
-            state: NoticeState::Failed,
-            next_at: None,
-            status: None,
             error: Some("connection refused".into()),
-            delivered_at: None,
+            ..attempt(&first, lease2, 2, NoticeState::Failed)
         })
         .await
         .unwrap();
+    assert_eq!(count(NotifyEvent::DeadLetter).await.unwrap(), 1);
 
     // The log, newest first, with each attempt's outcome.
     let log = store.deliveries(50).await.unwrap();
@@ -227,7 +237,7 @@ pub async fn deliveries_queue_lease_and_settle<S: NotificationStore>(store: &S) 
     );
     assert_eq!(store.deliveries(1).await.unwrap().len(), 1);
 
-    // Purging takes settled rows only.
+    // Purging takes settled rows queued before the cut, and nothing pending.
     let purged = store
         .purge_deliveries("2026-12-06T00:00:00.000Z")
         .await
@@ -248,15 +258,11 @@ pub async fn deliveries_queue_lease_and_settle<S: NotificationStore>(store: &S) 
 pub async fn concurrent_claims_lease_each_delivery_once(store: Arc<dyn NotificationStore>) {
     let ch = unique("ch");
     let p = unique("n");
+    let mut want = Vec::new();
     for i in 0..12 {
-        store
-            .enqueue(&notice(
-                &format!("{p}-{i:02}"),
-                &ch,
-                "2026-12-05T10:00:00.000Z",
-            ))
-            .await
-            .unwrap();
+        let q = notice(&format!("{p}{i:02}"), &ch, "2026-12-05T10:00:00.000Z");
+        store.enqueue(&q).await.unwrap();
+        want.push(q.delivery.id);
     }
     let tasks: Vec<_> = (0..6)
         .map(|_| {
@@ -274,7 +280,6 @@ pub async fn concurrent_claims_lease_each_delivery_once(store: Arc<dyn Notificat
         got.extend(t.await.unwrap().into_iter().map(|q| q.delivery.id));
     }
     got.sort();
-    let mut want: Vec<String> = (0..12).map(|i| format!("{p}-{i:02}")).collect();
     want.sort();
     assert_eq!(got, want, "every delivery claimed, none twice");
 }

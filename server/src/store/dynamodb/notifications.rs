@@ -1,8 +1,11 @@
 //! `NotificationStore` on DynamoDB: the `<prefix>-notify` table, keyed (`pk`, `sk`).
 //! Channels are `pk = channel`, deliveries `pk = delivery` with their time-ordered id as `sk`,
 //! so the log is one query newest first. A pending delivery carries `due = due`, which puts it
-//! in the sparse `by_due` index (`due`, `next_at`): the queue. Claims are conditional updates
-//! on the `next_at` that was read, so of two servers only one leases a delivery.
+//! in the sparse `by_due` index (`due`, `next_at`): the queue; and `pending_key =
+//! <channel>#<event>`, which puts it in the sparse `by_pending` index that counts a channel's
+//! waiting deliveries of one event. Both indexes hold keys only. Claims are conditional updates
+//! on the `next_at` that was read, so of two servers only one leases a delivery, and an attempt
+//! is recorded only under the lease its claim set.
 
 use app::model::AuditEntry;
 use app::notify::{ChannelKind, NoticeState, NotificationDelivery, NotifyEvent};
@@ -13,13 +16,17 @@ use super::item::{audit_item, get_s, put, s, Item};
 use super::{condition_failed, sdk, unavailable, DynamoStore};
 use crate::secret::Secret;
 use crate::store::{
-    events_of, events_text, NoticeAttempt, NotificationStore, QueuedNotice, StoreError,
-    StoredChannel, MAX_CHANNELS,
+    delivery_id_prefix, events_of, events_text, lease_lost, NoticeAttempt, NotificationStore,
+    QueuedNotice, StoreError, StoredChannel, MAX_CHANNELS,
 };
 
 const CHANNEL: &str = "channel";
 const DELIVERY: &str = "delivery";
 const DUE: &str = "due";
+
+fn pending_key(channel_id: &str, event: NotifyEvent) -> String {
+    format!("{channel_id}#{}", event.as_str())
+}
 
 fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
@@ -89,6 +96,7 @@ fn delivery_item(q: &QueuedNotice) -> Item {
     ]);
     if d.state == NoticeState::Pending {
         item.insert("due".into(), s(DUE));
+        item.insert("pending_key".into(), s(pending_key(&d.channel_id, d.event)));
     }
     let optional = [
         ("next_at", d.next_at.clone()),
@@ -233,7 +241,7 @@ impl NotificationStore for DynamoStore {
         Ok(())
     }
 
-    async fn pending_count(&self, channel_id: &str) -> Result<u32, StoreError> {
+    async fn pending_count(&self, channel_id: &str, event: NotifyEvent) -> Result<u32, StoreError> {
         let mut count = 0;
         let mut start = None;
         loop {
@@ -241,11 +249,9 @@ impl NotificationStore for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.notify)
-                .index_name("by_due")
-                .key_condition_expression("due = :due")
-                .filter_expression("channel_id = :c")
-                .expression_attribute_values(":due", s(DUE))
-                .expression_attribute_values(":c", s(channel_id))
+                .index_name("by_pending")
+                .key_condition_expression("pending_key = :k")
+                .expression_attribute_values(":k", s(pending_key(channel_id, event)))
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
                 .send()
@@ -314,7 +320,7 @@ impl NotificationStore for DynamoStore {
     }
 
     async fn record_attempt(&self, a: &NoticeAttempt) -> Result<(), StoreError> {
-        let mut set = vec!["attempts = :n", "#st = :st"];
+        let set = ["attempts = :n", "#st = :st"];
         let mut remove = Vec::new();
         let mut values = vec![(":n", n(a.attempts)), (":st", s(a.state.as_str()))];
         let optional = [
@@ -333,11 +339,9 @@ impl NotificationStore for DynamoStore {
                 None => remove.push(name),
             }
         }
-        if a.state == NoticeState::Pending {
-            set.push("due = :due");
-            values.push((":due", s(DUE)));
-        } else {
+        if a.state != NoticeState::Pending {
             remove.push("due");
+            remove.push("pending_key");
         }
         let mut expression = format!(
             "SET {}",
@@ -357,16 +361,16 @@ impl NotificationStore for DynamoStore {
             .key("pk", s(DELIVERY))
             .key("sk", s(&a.id))
             .update_expression(expression)
-            .condition_expression("attribute_exists(sk)")
-            .expression_attribute_names("#st", "state");
+            .condition_expression("#st = :pending AND next_at = :lease")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pending", s(NoticeState::Pending.as_str()))
+            .expression_attribute_values(":lease", s(&a.lease));
         for (k, v) in values {
             update = update.expression_attribute_values(k, v);
         }
         match update.send().await {
             Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => {
-                Err(StoreError::NotFound(format!("delivery {}", a.id)))
-            }
+            Err(e) if condition_failed(&e) => Err(lease_lost(&a.id)),
             Err(e) => Err(sdk(e)),
         }
     }
@@ -388,11 +392,12 @@ impl NotificationStore for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.notify)
-                .key_condition_expression("pk = :pk")
-                .filter_expression("created_at < :before AND #st <> :pending")
+                .key_condition_expression("pk = :pk AND sk < :cut")
+                .filter_expression("#st <> :pending")
+                .projection_expression("sk, #st")
                 .expression_attribute_names("#st", "state")
                 .expression_attribute_values(":pk", s(DELIVERY))
-                .expression_attribute_values(":before", s(before))
+                .expression_attribute_values(":cut", s(delivery_id_prefix(before)))
                 .expression_attribute_values(":pending", s(NoticeState::Pending.as_str()))
                 .set_exclusive_start_key(start)
                 .send()

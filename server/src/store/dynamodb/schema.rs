@@ -57,6 +57,14 @@ impl DynamoStore {
                 .build()
                 .map_err(unavailable)
         };
+        let keys_only = |mut index: GlobalSecondaryIndex| {
+            index.projection = Some(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            );
+            index
+        };
         let specs = vec![
             TableSpec {
                 table: &self.mappings,
@@ -123,10 +131,14 @@ impl DynamoStore {
             },
             TableSpec {
                 table: &self.notify,
-                attributes: vec!["pk", "sk", "due", "next_at"],
+                attributes: vec!["pk", "sk", "due", "next_at", "pending_key"],
                 key: vec![key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?],
-                // Sparse: only pending deliveries carry `due`.
-                indexes: vec![gsi("by_due", "due", Some("next_at"))?],
+                // Sparse, keys only: only pending deliveries carry `due` and `pending_key`; a
+                // claim reads the item itself, a count needs no attributes.
+                indexes: vec![
+                    keys_only(gsi("by_due", "due", Some("next_at"))?),
+                    keys_only(gsi("by_pending", "pending_key", None)?),
+                ],
             },
             TableSpec {
                 table: &self.raw,

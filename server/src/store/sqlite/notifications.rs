@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use super::{unavailable, writer::Writing, SqliteStore};
 use crate::secret::Secret;
 use crate::store::{
-    events_of, events_text, NoticeAttempt, NotificationStore, QueuedNotice, StoreError,
-    StoredChannel, MAX_CHANNELS,
+    delivery_id_prefix, events_of, events_text, lease_lost, NoticeAttempt, NotificationStore,
+    QueuedNotice, StoreError, StoredChannel, MAX_CHANNELS,
 };
 
 type ChannelRow = (
@@ -236,11 +236,13 @@ impl NotificationStore for SqliteStore {
         .await
     }
 
-    async fn pending_count(&self, channel_id: &str) -> Result<u32, StoreError> {
+    async fn pending_count(&self, channel_id: &str, event: NotifyEvent) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM notify_deliveries WHERE state = 'pending' AND channel_id = ?",
+            "SELECT COUNT(*) FROM notify_deliveries \
+             WHERE state = 'pending' AND channel_id = ? AND event = ?",
         )
         .bind(channel_id)
+        .bind(event.as_str())
         .fetch_one(self.reader())
         .await
         .map_err(unavailable)?;
@@ -263,7 +265,8 @@ impl NotificationStore for SqliteStore {
         self.write(move |_, w| async move {
             let done = sqlx::query(
                 "UPDATE notify_deliveries SET attempts = ?, state = ?, next_at = ?, \
-                 last_status = ?, last_error = ?, delivered_at = ? WHERE id = ?",
+                 last_status = ?, last_error = ?, delivered_at = ? \
+                 WHERE id = ? AND state = 'pending' AND next_at = ?",
             )
             .bind(a.attempts as i64)
             .bind(a.state.as_str())
@@ -272,11 +275,12 @@ impl NotificationStore for SqliteStore {
             .bind(&a.error)
             .bind(&a.delivered_at)
             .bind(&a.id)
+            .bind(&a.lease)
             .execute(w.pool())
             .await
             .map_err(unavailable)?;
             match done.rows_affected() {
-                0 => Err(StoreError::NotFound(format!("delivery {}", a.id))),
+                0 => Err(lease_lost(&a.id)),
                 _ => Ok(()),
             }
         })
@@ -299,13 +303,13 @@ impl NotificationStore for SqliteStore {
     async fn purge_deliveries(&self, before: &str) -> Result<u64, StoreError> {
         let before = before.to_string();
         self.write(move |_, w| async move {
-            let done = sqlx::query(
-                "DELETE FROM notify_deliveries WHERE state != 'pending' AND created_at < ?",
-            )
-            .bind(&before)
-            .execute(w.pool())
-            .await
-            .map_err(unavailable)?;
+            // By id (the primary key), which sorts by the time each was queued.
+            let done =
+                sqlx::query("DELETE FROM notify_deliveries WHERE id < ? AND state != 'pending'")
+                    .bind(delivery_id_prefix(&before))
+                    .execute(w.pool())
+                    .await
+                    .map_err(unavailable)?;
             Ok(done.rows_affected())
         })
         .await
