@@ -36,6 +36,8 @@ pub const TICK: Duration = Duration::from_secs(5);
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// No send starts later in a round than this, so every send ends inside the lease.
 const LAST_START: Duration = Duration::from_secs(90);
+/// No claim is made later in a round than this, so what it claims can still be sent.
+const LAST_CLAIM: Duration = Duration::from_secs(60);
 
 /// Why an attempt failed, and whether trying again could help.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,53 +129,60 @@ impl Dispatcher {
         Dispatcher { sns: cell, ..self }
     }
 
-    /// One round: claims what is due at `now`, sends it, records each attempt. How many
-    /// deliveries it attempted.
+    /// One round: claims what is due at `now` (ten at a time, while the round is young), sends
+    /// it, records each attempt. A digest channel's rows are gathered over the whole round and
+    /// go out as one mail. How many deliveries it attempted.
     pub async fn run_once(&self, now: SystemTime) -> Result<usize, StoreError> {
         let started = Instant::now();
-        let claimed = self
-            .store
-            .claim_due(&rfc3339(now), &rfc3339(now + LEASE), ROUND)
-            .await?;
-        if claimed.is_empty() {
-            return Ok(0);
-        }
-        let channels: BTreeMap<String, StoredChannel> = self
-            .store
-            .channels()
-            .await?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
+        let mut channels: Option<BTreeMap<String, StoredChannel>> = None;
         let mut digests: BTreeMap<String, Vec<QueuedNotice>> = BTreeMap::new();
         let mut attempted = 0;
-        for notice in claimed {
-            let Some(channel) = channels.get(&notice.delivery.channel_id) else {
-                let gone = Failure {
-                    status: None,
-                    error: "the channel was removed".into(),
-                    permanent: true,
-                };
-                self.record(&notice, Err(gone), now).await?;
-                continue;
-            };
-            if channel.kind == ChannelKind::Digest {
-                digests.entry(channel.id.clone()).or_default().push(notice);
-                continue;
-            }
-            // Past it, the rest waits for its lease to run out and the next claim.
-            if started.elapsed() > LAST_START {
+        while started.elapsed() < LAST_CLAIM {
+            let claimed = self
+                .store
+                .claim_due(&rfc3339(now), &rfc3339(now + LEASE), ROUND)
+                .await?;
+            let full = claimed.len() == ROUND as usize;
+            if claimed.is_empty() {
                 break;
             }
-            let sent = self.send(channel, &notice, now).await;
-            self.record(&notice, sent, now).await?;
-            attempted += 1;
+            if channels.is_none() {
+                let all = self.store.channels().await?;
+                channels = Some(all.into_iter().map(|c| (c.id.clone(), c)).collect());
+            }
+            let known = channels.as_ref().expect("read above");
+            for notice in claimed {
+                let Some(channel) = known.get(&notice.delivery.channel_id) else {
+                    let gone = Failure {
+                        status: None,
+                        error: "the channel was removed".into(),
+                        permanent: true,
+                    };
+                    self.record(&notice, Err(gone), now).await?;
+                    continue;
+                };
+                if channel.kind == ChannelKind::Digest {
+                    digests.entry(channel.id.clone()).or_default().push(notice);
+                    continue;
+                }
+                // Past it, the rest waits for its lease to run out and the next claim.
+                if started.elapsed() > LAST_START {
+                    break;
+                }
+                let sent = self.send(channel, &notice, now).await;
+                self.record(&notice, sent, now).await?;
+                attempted += 1;
+            }
+            if !full {
+                break;
+            }
         }
         for (id, notices) in digests {
             if started.elapsed() > LAST_START {
                 break;
             }
-            let sent = self.send_digest(&channels[&id], &notices, now).await;
+            let channel = &channels.as_ref().expect("digests come from claims")[&id];
+            let sent = self.send_digest(channel, &notices, now).await;
             for notice in &notices {
                 self.record(notice, sent.clone(), now).await?;
             }
@@ -727,6 +736,61 @@ mod tests {
         assert!(error.unwrap().contains("NotFound"));
     }
 
+    /// A day's digest goes as one mail however many rounds of claims it takes, to the
+    /// channel's own address.
+    #[tokio::test]
+    async fn a_digest_of_many_events_is_one_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("d.db")).await.unwrap());
+        add(
+            &store,
+            "ch_digest",
+            ChannelKind::Digest,
+            "ops@corp.example",
+            &[NotifyEvent::DeadLetter],
+        )
+        .await;
+        let now = SystemTime::now();
+        let notifier = Notifier::new(store.clone());
+        for n in 0..25 {
+            let dead = Event::DeadLetter {
+                message_id: format!("m-{n}/a@mail.example.com"),
+                recipient: "a@mail.example.com".into(),
+                detail: format!("failure {n}"),
+            };
+            assert_eq!(notifier.raise(&dead, now).await, 1);
+        }
+        let outbox_dir = dir.path().join("outbox");
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            Arc::new(crate::mailer::outbox::Outbox::new(outbox_dir.clone())),
+            "forwarder@mail.example.com",
+            "mail.example.com",
+            false,
+        );
+        assert_eq!(
+            dispatcher.run_once(now).await.unwrap(),
+            0,
+            "not before 07:00"
+        );
+        let at = crate::notify::queue::next_digest(now) + Duration::from_secs(5);
+        assert_eq!(dispatcher.run_once(at).await.unwrap(), 25);
+        let sent = crate::testing::outbox(&outbox_dir);
+        assert_eq!(sent.len(), 1, "one mail");
+        assert_eq!(sent[0].0["to"], serde_json::json!(["ops@corp.example"]));
+        let text = String::from_utf8_lossy(&sent[0].1);
+        assert!(text.contains("25 notification(s)"), "{text}");
+        assert!(
+            text.contains("failure 0") && text.contains("failure 24"),
+            "{text}"
+        );
+        let log = store.deliveries(50).await.unwrap();
+        assert!(
+            log.iter().all(|d| d.state == NoticeState::Delivered),
+            "{log:?}"
+        );
+    }
+
     /// Names are resolved, then judged like literal addresses: `localhost` is this machine.
     #[tokio::test]
     async fn names_that_resolve_to_refused_addresses_are_not_connected_to() {
@@ -743,13 +807,12 @@ mod tests {
         let addrs: Vec<SocketAddr> = local.resolve(name("localhost")).await.unwrap().collect();
         assert!(addrs.iter().any(|a| a.ip().is_loopback()), "{addrs:?}");
         // And through the client: the error says why, and the channel is not tried again.
+        let dir = tempfile::tempdir().unwrap();
         let dispatcher = Dispatcher::new(
-            Arc::new(
-                SqliteStore::open(&tempfile::tempdir().unwrap().keep().join("r.db"))
-                    .await
-                    .unwrap(),
-            ),
-            Arc::new(crate::mailer::outbox::Outbox::new(std::env::temp_dir())),
+            Arc::new(SqliteStore::open(&dir.path().join("r.db")).await.unwrap()),
+            Arc::new(crate::mailer::outbox::Outbox::new(
+                dir.path().join("outbox"),
+            )),
             "forwarder@mail.example.com",
             "mail.example.com",
             false,

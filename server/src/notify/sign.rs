@@ -54,7 +54,7 @@ pub fn verify(
     let ts: i64 = timestamp
         .and_then(|t| t.trim().parse().ok())
         .ok_or(Refused::NoTimestamp)?;
-    if (now - ts).abs() > TOLERANCE_SECS {
+    if now.abs_diff(ts) > TOLERANCE_SECS as u64 {
         return Err(Refused::Stale);
     }
     let hex = signature

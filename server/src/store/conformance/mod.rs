@@ -103,7 +103,6 @@ macro_rules! conformance_tests {
                 messages::dead_letters_reopen_once,
                 retention::purges_on_two_servers_delete_each_record_once,
                 accounts::concurrent_transitions_have_one_winner,
-                notifications::concurrent_claims_lease_each_delivery_once,
             ];
         }
     };

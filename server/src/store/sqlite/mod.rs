@@ -138,6 +138,17 @@ mod tests {
         (dir, store)
     }
 
+    /// Servers claiming notifications at once each get distinct rows. Run here only: moto does
+    /// not isolate concurrent conditional writes (docs/architecture.md, moto's transactions),
+    /// so on it two claims of one row can both pass; DynamoDB's conditional update is atomic,
+    /// and the DynamoDB claim's lease and condition are covered by the conformance scenario.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_notification_claims_lease_each_delivery_once() {
+        let (_dir, store) = fresh().await;
+        crate::store::conformance::notifications::concurrent_claims_lease_each_delivery_once(store)
+            .await;
+    }
+
     #[tokio::test]
     async fn opens_migrates_and_answers() {
         let dir = tempfile::tempdir().unwrap();
