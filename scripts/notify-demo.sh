@@ -47,7 +47,7 @@ pids+=($!)
 
 export MAILVEND_DOMAIN=mail.demo.example MAILVEND_STORE="sqlite://$work/mailvend.db" \
   MAILVEND_MAILER="outbox://$work/outbox" MAILVEND_ADMIN_ADDRESS=platform-team@corp.example \
-  MAILVEND_NOTIFY_ALLOW_HTTP=on MAILVEND_LOCAL_LOGIN_TOKEN=demo-login-token-0123456789-abcdef \
+  MAILVEND_NOTIFY_ALLOW_HTTP=on MAILVEND_NOTIFY_POLL=2s MAILVEND_LOCAL_LOGIN_TOKEN=demo-login-token-0123456789-abcdef \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error
 "$bin" serve >/dev/null 2>&1 &
 pids+=($!)

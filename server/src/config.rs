@@ -64,6 +64,7 @@ const KEYS: &[&str] = &[
     "restricted_to",
     "hold_for_days",
     "notify_allow_http",
+    "notify_poll",
     "organizations",
     "organizations_role_arn",
     "organizations_sync_every",
@@ -174,6 +175,9 @@ pub struct Config {
     /// Whether notification channels may post to plain-http URLs
     /// (`MAILVEND_NOTIFY_ALLOW_HTTP`, off: for receivers on the local machine in tests).
     pub notify_allow_http: bool,
+    /// How often a server looks for notifications other processes queued and retries that
+    /// came due (`MAILVEND_NOTIFY_POLL`); what it queues itself it sends at once.
+    pub notify_poll: std::time::Duration,
     /// Reading the AWS organization's accounts (`MAILVEND_ORGANIZATIONS=on`), else `None`.
     pub organizations: Option<OrganizationsConfig>,
     /// Things worth telling the operator that do not stop the start (unknown variables).
@@ -669,6 +673,9 @@ impl Config {
         // Unset, it is 14 days or the retention, whichever is shorter (a log kept 7 days
         // must not stop the server from starting); set, it must fit in the retention.
         let notify_allow_http = r.parse("notify_allow_http", false, parse_bool);
+        let notify_poll = r.parse("notify_poll", std::time::Duration::from_secs(30), |v| {
+            duration_within(v, 1, 86_400, "1s to 1day, such as 30s")
+        });
         let hold_for_days = if r.get("hold_for_days").is_none() {
             hold_for_days.min(retention_days)
         } else {
@@ -876,6 +883,7 @@ impl Config {
             restricted_to,
             hold_for_days,
             notify_allow_http,
+            notify_poll,
             organizations,
             warnings,
         })

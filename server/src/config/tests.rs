@@ -791,3 +791,26 @@ fn the_restricted_group_and_the_hold_are_checked() {
         assert!(message.contains(expected), "{key}={value}: {message}");
     }
 }
+
+#[test]
+fn notification_settings_are_checked() {
+    let c = load(&[]).unwrap();
+    assert!(!c.notify_allow_http, "plain http is off unless asked for");
+    assert_eq!(c.notify_poll, std::time::Duration::from_secs(30));
+    let c = load(&[
+        ("MAILVEND_NOTIFY_ALLOW_HTTP", "on"),
+        ("MAILVEND_NOTIFY_POLL", "2s"),
+    ])
+    .unwrap();
+    assert!(c.notify_allow_http);
+    assert_eq!(c.notify_poll, std::time::Duration::from_secs(2));
+    for (key, value, expected) in [
+        ("MAILVEND_NOTIFY_POLL", "0s", "1s to 1day"),
+        ("MAILVEND_NOTIFY_POLL", "2days", "1s to 1day"),
+        ("MAILVEND_NOTIFY_ALLOW_HTTP", "maybe", "maybe"),
+    ] {
+        let (name, message) = first_error(&[(key, value)]);
+        assert_eq!(name, key, "{value}");
+        assert!(message.contains(expected), "{key}={value}: {message}");
+    }
+}

@@ -30,8 +30,6 @@ use crate::store::{NoticeAttempt, NotificationStore, QueuedNotice, StoreError, S
 pub const LEASE: Duration = Duration::from_secs(120);
 /// The most deliveries one round claims.
 const ROUND: u32 = 10;
-/// How often the queue is looked at.
-pub const TICK: Duration = Duration::from_secs(5);
 /// The longest one send may take (HTTP, SNS or the mailer).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// No send starts later in a round than this, so every send ends inside the lease.
@@ -209,14 +207,18 @@ impl Dispatcher {
         self.settle(notice, sent, now).await
     }
 
-    /// Runs rounds every `TICK` until the process ends; a failed round is logged. Once an
-    /// hour, settled deliveries older than `keep_days` (the retention) leave the log.
-    pub async fn run(self: Arc<Self>, keep_days: u32) {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    /// Runs a round whenever this process queues a notification, and every `poll` (for what
+    /// other processes queued, retries and digests that came due), until the process ends; a
+    /// failed round is logged. Polling is the dispatcher's fixed cost: one claim (a store
+    /// query) per `poll` per server. Once an hour, settled deliveries older than `keep_days`
+    /// (the retention) leave the log.
+    pub async fn run(self: Arc<Self>, keep_days: u32, poll: Duration) {
         let mut last_purge: Option<Instant> = None;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = super::queue::QUEUED.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
             if let Err(e) = self.run_once(SystemTime::now()).await {
                 tracing::error!(error = %e, "notification round failed");
             }

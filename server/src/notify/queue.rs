@@ -18,6 +18,10 @@ use crate::store::{
 /// The most deliveries of one event one channel may have waiting.
 pub const MAX_PENDING: u32 = 200;
 
+/// Wakes this process's dispatcher when this process queues something (`Dispatcher::run`),
+/// so what a server raises goes at once; what other processes queue waits for its poll.
+pub(super) static QUEUED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 /// The hour (UTC) the daily digest is sent.
 pub const DIGEST_HOUR: u64 = 7;
 
@@ -110,6 +114,9 @@ impl Notifier {
             },
         };
         self.store.enqueue(&notice).await?;
+        if !at_once {
+            QUEUED.notify_one();
+        }
         Ok(Some(notice))
     }
 }

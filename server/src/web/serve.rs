@@ -59,13 +59,10 @@ pub async fn run(
         )),
         tokio::spawn(crate::auth::limits::forget_idle(state.limiter.clone())),
         tokio::spawn(crate::service::held::run_expiry(state.core.service.clone())),
-        tokio::spawn(
-            state
-                .core
-                .service
-                .dispatcher()
-                .run(state.core.config.retention_days),
-        ),
+        tokio::spawn(state.core.service.dispatcher().run(
+            state.core.config.retention_days,
+            state.core.config.notify_poll,
+        )),
     ];
     let every = state
         .core

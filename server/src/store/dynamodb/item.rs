@@ -91,6 +91,18 @@ pub(super) fn audit_item(
     item
 }
 
+/// The item of an entry made elsewhere, its before and after already text.
+pub(super) fn entry_item(e: &AuditEntry) -> Item {
+    let mut item = audit_item(&e.at, &e.actor, &e.action, &e.subject, None, None);
+    if let Some(b) = &e.before {
+        item.insert("before".into(), s(b.clone()));
+    }
+    if let Some(a) = &e.after {
+        item.insert("after".into(), s(a.clone()));
+    }
+    item
+}
+
 /// The `list_pk` of every audit item.
 pub(super) const AUDIT_LIST: &str = "a";
 

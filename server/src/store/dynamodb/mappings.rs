@@ -8,7 +8,7 @@ use app::naming;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 
-use super::item::{audit_entry, audit_item, get_s, key_item, put, s, Item, AUDIT_LIST};
+use super::item::{audit_entry, audit_item, entry_item, get_s, key_item, put, s, Item, AUDIT_LIST};
 use super::{collect, condition_failed, sdk, unavailable, DynamoStore};
 use crate::store::paging::{decode_cursor, keyed_page, page_of};
 use crate::store::{
@@ -452,17 +452,10 @@ impl MappingStore for DynamoStore {
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        let mut item = audit_item(&e.at, &e.actor, &e.action, &e.subject, None, None);
-        if let Some(b) = &e.before {
-            item.insert("before".into(), s(b.clone()));
-        }
-        if let Some(a) = &e.after {
-            item.insert("after".into(), s(a.clone()));
-        }
         self.client
             .put_item()
             .table_name(&self.audit)
-            .set_item(Some(item))
+            .set_item(Some(entry_item(e)))
             .send()
             .await
             .map_err(sdk)?;

@@ -12,7 +12,7 @@ use app::notify::{ChannelKind, NoticeState, NotificationDelivery, NotifyEvent};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, Select, TransactWriteItem};
 
-use super::item::{audit_item, get_s, put, s, Item};
+use super::item::{entry_item, get_s, put, s, Item};
 use super::{condition_failed, sdk, unavailable, DynamoStore};
 use crate::secret::Secret;
 use crate::store::{
@@ -36,17 +36,6 @@ fn get_n(item: &Item, key: &str) -> Option<i64> {
     item.get(key)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
-}
-
-fn audit_of(e: &AuditEntry) -> Item {
-    let mut item = audit_item(&e.at, &e.actor, &e.action, &e.subject, None, None);
-    if let Some(b) = &e.before {
-        item.insert("before".into(), s(b.clone()));
-    }
-    if let Some(a) = &e.after {
-        item.insert("after".into(), s(a.clone()));
-    }
-    item
 }
 
 fn channel_item(c: &StoredChannel) -> Item {
@@ -189,7 +178,7 @@ impl NotificationStore for DynamoStore {
                 channel_item(c),
                 Some("attribute_not_exists(sk)"),
             )?,
-            put(&self.audit, audit_of(entry), None)?,
+            put(&self.audit, entry_item(entry), None)?,
         ];
         self.transact(items)
             .await?
@@ -206,7 +195,7 @@ impl NotificationStore for DynamoStore {
             .map_err(unavailable)?;
         let audit = Put::builder()
             .table_name(&self.audit)
-            .set_item(Some(audit_of(entry)))
+            .set_item(Some(entry_item(entry)))
             .build()
             .map_err(unavailable)?;
         let items = vec![

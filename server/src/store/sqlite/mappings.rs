@@ -349,20 +349,30 @@ impl SqliteStore {
     }
 
     async fn append_audit_now(&self, w: &Writing, e: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.subject)
-        .bind(&e.before)
-        .bind(&e.after)
-        .execute(w.pool())
-        .await
-        .map_err(unavailable)?;
-        Ok(())
+        let mut conn = w.pool().acquire().await.map_err(unavailable)?;
+        insert_audit(&mut conn, e).await
     }
+}
+
+/// Writes `e` as it is (its before and after already text), on `conn` (a transaction, where it
+/// goes with a change).
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    e: &AuditEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&e.at)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.subject)
+    .bind(&e.before)
+    .bind(&e.after)
+    .execute(conn)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 #[async_trait]

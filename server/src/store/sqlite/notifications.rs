@@ -5,6 +5,7 @@ use app::model::AuditEntry;
 use app::notify::{ChannelKind, NoticeState, NotificationDelivery, NotifyEvent};
 use async_trait::async_trait;
 
+use super::mappings::insert_audit;
 use super::{unavailable, writer::Writing, SqliteStore};
 use crate::secret::Secret;
 use crate::store::{
@@ -81,22 +82,6 @@ fn notice_of(r: DeliveryRow) -> Result<QueuedNotice, StoreError> {
     })
 }
 
-async fn audit(tx: &mut sqlx::SqliteConnection, e: &AuditEntry) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&e.at)
-    .bind(&e.actor)
-    .bind(&e.action)
-    .bind(&e.subject)
-    .bind(&e.before)
-    .bind(&e.after)
-    .execute(tx)
-    .await
-    .map_err(unavailable)?;
-    Ok(())
-}
-
 /// The writes themselves, run at the mail's priority by the trait's methods.
 impl SqliteStore {
     async fn add_channel_now(
@@ -132,7 +117,7 @@ impl SqliteStore {
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!("channel {} exists", c.id)));
         }
-        audit(&mut tx, entry).await?;
+        insert_audit(&mut tx, entry).await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -151,7 +136,7 @@ impl SqliteStore {
         if gone.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("channel {id}")));
         }
-        audit(&mut tx, entry).await?;
+        insert_audit(&mut tx, entry).await?;
         tx.commit().await.map_err(unavailable)
     }
 
