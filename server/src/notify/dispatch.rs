@@ -685,7 +685,13 @@ mod tests {
         let notifier = Notifier::new(store.clone());
         assert_eq!(
             notifier
-                .raise(&Event::DriftFound { accounts: 3 }, now)
+                .raise(
+                    &Event::DriftFound {
+                        accounts: 3,
+                        account_ids: vec!["111111111111".into()],
+                    },
+                    now,
+                )
                 .await,
             2
         );
@@ -713,6 +719,7 @@ mod tests {
         assert_eq!(note["Subject"], "mailvend: drift_found");
         let event: serde_json::Value =
             serde_json::from_str(note["Message"].as_str().unwrap()).unwrap();
+        assert_eq!(event["account_ids"], serde_json::json!(["111111111111"]));
         assert_eq!(
             (&event["event"], &event["accounts"]),
             (&serde_json::json!("drift_found"), &serde_json::json!(3))

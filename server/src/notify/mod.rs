@@ -31,8 +31,12 @@ pub enum Event {
         recipient: String,
         class: Option<String>,
     },
-    /// The organization sync found accounts that disagree with the mappings.
-    DriftFound { accounts: u32 },
+    /// The organization sync found accounts newly in drift (not in it, or not in that drift,
+    /// at the sync before): how many, and the first of their ids.
+    DriftFound {
+        accounts: u32,
+        account_ids: Vec<String>,
+    },
     /// The organization sync failed.
     SyncFailed { error: String },
     /// An admin's "send a test" on the channel.
@@ -68,8 +72,8 @@ impl Event {
                 "Held mail for {recipient} ({}) waits for an admin",
                 class.as_deref().unwrap_or("unclassified")
             ),
-            Event::DriftFound { accounts } => {
-                format!("The organization sync found {accounts} account(s) in drift")
+            Event::DriftFound { accounts, .. } => {
+                format!("The organization sync found {accounts} account(s) newly in drift")
             }
             Event::SyncFailed { error } => format!("The organization sync failed: {error}"),
             Event::Test => "A test notification from mailvend".to_string(),

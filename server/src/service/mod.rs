@@ -139,6 +139,8 @@ pub struct AppService {
     org: Option<Arc<dyn crate::organizations::AccountSource>>,
     /// Held while this server syncs the organization.
     org_sync: tokio::sync::Mutex<()>,
+    /// Whether this server's last sync failed (`sync_failed` is told once per run of failures).
+    org_failing: std::sync::atomic::AtomicBool,
     /// Root email change jobs, wired with the organization.
     root_emails: std::sync::OnceLock<Arc<crate::inbound::root_email::RootEmails>>,
     /// Wakes the job worker when jobs are queued.
@@ -371,6 +373,7 @@ impl AppService {
             started: Instant::now(),
             org: None,
             org_sync: tokio::sync::Mutex::new(()),
+            org_failing: std::sync::atomic::AtomicBool::new(false),
             root_emails: std::sync::OnceLock::new(),
             jobs_wake: tokio::sync::Notify::new(),
         }

@@ -1,6 +1,7 @@
 //! The AWS Organizations use cases: sync (read the accounts, link the mappings, judge the
 //! drift), the accounts report, and adopting an account whose address has no mapping.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use app::address::{parse_mailbox, EmailAddress};
@@ -41,13 +42,17 @@ impl AppService {
             Ok(listed) => listed,
             Err(e) => {
                 tracing::warn!(error = %e, "organization sync failed");
-                self.raise(Event::SyncFailed {
-                    error: e.to_string(),
-                })
-                .await;
+                // Told once when syncs start failing on this server, not at every retry.
+                if !self.org_failing.swap(true, Ordering::SeqCst) {
+                    self.raise(Event::SyncFailed {
+                        error: e.to_string(),
+                    })
+                    .await;
+                }
                 return Err(ServiceError::Upstream(e.to_string()));
             }
         };
+        self.org_failing.store(false, Ordering::SeqCst);
         let unused_days = self
             .config
             .organizations
@@ -84,15 +89,25 @@ impl AppService {
             }
         }
         let (accounts, summary) = reconciler.finish(&now, linked, unused_days);
-        let previous = self.stores.accounts.last_sync().await?;
+        let before = self.drifted().await?;
         self.stores
             .accounts
             .replace_accounts(&accounts, &summary)
             .await?;
-        // Told when drift appears or grows, not again at every sync while it stands.
-        let drift = drift_of(&summary);
-        if drift > previous.as_ref().map_or(0, drift_of) {
-            self.raise(Event::DriftFound { accounts: drift }).await;
+        // Told of accounts newly in drift (or in another drift), not again at every sync
+        // while the same drift stands.
+        let new: Vec<String> = accounts
+            .iter()
+            .filter_map(|a| a.drift.map(|d| (a.account_id.clone(), d)))
+            .filter(|found| !before.contains(found))
+            .map(|(id, _)| id)
+            .collect();
+        if !new.is_empty() {
+            self.raise(Event::DriftFound {
+                accounts: new.len() as u32,
+                account_ids: new.into_iter().take(DRIFT_IDS_TOLD).collect(),
+            })
+            .await;
         }
         tracing::info!(
             accounts = summary.accounts,
@@ -304,7 +319,28 @@ pub async fn run_schedule(service: std::sync::Arc<AppService>, every: Duration) 
     }
 }
 
-/// How many accounts a sync found in drift.
-fn drift_of(s: &SyncSummary) -> u32 {
-    s.unmapped + s.off_domain + s.closed + s.conflict
+/// How many of the accounts newly in drift a notification names.
+const DRIFT_IDS_TOLD: usize = 20;
+
+impl AppService {
+    /// Every stored account in drift, with its drift: what the last sync found.
+    async fn drifted(&self) -> Result<std::collections::HashSet<(String, Drift)>, ServiceError> {
+        let mut found = std::collections::HashSet::new();
+        for drift in Drift::ALL {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self
+                    .stores
+                    .accounts
+                    .accounts(Some(drift), MAX_PAGE, cursor.as_deref())
+                    .await?;
+                found.extend(page.items.into_iter().map(|a| (a.account_id, drift)));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(found)
+    }
 }

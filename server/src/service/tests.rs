@@ -418,8 +418,8 @@ impl crate::organizations::AccountSource for Scripted {
     }
 }
 
-/// The organization sync tells subscribed channels when it fails, and when drift appears or
-/// grows — not again at every sync while the same drift stands.
+/// The organization sync tells subscribed channels when it starts failing, and of accounts
+/// newly in drift — not again at every sync while the same failure or drift stands.
 #[tokio::test]
 async fn a_failed_sync_and_new_drift_are_raised_once() {
     use crate::organizations::{ListedAccount, OrgError};
@@ -440,10 +440,12 @@ async fn a_failed_sync_and_new_drift_are_raised_once() {
     };
     let answers = vec![
         Err(OrgError::Throttled("Rate exceeded".into())),
+        Err(OrgError::Throttled("Rate exceeded".into())),
         Ok(vec![unmapped(1)]),
         Ok(vec![unmapped(1)]),
         Ok(vec![unmapped(1), unmapped(2)]),
         Ok(vec![unmapped(2)]),
+        Err(OrgError::Failed("gone".into())),
     ];
     let service = service_on(
         Stores::from_backend(store.clone()),
@@ -470,26 +472,22 @@ async fn a_failed_sync_and_new_drift_are_raised_once() {
             .map(|d| (d.event, d.summary))
             .collect::<Vec<_>>()
     };
+    // Two failures in a row are told once; then drift as it appears (the second account
+    // only, when it joins the first); nothing while it stands or shrinks; a new failure after
+    // a good sync is told again.
+    assert!(service.sync_accounts(&admin).await.is_err());
     assert!(service.sync_accounts(&admin).await.is_err());
     for _ in 0..4 {
         service.sync_accounts(&admin).await.unwrap();
     }
+    assert!(service.sync_accounts(&admin).await.is_err());
     let got = events().await;
-    assert_eq!(got.len(), 3, "{got:?}");
+    let newly = "The organization sync found 1 account(s) newly in drift";
+    assert_eq!(got.len(), 4, "{got:?}");
     assert_eq!(got[0].0, NotifyEvent::SyncFailed);
     assert!(got[0].1.contains("Rate exceeded"), "{got:?}");
-    assert_eq!(
-        got[1],
-        (
-            NotifyEvent::DriftFound,
-            "The organization sync found 1 account(s) in drift".into()
-        )
-    );
-    assert_eq!(
-        got[2],
-        (
-            NotifyEvent::DriftFound,
-            "The organization sync found 2 account(s) in drift".into()
-        )
-    );
+    assert_eq!(got[1], (NotifyEvent::DriftFound, newly.into()));
+    assert_eq!(got[2], (NotifyEvent::DriftFound, newly.into()));
+    assert_eq!(got[3].0, NotifyEvent::SyncFailed);
+    assert!(got[3].1.contains("gone"), "{got:?}");
 }
