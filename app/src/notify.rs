@@ -143,6 +143,45 @@ pub struct NewChannel {
     pub events: Vec<String>,
 }
 
+/// A new channel as the OpenAPI description tells it, one shape per kind (the server reads it
+/// as `NewChannel` and checks the rest: hosts, the admin address, FIFO topics).
+#[cfg(feature = "ssr")]
+#[derive(utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum NewChannelBody {
+    /// Signed JSON to an https URL (plain http only where `MAILVEND_NOTIFY_ALLOW_HTTP=on`).
+    Webhook {
+        #[schema(pattern = "^https?://", max_length = 2048)]
+        target: String,
+        #[schema(value_type = Vec<SubscribableEvent>, min_items = 1)]
+        events: Vec<String>,
+    },
+    /// A Slack-compatible incoming webhook URL.
+    Slack {
+        #[schema(pattern = "^https?://", max_length = 2048)]
+        target: String,
+        #[schema(value_type = Vec<SubscribableEvent>, min_items = 1)]
+        events: Vec<String>,
+    },
+    /// A standard (not FIFO) SNS topic's ARN.
+    Sns {
+        #[schema(
+            pattern = "^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$"
+        )]
+        target: String,
+        #[schema(value_type = Vec<SubscribableEvent>, min_items = 1)]
+        events: Vec<String>,
+    },
+    /// The daily digest to the admin address: `target` empty, absent or that address.
+    Digest {
+        #[serde(default)]
+        target: String,
+        #[schema(value_type = Vec<SubscribableEvent>, min_items = 1)]
+        events: Vec<String>,
+    },
+}
+
 /// The event names a channel may subscribe to, as the OpenAPI description lists them
 /// (`NewChannel::events` is read as text, so an unknown name is a 422 naming it).
 #[cfg(feature = "ssr")]

@@ -39,7 +39,7 @@ pub async fn list(
     path = "/api/v1/notifications/channels",
     operation_id = "addChannel",
     tag = "notifications",
-    request_body = NewChannel,
+    request_body = app::notify::NewChannelBody,
     responses(
         (status = 201, body = ChannelCreated),
         (status = 403, description = "Needs an admin-scope token", body = ErrorResponse),

@@ -273,7 +273,7 @@ mod tests {
             "MoveResult",
             "Channel",
             "ChannelCreated",
-            "NewChannel",
+            "NewChannelBody",
             "NotificationDelivery",
             "RootEmailJob",
             "JobState",
