@@ -103,7 +103,15 @@ pub fn well_formed(token: &str) -> bool {
         })
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// `bytes` random bytes as lower-case hex (ids, and webhook signing secrets).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex(&buf)
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

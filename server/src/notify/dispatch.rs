@@ -197,13 +197,7 @@ impl Dispatcher {
         notice: &QueuedNotice,
         now: SystemTime,
     ) -> Result<NotificationDelivery, StoreError> {
-        let sent = match channel.kind {
-            ChannelKind::Digest => {
-                self.send_digest(channel, std::slice::from_ref(notice), now)
-                    .await
-            }
-            _ => self.send(channel, notice, now).await,
-        };
+        let sent = self.send(channel, notice, now).await;
         self.settle(notice, sent, now).await
     }
 

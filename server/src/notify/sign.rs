@@ -27,8 +27,7 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 /// The `X-Mailvend-Signature` value for `body` sent at `timestamp` (unix seconds).
 pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let bytes = mac(secret, timestamp, body).finalize().into_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v1={hex}")
+    format!("v1={}", crate::tokens::hex(&bytes))
 }
 
 /// Why a received notification is refused.

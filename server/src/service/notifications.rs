@@ -16,6 +16,7 @@ use crate::notify::dispatch::Dispatcher;
 use crate::notify::Event;
 use crate::secret::Secret;
 use crate::store::StoredChannel;
+use crate::tokens::random_hex;
 
 /// The most deliveries the log shows.
 pub const LOG_LIMIT: u32 = 200;
@@ -29,12 +30,6 @@ fn listed(c: &StoredChannel) -> Channel {
         created_at: c.created_at.clone(),
         created_by: c.created_by.clone(),
     }
-}
-
-fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
 }
 
 impl AppService {

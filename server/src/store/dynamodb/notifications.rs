@@ -10,7 +10,9 @@
 use app::model::AuditEntry;
 use app::notify::{ChannelKind, NoticeState, NotificationDelivery, NotifyEvent};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, Select, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, Put, Select, TransactWriteItem, WriteRequest,
+};
 
 use super::item::{entry_item, get_s, put, s, Item};
 use super::{condition_failed, sdk, unavailable, DynamoStore};
@@ -392,20 +394,17 @@ impl NotificationStore for DynamoStore {
                 .send()
                 .await
                 .map_err(sdk)?;
-            for item in out.items() {
-                let Some(id) = get_s(item, "sk") else {
-                    continue;
-                };
-                self.client
-                    .delete_item()
-                    .table_name(&self.notify)
+            let mut deletes = Vec::new();
+            for id in out.items().iter().filter_map(|item| get_s(item, "sk")) {
+                let delete = DeleteRequest::builder()
                     .key("pk", s(DELIVERY))
                     .key("sk", s(id))
-                    .send()
-                    .await
-                    .map_err(sdk)?;
-                purged += 1;
+                    .build()
+                    .map_err(unavailable)?;
+                deletes.push(WriteRequest::builder().delete_request(delete).build());
             }
+            purged += deletes.len() as u64;
+            self.batch_write(&self.notify, deletes).await?;
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
                 return Ok(purged);
